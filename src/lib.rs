@@ -1,1 +1,18 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
 
+pub mod chunk;
+pub mod encode;
+pub mod error;
+pub mod load;
+pub mod pipeline;
+pub mod position;
+pub mod schema;
+pub mod sink;
+pub mod source;
+pub mod target;
+
+pub use error::{Error, ErrorKind, Result};
+pub use load::{Load, LoadReport};
+pub use position::Position;
+pub use source::csv::CsvOptions;

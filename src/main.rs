@@ -1,1 +1,192 @@
-fn main(){}
+//! `barge`: a thin shell over the library. Parses arguments, shows progress, prints the
+//! summary or the error, and maps the outcome to an exit code:
+//! 0 loaded everything, 1 failed, 2 usage or configuration error.
+
+mod cli;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use barge::pipeline::Progress;
+use barge::{CsvOptions, ErrorKind, Load, LoadReport};
+use cli::{Cli, Command, LoadArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match cli.command {
+        Command::Load(args) => runtime.block_on(load(args)),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+async fn load(args: LoadArgs) -> ExitCode {
+    let Some(into) = args.into.as_deref() else {
+        eprintln!("error: no target database: pass --into postgres://user@host/db or set DATABASE_URL");
+        return ExitCode::from(2);
+    };
+    let load = match Load::into(into) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
+    };
+    let mut load = load
+        .csv(CsvOptions {
+            delimiter: args.delimiter,
+            header: !args.no_header,
+            null: args.null.clone().into_bytes(),
+            ..CsvOptions::default()
+        })
+        .chunk_rows(args.chunk_rows)
+        .chunk_bytes(args.chunk_bytes)
+        .workers(args.workers);
+    if let Some(t) = &args.table {
+        load = load.table(t);
+    }
+    if let Some(c) = &args.columns {
+        load = load.columns(c.clone());
+    }
+
+    let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
+    let bar = show_bar.then(|| progress_bar(load.progress()));
+    let result = if args.file.as_os_str() == "-" {
+        if args.table.is_none() {
+            eprintln!("error: reading standard input needs --table");
+            return ExitCode::from(2);
+        }
+        load.load_reader(std::io::stdin(), "-").await
+    } else {
+        load.load_path(&args.file).await
+    };
+    if let Some((bar, ticker)) = bar {
+        ticker.abort();
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(report) => {
+            if args.json {
+                match serde_json::to_string(&report) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
+                }
+            } else if !args.quiet {
+                println!("{}", summary(&report));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn summary(r: &LoadReport) -> String {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    format!(
+        "Loaded {} rows into {} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {} COPY)",
+        thousands(r.rows),
+        r.table,
+        r.target,
+        secs,
+        thousands(r.rows_per_sec() as u64),
+        r.bytes as f64 / 1e6 / secs,
+        r.chunks,
+        if r.chunks == 1 { "" } else { "s" },
+        r.format
+    )
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Prints the error, what to do about it, and returns the exit code.
+fn fail(e: &barge::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    let hint = match e.kind() {
+        ErrorKind::TableNotFound { .. } => Some(
+            "create the table first, or check --table (schema.table; quote mixed case) and the search_path",
+        ),
+        ErrorKind::UnknownColumns { .. } => {
+            Some("rename the file's header to match the table, or name the file's columns with --columns")
+        }
+        ErrorKind::Connect { .. } => Some("check the host, port, user, password and database in --into / DATABASE_URL"),
+        ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
+            Some("fix the value in the file (or the table's column type) and run the load again")
+        }
+        _ => None,
+    };
+    if let Some(rows) = e.committed_rows() {
+        eprintln!("note: {} rows were committed before the error", thousands(rows));
+    }
+    if let Some(h) = hint {
+        eprintln!("hint: {h}");
+    }
+    ExitCode::from(if e.is_config() { 2 } else { 1 })
+}
+
+fn progress_bar(progress: Arc<Progress>) -> (ProgressBar, tokio::task::JoinHandle<()>) {
+    let total = Progress::get(&progress.bytes_total);
+    let bar = if total > 0 {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
+    let style = if total > 0 {
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg} ETA {eta}",
+        )
+    } else {
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bytes} {msg}")
+    };
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    let b = bar.clone();
+    let ticker = tokio::spawn(async move {
+        let start = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let total = Progress::get(&progress.bytes_total);
+            if total > 0 && b.length() != Some(total) {
+                b.set_length(total);
+            }
+            b.set_position(Progress::get(&progress.bytes_read));
+            let rows = Progress::get(&progress.rows_committed);
+            let rate = rows as f64 / start.elapsed().as_secs_f64().max(1e-3);
+            b.set_message(format!("{} rows, {} rows/s", thousands(rows), thousands(rate as u64)));
+        }
+    });
+    (bar, ticker)
+}

@@ -1,0 +1,89 @@
+//! The command line: clap definitions, whose doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Move millions of rows from files into databases: fast, in constant memory.
+#[derive(Debug, Parser)]
+#[command(name = "barge", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load a CSV file into a table.
+    Load(LoadArgs),
+}
+
+/// `barge load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The CSV file to load, or - for standard input.
+    pub file: PathBuf,
+
+    /// Target database: postgres://user[:password]@host[:port]/database[?options], or a libpq
+    /// "host=... dbname=..." string. The password is never printed.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub into: Option<String>,
+
+    /// Target table, optionally schema-qualified (public.events; quote mixed case: '"Events"').
+    /// Default: the file name without its extension.
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+
+    /// Names of the file's columns, in order, comma-separated: for a file without a header,
+    /// or to rename the header's columns.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+    pub columns: Option<Vec<String>>,
+
+    /// Field delimiter: one character, or "tab" / "\t".
+    #[arg(long, short = 'd', default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+
+    /// The file has no header line (use --columns, or the table's column order).
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Unquoted text that means NULL. Default: an unquoted empty field is NULL; a quoted
+    /// empty field ("") is the empty string, as in PostgreSQL's CSV COPY.
+    #[arg(long, default_value = "", value_name = "STR", hide_default_value = true)]
+    pub null: String,
+
+    /// Rows per chunk; each chunk is one transaction.
+    #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_ROWS, value_name = "N")]
+    pub chunk_rows: usize,
+
+    /// Largest encoded chunk, in bytes (a chunk ends early when its rows reach it).
+    #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_BYTES, value_name = "BYTES")]
+    pub chunk_bytes: usize,
+
+    /// Writer connections, each sending chunks in its own transactions.
+    #[arg(long, short = 'w', default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err("the delimiter must be one ASCII character (not a quote or newline), or \"tab\"".into()),
+    }
+}

@@ -1,0 +1,26 @@
+//! Turning text fields into what the database receives. Pure functions, no I/O: every encoder
+//! here is unit-tested on its own and benchmarked in `benches/encode.rs`.
+
+pub mod datetime;
+pub mod numeric;
+pub mod pg_binary;
+pub mod pg_text;
+pub mod row;
+
+/// What an encoder did with one value.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written to the output buffer.
+    Done,
+    /// Not a form the client reads (`1e5` for numeric, `epoch` for a date, a time zone name):
+    /// nothing was written, and the server must resolve it. PostgreSQL is the oracle for what
+    /// its types accept, so barge never rejects a value only because it does not parse it.
+    Defer,
+    /// The value cannot be of this type in any form PostgreSQL accepts; the text says why.
+    Reject(String),
+}
+
+/// ASCII whitespace trimmed from both ends, as PostgreSQL's input functions do.
+pub(crate) fn trim_ascii(s: &[u8]) -> &[u8] {
+    s.trim_ascii()
+}

@@ -1,0 +1,365 @@
+//! PostgreSQL's binary `COPY` format, one value at a time.
+//!
+//! Each encoder appends the value's 4-byte length and its bytes to the chunk's buffer, in
+//! place, as `postgres-types` does; nothing is allocated per value on the common path.
+
+use super::{datetime, numeric, Outcome};
+use crate::schema::ColumnType;
+
+/// The 19-byte header that opens a binary COPY stream: signature, flags, extension length.
+pub const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The trailer that closes it: a field count of -1.
+pub const TRAILER: &[u8] = &[0xff, 0xff];
+
+/// Appends one non-NULL value of type `ty` read from its text `raw`.
+///
+/// `session_utc` says whether the connection's `TimeZone` is UTC, so that a `timestamptz`
+/// without an offset can be read on the client.
+pub fn encode(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8>) -> Outcome {
+    match ty {
+        ColumnType::Bool => encode_bool(raw, out),
+        ColumnType::Int2 => encode_int(raw, i16::MIN as i64, i16::MAX as i64, 2, "smallint", out),
+        ColumnType::Int4 => encode_int(raw, i32::MIN as i64, i32::MAX as i64, 4, "integer", out),
+        ColumnType::Int8 => encode_int(raw, i64::MIN, i64::MAX, 8, "bigint", out),
+        ColumnType::Float4 => encode_float4(raw, out),
+        ColumnType::Float8 => encode_float8(raw, out),
+        ColumnType::Numeric(typmod) => numeric::encode(raw, *typmod, out),
+        ColumnType::Text | ColumnType::Other => encode_text(raw, None, "", out),
+        ColumnType::Varchar(n) => encode_text(raw, *n, "character varying", out),
+        ColumnType::Bpchar(n) => encode_text(raw, *n, "character", out),
+        ColumnType::Date => datetime::encode_date(raw, out),
+        ColumnType::Time => datetime::encode_time(raw, out),
+        ColumnType::Timestamp => datetime::encode_timestamp(raw, false, session_utc, out),
+        ColumnType::Timestamptz => datetime::encode_timestamp(raw, true, session_utc, out),
+        ColumnType::Uuid => encode_uuid(raw, out),
+        ColumnType::Json => encode_json(raw, false, out),
+        ColumnType::Jsonb => encode_json(raw, true, out),
+        ColumnType::Bytea => encode_bytea(raw, out),
+    }
+}
+
+fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// `boolean`: PostgreSQL's `parse_bool`: any unambiguous prefix of true/false/yes/no, `on`,
+/// `off`, `1`, `0`, in any case, with surrounding whitespace.
+fn encode_bool(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    let s = super::trim_ascii(raw);
+    let is_prefix = |word: &[u8]| !s.is_empty() && s.len() <= word.len() && word[..s.len()].eq_ignore_ascii_case(s);
+    let value = match s.first().map(u8::to_ascii_lowercase) {
+        Some(b't') if is_prefix(b"true") => Some(true),
+        Some(b'y') if is_prefix(b"yes") => Some(true),
+        Some(b'f') if is_prefix(b"false") => Some(false),
+        Some(b'n') if is_prefix(b"no") => Some(false),
+        Some(b'o') if s.len() >= 2 && is_prefix(b"on") => Some(true),
+        Some(b'o') if s.len() >= 2 && is_prefix(b"off") => Some(false),
+        Some(b'1') if s.len() == 1 => Some(true),
+        Some(b'0') if s.len() == 1 => Some(false),
+        _ => None,
+    };
+    match value {
+        Some(v) => {
+            put(out, &[v as u8]);
+            Outcome::Done
+        }
+        None => Outcome::Reject("expected a boolean (true/false, t/f, yes/no, on/off, 1/0)".into()),
+    }
+}
+
+/// Integers: optional sign and decimal digits, range-checked. Other spellings that newer
+/// servers accept (`0x1F`, `1_000`) are deferred to the server.
+fn encode_int(raw: &[u8], min: i64, max: i64, width: usize, name: &str, out: &mut Vec<u8>) -> Outcome {
+    let s = super::trim_ascii(raw);
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Outcome::Defer;
+    }
+    // Accumulate negatively so that i64::MIN fits.
+    let mut acc: i64 = 0;
+    let mut overflow = false;
+    for d in digits {
+        match acc.checked_mul(10).and_then(|a| a.checked_sub((d - b'0') as i64)) {
+            Some(a) => acc = a,
+            None => {
+                overflow = true;
+                break;
+            }
+        }
+    }
+    let value = if neg { Some(acc) } else { acc.checked_neg() };
+    match value {
+        Some(v) if !overflow && v >= min && v <= max => {
+            match width {
+                2 => put(out, &(v as i16).to_be_bytes()),
+                4 => put(out, &(v as i32).to_be_bytes()),
+                _ => put(out, &v.to_be_bytes()),
+            }
+            Outcome::Done
+        }
+        _ => Outcome::Reject(format!("out of range for type {name} ({min} to {max})")),
+    }
+}
+
+/// Whether a float's text is an explicit infinity (as opposed to a finite value too large).
+fn is_infinity_literal(s: &[u8]) -> bool {
+    let body = match s.first() {
+        Some(b'+') | Some(b'-') => &s[1..],
+        _ => s,
+    };
+    body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity")
+}
+
+/// Whether the text has a non-zero digit before any exponent (so that 0.0 means underflow).
+fn has_nonzero_mantissa(s: &[u8]) -> bool {
+    s.iter()
+        .take_while(|b| !matches!(b, b'e' | b'E'))
+        .any(|b| (b'1'..=b'9').contains(b))
+}
+
+fn float_text(raw: &[u8]) -> Option<&str> {
+    std::str::from_utf8(super::trim_ascii(raw)).ok()
+}
+
+/// `double precision`: Rust's parser is correctly rounded, like the strtod PostgreSQL uses.
+/// Overflow and underflow are left to the server, which has the final word on them.
+fn encode_float8(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    let Some(s) = float_text(raw) else {
+        return Outcome::Defer;
+    };
+    match s.parse::<f64>() {
+        Ok(v) if v.is_infinite() && !is_infinity_literal(s.as_bytes()) => Outcome::Defer,
+        Ok(v) if v == 0.0 && has_nonzero_mantissa(s.as_bytes()) => Outcome::Defer,
+        Ok(v) => {
+            put(out, &v.to_bits().to_be_bytes());
+            Outcome::Done
+        }
+        Err(_) => Outcome::Defer,
+    }
+}
+
+/// `real`, parsed directly as f32 (as PostgreSQL's strtof does), not rounded twice via f64.
+fn encode_float4(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    let Some(s) = float_text(raw) else {
+        return Outcome::Defer;
+    };
+    match s.parse::<f32>() {
+        Ok(v) if v.is_infinite() && !is_infinity_literal(s.as_bytes()) => Outcome::Defer,
+        Ok(v) if v == 0.0 && has_nonzero_mantissa(s.as_bytes()) => Outcome::Defer,
+        Ok(v) => {
+            put(out, &v.to_bits().to_be_bytes());
+            Outcome::Done
+        }
+        Err(_) => Outcome::Defer,
+    }
+}
+
+/// Checks that text is UTF-8 without NUL bytes: the two things PostgreSQL refuses in any
+/// text value. Returns the reason when it is not.
+pub fn check_text(raw: &[u8]) -> Result<&str, String> {
+    let s = std::str::from_utf8(raw).map_err(|e| {
+        format!(
+            "invalid UTF-8 at byte {} of the value (use a UTF-8 file)",
+            e.valid_up_to() + 1
+        )
+    })?;
+    if memchr::memchr(0, raw).is_some() {
+        return Err("text cannot contain NUL (0x00) bytes".into());
+    }
+    Ok(s)
+}
+
+/// `text`, `varchar(n)`, `char(n)`, enums. Lengths count characters; like PostgreSQL, a value
+/// over the limit is accepted only when the excess is spaces (which the server trims).
+fn encode_text(raw: &[u8], limit: Option<u32>, type_name: &str, out: &mut Vec<u8>) -> Outcome {
+    let s = match check_text(raw) {
+        Ok(s) => s,
+        Err(why) => return Outcome::Reject(why),
+    };
+    if let Some(n) = limit {
+        let n = n as usize;
+        // Byte length bounds the character count: skip counting for short values.
+        if s.len() > n {
+            if let Some((cut, _)) = s.char_indices().nth(n) {
+                if !s[cut..].bytes().all(|b| b == b' ') {
+                    return Outcome::Reject(format!(
+                        "value too long for type {type_name}({n}): {} characters",
+                        s.chars().count()
+                    ));
+                }
+            }
+        }
+    }
+    put(out, raw);
+    Outcome::Done
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `uuid`: the canonical 8-4-4-4-12 form and 32 bare hex digits; braces and other hyphen
+/// placements that PostgreSQL also accepts are deferred to it.
+fn encode_uuid(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    let mut bytes = [0u8; 16];
+    let hex: [u8; 32];
+    let src: &[u8] = match raw.len() {
+        36 if raw[8] == b'-' && raw[13] == b'-' && raw[18] == b'-' && raw[23] == b'-' => {
+            let mut h = [0u8; 32];
+            let mut k = 0;
+            for (i, &b) in raw.iter().enumerate() {
+                if !matches!(i, 8 | 13 | 18 | 23) {
+                    h[k] = b;
+                    k += 1;
+                }
+            }
+            hex = h;
+            &hex
+        }
+        32 => raw,
+        _ => return Outcome::Defer,
+    };
+    for (i, pair) in src.chunks_exact(2).enumerate() {
+        match (hex_val(pair[0]), hex_val(pair[1])) {
+            (Some(a), Some(b)) => bytes[i] = a << 4 | b,
+            _ => return Outcome::Defer,
+        }
+    }
+    put(out, &bytes);
+    Outcome::Done
+}
+
+/// `json` / `jsonb`: validated here so a bad document is reported with its line; the server
+/// still parses it. Documents serde_json refuses, and `\u0000` (which jsonb refuses), are
+/// deferred so that the server's verdict and message are the ones the user sees.
+fn encode_json(raw: &[u8], binary: bool, out: &mut Vec<u8>) -> Outcome {
+    let s = match check_text(raw) {
+        Ok(s) => s,
+        Err(why) => return Outcome::Reject(why),
+    };
+    if serde_json::from_str::<serde::de::IgnoredAny>(s).is_err() {
+        return Outcome::Defer;
+    }
+    if binary {
+        if memchr::memmem::find(raw, b"\\u0000").is_some() {
+            return Outcome::Defer;
+        }
+        out.extend_from_slice(&(raw.len() as i32 + 1).to_be_bytes());
+        out.push(1); // jsonb binary format version
+        out.extend_from_slice(raw);
+    } else {
+        put(out, raw);
+    }
+    Outcome::Done
+}
+
+/// `bytea`: `\x` hex, and the escape format when it holds no backslash (then every byte
+/// stands for itself). Escapes such as `\\` and `\123` are deferred to the server.
+fn encode_bytea(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    if let Some(hex) = raw.strip_prefix(b"\\x") {
+        if hex.len() % 2 != 0 {
+            return Outcome::Defer;
+        }
+        let start = out.len();
+        out.extend_from_slice(&((hex.len() / 2) as i32).to_be_bytes());
+        for pair in hex.chunks_exact(2) {
+            match (hex_val(pair[0]), hex_val(pair[1])) {
+                (Some(a), Some(b)) => out.push(a << 4 | b),
+                _ => {
+                    out.truncate(start);
+                    return Outcome::Defer;
+                }
+            }
+        }
+        return Outcome::Done;
+    }
+    if memchr::memchr(b'\\', raw).is_some() {
+        return Outcome::Defer;
+    }
+    put(out, raw);
+    Outcome::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(ty: ColumnType, s: &str) -> (Outcome, Vec<u8>) {
+        let mut out = Vec::new();
+        let o = encode(&ty, s.as_bytes(), true, &mut out);
+        (o, out)
+    }
+
+    #[test]
+    fn booleans_follow_parse_bool() {
+        for t in ["t", "TRUE", " yes ", "y", "on", "1", "tr"] {
+            assert_eq!(enc(ColumnType::Bool, t), (Outcome::Done, vec![0, 0, 0, 1, 1]), "{t}");
+        }
+        for f in ["f", "False", "no", "off", "of", "0"] {
+            assert_eq!(enc(ColumnType::Bool, f), (Outcome::Done, vec![0, 0, 0, 1, 0]), "{f}");
+        }
+        for bad in ["o", "2", "truex", "", "nope"] {
+            assert!(matches!(enc(ColumnType::Bool, bad).0, Outcome::Reject(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn integers_are_range_checked() {
+        assert_eq!(enc(ColumnType::Int2, "-32768").1, [0, 0, 0, 2, 0x80, 0]);
+        assert!(matches!(enc(ColumnType::Int2, "32768").0, Outcome::Reject(_)));
+        assert_eq!(enc(ColumnType::Int8, "-9223372036854775808").0, Outcome::Done);
+        assert!(matches!(enc(ColumnType::Int8, "9223372036854775808").0, Outcome::Reject(_)));
+        assert!(matches!(enc(ColumnType::Int4, "99999999999999999999999").0, Outcome::Reject(_)));
+        assert_eq!(enc(ColumnType::Int4, " +42 ").1, [0, 0, 0, 4, 0, 0, 0, 42]);
+        assert_eq!(enc(ColumnType::Int4, "4.5").0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Int4, "abc").0, Outcome::Defer);
+    }
+
+    #[test]
+    fn floats_defer_overflow_to_the_server() {
+        assert_eq!(enc(ColumnType::Float8, "-Infinity").0, Outcome::Done);
+        assert_eq!(enc(ColumnType::Float8, "NaN").0, Outcome::Done);
+        assert_eq!(enc(ColumnType::Float8, "1e400").0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Float8, "1e-400").0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Float8, "0e-400").0, Outcome::Done);
+        assert_eq!(enc(ColumnType::Float4, "1e39").0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Float8, "0x1p3").0, Outcome::Defer);
+    }
+
+    #[test]
+    fn text_lengths_count_characters() {
+        assert_eq!(enc(ColumnType::Varchar(Some(3)), "héé").0, Outcome::Done);
+        assert_eq!(enc(ColumnType::Varchar(Some(3)), "abc   ").0, Outcome::Done);
+        assert!(matches!(enc(ColumnType::Varchar(Some(3)), "abcd").0, Outcome::Reject(_)));
+        assert!(matches!(enc(ColumnType::Text, "a\0b").0, Outcome::Reject(_)));
+        let mut out = Vec::new();
+        assert!(matches!(
+            encode(&ColumnType::Text, b"\xff", true, &mut out),
+            Outcome::Reject(_)
+        ));
+    }
+
+    #[test]
+    fn uuids_json_bytea() {
+        let (o, b) = enc(ColumnType::Uuid, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11");
+        assert_eq!(o, Outcome::Done);
+        assert_eq!(&b[4..8], &[0xa0, 0xee, 0xbc, 0x99]);
+        assert_eq!(enc(ColumnType::Uuid, "a0eebc999c0b4ef8bb6d6bb9bd380a11").1, b);
+        assert_eq!(enc(ColumnType::Uuid, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}").0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Jsonb, r#"{"a":[1,2]}"#).1[4], 1);
+        assert_eq!(enc(ColumnType::Jsonb, r#"{"a":"#).0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Bytea, "\\xDEADbeef").1, [0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(enc(ColumnType::Bytea, "\\x0g").0, Outcome::Defer);
+        assert_eq!(enc(ColumnType::Bytea, "plain").1, b"\0\0\0\x05plain");
+    }
+}

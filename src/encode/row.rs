@@ -1,0 +1,163 @@
+//! One input record to one encoded row of a chunk.
+
+use super::{pg_binary, pg_text, Outcome};
+use crate::chunk::{Chunk, CopyFormat, Deferred};
+use crate::error::{cut_value, Error, ErrorKind, Result};
+use crate::schema::Column;
+use crate::source::csv::Record;
+
+/// Encodes records into chunks for a fixed list of target columns (in the input's field
+/// order).
+#[derive(Clone, Debug)]
+pub struct RowEncoder {
+    input: String,
+    columns: Vec<Column>,
+    format: CopyFormat,
+    null: Vec<u8>,
+    session_utc: bool,
+}
+
+impl RowEncoder {
+    /// An encoder for `columns`, which the input's fields map to one by one.
+    ///
+    /// `null` is the unquoted text that means NULL; `session_utc` whether the target
+    /// session's time zone is UTC (see [`pg_binary::encode`]).
+    pub fn new(
+        input: impl Into<String>,
+        columns: Vec<Column>,
+        format: CopyFormat,
+        null: Vec<u8>,
+        session_utc: bool,
+    ) -> Self {
+        RowEncoder {
+            input: input.into(),
+            columns,
+            format,
+            null,
+            session_utc,
+        }
+    }
+
+    /// The target columns, in field order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The wire format.
+    pub fn format(&self) -> CopyFormat {
+        self.format
+    }
+
+    /// Appends `rec` to `chunk`.
+    ///
+    /// # Errors
+    /// A CSV error for a wrong number of fields; a value error (with position, column, value
+    /// and reason) for a value that cannot be of its column's type, or a NULL in a NOT NULL
+    /// column. On error the chunk is left as it was before the call.
+    pub fn encode(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
+        if rec.len() != self.columns.len() {
+            return Err(ErrorKind::Csv {
+                input: self.input.clone(),
+                position: rec.position(),
+                message: format!(
+                    "expected {} fields, found {}",
+                    self.columns.len(),
+                    rec.len()
+                ),
+            }
+            .into());
+        }
+        let row_start = chunk.data.len();
+        let deferred_before = chunk.deferred.len();
+        let result = match self.format {
+            CopyFormat::Binary => self.encode_binary(rec, chunk),
+            CopyFormat::Text => self.encode_text(rec, chunk),
+        };
+        if result.is_err() {
+            chunk.data.truncate(row_start);
+            chunk.deferred.truncate(deferred_before);
+        }
+        result
+    }
+
+    fn value_error(&self, rec: &Record, i: usize, raw: &[u8], reason: String) -> Error {
+        ErrorKind::Value {
+            input: self.input.clone(),
+            position: rec.position(),
+            column: self.columns[i].name.clone(),
+            value: cut_value(raw),
+            reason,
+        }
+        .into()
+    }
+
+    fn is_null(&self, raw: &[u8], quoted: bool) -> bool {
+        !quoted && raw == self.null.as_slice()
+    }
+
+    fn null_error(&self, rec: &Record, i: usize, raw: &[u8]) -> Error {
+        self.value_error(
+            rec,
+            i,
+            raw,
+            format!(
+                "NULL in column \"{}\", which is NOT NULL (quote the field, \"\", for an empty string)",
+                self.columns[i].name
+            ),
+        )
+    }
+
+    fn encode_binary(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
+        chunk
+            .data
+            .extend_from_slice(&(self.columns.len() as i16).to_be_bytes());
+        for (i, col) in self.columns.iter().enumerate() {
+            let (raw, quoted) = rec.field(i);
+            if self.is_null(raw, quoted) {
+                if col.not_null {
+                    return Err(self.null_error(rec, i, raw));
+                }
+                chunk.data.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            }
+            match pg_binary::encode(&col.ty, raw, self.session_utc, &mut chunk.data) {
+                Outcome::Done => {}
+                Outcome::Defer => {
+                    let text = pg_binary::check_text(raw)
+                        .map_err(|why| self.value_error(rec, i, raw, why))?;
+                    chunk.deferred.push(Deferred {
+                        offset: chunk.data.len(),
+                        column: i,
+                        text: text.to_string(),
+                        position: rec.position(),
+                    });
+                }
+                Outcome::Reject(why) => {
+                    let why = format!("expected {}: {why}", col.type_name);
+                    return Err(self.value_error(rec, i, raw, why));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_text(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
+        for (i, col) in self.columns.iter().enumerate() {
+            if i > 0 {
+                chunk.data.push(b'\t');
+            }
+            let (raw, quoted) = rec.field(i);
+            if self.is_null(raw, quoted) {
+                if col.not_null {
+                    return Err(self.null_error(rec, i, raw));
+                }
+                chunk.data.extend_from_slice(pg_text::NULL);
+                continue;
+            }
+            pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
+            pg_text::escape_into(raw, &mut chunk.data);
+        }
+        chunk.data.push(b'\n');
+        Ok(())
+    }
+}

@@ -1,0 +1,277 @@
+//! The one error type of the library.
+//!
+//! Like `tokio_postgres::Error` and `csv::Error`, [`Error`] is a small box around an
+//! [`ErrorKind`] so that `Result<T>` stays one pointer wide on the hot path. Every kind that is
+//! about a row carries its [`Position`] and column, so the message alone tells the user where to
+//! look.
+
+use std::fmt;
+use std::io;
+
+use crate::position::Position;
+
+/// `Result<T, barge::Error>`.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A failed load, with enough context (file, line, column, table, chunk) to act on.
+#[derive(Debug)]
+pub struct Error {
+    kind: Box<ErrorKind>,
+    /// Rows committed to the target before the failure (set by the pipeline).
+    committed: Option<u64>,
+}
+
+/// What went wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Reading the input failed.
+    Io {
+        /// The input's name (a path, or `-` for stdin).
+        input: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The input is not valid CSV (unterminated quote, wrong number of fields, bad UTF-8...).
+    Csv {
+        /// The input's name.
+        input: String,
+        /// Where the bad record starts.
+        position: Position,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// One field could not be converted to its column's type.
+    Value {
+        /// The input's name.
+        input: String,
+        /// Where the record starts.
+        position: Position,
+        /// The target column.
+        column: String,
+        /// The offending value, cut to 80 characters.
+        value: String,
+        /// What was expected instead, or why the value does not fit.
+        reason: String,
+    },
+    /// A bad option or connection string: the user must change the command.
+    Config(String),
+    /// The target table does not exist.
+    TableNotFound {
+        /// The table as the user named it.
+        table: String,
+    },
+    /// The input names columns the table does not have.
+    UnknownColumns {
+        /// The table, schema-qualified.
+        table: String,
+        /// The input's columns the table lacks.
+        unknown: Vec<String>,
+        /// The table's real columns.
+        columns: Vec<String>,
+    },
+    /// Connecting to the database failed.
+    Connect {
+        /// The target, with any password removed.
+        target: String,
+        /// The driver's error.
+        source: tokio_postgres::Error,
+    },
+    /// The database refused a statement.
+    Database {
+        /// What barge was doing ("COPY into \"public\".\"events\"", "introspecting ...").
+        context: String,
+        /// The chunk being written, when the failure belongs to one.
+        chunk: Option<u64>,
+        /// The driver's error.
+        source: tokio_postgres::Error,
+    },
+    /// The load was interrupted (Ctrl-C) before it finished.
+    Interrupted,
+}
+
+impl Error {
+    /// Wraps a kind.
+    pub fn new(kind: ErrorKind) -> Self {
+        Error {
+            kind: Box::new(kind),
+            committed: None,
+        }
+    }
+
+    /// A configuration error with the given message.
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config(msg.into()))
+    }
+
+    /// A database error with the given context.
+    pub(crate) fn db(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
+        Error::new(ErrorKind::Database {
+            context: context.into(),
+            chunk: None,
+            source,
+        })
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Rows already committed to the target when this error stopped the load, if known.
+    pub fn committed_rows(&self) -> Option<u64> {
+        self.committed
+    }
+
+    /// Records how many rows were committed before the failure.
+    pub(crate) fn with_committed(mut self, rows: u64) -> Self {
+        self.committed = Some(rows);
+        self
+    }
+
+    /// Names the chunk a database error belongs to.
+    pub(crate) fn in_chunk(mut self, seq: u64) -> Self {
+        if let ErrorKind::Database { chunk, .. } = &mut *self.kind {
+            *chunk = Some(seq);
+        }
+        self
+    }
+
+    /// True when the user must change the command or its configuration (exit code 2), as
+    /// opposed to a load that failed on its data or on the database (exit code 1).
+    pub fn is_config(&self) -> bool {
+        match &*self.kind {
+            ErrorKind::Config(_)
+            | ErrorKind::TableNotFound { .. }
+            | ErrorKind::UnknownColumns { .. } => true,
+            ErrorKind::Connect { source, .. } => source
+                .as_db_error()
+                .map(|e| {
+                    let code = e.code().code();
+                    // 28: invalid authorization; 3D000: database does not exist.
+                    code.starts_with("28") || code == "3D000"
+                })
+                .unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// The SQLSTATE code of a database error, if this is one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match &*self.kind {
+            ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
+                source.as_db_error().map(|e| e.code().code())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind)
+    }
+}
+
+/// Writes a driver error the way psql would: the server's message, detail and hint, and the
+/// SQLSTATE, rather than tokio-postgres' terse "db error".
+pub(crate) fn fmt_pg_error(e: &tokio_postgres::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match e.as_db_error() {
+        Some(db) => {
+            write!(f, "{} (SQLSTATE {})", db.message(), db.code().code())?;
+            if let Some(detail) = db.detail() {
+                write!(f, "; detail: {detail}")?;
+            }
+            if let Some(hint) = db.hint() {
+                write!(f, "; hint: {hint}")?;
+            }
+            Ok(())
+        }
+        None => {
+            write!(f, "{e}")?;
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                write!(f, ": {s}")?;
+                source = s.source();
+            }
+            Ok(())
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.kind {
+            ErrorKind::Io { input, source } => write!(f, "{input}: read failed: {source}"),
+            ErrorKind::Csv {
+                input,
+                position,
+                message,
+            } => write!(f, "{input}: {position}: {message}"),
+            ErrorKind::Value {
+                input,
+                position,
+                column,
+                value,
+                reason,
+            } => write!(
+                f,
+                "{input}: {position}, column \"{column}\": invalid value \"{value}\": {reason}"
+            ),
+            ErrorKind::Config(msg) => f.write_str(msg),
+            ErrorKind::TableNotFound { table } => write!(f, "table {table} does not exist"),
+            ErrorKind::UnknownColumns {
+                table,
+                unknown,
+                columns,
+            } => write!(
+                f,
+                "table {table} has no column{} {}; its columns are: {}",
+                if unknown.len() == 1 { "" } else { "s" },
+                quote_list(unknown),
+                quote_list(columns)
+            ),
+            ErrorKind::Connect { target, source } => {
+                write!(f, "could not connect to {target}: ")?;
+                fmt_pg_error(source, f)
+            }
+            ErrorKind::Database {
+                context, source, ..
+            } => {
+                write!(f, "{context}: ")?;
+                fmt_pg_error(source, f)
+            }
+            ErrorKind::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+fn quote_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            ErrorKind::Io { source, .. } => Some(source),
+            ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Cuts a value for display: at most 80 characters, never inside a UTF-8 sequence, with
+/// invalid bytes shown as U+FFFD.
+pub(crate) fn cut_value(raw: &[u8]) -> String {
+    const MAX: usize = 80;
+    let text = String::from_utf8_lossy(raw);
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out.escape_debug().to_string()
+}

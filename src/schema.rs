@@ -1,0 +1,315 @@
+//! The target table as barge sees it: columns, their types and constraints, and how the
+//! input's columns map onto them.
+
+use std::fmt;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A column type barge knows how to validate and encode on the client.
+///
+/// Anything else is [`ColumnType::Other`]: the load then falls back to text `COPY` and the
+/// server parses every value (barge says so once, in the log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ColumnType {
+    /// `boolean`
+    Bool,
+    /// `smallint`
+    Int2,
+    /// `integer`
+    Int4,
+    /// `bigint`
+    Int8,
+    /// `real`
+    Float4,
+    /// `double precision`
+    Float8,
+    /// `numeric(precision, scale)`, or unconstrained `numeric` when `None`.
+    Numeric(Option<(u16, i16)>),
+    /// `text` (and enums, whose binary input is their label).
+    Text,
+    /// `varchar(n)`; `None` when unbounded.
+    Varchar(Option<u32>),
+    /// `char(n)`.
+    Bpchar(Option<u32>),
+    /// `date`
+    Date,
+    /// `time without time zone`
+    Time,
+    /// `timestamp without time zone`
+    Timestamp,
+    /// `timestamp with time zone`
+    Timestamptz,
+    /// `uuid`
+    Uuid,
+    /// `json`
+    Json,
+    /// `jsonb`
+    Jsonb,
+    /// `bytea`
+    Bytea,
+    /// Any other type: parsed by the server from text.
+    Other,
+}
+
+impl ColumnType {
+    /// Maps a PostgreSQL type OID and type modifier to the type barge encodes.
+    pub fn from_pg(oid: u32, typmod: i32, is_enum: bool) -> ColumnType {
+        let len = || (typmod >= 4).then(|| (typmod - 4) as u32);
+        match oid {
+            16 => ColumnType::Bool,
+            21 => ColumnType::Int2,
+            23 => ColumnType::Int4,
+            20 => ColumnType::Int8,
+            700 => ColumnType::Float4,
+            701 => ColumnType::Float8,
+            1700 => ColumnType::Numeric((typmod >= 4).then(|| {
+                let t = typmod - 4;
+                let precision = ((t >> 16) & 0xffff) as u16;
+                // PostgreSQL 15 stores the scale as an 11-bit two's complement number.
+                let raw = (t & 0x7ff) as i16;
+                let scale = if raw & 0x400 != 0 { raw - 0x800 } else { raw };
+                (precision, scale)
+            })),
+            25 => ColumnType::Text,
+            1043 => ColumnType::Varchar(len()),
+            1042 => ColumnType::Bpchar(len()),
+            1082 => ColumnType::Date,
+            1083 => ColumnType::Time,
+            1114 => ColumnType::Timestamp,
+            1184 => ColumnType::Timestamptz,
+            2950 => ColumnType::Uuid,
+            114 => ColumnType::Json,
+            3802 => ColumnType::Jsonb,
+            17 => ColumnType::Bytea,
+            _ if is_enum => ColumnType::Text,
+            _ => ColumnType::Other,
+        }
+    }
+}
+
+/// One column of the target table.
+#[derive(Clone, Debug)]
+pub struct Column {
+    /// The column's name, exactly as stored in the catalog.
+    pub name: String,
+    /// How barge encodes it.
+    pub ty: ColumnType,
+    /// The type as the database spells it (`numeric(12,2)`, `character varying(40)`), used in
+    /// messages and in casts the server resolves.
+    pub type_name: String,
+    /// `NOT NULL` (on the column or its domain).
+    pub not_null: bool,
+}
+
+/// A table that exists in the target database.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Its schema (namespace).
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// Its columns, in table order (dropped and generated columns left out).
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    /// The schema-qualified, quoted name for SQL: `"public"."events"`.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+
+    /// The names of all columns, for messages.
+    pub fn column_names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Maps the input's column names onto this table's columns.
+    ///
+    /// Each name matches the column with exactly that name, or else the one column whose name
+    /// matches ignoring ASCII case. Columns the input lacks are left out of the mapping and get
+    /// their defaults.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnknownColumns`] names every input column the table lacks, and a
+    /// configuration error is returned when two input columns map to the same table column.
+    pub fn map_columns(&self, names: &[String]) -> Result<Vec<usize>> {
+        let mut unknown = Vec::new();
+        let mut mapping = Vec::with_capacity(names.len());
+        for name in names {
+            let exact = self.columns.iter().position(|c| &c.name == name);
+            let found = exact.or_else(|| {
+                let mut folded = self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.name.eq_ignore_ascii_case(name));
+                match (folded.next(), folded.next()) {
+                    (Some((i, _)), None) => Some(i),
+                    _ => None,
+                }
+            });
+            match found {
+                Some(i) => mapping.push(i),
+                None => unknown.push(name.clone()),
+            }
+        }
+        if !unknown.is_empty() {
+            return Err(ErrorKind::UnknownColumns {
+                table: self.to_string(),
+                unknown,
+                columns: self.column_names(),
+            }
+            .into());
+        }
+        for (k, &i) in mapping.iter().enumerate() {
+            if mapping[..k].contains(&i) {
+                return Err(Error::config(format!(
+                    "the input maps two columns to column \"{}\" of table {self}",
+                    self.columns[i].name
+                )));
+            }
+        }
+        Ok(mapping)
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.quoted())
+    }
+}
+
+/// Quotes an SQL identifier: always, so that no name (with quotes, semicolons, capitals or
+/// spaces) is ever read as SQL.
+pub fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A possibly schema-qualified table name as the user wrote it, split the way PostgreSQL
+/// splits it: unquoted parts are folded to lower case, quoted parts are kept as written (with
+/// `""` meaning one quote).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableName {
+    /// The schema, when the name was qualified.
+    pub schema: Option<String>,
+    /// The table.
+    pub name: String,
+}
+
+impl TableName {
+    /// Parses `events`, `public.events`, `"My Schema"."Events"`.
+    ///
+    /// # Errors
+    /// A configuration error for an empty name, an unterminated quote, or more than two parts.
+    pub fn parse(input: &str) -> Result<TableName> {
+        let bad = |why: &str| Error::config(format!("invalid table name {input:?}: {why}"));
+        let mut parts = Vec::new();
+        let mut chars = input.chars().peekable();
+        loop {
+            let mut part = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                loop {
+                    match chars.next() {
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            part.push('"');
+                        }
+                        Some('"') => break,
+                        Some(c) => part.push(c),
+                        None => return Err(bad("unterminated quote")),
+                    }
+                }
+            } else {
+                while let Some(&c) = chars.peek() {
+                    if c == '.' {
+                        break;
+                    }
+                    if c == '"' {
+                        return Err(bad("a quote inside an unquoted name"));
+                    }
+                    part.push(c.to_ascii_lowercase());
+                    chars.next();
+                }
+            }
+            if part.is_empty() {
+                return Err(bad("empty name"));
+            }
+            parts.push(part);
+            match chars.next() {
+                Some('.') => continue,
+                None => break,
+                Some(_) => return Err(bad("text after a quoted name")),
+            }
+        }
+        match parts.len() {
+            1 => Ok(TableName {
+                schema: None,
+                name: parts.remove(0),
+            }),
+            2 => {
+                let name = parts.remove(1);
+                Ok(TableName {
+                    schema: Some(parts.remove(0)),
+                    name,
+                })
+            }
+            _ => Err(bad("expected table or schema.table")),
+        }
+    }
+
+    /// The name quoted for SQL (and for `to_regclass`).
+    pub fn quoted(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.name)),
+            None => quote_ident(&self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_fold_like_postgres() {
+        let t = TableName::parse("Public.Events").unwrap();
+        assert_eq!(t.schema.as_deref(), Some("public"));
+        assert_eq!(t.name, "events");
+        let t = TableName::parse(r#""My ""S"".x"."a;b""#).unwrap();
+        assert_eq!(t.schema.as_deref(), Some(r#"My "S".x"#));
+        assert_eq!(t.name, "a;b");
+        assert_eq!(t.quoted(), r#""My ""S"".x"."a;b""#);
+        assert!(TableName::parse("a.b.c").is_err());
+        assert!(TableName::parse("\"a").is_err());
+        assert!(TableName::parse("").is_err());
+        assert!(TableName::parse("a.").is_err());
+    }
+
+    #[test]
+    fn numeric_typmod() {
+        // numeric(12,2): ((12 << 16) | 2) + 4
+        assert_eq!(
+            ColumnType::from_pg(1700, ((12 << 16) | 2) + 4, false),
+            ColumnType::Numeric(Some((12, 2)))
+        );
+        assert_eq!(
+            ColumnType::from_pg(1700, -1, false),
+            ColumnType::Numeric(None)
+        );
+        assert_eq!(
+            ColumnType::from_pg(1043, 44, false),
+            ColumnType::Varchar(Some(40))
+        );
+    }
+}

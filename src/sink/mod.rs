@@ -1,0 +1,14 @@
+//! Where chunks go. Each writer task owns one [`Sink`] (one connection).
+
+use std::future::Future;
+
+use crate::chunk::Chunk;
+use crate::error::Result;
+
+pub mod postgres;
+
+/// Writes whole chunks, each in a transaction of its own.
+pub trait Sink: Send + 'static {
+    /// Writes and commits one chunk; on error nothing of it is committed.
+    fn write(&mut self, chunk: Chunk) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,117 @@
+//! PostgreSQL (and servers that speak its protocol): connecting, reading the target table from
+//! the catalog, and writing chunks with binary COPY.
+
+use tokio_postgres::{Client, NoTls};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::schema::{Column, ColumnType, Table, TableName};
+use crate::target::Target;
+
+pub mod copy;
+pub mod resolve;
+
+pub use copy::PgCopySink;
+
+/// Opens one connection; its driver task runs on the current runtime until the client is
+/// dropped.
+///
+/// # Errors
+/// [`ErrorKind::Connect`] with the server's message and the target without its password.
+pub async fn connect(config: &tokio_postgres::Config, target: &Target) -> Result<Client> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|source| {
+        Error::new(ErrorKind::Connect {
+            target: target.to_string(),
+            source,
+        })
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "connection closed with an error");
+        }
+    });
+    Ok(client)
+}
+
+/// Reads the table's columns, types and NOT NULL constraints from the catalog.
+///
+/// Domains are seen through to their base type (a domain's own NOT NULL counts); dropped and
+/// generated columns are left out, since COPY cannot write them.
+///
+/// # Errors
+/// [`ErrorKind::TableNotFound`] when no such table (or view) is visible.
+pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
+    let ctx = || format!("reading table {} from the catalog", name.quoted());
+    let row = client
+        .query_opt(
+            "SELECT c.oid, n.nspname::text, c.relname::text \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid = pg_catalog.to_regclass($1)",
+            &[&name.quoted()],
+        )
+        .await
+        .map_err(|e| Error::db(ctx(), e))?;
+    let Some(row) = row else {
+        return Err(ErrorKind::TableNotFound {
+            table: name.quoted(),
+        }
+        .into());
+    };
+    let oid: u32 = row.get(0);
+    let schema: String = row.get(1);
+    let table_name: String = row.get(2);
+    let rows = client
+        .query(
+            "SELECT a.attname::text, \
+                    CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, \
+                    CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, \
+                    a.attnotnull OR (t.typtype = 'd' AND t.typnotnull), \
+                    pg_catalog.format_type(a.atttypid, a.atttypmod), \
+                    COALESCE(bt.typtype, t.typtype) = 'e' \
+             FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
+             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' \
+             ORDER BY a.attnum",
+            &[&oid],
+        )
+        .await
+        .map_err(|e| Error::db(ctx(), e))?;
+    let columns = rows
+        .iter()
+        .map(|r| {
+            let type_oid: u32 = r.get(1);
+            let typmod: i32 = r.get(2);
+            let is_enum: bool = r.get(5);
+            Column {
+                name: r.get(0),
+                ty: ColumnType::from_pg(type_oid, typmod, is_enum),
+                type_name: r.get(4),
+                not_null: r.get(3),
+            }
+        })
+        .collect();
+    Ok(Table {
+        schema,
+        name: table_name,
+        columns,
+    })
+}
+
+/// Whether the session's `TimeZone` is UTC, in which case a `timestamptz` without an offset
+/// can be encoded on the client.
+///
+/// # Errors
+/// A database error if `SHOW TimeZone` fails.
+pub async fn session_is_utc(client: &Client) -> Result<bool> {
+    let row = client
+        .query_one("SELECT pg_catalog.current_setting('TimeZone')", &[])
+        .await
+        .map_err(|e| Error::db("reading the session time zone", e))?;
+    let tz: String = row.get(0);
+    const UTC: &[&str] = &[
+        "UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
+        "Zulu", "Etc/Zulu", "Greenwich", "Etc/Greenwich", "GMT0", "Etc/GMT0", "Etc/GMT+0",
+        "Etc/GMT-0", "GMT+0", "GMT-0",
+    ];
+    Ok(UTC.iter().any(|u| u.eq_ignore_ascii_case(&tz)))
+}

@@ -1,0 +1,115 @@
+//! Where rows go: a connection string, parsed, and shown without its secrets.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// A parsed `--into` value.
+#[derive(Clone)]
+pub enum Target {
+    /// A PostgreSQL (or PostgreSQL-protocol) server.
+    Postgres(Box<tokio_postgres::Config>),
+}
+
+impl Target {
+    /// Parses a `postgres://` / `postgresql://` URL or a libpq `key=value` string.
+    ///
+    /// # Errors
+    /// A configuration error that names the problem but never repeats the string (it may hold
+    /// a password).
+    pub fn parse(s: &str) -> Result<Target> {
+        let lower = s.trim_start().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
+        {
+            let mut config = tokio_postgres::Config::from_str(s).map_err(|e| {
+                Error::config(format!("invalid PostgreSQL connection string: {e}"))
+            })?;
+            if config.get_application_name().is_none() {
+                config.application_name("barge");
+            }
+            if config.get_user().is_none() {
+                if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
+                    config.user(user);
+                }
+            }
+            if config.get_hosts().is_empty() {
+                config.host("localhost");
+            }
+            return Ok(Target::Postgres(Box::new(config)));
+        }
+        let scheme = s.split_once("://").map(|(scheme, _)| scheme);
+        Err(Error::config(match scheme {
+            Some(scheme) => format!(
+                "unsupported target scheme {scheme:?}: use a postgres:// or postgresql:// URL"
+            ),
+            None => "the target is not a URL: use postgres://user@host:port/database".into(),
+        }))
+    }
+}
+
+impl fmt::Display for Target {
+    /// The target as a URL with the password left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Postgres(c) => {
+                f.write_str("postgresql://")?;
+                if let Some(user) = c.get_user() {
+                    write!(f, "{user}@")?;
+                }
+                let ports = c.get_ports();
+                for (i, host) in c.get_hosts().iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    match host {
+                        tokio_postgres::config::Host::Tcp(h) if h.contains(':') => {
+                            write!(f, "[{h}]")?
+                        }
+                        tokio_postgres::config::Host::Tcp(h) => f.write_str(h)?,
+                        tokio_postgres::config::Host::Unix(p) => {
+                            write!(f, "{}", p.display().to_string().replace('/', "%2F"))?
+                        }
+                    }
+                    if let Some(port) = ports.get(i).or(ports.first()) {
+                        write!(f, ":{port}")?;
+                    }
+                }
+                if let Some(db) = c.get_dbname() {
+                    write!(f, "/{db}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Target({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_hides_the_password() {
+        let t = Target::parse("postgres://alice:s3cret@db.example:6543/prod?application_name=x")
+            .unwrap();
+        assert_eq!(t.to_string(), "postgresql://alice@db.example:6543/prod");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        let t = Target::parse("host=h port=5 user=u password=s3cret dbname=d").unwrap();
+        assert_eq!(t.to_string(), "postgresql://u@h:5/d");
+    }
+
+    #[test]
+    fn bad_strings_are_config_errors_without_the_secret() {
+        let e = Target::parse("mysql://u:s3cret@h/d").unwrap_err();
+        assert!(e.is_config());
+        assert!(!e.to_string().contains("s3cret"));
+        let e = Target::parse("postgres://u:s3cret@h:notaport/d").unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+    }
+}
