@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::chunk::CopyFormat;
 use crate::encode::row::RowEncoder;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::pipeline::{self, PipelineOptions, Progress};
 use crate::schema::{ColumnType, TableName};
 use crate::sink::postgres::{self, PgCopySink};
@@ -152,10 +152,8 @@ impl Load {
     pub async fn load_path(&self, path: impl AsRef<Path>) -> Result<LoadReport> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|source| ErrorKind::Io {
-            input: name.clone(),
-            source,
-        })?;
+        let file = File::open(path)
+            .map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         self.progress.bytes_total.store(size, Ordering::Relaxed);
         let table = match &self.table {

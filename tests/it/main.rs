@@ -1,1 +1,10 @@
+//! barge's integration tests: one binary, one throwaway PostgreSQL server, a fresh database
+//! per test. Every test compares what is in the table with what the server's own COPY of the
+//! same input stores, or checks the exact error a user sees.
 
+mod support;
+
+mod cli;
+mod csv_input;
+mod errors;
+mod types;

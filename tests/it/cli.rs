@@ -1,0 +1,85 @@
+//! The command line's own behaviour: summaries, --json, --quiet, secrets, usage errors.
+
+use crate::support::{barge, barge_with, fresh_db, Dir};
+
+#[tokio::test]
+async fn summary_json_and_quiet() {
+    let db = fresh_db("summary").await;
+    db.exec("CREATE TABLE events (id int, name text)").await;
+    let dir = Dir::new();
+    let f = dir.write("events.csv", "id,name\n1,a\n2,b\n3,c\n");
+    let f = f.to_str().unwrap();
+
+    // The table name defaults to the file's name.
+    let run = barge(&["load", f, "--into", &db.url]);
+    run.assert_ok();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Loaded 3 rows into \"public\".\"events\" at postgresql://postgres@127.0.0.1:{}/{} in ",
+            crate::support::pg::server().port,
+            db.name
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("1 chunk, binary COPY)\n"), "{}", run.stdout);
+
+    let run = barge(&["load", f, "--into", &db.url, "--json"]);
+    run.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["rows"], 3);
+    assert_eq!(v["chunks"], 1);
+    assert_eq!(v["table"], "\"public\".\"events\"");
+    assert_eq!(v["format"], "binary");
+    assert_eq!(v["bytes"], 20);
+    assert!(v["elapsed"].as_f64().is_some());
+
+    let run = barge(&["load", f, "--into", &db.url, "--quiet"]);
+    run.assert_ok();
+    assert_eq!(run.all(), "");
+    assert_eq!(db.rows_text("SELECT count(*) FROM events").await, vec!["(9)"]);
+}
+
+#[tokio::test]
+async fn the_password_is_never_printed() {
+    let db = fresh_db("secrets").await;
+    db.exec("CREATE TABLE t (id int)").await;
+    let dir = Dir::new();
+    let good = dir.write("good.csv", "id\n1\n");
+    let bad = dir.write("bad.csv", "id\nx\n");
+    // Trust authentication ignores the password, so it travels in every connection.
+    let secret = "Sup3r%2FSecret";
+    let url = db.url.replace("postgres@", &format!("postgres:{secret}@"));
+    let runs = [
+        barge(&["load", good.to_str().unwrap(), "--into", &url, "--table", "t"]),
+        barge(&["load", good.to_str().unwrap(), "--into", &url, "--table", "t", "--json"]),
+        barge(&["load", bad.to_str().unwrap(), "--into", &url, "--table", "t", "-vv"]),
+        barge(&["load", good.to_str().unwrap(), "--into", &url, "--table", "missing"]),
+        barge_with(&["load", good.to_str().unwrap(), "--table", "t", "-vv"], &[("DATABASE_URL", &url)], None),
+        barge_with(&["load", "--help"], &[("DATABASE_URL", &url)], None),
+        barge(&["load", good.to_str().unwrap(), "--into", &url.replace("127.0.0.1", "127.0.0.1:1"), "--table", "t"]),
+    ];
+    for run in &runs {
+        let all = run.all();
+        assert!(!all.contains("Sup3r"), "the password was printed:\n{all}");
+    }
+    assert_eq!(runs[0].code, 0, "{}", runs[0].all());
+    assert_eq!(runs[2].code, 1);
+    assert_eq!(runs[3].code, 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let run = barge(&["load"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("<FILE>"), "{}", run.stderr);
+    let run = barge(&["load", "x.csv", "--delimiter", "ab", "--into", "postgres://h/d"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("the delimiter must be one ASCII character"), "{}", run.stderr);
+    let run = barge(&["load", "-", "--into", "postgres://h/d"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr, "error: reading standard input needs --table\n");
+    let run = barge(&["load", "x.csv", "--into", "mysql://h/d"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unsupported target scheme \"mysql\""), "{}", run.stderr);
+}

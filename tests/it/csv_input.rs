@@ -1,0 +1,167 @@
+//! CSV reading: quoting, NULLs, encodings, headers and column mapping, identifiers.
+
+use crate::support::{assert_same_as_server_copy, barge, barge_with, fresh_db, Dir};
+
+#[tokio::test]
+async fn quoting_newlines_nulls_and_empty_strings() {
+    let db = fresh_db("quoting").await;
+    let csv = "id,a,b\r
+1,,\"\"\r
+2,\"x,\"\"y\"\"\r
+z\",\"a\"\"b\"\"c\"\r
+3,\"\",\r
+4,  padded  ,\"  \"\r
+5,ünïcödé 日本語 Ελληνικά,last-without-newline";
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "id int, a text, b text",
+        csv.as_bytes(),
+        "FORMAT csv, HEADER true",
+        &[],
+    )
+    .await;
+    assert_eq!(count, 5);
+    let nulls = db.rows_text("SELECT count(*) FILTER (WHERE a IS NULL), count(*) FILTER (WHERE a = '') FROM t_barge").await;
+    assert_eq!(nulls, vec!["(1,1)"]);
+}
+
+#[tokio::test]
+async fn bom_is_skipped() {
+    let db = fresh_db("bom").await;
+    let mut csv = b"\xEF\xBB\xBF".to_vec();
+    csv.extend_from_slice(b"id,name\n1,a\n2,b\n");
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let f = dir.write("bom.csv", &csv);
+    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t"]).assert_ok();
+    assert_eq!(db.rows_text("SELECT * FROM t ORDER BY id").await, vec!["(1,a)", "(2,b)"]);
+}
+
+#[tokio::test]
+async fn custom_null_string_and_delimiter() {
+    let db = fresh_db("null_delim").await;
+    let csv = b"id;a;b\n1;NULL;\n2;\"NULL\";x\n3;;NULL\n";
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "id int, a text, b text",
+        csv,
+        "FORMAT csv, HEADER true, DELIMITER ';', NULL 'NULL'",
+        &["--delimiter", ";", "--null", "NULL"],
+    )
+    .await;
+    assert_eq!(count, 3);
+}
+
+#[tokio::test]
+async fn tsv_with_tab_delimiter() {
+    let db = fresh_db("tsv").await;
+    let csv = b"id\tname\n1\ta b\n2\t\"q\tq\"\n";
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "id int, name text",
+        csv,
+        "FORMAT csv, HEADER true, DELIMITER E'\\t'",
+        &["--delimiter", "tab"],
+    )
+    .await;
+    assert_eq!(count, 2);
+}
+
+#[tokio::test]
+async fn headerless_file_in_table_order_and_with_columns() {
+    let db = fresh_db("headerless").await;
+    db.exec("CREATE TABLE t (id int, name text, created date DEFAULT '2000-01-01')").await;
+    let dir = Dir::new();
+    // Table order: all three columns.
+    let f = dir.write("a.csv", "1,a,2024-01-01\n");
+    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t", "--no-header"])
+        .assert_ok();
+    // --columns: a subset in another order; the missing column gets its default.
+    let f = dir.write("b.csv", "b,2\nc,3\n");
+    barge(&[
+        "load", f.to_str().unwrap(), "--into", &db.url, "--table", "t", "--no-header",
+        "--columns", "name,id",
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT * FROM t ORDER BY id").await,
+        vec!["(1,a,2024-01-01)", "(2,b,2000-01-01)", "(3,c,2000-01-01)"]
+    );
+}
+
+#[tokio::test]
+async fn columns_rename_the_header_and_header_matches_case_insensitively() {
+    let db = fresh_db("rename").await;
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let f = dir.write("a.csv", "ID,Name\n1,a\n");
+    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t"]).assert_ok();
+    let f = dir.write("b.csv", "user_name,user_id\nb,2\n");
+    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t", "--columns", "name,id"])
+        .assert_ok();
+    assert_eq!(db.rows_text("SELECT * FROM t ORDER BY id").await, vec!["(1,a)", "(2,b)"]);
+}
+
+#[tokio::test]
+async fn quoted_schema_table_and_column_names_cannot_inject_sql() {
+    let db = fresh_db("identifiers").await;
+    db.exec(
+        r#"CREATE SCHEMA "My Schema";
+           CREATE TABLE "My Schema"."Ev""il; DROP TABLE canary;--" ("Id" int, "na""me; DROP TABLE canary;--" text, "MiXeD" text);
+           CREATE TABLE canary (x int);"#,
+    )
+    .await;
+    let dir = Dir::new();
+    let f = dir.write(
+        "evil.csv",
+        "Id,\"na\"\"me; DROP TABLE canary;--\",MiXeD\n1,\"); DROP TABLE canary;--\",Q\n",
+    );
+    barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        r#""My Schema"."Ev""il; DROP TABLE canary;--""#,
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text(r#"SELECT * FROM "My Schema"."Ev""il; DROP TABLE canary;--""#).await,
+        vec![r#"(1,"); DROP TABLE canary;--",Q)"#]
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM canary").await, vec!["(0)"]);
+}
+
+#[tokio::test]
+async fn stdin_and_database_url() {
+    let db = fresh_db("stdin").await;
+    db.exec("CREATE TABLE t (id int)").await;
+    let run = barge_with(
+        &["load", "-", "--table", "t"],
+        &[("DATABASE_URL", &db.url)],
+        Some(b"id\n1\n2\n3\n"),
+    );
+    run.assert_ok();
+    assert_eq!(db.rows_text("SELECT sum(id) FROM t").await, vec!["(6)"]);
+}
+
+#[tokio::test]
+async fn many_chunks_and_workers_load_every_row_once() {
+    let db = fresh_db("chunks").await;
+    let mut csv = String::from("id,v,note\n");
+    for i in 0..25_000 {
+        csv.push_str(&format!("{i},{},\"n{}\nline\"\n", i * 7 % 1000, i % 13));
+    }
+    for workers in ["1", "3"] {
+        db.exec("DROP TABLE IF EXISTS t_ref, t_barge").await;
+        let (count, _) = assert_same_as_server_copy(
+            &db,
+            "id int primary key, v numeric(6,1), note text",
+            csv.as_bytes(),
+            "FORMAT csv, HEADER true",
+            &["--chunk-rows", "1000", "--chunk-bytes", "20000", "--workers", workers],
+        )
+        .await;
+        assert_eq!(count, 25_000);
+    }
+}

@@ -1,0 +1,155 @@
+//! What a user sees when the input or the command is wrong: the message names the file, line,
+//! record, column, value and what was expected; the exit code says whose fault it is.
+
+use crate::support::{barge, fresh_db, Dir, Run, TestDb};
+
+const TABLE: &str = "id int, small smallint, amount numeric(5,2), day date, name varchar(3) NOT NULL, doc jsonb";
+
+async fn load_bad(db: &TestDb, name: &str, csv: &str, extra: &[&str]) -> Run {
+    let dir = Dir::new();
+    let f = dir.write(name, csv);
+    let f = f.to_str().unwrap().to_string();
+    let mut args = vec!["load", &f, "--into", &db.url, "--table", "t"];
+    args.extend_from_slice(extra);
+    let run = barge(&args);
+    // Messages name the file by the path given; show them with the file name alone.
+    Run {
+        code: run.code,
+        stdout: run.stdout.replace(&f, name),
+        stderr: run.stderr.replace(&f, name),
+    }
+}
+
+#[tokio::test]
+async fn each_bad_value_is_named_with_its_position_and_reason() {
+    let db = fresh_db("bad_values").await;
+    db.exec(&format!("CREATE TABLE t ({TABLE})")).await;
+    let header = "id,small,amount,day,name,doc\n";
+    let cases: &[(&str, &str)] = &[
+        (
+            "1,70000,1,2024-01-01,a,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"small\": invalid value \"70000\": expected smallint: out of range for type smallint (-32768 to 32767)",
+        ),
+        (
+            "1,1,1000.00,2024-01-01,a,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"amount\": invalid value \"1000.00\": expected numeric(5,2): numeric field overflow: a field with precision 5, scale 2 must round to an absolute value less than 10^3",
+        ),
+        (
+            "1,1,1,2023-02-29,a,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"day\": invalid value \"2023-02-29\": expected date: date/time field value out of range",
+        ),
+        (
+            "1,1,1,2024-01-01,abcd,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"name\": invalid value \"abcd\": expected character varying(3): value too long for type character varying(3): 4 characters",
+        ),
+        (
+            "1,1,1,2024-01-01,,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"name\": invalid value \"\": NULL in column \"name\", which is NOT NULL (quote the field, \"\", for an empty string)",
+        ),
+        (
+            "1,1,1,2024-01-01,a\0,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"name\": invalid value \"a\\0\": expected character varying(3): text cannot contain NUL (0x00) bytes",
+        ),
+        (
+            "1,1,1,2024-01-01,a\n",
+            "error: bad.csv: record 2 (line 2, byte 29): expected 6 fields, found 5",
+        ),
+        (
+            "1,1,1,2024-01-01,a,\"{\n",
+            "error: bad.csv: record 2 (line 2, byte 29): unterminated quoted field at the end of the input",
+        ),
+        (
+            "x1,1,1,2024-01-01,a,{}\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"id\": invalid value \"x1\": expected integer: invalid input syntax for type integer: \"x1\"",
+        ),
+        (
+            "1,1,1,2024-01-01,a,\"{\"\"a\"\":}\"\n",
+            "error: bad.csv: record 2 (line 2, byte 29), column \"doc\": invalid value \"{\\\"a\\\":}\": expected jsonb: invalid input syntax for type json (Expected JSON value, but found \"}\".)",
+        ),
+    ];
+    for (row, want) in cases {
+        let run = load_bad(&db, "bad.csv", &format!("{header}{row}"), &[]).await;
+        assert_eq!(run.code, 1, "{row:?}: {}", run.all());
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert_eq!(first, *want, "for row {row:?}");
+        assert!(run.stderr.contains("hint: fix the value"), "{}", run.stderr);
+    }
+    assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_caught_on_the_client() {
+    let db = fresh_db("bad_utf8").await;
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let f = dir.write("latin1.csv", b"id,name\n1,caf\xe9\n");
+    let run = barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("record 2 (line 2, byte 8), column \"name\": invalid value \"caf\u{fffd}\": expected text: invalid UTF-8 at byte 4 of the value (use a UTF-8 file)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn error_after_committed_chunks_says_how_many_rows_were_committed() {
+    let db = fresh_db("committed").await;
+    db.exec("CREATE TABLE t (id int)").await;
+    let mut csv = String::from("id\n");
+    for i in 1..=250 {
+        csv.push_str(&format!("{i}\n"));
+    }
+    csv.push_str("99999999999\n");
+    let run = load_bad(&db, "big.csv", &csv, &["--chunk-rows", "100"]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("record 252 (line 252, byte "), "{}", run.stderr);
+    assert!(run.stderr.contains("note: 200 rows were committed before the error"), "{}", run.stderr);
+    assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(200)"]);
+}
+
+#[tokio::test]
+async fn missing_table_and_unknown_columns_fail_before_any_row() {
+    let db = fresh_db("config_errors").await;
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let f = dir.write("x.csv", "id\n1\n");
+    let run = barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "nope"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.starts_with("error: table \"nope\" does not exist\nhint: create the table first"), "{}", run.stderr);
+
+    let run = load_bad(&db, "x.csv", "id,nam,extra\n1,a,b\n", &[]).await;
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        "error: table \"public\".\"t\" has no columns \"nam\", \"extra\"; its columns are: \"id\", \"name\""
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
+}
+
+#[tokio::test]
+async fn server_side_errors_name_the_chunk_and_record() {
+    let db = fresh_db("server_errors").await;
+    db.exec("CREATE TABLE t (id int primary key, v int CHECK (v > 0))").await;
+    let run = load_bad(&db, "dup.csv", "id,v\n1,1\n2,1\n3,-1\n", &[]).await;
+    assert_eq!(run.code, 1);
+    let first = run.stderr.lines().next().unwrap();
+    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 0, records 2-4 (lines 2-4)), at record 4: new row for relation \"t\" violates check constraint \"t_v_check\" (SQLSTATE 23514)"), "{first}");
+}
+
+#[tokio::test]
+async fn connection_errors_name_the_target_without_password() {
+    let dir = Dir::new();
+    let f = dir.write("x.csv", "id\n1\n");
+    let f = f.to_str().unwrap();
+    let run = barge(&["load", f, "--table", "t", "--into", "postgres://bob:hunter2@127.0.0.1:1/db"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.starts_with("error: could not connect to postgresql://bob@127.0.0.1:1/db: "), "{}", run.stderr);
+    assert!(!run.all().contains("hunter2"));
+    let run = barge(&["load", f, "--table", "t"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no target database"), "{}", run.stderr);
+    let run = barge(&["load", "/nonexistent/x.csv", "--into", "postgres://bob:hunter2@127.0.0.1:1/db"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr, "error: cannot open /nonexistent/x.csv: No such file or directory (os error 2)\n");
+}

@@ -1,0 +1,109 @@
+//! Helpers shared by the integration tests.
+
+pub mod pg;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+pub use pg::{fresh_db, TestDb};
+
+/// What a run of the `barge` binary printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Everything the user saw.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "barge failed:\n{}", self.all());
+        self
+    }
+}
+
+/// Runs `barge` with `args`, without any DATABASE_URL from the environment.
+pub fn barge(args: &[&str]) -> Run {
+    barge_with(args, &[], None)
+}
+
+/// Runs `barge` with extra environment variables and, optionally, bytes on stdin.
+pub fn barge_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barge"));
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run the barge binary");
+    if let Some(bytes) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(bytes).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for barge");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fresh directory for one test's files.
+pub struct Dir(tempfile::TempDir);
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir(tempfile::tempdir().expect("temporary directory"))
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.0.path().join(name);
+        std::fs::write(&p, bytes).expect("write fixture");
+        p
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+/// Loads `csv` into `table` twice, once with the server's own COPY (into `table`_ref, made with
+/// the same definition) and once with barge, and asserts that both hold the same rows.
+pub async fn assert_same_as_server_copy(
+    db: &TestDb,
+    table_ddl_cols: &str,
+    csv: &[u8],
+    copy_options: &str,
+    barge_args: &[&str],
+) -> (i64, String) {
+    db.exec(&format!(
+        "CREATE TABLE t_ref ({table_ddl_cols}); CREATE TABLE t_barge ({table_ddl_cols});"
+    ))
+    .await;
+    db.server_copy("t_ref", copy_options, csv).await;
+    let dir = Dir::new();
+    let file = dir.write("in.csv", csv);
+    let file = file.to_str().expect("utf-8 path");
+    let mut args = vec!["load", file, "--into", &db.url, "--table", "t_barge"];
+    args.extend_from_slice(barge_args);
+    barge(&args).assert_ok();
+    let want = db.checksum("t_ref").await;
+    let got = db.checksum("t_barge").await;
+    if want != got {
+        let a = db.rows_text("SELECT * FROM t_ref EXCEPT ALL SELECT * FROM t_barge").await;
+        let b = db.rows_text("SELECT * FROM t_barge EXCEPT ALL SELECT * FROM t_ref").await;
+        panic!("barge stored other rows than COPY:\nonly in COPY: {a:#?}\nonly in barge: {b:#?}");
+    }
+    got
+}

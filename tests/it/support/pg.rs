@@ -1,0 +1,278 @@
+//! A throwaway PostgreSQL server for the whole test binary, and a fresh database per test.
+//!
+//! The server is started from the installed binaries (initdb + postgres) in a directory under
+//! `target/tmp`, on a free port of 127.0.0.1, as the `postgres` system user when the tests run
+//! as root (initdb refuses root). It dies with the test process (PR_SET_PDEATHSIG); stale
+//! directories of earlier runs are removed at start.
+
+use std::os::unix::fs::chown;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, NoTls};
+
+/// The running server.
+pub struct PgServer {
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+static SERVER: OnceLock<PgServer> = OnceLock::new();
+
+/// The suite's server, started on first use.
+pub fn server() -> &'static PgServer {
+    SERVER.get_or_init(start)
+}
+
+fn find_bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    versions.retain(|p| p.join("initdb").exists() && p.join("postgres").exists());
+    versions.sort();
+    if let Some(dir) = versions.pop() {
+        return dir;
+    }
+    if let Ok(path) = std::env::var("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if dir.join("initdb").exists() && dir.join("postgres").exists() {
+                return dir;
+            }
+        }
+    }
+    panic!(
+        "the tests need PostgreSQL's server binaries (initdb, postgres) and found none in \
+         /usr/lib/postgresql/*/bin or on PATH: install them (Debian: apt-get install postgresql) \
+         or set PG_BIN to their directory"
+    );
+}
+
+/// uid and gid to run the server as: ourselves, or `postgres` when we are root.
+fn server_user() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").arg(flag).arg("postgres").output().ok()?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    match (id("-u"), id("-g")) {
+        (Some(u), Some(g)) => Some((u, g)),
+        _ => panic!(
+            "the tests run as root, and initdb refuses root: create a 'postgres' system user \
+             (Debian's postgresql package does) or run the tests as another user"
+        ),
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
+    l.local_addr().expect("local address").port()
+}
+
+fn remove_stale(root: &Path) {
+    let Ok(rd) = std::fs::read_dir(root) else { return };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        if !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+fn start() -> PgServer {
+    let bin = find_bin_dir();
+    let user = server_user();
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    remove_stale(&root);
+    let dir = root.join(format!("pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the server directory");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("create the data directory");
+    if let Some((uid, gid)) = user {
+        chown(&dir, Some(uid), Some(gid)).expect("chown the server directory");
+        chown(&data, Some(uid), Some(gid)).expect("chown the data directory");
+    }
+    let mut initdb = Command::new(bin.join("initdb"));
+    initdb
+        .args(["-D"])
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+        .stdout(Stdio::null());
+    if let Some((uid, gid)) = user {
+        initdb.uid(uid).gid(gid);
+    }
+    let out = initdb.output().expect("run initdb");
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("server.log")).expect("create the server log");
+    if let Some((uid, gid)) = user {
+        chown(dir.join("server.log"), Some(uid), Some(gid)).expect("chown the log");
+    }
+    let bin_postgres = bin.join("postgres");
+    let data2 = data.clone();
+    // Started from a thread that never ends, so that PR_SET_PDEATHSIG (which fires when the
+    // spawning *thread* exits) fires only when the test process exits.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut cmd = Command::new(bin_postgres);
+        cmd.arg("-D")
+            .arg(&data2)
+            .args(["-p", &port.to_string()])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args(["-c", "max_connections=100", "-c", "TimeZone=UTC"])
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        if let Some((uid, gid)) = user {
+            cmd.uid(uid).gid(gid);
+        }
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn();
+        let failed = child.is_err();
+        tx.send(child.map(|_| ())).expect("report the server start");
+        if !failed {
+            loop {
+                std::thread::park();
+            }
+        }
+    });
+    rx.recv()
+        .expect("server thread")
+        .expect("spawn the postgres server");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let ok = Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+                .stdout(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(true);
+            if ok {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("the test server did not start within 60 s; its log:\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    PgServer { port, dir }
+}
+
+impl PgServer {
+    pub fn url(&self, db: &str) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty database for one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub client: Client,
+}
+
+pub async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// Creates a database named after the test.
+pub async fn fresh_db(test: &str) -> TestDb {
+    let srv = server();
+    let name = format!("t{}_{}", NEXT_DB.fetch_add(1, Ordering::SeqCst), test);
+    let admin = connect(&srv.url("postgres")).await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create the test database");
+    let url = srv.url(&name);
+    let client = connect(&url).await;
+    TestDb { name, url, client }
+}
+
+impl TestDb {
+    pub async fn exec(&self, sql: &str) {
+        self.client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+
+    /// Row count and a checksum of every column's text form.
+    pub async fn checksum(&self, table: &str) -> (i64, String) {
+        let row = self
+            .client
+            .query_one(
+                &format!(
+                    "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM {table} t"
+                ),
+                &[],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("checksum of {table}: {e:?}"));
+        (row.get(0), row.get(1))
+    }
+
+    /// Loads `data` into `table` with the server's own `COPY ... FROM STDIN` (what psql's
+    /// \copy does), the oracle for what barge must store.
+    pub async fn server_copy(&self, table: &str, options: &str, data: &[u8]) {
+        use futures_util::SinkExt;
+        let sql = format!("COPY {table} FROM STDIN ({options})");
+        let sink = self
+            .client
+            .copy_in(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        futures_util::pin_mut!(sink);
+        sink.send(bytes::Bytes::copy_from_slice(data))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        sink.finish().await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    }
+
+    /// All rows of a query as text, for exact comparisons in failure messages.
+    pub async fn rows_text(&self, sql: &str) -> Vec<String> {
+        self.client
+            .query(&format!("SELECT t::text FROM ({sql}) t"), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect()
+    }
+}
