@@ -1,1 +1,102 @@
-fn main(){}
+//! The client side's cost on its own, per core: CSV parsing, and parsing plus binary encoding,
+//! on rows shaped like the bench's `events` table (../shared/bench).
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use barge::chunk::{Chunk, CopyFormat};
+use barge::encode::row::RowEncoder;
+use barge::schema::{Column, ColumnType};
+use barge::source::csv::{CsvOptions, CsvReader, Record};
+
+const ROWS: usize = 50_000;
+
+fn events_csv() -> Vec<u8> {
+    let mut s = String::from("id,user_id,amount,score,active,name,created_at,day,tag,payload\n");
+    for i in 0..ROWS {
+        let name = match i % 5 {
+            0 => "\"Doe, Jane \"\"JD\"\"\"".to_string(),
+            1 => "Noah Østergaard".to_string(),
+            2 => String::new(),
+            3 => "\"two\nlines\"".to_string(),
+            _ => format!("user {i}"),
+        };
+        s.push_str(&format!(
+            "{i},{},{}.{:02},{},{},{name},2025-06-11T22:23:41.{:03}+10:00,2025-06-11,84efedb1-be28-4a24-ac63-ad78d1b0{:04x},\"{{\"\"source\"\":\"\"pos\"\",\"\"items\"\":{}}}\"\n",
+            i * 7 % 1_000_000,
+            i % 50_000,
+            i % 100,
+            (i as f64) * 1.37,
+            i % 2 == 0,
+            i % 1000,
+            i % 65536,
+            i % 20
+        ));
+    }
+    s.into_bytes()
+}
+
+fn columns() -> Vec<Column> {
+    let col = |name: &str, ty: ColumnType, type_name: &str| Column {
+        name: name.into(),
+        ty,
+        type_name: type_name.into(),
+        not_null: false,
+    };
+    vec![
+        col("id", ColumnType::Int8, "bigint"),
+        col("user_id", ColumnType::Int4, "integer"),
+        col(
+            "amount",
+            ColumnType::Numeric(Some((12, 2))),
+            "numeric(12,2)",
+        ),
+        col("score", ColumnType::Float8, "double precision"),
+        col("active", ColumnType::Bool, "boolean"),
+        col("name", ColumnType::Text, "text"),
+        col(
+            "created_at",
+            ColumnType::Timestamptz,
+            "timestamp with time zone",
+        ),
+        col("day", ColumnType::Date, "date"),
+        col("tag", ColumnType::Uuid, "uuid"),
+        col("payload", ColumnType::Jsonb, "jsonb"),
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let data = events_csv();
+    let mut g = c.benchmark_group("events");
+    g.throughput(Throughput::Elements(ROWS as u64));
+    g.sample_size(20);
+    g.bench_function("parse_csv", |b| {
+        b.iter(|| {
+            let mut r = CsvReader::new(&data[..], "bench", CsvOptions::default());
+            let mut rec = Record::default();
+            let mut n = 0;
+            while r.read_record(&mut rec).unwrap_or(false) {
+                n += rec.len();
+            }
+            n
+        })
+    });
+    let encoder = RowEncoder::new("bench", columns(), CopyFormat::Binary, Vec::new(), true);
+    g.bench_function("parse_and_encode_binary", |b| {
+        b.iter(|| {
+            let mut r = CsvReader::new(&data[..], "bench", CsvOptions::default());
+            let mut rec = Record::default();
+            let mut chunk = Chunk::new(0, 16 << 20);
+            let _ = r.read_header(&mut rec);
+            while r.read_record(&mut rec).unwrap_or(false) {
+                if encoder.encode(&rec, &mut chunk).is_err() {
+                    break;
+                }
+            }
+            chunk.data.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -54,7 +54,12 @@ pub struct LoadArgs {
 
     /// Unquoted text that means NULL. Default: an unquoted empty field is NULL; a quoted
     /// empty field ("") is the empty string, as in PostgreSQL's CSV COPY.
-    #[arg(long, default_value = "", value_name = "STR", hide_default_value = true)]
+    #[arg(
+        long,
+        default_value = "",
+        value_name = "STR",
+        hide_default_value = true
+    )]
     pub null: String,
 
     /// Rows per chunk; each chunk is one transaction.
@@ -84,6 +89,8 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
         _ if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
             Ok(s.as_bytes()[0])
         }
-        _ => Err("the delimiter must be one ASCII character (not a quote or newline), or \"tab\"".into()),
+        _ => Err(
+            "the delimiter must be one ASCII character (not a quote or newline), or \"tab\"".into(),
+        ),
     }
 }

@@ -152,8 +152,8 @@ impl Load {
     pub async fn load_path(&self, path: impl AsRef<Path>) -> Result<LoadReport> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let file = File::open(path)
-            .map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+        let file =
+            File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         self.progress.bytes_total.store(size, Ordering::Relaxed);
         let table = match &self.table {
@@ -169,7 +169,11 @@ impl Load {
     /// Configuration errors (no table, unknown columns) before any row is sent; then the first
     /// bad row (with file, line, column, value and reason) or database error, carrying the
     /// number of rows already committed.
-    pub async fn load_reader<R: Read + Send + 'static>(&self, reader: R, name: &str) -> Result<LoadReport> {
+    pub async fn load_reader<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        name: &str,
+    ) -> Result<LoadReport> {
         let table = self
             .table
             .clone()
@@ -177,7 +181,12 @@ impl Load {
         self.run(reader, name, &table).await
     }
 
-    async fn run<R: Read + Send + 'static>(&self, reader: R, name: &str, table: &str) -> Result<LoadReport> {
+    async fn run<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        name: &str,
+        table: &str,
+    ) -> Result<LoadReport> {
         let started = Instant::now();
         let Target::Postgres(config) = &self.target;
         let table_name = TableName::parse(table)?;
@@ -220,13 +229,31 @@ impl Load {
         } else {
             CopyFormat::Binary
         };
-        let encoder = RowEncoder::new(name, columns.clone(), format, self.csv.null.clone(), session_utc);
+        let encoder = RowEncoder::new(
+            name,
+            columns.clone(),
+            format,
+            self.csv.null.clone(),
+            session_utc,
+        );
 
         let mut sinks = Vec::with_capacity(self.workers);
-        sinks.push(PgCopySink::new(client, &table, columns.clone(), format, name));
+        sinks.push(PgCopySink::new(
+            client,
+            &table,
+            columns.clone(),
+            format,
+            name,
+        ));
         for _ in 1..self.workers {
             let client = postgres::connect(config, &self.target).await?;
-            sinks.push(PgCopySink::new(client, &table, columns.clone(), format, name));
+            sinks.push(PgCopySink::new(
+                client,
+                &table,
+                columns.clone(),
+                format,
+                name,
+            ));
         }
         let opts = PipelineOptions {
             chunk_rows: self.chunk_rows,
@@ -254,7 +281,9 @@ fn default_table_name(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::config("cannot derive a table name from the input: use --table"))?;
     let stem = file.split('.').next().unwrap_or(file);
     if stem.is_empty() {
-        return Err(Error::config("cannot derive a table name from the input: use --table"));
+        return Err(Error::config(
+            "cannot derive a table name from the input: use --table",
+        ));
     }
     // Quoted, so the file name is taken as it is, never folded or parsed as schema.table.
     Ok(crate::schema::quote_ident(stem))

@@ -19,7 +19,10 @@ use cli::{Cli, Command, LoadArgs};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -48,7 +51,9 @@ fn init_logging(verbose: u8) {
 
 async fn load(args: LoadArgs) -> ExitCode {
     let Some(into) = args.into.as_deref() else {
-        eprintln!("error: no target database: pass --into postgres://user@host/db or set DATABASE_URL");
+        eprintln!(
+            "error: no target database: pass --into postgres://user@host/db or set DATABASE_URL"
+        );
         return ExitCode::from(2);
     };
     let load = match Load::into(into) {
@@ -123,7 +128,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -148,7 +153,10 @@ fn fail(e: &barge::Error) -> ExitCode {
         _ => None,
     };
     if let Some(rows) = e.committed_rows() {
-        eprintln!("note: {} rows were committed before the error", thousands(rows));
+        eprintln!(
+            "note: {} rows were committed before the error",
+            thousands(rows)
+        );
     }
     if let Some(h) = hint {
         eprintln!("hint: {h}");
@@ -185,7 +193,11 @@ fn progress_bar(progress: Arc<Progress>) -> (ProgressBar, tokio::task::JoinHandl
             b.set_position(Progress::get(&progress.bytes_read));
             let rows = Progress::get(&progress.rows_committed);
             let rate = rows as f64 / start.elapsed().as_secs_f64().max(1e-3);
-            b.set_message(format!("{} rows, {} rows/s", thousands(rows), thousands(rate as u64)));
+            b.set_message(format!(
+                "{} rows, {} rows/s",
+                thousands(rows),
+                thousands(rate as u64)
+            ));
         }
     });
     (bar, ticker)

@@ -95,7 +95,9 @@ where
     let reader_task = {
         let stop = stop.clone();
         let progress = progress.clone();
-        tokio::task::spawn_blocking(move || read_chunks(reader, &encoder, opts, &tx, &stop, &progress))
+        tokio::task::spawn_blocking(move || {
+            read_chunks(reader, &encoder, opts, &tx, &stop, &progress)
+        })
     };
     let mut writers = Vec::with_capacity(sinks.len());
     for sink in sinks {
@@ -171,7 +173,10 @@ fn read_chunks<R: Read>(
     let send = |mut chunk: Chunk| -> bool {
         finish(&mut chunk, format);
         Progress::add(&progress.rows_read, chunk.rows);
-        Progress::add(&progress.bytes_read, chunk.end_byte - progress_bytes(progress));
+        Progress::add(
+            &progress.bytes_read,
+            chunk.end_byte - progress_bytes(progress),
+        );
         tx.blocking_send(chunk).is_ok() && !stop.load(Ordering::Relaxed)
     };
     while reader.read_record(&mut rec)? {

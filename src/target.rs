@@ -22,9 +22,8 @@ impl Target {
         let lower = s.trim_start().to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
         {
-            let mut config = tokio_postgres::Config::from_str(s).map_err(|e| {
-                Error::config(format!("invalid PostgreSQL connection string: {e}"))
-            })?;
+            let mut config = tokio_postgres::Config::from_str(s)
+                .map_err(|e| Error::config(format!("invalid PostgreSQL connection string: {e}")))?;
             if config.get_application_name().is_none() {
                 config.application_name("barge");
             }

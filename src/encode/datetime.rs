@@ -177,7 +177,12 @@ pub fn encode_time(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 /// A `timestamp` ignores any offset, as PostgreSQL does. A `timestamptz` without an offset is
 /// in the session's time zone: read here only when that zone is UTC (`session_utc`), else
 /// deferred so the server applies its own zone rules.
-pub fn encode_timestamp(raw: &[u8], with_zone: bool, session_utc: bool, out: &mut Vec<u8>) -> Outcome {
+pub fn encode_timestamp(
+    raw: &[u8],
+    with_zone: bool,
+    session_utc: bool,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let s = super::trim_ascii(raw);
     let days = match parse_date(s) {
         Parsed::Ok(d) => d,
@@ -246,12 +251,24 @@ mod tests {
     fn dates() {
         assert_eq!(days_from_civil(2000, 1, 1), PG_EPOCH_DAYS);
         let mut out = Vec::new();
-        assert!(matches!(encode_date(b"1999-12-31", &mut out), Outcome::Done));
+        assert!(matches!(
+            encode_date(b"1999-12-31", &mut out),
+            Outcome::Done
+        ));
         assert_eq!(&out[4..], &(-1i32).to_be_bytes());
-        assert!(matches!(encode_date(b"2021-02-29", &mut out), Outcome::Reject(_)));
-        assert!(matches!(encode_date(b"2024-02-29", &mut out), Outcome::Done));
+        assert!(matches!(
+            encode_date(b"2021-02-29", &mut out),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            encode_date(b"2024-02-29", &mut out),
+            Outcome::Done
+        ));
         assert!(matches!(encode_date(b"epoch", &mut out), Outcome::Defer));
-        assert!(matches!(encode_date(b"01/02/2024", &mut out), Outcome::Defer));
+        assert!(matches!(
+            encode_date(b"01/02/2024", &mut out),
+            Outcome::Defer
+        ));
     }
 
     #[test]

@@ -138,7 +138,10 @@ mod tests {
 
     fn enc(s: &str, typmod: Option<(u16, i16)>) -> (Vec<i16>, i16, u16, u16) {
         let mut out = Vec::new();
-        assert!(matches!(encode(s.as_bytes(), typmod, &mut out), Outcome::Done), "{s}");
+        assert!(
+            matches!(encode(s.as_bytes(), typmod, &mut out), Outcome::Done),
+            "{s}"
+        );
         let rd = |i: usize| i16::from_be_bytes([out[i], out[i + 1]]);
         let n = rd(4) as usize;
         let digits = (0..n).map(|k| rd(12 + 2 * k)).collect();

@@ -47,7 +47,9 @@ fn put(out: &mut Vec<u8>, bytes: &[u8]) {
 /// `off`, `1`, `0`, in any case, with surrounding whitespace.
 fn encode_bool(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     let s = super::trim_ascii(raw);
-    let is_prefix = |word: &[u8]| !s.is_empty() && s.len() <= word.len() && word[..s.len()].eq_ignore_ascii_case(s);
+    let is_prefix = |word: &[u8]| {
+        !s.is_empty() && s.len() <= word.len() && word[..s.len()].eq_ignore_ascii_case(s)
+    };
     let value = match s.first().map(u8::to_ascii_lowercase) {
         Some(b't') if is_prefix(b"true") => Some(true),
         Some(b'y') if is_prefix(b"yes") => Some(true),
@@ -70,7 +72,14 @@ fn encode_bool(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 
 /// Integers: optional sign and decimal digits, range-checked. Other spellings that newer
 /// servers accept (`0x1F`, `1_000`) are deferred to the server.
-fn encode_int(raw: &[u8], min: i64, max: i64, width: usize, name: &str, out: &mut Vec<u8>) -> Outcome {
+fn encode_int(
+    raw: &[u8],
+    min: i64,
+    max: i64,
+    width: usize,
+    name: &str,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let s = super::trim_ascii(raw);
     let (neg, digits) = match s.first() {
         Some(b'-') => (true, &s[1..]),
@@ -84,7 +93,10 @@ fn encode_int(raw: &[u8], min: i64, max: i64, width: usize, name: &str, out: &mu
     let mut acc: i64 = 0;
     let mut overflow = false;
     for d in digits {
-        match acc.checked_mul(10).and_then(|a| a.checked_sub((d - b'0') as i64)) {
+        match acc
+            .checked_mul(10)
+            .and_then(|a| a.checked_sub((d - b'0') as i64))
+        {
             Some(a) => acc = a,
             None => {
                 overflow = true;
@@ -303,23 +315,46 @@ mod tests {
     #[test]
     fn booleans_follow_parse_bool() {
         for t in ["t", "TRUE", " yes ", "y", "on", "1", "tr"] {
-            assert_eq!(enc(ColumnType::Bool, t), (Outcome::Done, vec![0, 0, 0, 1, 1]), "{t}");
+            assert_eq!(
+                enc(ColumnType::Bool, t),
+                (Outcome::Done, vec![0, 0, 0, 1, 1]),
+                "{t}"
+            );
         }
         for f in ["f", "False", "no", "off", "of", "0"] {
-            assert_eq!(enc(ColumnType::Bool, f), (Outcome::Done, vec![0, 0, 0, 1, 0]), "{f}");
+            assert_eq!(
+                enc(ColumnType::Bool, f),
+                (Outcome::Done, vec![0, 0, 0, 1, 0]),
+                "{f}"
+            );
         }
         for bad in ["o", "2", "truex", "", "nope"] {
-            assert!(matches!(enc(ColumnType::Bool, bad).0, Outcome::Reject(_)), "{bad}");
+            assert!(
+                matches!(enc(ColumnType::Bool, bad).0, Outcome::Reject(_)),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn integers_are_range_checked() {
         assert_eq!(enc(ColumnType::Int2, "-32768").1, [0, 0, 0, 2, 0x80, 0]);
-        assert!(matches!(enc(ColumnType::Int2, "32768").0, Outcome::Reject(_)));
-        assert_eq!(enc(ColumnType::Int8, "-9223372036854775808").0, Outcome::Done);
-        assert!(matches!(enc(ColumnType::Int8, "9223372036854775808").0, Outcome::Reject(_)));
-        assert!(matches!(enc(ColumnType::Int4, "99999999999999999999999").0, Outcome::Reject(_)));
+        assert!(matches!(
+            enc(ColumnType::Int2, "32768").0,
+            Outcome::Reject(_)
+        ));
+        assert_eq!(
+            enc(ColumnType::Int8, "-9223372036854775808").0,
+            Outcome::Done
+        );
+        assert!(matches!(
+            enc(ColumnType::Int8, "9223372036854775808").0,
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            enc(ColumnType::Int4, "99999999999999999999999").0,
+            Outcome::Reject(_)
+        ));
         assert_eq!(enc(ColumnType::Int4, " +42 ").1, [0, 0, 0, 4, 0, 0, 0, 42]);
         assert_eq!(enc(ColumnType::Int4, "4.5").0, Outcome::Defer);
         assert_eq!(enc(ColumnType::Int4, "abc").0, Outcome::Defer);
@@ -340,8 +375,14 @@ mod tests {
     fn text_lengths_count_characters() {
         assert_eq!(enc(ColumnType::Varchar(Some(3)), "héé").0, Outcome::Done);
         assert_eq!(enc(ColumnType::Varchar(Some(3)), "abc   ").0, Outcome::Done);
-        assert!(matches!(enc(ColumnType::Varchar(Some(3)), "abcd").0, Outcome::Reject(_)));
-        assert!(matches!(enc(ColumnType::Text, "a\0b").0, Outcome::Reject(_)));
+        assert!(matches!(
+            enc(ColumnType::Varchar(Some(3)), "abcd").0,
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            enc(ColumnType::Text, "a\0b").0,
+            Outcome::Reject(_)
+        ));
         let mut out = Vec::new();
         assert!(matches!(
             encode(&ColumnType::Text, b"\xff", true, &mut out),
@@ -354,11 +395,20 @@ mod tests {
         let (o, b) = enc(ColumnType::Uuid, "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11");
         assert_eq!(o, Outcome::Done);
         assert_eq!(&b[4..8], &[0xa0, 0xee, 0xbc, 0x99]);
-        assert_eq!(enc(ColumnType::Uuid, "a0eebc999c0b4ef8bb6d6bb9bd380a11").1, b);
-        assert_eq!(enc(ColumnType::Uuid, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}").0, Outcome::Defer);
+        assert_eq!(
+            enc(ColumnType::Uuid, "a0eebc999c0b4ef8bb6d6bb9bd380a11").1,
+            b
+        );
+        assert_eq!(
+            enc(ColumnType::Uuid, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}").0,
+            Outcome::Defer
+        );
         assert_eq!(enc(ColumnType::Jsonb, r#"{"a":[1,2]}"#).1[4], 1);
         assert_eq!(enc(ColumnType::Jsonb, r#"{"a":"#).0, Outcome::Defer);
-        assert_eq!(enc(ColumnType::Bytea, "\\xDEADbeef").1, [0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(
+            enc(ColumnType::Bytea, "\\xDEADbeef").1,
+            [0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef]
+        );
         assert_eq!(enc(ColumnType::Bytea, "\\x0g").0, Outcome::Defer);
         assert_eq!(enc(ColumnType::Bytea, "plain").1, b"\0\0\0\x05plain");
     }

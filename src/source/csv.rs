@@ -400,9 +400,30 @@ mod tests {
         while r.read_record(&mut rec).unwrap() {
             pos.push((rec.position(), rec.input_len()));
         }
-        assert_eq!(pos[0].0, Position { byte: 0, line: 1, record: 1 });
-        assert_eq!(pos[1].0, Position { byte: 2, line: 2, record: 2 });
-        assert_eq!(pos[2].0, Position { byte: 8, line: 4, record: 3 });
+        assert_eq!(
+            pos[0].0,
+            Position {
+                byte: 0,
+                line: 1,
+                record: 1
+            }
+        );
+        assert_eq!(
+            pos[1].0,
+            Position {
+                byte: 2,
+                line: 2,
+                record: 2
+            }
+        );
+        assert_eq!(
+            pos[2].0,
+            Position {
+                byte: 8,
+                line: 4,
+                record: 3
+            }
+        );
         assert_eq!(pos.iter().map(|p| p.1).sum::<u64>(), input.len() as u64);
     }
 
@@ -421,6 +442,9 @@ mod tests {
     #[test]
     fn quote_inside_unquoted_text_toggles_like_postgres() {
         // PostgreSQL reads a"b,c"d as one field: ab,cd.
-        assert_eq!(parse(b"a\"b,c\"d,e\n", 3), vec![vec![f("ab,cd", true), f("e", false)]]);
+        assert_eq!(
+            parse(b"a\"b,c\"d,e\n", 3),
+            vec![vec![f("ab,cd", true), f("e", false)]]
+        );
     }
 }

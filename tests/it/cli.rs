@@ -22,7 +22,11 @@ async fn summary_json_and_quiet() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.ends_with("1 chunk, binary COPY)\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("1 chunk, binary COPY)\n"),
+        "{}",
+        run.stdout
+    );
 
     let run = barge(&["load", f, "--into", &db.url, "--json"]);
     run.assert_ok();
@@ -37,7 +41,10 @@ async fn summary_json_and_quiet() {
     let run = barge(&["load", f, "--into", &db.url, "--quiet"]);
     run.assert_ok();
     assert_eq!(run.all(), "");
-    assert_eq!(db.rows_text("SELECT count(*) FROM events").await, vec!["(9)"]);
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM events").await,
+        vec!["(9)"]
+    );
 }
 
 #[tokio::test]
@@ -51,13 +58,54 @@ async fn the_password_is_never_printed() {
     let secret = "Sup3r%2FSecret";
     let url = db.url.replace("postgres@", &format!("postgres:{secret}@"));
     let runs = [
-        barge(&["load", good.to_str().unwrap(), "--into", &url, "--table", "t"]),
-        barge(&["load", good.to_str().unwrap(), "--into", &url, "--table", "t", "--json"]),
-        barge(&["load", bad.to_str().unwrap(), "--into", &url, "--table", "t", "-vv"]),
-        barge(&["load", good.to_str().unwrap(), "--into", &url, "--table", "missing"]),
-        barge_with(&["load", good.to_str().unwrap(), "--table", "t", "-vv"], &[("DATABASE_URL", &url)], None),
+        barge(&[
+            "load",
+            good.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "t",
+        ]),
+        barge(&[
+            "load",
+            good.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "t",
+            "--json",
+        ]),
+        barge(&[
+            "load",
+            bad.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "t",
+            "-vv",
+        ]),
+        barge(&[
+            "load",
+            good.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "missing",
+        ]),
+        barge_with(
+            &["load", good.to_str().unwrap(), "--table", "t", "-vv"],
+            &[("DATABASE_URL", &url)],
+            None,
+        ),
         barge_with(&["load", "--help"], &[("DATABASE_URL", &url)], None),
-        barge(&["load", good.to_str().unwrap(), "--into", &url.replace("127.0.0.1", "127.0.0.1:1"), "--table", "t"]),
+        barge(&[
+            "load",
+            good.to_str().unwrap(),
+            "--into",
+            &url.replace("127.0.0.1", "127.0.0.1:1"),
+            "--table",
+            "t",
+        ]),
     ];
     for run in &runs {
         let all = run.all();
@@ -73,13 +121,29 @@ fn usage_errors_exit_2() {
     let run = barge(&["load"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("<FILE>"), "{}", run.stderr);
-    let run = barge(&["load", "x.csv", "--delimiter", "ab", "--into", "postgres://h/d"]);
+    let run = barge(&[
+        "load",
+        "x.csv",
+        "--delimiter",
+        "ab",
+        "--into",
+        "postgres://h/d",
+    ]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("the delimiter must be one ASCII character"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the delimiter must be one ASCII character"),
+        "{}",
+        run.stderr
+    );
     let run = barge(&["load", "-", "--into", "postgres://h/d"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stderr, "error: reading standard input needs --table\n");
     let run = barge(&["load", "x.csv", "--into", "mysql://h/d"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unsupported target scheme \"mysql\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unsupported target scheme \"mysql\""),
+        "{}",
+        run.stderr
+    );
 }

@@ -21,7 +21,11 @@ z\",\"a\"\"b\"\"c\"\r
     )
     .await;
     assert_eq!(count, 5);
-    let nulls = db.rows_text("SELECT count(*) FILTER (WHERE a IS NULL), count(*) FILTER (WHERE a = '') FROM t_barge").await;
+    let nulls = db
+        .rows_text(
+            "SELECT count(*) FILTER (WHERE a IS NULL), count(*) FILTER (WHERE a = '') FROM t_barge",
+        )
+        .await;
     assert_eq!(nulls, vec!["(1,1)"]);
 }
 
@@ -33,8 +37,19 @@ async fn bom_is_skipped() {
     db.exec("CREATE TABLE t (id int, name text)").await;
     let dir = Dir::new();
     let f = dir.write("bom.csv", &csv);
-    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t"]).assert_ok();
-    assert_eq!(db.rows_text("SELECT * FROM t ORDER BY id").await, vec!["(1,a)", "(2,b)"]);
+    barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT * FROM t ORDER BY id").await,
+        vec!["(1,a)", "(2,b)"]
+    );
 }
 
 #[tokio::test]
@@ -70,17 +85,33 @@ async fn tsv_with_tab_delimiter() {
 #[tokio::test]
 async fn headerless_file_in_table_order_and_with_columns() {
     let db = fresh_db("headerless").await;
-    db.exec("CREATE TABLE t (id int, name text, created date DEFAULT '2000-01-01')").await;
+    db.exec("CREATE TABLE t (id int, name text, created date DEFAULT '2000-01-01')")
+        .await;
     let dir = Dir::new();
     // Table order: all three columns.
     let f = dir.write("a.csv", "1,a,2024-01-01\n");
-    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t", "--no-header"])
-        .assert_ok();
+    barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--no-header",
+    ])
+    .assert_ok();
     // --columns: a subset in another order; the missing column gets its default.
     let f = dir.write("b.csv", "b,2\nc,3\n");
     barge(&[
-        "load", f.to_str().unwrap(), "--into", &db.url, "--table", "t", "--no-header",
-        "--columns", "name,id",
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--no-header",
+        "--columns",
+        "name,id",
     ])
     .assert_ok();
     assert_eq!(
@@ -95,11 +126,31 @@ async fn columns_rename_the_header_and_header_matches_case_insensitively() {
     db.exec("CREATE TABLE t (id int, name text)").await;
     let dir = Dir::new();
     let f = dir.write("a.csv", "ID,Name\n1,a\n");
-    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t"]).assert_ok();
+    barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+    ])
+    .assert_ok();
     let f = dir.write("b.csv", "user_name,user_id\nb,2\n");
-    barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t", "--columns", "name,id"])
-        .assert_ok();
-    assert_eq!(db.rows_text("SELECT * FROM t ORDER BY id").await, vec!["(1,a)", "(2,b)"]);
+    barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--columns",
+        "name,id",
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT * FROM t ORDER BY id").await,
+        vec!["(1,a)", "(2,b)"]
+    );
 }
 
 #[tokio::test]
@@ -126,10 +177,14 @@ async fn quoted_schema_table_and_column_names_cannot_inject_sql() {
     ])
     .assert_ok();
     assert_eq!(
-        db.rows_text(r#"SELECT * FROM "My Schema"."Ev""il; DROP TABLE canary;--""#).await,
+        db.rows_text(r#"SELECT * FROM "My Schema"."Ev""il; DROP TABLE canary;--""#)
+            .await,
         vec![r#"(1,"); DROP TABLE canary;--",Q)"#]
     );
-    assert_eq!(db.rows_text("SELECT count(*) FROM canary").await, vec!["(0)"]);
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM canary").await,
+        vec!["(0)"]
+    );
 }
 
 #[tokio::test]
@@ -159,7 +214,14 @@ async fn many_chunks_and_workers_load_every_row_once() {
             "id int primary key, v numeric(6,1), note text",
             csv.as_bytes(),
             "FORMAT csv, HEADER true",
-            &["--chunk-rows", "1000", "--chunk-bytes", "20000", "--workers", workers],
+            &[
+                "--chunk-rows",
+                "1000",
+                "--chunk-bytes",
+                "20000",
+                "--workers",
+                workers,
+            ],
         )
         .await;
         assert_eq!(count, 25_000);

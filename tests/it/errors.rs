@@ -3,7 +3,8 @@
 
 use crate::support::{barge, fresh_db, Dir, Run, TestDb};
 
-const TABLE: &str = "id int, small smallint, amount numeric(5,2), day date, name varchar(3) NOT NULL, doc jsonb";
+const TABLE: &str =
+    "id int, small smallint, amount numeric(5,2), day date, name varchar(3) NOT NULL, doc jsonb";
 
 async fn load_bad(db: &TestDb, name: &str, csv: &str, extra: &[&str]) -> Run {
     let dir = Dir::new();
@@ -83,7 +84,14 @@ async fn invalid_utf8_is_caught_on_the_client() {
     db.exec("CREATE TABLE t (id int, name text)").await;
     let dir = Dir::new();
     let f = dir.write("latin1.csv", b"id,name\n1,caf\xe9\n");
-    let run = barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "t"]);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+    ]);
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("record 2 (line 2, byte 8), column \"name\": invalid value \"caf\u{fffd}\": expected text: invalid UTF-8 at byte 4 of the value (use a UTF-8 file)"),
@@ -103,8 +111,17 @@ async fn error_after_committed_chunks_says_how_many_rows_were_committed() {
     csv.push_str("99999999999\n");
     let run = load_bad(&db, "big.csv", &csv, &["--chunk-rows", "100"]).await;
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("record 252 (line 252, byte "), "{}", run.stderr);
-    assert!(run.stderr.contains("note: 200 rows were committed before the error"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("record 252 (line 252, byte "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("note: 200 rows were committed before the error"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(200)"]);
 }
 
@@ -114,9 +131,21 @@ async fn missing_table_and_unknown_columns_fail_before_any_row() {
     db.exec("CREATE TABLE t (id int, name text)").await;
     let dir = Dir::new();
     let f = dir.write("x.csv", "id\n1\n");
-    let run = barge(&["load", f.to_str().unwrap(), "--into", &db.url, "--table", "nope"]);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "nope",
+    ]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.starts_with("error: table \"nope\" does not exist\nhint: create the table first"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: table \"nope\" does not exist\nhint: create the table first"),
+        "{}",
+        run.stderr
+    );
 
     let run = load_bad(&db, "x.csv", "id,nam,extra\n1,a,b\n", &[]).await;
     assert_eq!(run.code, 2);
@@ -130,7 +159,8 @@ async fn missing_table_and_unknown_columns_fail_before_any_row() {
 #[tokio::test]
 async fn server_side_errors_name_the_chunk_and_record() {
     let db = fresh_db("server_errors").await;
-    db.exec("CREATE TABLE t (id int primary key, v int CHECK (v > 0))").await;
+    db.exec("CREATE TABLE t (id int primary key, v int CHECK (v > 0))")
+        .await;
     let run = load_bad(&db, "dup.csv", "id,v\n1,1\n2,1\n3,-1\n", &[]).await;
     assert_eq!(run.code, 1);
     let first = run.stderr.lines().next().unwrap();
@@ -142,14 +172,34 @@ async fn connection_errors_name_the_target_without_password() {
     let dir = Dir::new();
     let f = dir.write("x.csv", "id\n1\n");
     let f = f.to_str().unwrap();
-    let run = barge(&["load", f, "--table", "t", "--into", "postgres://bob:hunter2@127.0.0.1:1/db"]);
+    let run = barge(&[
+        "load",
+        f,
+        "--table",
+        "t",
+        "--into",
+        "postgres://bob:hunter2@127.0.0.1:1/db",
+    ]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.starts_with("error: could not connect to postgresql://bob@127.0.0.1:1/db: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: could not connect to postgresql://bob@127.0.0.1:1/db: "),
+        "{}",
+        run.stderr
+    );
     assert!(!run.all().contains("hunter2"));
     let run = barge(&["load", f, "--table", "t"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("no target database"), "{}", run.stderr);
-    let run = barge(&["load", "/nonexistent/x.csv", "--into", "postgres://bob:hunter2@127.0.0.1:1/db"]);
+    let run = barge(&[
+        "load",
+        "/nonexistent/x.csv",
+        "--into",
+        "postgres://bob:hunter2@127.0.0.1:1/db",
+    ]);
     assert_eq!(run.code, 2);
-    assert_eq!(run.stderr, "error: cannot open /nonexistent/x.csv: No such file or directory (os error 2)\n");
+    assert_eq!(
+        run.stderr,
+        "error: cannot open /nonexistent/x.csv: No such file or directory (os error 2)\n"
+    );
 }

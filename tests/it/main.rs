@@ -7,4 +7,5 @@ mod support;
 mod cli;
 mod csv_input;
 mod errors;
+mod readme;
 mod types;

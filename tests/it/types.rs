@@ -3,7 +3,8 @@
 
 use crate::support::{assert_same_as_server_copy, fresh_db};
 
-const ALL_TYPES: &str = "b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, \
+const ALL_TYPES: &str =
+    "b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, \
     n numeric, n2 numeric(10,3), t text, v varchar(5), c char(4), d date, tm time, \
     ts timestamp, tz timestamptz, u uuid, j json, jb jsonb, by bytea";
 
@@ -46,14 +47,28 @@ async fn local_timestamps_use_the_session_time_zone() {
     let url_opts = "-c TimeZone=America/New_York";
     db.exec("CREATE TABLE t_ref (ts timestamp, tz timestamptz, d date); CREATE TABLE t_barge (ts timestamp, tz timestamptz, d date);")
         .await;
-    db.server_copy("t_ref", "FORMAT csv, HEADER true", csv).await;
+    db.server_copy("t_ref", "FORMAT csv, HEADER true", csv)
+        .await;
     let dir = crate::support::Dir::new();
     let file = dir.write("tz.csv", csv);
-    let url = format!("{}?options={}", db.url, url_opts.replace(' ', "%20").replace('=', "%3D"));
-    crate::support::barge(&["load", file.to_str().unwrap(), "--into", &url, "--table", "t_barge"])
-        .assert_ok();
+    let url = format!(
+        "{}?options={}",
+        db.url,
+        url_opts.replace(' ', "%20").replace('=', "%3D")
+    );
+    crate::support::barge(&[
+        "load",
+        file.to_str().unwrap(),
+        "--into",
+        &url,
+        "--table",
+        "t_barge",
+    ])
+    .assert_ok();
     assert_eq!(db.checksum("t_ref").await, db.checksum("t_barge").await);
-    let got = db.rows_text("SELECT tz FROM t_barge ORDER BY tz LIMIT 1").await;
+    let got = db
+        .rows_text("SELECT tz FROM t_barge ORDER BY tz LIMIT 1")
+        .await;
     assert_eq!(got, vec!["(\"2024-03-10 01:30:00-05\")".to_string()]);
 }
 

@@ -21,7 +21,13 @@ pub struct PgCopySink {
 
 impl PgCopySink {
     /// A sink writing `columns` (in the chunk's field order) of `table` over `client`.
-    pub fn new(client: Client, table: &Table, columns: Vec<Column>, format: CopyFormat, input: &str) -> Self {
+    pub fn new(
+        client: Client,
+        table: &Table,
+        columns: Vec<Column>,
+        format: CopyFormat,
+        input: &str,
+    ) -> Self {
         let statement = copy_statement(table, &columns, format);
         PgCopySink {
             client,
@@ -74,6 +80,8 @@ impl Sink for PgCopySink {
 fn copy_line(e: &tokio_postgres::Error) -> Option<u64> {
     let where_ = e.as_db_error()?.where_()?;
     let rest = &where_[where_.find(", line ")? + 7..];
-    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     rest[..end].parse().ok()
 }

@@ -109,9 +109,24 @@ pub async fn session_is_utc(client: &Client) -> Result<bool> {
         .map_err(|e| Error::db("reading the session time zone", e))?;
     let tz: String = row.get(0);
     const UTC: &[&str] = &[
-        "UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
-        "Zulu", "Etc/Zulu", "Greenwich", "Etc/Greenwich", "GMT0", "Etc/GMT0", "Etc/GMT+0",
-        "Etc/GMT-0", "GMT+0", "GMT-0",
+        "UTC",
+        "Etc/UTC",
+        "GMT",
+        "Etc/GMT",
+        "UCT",
+        "Etc/UCT",
+        "Universal",
+        "Etc/Universal",
+        "Zulu",
+        "Etc/Zulu",
+        "Greenwich",
+        "Etc/Greenwich",
+        "GMT0",
+        "Etc/GMT0",
+        "Etc/GMT+0",
+        "Etc/GMT-0",
+        "GMT+0",
+        "GMT-0",
     ];
     Ok(UTC.iter().any(|u| u.eq_ignore_ascii_case(&tz)))
 }

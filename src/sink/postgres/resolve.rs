@@ -33,7 +33,12 @@ impl<'a> FromSql<'a> for Raw {
 /// # Errors
 /// A value error naming the record, the column, the value and the server's own reason, for the
 /// first value (in input order) the server refuses.
-pub async fn resolve(client: &Client, input: &str, columns: &[Column], chunk: &mut Chunk) -> Result<()> {
+pub async fn resolve(
+    client: &Client,
+    input: &str,
+    columns: &[Column],
+    chunk: &mut Chunk,
+) -> Result<()> {
     if chunk.deferred.is_empty() {
         return Ok(());
     }
@@ -50,7 +55,10 @@ pub async fn resolve(client: &Client, input: &str, columns: &[Column], chunk: &m
             "SELECT u.v::{} FROM unnest($1::text[]) WITH ORDINALITY AS u(v, n) ORDER BY u.n",
             col.type_name
         );
-        let texts: Vec<&str> = indexes.iter().map(|&k| chunk.deferred[k].text.as_str()).collect();
+        let texts: Vec<&str> = indexes
+            .iter()
+            .map(|&k| chunk.deferred[k].text.as_str())
+            .collect();
         match client.query(&sql, &[&texts]).await {
             Ok(rows) => {
                 for (row, &k) in rows.iter().zip(&indexes) {
@@ -74,9 +82,17 @@ pub async fn resolve(client: &Client, input: &str, columns: &[Column], chunk: &m
                         .into());
                     }
                 }
-                return Err(Error::db(format!("resolving values of column \"{}\"", col.name), e));
+                return Err(Error::db(
+                    format!("resolving values of column \"{}\"", col.name),
+                    e,
+                ));
             }
-            Err(e) => return Err(Error::db(format!("resolving values of column \"{}\"", col.name), e)),
+            Err(e) => {
+                return Err(Error::db(
+                    format!("resolving values of column \"{}\"", col.name),
+                    e,
+                ))
+            }
         }
     }
     splice(chunk, &resolved);

@@ -41,7 +41,11 @@ pub fn barge_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> 
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -72,10 +76,6 @@ impl Dir {
         std::fs::write(&p, bytes).expect("write fixture");
         p
     }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
 }
 
 /// Loads `csv` into `table` twice, once with the server's own COPY (into `table`_ref, made with
@@ -101,8 +101,12 @@ pub async fn assert_same_as_server_copy(
     let want = db.checksum("t_ref").await;
     let got = db.checksum("t_barge").await;
     if want != got {
-        let a = db.rows_text("SELECT * FROM t_ref EXCEPT ALL SELECT * FROM t_barge").await;
-        let b = db.rows_text("SELECT * FROM t_barge EXCEPT ALL SELECT * FROM t_ref").await;
+        let a = db
+            .rows_text("SELECT * FROM t_ref EXCEPT ALL SELECT * FROM t_barge")
+            .await;
+        let b = db
+            .rows_text("SELECT * FROM t_barge EXCEPT ALL SELECT * FROM t_ref")
+            .await;
         panic!("barge stored other rows than COPY:\nonly in COPY: {a:#?}\nonly in barge: {b:#?}");
     }
     got

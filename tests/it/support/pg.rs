@@ -18,7 +18,6 @@ use tokio_postgres::{Client, NoTls};
 /// The running server.
 pub struct PgServer {
     pub port: u16,
-    pub dir: PathBuf,
 }
 
 static SERVER: OnceLock<PgServer> = OnceLock::new();
@@ -33,7 +32,11 @@ fn find_bin_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     versions.retain(|p| p.join("initdb").exists() && p.join("postgres").exists());
     versions.sort();
@@ -79,7 +82,9 @@ fn free_port() -> u16 {
 }
 
 fn remove_stale(root: &Path) {
-    let Ok(rd) = std::fs::read_dir(root) else { return };
+    let Ok(rd) = std::fs::read_dir(root) else {
+        return;
+    };
     for e in rd.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().to_string();
         let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<i32>().ok()) else {
@@ -111,7 +116,15 @@ fn start() -> PgServer {
     initdb
         .args(["-D"])
         .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ])
         .stdout(Stdio::null());
     if let Some((uid, gid)) = user {
         initdb.uid(uid).gid(gid);
@@ -137,8 +150,20 @@ fn start() -> PgServer {
         cmd.arg("-D")
             .arg(&data2)
             .args(["-p", &port.to_string()])
-            .args(["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+            ])
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
             .args(["-c", "max_connections=100", "-c", "TimeZone=UTC"])
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
@@ -183,7 +208,7 @@ fn start() -> PgServer {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    PgServer { port, dir }
+    PgServer { port }
 }
 
 impl PgServer {
@@ -262,7 +287,9 @@ impl TestDb {
         sink.send(bytes::Bytes::copy_from_slice(data))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-        sink.finish().await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        sink.finish()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     }
 
     /// All rows of a query as text, for exact comparisons in failure messages.
