@@ -55,6 +55,8 @@ pub struct Chunk {
     pub last: Position,
     /// Input byte offset just past the last row.
     pub end_byte: u64,
+    /// The line on which the row after the last one starts.
+    pub end_line: u64,
     /// Values waiting for the server to resolve them, in `offset` order.
     pub deferred: Vec<Deferred>,
 }
@@ -69,6 +71,7 @@ impl Chunk {
             first: Position::default(),
             last: Position::default(),
             end_byte: 0,
+            end_line: 0,
             deferred: Vec::new(),
         }
     }

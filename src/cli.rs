@@ -74,6 +74,38 @@ pub struct LoadArgs {
     #[arg(long, short = 'w', default_value_t = 1, value_name = "N")]
     pub workers: usize,
 
+    /// Bookkeeping table for exactly-once resume, in the target table's schema unless
+    /// qualified. Each chunk commits together with its row there.
+    #[arg(long, default_value = barge::checkpoint::DEFAULT_TABLE, value_name = "TABLE")]
+    pub checkpoint_table: String,
+
+    /// Keep no checkpoints: an interrupted load cannot be resumed, and running it again loads
+    /// every row again.
+    #[arg(long, conflicts_with_all = ["again", "load_id", "atomic"])]
+    pub no_checkpoint: bool,
+
+    /// Name the load instead of fingerprinting the file (path, size, mtime, content): needed
+    /// to resume a load from standard input.
+    #[arg(long, value_name = "ID")]
+    pub load_id: Option<String>,
+
+    /// Load the input again even though an earlier run loaded it completely.
+    #[arg(long)]
+    pub again: bool,
+
+    /// All rows or none: the whole load in one transaction on one connection, no checkpoints.
+    #[arg(long, conflicts_with_all = ["again", "load_id"])]
+    pub atomic: bool,
+
+    /// Retries of a chunk (or connection) after a transient fault: connection lost or refused,
+    /// server restarting, too many connections, serialization failure, deadlock.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub retries: u32,
+
+    /// Give up retrying after this many seconds since the first failure.
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    pub retry_for: u64,
+
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

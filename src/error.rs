@@ -19,6 +19,8 @@ pub struct Error {
     kind: Box<ErrorKind>,
     /// Rows committed to the target before the failure (set by the pipeline).
     committed: Option<u64>,
+    /// The id under which those rows were checkpointed, to resume with `--load-id`.
+    load_id: Option<String>,
 }
 
 /// What went wrong.
@@ -96,6 +98,7 @@ impl Error {
         Error {
             kind: Box::new(kind),
             committed: None,
+            load_id: None,
         }
     }
 
@@ -126,6 +129,17 @@ impl Error {
     /// Records how many rows were committed before the failure.
     pub(crate) fn with_committed(mut self, rows: u64) -> Self {
         self.committed = Some(rows);
+        self
+    }
+
+    /// The load id whose checkpoints hold the committed rows, if the load kept checkpoints.
+    pub fn load_id(&self) -> Option<&str> {
+        self.load_id.as_deref()
+    }
+
+    /// Records the load id of the failed load.
+    pub(crate) fn with_load_id(mut self, id: Option<String>) -> Self {
+        self.load_id = id;
         self
     }
 

@@ -1,12 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod chunk;
 pub mod encode;
 pub mod error;
 pub mod load;
 pub mod pipeline;
 pub mod position;
+pub mod retry;
 pub mod schema;
 pub mod sink;
 pub mod source;

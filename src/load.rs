@@ -1,19 +1,23 @@
 //! The load as a library call: a builder that reads like the command line.
 
 use std::fs::File;
-use std::io::Read;
-use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::checkpoint::{self, Checkpoints, SkipRanges, Start};
 use crate::chunk::CopyFormat;
 use crate::encode::row::RowEncoder;
-use crate::error::{Error, Result};
-use crate::pipeline::{self, PipelineOptions, Progress};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::{self, PipelineOptions, Progress, Resume};
+use crate::position::Position;
+use crate::retry::{self, RetryPolicy};
 use crate::schema::{ColumnType, TableName};
+use crate::sink::postgres::copy::{CopyPlan, TxMode};
 use crate::sink::postgres::{self, PgCopySink};
 use crate::source::csv::{CsvOptions, CsvReader, Record};
 use crate::target::Target;
@@ -46,7 +50,13 @@ pub struct Load {
     chunk_rows: usize,
     chunk_bytes: usize,
     workers: usize,
+    checkpoint: Option<String>,
+    load_id: Option<String>,
+    again: bool,
+    atomic: bool,
+    retry: RetryPolicy,
     progress: Arc<Progress>,
+    cancel: Arc<AtomicBool>,
 }
 
 /// What a finished load did.
@@ -56,10 +66,14 @@ pub struct LoadReport {
     pub target: String,
     /// The table, schema-qualified and quoted.
     pub table: String,
-    /// Rows committed.
+    /// Rows committed by this run.
     pub rows: u64,
-    /// Chunks (transactions) committed.
+    /// Chunks (transactions) committed by this run.
     pub chunks: u64,
+    /// Rows skipped because an earlier run of the same load had committed them.
+    pub skipped_rows: u64,
+    /// Retries after transient faults.
+    pub retries: u64,
     /// Input bytes read.
     pub bytes: u64,
     /// Wall time of the load.
@@ -67,6 +81,19 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// `binary`, or `text` when a column's type made barge fall back to text COPY.
     pub format: &'static str,
+    /// The load's id in the checkpoint table (`None` without checkpoints).
+    pub load_id: Option<String>,
+    /// Set when the input had been loaded completely before, so nothing was loaded now.
+    pub already_loaded: Option<AlreadyLoaded>,
+}
+
+/// An earlier, completed load of the same input.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlreadyLoaded {
+    /// When it completed.
+    pub at: String,
+    /// Rows it loaded.
+    pub rows: u64,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -78,6 +105,12 @@ impl LoadReport {
     pub fn rows_per_sec(&self) -> f64 {
         self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+}
+
+/// Where the rows come from.
+enum Input {
+    File(PathBuf),
+    Reader(Box<dyn Read + Send>),
 }
 
 impl Load {
@@ -94,7 +127,13 @@ impl Load {
             chunk_rows: DEFAULT_CHUNK_ROWS,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             workers: 1,
+            checkpoint: Some(checkpoint::DEFAULT_TABLE.to_string()),
+            load_id: None,
+            again: false,
+            atomic: false,
+            retry: RetryPolicy::default(),
             progress: Arc::new(Progress::default()),
+            cancel: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -135,9 +174,47 @@ impl Load {
         self
     }
 
+    /// The bookkeeping table for exactly-once resume (default `barge_checkpoint`, in the
+    /// target table's schema unless qualified); `None` turns checkpoints off (a re-run then
+    /// loads everything again).
+    pub fn checkpoint_table(mut self, name: Option<String>) -> Self {
+        self.checkpoint = name;
+        self
+    }
+
+    /// Names the load instead of fingerprinting the input file (needed to resume stdin).
+    pub fn load_id(mut self, id: impl Into<String>) -> Self {
+        self.load_id = Some(id.into());
+        self
+    }
+
+    /// Loads the input again even if an earlier run loaded it completely.
+    pub fn again(mut self, yes: bool) -> Self {
+        self.again = yes;
+        self
+    }
+
+    /// The whole load in one transaction on one connection: all rows or none, no checkpoints.
+    pub fn atomic(mut self, yes: bool) -> Self {
+        self.atomic = yes;
+        self
+    }
+
+    /// How transient faults are retried.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// The live counters of this load, for showing progress while it runs.
     pub fn progress(&self) -> Arc<Progress> {
         self.progress.clone()
+    }
+
+    /// Raise the returned flag to stop the load: reading stops, chunks being written finish,
+    /// and the load fails with [`ErrorKind::Interrupted`]. A re-run resumes.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
     }
 
     /// The target, for messages (no password).
@@ -152,54 +229,97 @@ impl Load {
     pub async fn load_path(&self, path: impl AsRef<Path>) -> Result<LoadReport> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let file =
-            File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+        let file = File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         self.progress.bytes_total.store(size, Ordering::Relaxed);
         let table = match &self.table {
             Some(t) => t.clone(),
             None => default_table_name(path)?,
         };
-        self.run(file, &name, &table).await
+        self.run(Input::File(path.to_path_buf()), &name, &table).await
     }
 
-    /// Loads CSV from any reader; `name` is used in messages (`-` for stdin).
+    /// Loads CSV from any reader; `name` is used in messages (`-` for stdin). Without
+    /// [`Load::load_id`] such a load has no checkpoints: it cannot be resumed.
     ///
     /// # Errors
     /// Configuration errors (no table, unknown columns) before any row is sent; then the first
     /// bad row (with file, line, column, value and reason) or database error, carrying the
     /// number of rows already committed.
-    pub async fn load_reader<R: Read + Send + 'static>(
-        &self,
-        reader: R,
-        name: &str,
-    ) -> Result<LoadReport> {
+    pub async fn load_reader<R: Read + Send + 'static>(&self, reader: R, name: &str) -> Result<LoadReport> {
         let table = self
             .table
             .clone()
             .ok_or_else(|| Error::config("no table given: name the target table"))?;
-        self.run(reader, name, &table).await
+        self.run(Input::Reader(Box::new(reader)), name, &table).await
     }
 
-    async fn run<R: Read + Send + 'static>(
-        &self,
-        reader: R,
-        name: &str,
-        table: &str,
-    ) -> Result<LoadReport> {
+    fn check_options(&self) -> Result<()> {
+        if self.atomic && self.workers > 1 {
+            return Err(Error::config("--atomic loads over one connection: drop --workers"));
+        }
+        if self.atomic && (self.again || self.load_id.is_some()) {
+            return Err(Error::config(
+                "--atomic keeps no checkpoints, so --again and --load-id do not apply",
+            ));
+        }
+        if self.checkpoint.is_none() && (self.again || self.load_id.is_some()) {
+            return Err(Error::config(
+                "--again and --load-id need checkpoints: drop --no-checkpoint",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Connects, retrying briefly while the server is unreachable or starting up: at the
+    /// start of a load a refused connection is more often a wrong port than a restart, and the
+    /// user should hear so within seconds. (Once rows flow, writers retry with the full policy.)
+    async fn connect(&self, config: &tokio_postgres::Config) -> Result<tokio_postgres::Client> {
+        let policy = RetryPolicy {
+            max_retries: self.retry.max_retries.min(3),
+            max_elapsed: self.retry.max_elapsed.min(Duration::from_secs(10)),
+            ..self.retry
+        };
+        retry::with_retries(
+            &policy,
+            |_| postgres::connect(config, &self.target),
+            |n, reason, wait| {
+                Progress::add(&self.progress.retries, 1);
+                tracing::warn!(attempt = n, wait_ms = wait.as_millis() as u64, "connecting failed ({reason}); retrying");
+            },
+        )
+        .await
+    }
+
+    async fn run(&self, input: Input, name: &str, table: &str) -> Result<LoadReport> {
+        self.check_options()?;
         let started = Instant::now();
         let Target::Postgres(config) = &self.target;
+        let mut config = (**config).clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
         let table_name = TableName::parse(table)?;
-        let client = postgres::connect(config, &self.target).await?;
+        let client = self.connect(&config).await?;
         let table = postgres::introspect(&client, &table_name).await?;
         let session_utc = postgres::session_is_utc(&client).await?;
 
         // Header (or --columns) -> table columns, before any row is read or sent.
         let csv = self.csv.clone();
-        let input = name.to_string();
+        let input_name = name.to_string();
         let given = self.columns.clone();
+        let path = match &input {
+            Input::File(p) => Some(p.clone()),
+            Input::Reader(_) => None,
+        };
         let (reader, names) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let mut reader = CsvReader::new(reader, input, csv);
+            let rdr: Box<dyn Read + Send> = match input {
+                Input::File(p) => Box::new(File::open(&p).map_err(|e| {
+                    Error::config(format!("cannot open {}: {e}", p.display()))
+                })?),
+                Input::Reader(r) => r,
+            };
+            let mut reader = CsvReader::new(rdr, input_name, csv);
             let mut header = Vec::new();
             if reader.options().header {
                 header = reader.read_header(&mut Record::default())?;
@@ -208,9 +328,9 @@ impl Load {
         })
         .await
         .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
-        let columns = match names {
+        let columns = match &names {
             Some(names) => {
-                let mapping = table.map_columns(&names)?;
+                let mapping = table.map_columns(names)?;
                 mapping.iter().map(|&i| table.columns[i].clone()).collect()
             }
             None => table.columns.clone(),
@@ -229,46 +349,125 @@ impl Load {
         } else {
             CopyFormat::Binary
         };
-        let encoder = RowEncoder::new(
-            name,
-            columns.clone(),
-            format,
-            self.csv.null.clone(),
-            session_utc,
-        );
 
+        // Exactly once: find this load's checkpoints.
+        let mapping_key = format!(
+            "{}\0{}\0{}\0{}\0{}",
+            table.quoted(),
+            columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("\0"),
+            self.csv.delimiter,
+            String::from_utf8_lossy(&self.csv.null),
+            self.csv.header
+        );
+        let fingerprint = match (&self.load_id, &path) {
+            _ if self.atomic => None,
+            _ if self.checkpoint.is_none() => None,
+            // A name given by the user is the id itself: it resumes a load whose file changed
+            // (a bad value fixed after a failed load), or one read from a stream.
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(p)) => Some(checkpoint::fingerprint_file(p, &mapping_key).map_err(|e| {
+                Error::new(ErrorKind::Io { input: name.to_string(), source: e })
+            })?),
+            (None, None) => {
+                tracing::warn!("reading a stream without --load-id: no checkpoints, so this load cannot be resumed");
+                None
+            }
+        };
+        let mut checkpoints = None;
+        let mut committed = Vec::new();
+        if let (Some(fp), Some(cp_table)) = (&fingerprint, &self.checkpoint) {
+            let cp_name = TableName::parse(cp_table)?;
+            let schema = cp_name.schema.clone().unwrap_or_else(|| table.schema.clone());
+            match Checkpoints::start(&client, &schema, &cp_name.name, fp, self.again).await? {
+                Start::AlreadyLoaded(cp, done) => {
+                    return Ok(LoadReport {
+                        target: self.target.to_string(),
+                        table: table.quoted(),
+                        rows: 0,
+                        chunks: 0,
+                        skipped_rows: 0,
+                        retries: Progress::get(&self.progress.retries),
+                        bytes: 0,
+                        elapsed: started.elapsed(),
+                        format: format.as_str(),
+                        load_id: Some(cp.load_id().to_string()),
+                        already_loaded: Some(AlreadyLoaded { at: done.at, rows: done.rows }),
+                    });
+                }
+                Start::Run(cp, done) => {
+                    checkpoints = Some(cp);
+                    committed = done;
+                }
+            }
+        }
+
+        // Resume: seek past the committed run at the start of a file; skip the rest.
+        let skip = SkipRanges::new(committed);
+        let mut resume = Resume { skip, first_seq: 0 };
+        let mut reader = reader;
+        if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), &path) {
+            let mut file = File::open(p).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+            file.seek(SeekFrom::Start(prefix.end_byte)).map_err(|source| {
+                Error::new(ErrorKind::Io { input: name.to_string(), source })
+            })?;
+            let start = Position { byte: prefix.end_byte, line: prefix.end_line, record: prefix.end_record };
+            reader = CsvReader::starting_at(Box::new(file), name, self.csv.clone(), start);
+            resume.first_seq = prefix.chunk + 1;
+            Progress::add(&self.progress.rows_skipped, resume.skip.rows_through(prefix.first_byte));
+            self.progress.bytes_read.store(prefix.end_byte, Ordering::Relaxed);
+        }
+        if resume.skip.rows() > 0 {
+            tracing::info!(rows = resume.skip.rows(), "resuming: rows committed by an earlier run are skipped");
+        }
+
+        let encoder = RowEncoder::new(name, columns.clone(), format, self.csv.null.clone(), session_utc);
+        let mut plan = CopyPlan::new(&table, columns, format, name);
+        plan.checkpoints = checkpoints.clone();
+        plan.retry = self.retry;
+        plan.mode = if self.atomic { TxMode::Atomic } else { TxMode::PerChunk };
+        let plan = Arc::new(plan);
+        let target = self.target.clone();
         let mut sinks = Vec::with_capacity(self.workers);
-        sinks.push(PgCopySink::new(
-            client,
-            &table,
-            columns.clone(),
-            format,
-            name,
-        ));
+        sinks.push(PgCopySink::new(client, config.clone(), target.clone(), plan.clone(), self.progress.clone()));
         for _ in 1..self.workers {
-            let client = postgres::connect(config, &self.target).await?;
-            sinks.push(PgCopySink::new(
-                client,
-                &table,
-                columns.clone(),
-                format,
-                name,
-            ));
+            match postgres::connect(&config, &self.target).await {
+                Ok(c) => sinks.push(PgCopySink::new(c, config.clone(), target.clone(), plan.clone(), self.progress.clone())),
+                Err(e) if e.sqlstate() == Some("53300") => {
+                    tracing::warn!(
+                        "the server has no connection slots left: loading with {} of {} workers",
+                        sinks.len(),
+                        self.workers
+                    );
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
         }
         let opts = PipelineOptions {
             chunk_rows: self.chunk_rows,
             chunk_bytes: self.chunk_bytes,
-            workers: self.workers,
+            workers: sinks.len(),
         };
-        let stats = pipeline::run(reader, encoder, sinks, opts, self.progress.clone()).await?;
+        let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
+        let stats = pipeline::run(reader, encoder, sinks, opts, resume, self.progress.clone(), self.cancel.clone())
+            .await
+            .map_err(|e| e.with_load_id(load_id.clone()))?;
+        if let Some(cp) = &checkpoints {
+            let client = self.connect(&config).await?;
+            cp.mark_done(&client).await?;
+        }
         Ok(LoadReport {
             target: self.target.to_string(),
             table: table.quoted(),
             rows: stats.rows,
             chunks: stats.chunks,
+            skipped_rows: Progress::get(&self.progress.rows_skipped),
+            retries: Progress::get(&self.progress.retries),
             bytes: stats.bytes,
             elapsed: started.elapsed(),
             format: format.as_str(),
+            load_id,
+            already_loaded: None,
         })
     }
 }
@@ -281,9 +480,7 @@ fn default_table_name(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::config("cannot derive a table name from the input: use --table"))?;
     let stem = file.split('.').next().unwrap_or(file);
     if stem.is_empty() {
-        return Err(Error::config(
-            "cannot derive a table name from the input: use --table",
-        ));
+        return Err(Error::config("cannot derive a table name from the input: use --table"));
     }
     // Quoted, so the file name is taken as it is, never folded or parsed as schema.table.
     Ok(crate::schema::quote_ident(stem))

@@ -13,12 +13,16 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use barge::pipeline::Progress;
+use barge::retry::RetryPolicy;
 use barge::{CsvOptions, ErrorKind, Load, LoadReport};
 use cli::{Cli, Command, LoadArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let quiet = match &cli.command {
+        Command::Load(a) => a.quiet,
+    };
+    init_logging(cli.verbose, quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -34,8 +38,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet: bool) {
     let default = match verbose {
+        0 if quiet => "error",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -45,6 +50,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }
@@ -69,7 +75,18 @@ async fn load(args: LoadArgs) -> ExitCode {
         })
         .chunk_rows(args.chunk_rows)
         .chunk_bytes(args.chunk_bytes)
-        .workers(args.workers);
+        .workers(args.workers)
+        .checkpoint_table((!args.no_checkpoint).then(|| args.checkpoint_table.clone()))
+        .again(args.again)
+        .atomic(args.atomic)
+        .retry(RetryPolicy {
+            max_retries: args.retries,
+            max_elapsed: Duration::from_secs(args.retry_for),
+            ..RetryPolicy::default()
+        });
+    if let Some(id) = &args.load_id {
+        load = load.load_id(id);
+    }
     if let Some(t) = &args.table {
         load = load.table(t);
     }
@@ -77,6 +94,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         load = load.columns(c.clone());
     }
 
+    watch_signals(load.cancel_flag(), args.quiet);
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| progress_bar(load.progress()));
     let result = if args.file.as_os_str() == "-" {
@@ -100,7 +118,7 @@ async fn load(args: LoadArgs) -> ExitCode {
                     Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
                 }
             } else if !args.quiet {
-                println!("{}", summary(&report));
+                println!("{}", summary(&report, &args.file.display().to_string()));
             }
             ExitCode::SUCCESS
         }
@@ -108,9 +126,19 @@ async fn load(args: LoadArgs) -> ExitCode {
     }
 }
 
-fn summary(r: &LoadReport) -> String {
+fn summary(r: &LoadReport, input: &str) -> String {
+    if let Some(done) = &r.already_loaded {
+        return format!(
+            "{input} was already loaded into {} at {} on {} ({} rows): nothing to do. \
+             Use --again to load it a second time.",
+            r.table,
+            r.target,
+            done.at,
+            thousands(done.rows)
+        );
+    }
     let secs = r.elapsed.as_secs_f64().max(1e-9);
-    format!(
+    let mut s = format!(
         "Loaded {} rows into {} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {} COPY)",
         thousands(r.rows),
         r.table,
@@ -121,7 +149,40 @@ fn summary(r: &LoadReport) -> String {
         r.chunks,
         if r.chunks == 1 { "" } else { "s" },
         r.format
-    )
+    );
+    if r.skipped_rows > 0 {
+        s.push_str(&format!(
+            "\nResumed: skipped {} rows committed by an earlier run",
+            thousands(r.skipped_rows)
+        ));
+    }
+    if r.retries > 0 {
+        s.push_str(&format!(
+            "\nRetried {} time{} after transient faults",
+            r.retries,
+            if r.retries == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
+/// First SIGINT/SIGTERM: stop reading and let the chunks in flight finish (or roll back).
+/// Second: exit at once; uncommitted chunks roll back with their connections.
+fn watch_signals(cancel: Arc<std::sync::atomic::AtomicBool>, quiet: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return;
+    };
+    tokio::spawn(async move {
+        tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        if !quiet {
+            eprintln!("stopping: finishing the chunks in flight (interrupt again to abort at once)");
+        }
+        tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        eprintln!("aborted: chunks in flight were rolled back; run the same command again to resume");
+        std::process::exit(130);
+    });
 }
 
 fn thousands(n: u64) -> String {

@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, Mutex};
 use crate::chunk::{Chunk, CopyFormat};
 use crate::encode::pg_binary;
 use crate::encode::row::RowEncoder;
-use crate::error::{Error, Result};
+use crate::checkpoint::SkipRanges;
+use crate::error::{Error, ErrorKind, Result};
 use crate::sink::Sink;
 use crate::source::csv::{CsvReader, Record};
 
@@ -36,10 +37,15 @@ pub struct Progress {
     pub rows_committed: AtomicU64,
     /// Chunks committed to the target.
     pub chunks_committed: AtomicU64,
+    /// Rows skipped because an earlier run of the same load committed them.
+    pub rows_skipped: AtomicU64,
+    /// Retries of chunks or connections after transient faults.
+    pub retries: AtomicU64,
 }
 
 impl Progress {
-    fn add(counter: &AtomicU64, n: u64) {
+    /// Adds to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
@@ -71,8 +77,18 @@ pub struct PipelineStats {
     pub bytes: u64,
 }
 
+/// Where the reader starts and what it skips, for a resumed load.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Committed ranges the reader passes over.
+    pub skip: SkipRanges,
+    /// The number of the first chunk this run cuts.
+    pub first_seq: u64,
+}
+
 /// Runs a load: `reader` (already past any header) through `encoder` into `sinks`, one writer
-/// task per sink.
+/// task per sink. Raising `cancel` stops the reader and lets each writer finish the chunk it is
+/// writing; the load then fails with [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted).
 ///
 /// # Errors
 /// The first error of the reader or of any writer; it carries the number of rows committed
@@ -82,7 +98,9 @@ pub async fn run<R, S>(
     encoder: RowEncoder,
     sinks: Vec<S>,
     opts: PipelineOptions,
+    resume: Resume,
     progress: Arc<Progress>,
+    cancel: Arc<AtomicBool>,
 ) -> Result<PipelineStats>
 where
     R: Read + Send + 'static,
@@ -91,12 +109,26 @@ where
     let (tx, rx) = mpsc::channel::<Chunk>(sinks.len().max(1));
     let rx = Arc::new(Mutex::new(rx));
     let stop = Arc::new(AtomicBool::new(false));
+    let reader_failed = Arc::new(AtomicBool::new(false));
 
     let reader_task = {
         let stop = stop.clone();
+        let cancel = cancel.clone();
+        let reader_failed = reader_failed.clone();
         let progress = progress.clone();
         tokio::task::spawn_blocking(move || {
-            read_chunks(reader, &encoder, opts, &tx, &stop, &progress)
+            let flags = Flags {
+                stop: &stop,
+                cancel: &cancel,
+            };
+            let result = read_chunks(reader, &encoder, opts, resume, &tx, flags, &progress);
+            // Raised before `tx` is dropped, so that writers which see the channel close also
+            // see that the input was bad, and do not commit an atomic load.
+            if result.is_err() {
+                reader_failed.store(true, Ordering::SeqCst);
+            }
+            drop(tx);
+            result
         })
     };
     let mut writers = Vec::with_capacity(sinks.len());
@@ -104,7 +136,7 @@ where
         writers.push(tokio::spawn(write_chunks(
             sink,
             rx.clone(),
-            stop.clone(),
+            [stop.clone(), cancel.clone(), reader_failed.clone()],
             progress.clone(),
         )));
     }
@@ -131,10 +163,13 @@ where
         bytes: Progress::get(&progress.bytes_read),
     };
     // A reader error is the root cause when both failed (the writers stop because of it).
-    let error = match read_result {
+    let mut error = match read_result {
         Err(e) => Some(e),
         Ok(()) => first_error,
     };
+    if error.is_none() && cancel.load(Ordering::Relaxed) {
+        error = Some(ErrorKind::Interrupted.into());
+    }
     match error {
         Some(e) => Err(e.with_committed(stats.rows)),
         None => Ok(stats),
@@ -153,18 +188,38 @@ fn finish(chunk: &mut Chunk, format: CopyFormat) {
     }
 }
 
-/// The reader thread's loop. Returns early, without error, when the writers have stopped.
+/// What tells the reader to stop early.
+#[derive(Clone, Copy)]
+struct Flags<'a> {
+    /// A writer failed.
+    stop: &'a AtomicBool,
+    /// The user asked to stop (Ctrl-C).
+    cancel: &'a AtomicBool,
+}
+
+impl Flags<'_> {
+    fn raised(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// The reader thread's loop. Returns early, without error, when the writers have stopped or
+/// the load was cancelled.
+///
+/// Records inside committed ranges are passed over, and a chunk never spans one: it ends at the
+/// first skipped record, so that every chunk of a resumed run is one contiguous input range.
 fn read_chunks<R: Read>(
     mut reader: CsvReader<R>,
     encoder: &RowEncoder,
     opts: PipelineOptions,
+    mut resume: Resume,
     tx: &mpsc::Sender<Chunk>,
-    stop: &AtomicBool,
+    flags: Flags<'_>,
     progress: &Progress,
 ) -> Result<()> {
     let format = encoder.format();
     let mut rec = Record::default();
-    let mut seq = 0;
+    let mut seq = resume.first_seq;
     // Start each chunk with room for what the last one needed, so that a chunk's buffer grows
     // by doubling only once per load.
     let mut capacity = 64 * 1024;
@@ -173,13 +228,32 @@ fn read_chunks<R: Read>(
     let send = |mut chunk: Chunk| -> bool {
         finish(&mut chunk, format);
         Progress::add(&progress.rows_read, chunk.rows);
-        Progress::add(
-            &progress.bytes_read,
-            chunk.end_byte - progress_bytes(progress),
-        );
-        tx.blocking_send(chunk).is_ok() && !stop.load(Ordering::Relaxed)
+        progress
+            .bytes_read
+            .fetch_max(chunk.end_byte, Ordering::Relaxed);
+        tx.blocking_send(chunk).is_ok() && !flags.raised()
     };
     while reader.read_record(&mut rec)? {
+        if flags.raised() {
+            return Ok(());
+        }
+        if let Some(done) = resume.skip.find(rec.position().byte) {
+            Progress::add(&progress.rows_skipped, 1);
+            if rec.position().byte == done.first_byte {
+                // The committed chunk's own number: chunks after it keep their numbers.
+                if chunk.rows > 0 {
+                    let full = std::mem::replace(&mut chunk, Chunk::new(done.chunk + 1, capacity));
+                    begin(&mut chunk, format);
+                    if !send(full) {
+                        return Ok(());
+                    }
+                } else {
+                    chunk.seq = done.chunk + 1;
+                }
+                seq = done.chunk + 1;
+            }
+            continue;
+        }
         if chunk.rows == 0 {
             chunk.first = rec.position();
         }
@@ -187,6 +261,7 @@ fn read_chunks<R: Read>(
         chunk.rows += 1;
         chunk.last = rec.position();
         chunk.end_byte = rec.position().byte + rec.input_len();
+        chunk.end_line = reader.line();
         if chunk.rows as usize >= opts.chunk_rows || chunk.data.len() >= opts.chunk_bytes {
             capacity = capacity.max(chunk.data.len() + chunk.data.len() / 8);
             seq += 1;
@@ -200,27 +275,31 @@ fn read_chunks<R: Read>(
     if chunk.rows > 0 {
         send(chunk);
     }
+    progress
+        .bytes_read
+        .fetch_max(reader.bytes_read(), Ordering::Relaxed);
     Ok(())
 }
 
-fn progress_bytes(progress: &Progress) -> u64 {
-    Progress::get(&progress.bytes_read)
-}
 
-/// One writer task: takes chunks until the channel is empty and closed, or `stop` is raised.
+/// One writer task: takes chunks until the channel is empty and closed, or a flag (`stop`
+/// after a failure, `cancel` from the user) is raised; then finishes the sink if all went well.
 async fn write_chunks<S: Sink>(
     mut sink: S,
     rx: Arc<Mutex<mpsc::Receiver<Chunk>>>,
-    stop: Arc<AtomicBool>,
+    [stop, cancel, reader_failed]: [Arc<AtomicBool>; 3],
     progress: Arc<Progress>,
 ) -> Result<()> {
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
             return Ok(());
         }
         let next = rx.lock().await.recv().await;
         let Some(chunk) = next else {
-            return Ok(());
+            let failed = [&stop, &cancel, &reader_failed]
+                .iter()
+                .any(|f| f.load(Ordering::SeqCst));
+            return if failed { Ok(()) } else { sink.finish().await };
         };
         let rows = chunk.rows;
         if let Err(e) = sink.write(chunk).await {

@@ -7,8 +7,13 @@ use crate::error::Result;
 
 pub mod postgres;
 
-/// Writes whole chunks, each in a transaction of its own.
+/// Writes whole chunks, each in a transaction of its own (or, for an atomic load, all in one).
 pub trait Sink: Send + 'static {
     /// Writes and commits one chunk; on error nothing of it is committed.
     fn write(&mut self, chunk: Chunk) -> impl Future<Output = Result<()>> + Send;
+
+    /// Called once after the last chunk when the load succeeded.
+    fn finish(&mut self) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }

@@ -134,6 +134,24 @@ impl<R: Read> CsvReader<R> {
         }
     }
 
+    /// A reader over input that starts at `start`: `rdr` has been positioned at byte
+    /// `start.byte` of the input (a resumed load seeks past what is committed), `start.line` is
+    /// the line there and `start.record` the number of records before it.
+    pub fn starting_at(rdr: R, input_name: impl Into<String>, opts: CsvOptions, start: crate::position::Position) -> Self {
+        let mut r = CsvReader::new(rdr, input_name, opts);
+        r.consumed = start.byte;
+        r.line = start.line;
+        r.record = start.record;
+        // A byte-order mark can only stand at the very start.
+        r.started = start.byte > 0;
+        r
+    }
+
+    /// The line the next record starts on.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// The options this reader was made with.
     pub fn options(&self) -> &CsvOptions {
         &self.opts

@@ -28,23 +28,35 @@ async fn summary_json_and_quiet() {
         run.stdout
     );
 
-    let run = barge(&["load", f, "--into", &db.url, "--json"]);
+    // The same file again: already loaded, nothing to do.
+    let run = barge(&["load", f, "--into", &db.url]);
+    run.assert_ok();
+    assert!(run.stdout.contains(" was already loaded into \"public\".\"events\" at "), "{}", run.stdout);
+    assert!(run.stdout.ends_with("(3 rows): nothing to do. Use --again to load it a second time.\n"), "{}", run.stdout);
+
+    let run = barge(&["load", f, "--into", &db.url, "--json", "--again"]);
     run.assert_ok();
     let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
     assert_eq!(v["rows"], 3);
     assert_eq!(v["chunks"], 1);
+    assert_eq!(v["skipped_rows"], 0);
+    assert_eq!(v["retries"], 0);
     assert_eq!(v["table"], "\"public\".\"events\"");
     assert_eq!(v["format"], "binary");
     assert_eq!(v["bytes"], 20);
+    assert!(v["load_id"].as_str().is_some_and(|id| id.ends_with("/2")), "{v}");
+    assert!(v["already_loaded"].is_null());
     assert!(v["elapsed"].as_f64().is_some());
 
-    let run = barge(&["load", f, "--into", &db.url, "--quiet"]);
+    let run = barge(&["load", f, "--into", &db.url, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["rows"], 0);
+    assert_eq!(v["already_loaded"]["rows"], 3);
+
+    let run = barge(&["load", f, "--into", &db.url, "--quiet", "--again"]);
     run.assert_ok();
     assert_eq!(run.all(), "");
-    assert_eq!(
-        db.rows_text("SELECT count(*) FROM events").await,
-        vec!["(9)"]
-    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM events").await, vec!["(9)"]);
 }
 
 #[tokio::test]
