@@ -78,7 +78,13 @@ impl Checkpoints {
     /// # Errors
     /// A database error (for example no CREATE privilege on the schema: name another table
     /// with `--checkpoint-table`).
-    pub async fn start(client: &Client, schema: &str, name: &str, fingerprint: &str, again: bool) -> Result<Start> {
+    pub async fn start(
+        client: &Client,
+        schema: &str,
+        name: &str,
+        fingerprint: &str,
+        again: bool,
+    ) -> Result<Start> {
         let table = format!("{}.{}", quote_ident(schema), quote_ident(name));
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {table} (\
@@ -107,7 +113,10 @@ impl Checkpoints {
             .await
             .map_err(db("reading the", &table))?;
         let generation = |id: &str| -> u64 {
-            match id.strip_prefix(fingerprint).and_then(|r| r.strip_prefix('/')) {
+            match id
+                .strip_prefix(fingerprint)
+                .and_then(|r| r.strip_prefix('/'))
+            {
                 Some(n) => n.parse().unwrap_or(0),
                 None => 1,
             }
@@ -128,17 +137,35 @@ impl Checkpoints {
             Some((g, r)) => {
                 let at: Option<String> = r.get(1);
                 let total: Option<i64> = r.get(2);
-                (g, at.map(|at| Completed { at, rows: total.unwrap_or(0) as u64 }))
+                (
+                    g,
+                    at.map(|at| Completed {
+                        at,
+                        rows: total.unwrap_or(0) as u64,
+                    }),
+                )
             }
         };
         match done {
             Some(done) if !again => Ok(Start::AlreadyLoaded(
-                Checkpoints { table, load_id: id_for(gen) },
+                Checkpoints {
+                    table,
+                    load_id: id_for(gen),
+                },
                 done,
             )),
-            Some(_) => Ok(Start::Run(Checkpoints { table, load_id: id_for(gen + 1) }, Vec::new())),
+            Some(_) => Ok(Start::Run(
+                Checkpoints {
+                    table,
+                    load_id: id_for(gen + 1),
+                },
+                Vec::new(),
+            )),
             None => {
-                let cp = Checkpoints { table, load_id: id_for(gen) };
+                let cp = Checkpoints {
+                    table,
+                    load_id: id_for(gen),
+                };
                 let committed = cp.committed(client).await?;
                 Ok(Start::Run(cp, committed))
             }
@@ -213,7 +240,10 @@ impl Checkpoints {
     pub async fn is_committed(&self, client: &Client, first_byte: u64) -> Result<bool> {
         let row = client
             .query_opt(
-                &format!("SELECT 1 FROM {} WHERE load_id = $1 AND first_byte = $2", self.table),
+                &format!(
+                    "SELECT 1 FROM {} WHERE load_id = $1 AND first_byte = $2",
+                    self.table
+                ),
                 &[&self.load_id, &(first_byte as i64)],
             )
             .await
@@ -277,7 +307,9 @@ impl ChunkMeta {
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Committed input ranges, asked in increasing byte order by the reader.
@@ -320,7 +352,11 @@ impl SkipRanges {
 
     /// Rows in the committed ranges that start at or before `byte`.
     pub fn rows_through(&self, byte: u64) -> u64 {
-        self.ranges.iter().filter(|r| r.first_byte <= byte).map(|r| r.rows).sum()
+        self.ranges
+            .iter()
+            .filter(|r| r.first_byte <= byte)
+            .map(|r| r.rows)
+            .sum()
     }
 
     /// Rows in all committed ranges.
@@ -363,7 +399,6 @@ pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<String> {
     Ok(hex(&h.finalize()[..16]))
 }
 
-
 fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -384,7 +419,14 @@ mod tests {
     use super::*;
 
     fn c(first: u64, end: u64) -> Committed {
-        Committed { first_byte: first, end_byte: end, rows: 1, end_record: 0, end_line: 0, chunk: first / 10 - 1 }
+        Committed {
+            first_byte: first,
+            end_byte: end,
+            rows: 1,
+            end_record: 0,
+            end_line: 0,
+            chunk: first / 10 - 1,
+        }
     }
 
     #[test]

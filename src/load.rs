@@ -229,14 +229,16 @@ impl Load {
     pub async fn load_path(&self, path: impl AsRef<Path>) -> Result<LoadReport> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+        let file =
+            File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         self.progress.bytes_total.store(size, Ordering::Relaxed);
         let table = match &self.table {
             Some(t) => t.clone(),
             None => default_table_name(path)?,
         };
-        self.run(Input::File(path.to_path_buf()), &name, &table).await
+        self.run(Input::File(path.to_path_buf()), &name, &table)
+            .await
     }
 
     /// Loads CSV from any reader; `name` is used in messages (`-` for stdin). Without
@@ -246,17 +248,24 @@ impl Load {
     /// Configuration errors (no table, unknown columns) before any row is sent; then the first
     /// bad row (with file, line, column, value and reason) or database error, carrying the
     /// number of rows already committed.
-    pub async fn load_reader<R: Read + Send + 'static>(&self, reader: R, name: &str) -> Result<LoadReport> {
+    pub async fn load_reader<R: Read + Send + 'static>(
+        &self,
+        reader: R,
+        name: &str,
+    ) -> Result<LoadReport> {
         let table = self
             .table
             .clone()
             .ok_or_else(|| Error::config("no table given: name the target table"))?;
-        self.run(Input::Reader(Box::new(reader)), name, &table).await
+        self.run(Input::Reader(Box::new(reader)), name, &table)
+            .await
     }
 
     fn check_options(&self) -> Result<()> {
         if self.atomic && self.workers > 1 {
-            return Err(Error::config("--atomic loads over one connection: drop --workers"));
+            return Err(Error::config(
+                "--atomic loads over one connection: drop --workers",
+            ));
         }
         if self.atomic && (self.again || self.load_id.is_some()) {
             return Err(Error::config(
@@ -285,7 +294,11 @@ impl Load {
             |_| postgres::connect(config, &self.target),
             |n, reason, wait| {
                 Progress::add(&self.progress.retries, 1);
-                tracing::warn!(attempt = n, wait_ms = wait.as_millis() as u64, "connecting failed ({reason}); retrying");
+                tracing::warn!(
+                    attempt = n,
+                    wait_ms = wait.as_millis() as u64,
+                    "connecting failed ({reason}); retrying"
+                );
             },
         )
         .await
@@ -314,9 +327,10 @@ impl Load {
         };
         let (reader, names) = tokio::task::spawn_blocking(move || -> Result<_> {
             let rdr: Box<dyn Read + Send> = match input {
-                Input::File(p) => Box::new(File::open(&p).map_err(|e| {
-                    Error::config(format!("cannot open {}: {e}", p.display()))
-                })?),
+                Input::File(p) => Box::new(
+                    File::open(&p)
+                        .map_err(|e| Error::config(format!("cannot open {}: {e}", p.display())))?,
+                ),
                 Input::Reader(r) => r,
             };
             let mut reader = CsvReader::new(rdr, input_name, csv);
@@ -354,7 +368,11 @@ impl Load {
         let mapping_key = format!(
             "{}\0{}\0{}\0{}\0{}",
             table.quoted(),
-            columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("\0"),
+            columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("\0"),
             self.csv.delimiter,
             String::from_utf8_lossy(&self.csv.null),
             self.csv.header
@@ -365,9 +383,14 @@ impl Load {
             // A name given by the user is the id itself: it resumes a load whose file changed
             // (a bad value fixed after a failed load), or one read from a stream.
             (Some(id), _) => Some(id.clone()),
-            (None, Some(p)) => Some(checkpoint::fingerprint_file(p, &mapping_key).map_err(|e| {
-                Error::new(ErrorKind::Io { input: name.to_string(), source: e })
-            })?),
+            (None, Some(p)) => {
+                Some(checkpoint::fingerprint_file(p, &mapping_key).map_err(|e| {
+                    Error::new(ErrorKind::Io {
+                        input: name.to_string(),
+                        source: e,
+                    })
+                })?)
+            }
             (None, None) => {
                 tracing::warn!("reading a stream without --load-id: no checkpoints, so this load cannot be resumed");
                 None
@@ -377,7 +400,10 @@ impl Load {
         let mut committed = Vec::new();
         if let (Some(fp), Some(cp_table)) = (&fingerprint, &self.checkpoint) {
             let cp_name = TableName::parse(cp_table)?;
-            let schema = cp_name.schema.clone().unwrap_or_else(|| table.schema.clone());
+            let schema = cp_name
+                .schema
+                .clone()
+                .unwrap_or_else(|| table.schema.clone());
             match Checkpoints::start(&client, &schema, &cp_name.name, fp, self.again).await? {
                 Start::AlreadyLoaded(cp, done) => {
                     return Ok(LoadReport {
@@ -391,7 +417,10 @@ impl Load {
                         elapsed: started.elapsed(),
                         format: format.as_str(),
                         load_id: Some(cp.load_id().to_string()),
-                        already_loaded: Some(AlreadyLoaded { at: done.at, rows: done.rows }),
+                        already_loaded: Some(AlreadyLoaded {
+                            at: done.at,
+                            rows: done.rows,
+                        }),
                     });
                 }
                 Start::Run(cp, done) => {
@@ -406,32 +435,71 @@ impl Load {
         let mut resume = Resume { skip, first_seq: 0 };
         let mut reader = reader;
         if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), &path) {
-            let mut file = File::open(p).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
-            file.seek(SeekFrom::Start(prefix.end_byte)).map_err(|source| {
-                Error::new(ErrorKind::Io { input: name.to_string(), source })
-            })?;
-            let start = Position { byte: prefix.end_byte, line: prefix.end_line, record: prefix.end_record };
+            let mut file =
+                File::open(p).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+            file.seek(SeekFrom::Start(prefix.end_byte))
+                .map_err(|source| {
+                    Error::new(ErrorKind::Io {
+                        input: name.to_string(),
+                        source,
+                    })
+                })?;
+            let start = Position {
+                byte: prefix.end_byte,
+                line: prefix.end_line,
+                record: prefix.end_record,
+            };
             reader = CsvReader::starting_at(Box::new(file), name, self.csv.clone(), start);
             resume.first_seq = prefix.chunk + 1;
-            Progress::add(&self.progress.rows_skipped, resume.skip.rows_through(prefix.first_byte));
-            self.progress.bytes_read.store(prefix.end_byte, Ordering::Relaxed);
+            Progress::add(
+                &self.progress.rows_skipped,
+                resume.skip.rows_through(prefix.first_byte),
+            );
+            self.progress
+                .bytes_read
+                .store(prefix.end_byte, Ordering::Relaxed);
         }
         if resume.skip.rows() > 0 {
-            tracing::info!(rows = resume.skip.rows(), "resuming: rows committed by an earlier run are skipped");
+            tracing::info!(
+                rows = resume.skip.rows(),
+                "resuming: rows committed by an earlier run are skipped"
+            );
         }
 
-        let encoder = RowEncoder::new(name, columns.clone(), format, self.csv.null.clone(), session_utc);
+        let encoder = RowEncoder::new(
+            name,
+            columns.clone(),
+            format,
+            self.csv.null.clone(),
+            session_utc,
+        );
         let mut plan = CopyPlan::new(&table, columns, format, name);
         plan.checkpoints = checkpoints.clone();
         plan.retry = self.retry;
-        plan.mode = if self.atomic { TxMode::Atomic } else { TxMode::PerChunk };
+        plan.mode = if self.atomic {
+            TxMode::Atomic
+        } else {
+            TxMode::PerChunk
+        };
         let plan = Arc::new(plan);
         let target = self.target.clone();
         let mut sinks = Vec::with_capacity(self.workers);
-        sinks.push(PgCopySink::new(client, config.clone(), target.clone(), plan.clone(), self.progress.clone()));
+        sinks.push(PgCopySink::new(
+            client,
+            config.clone(),
+            target.clone(),
+            plan.clone(),
+            self.progress.clone(),
+        ));
         for _ in 1..self.workers {
             match postgres::connect(&config, &self.target).await {
-                Ok(c) => sinks.push(PgCopySink::new(c, config.clone(), target.clone(), plan.clone(), self.progress.clone())),
+                Ok(c) => sinks.push(PgCopySink::new(
+                    c,
+                    config.clone(),
+                    target.clone(),
+                    plan.clone(),
+                    self.progress.clone(),
+                )),
                 Err(e) if e.sqlstate() == Some("53300") => {
                     tracing::warn!(
                         "the server has no connection slots left: loading with {} of {} workers",
@@ -449,9 +517,17 @@ impl Load {
             workers: sinks.len(),
         };
         let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
-        let stats = pipeline::run(reader, encoder, sinks, opts, resume, self.progress.clone(), self.cancel.clone())
-            .await
-            .map_err(|e| e.with_load_id(load_id.clone()))?;
+        let stats = pipeline::run(
+            reader,
+            encoder,
+            sinks,
+            opts,
+            resume,
+            self.progress.clone(),
+            self.cancel.clone(),
+        )
+        .await
+        .map_err(|e| e.with_load_id(load_id.clone()))?;
         if let Some(cp) = &checkpoints {
             let client = self.connect(&config).await?;
             cp.mark_done(&client).await?;
@@ -480,7 +556,9 @@ fn default_table_name(path: &Path) -> Result<String> {
         .ok_or_else(|| Error::config("cannot derive a table name from the input: use --table"))?;
     let stem = file.split('.').next().unwrap_or(file);
     if stem.is_empty() {
-        return Err(Error::config("cannot derive a table name from the input: use --table"));
+        return Err(Error::config(
+            "cannot derive a table name from the input: use --table",
+        ));
     }
     // Quoted, so the file name is taken as it is, never folded or parsed as schema.table.
     Ok(crate::schema::quote_ident(stem))

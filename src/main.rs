@@ -170,17 +170,24 @@ fn summary(r: &LoadReport, input: &str) -> String {
 /// Second: exit at once; uncommitted chunks roll back with their connections.
 fn watch_signals(cancel: Arc<std::sync::atomic::AtomicBool>, quiet: bool) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return;
     };
     tokio::spawn(async move {
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
         cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         if !quiet {
-            eprintln!("stopping: finishing the chunks in flight (interrupt again to abort at once)");
+            eprintln!(
+                "stopping: finishing the chunks in flight (interrupt again to abort at once)"
+            );
         }
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-        eprintln!("aborted: chunks in flight were rolled back; run the same command again to resume");
+        eprintln!(
+            "aborted: chunks in flight were rolled back; run the same command again to resume"
+        );
         std::process::exit(130);
     });
 }
@@ -213,14 +220,25 @@ fn fail(e: &barge::Error) -> ExitCode {
         }
         _ => None,
     };
+    let committed = e.committed_rows().unwrap_or(0);
     if let Some(rows) = e.committed_rows() {
         eprintln!(
             "note: {} rows were committed before the error",
             thousands(rows)
         );
     }
-    if let Some(h) = hint {
-        eprintln!("hint: {h}");
+    let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
+    match (hint, e.load_id()) {
+        (Some(_), Some(id)) if committed > 0 && bad_input => eprintln!(
+            "hint: fix the value in the file (or the table's column type), then run the same \
+             command with --load-id {id} to load the rest (editing the file changes its fingerprint)"
+        ),
+        (Some(h), _) => eprintln!("hint: {h}"),
+        (None, _) => {}
+    }
+    if matches!(e.kind(), ErrorKind::Interrupted) {
+        eprintln!("hint: run the same command again to resume where this load stopped");
+        return ExitCode::from(130);
     }
     ExitCode::from(if e.is_config() { 2 } else { 1 })
 }

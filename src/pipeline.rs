@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, Mutex};
 
+use crate::checkpoint::SkipRanges;
 use crate::chunk::{Chunk, CopyFormat};
 use crate::encode::pg_binary;
 use crate::encode::row::RowEncoder;
-use crate::checkpoint::SkipRanges;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sink::Sink;
 use crate::source::csv::{CsvReader, Record};
@@ -280,7 +280,6 @@ fn read_chunks<R: Read>(
         .fetch_max(reader.bytes_read(), Ordering::Relaxed);
     Ok(())
 }
-
 
 /// One writer task: takes chunks until the channel is empty and closed, or a flag (`stop`
 /// after a failure, `cancel` from the user) is raised; then finishes the sink if all went well.

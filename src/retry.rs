@@ -40,7 +40,9 @@ impl RetryPolicy {
     /// The wait before retry number `attempt` (0-based): `base * 2^attempt`, capped, then
     /// scaled by `jitter` in [0.5, 1.0] so that many writers do not retry in lockstep.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let exp = self.base.saturating_mul(2u32.saturating_pow(attempt.min(30)));
+        let exp = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.min(30)));
         exp.min(self.cap).mul_f64(jitter.clamp(0.5, 1.0))
     }
 }
@@ -59,7 +61,10 @@ pub fn pg_transient_reason(e: &tokio_postgres::Error) -> Option<String> {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         let transient = code.starts_with("08")
-            || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01");
+            || matches!(
+                code,
+                "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+            );
         return transient.then(|| format!("{} (SQLSTATE {code})", db.message()));
     }
     if e.is_closed() {
@@ -75,8 +80,11 @@ pub fn pg_transient_reason(e: &tokio_postgres::Error) -> Option<String> {
         source = s.source();
     }
     let text = e.to_string();
-    (text.contains("timeout") || text.contains("timed out") || text.contains("connection") || text.contains("unexpected EOF"))
-        .then_some(text)
+    (text.contains("timeout")
+        || text.contains("timed out")
+        || text.contains("connection")
+        || text.contains("unexpected EOF"))
+    .then_some(text)
 }
 
 /// Decides, error by error, whether to retry, and waits before the retry: one per operation
@@ -109,7 +117,11 @@ impl Retrier {
     ///
     /// # Errors
     /// `e` itself, when it is permanent or the retries are spent.
-    pub async fn wait(&mut self, e: Error, on_retry: impl FnOnce(u32, &str, Duration)) -> Result<(), Error> {
+    pub async fn wait(
+        &mut self,
+        e: Error,
+        on_retry: impl FnOnce(u32, &str, Duration),
+    ) -> Result<(), Error> {
         let Some(reason) = transient_reason(&e) else {
             return Err(e);
         };
@@ -117,7 +129,9 @@ impl Retrier {
         if self.attempt >= self.policy.max_retries || started.elapsed() >= self.policy.max_elapsed {
             return Err(e);
         }
-        let wait = self.policy.backoff(self.attempt, 0.5 + fastrand::f64() / 2.0);
+        let wait = self
+            .policy
+            .backoff(self.attempt, 0.5 + fastrand::f64() / 2.0);
         self.attempt += 1;
         on_retry(self.attempt, &reason, wait);
         tokio::time::sleep(wait).await;
@@ -169,9 +183,7 @@ mod tests {
 
     /// A connection error from a real (refused) connection attempt, made on a paused clock.
     async fn refused() -> Error {
-        let config: tokio_postgres::Config = "host=127.0.0.1 port=1 user=u"
-            .parse()
-            .unwrap();
+        let config: tokio_postgres::Config = "host=127.0.0.1 port=1 user=u".parse().unwrap();
         match config.connect(tokio_postgres::NoTls).await {
             Ok(_) => panic!("port 1 accepted a connection"),
             Err(source) => Error::new(ErrorKind::Connect {

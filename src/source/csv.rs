@@ -137,7 +137,12 @@ impl<R: Read> CsvReader<R> {
     /// A reader over input that starts at `start`: `rdr` has been positioned at byte
     /// `start.byte` of the input (a resumed load seeks past what is committed), `start.line` is
     /// the line there and `start.record` the number of records before it.
-    pub fn starting_at(rdr: R, input_name: impl Into<String>, opts: CsvOptions, start: crate::position::Position) -> Self {
+    pub fn starting_at(
+        rdr: R,
+        input_name: impl Into<String>,
+        opts: CsvOptions,
+        start: crate::position::Position,
+    ) -> Self {
         let mut r = CsvReader::new(rdr, input_name, opts);
         r.consumed = start.byte;
         r.line = start.line;

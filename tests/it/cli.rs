@@ -31,8 +31,18 @@ async fn summary_json_and_quiet() {
     // The same file again: already loaded, nothing to do.
     let run = barge(&["load", f, "--into", &db.url]);
     run.assert_ok();
-    assert!(run.stdout.contains(" was already loaded into \"public\".\"events\" at "), "{}", run.stdout);
-    assert!(run.stdout.ends_with("(3 rows): nothing to do. Use --again to load it a second time.\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(" was already loaded into \"public\".\"events\" at "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .ends_with("(3 rows): nothing to do. Use --again to load it a second time.\n"),
+        "{}",
+        run.stdout
+    );
 
     let run = barge(&["load", f, "--into", &db.url, "--json", "--again"]);
     run.assert_ok();
@@ -44,7 +54,10 @@ async fn summary_json_and_quiet() {
     assert_eq!(v["table"], "\"public\".\"events\"");
     assert_eq!(v["format"], "binary");
     assert_eq!(v["bytes"], 20);
-    assert!(v["load_id"].as_str().is_some_and(|id| id.ends_with("/2")), "{v}");
+    assert!(
+        v["load_id"].as_str().is_some_and(|id| id.ends_with("/2")),
+        "{v}"
+    );
     assert!(v["already_loaded"].is_null());
     assert!(v["elapsed"].as_f64().is_some());
 
@@ -56,7 +69,10 @@ async fn summary_json_and_quiet() {
     let run = barge(&["load", f, "--into", &db.url, "--quiet", "--again"]);
     run.assert_ok();
     assert_eq!(run.all(), "");
-    assert_eq!(db.rows_text("SELECT count(*) FROM events").await, vec!["(9)"]);
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM events").await,
+        vec!["(9)"]
+    );
 }
 
 #[tokio::test]

@@ -7,5 +7,6 @@ mod support;
 mod cli;
 mod csv_input;
 mod errors;
+mod faults;
 mod readme;
 mod types;

@@ -73,7 +73,8 @@ async fn readme_commands_work_as_written() {
     assert_eq!(want.0, 12);
 
     for cmd in &commands {
-        db.exec("TRUNCATE events; DROP TABLE IF EXISTS barge_checkpoint").await;
+        db.exec("TRUNCATE events; DROP TABLE IF EXISTS barge_checkpoint")
+            .await;
         let (code, stdout, stderr) = sh(cmd, &db.url);
         if cmd.contains("events_bad.csv") {
             assert_eq!(code, 1, "{cmd}: {stdout}{stderr}");

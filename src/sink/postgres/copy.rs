@@ -8,7 +8,7 @@ use futures_util::SinkExt;
 use tokio_postgres::Client;
 
 use super::resolve;
-use crate::checkpoint::{ChunkMeta, Checkpoints};
+use crate::checkpoint::{Checkpoints, ChunkMeta};
 use crate::chunk::{Chunk, CopyFormat};
 use crate::error::{Error, Result};
 use crate::pipeline::Progress;
@@ -125,7 +125,10 @@ impl PgCopySink {
         let ctx = |e: tokio_postgres::Error| {
             let mut context = what.clone();
             if let Some(line) = copy_line(&e) {
-                context = format!("{context}, at record {}", meta.end_record + line - meta.rows);
+                context = format!(
+                    "{context}, at record {}",
+                    meta.end_record + line - meta.rows
+                );
             }
             Error::db(context, e).in_chunk(meta.seq)
         };
@@ -133,13 +136,18 @@ impl PgCopySink {
             Some(c) => c,
             None => {
                 self.client = Some(super::connect(&self.config, &self.target).await?);
-                self.client.as_mut().ok_or_else(|| Error::config("no connection"))?
+                self.client
+                    .as_mut()
+                    .ok_or_else(|| Error::config("no connection"))?
             }
         };
         if retrying {
             if let Some(cp) = &plan.checkpoints {
                 if cp.is_committed(client, meta.first_byte).await? {
-                    tracing::info!(chunk = meta.seq, "the chunk was committed before the connection was lost");
+                    tracing::info!(
+                        chunk = meta.seq,
+                        "the chunk was committed before the connection was lost"
+                    );
                     return Ok(());
                 }
             }
@@ -211,7 +219,9 @@ impl Sink for PgCopySink {
             let mut retrier = Retrier::new(plan.retry);
             loop {
                 let result = match self.client().await {
-                    Ok(client) => resolve::resolve(client, &plan.input, &plan.columns, &mut chunk).await,
+                    Ok(client) => {
+                        resolve::resolve(client, &plan.input, &plan.columns, &mut chunk).await
+                    }
                     Err(e) => Err(e),
                 };
                 match result {
@@ -220,7 +230,9 @@ impl Sink for PgCopySink {
                         let e = e.in_chunk(meta.seq);
                         self.after_error(&e);
                         let what = format!("resolving values of chunk {}", meta.seq);
-                        retrier.wait(e, |n, r, w| self.log_retry(&what, n, r, w)).await?;
+                        retrier
+                            .wait(e, |n, r, w| self.log_retry(&what, n, r, w))
+                            .await?;
                     }
                 }
             }
@@ -238,7 +250,9 @@ impl Sink for PgCopySink {
                 Err(e) => {
                     self.after_error(&e);
                     let what = format!("chunk {} ({})", meta.seq, describe(&meta));
-                    retrier.wait(e, |n, r, w| self.log_retry(&what, n, r, w)).await?;
+                    retrier
+                        .wait(e, |n, r, w| self.log_retry(&what, n, r, w))
+                        .await?;
                 }
             }
         }
@@ -261,6 +275,8 @@ impl Sink for PgCopySink {
 fn copy_line(e: &tokio_postgres::Error) -> Option<u64> {
     let where_ = e.as_db_error()?.where_()?;
     let rest = &where_[where_.find(", line ")? + 7..];
-    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     rest[..end].parse().ok()
 }

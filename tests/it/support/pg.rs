@@ -87,7 +87,11 @@ fn remove_stale(root: &Path) {
     };
     for e in rd.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().to_string();
-        let Some(pid) = name.strip_prefix("pg-").and_then(|p| p.parse::<i32>().ok()) else {
+        let Some(pid) = name
+            .strip_prefix("pg-")
+            .and_then(|p| p.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
             continue;
         };
         // SAFETY: kill with signal 0 only checks whether the process exists.
@@ -106,35 +110,8 @@ fn start() -> PgServer {
     let dir = root.join(format!("pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the server directory");
+    initdb(&bin, &dir, user);
     let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("create the data directory");
-    if let Some((uid, gid)) = user {
-        chown(&dir, Some(uid), Some(gid)).expect("chown the server directory");
-        chown(&data, Some(uid), Some(gid)).expect("chown the data directory");
-    }
-    let mut initdb = Command::new(bin.join("initdb"));
-    initdb
-        .args(["-D"])
-        .arg(&data)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ])
-        .stdout(Stdio::null());
-    if let Some((uid, gid)) = user {
-        initdb.uid(uid).gid(gid);
-    }
-    let out = initdb.output().expect("run initdb");
-    assert!(
-        out.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let port = free_port();
     let log = std::fs::File::create(dir.join("server.log")).expect("create the server log");
     if let Some((uid, gid)) = user {
@@ -217,6 +194,131 @@ impl PgServer {
     }
 }
 
+/// A server of one test's own, for tests that stop, restart or starve it. Started and stopped
+/// with pg_ctl; stopped (immediately) and removed when dropped.
+pub struct PrivateServer {
+    pub port: u16,
+    bin: PathBuf,
+    dir: PathBuf,
+    user: Option<(u32, u32)>,
+    settings: Vec<String>,
+}
+
+impl PrivateServer {
+    /// initdb + start, with extra `-c name=value` settings.
+    pub fn start(settings: &[&str]) -> PrivateServer {
+        let bin = find_bin_dir();
+        let user = server_user();
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = root.join(format!(
+            "pg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst) + 1
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        initdb(&bin, &dir, user);
+        let srv = PrivateServer {
+            port: free_port(),
+            bin,
+            dir,
+            user,
+            settings: settings.iter().map(|s| s.to_string()).collect(),
+        };
+        srv.pg_ctl_start();
+        srv
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(self.bin.join("pg_ctl"));
+        cmd.arg("-D").arg(self.dir.join("data")).args(args);
+        if let Some((uid, gid)) = self.user {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.output().expect("run pg_ctl")
+    }
+
+    pub fn pg_ctl_start(&self) {
+        let mut opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off -c TimeZone=UTC",
+            self.port
+        );
+        for s in &self.settings {
+            opts.push_str(" -c ");
+            opts.push_str(s);
+        }
+        let log = self.dir.join("server.log");
+        let out = self.pg_ctl(&[
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            log.to_str().unwrap(),
+            "-o",
+            &opts,
+            "start",
+        ]);
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    /// Stops the server (`fast`: disconnects clients, rolls back their transactions).
+    pub fn stop(&self, mode: &str) {
+        let out = self.pg_ctl(&["-w", "-m", mode, "stop"]);
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn initdb(bin: &Path, dir: &Path, user: Option<(u32, u32)>) {
+    std::fs::create_dir_all(dir.join("data")).expect("create the data directory");
+    if let Some((uid, gid)) = user {
+        chown(dir, Some(uid), Some(gid)).expect("chown the server directory");
+        chown(dir.join("data"), Some(uid), Some(gid)).expect("chown the data directory");
+    }
+    let mut cmd = Command::new(bin.join("initdb"));
+    cmd.arg("-D")
+        .arg(dir.join("data"))
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ])
+        .stdout(Stdio::null());
+    if let Some((uid, gid)) = user {
+        cmd.uid(uid).gid(gid);
+    }
+    let out = cmd.output().expect("run initdb");
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh, empty database for one test.
@@ -236,16 +338,21 @@ pub async fn connect(url: &str) -> Client {
     client
 }
 
-/// Creates a database named after the test.
+/// Creates a database named after the test, on the suite's server.
 pub async fn fresh_db(test: &str) -> TestDb {
     let srv = server();
+    fresh_db_at(&|db| srv.url(db), test).await
+}
+
+/// Creates a database named after the test on the server whose URLs `url` makes.
+pub async fn fresh_db_at(url: &dyn Fn(&str) -> String, test: &str) -> TestDb {
     let name = format!("t{}_{}", NEXT_DB.fetch_add(1, Ordering::SeqCst), test);
-    let admin = connect(&srv.url("postgres")).await;
+    let admin = connect(&url("postgres")).await;
     admin
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("create the test database");
-    let url = srv.url(&name);
+    let url = url(&name);
     let client = connect(&url).await;
     TestDb { name, url, client }
 }
