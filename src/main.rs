@@ -75,7 +75,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         })
         .chunk_rows(args.chunk_rows)
         .chunk_bytes(args.chunk_bytes)
-        .workers(args.workers)
+        .workers(args.workers.unwrap_or(if args.atomic { 1 } else { 2 }))
         .checkpoint_table((!args.no_checkpoint).then(|| args.checkpoint_table.clone()))
         .again(args.again)
         .atomic(args.atomic)
