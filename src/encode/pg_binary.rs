@@ -21,8 +21,8 @@ pub fn encode(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8>)
         ColumnType::Int2 => encode_int(raw, i16::MIN as i64, i16::MAX as i64, 2, "smallint", out),
         ColumnType::Int4 => encode_int(raw, i32::MIN as i64, i32::MAX as i64, 4, "integer", out),
         ColumnType::Int8 => encode_int(raw, i64::MIN, i64::MAX, 8, "bigint", out),
-        ColumnType::Float4 => encode_float4(raw, out),
-        ColumnType::Float8 => encode_float8(raw, out),
+        ColumnType::Float4 => encode_float::<f32>(raw, out),
+        ColumnType::Float8 => encode_float::<f64>(raw, out),
         ColumnType::Numeric(typmod) => numeric::encode(raw, *typmod, out),
         ColumnType::Text | ColumnType::Other => encode_text(raw, None, "", out),
         ColumnType::Varchar(n) => encode_text(raw, *n, "character varying", out),
@@ -138,33 +138,49 @@ fn float_text(raw: &[u8]) -> Option<&str> {
     std::str::from_utf8(super::trim_ascii(raw)).ok()
 }
 
-/// `double precision`: Rust's parser is correctly rounded, like the strtod PostgreSQL uses.
-/// Overflow and underflow are left to the server, which has the final word on them.
-fn encode_float8(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
-    let Some(s) = float_text(raw) else {
-        return Outcome::Defer;
-    };
-    match s.parse::<f64>() {
-        Ok(v) if v.is_infinite() && !is_infinity_literal(s.as_bytes()) => Outcome::Defer,
-        Ok(v) if v == 0.0 && has_nonzero_mantissa(s.as_bytes()) => Outcome::Defer,
-        Ok(v) => {
-            put(out, &v.to_bits().to_be_bytes());
-            Outcome::Done
-        }
-        Err(_) => Outcome::Defer,
+/// What the float encoders need of `f32` and `f64`.
+trait PgFloat: std::str::FromStr + Copy {
+    fn is_infinite(self) -> bool;
+    fn is_zero(self) -> bool;
+    fn put(self, out: &mut Vec<u8>);
+}
+
+impl PgFloat for f64 {
+    fn is_infinite(self) -> bool {
+        f64::is_infinite(self)
+    }
+    fn is_zero(self) -> bool {
+        self == 0.0
+    }
+    fn put(self, out: &mut Vec<u8>) {
+        put(out, &self.to_bits().to_be_bytes());
     }
 }
 
-/// `real`, parsed directly as f32 (as PostgreSQL's strtof does), not rounded twice via f64.
-fn encode_float4(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+impl PgFloat for f32 {
+    fn is_infinite(self) -> bool {
+        f32::is_infinite(self)
+    }
+    fn is_zero(self) -> bool {
+        self == 0.0
+    }
+    fn put(self, out: &mut Vec<u8>) {
+        put(out, &self.to_bits().to_be_bytes());
+    }
+}
+
+/// `real` and `double precision`. Rust's parsers are correctly rounded, like the strtof and
+/// strtod PostgreSQL uses, and `real` is parsed directly as f32, not rounded twice via f64.
+/// Overflow and underflow are left to the server, which has the final word on them.
+fn encode_float<T: PgFloat>(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     let Some(s) = float_text(raw) else {
         return Outcome::Defer;
     };
-    match s.parse::<f32>() {
+    match s.parse::<T>() {
         Ok(v) if v.is_infinite() && !is_infinity_literal(s.as_bytes()) => Outcome::Defer,
-        Ok(v) if v == 0.0 && has_nonzero_mantissa(s.as_bytes()) => Outcome::Defer,
+        Ok(v) if v.is_zero() && has_nonzero_mantissa(s.as_bytes()) => Outcome::Defer,
         Ok(v) => {
-            put(out, &v.to_bits().to_be_bytes());
+            v.put(out);
             Outcome::Done
         }
         Err(_) => Outcome::Defer,
