@@ -96,6 +96,12 @@ async fn load(args: LoadArgs) -> ExitCode {
 
     watch_signals(load.cancel_flag(), args.quiet);
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
+    if let Ok(meta) = std::fs::metadata(&args.file) {
+        // Known before the bar is drawn, so that it shows a total and an ETA from the start.
+        load.progress()
+            .bytes_total
+            .store(meta.len(), std::sync::atomic::Ordering::Relaxed);
+    }
     let bar = show_bar.then(|| progress_bar(load.progress()));
     let result = if args.file.as_os_str() == "-" {
         if args.table.is_none() {
