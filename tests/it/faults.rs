@@ -336,3 +336,77 @@ async fn again_loads_twice_and_atomic_loads_nothing_on_a_late_bad_row() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn after_a_bad_row_the_fixed_file_resumes_with_the_printed_load_id() {
+    let db = fresh_db("fix_resume").await;
+    db.exec("CREATE TABLE t (id int PRIMARY KEY)").await;
+    let dir = Dir::new();
+    let mut csv = String::from("id\n");
+    for i in 1..=300 {
+        csv.push_str(&if i == 251 {
+            "x251\n".to_string()
+        } else {
+            format!("{i}\n")
+        });
+    }
+    let f = dir.write("ids.csv", &csv);
+    let f = f.to_str().unwrap();
+    let args = [
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "100",
+        "--workers",
+        "1",
+    ];
+    let run = barge(&args);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("note: 200 rows were committed before the error"),
+        "{}",
+        run.stderr
+    );
+    let id = run
+        .stderr
+        .split("--load-id ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no --load-id in the hint:\n{}", run.stderr))
+        .to_string();
+    // Fixed with a value of another length: only bytes after the committed rows move.
+    dir.write("ids.csv", csv.replace("x251\n", "251\n"));
+    let run = barge(&[&args[..], &["--load-id", &id]].concat());
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("Resumed: skipped 200 rows"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id) FROM t").await,
+        vec!["(300,45150)"]
+    );
+    // Standard input with a name resumes too: here it is simply already loaded.
+    let run = crate::support::barge_with(
+        &[
+            "load",
+            "-",
+            "--into",
+            &db.url,
+            "--table",
+            "t",
+            "--load-id",
+            &id,
+        ],
+        &[],
+        Some(csv.replace("x251\n", "251\n").as_bytes()),
+    );
+    run.assert_ok();
+    assert!(run.stdout.contains("was already loaded"), "{}", run.stdout);
+}
