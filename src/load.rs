@@ -408,6 +408,23 @@ impl Load {
                 .unwrap_or_else(|| table.schema.clone());
             match Checkpoints::start(&client, &schema, &cp_name.name, fp, self.again).await? {
                 Start::AlreadyLoaded(cp, done) => {
+                    // A table emptied since (TRUNCATE) is the one case where "already loaded"
+                    // surprises: say so.
+                    let empty = client
+                        .query_one(
+                            &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", table.quoted()),
+                            &[],
+                        )
+                        .await
+                        .map(|r| r.get::<_, bool>(0))
+                        .unwrap_or(false);
+                    if empty && done.rows > 0 {
+                        tracing::warn!(
+                            "{} is empty now, though this load put {} rows there: if it was emptied on purpose, use --again",
+                            table.quoted(),
+                            done.rows
+                        );
+                    }
                     return Ok(LoadReport {
                         target: self.target.to_string(),
                         table: table.quoted(),

@@ -317,6 +317,14 @@ async fn again_loads_twice_and_atomic_loads_nothing_on_a_late_bad_row() {
             .await,
         vec!["(10000,5000)"]
     );
+    db.exec("TRUNCATE t").await;
+    let run = barge(&args);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("\"public\".\"t\" is empty now, though this load put 5000 rows there: if it was emptied on purpose, use --again"),
+        "{}",
+        run.stderr
+    );
 
     db.exec("TRUNCATE t").await;
     csv.push_str("oops,bad\n");
