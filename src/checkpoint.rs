@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
 use crate::chunk::Chunk;
-use crate::error::{Error, Result};
+use crate::error::{get, Error, Result};
 use crate::schema::quote_ident;
 
 /// Default name of the bookkeeping table.
@@ -121,10 +121,14 @@ impl Checkpoints {
                 None => 1,
             }
         };
-        let latest = rows
-            .iter()
-            .map(|r| (generation(r.get::<_, &str>(0)), r))
-            .max_by_key(|(g, _)| *g);
+        let what = "the checkpoint table";
+        let mut latest = None;
+        for r in &rows {
+            let g = generation(get::<&str>(r, 0, what)?);
+            if latest.as_ref().is_none_or(|(best, _)| g > *best) {
+                latest = Some((g, r));
+            }
+        }
         let id_for = |g: u64| {
             if g <= 1 {
                 fingerprint.to_string()
@@ -135,8 +139,8 @@ impl Checkpoints {
         let (gen, done) = match latest {
             None => (1, None),
             Some((g, r)) => {
-                let at: Option<String> = r.get(1);
-                let total: Option<i64> = r.get(2);
+                let at: Option<String> = get(r, 1, what)?;
+                let total: Option<i64> = get(r, 2, what)?;
                 (
                     g,
                     at.map(|at| Completed {
@@ -198,17 +202,20 @@ impl Checkpoints {
             )
             .await
             .map_err(db("reading the", &self.table))?;
-        Ok(rows
-            .iter()
-            .map(|r| Committed {
-                first_byte: r.get::<_, i64>(0) as u64,
-                end_byte: r.get::<_, i64>(1) as u64,
-                rows: r.get::<_, i64>(2) as u64,
-                end_record: r.get::<_, i64>(3) as u64,
-                end_line: r.get::<_, i64>(4) as u64,
-                chunk: r.get::<_, i64>(5) as u64,
+        let what = "the checkpoint table";
+        rows.iter()
+            .map(|r| {
+                let n = |i| get::<i64>(r, i, what).map(|v| v as u64);
+                Ok(Committed {
+                    first_byte: n(0)?,
+                    end_byte: n(1)?,
+                    rows: n(2)?,
+                    end_record: n(3)?,
+                    end_line: n(4)?,
+                    chunk: n(5)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The statement a writer runs inside each chunk's transaction.
@@ -271,7 +278,7 @@ impl Checkpoints {
             )
             .await
             .map_err(db("writing to the", &self.table))?;
-        Ok(row.get::<_, i64>(0) as u64)
+        Ok(get::<i64>(&row, 0, "the checkpoint table")? as u64)
     }
 }
 

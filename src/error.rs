@@ -289,3 +289,14 @@ pub(crate) fn cut_value(raw: &[u8]) -> String {
     }
     out.escape_debug().to_string()
 }
+
+/// A column of a catalog or bookkeeping row. `Row::get` panics when the server sends another
+/// type than expected (a PostgreSQL-compatible engine may); this is an error with context.
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    idx: usize,
+    what: &str,
+) -> Result<T> {
+    row.try_get(idx)
+        .map_err(|e| Error::db(format!("reading {what} (column {idx} of the result)"), e))
+}

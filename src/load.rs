@@ -416,7 +416,8 @@ impl Load {
                             &[],
                         )
                         .await
-                        .map(|r| r.get::<_, bool>(0))
+                        .ok()
+                        .and_then(|r| r.try_get::<_, bool>(0).ok())
                         .unwrap_or(false);
                     if empty && done.rows > 0 {
                         tracing::warn!(

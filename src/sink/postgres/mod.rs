@@ -3,7 +3,7 @@
 
 use tokio_postgres::{Client, NoTls};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{get, Error, ErrorKind, Result};
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::target::Target;
 
@@ -56,9 +56,10 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
         }
         .into());
     };
-    let oid: u32 = row.get(0);
-    let schema: String = row.get(1);
-    let table_name: String = row.get(2);
+    let what = "the table from the catalog";
+    let oid: u32 = get(&row, 0, what)?;
+    let schema: String = get(&row, 1, what)?;
+    let table_name: String = get(&row, 2, what)?;
     let rows = client
         .query(
             "SELECT a.attname::text, \
@@ -79,17 +80,18 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
     let columns = rows
         .iter()
         .map(|r| {
-            let type_oid: u32 = r.get(1);
-            let typmod: i32 = r.get(2);
-            let is_enum: bool = r.get(5);
-            Column {
-                name: r.get(0),
+            let what = "columns from the catalog";
+            let type_oid: u32 = get(r, 1, what)?;
+            let typmod: i32 = get(r, 2, what)?;
+            let is_enum: bool = get(r, 5, what)?;
+            Ok(Column {
+                name: get(r, 0, what)?,
                 ty: ColumnType::from_pg(type_oid, typmod, is_enum),
-                type_name: r.get(4),
-                not_null: r.get(3),
-            }
+                type_name: get(r, 4, what)?,
+                not_null: get(r, 3, what)?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     Ok(Table {
         schema,
         name: table_name,
@@ -107,7 +109,7 @@ pub async fn session_is_utc(client: &Client) -> Result<bool> {
         .query_one("SELECT pg_catalog.current_setting('TimeZone')", &[])
         .await
         .map_err(|e| Error::db("reading the session time zone", e))?;
-    let tz: String = row.get(0);
+    let tz: String = get(&row, 0, "the session time zone")?;
     const UTC: &[&str] = &[
         "UTC",
         "Etc/UTC",
