@@ -75,15 +75,4 @@ impl Chunk {
             deferred: Vec::new(),
         }
     }
-
-    /// Describes the chunk's rows for messages: "records 2-20001".
-    pub fn describe(&self) -> String {
-        if self.rows == 0 {
-            return format!("chunk {}", self.seq);
-        }
-        format!(
-            "chunk {}, records {}-{} (lines {}-{})",
-            self.seq, self.first.record, self.last.record, self.first.line, self.last.line
-        )
-    }
 }

@@ -534,7 +534,6 @@ impl Load {
         let opts = PipelineOptions {
             chunk_rows: self.chunk_rows,
             chunk_bytes: self.chunk_bytes,
-            workers: sinks.len(),
         };
         let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
         let stats = pipeline::run(

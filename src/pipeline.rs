@@ -62,8 +62,6 @@ pub struct PipelineOptions {
     pub chunk_rows: usize,
     /// Encoded bytes per chunk, at most (a chunk ends after the row that crosses it).
     pub chunk_bytes: usize,
-    /// Writer tasks, each with its own connection.
-    pub workers: usize,
 }
 
 /// What the pipeline did.
