@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use barge::chunk::{Chunk, CopyFormat};
+use barge::chunk::{Chunk, WireFormat};
 use barge::encode::row::RowEncoder;
 use barge::schema::{Column, ColumnType};
 use barge::source::csv::{CsvOptions, CsvReader, Record};
@@ -80,7 +80,7 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
-    let encoder = RowEncoder::new("bench", columns(), CopyFormat::Binary, Vec::new(), true);
+    let encoder = RowEncoder::new("bench", columns(), WireFormat::Binary, Vec::new(), true);
     g.bench_function("parse_and_encode_binary", |b| {
         b.iter(|| {
             let mut r = CsvReader::new(&data[..], "bench", CsvOptions::default());

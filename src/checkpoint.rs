@@ -12,11 +12,9 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
-use tokio_postgres::Client;
 
 use crate::chunk::Chunk;
-use crate::error::{get, Error, Result};
-use crate::schema::quote_ident;
+use crate::error::{Error, Result};
 
 /// Default name of the bookkeeping table.
 pub const DEFAULT_TABLE: &str = "barge_checkpoint";
@@ -63,14 +61,66 @@ pub enum Start {
     AlreadyLoaded(Checkpoints, Completed),
 }
 
-fn db<'a>(ctx: &str, table: &'a str) -> impl Fn(tokio_postgres::Error) -> Error + 'a {
-    let ctx = ctx.to_string();
-    move |e| Error::db(format!("{ctx} checkpoint table {table}"), e)
+/// A value read from the bookkeeping table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// NULL.
+    Null,
+    /// A `bigint`.
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+/// A statement parameter: the bookkeeping only ever binds text and `bigint`s.
+#[derive(Clone, Copy, Debug)]
+pub enum Param<'a> {
+    /// Text.
+    Text(&'a str),
+    /// A `bigint`.
+    Int(i64),
+}
+
+/// The connection the bookkeeping runs on, as far as it needs one: every statement here is
+/// written once, in SQL that PostgreSQL and SQLite both read (`$n` parameters, `CAST`,
+/// `FILTER`, `ON CONFLICT`, `RETURNING`), and each target runs it its own way.
+pub trait Ledger {
+    /// The SQL type and default of `committed_at`.
+    const TIMESTAMP_COLUMN: &'static str;
+
+    /// Runs a statement that returns no rows; `context` says what it was for.
+    fn execute(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        context: &str,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+
+    /// Runs a query; each row's cells in select-list order.
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        context: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Vec<Cell>>>> + Send;
+
+    /// Whether `e` says the table exists already (two loads creating it at once).
+    fn already_exists(e: &Error) -> bool;
+}
+
+fn int(row: &[Cell], i: usize) -> Result<i64> {
+    match row.get(i) {
+        Some(Cell::Int(v)) => Ok(*v),
+        other => Err(Error::config(format!(
+            "unexpected value {other:?} in the checkpoint table: is it barge's?"
+        ))),
+    }
 }
 
 impl Checkpoints {
-    /// Creates the bookkeeping table if needed, then finds the generation of this load to run:
-    /// the latest one still incomplete, else (with `again`) a new one, else the completed one.
+    /// Creates the bookkeeping table `table` (quoted, qualified) if needed, then finds the
+    /// generation of this load to run: the latest one still incomplete, else (with `again`) a
+    /// new one, else the completed one.
     ///
     /// `fingerprint` identifies the input and mapping; generations after the first are
     /// `fingerprint/2`, `fingerprint/3`, ...
@@ -78,40 +128,45 @@ impl Checkpoints {
     /// # Errors
     /// A database error (for example no CREATE privilege on the schema: name another table
     /// with `--checkpoint-table`).
-    pub async fn start(
-        client: &Client,
-        schema: &str,
-        name: &str,
+    pub async fn start<L: Ledger>(
+        db: &mut L,
+        table: String,
         fingerprint: &str,
         again: bool,
     ) -> Result<Start> {
-        let table = format!("{}.{}", quote_ident(schema), quote_ident(name));
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {table} (\
                load_id text NOT NULL, first_byte bigint NOT NULL, end_byte bigint NOT NULL, \
                rows bigint NOT NULL, end_record bigint NOT NULL, end_line bigint NOT NULL, \
-               chunk bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), \
-               PRIMARY KEY (load_id, first_byte))"
+               chunk bigint NOT NULL, committed_at {}, \
+               PRIMARY KEY (load_id, first_byte))",
+            L::TIMESTAMP_COLUMN
         );
-        if let Err(e) = client.batch_execute(&create).await {
-            // Two loads creating the table at once: one wins, the other sees it exist.
-            let code = e.as_db_error().map(|d| d.code().code().to_string());
-            if !matches!(code.as_deref(), Some("23505" | "42P07")) {
-                return Err(db("creating the", &table)(e));
+        let context = format!("checkpoint table {table}");
+        if let Err(e) = db
+            .execute(&create, &[], &format!("creating the {context}"))
+            .await
+        {
+            if !L::already_exists(&e) {
+                return Err(e);
             }
         }
-        let rows = client
+        // Generations are `fingerprint` and `fingerprint/N`; compared with substr, not LIKE,
+        // whose escapes and case rules differ between targets.
+        let rows = db
             .query(
                 &format!(
                     "SELECT load_id, \
-                            max(committed_at::text) FILTER (WHERE first_byte = -1), \
+                            max(CAST(committed_at AS text)) FILTER (WHERE first_byte = -1), \
                             max(rows) FILTER (WHERE first_byte = -1) \
-                     FROM {table} WHERE load_id = $1 OR load_id LIKE $2 GROUP BY load_id"
+                     FROM {table} \
+                     WHERE load_id = $1 OR substr(load_id, 1, length($1) + 1) = $1 || '/' \
+                     GROUP BY load_id"
                 ),
-                &[&fingerprint, &format!("{}/%", like_escape(fingerprint))],
+                &[Param::Text(fingerprint)],
+                &format!("reading the {context}"),
             )
-            .await
-            .map_err(db("reading the", &table))?;
+            .await?;
         let generation = |id: &str| -> u64 {
             match id
                 .strip_prefix(fingerprint)
@@ -121,10 +176,12 @@ impl Checkpoints {
                 None => 1,
             }
         };
-        let what = "the checkpoint table";
-        let mut latest = None;
+        let mut latest: Option<(u64, &Vec<Cell>)> = None;
         for r in &rows {
-            let g = generation(get::<&str>(r, 0, what)?);
+            let Some(Cell::Text(id)) = r.first() else {
+                continue;
+            };
+            let g = generation(id);
             if latest.as_ref().is_none_or(|(best, _)| g > *best) {
                 latest = Some((g, r));
             }
@@ -139,38 +196,26 @@ impl Checkpoints {
         let (gen, done) = match latest {
             None => (1, None),
             Some((g, r)) => {
-                let at: Option<String> = get(r, 1, what)?;
-                let total: Option<i64> = get(r, 2, what)?;
-                (
-                    g,
-                    at.map(|at| Completed {
-                        at,
-                        rows: total.unwrap_or(0) as u64,
+                let done = match r.get(1) {
+                    Some(Cell::Text(at)) => Some(Completed {
+                        at: at.clone(),
+                        rows: int(r, 2).unwrap_or(0) as u64,
                     }),
-                )
+                    _ => None,
+                };
+                (g, done)
             }
         };
+        let cp = |g| Checkpoints {
+            table: table.clone(),
+            load_id: id_for(g),
+        };
         match done {
-            Some(done) if !again => Ok(Start::AlreadyLoaded(
-                Checkpoints {
-                    table,
-                    load_id: id_for(gen),
-                },
-                done,
-            )),
-            Some(_) => Ok(Start::Run(
-                Checkpoints {
-                    table,
-                    load_id: id_for(gen + 1),
-                },
-                Vec::new(),
-            )),
+            Some(done) if !again => Ok(Start::AlreadyLoaded(cp(gen), done)),
+            Some(_) => Ok(Start::Run(cp(gen + 1), Vec::new())),
             None => {
-                let cp = Checkpoints {
-                    table,
-                    load_id: id_for(gen),
-                };
-                let committed = cp.committed(client).await?;
+                let cp = cp(gen);
+                let committed = cp.committed(db).await?;
                 Ok(Start::Run(cp, committed))
             }
         }
@@ -190,22 +235,21 @@ impl Checkpoints {
     ///
     /// # Errors
     /// A database error.
-    pub async fn committed(&self, client: &Client) -> Result<Vec<Committed>> {
-        let rows = client
+    pub async fn committed<L: Ledger>(&self, db: &mut L) -> Result<Vec<Committed>> {
+        let rows = db
             .query(
                 &format!(
                     "SELECT first_byte, end_byte, rows, end_record, end_line, chunk FROM {} \
                      WHERE load_id = $1 AND first_byte >= 0 ORDER BY first_byte",
                     self.table
                 ),
-                &[&self.load_id],
+                &[Param::Text(&self.load_id)],
+                &format!("reading the checkpoint table {}", self.table),
             )
-            .await
-            .map_err(db("reading the", &self.table))?;
-        let what = "the checkpoint table";
+            .await?;
         rows.iter()
             .map(|r| {
-                let n = |i| get::<i64>(r, i, what).map(|v| v as u64);
+                let n = |i| int(r, i).map(|v| v as u64);
                 Ok(Committed {
                     first_byte: n(0)?,
                     end_byte: n(1)?,
@@ -218,7 +262,8 @@ impl Checkpoints {
             .collect()
     }
 
-    /// The statement a writer runs inside each chunk's transaction.
+    /// The statement a writer runs inside each chunk's transaction (PostgreSQL and SQLite
+    /// both number parameters `$n`).
     pub fn insert_sql(&self) -> String {
         format!(
             "INSERT INTO {} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
@@ -227,7 +272,7 @@ impl Checkpoints {
         )
     }
 
-    /// The parameters of [`Checkpoints::insert_sql`] for `chunk`.
+    /// The parameters of [`Checkpoints::insert_sql`] for `chunk`, after the load id.
     pub fn insert_params(&self, chunk: &ChunkMeta) -> [i64; 6] {
         [
             chunk.first_byte as i64,
@@ -244,41 +289,45 @@ impl Checkpoints {
     ///
     /// # Errors
     /// A database error.
-    pub async fn is_committed(&self, client: &Client, first_byte: u64) -> Result<bool> {
-        let row = client
-            .query_opt(
+    pub async fn is_committed<L: Ledger>(&self, db: &mut L, first_byte: u64) -> Result<bool> {
+        let rows = db
+            .query(
                 &format!(
                     "SELECT 1 FROM {} WHERE load_id = $1 AND first_byte = $2",
                     self.table
                 ),
-                &[&self.load_id, &(first_byte as i64)],
+                &[Param::Text(&self.load_id), Param::Int(first_byte as i64)],
+                &format!("reading the checkpoint table {}", self.table),
             )
-            .await
-            .map_err(db("reading the", &self.table))?;
-        Ok(row.is_some())
+            .await?;
+        Ok(!rows.is_empty())
     }
 
-    /// Records that the load completed with `rows` rows in all.
+    /// Records that the load completed, with the rows of all its runs; returns that total.
     ///
     /// # Errors
     /// A database error.
-    pub async fn mark_done(&self, client: &Client) -> Result<u64> {
-        let row = client
-            .query_one(
+    pub async fn mark_done<L: Ledger>(&self, db: &mut L) -> Result<u64> {
+        // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
+        let rows = db
+            .query(
                 &format!(
-                    "WITH total AS (SELECT coalesce(sum(rows), 0)::bigint AS n FROM {t} \
+                    "WITH total AS (SELECT CAST(coalesce(sum(rows), 0) AS bigint) AS n FROM {t} \
                                     WHERE load_id = $1 AND first_byte >= 0) \
                      INSERT INTO {t} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
-                     SELECT $1, -1, -1, n, -1, -1, -1 FROM total \
-                     ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = EXCLUDED.rows \
+                     SELECT $1, -1, -1, n, -1, -1, -1 FROM total WHERE true \
+                     ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = excluded.rows \
                      RETURNING rows",
                     t = self.table
                 ),
-                &[&self.load_id],
+                &[Param::Text(&self.load_id)],
+                &format!("writing to the checkpoint table {}", self.table),
             )
-            .await
-            .map_err(db("writing to the", &self.table))?;
-        Ok(get::<i64>(&row, 0, "the checkpoint table")? as u64)
+            .await?;
+        match rows.first() {
+            Some(r) => Ok(int(r, 0)? as u64),
+            None => Ok(0),
+        }
     }
 }
 
@@ -311,12 +360,6 @@ impl ChunkMeta {
             end_line: chunk.end_line,
         }
     }
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Committed input ranges, asked in increasing byte order by the reader.

@@ -2,22 +2,25 @@
 
 use crate::position::Position;
 
-/// The wire format a load sends.
+/// How a chunk's rows are encoded in [`Chunk::data`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CopyFormat {
-    /// Binary COPY: barge parses and encodes every value (the default).
+pub enum WireFormat {
+    /// PostgreSQL binary COPY: barge parses and encodes every value (the default).
     Binary,
-    /// Text COPY: the server parses values; used when a column has a type barge does not
-    /// encode.
+    /// PostgreSQL text COPY: the server parses values; used when a column has a type barge
+    /// does not encode.
     Text,
+    /// SQLite values (see [`crate::encode::sqlite`]), bound to prepared multi-row INSERTs.
+    Sqlite,
 }
 
-impl CopyFormat {
-    /// `binary` or `text`, as in `COPY ... (FORMAT ...)`.
+impl WireFormat {
+    /// `binary`, `text` (as in `COPY ... (FORMAT ...)`) or `insert` (SQLite).
     pub fn as_str(self) -> &'static str {
         match self {
-            CopyFormat::Binary => "binary",
-            CopyFormat::Text => "text",
+            WireFormat::Binary => "binary",
+            WireFormat::Text => "text",
+            WireFormat::Sqlite => "insert",
         }
     }
 }

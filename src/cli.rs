@@ -21,24 +21,13 @@ pub struct Cli {
 pub enum Command {
     /// Load a CSV file into a table.
     Load(LoadArgs),
+    /// Print the CREATE TABLE that `load --create` would run for a file.
+    Schema(SchemaArgs),
 }
 
-/// `barge load`.
+/// How to read the CSV input: shared by `load` and `schema`.
 #[derive(Debug, Args)]
-pub struct LoadArgs {
-    /// The CSV file to load, or - for standard input.
-    pub file: PathBuf,
-
-    /// Target database: postgres://user[:password]@host[:port]/database[?options], or a libpq
-    /// "host=... dbname=..." string. The password is never printed.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
-    pub into: Option<String>,
-
-    /// Target table, optionally schema-qualified (public.events; quote mixed case: '"Events"').
-    /// Default: the file name without its extension.
-    #[arg(long, short = 't')]
-    pub table: Option<String>,
-
+pub struct CsvArgs {
     /// Names of the file's columns, in order, comma-separated: for a file without a header,
     /// or to rename the header's columns.
     #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
@@ -61,6 +50,61 @@ pub struct LoadArgs {
         hide_default_value = true
     )]
     pub null: String,
+
+    /// Rows read to infer column types when creating a table (0: the whole file).
+    #[arg(long, default_value_t = barge::infer::DEFAULT_SAMPLE_ROWS, value_name = "N")]
+    pub sample_rows: usize,
+}
+
+/// `barge schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The CSV file, or - for standard input.
+    pub file: PathBuf,
+
+    /// SQL dialect: postgres, sqlite or mysql. Default: that of --into / $DATABASE_URL, else
+    /// sqlite (the default target).
+    #[arg(long, value_name = "DIALECT")]
+    pub dialect: Option<barge::infer::Dialect>,
+
+    /// Target database, only to choose the dialect.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub into: Option<String>,
+
+    /// Table name. Default: the file name without its extension.
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+
+    #[command(flatten)]
+    pub csv: CsvArgs,
+}
+
+/// `barge load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The CSV file to load, or - for standard input.
+    pub file: PathBuf,
+
+    /// Target database: sqlite://path/to/file.db, or
+    /// postgres://user[:password]@host[:port]/database[?options], or a libpq
+    /// "host=... dbname=..." string. The password is never printed. Default: $DATABASE_URL,
+    /// else sqlite://barge.db in the current directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub into: Option<String>,
+
+    /// Target table, optionally schema-qualified (public.events; quote mixed case: '"Events"').
+    /// Default: the file name without its extension.
+    #[arg(long, short = 't')]
+    pub table: Option<String>,
+
+    #[command(flatten)]
+    pub csv: CsvArgs,
+
+    /// Create the table when it does not exist, with columns named after the header and
+    /// types inferred from the first --sample-rows rows (see `barge schema`). Always on for
+    /// SQLite.
+    #[arg(long)]
+    pub create: bool,
 
     /// Rows per chunk; each chunk is one transaction.
     #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_ROWS, value_name = "N")]

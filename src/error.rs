@@ -21,6 +21,8 @@ pub struct Error {
     committed: Option<u64>,
     /// The id under which those rows were checkpointed, to resume with `--load-id`.
     load_id: Option<String>,
+    /// What to do about it, when the library knows better than the kind alone says.
+    hint: Option<String>,
 }
 
 /// What went wrong.
@@ -88,6 +90,15 @@ pub enum ErrorKind {
         /// The driver's error.
         source: tokio_postgres::Error,
     },
+    /// SQLite refused a statement, or the database file could not be opened.
+    Sqlite {
+        /// What barge was doing.
+        context: String,
+        /// The chunk being written, when the failure belongs to one.
+        chunk: Option<u64>,
+        /// The driver's error.
+        source: rusqlite::Error,
+    },
     /// The load was interrupted (Ctrl-C) before it finished.
     Interrupted,
 }
@@ -99,6 +110,7 @@ impl Error {
             kind: Box::new(kind),
             committed: None,
             load_id: None,
+            hint: None,
         }
     }
 
@@ -114,6 +126,27 @@ impl Error {
             chunk: None,
             source,
         })
+    }
+
+    /// A SQLite error with the given context.
+    pub(crate) fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
+        Error::new(ErrorKind::Sqlite {
+            context: context.into(),
+            chunk: None,
+            source,
+        })
+    }
+
+    /// What to do about this error, when the load knows (for example: how to re-run a load
+    /// whose table it created from too small a sample).
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// Attaches a hint.
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     /// What went wrong.
@@ -145,7 +178,8 @@ impl Error {
 
     /// Names the chunk a database error belongs to.
     pub(crate) fn in_chunk(mut self, seq: u64) -> Self {
-        if let ErrorKind::Database { chunk, .. } = &mut *self.kind {
+        if let ErrorKind::Database { chunk, .. } | ErrorKind::Sqlite { chunk, .. } = &mut *self.kind
+        {
             *chunk = Some(seq);
         }
         self
@@ -166,6 +200,16 @@ impl Error {
                     code.starts_with("28") || code == "3D000"
                 })
                 .unwrap_or(false),
+            ErrorKind::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::PermissionDenied
+                        | rusqlite::ErrorCode::AuthorizationForStatementDenied
+                        | rusqlite::ErrorCode::NotADatabase
+                )
+            ),
             _ => false,
         }
     }
@@ -255,6 +299,17 @@ impl fmt::Display for Error {
                 write!(f, "{context}: ")?;
                 fmt_pg_error(source, f)
             }
+            ErrorKind::Sqlite {
+                context,
+                chunk,
+                source,
+            } => {
+                write!(f, "{context}")?;
+                if let Some(c) = chunk {
+                    write!(f, " (chunk {c})")?;
+                }
+                write!(f, ": {source}")
+            }
             ErrorKind::Interrupted => f.write_str("interrupted"),
         }
     }
@@ -273,6 +328,7 @@ impl std::error::Error for Error {
         match &*self.kind {
             ErrorKind::Io { source, .. } => Some(source),
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => Some(source),
+            ErrorKind::Sqlite { source, .. } => Some(source),
             _ => None,
         }
     }

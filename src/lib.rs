@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod chunk;
 pub mod encode;
 pub mod error;
+pub mod infer;
 pub mod load;
 pub mod pipeline;
 pub mod position;

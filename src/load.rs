@@ -9,18 +9,21 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::checkpoint::{self, Checkpoints, SkipRanges, Start};
-use crate::chunk::CopyFormat;
+use crate::checkpoint::{self, Cell, Checkpoints, Ledger, SkipRanges, Start};
+use crate::chunk::WireFormat;
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::infer::{self, Dialect, InferredTable};
 use crate::pipeline::{self, PipelineOptions, Progress, Resume};
 use crate::position::Position;
 use crate::retry::{self, RetryPolicy};
-use crate::schema::{ColumnType, TableName};
+use crate::schema::{quote_ident, ColumnType, Table, TableName};
 use crate::sink::postgres::copy::{CopyPlan, TxMode};
-use crate::sink::postgres::{self, PgCopySink};
+use crate::sink::postgres::{self, PgCopySink, PgLedger};
+use crate::sink::sqlite::{self, InsertPlan, SqliteSink};
 use crate::source::csv::{CsvOptions, CsvReader, Record};
-use crate::target::Target;
+use crate::source::replay::Recorder;
+use crate::target::{SqliteTarget, Target};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two
 /// workers (3 alternating runs each): 5k, 10k and 20k rows per chunk all took 2.2-2.6 s, within
@@ -57,6 +60,8 @@ pub struct Load {
     again: bool,
     atomic: bool,
     retry: RetryPolicy,
+    create: Option<bool>,
+    sample_rows: usize,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
 }
@@ -87,6 +92,8 @@ pub struct LoadReport {
     pub load_id: Option<String>,
     /// Set when the input had been loaded completely before, so nothing was loaded now.
     pub already_loaded: Option<AlreadyLoaded>,
+    /// Whether this load created the table (from the file's header and a sample of rows).
+    pub created: bool,
 }
 
 /// An earlier, completed load of the same input.
@@ -116,7 +123,8 @@ enum Input {
 }
 
 impl Load {
-    /// A load into the database at `target` (a `postgres://` URL or libpq `key=value` string).
+    /// A load into the database at `target`: a `postgres://` URL, a libpq `key=value` string,
+    /// or `sqlite://path/to/file.db` (see [`Target::parse`]).
     ///
     /// # Errors
     /// A configuration error when the string cannot be parsed.
@@ -134,6 +142,8 @@ impl Load {
             again: false,
             atomic: false,
             retry: RetryPolicy::default(),
+            create: None,
+            sample_rows: infer::DEFAULT_SAMPLE_ROWS,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         })
@@ -199,6 +209,20 @@ impl Load {
     /// The whole load in one transaction on one connection: all rows or none, no checkpoints.
     pub fn atomic(mut self, yes: bool) -> Self {
         self.atomic = yes;
+        self
+    }
+
+    /// Whether to create the table when it does not exist, from the input's header and the
+    /// types of a sample of its rows (see [`crate::infer`]). Default: yes for SQLite, no for
+    /// PostgreSQL.
+    pub fn create(mut self, yes: bool) -> Self {
+        self.create = Some(yes);
+        self
+    }
+
+    /// Rows read to infer the types of a table to create (0: the whole input, read twice).
+    pub fn sample_rows(mut self, rows: usize) -> Self {
+        self.sample_rows = rows;
         self
     }
 
@@ -309,61 +333,72 @@ impl Load {
     async fn run(&self, input: Input, name: &str, table: &str) -> Result<LoadReport> {
         self.check_options()?;
         let started = Instant::now();
-        let Target::Postgres(config) = &self.target;
-        let mut config = (**config).clone();
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
         let table_name = TableName::parse(table)?;
-        let client = self.connect(&config).await?;
-        let table = postgres::introspect(&client, &table_name).await?;
-        let session_utc = postgres::session_is_utc(&client).await?;
+        let mut db = self.open().await?;
+        let existing = db.introspect(&table_name).await?;
+        let create = self.create.unwrap_or(matches!(db, Db::Sqlite { .. }));
+        if existing.is_none() && !create {
+            return Err(ErrorKind::TableNotFound {
+                table: table_name.quoted(),
+            }
+            .into());
+        }
 
-        // Header (or --columns) -> table columns, before any row is read or sent.
-        let csv = self.csv.clone();
-        let input_name = name.to_string();
-        let given = self.columns.clone();
+        // Header (or --columns), and a sample of rows when the table must be created.
         let path = match &input {
             Input::File(p) => Some(p.clone()),
             Input::Reader(_) => None,
         };
-        let (reader, names) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let rdr: Box<dyn Read + Send> = match input {
-                Input::File(p) => Box::new(
-                    File::open(&p)
-                        .map_err(|e| Error::config(format!("cannot open {}: {e}", p.display())))?,
-                ),
-                Input::Reader(r) => r,
-            };
-            let mut reader = CsvReader::new(rdr, input_name, csv);
-            let mut header = Vec::new();
-            if reader.options().header {
-                header = reader.read_header(&mut Record::default())?;
+        let sample_rows = existing.is_none().then_some(self.sample_rows);
+        let (csv, given, input_name) = (self.csv.clone(), self.columns.clone(), name.to_string());
+        let head = move || read_head(input, input_name, csv, given, sample_rows);
+        let (reader, names, inferred) = tokio::task::spawn_blocking(head)
+            .await
+            .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
+        let (table, created) = match (existing, inferred) {
+            (Some(t), _) => (t, None),
+            (None, Some(inferred)) => {
+                let sql = inferred.create_sql(&table_name.quoted(), db.dialect(), true);
+                tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
+                db.create(&sql, &table_name).await?;
+                let t = db.introspect(&table_name).await?.ok_or_else(|| {
+                    Error::from(ErrorKind::TableNotFound {
+                        table: table_name.quoted(),
+                    })
+                })?;
+                (t, Some(inferred.sampled_rows))
             }
-            Ok((reader, given.or((!header.is_empty()).then_some(header))))
-        })
-        .await
-        .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
+            (None, None) => {
+                return Err(ErrorKind::TableNotFound {
+                    table: table_name.quoted(),
+                }
+                .into())
+            }
+        };
         let columns = match &names {
+            // A table created from this file has its columns in the file's order.
+            _ if created.is_some() => table.columns.clone(),
             Some(names) => {
                 let mapping = table.map_columns(names)?;
                 mapping.iter().map(|&i| table.columns[i].clone()).collect()
             }
             None => table.columns.clone(),
         };
-        let format = if columns.iter().any(|c| c.ty == ColumnType::Other) {
-            let odd: Vec<String> = columns
-                .iter()
-                .filter(|c| c.ty == ColumnType::Other)
-                .map(|c| format!("\"{}\" ({})", c.name, c.type_name))
-                .collect();
-            tracing::warn!(
-                columns = %odd.join(", "),
-                "these column types are parsed by the server: falling back to text COPY"
-            );
-            CopyFormat::Text
-        } else {
-            CopyFormat::Binary
+        let format = match db {
+            Db::Sqlite { .. } => WireFormat::Sqlite,
+            Db::Postgres { .. } if columns.iter().any(|c| c.ty == ColumnType::Other) => {
+                let odd: Vec<String> = columns
+                    .iter()
+                    .filter(|c| c.ty == ColumnType::Other)
+                    .map(|c| format!("\"{}\" ({})", c.name, c.type_name))
+                    .collect();
+                tracing::warn!(
+                    columns = %odd.join(", "),
+                    "these column types are parsed by the server: falling back to text COPY"
+                );
+                WireFormat::Text
+            }
+            Db::Postgres { .. } => WireFormat::Binary,
         };
 
         // Exactly once: find this load's checkpoints.
@@ -406,20 +441,12 @@ impl Load {
                 .schema
                 .clone()
                 .unwrap_or_else(|| table.schema.clone());
-            match Checkpoints::start(&client, &schema, &cp_name.name, fp, self.again).await? {
+            let cp_table = format!("{}.{}", quote_ident(&schema), quote_ident(&cp_name.name));
+            match db.start_checkpoints(cp_table, fp, self.again).await? {
                 Start::AlreadyLoaded(cp, done) => {
                     // A table emptied since (TRUNCATE) is the one case where "already loaded"
                     // surprises: say so.
-                    let empty = client
-                        .query_one(
-                            &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", table.quoted()),
-                            &[],
-                        )
-                        .await
-                        .ok()
-                        .and_then(|r| r.try_get::<_, bool>(0).ok())
-                        .unwrap_or(false);
-                    if empty && done.rows > 0 {
+                    if done.rows > 0 && db.is_empty(&table).await.unwrap_or(false) {
                         tracing::warn!(
                             "{} is empty now, though this load put {} rows there: if it was emptied on purpose, use --again",
                             table.quoted(),
@@ -441,6 +468,7 @@ impl Load {
                             at: done.at,
                             rows: done.rows,
                         }),
+                        created: false,
                     });
                 }
                 Start::Run(cp, done) => {
@@ -486,6 +514,15 @@ impl Load {
             );
         }
 
+        let opts = PipelineOptions {
+            chunk_rows: self.chunk_rows,
+            chunk_bytes: self.chunk_bytes,
+        };
+        let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
+        let session_utc = match &db {
+            Db::Postgres { client, .. } => postgres::session_is_utc(client).await?,
+            Db::Sqlite { .. } => true,
+        };
         let encoder = RowEncoder::new(
             name,
             columns.clone(),
@@ -493,64 +530,67 @@ impl Load {
             self.csv.null.clone(),
             session_utc,
         );
-        let mut plan = CopyPlan::new(&table, columns, format, name);
-        plan.checkpoints = checkpoints.clone();
-        plan.retry = self.retry;
-        plan.mode = if self.atomic {
-            TxMode::Atomic
-        } else {
-            TxMode::PerChunk
-        };
-        let plan = Arc::new(plan);
-        let target = self.target.clone();
-        let mut sinks = Vec::with_capacity(self.workers);
-        sinks.push(PgCopySink::new(
-            client,
-            config.clone(),
-            target.clone(),
-            plan.clone(),
-            self.progress.clone(),
-        ));
-        for _ in 1..self.workers {
-            match postgres::connect(&config, &self.target).await {
-                Ok(c) => sinks.push(PgCopySink::new(
-                    c,
-                    config.clone(),
-                    target.clone(),
-                    plan.clone(),
+        let ran = match db {
+            Db::Postgres { client, config } => {
+                let mut plan = CopyPlan::new(&table, columns, format, name);
+                plan.checkpoints = checkpoints.clone();
+                let sinks = self.pg_sinks(client, &config, plan).await?;
+                let stats = pipeline::run(
+                    reader,
+                    encoder,
+                    sinks,
+                    opts,
+                    resume,
                     self.progress.clone(),
-                )),
-                Err(e) if e.sqlstate() == Some("53300") => {
-                    tracing::warn!(
-                        "the server has no connection slots left: loading with {} of {} workers",
-                        sinks.len(),
-                        self.workers
-                    );
-                    break;
+                    self.cancel.clone(),
+                )
+                .await;
+                if let (Ok(_), Some(cp)) = (&stats, &checkpoints) {
+                    let client = self.connect(&config).await?;
+                    cp.mark_done(&mut PgLedger(&client)).await?;
                 }
-                Err(e) => return Err(e),
+                stats
             }
-        }
-        let opts = PipelineOptions {
-            chunk_rows: self.chunk_rows,
-            chunk_bytes: self.chunk_bytes,
+            Db::Sqlite {
+                mut conn,
+                target,
+                memory_key,
+            } => {
+                if self.workers > 1 {
+                    tracing::info!("SQLite takes one writer at a time: loading with 1 worker");
+                }
+                let mut plan = InsertPlan::new(&table, columns, self.chunk_rows);
+                plan.checkpoints = checkpoints.clone();
+                plan.atomic = self.atomic;
+                let sink = SqliteSink::new(sqlite::open(&target, memory_key)?, Arc::new(plan));
+                let stats = pipeline::run(
+                    reader,
+                    encoder,
+                    vec![sink],
+                    opts,
+                    resume,
+                    self.progress.clone(),
+                    self.cancel.clone(),
+                )
+                .await;
+                if let (Ok(_), Some(cp)) = (&stats, &checkpoints) {
+                    cp.mark_done(&mut conn).await?;
+                }
+                stats
+            }
         };
-        let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
-        let stats = pipeline::run(
-            reader,
-            encoder,
-            sinks,
-            opts,
-            resume,
-            self.progress.clone(),
-            self.cancel.clone(),
-        )
-        .await
-        .map_err(|e| e.with_load_id(load_id.clone()))?;
-        if let Some(cp) = &checkpoints {
-            let client = self.connect(&config).await?;
-            cp.mark_done(&client).await?;
-        }
+        let stats = ran.map_err(|e| {
+            let e = e.with_load_id(load_id.clone());
+            match (created, e.kind()) {
+                (Some(sampled), ErrorKind::Value { .. }) => e.with_hint(format!(
+                    "this load created {} from the first {sampled} rows, and a later value does \
+                     not fit the type it chose: drop the table and load again with a larger \
+                     --sample-rows (0 reads the whole file), or create the table yourself",
+                    table.quoted()
+                )),
+                _ => e,
+            }
+        })?;
         Ok(LoadReport {
             target: self.target.to_string(),
             table: table.quoted(),
@@ -563,22 +603,221 @@ impl Load {
             format: format.as_str(),
             load_id,
             already_loaded: None,
+            created: created.is_some(),
         })
+    }
+
+    /// Opens the bookkeeping connection to the target.
+    async fn open(&self) -> Result<Db> {
+        match &self.target {
+            Target::Postgres(config) => {
+                let mut config = (**config).clone();
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(Duration::from_secs(10));
+                }
+                let client = self.connect(&config).await?;
+                Ok(Db::Postgres {
+                    client,
+                    config: Box::new(config),
+                })
+            }
+            Target::Sqlite(target) => {
+                let memory_key = sqlite::memory_key();
+                Ok(Db::Sqlite {
+                    conn: sqlite::open(target, memory_key)?,
+                    target: target.clone(),
+                    memory_key,
+                })
+            }
+        }
+    }
+
+    /// One COPY sink per worker: the first on `client`, the others on new connections (as
+    /// many as the server has slots for).
+    async fn pg_sinks(
+        &self,
+        client: tokio_postgres::Client,
+        config: &tokio_postgres::Config,
+        mut plan: CopyPlan,
+    ) -> Result<Vec<PgCopySink>> {
+        plan.retry = self.retry;
+        plan.mode = if self.atomic {
+            TxMode::Atomic
+        } else {
+            TxMode::PerChunk
+        };
+        let plan = Arc::new(plan);
+        let sink = |c| {
+            PgCopySink::new(
+                c,
+                config.clone(),
+                self.target.clone(),
+                plan.clone(),
+                self.progress.clone(),
+            )
+        };
+        let mut sinks = vec![sink(client)];
+        for _ in 1..self.workers {
+            match postgres::connect(config, &self.target).await {
+                Ok(c) => sinks.push(sink(c)),
+                Err(e) if e.sqlstate() == Some("53300") => {
+                    tracing::warn!(
+                        "the server has no connection slots left: loading with {} of {} workers",
+                        sinks.len(),
+                        self.workers
+                    );
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(sinks)
     }
 }
 
-/// `data/events.csv.gz` -> `events`.
-fn default_table_name(path: &Path) -> Result<String> {
+/// The bookkeeping connection of a load, to whichever kind of target.
+enum Db {
+    Postgres {
+        client: tokio_postgres::Client,
+        config: Box<tokio_postgres::Config>,
+    },
+    Sqlite {
+        conn: rusqlite::Connection,
+        target: SqliteTarget,
+        memory_key: u64,
+    },
+}
+
+impl Db {
+    fn dialect(&self) -> Dialect {
+        match self {
+            Db::Postgres { .. } => Dialect::Postgres,
+            Db::Sqlite { .. } => Dialect::Sqlite,
+        }
+    }
+
+    async fn introspect(&self, name: &TableName) -> Result<Option<Table>> {
+        match self {
+            Db::Postgres { client, .. } => match postgres::introspect(client, name).await {
+                Ok(t) => Ok(Some(t)),
+                Err(e) if matches!(e.kind(), ErrorKind::TableNotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            },
+            Db::Sqlite { conn, .. } => sqlite::introspect(conn, name),
+        }
+    }
+
+    async fn create(&mut self, sql: &str, name: &TableName) -> Result<()> {
+        let context = format!("creating table {}", name.quoted());
+        match self {
+            Db::Postgres { client, .. } => client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| Error::db(context, e)),
+            Db::Sqlite { conn, .. } => sqlite::execute_ddl(conn, sql, &context),
+        }
+    }
+
+    async fn start_checkpoints(&mut self, table: String, fp: &str, again: bool) -> Result<Start> {
+        match self {
+            Db::Postgres { client, .. } => {
+                Checkpoints::start(&mut PgLedger(client), table, fp, again).await
+            }
+            Db::Sqlite { conn, .. } => Checkpoints::start(conn, table, fp, again).await,
+        }
+    }
+
+    async fn is_empty(&mut self, table: &Table) -> Result<bool> {
+        let sql = format!(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM {}) THEN 0 ELSE 1 END",
+            table.quoted()
+        );
+        let rows = match self {
+            Db::Postgres { client, .. } => {
+                PgLedger(client)
+                    .query(&sql, &[], "reading the table")
+                    .await?
+            }
+            Db::Sqlite { conn, .. } => conn.query(&sql, &[], "reading the table").await?,
+        };
+        Ok(matches!(
+            rows.first().and_then(|r| r.first()),
+            Some(Cell::Int(1))
+        ))
+    }
+}
+
+/// What [`read_head`] returns: the reader positioned at the first row, the input's column
+/// names (header or `--columns`), and the table inferred from a sample, when asked for.
+type Head = (
+    CsvReader<Box<dyn Read + Send>>,
+    Option<Vec<String>>,
+    Option<InferredTable>,
+);
+
+fn header<R: Read>(
+    reader: &mut CsvReader<R>,
+    given: &Option<Vec<String>>,
+) -> Result<Option<Vec<String>>> {
+    let mut header = Vec::new();
+    if reader.options().header {
+        header = reader.read_header(&mut Record::default())?;
+    }
+    Ok(given.clone().or((!header.is_empty()).then_some(header)))
+}
+
+/// Opens the input and reads its header (or takes `given` names); with `sample_rows`, also
+/// infers a table from that many rows (0: all), then starts again at the first row.
+fn read_head(
+    input: Input,
+    name: String,
+    csv: CsvOptions,
+    given: Option<Vec<String>>,
+    sample_rows: Option<usize>,
+) -> Result<Head> {
+    let open = |p: &Path| -> Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(p).map_err(|e| {
+            Error::config(format!("cannot open {}: {e}", p.display()))
+        })?))
+    };
+    let (rdr, inferred): (Box<dyn Read + Send>, _) = match (input, sample_rows) {
+        (Input::File(p), None) => (open(&p)?, None),
+        (Input::Reader(r), None) => (r, None),
+        (Input::File(p), Some(n)) => {
+            let mut sample = CsvReader::new(open(&p)?, name.clone(), csv.clone());
+            let names = header(&mut sample, &given)?;
+            let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
+            (open(&p)?, Some(t))
+        }
+        (Input::Reader(r), Some(n)) => {
+            // A stream cannot be opened again: keep what the sample read and play it back.
+            let mut sample = CsvReader::new(Recorder::new(r), name.clone(), csv.clone());
+            let names = header(&mut sample, &given)?;
+            let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
+            (Box::new(sample.into_inner().replay()), Some(t))
+        }
+    };
+    let mut reader = CsvReader::new(rdr, name, csv);
+    let names = header(&mut reader, &given)?;
+    Ok((reader, names, inferred))
+}
+
+/// The table a file loads into unless told: `data/Events 2024.csv.gz` -> `"events_2024"`.
+///
+/// # Errors
+/// A configuration error when nothing usable is left of the name.
+pub fn default_table_name(path: &Path) -> Result<String> {
     let file = path
         .file_name()
         .and_then(|f| f.to_str())
         .ok_or_else(|| Error::config("cannot derive a table name from the input: use --table"))?;
-    let stem = file.split('.').next().unwrap_or(file);
+    let stem = infer::sanitize(file.split('.').next().unwrap_or(file));
     if stem.is_empty() {
         return Err(Error::config(
             "cannot derive a table name from the input: use --table",
         ));
     }
-    // Quoted, so the file name is taken as it is, never folded or parsed as schema.table.
-    Ok(crate::schema::quote_ident(stem))
+    // Cleaned as a column name is (`My Data.csv` -> `my_data`) and quoted, so that it is never
+    // parsed as schema.table.
+    Ok(quote_ident(&stem))
 }

@@ -12,15 +12,17 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use barge::infer::Dialect;
 use barge::pipeline::Progress;
 use barge::retry::RetryPolicy;
 use barge::{CsvOptions, ErrorKind, Load, LoadReport};
-use cli::{Cli, Command, LoadArgs};
+use cli::{Cli, Command, CsvArgs, LoadArgs, SchemaArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = match &cli.command {
         Command::Load(a) => a.quiet,
+        Command::Schema(_) => false,
     };
     init_logging(cli.verbose, quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Load(args) => runtime.block_on(load(args)),
+        Command::Schema(args) => schema(args),
     }
 }
 
@@ -55,24 +58,94 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-async fn load(args: LoadArgs) -> ExitCode {
-    let Some(into) = args.into.as_deref() else {
-        eprintln!(
-            "error: no target database: pass --into postgres://user@host/db or set DATABASE_URL"
-        );
-        return ExitCode::from(2);
+fn csv_options(a: &CsvArgs) -> CsvOptions {
+    CsvOptions {
+        delimiter: a.delimiter,
+        header: !a.no_header,
+        null: a.null.clone().into_bytes(),
+        ..CsvOptions::default()
+    }
+}
+
+/// `barge schema`: the table `load --create` would make, printed, nothing written.
+fn schema(args: SchemaArgs) -> ExitCode {
+    let dialect = match (args.dialect, args.into.as_deref()) {
+        (Some(d), _) => d,
+        (None, Some(url)) => match barge::target::Target::parse(url) {
+            Ok(barge::target::Target::Postgres(_)) => Dialect::Postgres,
+            Ok(_) => Dialect::Sqlite,
+            Err(e) => return fail(&e),
+        },
+        (None, None) => Dialect::Sqlite,
     };
-    let load = match Load::into(into) {
+    let table = match &args.table {
+        Some(t) => barge::schema::TableName::parse(t).map(|t| t.quoted()),
+        None if args.file.as_os_str() == "-" => {
+            eprintln!("error: reading standard input needs --table");
+            return ExitCode::from(2);
+        }
+        None => barge::load::default_table_name(&args.file),
+    };
+    let table = match table {
+        Ok(t) if dialect == Dialect::Mysql => {
+            format!("`{}`", t.trim_matches('"').replace('`', "``"))
+        }
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let name = args.file.display().to_string();
+    let input: Box<dyn std::io::Read> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        match std::fs::File::open(&args.file) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("error: cannot open {name}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let csv = csv_options(&args.csv);
+    let mut reader = barge::source::csv::CsvReader::new(input, name, csv.clone());
+    let inferred = (|| {
+        let mut names = args.csv.columns.clone();
+        if csv.header {
+            let header = reader.read_header(&mut barge::source::csv::Record::default())?;
+            names = names.or(Some(header));
+        }
+        barge::infer::infer(
+            &mut reader,
+            names.as_deref(),
+            &csv.null,
+            args.csv.sample_rows,
+        )
+    })();
+    match inferred {
+        Ok(t) => {
+            println!("{};", t.create_sql(&table, dialect, false));
+            println!(
+                "-- from the header and {} row{}",
+                thousands(t.sampled_rows),
+                if t.sampled_rows == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+async fn load(args: LoadArgs) -> ExitCode {
+    let into = args
+        .into
+        .clone()
+        .unwrap_or_else(|| barge::target::DEFAULT_TARGET.to_string());
+    let load = match Load::into(&into) {
         Ok(l) => l,
         Err(e) => return fail(&e),
     };
     let mut load = load
-        .csv(CsvOptions {
-            delimiter: args.delimiter,
-            header: !args.no_header,
-            null: args.null.clone().into_bytes(),
-            ..CsvOptions::default()
-        })
+        .csv(csv_options(&args.csv))
+        .sample_rows(args.csv.sample_rows)
         .chunk_rows(args.chunk_rows)
         .chunk_bytes(args.chunk_bytes)
         .workers(args.workers.unwrap_or(if args.atomic { 1 } else { 2 }))
@@ -90,8 +163,11 @@ async fn load(args: LoadArgs) -> ExitCode {
     if let Some(t) = &args.table {
         load = load.table(t);
     }
-    if let Some(c) = &args.columns {
+    if let Some(c) = &args.csv.columns {
         load = load.columns(c.clone());
+    }
+    if args.create {
+        load = load.create(true);
     }
 
     watch_signals(load.cancel_flag(), args.quiet);
@@ -144,9 +220,14 @@ fn summary(r: &LoadReport, input: &str) -> String {
         );
     }
     let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let how = match r.format {
+        "insert" => "INSERT".to_string(),
+        f => format!("{f} COPY"),
+    };
     let mut s = format!(
-        "Loaded {} rows into {} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {} COPY)",
+        "Loaded {} rows into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
         thousands(r.rows),
+        if r.created { "new table " } else { "" },
         r.table,
         r.target,
         secs,
@@ -154,7 +235,6 @@ fn summary(r: &LoadReport, input: &str) -> String {
         r.bytes as f64 / 1e6 / secs,
         r.chunks,
         if r.chunks == 1 { "" } else { "s" },
-        r.format
     );
     if r.skipped_rows > 0 {
         s.push_str(&format!(
@@ -214,8 +294,9 @@ fn thousands(n: u64) -> String {
 fn fail(e: &barge::Error) -> ExitCode {
     eprintln!("error: {e}");
     let hint = match e.kind() {
+        _ if e.hint().is_some() => e.hint(),
         ErrorKind::TableNotFound { .. } => Some(
-            "create the table first, or check --table (schema.table; quote mixed case) and the search_path",
+            "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path",
         ),
         ErrorKind::UnknownColumns { .. } => {
             Some("rename the file's header to match the table, or name the file's columns with --columns")
@@ -235,6 +316,7 @@ fn fail(e: &barge::Error) -> ExitCode {
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
     match (hint, e.load_id()) {
+        (Some(h), _) if e.hint().is_some() => eprintln!("hint: {h}"),
         (Some(_), Some(id)) if committed > 0 && bad_input => eprintln!(
             "hint: fix the value in the file (or the table's column type), then run the same \
              command with --load-id {id} to load the rest (editing the file changes its fingerprint)"

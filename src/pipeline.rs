@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
 
 use crate::checkpoint::SkipRanges;
-use crate::chunk::{Chunk, CopyFormat};
+use crate::chunk::{Chunk, WireFormat};
 use crate::encode::pg_binary;
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
@@ -174,14 +174,14 @@ where
     }
 }
 
-fn begin(chunk: &mut Chunk, format: CopyFormat) {
-    if format == CopyFormat::Binary {
+fn begin(chunk: &mut Chunk, format: WireFormat) {
+    if format == WireFormat::Binary {
         chunk.data.extend_from_slice(pg_binary::HEADER);
     }
 }
 
-fn finish(chunk: &mut Chunk, format: CopyFormat) {
-    if format == CopyFormat::Binary {
+fn finish(chunk: &mut Chunk, format: WireFormat) {
+    if format == WireFormat::Binary {
         chunk.data.extend_from_slice(pg_binary::TRAILER);
     }
 }

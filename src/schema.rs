@@ -88,6 +88,49 @@ impl ColumnType {
     }
 }
 
+impl ColumnType {
+    /// Maps a SQLite column's declared type to the type barge validates its values as.
+    ///
+    /// SQLite stores anything in any column, so the declared type is all there is to check
+    /// against. The names follow SQLite's own affinity rules (a name containing `INT` is an
+    /// integer, `CHAR`/`CLOB`/`TEXT` text, `REAL`/`FLOA`/`DOUB` a double), after the names
+    /// other tools declare for types SQLite lacks (`BOOLEAN`, `DATE`, `DATETIME`, `TIMESTAMP`,
+    /// `UUID`, `JSON`). An empty declaration takes any text, as SQLite does.
+    pub fn from_sqlite(decl: &str) -> ColumnType {
+        let d = decl.to_ascii_uppercase();
+        let has = |w: &str| d.contains(w);
+        if d.trim().is_empty() {
+            ColumnType::Other
+        } else if has("BOOL") {
+            ColumnType::Bool
+        } else if has("INT") {
+            ColumnType::Int8
+        } else if has("CHAR") || has("CLOB") || has("TEXT") {
+            ColumnType::Text
+        } else if has("BLOB") {
+            ColumnType::Bytea
+        } else if has("REAL") || has("FLOA") || has("DOUB") {
+            ColumnType::Float8
+        } else if has("TIMESTAMPTZ") || has("WITH TIME ZONE") {
+            ColumnType::Timestamptz
+        } else if has("DATETIME") || has("TIMESTAMP") {
+            ColumnType::Timestamp
+        } else if has("DATE") {
+            ColumnType::Date
+        } else if has("TIME") {
+            ColumnType::Time
+        } else if has("UUID") {
+            ColumnType::Uuid
+        } else if has("JSON") {
+            ColumnType::Json
+        } else if has("NUMERIC") || has("DECIMAL") {
+            ColumnType::Numeric(None)
+        } else {
+            ColumnType::Other
+        }
+    }
+}
+
 /// One column of the target table.
 #[derive(Clone, Debug)]
 pub struct Column {
@@ -127,7 +170,7 @@ impl Table {
     /// Maps the input's column names onto this table's columns.
     ///
     /// Each name matches the column with exactly that name, or else the one column whose name
-    /// matches ignoring ASCII case. Columns the input lacks are left out of the mapping and get
+    /// matches ignoring ASCII case, or else the one named as `--create` would name it. Columns the input lacks are left out of the mapping and get
     /// their defaults.
     ///
     /// # Errors
@@ -138,17 +181,25 @@ impl Table {
         let mut mapping = Vec::with_capacity(names.len());
         for name in names {
             let exact = self.columns.iter().position(|c| &c.name == name);
-            let found = exact.or_else(|| {
-                let mut folded = self
+            let unique = |same: &dyn Fn(&str) -> bool| {
+                let mut found = self
                     .columns
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| c.name.eq_ignore_ascii_case(name));
-                match (folded.next(), folded.next()) {
+                    .filter(|(_, c)| same(&c.name));
+                match (found.next(), found.next()) {
                     (Some((i, _)), None) => Some(i),
                     _ => None,
                 }
-            });
+            };
+            // Then the name `--create` would have given the column (`Event Type` ->
+            // `event_type`), so that a table barge created takes the same file again.
+            let found = exact
+                .or_else(|| unique(&|c| c.eq_ignore_ascii_case(name)))
+                .or_else(|| {
+                    let clean = crate::infer::sanitize(name);
+                    unique(&|c| !clean.is_empty() && c == clean)
+                });
             match found {
                 Some(i) => mapping.push(i),
                 None => unknown.push(name.clone()),

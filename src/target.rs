@@ -1,6 +1,7 @@
 //! Where rows go: a connection string, parsed, and shown without its secrets.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
@@ -10,16 +11,47 @@ use crate::error::{Error, Result};
 pub enum Target {
     /// A PostgreSQL (or PostgreSQL-protocol) server.
     Postgres(Box<tokio_postgres::Config>),
+    /// A SQLite database file.
+    Sqlite(SqliteTarget),
 }
 
+/// Where a SQLite database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqliteTarget {
+    /// A file, created when missing.
+    File(PathBuf),
+    /// `sqlite::memory:`: a database that lives only as long as the load, so every row is
+    /// read, validated and inserted and nothing is kept (a dry run).
+    Memory,
+}
+
+/// The target when neither `--into` nor `$DATABASE_URL` names one: `barge.db` in the current
+/// directory.
+pub const DEFAULT_TARGET: &str = "sqlite://barge.db";
+
 impl Target {
-    /// Parses a `postgres://` / `postgresql://` URL or a libpq `key=value` string.
+    /// Parses a `postgres://` / `postgresql://` URL, a libpq `key=value` string, or a SQLite
+    /// target: `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db`,
+    /// `sqlite::memory:`.
     ///
     /// # Errors
     /// A configuration error that names the problem but never repeats the string (it may hold
     /// a password).
     pub fn parse(s: &str) -> Result<Target> {
         let lower = s.trim_start().to_ascii_lowercase();
+        if lower.starts_with("sqlite:") {
+            let rest = &s.trim_start()["sqlite:".len()..];
+            if rest == ":memory:" || rest == "//:memory:" {
+                return Ok(Target::Sqlite(SqliteTarget::Memory));
+            }
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(Error::config(
+                    "the SQLite target names no file: use sqlite://path/to/file.db",
+                ));
+            }
+            return Ok(Target::Sqlite(SqliteTarget::File(PathBuf::from(path))));
+        }
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
         {
             let mut config = tokio_postgres::Config::from_str(s)
@@ -40,9 +72,9 @@ impl Target {
         let scheme = s.split_once("://").map(|(scheme, _)| scheme);
         Err(Error::config(match scheme {
             Some(scheme) => format!(
-                "unsupported target scheme {scheme:?}: use a postgres:// or postgresql:// URL"
+                "unsupported target scheme {scheme:?}: use postgres://... or sqlite://file.db"
             ),
-            None => "the target is not a URL: use postgres://user@host:port/database".into(),
+            None => "the target is not a URL: use postgres://user@host:port/database or sqlite://file.db".into(),
         }))
     }
 }
@@ -79,6 +111,8 @@ impl fmt::Display for Target {
                 }
                 Ok(())
             }
+            Target::Sqlite(SqliteTarget::Memory) => f.write_str("sqlite::memory:"),
+            Target::Sqlite(SqliteTarget::File(p)) => write!(f, "sqlite://{}", p.display()),
         }
     }
 }
@@ -101,6 +135,26 @@ mod tests {
         assert!(!format!("{t:?}").contains("s3cret"));
         let t = Target::parse("host=h port=5 user=u password=s3cret dbname=d").unwrap();
         assert_eq!(t.to_string(), "postgresql://u@h:5/d");
+    }
+
+    #[test]
+    fn sqlite_targets() {
+        let file = |s: &str| match Target::parse(s).unwrap() {
+            Target::Sqlite(SqliteTarget::File(p)) => p.display().to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(file("sqlite://barge.db"), "barge.db");
+        assert_eq!(file("sqlite:///tmp/x.db"), "/tmp/x.db");
+        assert_eq!(file("sqlite:data/x.db"), "data/x.db");
+        assert!(matches!(
+            Target::parse("sqlite::memory:").unwrap(),
+            Target::Sqlite(SqliteTarget::Memory)
+        ));
+        assert!(Target::parse("sqlite://").is_err());
+        assert_eq!(
+            Target::parse(DEFAULT_TARGET).unwrap().to_string(),
+            "sqlite://barge.db"
+        );
     }
 
     #[test]

@@ -23,6 +23,55 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe
 }
 
+/// The inverse of [`days_from_civil`]: (year, month, day).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let era = days.div_euclid(146_097);
+    let doe = days - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Writes `YYYY-MM-DD` for a day counted from 2000-01-01 (the binary `date`), as ISO 8601 text
+/// for targets without a date type (SQLite), whose date functions read this form.
+pub fn write_iso_date(out: &mut Vec<u8>, days_since_2000: i64) {
+    use std::io::Write;
+    let (y, m, d) = civil_from_days(days_since_2000 + PG_EPOCH_DAYS);
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+}
+
+/// Writes `HH:MM:SS` and, when there are any, `.ffffff` microseconds.
+pub fn write_iso_time(out: &mut Vec<u8>, usecs: i64) {
+    use std::io::Write;
+    let secs = usecs / 1_000_000;
+    let frac = usecs % 1_000_000;
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        let _ = write!(out, ".{}", digits.trim_end_matches('0'));
+    }
+}
+
+/// Writes `YYYY-MM-DD HH:MM:SS[.ffffff]` for microseconds since 2000-01-01 (the binary
+/// `timestamp`).
+pub fn write_iso_timestamp(out: &mut Vec<u8>, usecs_since_2000: i64) {
+    let days = usecs_since_2000.div_euclid(USECS_PER_DAY);
+    write_iso_date(out, days);
+    out.push(b' ');
+    write_iso_time(out, usecs_since_2000.rem_euclid(USECS_PER_DAY));
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -269,6 +318,26 @@ mod tests {
             encode_date(b"01/02/2024", &mut out),
             Outcome::Defer
         ));
+    }
+
+    #[test]
+    fn iso_text_round_trips() {
+        for days in [-800_000i64, -1, 0, 59, 60, 366, 9_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days + PG_EPOCH_DAYS);
+            assert_eq!(days_from_civil(y, m, d) - PG_EPOCH_DAYS, days);
+        }
+        let mut out = Vec::new();
+        write_iso_timestamp(&mut out, -1);
+        assert_eq!(out, b"1999-12-31 23:59:59.999999");
+        out.clear();
+        write_iso_timestamp(&mut out, 24 * 3600 * 1_000_000 * 60 + 3_723_000_000);
+        assert_eq!(out, b"2000-03-01 01:02:03");
+        out.clear();
+        let mut enc = Vec::new();
+        assert_eq!(encode_date(b"2024-02-29", &mut enc), Outcome::Done);
+        let days = i32::from_be_bytes(enc[4..8].try_into().unwrap());
+        write_iso_date(&mut out, days as i64);
+        assert_eq!(out, b"2024-02-29");
     }
 
     #[test]

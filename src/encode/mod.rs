@@ -6,6 +6,7 @@ pub mod numeric;
 pub mod pg_binary;
 pub mod pg_text;
 pub mod row;
+pub mod sqlite;
 
 /// What an encoder did with one value.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! One input record to one encoded row of a chunk.
 
-use super::{pg_binary, pg_text, Outcome};
-use crate::chunk::{Chunk, CopyFormat, Deferred};
+use super::{pg_binary, pg_text, sqlite, Outcome};
+use crate::chunk::{Chunk, Deferred, WireFormat};
 use crate::error::{cut_value, Error, ErrorKind, Result};
 use crate::schema::Column;
 use crate::source::csv::Record;
@@ -12,7 +12,7 @@ use crate::source::csv::Record;
 pub struct RowEncoder {
     input: String,
     columns: Vec<Column>,
-    format: CopyFormat,
+    format: WireFormat,
     null: Vec<u8>,
     session_utc: bool,
 }
@@ -25,7 +25,7 @@ impl RowEncoder {
     pub fn new(
         input: impl Into<String>,
         columns: Vec<Column>,
-        format: CopyFormat,
+        format: WireFormat,
         null: Vec<u8>,
         session_utc: bool,
     ) -> Self {
@@ -44,7 +44,7 @@ impl RowEncoder {
     }
 
     /// The wire format.
-    pub fn format(&self) -> CopyFormat {
+    pub fn format(&self) -> WireFormat {
         self.format
     }
 
@@ -70,8 +70,9 @@ impl RowEncoder {
         let row_start = chunk.data.len();
         let deferred_before = chunk.deferred.len();
         let result = match self.format {
-            CopyFormat::Binary => self.encode_binary(rec, chunk),
-            CopyFormat::Text => self.encode_text(rec, chunk),
+            WireFormat::Binary => self.encode_binary(rec, chunk),
+            WireFormat::Text => self.encode_text(rec, chunk),
+            WireFormat::Sqlite => self.encode_sqlite(rec, chunk),
         };
         if result.is_err() {
             chunk.data.truncate(row_start);
@@ -131,6 +132,31 @@ impl RowEncoder {
                         text: text.to_string(),
                         position: rec.position(),
                     });
+                }
+                Outcome::Reject(why) => {
+                    let why = format!("expected {}: {why}", col.type_name);
+                    return Err(self.value_error(rec, i, raw, why));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_sqlite(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
+        for (i, col) in self.columns.iter().enumerate() {
+            let (raw, quoted) = rec.field(i);
+            if self.is_null(raw, quoted) {
+                if col.not_null {
+                    return Err(self.null_error(rec, i, raw));
+                }
+                sqlite::put_null(&mut chunk.data);
+                continue;
+            }
+            match sqlite::encode(&col.ty, raw, &mut chunk.data) {
+                Outcome::Done => {}
+                // The SQLite encoder never defers: there is no server to ask.
+                Outcome::Defer => {
+                    return Err(self.value_error(rec, i, raw, "cannot be read".into()));
                 }
                 Outcome::Reject(why) => {
                     let why = format!("expected {}: {why}", col.type_name);

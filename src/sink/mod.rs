@@ -1,4 +1,5 @@
-//! Where chunks go. Each writer task owns one [`Sink`] (one connection).
+//! Where chunks go. Each writer task owns one [`Sink`] (one connection): PostgreSQL by COPY,
+//! SQLite by prepared INSERTs.
 
 use std::future::Future;
 
@@ -6,6 +7,7 @@ use crate::chunk::Chunk;
 use crate::error::Result;
 
 pub mod postgres;
+pub mod sqlite;
 
 /// Writes whole chunks, each in a transaction of its own (or, for an atomic load, all in one).
 pub trait Sink: Send + 'static {

@@ -167,6 +167,11 @@ impl<R: Read> CsvReader<R> {
         &self.input_name
     }
 
+    /// The underlying reader (whatever this reader had buffered from it is lost).
+    pub fn into_inner(self) -> R {
+        self.rdr
+    }
+
     /// Input bytes consumed so far.
     pub fn bytes_read(&self) -> u64 {
         self.consumed

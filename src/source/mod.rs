@@ -1,3 +1,4 @@
 //! Where rows come from.
 
 pub mod csv;
+pub mod replay;

@@ -1,7 +1,7 @@
 //! What a user sees when the input or the command is wrong: the message names the file, line,
 //! record, column, value and what was expected; the exit code says whose fault it is.
 
-use crate::support::{barge, fresh_db, Dir, Run, TestDb};
+use crate::support::{barge, barge_in, fresh_db, Dir, Run, TestDb};
 
 const TABLE: &str =
     "id int, small smallint, amount numeric(5,2), day date, name varchar(3) NOT NULL, doc jsonb";
@@ -188,9 +188,16 @@ async fn connection_errors_name_the_target_without_password() {
     );
     assert_eq!(run.stderr.matches("retrying").count(), 3, "{}", run.stderr);
     assert!(!run.all().contains("hunter2"));
-    let run = barge(&["load", f, "--table", "t"]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("no target database"), "{}", run.stderr);
+    // Without --into or DATABASE_URL the load goes to the embedded default, ./barge.db.
+    let run = barge_in(Some(dir.path()), &["load", f, "--table", "t"], &[], None);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .contains("into new table \"main\".\"t\" at sqlite://barge.db"),
+        "{}",
+        run.stdout
+    );
+    assert!(dir.path().join("barge.db").exists());
     let run = barge(&[
         "load",
         "/nonexistent/x.csv",

@@ -9,4 +9,5 @@ mod csv_input;
 mod errors;
 mod faults;
 mod readme;
+mod sqlite;
 mod types;

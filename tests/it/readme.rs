@@ -10,7 +10,28 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Lines of ```sh blocks that run barge (`cargo run --release --` is barge, built).
+/// The part of the README from heading `from` up to the next `## ` heading.
+fn section<'a>(readme: &'a str, from: &str) -> &'a str {
+    let start = readme
+        .find(&format!("\n{from}\n"))
+        .unwrap_or_else(|| panic!("README has no {from:?} section"));
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 4);
+    &rest[..end]
+}
+
+/// The ```text block that follows the line holding `cmd`.
+fn text_after<'a>(readme: &'a str, cmd: &str) -> &'a str {
+    readme
+        .split_once(cmd)
+        .and_then(|(_, rest)| rest.split_once("```text\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .unwrap_or_else(|| panic!("no text block after {cmd:?}"))
+}
+
+/// Lines of ```sh blocks that run barge (`cargo run --release --` is barge, built) or the
+/// sqlite3 shell.
 fn readme_commands(readme: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_sh = false;
@@ -25,14 +46,16 @@ fn readme_commands(readme: &str) -> Vec<String> {
         let cmd = line.split("  #").next().unwrap_or(line).trim();
         if let Some(rest) = cmd.strip_prefix("cargo run --release -- ") {
             out.push(format!("barge {rest}"));
-        } else if cmd.starts_with("barge ") {
+        } else if cmd.starts_with("barge ") || cmd.starts_with("sqlite3 ") {
             out.push(cmd.to_string());
         }
     }
     out
 }
 
-fn sh(cmd: &str, url: &str) -> (i32, String, String) {
+/// Runs `cmd` with the built barge first on PATH, in `dir`, with `DATABASE_URL` set to `url`
+/// (or unset).
+fn sh_in(dir: &Path, cmd: &str, url: Option<&str>) -> (i32, String, String) {
     let bin = Path::new(env!("CARGO_BIN_EXE_barge"))
         .parent()
         .unwrap()
@@ -42,18 +65,60 @@ fn sh(cmd: &str, url: &str) -> (i32, String, String) {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args(["-c", cmd])
-        .current_dir(repo())
+        .current_dir(dir)
         .env("PATH", path)
-        .env("DATABASE_URL", url)
-        .output()
-        .expect("run sh");
+        .env_remove("DATABASE_URL");
+    if let Some(url) = url {
+        command.env("DATABASE_URL", url);
+    }
+    let out = command.output().expect("run sh");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn sh(cmd: &str, url: &str) -> (i32, String, String) {
+    sh_in(&repo(), cmd, Some(url))
+}
+
+/// The quick start runs on a machine without any server: into ./barge.db, in a fresh
+/// directory holding a copy of `examples/`.
+#[test]
+fn quick_start_needs_no_server() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let quick = section(&readme, "## Quick start");
+    let commands = readme_commands(quick);
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    let sqlite3 = Command::new("sqlite3").arg("-version").output();
+    assert!(
+        sqlite3.is_ok_and(|o| o.status.success()),
+        "the README's quick start queries with the sqlite3 shell, which is not installed \
+         (Debian: apt-get install sqlite3)"
+    );
+    let dir = crate::support::Dir::new();
+    std::fs::create_dir(dir.path().join("examples")).expect("mkdir");
+    std::fs::copy(
+        repo().join("examples/events.csv"),
+        dir.path().join("examples/events.csv"),
+    )
+    .expect("copy the example");
+    let (code, stdout, stderr) = sh_in(dir.path(), &commands[0], None);
+    assert_eq!(code, 0, "{}: {stdout}{stderr}", commands[0]);
+    assert!(
+        stdout.starts_with(
+            "Loaded 12 rows into new table \"main\".\"events\" at sqlite://barge.db in "
+        ),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = sh_in(dir.path(), &commands[1], None);
+    assert_eq!(code, 0, "{}: {stdout}{stderr}", commands[1]);
+    let shown = text_after(quick, &commands[1]);
+    assert_eq!(stdout, shown);
 }
 
 #[tokio::test]
@@ -62,7 +127,7 @@ async fn readme_commands_work_as_written() {
     let db = fresh_db("readme").await;
     db.exec(&std::fs::read_to_string(repo().join("examples/events.sql")).expect("events.sql"))
         .await;
-    let commands = readme_commands(&readme);
+    let commands = readme_commands(&readme[readme.find("\n## Loading").expect("## Loading")..]);
     assert!(commands.len() >= 5, "found {commands:?}");
     // The file the server's own COPY stores is the reference.
     db.exec("CREATE TABLE events_ref (LIKE events)").await;
@@ -75,15 +140,34 @@ async fn readme_commands_work_as_written() {
     for cmd in &commands {
         db.exec("TRUNCATE events; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
+        if cmd.contains("sqlite://") {
+            // Writes a file: run in a fresh directory with a copy of the examples.
+            let dir = crate::support::Dir::new();
+            std::fs::create_dir(dir.path().join("examples")).expect("mkdir");
+            std::fs::copy(
+                repo().join("examples/events.csv"),
+                dir.path().join("examples/events.csv"),
+            )
+            .expect("copy the example");
+            let (code, stdout, stderr) = sh_in(dir.path(), cmd, None);
+            assert_eq!(code, 0, "{cmd}: {stdout}{stderr}");
+            let db = dir.path().join("events.db");
+            let n: i64 = rusqlite::Connection::open(&db)
+                .and_then(|c| c.query_row("SELECT count(*) FROM events", [], |r| r.get(0)))
+                .expect("count the rows");
+            assert_eq!(n, 12, "{cmd}");
+            continue;
+        }
         let (code, stdout, stderr) = sh(cmd, &db.url);
+        if cmd.starts_with("barge schema") {
+            assert_eq!(code, 0, "{cmd}: {stdout}{stderr}");
+            assert_eq!(stdout, text_after(&readme, cmd), "{cmd}");
+            continue;
+        }
         if cmd.contains("events_bad.csv") {
             assert_eq!(code, 1, "{cmd}: {stdout}{stderr}");
             // The README shows this output in the text block that follows.
-            let shown = readme
-                .split("```text\n")
-                .nth(1)
-                .and_then(|s| s.split("```").next())
-                .expect("a text block after the bad-input example");
+            let shown = text_after(&readme, "barge load examples/events_bad.csv");
             assert_eq!(stderr, shown, "{cmd}");
             assert_eq!(db.checksum("events").await.0, 0);
         } else {

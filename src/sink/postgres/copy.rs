@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use super::resolve;
 use crate::checkpoint::{Checkpoints, ChunkMeta};
-use crate::chunk::{Chunk, CopyFormat};
+use crate::chunk::{Chunk, WireFormat};
 use crate::error::{Error, Result};
 use crate::pipeline::Progress;
 use crate::retry::{transient_reason, Retrier, RetryPolicy};
@@ -47,7 +47,7 @@ pub struct CopyPlan {
 
 impl CopyPlan {
     /// A plan to COPY `columns` (in field order) into `table`.
-    pub fn new(table: &Table, columns: Vec<Column>, format: CopyFormat, input: &str) -> Self {
+    pub fn new(table: &Table, columns: Vec<Column>, format: WireFormat, input: &str) -> Self {
         CopyPlan {
             statement: copy_statement(table, &columns, format),
             table: table.quoted(),
@@ -143,7 +143,10 @@ impl PgCopySink {
         };
         if retrying {
             if let Some(cp) = &plan.checkpoints {
-                if cp.is_committed(client, meta.first_byte).await? {
+                if cp
+                    .is_committed(&mut super::PgLedger(client), meta.first_byte)
+                    .await?
+                {
                     tracing::info!(
                         chunk = meta.seq,
                         "the chunk was committed before the connection was lost"
@@ -201,7 +204,7 @@ fn describe(meta: &ChunkMeta) -> String {
 }
 
 /// `COPY "schema"."table" ("a", "b") FROM STDIN (FORMAT binary)`: every identifier quoted.
-pub fn copy_statement(table: &Table, columns: &[Column], format: CopyFormat) -> String {
+pub fn copy_statement(table: &Table, columns: &[Column], format: WireFormat) -> String {
     let cols: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
     format!(
         "COPY {} ({}) FROM STDIN (FORMAT {})",

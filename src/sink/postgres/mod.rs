@@ -1,8 +1,10 @@
 //! PostgreSQL (and servers that speak its protocol): connecting, reading the target table from
 //! the catalog, and writing chunks with binary COPY.
 
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
+use crate::checkpoint::{Cell, Ledger, Param};
 use crate::error::{get, Error, ErrorKind, Result};
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::target::Target;
@@ -131,4 +133,74 @@ pub async fn session_is_utc(client: &Client) -> Result<bool> {
         "GMT-0",
     ];
     Ok(UTC.iter().any(|u| u.eq_ignore_ascii_case(&tz)))
+}
+
+/// The bookkeeping's statements, run on a PostgreSQL connection.
+pub struct PgLedger<'a>(pub &'a Client);
+
+fn pg_params(params: &[Param<'_>]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match *p {
+                Param::Text(s) => Box::new(s.to_string()),
+                Param::Int(i) => Box::new(i),
+            }
+        })
+        .collect()
+}
+
+impl Ledger for PgLedger<'_> {
+    const TIMESTAMP_COLUMN: &'static str = "timestamptz NOT NULL DEFAULT now()";
+
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>], context: &str) -> Result<()> {
+        let owned = pg_params(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = owned
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        self.0
+            .execute(sql, &refs)
+            .await
+            .map_err(|e| Error::db(context, e))?;
+        Ok(())
+    }
+
+    async fn query(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        context: &str,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let owned = pg_params(params);
+        let refs: Vec<&(dyn ToSql + Sync)> = owned
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = self
+            .0
+            .query(sql, &refs)
+            .await
+            .map_err(|e| Error::db(context, e))?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        let cell = match *r.columns()[i].type_() {
+                            Type::INT8 => get::<Option<i64>>(r, i, context)?.map(Cell::Int),
+                            Type::INT4 => {
+                                get::<Option<i32>>(r, i, context)?.map(|v| Cell::Int(v.into()))
+                            }
+                            _ => get::<Option<String>>(r, i, context)?.map(Cell::Text),
+                        };
+                        Ok(cell.unwrap_or(Cell::Null))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn already_exists(e: &Error) -> bool {
+        matches!(e.sqlstate(), Some("23505" | "42P07"))
+    }
 }

@@ -36,7 +36,20 @@ pub fn barge(args: &[&str]) -> Run {
 
 /// Runs `barge` with extra environment variables and, optionally, bytes on stdin.
 pub fn barge_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
+    barge_in(None, args, env, stdin)
+}
+
+/// Runs `barge` in directory `cwd` (where the default target, `barge.db`, is written).
+pub fn barge_in(
+    cwd: Option<&std::path::Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_barge"));
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     cmd.args(args)
         .env_remove("DATABASE_URL")
         .env_remove("RUST_LOG")
@@ -70,6 +83,10 @@ pub struct Dir(tempfile::TempDir);
 impl Dir {
     pub fn new() -> Dir {
         Dir(tempfile::tempdir().expect("temporary directory"))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.0.path()
     }
 
     pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {

@@ -1,0 +1,514 @@
+//! A table that fits a file: column names from its header and types from a sample of its
+//! rows, for `barge schema` and `--create`.
+//!
+//! Each sampled value is classified on its own and the classes merge up a small lattice
+//! (bigint + numeric -> numeric, numeric + double -> double, date + timestamp -> timestamp,
+//! anything else mixed -> text). Two rules keep data intact rather than clever: a number with
+//! a leading zero (`007`, zip code `02134`) is text, because a number column would drop the
+//! zero; and dates are recognised only in ISO 8601 (`2024-03-01`), because `01/02/2024` means
+//! different days in different places. Values with an exponent are `double`; other decimals are
+//! `numeric`, which keeps every digit.
+
+use std::fmt;
+use std::io::Read;
+
+use crate::encode::{datetime, Outcome};
+use crate::error::Result;
+use crate::schema::quote_ident;
+use crate::source::csv::{CsvReader, Record};
+
+/// Rows read to infer types unless told otherwise.
+pub const DEFAULT_SAMPLE_ROWS: usize = 10_000;
+
+/// The SQL dialect a `CREATE TABLE` is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL and the engines that speak its protocol.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+    /// MySQL and MariaDB.
+    Mysql,
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
+            "sqlite" | "sqlite3" => Ok(Dialect::Sqlite),
+            "mysql" | "mariadb" => Ok(Dialect::Mysql),
+            _ => Err(format!(
+                "unknown dialect {s:?}: use postgres, sqlite or mysql"
+            )),
+        }
+    }
+}
+
+/// The type inferred for a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inferred {
+    /// true/false, t/f, yes/no, y/n (not 0/1: those are numbers).
+    Boolean,
+    /// Integers that fit 64 bits.
+    Bigint,
+    /// Numbers in exponent form, `NaN`, `Infinity`.
+    Double,
+    /// Decimals (and integers too long for 64 bits), exact.
+    Numeric,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// An ISO 8601 date and time without an offset.
+    Timestamp,
+    /// An ISO 8601 date and time with `Z` or an offset.
+    Timestamptz,
+    /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    Uuid,
+    /// A JSON object or array.
+    Json,
+    /// Anything else, and columns that were empty in the whole sample.
+    Text,
+}
+
+impl Inferred {
+    fn merge(self, other: Inferred) -> Inferred {
+        use Inferred::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Bigint, Numeric) | (Numeric, Bigint) => Numeric,
+            (Bigint | Numeric, Double) | (Double, Bigint | Numeric) => Double,
+            (Date, Timestamp) | (Timestamp, Date) => Timestamp,
+            _ => Text,
+        }
+    }
+}
+
+/// A column of an inferred table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InferredColumn {
+    /// The column's name: the header's, cleaned up (see [`sanitize`]).
+    pub name: String,
+    /// The type.
+    pub ty: Inferred,
+    /// Most digits seen before / after the decimal point (for MySQL's `DECIMAL(p,s)`).
+    pub digits: (usize, usize),
+    /// Longest value seen, in bytes.
+    pub max_len: usize,
+}
+
+/// An inferred table: what `barge schema` prints and `--create` creates.
+#[derive(Clone, Debug)]
+pub struct InferredTable {
+    /// Columns in the file's order.
+    pub columns: Vec<InferredColumn>,
+    /// Rows the types were inferred from.
+    pub sampled_rows: u64,
+}
+
+/// Cleans a header name into a column name that needs no quotes in any dialect: lower case,
+/// runs of anything but letters, digits and `_` turned into one `_`, trimmed of `_`, cut at 63
+/// bytes (PostgreSQL's limit), `col_` in front of a leading digit. Empty when nothing is left.
+pub fn sanitize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut gap = false;
+    for c in name.trim().chars() {
+        if c.is_alphanumeric() || c == '_' {
+            if gap && !out.is_empty() {
+                out.push('_');
+            }
+            gap = false;
+            out.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    let mut out = out.trim_matches('_').to_string();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "col_");
+    }
+    while out.len() > 63 {
+        out.pop();
+    }
+    out
+}
+
+/// Column names for a header: sanitized, `column_N` for empty ones, and `_2`, `_3` ... added
+/// to repeats, so that every column of the file gets a distinct name.
+pub fn column_names(header: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(header.len());
+    for (i, h) in header.iter().enumerate() {
+        let mut base = sanitize(h);
+        if base.is_empty() {
+            base = format!("column_{}", i + 1);
+        }
+        let mut name = base.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// What one value looks like.
+fn classify(raw: &[u8]) -> (Inferred, (usize, usize)) {
+    let s = raw.trim_ascii();
+    if let Some(n) = number(s) {
+        return n;
+    }
+    let lower = s.to_ascii_lowercase();
+    match lower.as_slice() {
+        b"true" | b"false" | b"t" | b"f" | b"yes" | b"no" | b"y" | b"n" => {
+            return (Inferred::Boolean, (0, 0))
+        }
+        b"nan" | b"infinity" | b"-infinity" | b"+infinity" | b"inf" | b"-inf" => {
+            return (Inferred::Double, (0, 0))
+        }
+        _ => {}
+    }
+    let mut scratch = Vec::new();
+    if s.len() == 10 && datetime::encode_date(s, &mut scratch) == Outcome::Done {
+        return (Inferred::Date, (0, 0));
+    }
+    if s.len() > 10 && s[4] == b'-' {
+        scratch.clear();
+        if datetime::encode_timestamp(s, true, false, &mut scratch) == Outcome::Done {
+            return (Inferred::Timestamptz, (0, 0));
+        }
+        scratch.clear();
+        if datetime::encode_timestamp(s, false, true, &mut scratch) == Outcome::Done {
+            return (Inferred::Timestamp, (0, 0));
+        }
+    }
+    if is_uuid(s) {
+        return (Inferred::Uuid, (0, 0));
+    }
+    if matches!(s.first(), Some(b'{' | b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(s).is_ok()
+    {
+        return (Inferred::Json, (0, 0));
+    }
+    (Inferred::Text, (0, 0))
+}
+
+/// `[+-]digits[.digits][e[+-]digits]`, without a leading zero on the integer part (unless it
+/// is the only digit); `None` when `s` is not such a number.
+fn number(s: &[u8]) -> Option<(Inferred, (usize, usize))> {
+    let body = s
+        .strip_prefix(b"-")
+        .or_else(|| s.strip_prefix(b"+"))
+        .unwrap_or(s);
+    let int_len = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (int, rest) = body.split_at(int_len);
+    if int.len() > 1 && int[0] == b'0' {
+        return None;
+    }
+    let (frac, rest) = match rest.strip_prefix(b".") {
+        Some(r) => {
+            let n = r.iter().take_while(|b| b.is_ascii_digit()).count();
+            (Some(&r[..n]), &r[n..])
+        }
+        None => (None, rest),
+    };
+    let frac_len = frac.map_or(0, <[u8]>::len);
+    if int_len + frac_len == 0 {
+        return None;
+    }
+    if rest.is_empty() {
+        let digits = (int_len, frac_len);
+        return Some(match frac {
+            None if std::str::from_utf8(s).ok()?.parse::<i64>().is_ok() => {
+                (Inferred::Bigint, digits)
+            }
+            _ => (Inferred::Numeric, digits),
+        });
+    }
+    let exp = rest
+        .strip_prefix(b"e")
+        .or_else(|| rest.strip_prefix(b"E"))?;
+    let exp = exp
+        .strip_prefix(b"-")
+        .or_else(|| exp.strip_prefix(b"+"))
+        .unwrap_or(exp);
+    (!exp.is_empty() && exp.iter().all(u8::is_ascii_digit)).then_some((Inferred::Double, (0, 0)))
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// Reads up to `sample_rows` records (0: all of them) and infers a table with one column per
+/// field, named after `names` (the header, or `--columns`; `column_N` when there are none).
+///
+/// `null` is the unquoted text that means NULL; NULLs say nothing about a column's type. A
+/// quoted empty field is an empty string, which only text holds.
+///
+/// # Errors
+/// The CSV errors of reading the sample.
+pub fn infer<R: Read>(
+    reader: &mut CsvReader<R>,
+    names: Option<&[String]>,
+    null: &[u8],
+    sample_rows: usize,
+) -> Result<InferredTable> {
+    let mut rec = Record::default();
+    let mut types: Vec<Option<Inferred>> = Vec::new();
+    let mut digits: Vec<(usize, usize)> = Vec::new();
+    let mut max_len: Vec<usize> = Vec::new();
+    let mut rows = 0u64;
+    while (sample_rows == 0 || rows < sample_rows as u64) && reader.read_record(&mut rec)? {
+        rows += 1;
+        if rec.len() > types.len() {
+            types.resize(rec.len(), None);
+            digits.resize(rec.len(), (0, 0));
+            max_len.resize(rec.len(), 0);
+        }
+        for i in 0..rec.len() {
+            let (raw, quoted) = rec.field(i);
+            if !quoted && raw == null {
+                continue;
+            }
+            max_len[i] = max_len[i].max(raw.len());
+            let (ty, d) = if raw.is_empty() {
+                (Inferred::Text, (0, 0))
+            } else {
+                classify(raw)
+            };
+            digits[i] = (digits[i].0.max(d.0), digits[i].1.max(d.1));
+            types[i] = Some(match types[i] {
+                None => ty,
+                Some(t) => t.merge(ty),
+            });
+        }
+    }
+    let given: Vec<String> = names.map(<[String]>::to_vec).unwrap_or_default();
+    let count = types.len().max(given.len());
+    let header: Vec<String> = (0..count)
+        .map(|i| given.get(i).cloned().unwrap_or_default())
+        .collect();
+    let names = column_names(&header);
+    let columns = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| InferredColumn {
+            name,
+            ty: types.get(i).copied().flatten().unwrap_or(Inferred::Text),
+            digits: digits.get(i).copied().unwrap_or((0, 0)),
+            max_len: max_len.get(i).copied().unwrap_or(0),
+        })
+        .collect();
+    Ok(InferredTable {
+        columns,
+        sampled_rows: rows,
+    })
+}
+
+impl InferredColumn {
+    /// The column's type in `dialect`.
+    pub fn sql_type(&self, dialect: Dialect) -> String {
+        use Inferred::*;
+        let s = match (dialect, self.ty) {
+            (Dialect::Postgres, Boolean) => "boolean",
+            (Dialect::Postgres, Bigint) => "bigint",
+            (Dialect::Postgres, Double) => "double precision",
+            (Dialect::Postgres, Numeric) => "numeric",
+            (Dialect::Postgres, Date) => "date",
+            (Dialect::Postgres, Timestamp) => "timestamp",
+            (Dialect::Postgres, Timestamptz) => "timestamptz",
+            (Dialect::Postgres, Uuid) => "uuid",
+            (Dialect::Postgres, Json) => "jsonb",
+            (Dialect::Postgres, Text) => "text",
+            // SQLite's affinities from these names: INTEGER, REAL, NUMERIC, TEXT; the others
+            // (BOOLEAN, DATE, ...) tell barge, and other tools, what the column holds.
+            (Dialect::Sqlite, Boolean) => "BOOLEAN",
+            (Dialect::Sqlite, Bigint) => "INTEGER",
+            (Dialect::Sqlite, Double) => "REAL",
+            (Dialect::Sqlite, Numeric) => "NUMERIC",
+            (Dialect::Sqlite, Date) => "DATE",
+            (Dialect::Sqlite, Timestamp) => "TIMESTAMP",
+            (Dialect::Sqlite, Timestamptz) => "TIMESTAMPTZ",
+            (Dialect::Sqlite, Uuid) => "UUID",
+            (Dialect::Sqlite, Json) => "JSON",
+            (Dialect::Sqlite, Text) => "TEXT",
+            (Dialect::Mysql, Boolean) => "BOOLEAN",
+            (Dialect::Mysql, Bigint) => "BIGINT",
+            (Dialect::Mysql, Double) => "DOUBLE",
+            (Dialect::Mysql, Numeric) => {
+                let (int, frac) = self.digits;
+                let scale = frac.min(30);
+                let precision = (int + scale).max(1);
+                return if precision <= 65 {
+                    format!("DECIMAL({precision},{scale})")
+                } else {
+                    "DOUBLE".into()
+                };
+            }
+            (Dialect::Mysql, Date) => "DATE",
+            // MySQL has no timestamp with a time zone (its TIMESTAMP ends in 2038): values
+            // with an offset are stored converted to UTC.
+            (Dialect::Mysql, Timestamp | Timestamptz) => "DATETIME(6)",
+            (Dialect::Mysql, Uuid) => "CHAR(36)",
+            (Dialect::Mysql, Json) => "JSON",
+            (Dialect::Mysql, Text) if self.max_len < 16_000 => "TEXT",
+            (Dialect::Mysql, Text) if self.max_len < 4_000_000 => "MEDIUMTEXT",
+            (Dialect::Mysql, Text) => "LONGTEXT",
+        };
+        s.to_string()
+    }
+}
+
+impl InferredTable {
+    /// `CREATE TABLE [IF NOT EXISTS] <table> (...)` in `dialect`; `table` is already quoted.
+    pub fn create_sql(&self, table: &str, dialect: Dialect, if_not_exists: bool) -> String {
+        let quote = |n: &str| match dialect {
+            Dialect::Mysql => format!("`{}`", n.replace('`', "``")),
+            _ => quote_ident(n),
+        };
+        let mut s = format!(
+            "CREATE TABLE {}{table} (\n",
+            if if_not_exists { "IF NOT EXISTS " } else { "" }
+        );
+        for (i, c) in self.columns.iter().enumerate() {
+            let sep = if i + 1 < self.columns.len() { "," } else { "" };
+            s.push_str(&format!(
+                "    {} {}{sep}\n",
+                quote(&c.name),
+                c.sql_type(dialect)
+            ));
+        }
+        s.push(')');
+        s
+    }
+}
+
+impl fmt::Display for Inferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::csv::CsvOptions;
+
+    fn table(csv: &str) -> InferredTable {
+        let mut r = CsvReader::new(csv.as_bytes(), "t", CsvOptions::default());
+        let header = r.read_header(&mut Record::default()).unwrap();
+        infer(&mut r, Some(&header), b"", 0).unwrap()
+    }
+
+    fn types(csv: &str) -> Vec<Inferred> {
+        table(csv).columns.iter().map(|c| c.ty).collect()
+    }
+
+    #[test]
+    fn names_are_cleaned_and_distinct() {
+        let h: Vec<String> = [
+            "Event Type",
+            "",
+            "id",
+            "ID",
+            "  2020 Sales ($) ",
+            "événement",
+            "a\"b;c",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            column_names(&h),
+            [
+                "event_type",
+                "column_2",
+                "id",
+                "id_2",
+                "col_2020_sales",
+                "événement",
+                "a_b_c"
+            ]
+        );
+        assert_eq!(sanitize("___"), "");
+        assert_eq!(sanitize(&"x".repeat(100)).len(), 63);
+    }
+
+    #[test]
+    fn tricky_columns() {
+        use Inferred::*;
+        let t = types(
+            "a,b,c,d,e,f,g,h,i,j,k,l\n\
+             1,1,007,,2024-01-02,2024-01-02 10:00,2024-01-02T10:00Z,true,a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,\"{\"\"x\"\":1}\",1e3,99999999999999999999\n\
+             2,2.5,12,,2024-01-03 00:00:01,01/02/2024,2024-01-02 10:00+01,F,A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11,[1],2,1\n\
+             -3,-0.25,0,,2024-02-29,2024-01-02,2024-01-02 10:00:00.5-05:30,no,x,,3.5,2\n",
+        );
+        assert_eq!(
+            t,
+            [
+                Bigint,
+                Numeric,
+                Text,
+                Text,
+                Timestamp,
+                Text,
+                Timestamptz,
+                Boolean,
+                Text,
+                Json,
+                Double,
+                Numeric
+            ]
+        );
+    }
+
+    #[test]
+    fn leading_zeros_and_odd_numbers_stay_text() {
+        use Inferred::*;
+        assert_eq!(types("z\n02134\n10001\n"), [Text]);
+        assert_eq!(types("z\n0.5\n.5\n"), [Numeric]);
+        assert_eq!(types("z\n00.5\n"), [Text]);
+        assert_eq!(types("z\n1.2.3\n"), [Text]);
+        assert_eq!(types("z\n1e\n"), [Text]);
+        assert_eq!(types("z\n0\n1\n"), [Bigint]);
+        assert_eq!(types("z\n2023-02-29\n"), [Text]);
+        assert_eq!(types("z\n\"\"\n"), [Text]);
+    }
+
+    #[test]
+    fn digits_and_lengths_for_mysql() {
+        let t = table("n,s\n123.45,abc\n-1.5,abcdefgh\n");
+        assert_eq!(t.columns[0].digits, (3, 2));
+        assert_eq!(t.columns[0].sql_type(Dialect::Mysql), "DECIMAL(5,2)");
+        assert_eq!(t.columns[1].max_len, 8);
+        assert_eq!(t.sampled_rows, 2);
+    }
+
+    #[test]
+    fn create_sql_quotes_everything() {
+        let t = table("Event Type,n\nclick,1\n");
+        assert_eq!(
+            t.create_sql("\"ev\"", Dialect::Postgres, false),
+            "CREATE TABLE \"ev\" (\n    \"event_type\" text,\n    \"n\" bigint\n)"
+        );
+        assert!(t
+            .create_sql("`ev`", Dialect::Mysql, true)
+            .starts_with("CREATE TABLE IF NOT EXISTS `ev` (\n    `event_type` TEXT,"));
+    }
+
+    #[test]
+    fn sample_limit_is_respected() {
+        let mut r = CsvReader::new("a\n1\nx\n".as_bytes(), "t", CsvOptions::default());
+        let header = r.read_header(&mut Record::default()).unwrap();
+        let t = infer(&mut r, Some(&header), b"", 1).unwrap();
+        assert_eq!(t.columns[0].ty, Inferred::Bigint);
+        assert_eq!(t.sampled_rows, 1);
+    }
+}

@@ -1,0 +1,51 @@
+//! Reading the start of a stream twice: once to infer a table from a sample of its rows, once
+//! to load it. A file can simply be opened again; standard input cannot, so what the sample
+//! read is kept and played back before the rest of the stream.
+
+use std::io::{self, Cursor, Read};
+
+/// A reader that keeps a copy of everything read through it.
+pub struct Recorder<R> {
+    inner: R,
+    seen: Vec<u8>,
+}
+
+impl<R: Read> Recorder<R> {
+    /// Starts recording `inner`.
+    pub fn new(inner: R) -> Self {
+        Recorder {
+            inner,
+            seen: Vec::new(),
+        }
+    }
+
+    /// A reader that yields what was recorded, then the rest of the stream: the stream as if
+    /// it had not been read at all.
+    pub fn replay(self) -> io::Chain<Cursor<Vec<u8>>, R> {
+        Cursor::new(self.seen).chain(self.inner)
+    }
+}
+
+impl<R: Read> Read for Recorder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_gives_the_whole_stream() {
+        let mut r = Recorder::new(&b"abcdefgh"[..]);
+        let mut head = [0u8; 3];
+        r.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"abc");
+        let mut all = Vec::new();
+        r.replay().read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"abcdefgh");
+    }
+}

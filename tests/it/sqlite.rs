@@ -1,0 +1,451 @@
+//! The embedded default: SQLite files, checked against what PostgreSQL's own COPY stores for
+//! the same input, plus --create, resume after kill -9, --atomic and the in-memory target.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use crate::support::fixtures::{events_csv, EVENTS_DDL};
+use crate::support::{barge, barge_in, fresh_db, Dir, TestDb};
+
+/// The events table as a SQLite user declares it.
+const EVENTS_SQLITE: &str = "CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, \
+    amount NUMERIC NOT NULL, score REAL, active BOOLEAN NOT NULL, name TEXT, \
+    created_at TIMESTAMPTZ NOT NULL, tag UUID NOT NULL, payload JSON)";
+
+/// One row in a form both databases can be brought to: numbers as f64, timestamps as UTC
+/// text without trailing zeros, JSON parsed.
+#[derive(Debug, PartialEq)]
+struct Row {
+    id: i64,
+    user_id: Option<i64>,
+    amount: f64,
+    score: Option<f64>,
+    active: bool,
+    name: Option<String>,
+    created_at: String,
+    tag: String,
+    payload: Option<serde_json::Value>,
+}
+
+/// `2024-01-02 03:04:05.120000` and `2024-01-02 03:04:05.12+00:00` -> `2024-01-02 03:04:05.12`.
+fn norm_ts(s: &str) -> String {
+    let s = s.trim_end_matches("+00:00");
+    match s.split_once('.') {
+        Some((a, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                a.to_string()
+            } else {
+                format!("{a}.{frac}")
+            }
+        }
+        None => s.to_string(),
+    }
+}
+
+async fn pg_rows(db: &TestDb, table: &str) -> Vec<Row> {
+    let rows = db
+        .client
+        .query(
+            &format!(
+                "SELECT id, user_id::bigint, amount::float8, score, active, name, \
+                 to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), \
+                 tag::text, payload::text FROM {table} ORDER BY id"
+            ),
+            &[],
+        )
+        .await
+        .expect("read the reference rows");
+    rows.iter()
+        .map(|r| Row {
+            id: r.get(0),
+            user_id: r.get(1),
+            amount: r.get(2),
+            score: r.get(3),
+            active: r.get(4),
+            name: r.get(5),
+            created_at: norm_ts(r.get(6)),
+            tag: r.get(7),
+            payload: r
+                .get::<_, Option<String>>(8)
+                .map(|p| serde_json::from_str(&p).expect("json")),
+        })
+        .collect()
+}
+
+fn sqlite_rows(path: &Path, table: &str) -> Vec<Row> {
+    let conn = Connection::open(path).expect("open the SQLite file");
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT id, user_id, amount, score, active, name, created_at, tag, payload \
+             FROM {table} ORDER BY id"
+        ))
+        .expect("prepare");
+    stmt.query_map([], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            user_id: r.get(1)?,
+            amount: r.get(2)?,
+            score: r.get(3)?,
+            active: r.get(4)?,
+            name: r.get(5)?,
+            created_at: norm_ts(&r.get::<_, String>(6)?),
+            tag: r.get(7)?,
+            payload: r
+                .get::<_, Option<String>>(8)?
+                .map(|p| serde_json::from_str(&p).expect("json")),
+        })
+    })
+    .expect("query")
+    .collect::<Result<Vec<_>, _>>()
+    .expect("rows")
+}
+
+/// The same file loaded by PostgreSQL's own COPY: the oracle.
+async fn reference(csv: &str) -> Vec<Row> {
+    let db = fresh_db("sqlite_ref").await;
+    db.exec(&format!("CREATE TABLE events ({EVENTS_DDL})"))
+        .await;
+    db.server_copy("events", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    pg_rows(&db, "events").await
+}
+
+fn count(path: &Path, sql: &str) -> i64 {
+    let conn = Connection::open(path).expect("open the SQLite file");
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+#[tokio::test]
+async fn sqlite_holds_what_postgres_copy_holds() {
+    let csv = events_csv(5_000);
+    let want = reference(&csv).await;
+    assert_eq!(want.len(), 5_000);
+    let dir = Dir::new();
+    let f = dir.write("events.csv", &csv);
+    let f = f.to_str().unwrap();
+
+    // Into a table the user declared.
+    let db = dir.path().join("declared.db");
+    Connection::open(&db)
+        .and_then(|c| c.execute_batch(EVENTS_SQLITE))
+        .expect("create the table");
+    let into = format!("sqlite://{}", db.display());
+    let run = barge(&["load", f, "--into", &into, "--chunk-rows", "700"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("Loaded 5,000 rows into \"main\".\"events\" at sqlite://"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("8 chunks, INSERT)"), "{}", run.stdout);
+    assert_eq!(sqlite_rows(&db, "events"), want);
+    // Typed storage: integers and reals, not text.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM events WHERE typeof(id) = 'integer' AND typeof(active) = 'integer' \
+             AND typeof(amount) IN ('integer', 'real') AND typeof(score) IN ('real', 'null')"
+        ),
+        5_000
+    );
+
+    // Into a table barge creates from the file (the default for SQLite).
+    let created = dir.path().join("created.db");
+    let into = format!("sqlite://{}", created.display());
+    let run = barge(&["load", f, "--into", &into]);
+    run.assert_ok();
+    assert!(run.stdout.contains("into new table"), "{}", run.stdout);
+    assert_eq!(sqlite_rows(&created, "events"), want);
+}
+
+#[test]
+fn schema_prints_the_inferred_table_for_each_dialect() {
+    let dir = Dir::new();
+    let f = dir.write(
+        "Odd File.csv",
+        "ID,Zip Code,price,ratio,when,At,ok,,id\n\
+         1,02134,1.50,1e-3,2024-01-02,2024-01-02T10:00:00Z,yes,x,\"{\"\"a\"\":1}\"\n\
+         2,10001,2,2.5,2024-02-29,2024-01-03T10:00:00+01:00,no,,[]\n",
+    );
+    let f = f.to_str().unwrap();
+    let run = barge(&["schema", f, "--dialect", "postgres"]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        "CREATE TABLE \"odd_file\" (\n    \"id\" bigint,\n    \"zip_code\" text,\n    \
+         \"price\" numeric,\n    \"ratio\" double precision,\n    \"when\" date,\n    \
+         \"at\" timestamptz,\n    \"ok\" boolean,\n    \"column_8\" text,\n    \"id_2\" jsonb\n);\n\
+         -- from the header and 2 rows\n"
+    );
+    let run = barge(&["schema", f]);
+    run.assert_ok();
+    assert!(
+        run.stdout.starts_with(
+            "CREATE TABLE \"odd_file\" (\n    \"id\" INTEGER,\n    \"zip_code\" TEXT,"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = barge(&["schema", f, "--dialect", "mysql", "--table", "t"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("`price` DECIMAL(2,2)") || run.stdout.contains("`price` DECIMAL(3,2)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.starts_with("CREATE TABLE `t` ("),
+        "{}",
+        run.stdout
+    );
+    let run = barge(&["schema", f, "--dialect", "oracle"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+}
+
+#[test]
+fn create_keeps_leading_zeros_and_loads_the_same_file_again() {
+    let dir = Dir::new();
+    let csv = "Zip Code,n,Note\n02134,1,a\n10001,2,\n00501,3,\"\"\n";
+    let f = dir.write("zips.csv", csv);
+    let f = f.to_str().unwrap();
+    let run = barge_in(Some(dir.path()), &["load", f], &[], None);
+    run.assert_ok();
+    let db = dir.path().join("barge.db");
+    let conn = Connection::open(&db).unwrap();
+    let got: Vec<(String, i64, Option<String>)> = conn
+        .prepare("SELECT zip_code, n, note FROM zips ORDER BY n")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        got,
+        [
+            ("02134".to_string(), 1, Some("a".to_string())),
+            ("10001".to_string(), 2, None),
+            ("00501".to_string(), 3, Some(String::new())),
+        ]
+    );
+    // The header ("Zip Code") maps onto the created names ("zip_code") on a second load.
+    let run = barge_in(Some(dir.path()), &["load", f, "--again"], &[], None);
+    run.assert_ok();
+    assert!(!run.stdout.contains("new table"), "{}", run.stdout);
+    assert_eq!(count(&db, "SELECT count(*) FROM zips"), 6);
+}
+
+#[test]
+fn a_later_value_that_does_not_fit_the_sample_says_what_to_do() {
+    let dir = Dir::new();
+    let f = dir.write("late.csv", "id,v\n1,10\n2,20\n3,thirty\n");
+    let f = f.to_str().unwrap();
+    let run = barge_in(
+        Some(dir.path()),
+        &["load", f, "--sample-rows", "2"],
+        &[],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {f}: record 4 (line 4, byte 15), column \"v\": invalid value \"thirty\": \
+             expected INTEGER: not an integer\n\
+             note: 0 rows were committed before the error\n\
+             hint: this load created \"main\".\"late\" from the first 2 rows, and a later value \
+             does not fit the type it chose: drop the table and load again with a larger \
+             --sample-rows (0 reads the whole file), or create the table yourself\n"
+        )
+    );
+    let dir = Dir::new();
+    let f = dir.write("late.csv", "id,v\n1,10\n2,20\n3,thirty\n");
+    let run = barge_in(
+        Some(dir.path()),
+        &["load", f.to_str().unwrap(), "--sample-rows", "0"],
+        &[],
+        None,
+    );
+    run.assert_ok();
+}
+
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn barge")
+}
+
+fn committed_chunks(db: &Path) -> i64 {
+    Connection::open(db)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT count(*) FROM barge_checkpoint WHERE first_byte >= 0",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn kill_9_then_rerun_loads_every_row_exactly_once() {
+    let csv = events_csv(100_000);
+    let want = reference(&csv).await;
+    let dir = Dir::new();
+    let f = dir.write("events.csv", &csv);
+    let f = f.to_str().unwrap();
+    let db = dir.path().join("k.db");
+    // No primary key, so that a doubled row would show.
+    Connection::open(&db)
+        .and_then(|c| c.execute_batch(&EVENTS_SQLITE.replace(" PRIMARY KEY", "")))
+        .expect("create the table");
+    let into = format!("sqlite://{}", db.display());
+    let args = ["load", f, "--into", &into, "--chunk-rows", "1000"];
+    let seed = fastrand::u64(..);
+    eprintln!("kill -9 moments from seed {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut killed = 0;
+    for _ in 0..6 {
+        let before = committed_chunks(&db);
+        let mut child = spawn(&args);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while committed_chunks(&db) <= before && Instant::now() < deadline {
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(rng.u64(0..40)));
+        if child.try_wait().ok().flatten().is_none() {
+            child.kill().expect("kill -9 barge");
+            killed += 1;
+        }
+        let _ = child.wait();
+    }
+    assert!(killed >= 3, "only {killed} runs were killed mid-load");
+    let run = barge(&args);
+    run.assert_ok();
+    assert_eq!(count(&db, "SELECT count(*) FROM events"), 100_000);
+    assert_eq!(count(&db, "SELECT count(DISTINCT id) FROM events"), 100_000);
+    assert_eq!(sqlite_rows(&db, "events"), want);
+}
+
+#[test]
+fn atomic_and_resume_after_a_bad_row() {
+    let dir = Dir::new();
+    let mut csv = String::from("id,v\n");
+    for i in 1..=50 {
+        csv.push_str(&format!("{i},{}\n", i * 2));
+    }
+    csv.push_str("51,oops\n");
+    let f = dir.write("nums.csv", &csv);
+    let f = f.to_str().unwrap();
+    let db = dir.path().join("a.db");
+    Connection::open(&db)
+        .and_then(|c| c.execute_batch("CREATE TABLE nums (id INTEGER, v INTEGER NOT NULL)"))
+        .unwrap();
+    let into = format!("sqlite://{}", db.display());
+    let run = barge(&["load", f, "--into", &into, "--chunk-rows", "10", "--atomic"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(count(&db, "SELECT count(*) FROM nums"), 0);
+
+    let run = barge(&["load", f, "--into", &into, "--chunk-rows", "10"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("note: 50 rows were committed"),
+        "{}",
+        run.stderr
+    );
+    let id = run
+        .stderr
+        .split("--load-id ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the hint prints the load id")
+        .to_string();
+    assert_eq!(count(&db, "SELECT count(*) FROM nums"), 50);
+    // Fixed, the file resumes after the committed rows.
+    std::fs::write(f, csv.replace("51,oops", "51,102")).unwrap();
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &into,
+        "--chunk-rows",
+        "10",
+        "--load-id",
+        &id,
+    ]);
+    run.assert_ok();
+    assert!(run.stdout.contains("skipped 50 rows"), "{}", run.stdout);
+    assert_eq!(count(&db, "SELECT count(*) FROM nums"), 51);
+    assert_eq!(
+        count(&db, "SELECT sum(v) FROM nums"),
+        (1..=51).map(|i| i * 2).sum::<i64>()
+    );
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &into,
+        "--chunk-rows",
+        "10",
+        "--load-id",
+        &id,
+    ]);
+    run.assert_ok();
+    assert!(run.stdout.contains("already loaded"), "{}", run.stdout);
+}
+
+#[test]
+fn memory_target_validates_without_keeping_anything() {
+    let dir = Dir::new();
+    let f = dir.write("ok.csv", events_csv(300));
+    let run = barge(&["load", f.to_str().unwrap(), "--into", "sqlite::memory:"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("Loaded 300 rows into new table \"main\".\"ok\" at sqlite::memory:"),
+        "{}",
+        run.stdout
+    );
+    let f = dir.write("bad.csv", "d\n2024-01-31\n2024-02-30\n");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        "sqlite::memory:",
+        "--sample-rows",
+        "1",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("column \"d\": invalid value \"2024-02-30\": expected DATE"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_usage_error() {
+    let dir = Dir::new();
+    let f = dir.write("x.csv", "a\n1\n");
+    let not_db = dir.write("not.db", "this is not a database, just text long enough to look like a header...........................................");
+    let into = format!("sqlite://{}", not_db.display());
+    let run = barge(&["load", f.to_str().unwrap(), "--into", &into]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("file is not a database"),
+        "{}",
+        run.stderr
+    );
+}
