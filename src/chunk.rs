@@ -48,6 +48,9 @@ pub struct Deferred {
 pub struct Chunk {
     /// Chunk number, from 0.
     pub seq: u64,
+    /// Position among the chunks this run sends (0, 1, 2, ... without gaps, unlike `seq`,
+    /// which skips the chunks an earlier run committed).
+    pub ordinal: u64,
     /// The complete COPY payload (binary header and trailer included).
     pub data: Vec<u8>,
     /// Rows in the chunk.
@@ -69,6 +72,7 @@ impl Chunk {
     pub fn new(seq: u64, capacity: usize) -> Self {
         Chunk {
             seq,
+            ordinal: 0,
             data: Vec::with_capacity(capacity),
             rows: 0,
             first: Position::default(),

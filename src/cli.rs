@@ -106,6 +106,37 @@ pub struct LoadArgs {
     #[arg(long)]
     pub create: bool,
 
+    /// When a row's key is already in the table: "nothing" keeps the table's row, "update"
+    /// overwrites it. Within the file the first occurrence of a key wins with "nothing", the
+    /// last with "update", as if the rows were loaded one by one.
+    #[arg(long, value_name = "nothing|update")]
+    pub on_conflict: Option<barge::upsert::OnConflict>,
+
+    /// The conflict key's columns (default: the primary key); must be the columns of a unique
+    /// index or constraint.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "A,B",
+        requires = "on_conflict"
+    )]
+    pub key: Option<Vec<String>>,
+
+    /// With --on-conflict update: the columns to overwrite (default: every loaded column not
+    /// in the key).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "A,B",
+        requires = "on_conflict"
+    )]
+    pub update_columns: Option<Vec<String>>,
+
+    /// How rows travel to PostgreSQL: "copy" (binary COPY, the fastest) or "insert" (multi-row
+    /// INSERTs with binary parameters, for engines without COPY). SQLite always uses INSERTs.
+    #[arg(long, value_name = "copy|insert", default_value = "copy", value_parser = parse_mode)]
+    pub mode: barge::load::Mode,
+
     /// Rows per chunk; each chunk is one transaction.
     #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_ROWS, value_name = "N")]
     pub chunk_rows: usize,
@@ -160,6 +191,14 @@ pub struct LoadArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+fn parse_mode(s: &str) -> Result<barge::load::Mode, String> {
+    match s {
+        "copy" => Ok(barge::load::Mode::Copy),
+        "insert" => Ok(barge::load::Mode::Insert),
+        _ => Err("use copy or insert".into()),
+    }
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {

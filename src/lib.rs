@@ -14,6 +14,8 @@ pub mod schema;
 pub mod sink;
 pub mod source;
 pub mod target;
+pub mod turnstile;
+pub mod upsert;
 
 pub use error::{Error, ErrorKind, Result};
 pub use load::{Load, LoadReport};

@@ -18,12 +18,12 @@ use crate::pipeline::{self, PipelineOptions, Progress, Resume};
 use crate::position::Position;
 use crate::retry::{self, RetryPolicy};
 use crate::schema::{quote_ident, ColumnType, Table, TableName};
-use crate::sink::postgres::copy::{CopyPlan, TxMode};
-use crate::sink::postgres::{self, PgCopySink, PgLedger};
+use crate::sink::postgres::{self, Method, PgLedger, PgPlan, PgSink, TxMode};
 use crate::sink::sqlite::{self, InsertPlan, SqliteSink};
 use crate::source::csv::{CsvOptions, CsvReader, Record};
 use crate::source::replay::Recorder;
 use crate::target::{SqliteTarget, Target};
+use crate::upsert::{OnConflict, UniqueKey, Upsert, UpsertCounts};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two
 /// workers (3 alternating runs each): 5k, 10k and 20k rows per chunk all took 2.2-2.6 s, within
@@ -62,6 +62,10 @@ pub struct Load {
     retry: RetryPolicy,
     create: Option<bool>,
     sample_rows: usize,
+    mode: Mode,
+    on_conflict: Option<OnConflict>,
+    key: Option<Vec<String>>,
+    update_columns: Option<Vec<String>>,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
 }
@@ -94,6 +98,29 @@ pub struct LoadReport {
     pub already_loaded: Option<AlreadyLoaded>,
     /// Whether this load created the table (from the file's header and a sample of rows).
     pub created: bool,
+    /// For an upsert: `on_conflict`, and rows inserted, updated and skipped.
+    pub upsert: Option<UpsertReport>,
+}
+
+/// What an upsert did.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpsertReport {
+    /// `nothing` or `update`.
+    pub on_conflict: OnConflict,
+    /// The conflict key.
+    pub key: Vec<String>,
+    /// The counts, as a row-by-row load would count them.
+    #[serde(flatten)]
+    pub counts: UpsertCounts,
+}
+
+/// How rows travel to PostgreSQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `COPY ... FROM STDIN`.
+    Copy,
+    /// Multi-row `INSERT ... VALUES` with binary parameters.
+    Insert,
 }
 
 /// An earlier, completed load of the same input.
@@ -144,6 +171,10 @@ impl Load {
             retry: RetryPolicy::default(),
             create: None,
             sample_rows: infer::DEFAULT_SAMPLE_ROWS,
+            mode: Mode::Copy,
+            on_conflict: None,
+            key: None,
+            update_columns: None,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         })
@@ -226,6 +257,31 @@ impl Load {
         self
     }
 
+    /// How rows travel to PostgreSQL: COPY (the default) or multi-row INSERTs (for engines
+    /// without COPY). SQLite always takes INSERTs.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Loads into a table that may already hold some keys: see [`crate::upsert`].
+    pub fn on_conflict(mut self, action: OnConflict) -> Self {
+        self.on_conflict = Some(action);
+        self
+    }
+
+    /// The conflict key's columns (default: the primary key); must be a unique key.
+    pub fn key(mut self, columns: Vec<String>) -> Self {
+        self.key = Some(columns);
+        self
+    }
+
+    /// The columns an `update` overwrites (default: every loaded column not in the key).
+    pub fn update_columns(mut self, columns: Vec<String>) -> Self {
+        self.update_columns = Some(columns);
+        self
+    }
+
     /// How transient faults are retried.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -296,6 +352,11 @@ impl Load {
         if self.atomic && (self.again || self.load_id.is_some()) {
             return Err(Error::config(
                 "--atomic keeps no checkpoints, so --again and --load-id do not apply",
+            ));
+        }
+        if self.on_conflict.is_none() && (self.key.is_some() || self.update_columns.is_some()) {
+            return Err(Error::config(
+                "--key and --update-columns go with --on-conflict nothing|update",
             ));
         }
         if self.checkpoint.is_none() && (self.again || self.load_id.is_some()) {
@@ -386,6 +447,8 @@ impl Load {
         };
         let format = match db {
             Db::Sqlite { .. } => WireFormat::Sqlite,
+            // INSERT parameters carry other types as text, each value on its own.
+            Db::Postgres { .. } if self.mode == Mode::Insert => WireFormat::Binary,
             Db::Postgres { .. } if columns.iter().any(|c| c.ty == ColumnType::Other) => {
                 let odd: Vec<String> = columns
                     .iter()
@@ -399,6 +462,25 @@ impl Load {
                 WireFormat::Text
             }
             Db::Postgres { .. } => WireFormat::Binary,
+        };
+
+        let report_format = match (&db, self.mode) {
+            (Db::Postgres { .. }, Mode::Insert) => "insert",
+            _ => format.as_str(),
+        };
+        let upsert = match self.on_conflict {
+            None => None,
+            Some(action) => {
+                let keys = db.unique_keys(&table).await?;
+                Some(Upsert::resolve(
+                    &table,
+                    &columns,
+                    &keys,
+                    action,
+                    self.key.as_deref(),
+                    self.update_columns.as_deref(),
+                )?)
+            }
         };
 
         // Exactly once: find this load's checkpoints.
@@ -462,13 +544,14 @@ impl Load {
                         retries: Progress::get(&self.progress.retries),
                         bytes: 0,
                         elapsed: started.elapsed(),
-                        format: format.as_str(),
+                        format: report_format,
                         load_id: Some(cp.load_id().to_string()),
                         already_loaded: Some(AlreadyLoaded {
                             at: done.at,
                             rows: done.rows,
                         }),
                         created: false,
+                        upsert: None,
                     });
                 }
                 Start::Run(cp, done) => {
@@ -532,8 +615,16 @@ impl Load {
         );
         let ran = match db {
             Db::Postgres { client, config } => {
-                let mut plan = CopyPlan::new(&table, columns, format, name);
+                let method = match self.mode {
+                    Mode::Copy => Method::Copy(format),
+                    Mode::Insert => Method::Insert(postgres::insert::rows_per_statement(
+                        columns.len(),
+                        self.chunk_rows,
+                    )),
+                };
+                let mut plan = PgPlan::new(&table, columns, method, name);
                 plan.checkpoints = checkpoints.clone();
+                plan.upsert = upsert.clone();
                 let sinks = self.pg_sinks(client, &config, plan).await?;
                 let stats = pipeline::run(
                     reader,
@@ -562,7 +653,12 @@ impl Load {
                 let mut plan = InsertPlan::new(&table, columns, self.chunk_rows);
                 plan.checkpoints = checkpoints.clone();
                 plan.atomic = self.atomic;
-                let sink = SqliteSink::new(sqlite::open(&target, memory_key)?, Arc::new(plan));
+                plan.upsert = upsert.clone();
+                let sink = SqliteSink::new(
+                    sqlite::open(&target, memory_key)?,
+                    Arc::new(plan),
+                    self.progress.clone(),
+                )?;
                 let stats = pipeline::run(
                     reader,
                     encoder,
@@ -600,10 +696,19 @@ impl Load {
             retries: Progress::get(&self.progress.retries),
             bytes: stats.bytes,
             elapsed: started.elapsed(),
-            format: format.as_str(),
+            format: report_format,
             load_id,
             already_loaded: None,
             created: created.is_some(),
+            upsert: upsert.map(|u| UpsertReport {
+                on_conflict: u.on_conflict,
+                key: u.key.iter().map(|c| c.name.clone()).collect(),
+                counts: UpsertCounts {
+                    inserted: Progress::get(&self.progress.upsert_inserted),
+                    updated: Progress::get(&self.progress.upsert_updated),
+                    skipped: Progress::get(&self.progress.upsert_skipped),
+                },
+            }),
         })
     }
 
@@ -638,8 +743,8 @@ impl Load {
         &self,
         client: tokio_postgres::Client,
         config: &tokio_postgres::Config,
-        mut plan: CopyPlan,
-    ) -> Result<Vec<PgCopySink>> {
+        mut plan: PgPlan,
+    ) -> Result<Vec<PgSink>> {
         plan.retry = self.retry;
         plan.mode = if self.atomic {
             TxMode::Atomic
@@ -648,7 +753,7 @@ impl Load {
         };
         let plan = Arc::new(plan);
         let sink = |c| {
-            PgCopySink::new(
+            PgSink::new(
                 c,
                 config.clone(),
                 self.target.clone(),
@@ -715,6 +820,13 @@ impl Db {
                 .await
                 .map_err(|e| Error::db(context, e)),
             Db::Sqlite { conn, .. } => sqlite::execute_ddl(conn, sql, &context),
+        }
+    }
+
+    async fn unique_keys(&self, table: &Table) -> Result<Vec<UniqueKey>> {
+        match self {
+            Db::Postgres { client, .. } => postgres::upsert::unique_keys(client, table).await,
+            Db::Sqlite { conn, .. } => sqlite::unique_keys(conn, table),
         }
     }
 

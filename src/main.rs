@@ -169,6 +169,16 @@ async fn load(args: LoadArgs) -> ExitCode {
     if args.create {
         load = load.create(true);
     }
+    load = load.mode(args.mode);
+    if let Some(action) = args.on_conflict {
+        load = load.on_conflict(action);
+    }
+    if let Some(k) = &args.key {
+        load = load.key(k.clone());
+    }
+    if let Some(u) = &args.update_columns {
+        load = load.update_columns(u.clone());
+    }
 
     watch_signals(load.cancel_flag(), args.quiet);
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
@@ -236,6 +246,23 @@ fn summary(r: &LoadReport, input: &str) -> String {
         r.chunks,
         if r.chunks == 1 { "" } else { "s" },
     );
+    if let Some(u) = &r.upsert {
+        let c = &u.counts;
+        s.push_str(&match u.on_conflict {
+            barge::upsert::OnConflict::Update => format!(
+                "\nUpsert on ({}): {} inserted, {} updated",
+                u.key.join(", "),
+                thousands(c.inserted),
+                thousands(c.updated)
+            ),
+            barge::upsert::OnConflict::Nothing => format!(
+                "\nUpsert on ({}): {} inserted, {} skipped (key already there)",
+                u.key.join(", "),
+                thousands(c.inserted),
+                thousands(c.skipped)
+            ),
+        });
+    }
     if r.skipped_rows > 0 {
         s.push_str(&format!(
             "\nResumed: skipped {} rows committed by an earlier run",

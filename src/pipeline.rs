@@ -41,6 +41,12 @@ pub struct Progress {
     pub rows_skipped: AtomicU64,
     /// Retries of chunks or connections after transient faults.
     pub retries: AtomicU64,
+    /// Upserts: rows that created a row.
+    pub upsert_inserted: AtomicU64,
+    /// Upserts: rows that updated an existing row.
+    pub upsert_updated: AtomicU64,
+    /// Upserts: rows skipped because their key was there (`--on-conflict nothing`).
+    pub upsert_skipped: AtomicU64,
 }
 
 impl Progress {
@@ -223,8 +229,11 @@ fn read_chunks<R: Read>(
     let mut capacity = 64 * 1024;
     let mut chunk = Chunk::new(seq, capacity);
     begin(&mut chunk, format);
+    let sent = std::cell::Cell::new(0u64);
     let send = |mut chunk: Chunk| -> bool {
         finish(&mut chunk, format);
+        chunk.ordinal = sent.get();
+        sent.set(sent.get() + 1);
         Progress::add(&progress.rows_read, chunk.rows);
         progress
             .bytes_read

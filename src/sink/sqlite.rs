@@ -17,9 +17,11 @@ use crate::checkpoint::{Cell, Checkpoints, ChunkMeta, Ledger, Param};
 use crate::chunk::Chunk;
 use crate::encode::sqlite::{decode, Value};
 use crate::error::{Error, Result};
+use crate::pipeline::Progress;
 use crate::schema::{quote_ident, Column, ColumnType, Table, TableName};
 use crate::sink::Sink;
 use crate::target::SqliteTarget;
+use crate::upsert::{OnConflict, UniqueKey, Upsert, UpsertCounts};
 
 /// SQLite's default limit on parameters in one statement (`SQLITE_MAX_VARIABLE_NUMBER`).
 pub const MAX_PARAMS: usize = 32_766;
@@ -127,6 +129,54 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
     }))
 }
 
+/// The table's unique keys that `ON CONFLICT (columns)` can name: the primary key (which may be
+/// the rowid alias, with no index of its own) and unique indexes that are not partial.
+///
+/// # Errors
+/// A SQLite error.
+pub fn unique_keys(conn: &Connection, table: &Table) -> Result<Vec<UniqueKey>> {
+    let ctx = |e| Error::sqlite(format!("reading the unique keys of {table}"), e);
+    let schema = quote_ident(&table.schema);
+    let mut keys = Vec::new();
+    let mut pk: Vec<(i64, String)> = conn
+        .prepare("SELECT pk, name FROM pragma_table_info(?1, ?2) WHERE pk > 0")
+        .and_then(|mut s| {
+            s.query_map([&table.name, &table.schema], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(ctx)?;
+    if !pk.is_empty() {
+        pk.sort();
+        keys.push(UniqueKey {
+            primary: true,
+            columns: pk.into_iter().map(|(_, n)| n).collect(),
+        });
+    }
+    let indexes: Vec<String> = conn
+        .prepare(&format!(
+            "SELECT name FROM {schema}.pragma_index_list(?1) \
+             WHERE \"unique\" AND NOT partial AND origin <> 'pk' ORDER BY seq"
+        ))
+        .and_then(|mut s| s.query_map([&table.name], |r| r.get(0))?.collect())
+        .map_err(ctx)?;
+    for index in indexes {
+        let columns: Vec<Option<String>> = conn
+            .prepare(&format!(
+                "SELECT name FROM {schema}.pragma_index_info(?1) ORDER BY seqno"
+            ))
+            .and_then(|mut s| s.query_map([&index], |r| r.get(0))?.collect())
+            .map_err(ctx)?;
+        // A NULL name is an expression: ON CONFLICT cannot name such an index by columns.
+        if let Some(columns) = columns.into_iter().collect::<Option<Vec<String>>>() {
+            keys.push(UniqueKey {
+                primary: false,
+                columns,
+            });
+        }
+    }
+    Ok(keys)
+}
+
 /// Runs one DDL statement (`CREATE TABLE` from inference).
 ///
 /// # Errors
@@ -204,7 +254,12 @@ pub struct InsertPlan {
     pub checkpoints: Option<Checkpoints>,
     /// Whether the whole load is one transaction.
     pub atomic: bool,
+    /// Set for upserts: rows are staged, counted, then merged.
+    pub upsert: Option<Upsert>,
 }
+
+/// The staging table of an upsert, in the connection's private temporary database.
+const STAGE: &str = "temp.\"barge_stage\"";
 
 impl InsertPlan {
     /// A plan to insert `columns` (in field order) into `table`, `chunk_rows` rows per chunk.
@@ -219,16 +274,80 @@ impl InsertPlan {
             columns,
             checkpoints: None,
             atomic: false,
+            upsert: None,
         }
     }
 
-    /// `INSERT INTO t (a, b) VALUES (?, ?), ...` for `rows` rows.
+    /// `CREATE TEMP TABLE` for the staging table: the loaded columns, no constraints (the
+    /// target checks them); its rowid keeps the rows' order.
+    pub fn create_stage_sql(&self) -> String {
+        let cols: Vec<String> = self.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        format!(
+            "DROP TABLE IF EXISTS {STAGE}; CREATE TEMP TABLE \"barge_stage\" AS SELECT {} FROM {} WHERE false",
+            cols.join(", "),
+            self.table
+        )
+    }
+
+    /// How many staged rows will create a row: distinct new keys, plus rows with a NULL in the
+    /// key (which never conflict).
+    fn count_new_sql(u: &Upsert, table: &str) -> String {
+        let q = |c: &Column| quote_ident(&c.name);
+        let key = u.key.iter().map(q).collect::<Vec<_>>().join(", ");
+        let not_null = u
+            .key
+            .iter()
+            .map(|c| format!("s.{} IS NOT NULL", q(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let same = u
+            .key
+            .iter()
+            .map(|c| format!("t.{0} = s.{0}", q(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        format!(
+            "SELECT (SELECT count(*) FROM (SELECT DISTINCT {key} FROM {STAGE} AS s \
+                     WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM {table} AS t WHERE {same}))) \
+                  + (SELECT count(*) FROM {STAGE} AS s WHERE NOT ({not_null}))"
+        )
+    }
+
+    /// The merge: staged rows in file order, so that SQLite's row-at-a-time upsert leaves what
+    /// a row-by-row load would (`WHERE true` tells the upsert's ON from a join's).
+    fn merge_sql(&self, u: &Upsert) -> String {
+        let q = |c: &Column| quote_ident(&c.name);
+        let cols = self.columns.iter().map(q).collect::<Vec<_>>().join(", ");
+        let key = u.key.iter().map(q).collect::<Vec<_>>().join(", ");
+        let action = match u.on_conflict {
+            OnConflict::Nothing => "DO NOTHING".to_string(),
+            OnConflict::Update => format!(
+                "DO UPDATE SET {}",
+                u.update
+                    .iter()
+                    .map(|c| format!("{0} = excluded.{0}", q(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        format!(
+            "INSERT INTO {} ({cols}) SELECT {cols} FROM {STAGE} WHERE true ORDER BY rowid \
+             ON CONFLICT ({key}) {action}",
+            self.table
+        )
+    }
+
+    /// `INSERT INTO t (a, b) VALUES (?, ?), ...` for `rows` rows, into the target or, for an
+    /// upsert, the staging table.
     pub fn insert_sql(&self, rows: usize) -> String {
         let cols: Vec<String> = self.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let one = format!("({})", vec!["?"; self.columns.len()].join(", "));
+        let dest = match self.upsert {
+            Some(_) => STAGE,
+            None => &self.table,
+        };
         format!(
-            "INSERT INTO {} ({}) VALUES {}",
-            self.table,
+            "INSERT INTO {dest} ({}) VALUES {}",
             cols.join(", "),
             vec![one; rows].join(", ")
         )
@@ -239,18 +358,30 @@ impl InsertPlan {
 pub struct SqliteSink {
     conn: Option<Connection>,
     plan: Arc<InsertPlan>,
+    progress: Arc<Progress>,
     /// In atomic mode: whether BEGIN has been sent.
     begun: bool,
 }
 
 impl SqliteSink {
-    /// A sink writing with `plan` on `conn`.
-    pub fn new(conn: Connection, plan: Arc<InsertPlan>) -> Self {
-        SqliteSink {
+    /// A sink writing with `plan` on `conn`, counting upserts in `progress`.
+    ///
+    /// # Errors
+    /// A SQLite error creating an upsert's staging table.
+    pub fn new(conn: Connection, plan: Arc<InsertPlan>, progress: Arc<Progress>) -> Result<Self> {
+        if plan.upsert.is_some() {
+            execute_ddl(
+                &conn,
+                &plan.create_stage_sql(),
+                "creating the staging table",
+            )?;
+        }
+        Ok(SqliteSink {
             conn: Some(conn),
             plan,
+            progress,
             begun: false,
-        }
+        })
     }
 
     /// Runs `f` on the connection on a blocking thread: SQLite calls block on the disk.
@@ -290,7 +421,7 @@ fn write_chunk(
     plan: &InsertPlan,
     chunk: &Chunk,
     begun: &mut bool,
-) -> Result<()> {
+) -> Result<Option<u64>> {
     let meta = ChunkMeta::of(chunk);
     let what = format!("INSERT into {} ({})", plan.table, describe(&meta));
     let ctx = |e| Error::sqlite(what.clone(), e).in_chunk(meta.seq);
@@ -299,6 +430,25 @@ fn write_chunk(
         *begun = true;
     }
     let result = insert_rows(conn, plan, chunk).map_err(ctx).and_then(|()| {
+        let inserted = match &plan.upsert {
+            None => None,
+            Some(u) => {
+                let merging = |e| {
+                    Error::sqlite(
+                        format!("merging into {} ({})", plan.table, describe(&meta)),
+                        e,
+                    )
+                    .in_chunk(meta.seq)
+                };
+                let n: i64 = conn
+                    .query_row(&InsertPlan::count_new_sql(u, &plan.table), [], |r| r.get(0))
+                    .map_err(merging)?;
+                conn.execute(&plan.merge_sql(u), []).map_err(merging)?;
+                conn.execute(&format!("DELETE FROM {STAGE}"), [])
+                    .map_err(merging)?;
+                Some(n as u64)
+            }
+        };
         if let Some(cp) = &plan.checkpoints {
             let p = cp.insert_params(&meta);
             conn.execute(
@@ -309,7 +459,7 @@ fn write_chunk(
                 Error::sqlite(format!("writing the checkpoint of chunk {}", meta.seq), e)
             })?;
         }
-        Ok(())
+        Ok(inserted)
     });
     if plan.atomic {
         // Rolled back with the connection when the load fails.
@@ -317,7 +467,7 @@ fn write_chunk(
     }
     *begun = false;
     match result {
-        Ok(()) => conn.execute_batch("COMMIT").map_err(ctx),
+        Ok(inserted) => conn.execute_batch("COMMIT").map_err(ctx).map(|()| inserted),
         Err(e) => {
             if let Err(rb) = conn.execute_batch("ROLLBACK") {
                 tracing::debug!(error = %rb, "ROLLBACK failed");
@@ -358,8 +508,17 @@ fn insert_rows(conn: &Connection, plan: &InsertPlan, chunk: &Chunk) -> rusqlite:
 
 impl Sink for SqliteSink {
     async fn write(&mut self, chunk: Chunk) -> Result<()> {
-        self.with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun))
-            .await
+        let rows = chunk.rows;
+        let inserted = self
+            .with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun))
+            .await?;
+        if let (Some(u), Some(inserted)) = (&self.plan.upsert, inserted) {
+            let c = UpsertCounts::of_chunk(u.on_conflict, rows, inserted);
+            Progress::add(&self.progress.upsert_inserted, c.inserted);
+            Progress::add(&self.progress.upsert_updated, c.updated);
+            Progress::add(&self.progress.upsert_skipped, c.skipped);
+        }
+        Ok(())
     }
 
     async fn finish(&mut self) -> Result<()> {

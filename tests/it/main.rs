@@ -11,3 +11,4 @@ mod faults;
 mod readme;
 mod sqlite;
 mod types;
+mod upsert;

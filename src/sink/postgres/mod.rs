@@ -10,9 +10,12 @@ use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::target::Target;
 
 pub mod copy;
+pub mod insert;
 pub mod resolve;
+pub mod upsert;
+pub mod writer;
 
-pub use copy::PgCopySink;
+pub use writer::{Method, PgPlan, PgSink, TxMode};
 
 /// Opens one connection; its driver task runs on the current runtime until the client is
 /// dropped.
