@@ -342,6 +342,8 @@ pub struct ChunkMeta {
     pub end_byte: u64,
     /// Rows.
     pub rows: u64,
+    /// Record number of its first row.
+    pub first_record: u64,
     /// Record number of its last row.
     pub end_record: u64,
     /// Line after its last row.
@@ -356,6 +358,7 @@ impl ChunkMeta {
             first_byte: chunk.first.byte,
             end_byte: chunk.end_byte,
             rows: chunk.rows,
+            first_record: chunk.first.record,
             end_record: chunk.last.record,
             end_line: chunk.end_line,
         }

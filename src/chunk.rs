@@ -1,6 +1,7 @@
 //! A chunk: the unit of work, of transaction and of progress.
 
 use crate::position::Position;
+use crate::rejects::Reject;
 
 /// How a chunk's rows are encoded in [`Chunk::data`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,87 @@ pub struct Chunk {
     pub end_line: u64,
     /// Values waiting for the server to resolve them, in `offset` order.
     pub deferred: Vec<Deferred>,
+    /// Rows of the chunk's input range that the client rejected (with `--rejects`): they are
+    /// written to the rejects file when the chunk commits.
+    pub rejects: Vec<Reject>,
+    /// With `--rejects`: the input bytes of the rows in `data`, so that a row the server
+    /// refuses can be set aside as it was.
+    pub raw: Vec<u8>,
+    /// With `--rejects`: each row of `data`, in order.
+    pub raw_rows: Vec<RawRow>,
+}
+
+/// Where one row of a chunk came from (kept with `--rejects`).
+#[derive(Clone, Debug)]
+pub struct RawRow {
+    /// Its position in the input.
+    pub position: Position,
+    /// Its input bytes, in [`Chunk::raw`].
+    pub raw: std::ops::Range<usize>,
+    /// Where its encoding starts in [`Chunk::data`] (until deferred values are spliced in).
+    pub data_start: usize,
+}
+
+impl Chunk {
+    /// Row `i`'s input position and bytes (with `--rejects`).
+    pub fn raw_row(&self, i: usize) -> Option<(Position, &[u8])> {
+        let row = self.raw_rows.get(i)?;
+        Some((row.position, self.raw.get(row.raw.clone())?))
+    }
+
+    /// The row (index into [`Chunk::raw_rows`]) of the record at `position`.
+    pub fn row_of(&self, position: Position) -> Option<usize> {
+        self.raw_rows
+            .binary_search_by_key(&position.byte, |r| r.position.byte)
+            .ok()
+    }
+
+    /// Takes rows (indexes into [`Chunk::raw_rows`], sorted) out of the chunk, with their
+    /// deferred values: used when the server refuses a value of theirs and they are set aside.
+    /// `rows_end` is where the last row ends in `data` (before a binary trailer).
+    pub fn remove_rows(&mut self, rows: &[usize], rows_end: usize) {
+        if rows.is_empty() {
+            return;
+        }
+        let end_of =
+            |i: usize, rows: &[RawRow], len: usize| rows.get(i + 1).map_or(len, |r| r.data_start);
+        let cuts: Vec<std::ops::Range<usize>> = rows
+            .iter()
+            .map(|&i| self.raw_rows[i].data_start..end_of(i, &self.raw_rows, rows_end))
+            .collect();
+        let removed_before = |offset: usize| -> usize {
+            cuts.iter()
+                .filter(|c| c.end <= offset)
+                .map(|c| c.end - c.start)
+                .sum()
+        };
+        // By position, not offset: a deferred last value of a row sits where the next row starts.
+        let gone: Vec<u64> = rows
+            .iter()
+            .map(|&i| self.raw_rows[i].position.byte)
+            .collect();
+        self.deferred.retain(|d| !gone.contains(&d.position.byte));
+        for d in &mut self.deferred {
+            d.offset -= removed_before(d.offset);
+        }
+        let mut data = Vec::with_capacity(self.data.len());
+        let mut from = 0;
+        for c in &cuts {
+            data.extend_from_slice(&self.data[from..c.start]);
+            from = c.end;
+        }
+        data.extend_from_slice(&self.data[from..]);
+        self.data = data;
+        let mut k = 0;
+        self.raw_rows.retain(|_| {
+            k += 1;
+            !rows.contains(&(k - 1))
+        });
+        for r in &mut self.raw_rows {
+            r.data_start -= removed_before(r.data_start);
+        }
+        self.rows -= rows.len() as u64;
+    }
 }
 
 impl Chunk {
@@ -80,6 +162,56 @@ impl Chunk {
             end_byte: 0,
             end_line: 0,
             deferred: Vec::new(),
+            rejects: Vec::new(),
+            raw: Vec::new(),
+            raw_rows: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(byte: u64) -> Position {
+        Position {
+            byte,
+            line: byte,
+            record: byte,
+        }
+    }
+
+    #[test]
+    fn removing_rows_keeps_the_others_and_their_deferred_values() {
+        // Rows "aa", "bbb", "c" with deferred values at the end of row 0 and inside row 2.
+        let mut c = Chunk::new(0, 0);
+        c.data = b"HHaabbbc".to_vec();
+        c.raw = b"r0\nr1\nr2\n".to_vec();
+        for (i, start) in [2usize, 4, 7].into_iter().enumerate() {
+            c.raw_rows.push(RawRow {
+                position: pos(i as u64 * 3),
+                raw: i * 3..i * 3 + 3,
+                data_start: start,
+            });
+        }
+        c.rows = 3;
+        for (offset, at) in [(4usize, 0u64), (8, 6)] {
+            c.deferred.push(Deferred {
+                offset,
+                column: 0,
+                text: String::new(),
+                position: pos(at),
+            });
+        }
+        c.remove_rows(&[1], 8);
+        assert_eq!(c.data, b"HHaac");
+        assert_eq!(c.rows, 2);
+        assert_eq!(
+            c.deferred.iter().map(|d| d.offset).collect::<Vec<_>>(),
+            [4, 5]
+        );
+        assert_eq!(c.raw_row(1).unwrap().1, b"r2\n");
+        assert_eq!(c.row_of(pos(6)), Some(1));
+        assert_eq!(c.raw_rows[1].data_start, 4);
     }
 }

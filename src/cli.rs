@@ -137,6 +137,17 @@ pub struct LoadArgs {
     #[arg(long, value_name = "copy|insert", default_value = "copy", value_parser = parse_mode)]
     pub mode: barge::load::Mode,
 
+    /// Set bad rows aside instead of failing: each goes to FILE with its original bytes (after
+    /// the header), so FILE can be fixed and loaded with the same command, and FILE.errors.jsonl
+    /// says where each was and why. Every good row still loads; exit code 3 says some were
+    /// rejected.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+
+    /// With --rejects: stop the load (resumably) once more than N rows were rejected.
+    #[arg(long, value_name = "N", requires = "rejects")]
+    pub max_errors: Option<u64>,
+
     /// Rows per chunk; each chunk is one transaction.
     #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_ROWS, value_name = "N")]
     pub chunk_rows: usize,

@@ -99,6 +99,11 @@ pub enum ErrorKind {
         /// The driver's error.
         source: rusqlite::Error,
     },
+    /// More rows were rejected than `--max-errors` allows.
+    TooManyRejects {
+        /// The limit.
+        limit: u64,
+    },
     /// The load was interrupted (Ctrl-C) before it finished.
     Interrupted,
 }
@@ -310,6 +315,10 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {source}")
             }
+            ErrorKind::TooManyRejects { limit } => write!(
+                f,
+                "more than {limit} rows rejected (--max-errors {limit}): the load stopped"
+            ),
             ErrorKind::Interrupted => f.write_str("interrupted"),
         }
     }

@@ -265,7 +265,15 @@ pub fn infer<R: Read>(
     let mut digits: Vec<(usize, usize)> = Vec::new();
     let mut max_len: Vec<usize> = Vec::new();
     let mut rows = 0u64;
-    while (sample_rows == 0 || rows < sample_rows as u64) && reader.read_record(&mut rec)? {
+    while sample_rows == 0 || rows < sample_rows as u64 {
+        match reader.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            // A quote left open runs to the end: the sample ends here, and the load itself
+            // reports (or sets aside) the bad record.
+            Err(e) if matches!(e.kind(), crate::error::ErrorKind::Csv { .. }) => break,
+            Err(e) => return Err(e),
+        }
         rows += 1;
         if rec.len() > types.len() {
             types.resize(rec.len(), None);

@@ -9,6 +9,7 @@ pub mod infer;
 pub mod load;
 pub mod pipeline;
 pub mod position;
+pub mod rejects;
 pub mod retry;
 pub mod schema;
 pub mod sink;

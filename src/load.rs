@@ -16,6 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::infer::{self, Dialect, InferredTable};
 use crate::pipeline::{self, PipelineOptions, Progress, Resume};
 use crate::position::Position;
+use crate::rejects::Rejects;
 use crate::retry::{self, RetryPolicy};
 use crate::schema::{quote_ident, ColumnType, Table, TableName};
 use crate::sink::postgres::{self, Method, PgLedger, PgPlan, PgSink, TxMode};
@@ -66,6 +67,8 @@ pub struct Load {
     on_conflict: Option<OnConflict>,
     key: Option<Vec<String>>,
     update_columns: Option<Vec<String>>,
+    rejects: Option<PathBuf>,
+    max_errors: Option<u64>,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
 }
@@ -100,6 +103,10 @@ pub struct LoadReport {
     pub created: bool,
     /// For an upsert: `on_conflict`, and rows inserted, updated and skipped.
     pub upsert: Option<UpsertReport>,
+    /// Rows set aside as bad (`--rejects`) by this run.
+    pub rejected: u64,
+    /// Where they went.
+    pub rejects_file: Option<String>,
 }
 
 /// What an upsert did.
@@ -175,6 +182,8 @@ impl Load {
             on_conflict: None,
             key: None,
             update_columns: None,
+            rejects: None,
+            max_errors: None,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         })
@@ -282,6 +291,19 @@ impl Load {
         self
     }
 
+    /// Sets bad rows aside instead of failing: each goes to `path` with its original bytes
+    /// (after the input's header), and why to `path.errors.jsonl` (see [`crate::rejects`]).
+    pub fn rejects(mut self, path: impl Into<PathBuf>) -> Self {
+        self.rejects = Some(path.into());
+        self
+    }
+
+    /// With [`Load::rejects`]: fail (resumably) once more than `n` rows were rejected.
+    pub fn max_errors(mut self, n: u64) -> Self {
+        self.max_errors = Some(n);
+        self
+    }
+
     /// How transient faults are retried.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -359,6 +381,16 @@ impl Load {
                 "--key and --update-columns go with --on-conflict nothing|update",
             ));
         }
+        if self.atomic && self.rejects.is_some() {
+            return Err(Error::config(
+                "--atomic loads every row or none, so it does not take --rejects",
+            ));
+        }
+        if self.max_errors.is_some() && self.rejects.is_none() {
+            return Err(Error::config(
+                "--max-errors counts rejected rows: it goes with --rejects FILE",
+            ));
+        }
         if self.checkpoint.is_none() && (self.again || self.load_id.is_some()) {
             return Err(Error::config(
                 "--again and --load-id need checkpoints: drop --no-checkpoint",
@@ -411,9 +443,11 @@ impl Load {
             Input::Reader(_) => None,
         };
         let sample_rows = existing.is_none().then_some(self.sample_rows);
-        let (csv, given, input_name) = (self.csv.clone(), self.columns.clone(), name.to_string());
+        let mut csv = self.csv.clone();
+        csv.keep_raw = self.rejects.is_some();
+        let (given, input_name) = (self.columns.clone(), name.to_string());
         let head = move || read_head(input, input_name, csv, given, sample_rows);
-        let (reader, names, inferred) = tokio::task::spawn_blocking(head)
+        let (reader, names, inferred, header_raw) = tokio::task::spawn_blocking(head)
             .await
             .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
         let (table, created) = match (existing, inferred) {
@@ -552,6 +586,8 @@ impl Load {
                         }),
                         created: false,
                         upsert: None,
+                        rejected: 0,
+                        rejects_file: None,
                     });
                 }
                 Start::Run(cp, done) => {
@@ -562,6 +598,7 @@ impl Load {
         }
 
         // Resume: seek past the committed run at the start of a file; skip the rest.
+        let resume_firsts: Vec<u64> = committed.iter().map(|c| c.first_byte).collect();
         let skip = SkipRanges::new(committed);
         let mut resume = Resume { skip, first_seq: 0 };
         let mut reader = reader;
@@ -580,7 +617,9 @@ impl Load {
                 line: prefix.end_line,
                 record: prefix.end_record,
             };
-            reader = CsvReader::starting_at(Box::new(file), name, self.csv.clone(), start);
+            let mut csv = self.csv.clone();
+            csv.keep_raw = self.rejects.is_some();
+            reader = CsvReader::starting_at(Box::new(file), name, csv, start);
             resume.first_seq = prefix.chunk + 1;
             Progress::add(
                 &self.progress.rows_skipped,
@@ -597,7 +636,19 @@ impl Load {
             );
         }
 
+        // Rejects: a fresh file for a fresh load; a resumed one keeps those of committed chunks.
+        let rejects = match &self.rejects {
+            None => None,
+            Some(path) => {
+                let committed: std::collections::HashSet<u64> =
+                    resume_firsts.iter().copied().collect();
+                let keep = (!committed.is_empty()).then_some(&committed);
+                Some(Rejects::open(path, name, header_raw.as_deref(), keep)?)
+            }
+        };
         let opts = PipelineOptions {
+            rejects: rejects.is_some(),
+            max_errors: self.max_errors,
             chunk_rows: self.chunk_rows,
             chunk_bytes: self.chunk_bytes,
         };
@@ -625,6 +676,8 @@ impl Load {
                 let mut plan = PgPlan::new(&table, columns, method, name);
                 plan.checkpoints = checkpoints.clone();
                 plan.upsert = upsert.clone();
+                plan.rejects = rejects.clone();
+                plan.max_errors = self.max_errors;
                 let sinks = self.pg_sinks(client, &config, plan).await?;
                 let stats = pipeline::run(
                     reader,
@@ -654,6 +707,8 @@ impl Load {
                 plan.checkpoints = checkpoints.clone();
                 plan.atomic = self.atomic;
                 plan.upsert = upsert.clone();
+                plan.rejects = rejects.clone();
+                plan.max_errors = self.max_errors;
                 let sink = SqliteSink::new(
                     sqlite::open(&target, memory_key)?,
                     Arc::new(plan),
@@ -700,6 +755,8 @@ impl Load {
             load_id,
             already_loaded: None,
             created: created.is_some(),
+            rejected: Progress::get(&self.progress.rows_rejected),
+            rejects_file: self.rejects.as_ref().map(|p| p.display().to_string()),
             upsert: upsert.map(|u| UpsertReport {
                 on_conflict: u.on_conflict,
                 key: u.key.iter().map(|c| c.name.clone()).collect(),
@@ -865,17 +922,29 @@ type Head = (
     CsvReader<Box<dyn Read + Send>>,
     Option<Vec<String>>,
     Option<InferredTable>,
+    Option<Vec<u8>>,
 );
 
+/// Column names of the input, when it has any.
+type Names = Option<Vec<String>>;
+
+/// The input's column names (the header's, or `given`), and the header line's bytes when the
+/// reader keeps them (for the rejects file).
 fn header<R: Read>(
     reader: &mut CsvReader<R>,
     given: &Option<Vec<String>>,
-) -> Result<Option<Vec<String>>> {
+) -> Result<(Names, Option<Vec<u8>>)> {
     let mut header = Vec::new();
+    let mut raw = None;
     if reader.options().header {
-        header = reader.read_header(&mut Record::default())?;
+        let mut rec = Record::default();
+        header = reader.read_header(&mut rec)?;
+        raw = Some(rec.raw().to_vec()).filter(|r| !r.is_empty());
     }
-    Ok(given.clone().or((!header.is_empty()).then_some(header)))
+    Ok((
+        given.clone().or((!header.is_empty()).then_some(header)),
+        raw,
+    ))
 }
 
 /// Opens the input and reads its header (or takes `given` names); with `sample_rows`, also
@@ -897,21 +966,21 @@ fn read_head(
         (Input::Reader(r), None) => (r, None),
         (Input::File(p), Some(n)) => {
             let mut sample = CsvReader::new(open(&p)?, name.clone(), csv.clone());
-            let names = header(&mut sample, &given)?;
+            let (names, _) = header(&mut sample, &given)?;
             let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
             (open(&p)?, Some(t))
         }
         (Input::Reader(r), Some(n)) => {
             // A stream cannot be opened again: keep what the sample read and play it back.
             let mut sample = CsvReader::new(Recorder::new(r), name.clone(), csv.clone());
-            let names = header(&mut sample, &given)?;
+            let (names, _) = header(&mut sample, &given)?;
             let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
             (Box::new(sample.into_inner().replay()), Some(t))
         }
     };
     let mut reader = CsvReader::new(rdr, name, csv);
-    let names = header(&mut reader, &given)?;
-    Ok((reader, names, inferred))
+    let (names, header_raw) = header(&mut reader, &given)?;
+    Ok((reader, names, inferred, header_raw))
 }
 
 /// The table a file loads into unless told: `data/Events 2024.csv.gz` -> `"events_2024"`.

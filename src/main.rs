@@ -1,6 +1,7 @@
 //! `barge`: a thin shell over the library. Parses arguments, shows progress, prints the
 //! summary or the error, and maps the outcome to an exit code:
-//! 0 loaded everything, 1 failed, 2 usage or configuration error.
+//! 0 loaded everything, 1 failed, 2 usage or configuration error, 3 loaded every good row and
+//! set bad ones aside (`--rejects`), 130 interrupted.
 
 mod cli;
 
@@ -170,6 +171,12 @@ async fn load(args: LoadArgs) -> ExitCode {
         load = load.create(true);
     }
     load = load.mode(args.mode);
+    if let Some(p) = &args.rejects {
+        load = load.rejects(p);
+    }
+    if let Some(n) = args.max_errors {
+        load = load.max_errors(n);
+    }
     if let Some(action) = args.on_conflict {
         load = load.on_conflict(action);
     }
@@ -212,7 +219,11 @@ async fn load(args: LoadArgs) -> ExitCode {
             } else if !args.quiet {
                 println!("{}", summary(&report, &args.file.display().to_string()));
             }
-            ExitCode::SUCCESS
+            if report.rejected > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => fail(&e),
     }
@@ -262,6 +273,14 @@ fn summary(r: &LoadReport, input: &str) -> String {
                 thousands(c.skipped)
             ),
         });
+    }
+    if r.rejected > 0 {
+        let file = r.rejects_file.as_deref().unwrap_or("the rejects file");
+        s.push_str(&format!(
+            "\nRejected {} row{}: they are in {file}, with the reasons in {file}.errors.jsonl",
+            thousands(r.rejected),
+            if r.rejected == 1 { "" } else { "s" },
+        ));
     }
     if r.skipped_rows > 0 {
         s.push_str(&format!(

@@ -16,10 +16,11 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
 
 use crate::checkpoint::SkipRanges;
-use crate::chunk::{Chunk, WireFormat};
+use crate::chunk::{Chunk, RawRow, WireFormat};
 use crate::encode::pg_binary;
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::rejects::Reject;
 use crate::sink::Sink;
 use crate::source::csv::{CsvReader, Record};
 
@@ -47,6 +48,8 @@ pub struct Progress {
     pub upsert_updated: AtomicU64,
     /// Upserts: rows skipped because their key was there (`--on-conflict nothing`).
     pub upsert_skipped: AtomicU64,
+    /// Rows rejected (with `--rejects`) in chunks that committed.
+    pub rows_rejected: AtomicU64,
 }
 
 impl Progress {
@@ -68,6 +71,11 @@ pub struct PipelineOptions {
     pub chunk_rows: usize,
     /// Encoded bytes per chunk, at most (a chunk ends after the row that crosses it).
     pub chunk_bytes: usize,
+    /// Set aside bad rows instead of failing (`--rejects`); the reader then keeps each row's
+    /// input bytes.
+    pub rejects: bool,
+    /// Fail once more rows than this were rejected.
+    pub max_errors: Option<u64>,
 }
 
 /// What the pipeline did.
@@ -224,6 +232,7 @@ fn read_chunks<R: Read>(
     let format = encoder.format();
     let mut rec = Record::default();
     let mut seq = resume.first_seq;
+    let mut rejected = 0u64;
     // Start each chunk with room for what the last one needed, so that a chunk's buffer grows
     // by doubling only once per load.
     let mut capacity = 64 * 1024;
@@ -240,7 +249,32 @@ fn read_chunks<R: Read>(
             .fetch_max(chunk.end_byte, Ordering::Relaxed);
         tx.blocking_send(chunk).is_ok() && !flags.raised()
     };
-    while reader.read_record(&mut rec)? {
+    loop {
+        match reader.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            // An unterminated quote runs to the end of the input: set the rest aside.
+            Err(e) if opts.rejects && matches!(e.kind(), ErrorKind::Csv { .. }) => {
+                if let Some(r) = Reject::from_error(&e, rec.raw()) {
+                    if chunk.rows == 0 && chunk.rejects.is_empty() {
+                        chunk.first = r.position;
+                    }
+                    chunk.last = r.position;
+                    chunk.end_byte = r.position.byte + r.raw.len() as u64;
+                    chunk.end_line = reader.line();
+                    chunk.rejects.push(r);
+                    rejected += 1;
+                    if opts.max_errors.is_some_and(|max| rejected > max) {
+                        return Err(ErrorKind::TooManyRejects {
+                            limit: opts.max_errors.unwrap_or(0),
+                        }
+                        .into());
+                    }
+                }
+                break;
+            }
+            Err(e) => return Err(e),
+        }
         if flags.raised() {
             return Ok(());
         }
@@ -261,15 +295,38 @@ fn read_chunks<R: Read>(
             }
             continue;
         }
-        if chunk.rows == 0 {
+        if chunk.rows == 0 && chunk.rejects.is_empty() {
             chunk.first = rec.position();
         }
-        encoder.encode(&rec, &mut chunk)?;
-        chunk.rows += 1;
+        let data_start = chunk.data.len();
+        match encoder.encode(&rec, &mut chunk) {
+            Ok(()) => {
+                chunk.rows += 1;
+                if opts.rejects {
+                    let start = chunk.raw.len();
+                    chunk.raw.extend_from_slice(rec.raw());
+                    chunk.raw_rows.push(RawRow {
+                        position: rec.position(),
+                        raw: start..chunk.raw.len(),
+                        data_start,
+                    });
+                }
+            }
+            Err(e) if opts.rejects => {
+                let r = Reject::from_error(&e, rec.raw()).ok_or(e)?;
+                chunk.rejects.push(r);
+                rejected += 1;
+                if let Some(max) = opts.max_errors.filter(|&max| rejected > max) {
+                    return Err(ErrorKind::TooManyRejects { limit: max }.into());
+                }
+            }
+            Err(e) => return Err(e),
+        }
         chunk.last = rec.position();
         chunk.end_byte = rec.position().byte + rec.input_len();
         chunk.end_line = reader.line();
-        if chunk.rows as usize >= opts.chunk_rows || chunk.data.len() >= opts.chunk_bytes {
+        let records = chunk.rows as usize + chunk.rejects.len();
+        if records >= opts.chunk_rows || chunk.data.len() >= opts.chunk_bytes {
             capacity = capacity.max(chunk.data.len() + chunk.data.len() / 8);
             seq += 1;
             let full = std::mem::replace(&mut chunk, Chunk::new(seq, capacity));
@@ -279,7 +336,7 @@ fn read_chunks<R: Read>(
             }
         }
     }
-    if chunk.rows > 0 {
+    if chunk.rows > 0 || !chunk.rejects.is_empty() {
         send(chunk);
     }
     progress
@@ -308,11 +365,20 @@ async fn write_chunks<S: Sink>(
             return if failed { Ok(()) } else { sink.finish().await };
         };
         let rows = chunk.rows;
-        if let Err(e) = sink.write(chunk).await {
-            stop.store(true, Ordering::Relaxed);
-            return Err(e);
-        }
-        Progress::add(&progress.rows_committed, rows);
+        // Rows the server refuses are counted by the sink; the client's are known here.
+        let client_rejects = chunk.rejects.len() as u64;
+        let committed = match sink.write(chunk).await {
+            Ok(n) => n,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        Progress::add(
+            &progress.rows_rejected,
+            client_rejects + rows.saturating_sub(committed),
+        );
+        Progress::add(&progress.rows_committed, committed);
         Progress::add(&progress.chunks_committed, 1);
     }
 }

@@ -162,6 +162,30 @@ where
     }
 }
 
+/// Whether `e` is about the data of some row, so that the row can be found and set aside
+/// (`--rejects`): a data exception (SQLSTATE class 22), an integrity constraint (23: unique,
+/// foreign key, check, not null, exclusion), an error a trigger raised (P0001), a value too
+/// large for an index (54000); for SQLite, a constraint or a value too big.
+pub fn row_error(e: &Error) -> bool {
+    if let Some(code) = e.sqlstate() {
+        return code.starts_with("22")
+            || code.starts_with("23")
+            || code == "P0001"
+            || code == "54000";
+    }
+    match e.kind() {
+        ErrorKind::Sqlite { source, .. } => matches!(
+            source.sqlite_error_code(),
+            Some(
+                rusqlite::ErrorCode::ConstraintViolation
+                    | rusqlite::ErrorCode::TooBig
+                    | rusqlite::ErrorCode::TypeMismatch
+            )
+        ),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

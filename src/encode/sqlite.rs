@@ -224,6 +224,20 @@ pub fn decode<'a>(buf: &'a [u8], pos: &mut usize) -> Option<Value<'a>> {
     Some(value)
 }
 
+/// Where each row of a chunk of `columns`-value rows lies in it (`None` if it is malformed).
+pub fn row_ranges(data: &[u8], columns: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut rows = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let start = pos;
+        for _ in 0..columns.max(1) {
+            decode(data, &mut pos)?;
+        }
+        rows.push(start..pos);
+    }
+    Some(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

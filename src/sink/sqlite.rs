@@ -18,6 +18,8 @@ use crate::chunk::Chunk;
 use crate::encode::sqlite::{decode, Value};
 use crate::error::{Error, Result};
 use crate::pipeline::Progress;
+use crate::rejects::{Reject, Rejects};
+use crate::retry::row_error;
 use crate::schema::{quote_ident, Column, ColumnType, Table, TableName};
 use crate::sink::Sink;
 use crate::target::SqliteTarget;
@@ -256,6 +258,10 @@ pub struct InsertPlan {
     pub atomic: bool,
     /// Set for upserts: rows are staged, counted, then merged.
     pub upsert: Option<Upsert>,
+    /// Where rows SQLite refuses go (`--rejects`); without it such a row fails the load.
+    pub rejects: Option<Rejects>,
+    /// Fail once more rows than this were rejected.
+    pub max_errors: Option<u64>,
 }
 
 /// The staging table of an upsert, in the connection's private temporary database.
@@ -275,6 +281,8 @@ impl InsertPlan {
             checkpoints: None,
             atomic: false,
             upsert: None,
+            rejects: None,
+            max_errors: None,
         }
     }
 
@@ -410,10 +418,139 @@ impl SqliteSink {
 fn describe(meta: &ChunkMeta) -> String {
     format!(
         "chunk {}, records {}-{}",
-        meta.seq,
-        meta.end_record + 1 - meta.rows,
-        meta.end_record
+        meta.seq, meta.first_record, meta.end_record
     )
+}
+
+/// What one chunk's transaction did.
+#[derive(Default)]
+struct Written {
+    /// Rows an upsert's merge inserted.
+    inserted: Option<u64>,
+    /// Rows SQLite refused, set aside.
+    refused: u64,
+}
+
+/// Inserts `rows` rows (the values in `data`) and, for an upsert, merges them; returns how many
+/// the merge inserted.
+fn apply_rows(
+    conn: &Connection,
+    plan: &InsertPlan,
+    data: &[u8],
+    rows: usize,
+    meta: &ChunkMeta,
+) -> Result<Option<u64>> {
+    let what = format!("INSERT into {} ({})", plan.table, describe(meta));
+    insert_rows(conn, plan, data, rows).map_err(|e| Error::sqlite(what, e).in_chunk(meta.seq))?;
+    let Some(u) = &plan.upsert else {
+        return Ok(None);
+    };
+    let merging = |e| {
+        Error::sqlite(
+            format!("merging into {} ({})", plan.table, describe(meta)),
+            e,
+        )
+        .in_chunk(meta.seq)
+    };
+    let n: i64 = conn
+        .query_row(&InsertPlan::count_new_sql(u, &plan.table), [], |r| r.get(0))
+        .map_err(merging)?;
+    conn.execute(&plan.merge_sql(u), []).map_err(merging)?;
+    conn.execute(&format!("DELETE FROM {STAGE}"), [])
+        .map_err(merging)?;
+    Ok(Some(n as u64))
+}
+
+/// The rows SQLite refuses, found by inserting the chunk in ranges under savepoints and
+/// splitting each refused range in halves until every bad row stands alone.
+fn bisect(
+    conn: &Connection,
+    plan: &InsertPlan,
+    chunk: &Chunk,
+    meta: &ChunkMeta,
+) -> Result<(Option<u64>, Vec<Reject>)> {
+    let ranges = crate::encode::sqlite::row_ranges(&chunk.data, plan.columns.len())
+        .ok_or_else(|| Error::config("internal error: a malformed chunk"))?;
+    let sp = |sql: &str| {
+        conn.execute_batch(sql)
+            .map_err(|e| Error::sqlite("setting a savepoint", e))
+    };
+    let mut inserted = plan.upsert.as_ref().map(|_| 0u64);
+    let mut refused = Vec::new();
+    // A stack of row ranges still to send, the next one on top.
+    let mut work: Vec<std::ops::Range<usize>> = Vec::new();
+    work.push(0..ranges.len());
+    while let Some(r) = work.pop() {
+        let (Some(first), Some(last)) = (ranges.get(r.start), ranges.get(r.end.wrapping_sub(1)))
+        else {
+            continue;
+        };
+        sp("SAVEPOINT barge_rows")?;
+        match apply_rows(
+            conn,
+            plan,
+            &chunk.data[first.start..last.end],
+            r.len(),
+            meta,
+        ) {
+            Ok(n) => {
+                sp("RELEASE barge_rows")?;
+                inserted = inserted.map(|i| i + n.unwrap_or(0));
+            }
+            Err(e) if row_error(&e) => {
+                sp("ROLLBACK TO barge_rows; RELEASE barge_rows")?;
+                if r.len() == 1 {
+                    let (position, raw) = chunk.raw_row(r.start).unwrap_or_default();
+                    let reason = match e.kind() {
+                        crate::error::ErrorKind::Sqlite { source, .. } => source.to_string(),
+                        _ => e.to_string(),
+                    };
+                    refused.push(Reject {
+                        position,
+                        raw: raw.to_vec(),
+                        column: None,
+                        value: None,
+                        reason,
+                        sqlstate: None,
+                    });
+                } else {
+                    let mid = r.start + r.len() / 2;
+                    work.push(mid..r.end);
+                    work.push(r.start..mid);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((inserted, refused))
+}
+
+/// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
+/// checkpoint.
+fn seal(
+    conn: &Connection,
+    plan: &InsertPlan,
+    meta: &ChunkMeta,
+    rejects: &[Reject],
+    rejected_before: u64,
+) -> Result<()> {
+    if let Some(max) = plan.max_errors {
+        if rejected_before + rejects.len() as u64 > max {
+            return Err(crate::error::ErrorKind::TooManyRejects { limit: max }.into());
+        }
+    }
+    if let Some(file) = &plan.rejects {
+        file.write(meta.first_byte, rejects)?;
+    }
+    if let Some(cp) = &plan.checkpoints {
+        let p = cp.insert_params(meta);
+        conn.execute(
+            &cp.insert_sql(),
+            rusqlite::params![cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]],
+        )
+        .map_err(|e| Error::sqlite(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
+    }
+    Ok(())
 }
 
 fn write_chunk(
@@ -421,7 +558,8 @@ fn write_chunk(
     plan: &InsertPlan,
     chunk: &Chunk,
     begun: &mut bool,
-) -> Result<Option<u64>> {
+    rejected_before: u64,
+) -> Result<Written> {
     let meta = ChunkMeta::of(chunk);
     let what = format!("INSERT into {} ({})", plan.table, describe(&meta));
     let ctx = |e| Error::sqlite(what.clone(), e).in_chunk(meta.seq);
@@ -429,37 +567,25 @@ fn write_chunk(
         conn.execute_batch("BEGIN IMMEDIATE").map_err(ctx)?;
         *begun = true;
     }
-    let result = insert_rows(conn, plan, chunk).map_err(ctx).and_then(|()| {
-        let inserted = match &plan.upsert {
-            None => None,
-            Some(u) => {
-                let merging = |e| {
-                    Error::sqlite(
-                        format!("merging into {} ({})", plan.table, describe(&meta)),
-                        e,
-                    )
-                    .in_chunk(meta.seq)
-                };
-                let n: i64 = conn
-                    .query_row(&InsertPlan::count_new_sql(u, &plan.table), [], |r| r.get(0))
-                    .map_err(merging)?;
-                conn.execute(&plan.merge_sql(u), []).map_err(merging)?;
-                conn.execute(&format!("DELETE FROM {STAGE}"), [])
-                    .map_err(merging)?;
-                Some(n as u64)
-            }
-        };
-        if let Some(cp) = &plan.checkpoints {
-            let p = cp.insert_params(&meta);
-            conn.execute(
-                &cp.insert_sql(),
-                rusqlite::params![cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]],
-            )
-            .map_err(|e| {
-                Error::sqlite(format!("writing the checkpoint of chunk {}", meta.seq), e)
-            })?;
+    let mut result = apply_rows(conn, plan, &chunk.data, chunk.rows as usize, &meta)
+        .map(|inserted| (inserted, Vec::new()));
+    if let Err(e) = &result {
+        if plan.rejects.is_some() && !plan.atomic && row_error(e) {
+            // Earlier statements of the chunk went in: start the chunk over, row by range.
+            conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE")
+                .map_err(ctx)?;
+            result = bisect(conn, plan, chunk, &meta);
         }
-        Ok(inserted)
+    }
+    let result = result.and_then(|(inserted, refused)| {
+        let mut all = chunk.rejects.clone();
+        all.extend(refused.iter().cloned());
+        all.sort_by_key(|r| r.position.byte);
+        seal(conn, plan, &meta, &all, rejected_before)?;
+        Ok(Written {
+            inserted,
+            refused: refused.len() as u64,
+        })
     });
     if plan.atomic {
         // Rolled back with the connection when the load fails.
@@ -467,7 +593,7 @@ fn write_chunk(
     }
     *begun = false;
     match result {
-        Ok(inserted) => conn.execute_batch("COMMIT").map_err(ctx).map(|()| inserted),
+        Ok(w) => conn.execute_batch("COMMIT").map_err(ctx).map(|()| w),
         Err(e) => {
             if let Err(rb) = conn.execute_batch("ROLLBACK") {
                 tracing::debug!(error = %rb, "ROLLBACK failed");
@@ -477,16 +603,22 @@ fn write_chunk(
     }
 }
 
-fn insert_rows(conn: &Connection, plan: &InsertPlan, chunk: &Chunk) -> rusqlite::Result<()> {
+/// Inserts the first `rows` rows of `data` with the plan's prepared statements.
+fn insert_rows(
+    conn: &Connection,
+    plan: &InsertPlan,
+    data: &[u8],
+    rows: usize,
+) -> rusqlite::Result<()> {
     let ncols = plan.columns.len();
     let full = plan.rows_per_statement;
     let mut pos = 0;
-    let mut left = chunk.rows as usize;
+    let mut left = rows;
     while left > 0 {
         let n = left.min(full);
         let mut stmt = conn.prepare_cached(&plan.insert_sql(n))?;
         for i in 1..=n * ncols {
-            let v = match decode(&chunk.data, &mut pos) {
+            let v = match decode(data, &mut pos) {
                 Some(Value::Null) => ValueRef::Null,
                 Some(Value::Integer(v)) => ValueRef::Integer(v),
                 Some(Value::Real(v)) => ValueRef::Real(v),
@@ -507,18 +639,20 @@ fn insert_rows(conn: &Connection, plan: &InsertPlan, chunk: &Chunk) -> rusqlite:
 }
 
 impl Sink for SqliteSink {
-    async fn write(&mut self, chunk: Chunk) -> Result<()> {
+    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
         let rows = chunk.rows;
-        let inserted = self
-            .with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun))
+        let before = Progress::get(&self.progress.rows_rejected);
+        let written = self
+            .with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun, before))
             .await?;
-        if let (Some(u), Some(inserted)) = (&self.plan.upsert, inserted) {
-            let c = UpsertCounts::of_chunk(u.on_conflict, rows, inserted);
+        let committed = rows - written.refused;
+        if let (Some(u), Some(inserted)) = (&self.plan.upsert, written.inserted) {
+            let c = UpsertCounts::of_chunk(u.on_conflict, committed, inserted);
             Progress::add(&self.progress.upsert_inserted, c.inserted);
             Progress::add(&self.progress.upsert_updated, c.updated);
             Progress::add(&self.progress.upsert_skipped, c.skipped);
         }
-        Ok(())
+        Ok(committed)
     }
 
     async fn finish(&mut self) -> Result<()> {

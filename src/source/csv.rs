@@ -25,6 +25,9 @@ pub struct CsvOptions {
     pub header: bool,
     /// The unquoted text that means NULL (default: the empty string, as in PostgreSQL).
     pub null: Vec<u8>,
+    /// Keep each record's input bytes as they were ([`Record::raw`]), for a rejects file that
+    /// holds bad rows exactly as the input had them.
+    pub keep_raw: bool,
 }
 
 impl Default for CsvOptions {
@@ -34,6 +37,7 @@ impl Default for CsvOptions {
             quote: b'"',
             header: true,
             null: Vec::new(),
+            keep_raw: false,
         }
     }
 }
@@ -48,6 +52,8 @@ pub struct Record {
     position: Position,
     /// Bytes of input this record spans, its line terminator included.
     input_len: u64,
+    /// Those bytes, when the reader keeps them.
+    raw: Vec<u8>,
 }
 
 impl Record {
@@ -80,7 +86,14 @@ impl Record {
         self.input_len
     }
 
+    /// The record's input bytes, line terminator included, when the reader was asked to keep
+    /// them ([`CsvOptions::keep_raw`]); empty otherwise.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
     fn clear(&mut self) {
+        self.raw.clear();
         self.data.clear();
         self.ends.clear();
         self.quoted.clear();
@@ -259,11 +272,18 @@ impl<R: Read> CsvReader<R> {
             record: self.record,
         };
         let (delim, quote) = (self.opts.delimiter, self.opts.quote);
+        let keep_raw = self.opts.keep_raw;
+        // Start of the part of `buf` that belongs to this record and is not yet in `rec.raw`.
+        let mut mark = self.pos;
         let mut state = State::Unquoted;
         let mut quoted = false;
         // Whether the last byte pushed was a '\r' outside quotes: dropped before '\n'.
         let mut trailing_cr = false;
         loop {
+            if self.pos >= self.end && keep_raw {
+                rec.raw.extend_from_slice(&self.buf[mark..self.pos]);
+                mark = 0;
+            }
             if self.pos >= self.end && !self.fill()? {
                 // End of input: the last line had no newline.
                 if state == State::Quoted {
@@ -312,6 +332,9 @@ impl<R: Read> CsvReader<R> {
                         rec.quoted.push(quoted);
                         self.line += 1;
                         rec.input_len = self.consumed + self.pos as u64 - start_byte;
+                        if keep_raw {
+                            rec.raw.extend_from_slice(&self.buf[mark..self.pos]);
+                        }
                         return Ok(true);
                     }
                 }

@@ -9,6 +9,7 @@ mod csv_input;
 mod errors;
 mod faults;
 mod readme;
+mod rejects;
 mod sqlite;
 mod types;
 mod upsert;

@@ -1,11 +1,14 @@
 //! Sending a chunk with `COPY ... FROM STDIN`: the fastest way into PostgreSQL, one stream per
 //! chunk, in the binary format barge encodes (or text, for types it leaves to the server).
 
+use std::ops::Range;
+
 use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::Client;
 
 use crate::chunk::WireFormat;
+use crate::encode::pg_binary;
 use crate::schema::{quote_ident, Column};
 
 /// `COPY "schema"."table" ("a", "b") FROM STDIN (FORMAT binary)`: every identifier quoted;
@@ -39,4 +42,61 @@ pub fn copy_line(e: &tokio_postgres::Error) -> Option<u64> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
     rest[..end].parse().ok()
+}
+
+/// Where each row of a COPY payload lies in it (`None` if the payload is malformed, a bug):
+/// binary rows are walked field by field, text rows end at their newline (newlines inside
+/// values are escaped).
+pub fn row_ranges(data: &[u8], format: WireFormat) -> Option<Vec<Range<usize>>> {
+    let mut rows = Vec::new();
+    match format {
+        WireFormat::Binary => {
+            let mut pos = pg_binary::HEADER.len();
+            loop {
+                let start = pos;
+                let count = i16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?);
+                pos += 2;
+                if count < 0 {
+                    return Some(rows);
+                }
+                for _ in 0..count {
+                    let len = i32::from_be_bytes(data.get(pos..pos + 4)?.try_into().ok()?);
+                    pos += 4 + len.max(0) as usize;
+                }
+                rows.push(start..pos);
+            }
+        }
+        WireFormat::Text => {
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', data) {
+                rows.push(start..nl + 1);
+                start = nl + 1;
+            }
+            Some(rows)
+        }
+        WireFormat::Sqlite => None,
+    }
+}
+
+/// The COPY payload of rows `rows` (a range of `ranges`) alone.
+pub fn sub_payload(
+    data: &[u8],
+    ranges: &[Range<usize>],
+    rows: Range<usize>,
+    format: WireFormat,
+) -> Bytes {
+    let (Some(first), Some(last)) = (ranges.get(rows.start), ranges.get(rows.end.wrapping_sub(1)))
+    else {
+        return Bytes::new();
+    };
+    let body = &data[first.start..last.end];
+    if format == WireFormat::Binary {
+        let mut out = Vec::with_capacity(body.len() + 32);
+        out.extend_from_slice(pg_binary::HEADER);
+        out.extend_from_slice(body);
+        out.extend_from_slice(pg_binary::TRAILER);
+        Bytes::from(out)
+    } else {
+        Bytes::copy_from_slice(body)
+    }
 }

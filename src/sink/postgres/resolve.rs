@@ -10,6 +10,7 @@ use tokio_postgres::Client;
 
 use crate::chunk::Chunk;
 use crate::error::{fmt_pg_error, Error, ErrorKind, Result};
+use crate::rejects::Reject;
 use crate::schema::Column;
 
 /// A value's raw binary form, whatever its type.
@@ -30,18 +31,23 @@ impl<'a> FromSql<'a> for Raw {
 
 /// Resolves every deferred value of `chunk` and splices the results in.
 ///
+/// With `rejecting` (`--rejects`), values the server refuses are returned as rejects (without
+/// their rows' bytes) and nothing is spliced: the caller takes their rows out and calls again.
+///
 /// # Errors
-/// A value error naming the record, the column, the value and the server's own reason, for the
-/// first value (in input order) the server refuses.
+/// Without `rejecting`, a value error naming the record, the column, the value and the
+/// server's own reason, for the first value (in input order) the server refuses.
 pub async fn resolve(
     client: &Client,
     input: &str,
     columns: &[Column],
     chunk: &mut Chunk,
-) -> Result<()> {
+    rejecting: bool,
+) -> Result<Vec<Reject>> {
     if chunk.deferred.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let mut refused = Vec::new();
     let mut by_column: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (k, d) in chunk.deferred.iter().enumerate() {
         by_column.entry(d.column).or_default().push(k);
@@ -67,20 +73,40 @@ pub async fn resolve(
                 }
             }
             Err(e) if e.as_db_error().is_some() => {
-                // Some value is bad: find the first one, in input order, for the message.
+                // Some value is bad: ask about each (pipelined), in input order.
                 let one = format!("SELECT $1::text::{}", col.type_name);
-                for &k in &indexes {
+                let checks = futures_util::future::join_all(indexes.iter().map(|&k| {
+                    let text = &chunk.deferred[k].text;
+                    let one = &one;
+                    async move { client.query_one(one, &[text]).await }
+                }))
+                .await;
+                for (&k, check) in indexes.iter().zip(checks) {
+                    let Err(e) = check else { continue };
                     let d = &chunk.deferred[k];
-                    if let Err(e) = client.query_one(&one, &[&d.text]).await {
+                    let value = crate::error::cut_value(d.text.as_bytes());
+                    let reason = format!("expected {}: {}", col.type_name, PgMessage(&e));
+                    if !rejecting {
                         return Err(ErrorKind::Value {
                             input: input.to_string(),
                             position: d.position,
                             column: col.name.clone(),
-                            value: crate::error::cut_value(d.text.as_bytes()),
-                            reason: format!("expected {}: {}", col.type_name, PgMessage(&e)),
+                            value,
+                            reason,
                         }
                         .into());
                     }
+                    refused.push(Reject {
+                        position: d.position,
+                        raw: Vec::new(),
+                        column: Some(col.name.clone()),
+                        value: Some(value),
+                        reason,
+                        sqlstate: e.as_db_error().map(|db| db.code().code().to_string()),
+                    });
+                }
+                if !refused.is_empty() {
+                    continue;
                 }
                 return Err(Error::db(
                     format!("resolving values of column \"{}\"", col.name),
@@ -95,8 +121,11 @@ pub async fn resolve(
             }
         }
     }
+    if !refused.is_empty() {
+        return Ok(refused);
+    }
     splice(chunk, &resolved);
-    Ok(())
+    Ok(Vec::new())
 }
 
 /// Rebuilds the chunk's payload with each resolved value inserted at its offset.

@@ -9,10 +9,13 @@ use tokio_postgres::Client;
 
 use super::{copy, insert, resolve, upsert};
 use crate::checkpoint::{Checkpoints, ChunkMeta};
-use crate::chunk::{Chunk, WireFormat};
+use crate::chunk::{Chunk, RawRow, WireFormat};
+use crate::encode::pg_binary;
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 use crate::pipeline::Progress;
-use crate::retry::{transient_reason, Retrier, RetryPolicy};
+use crate::rejects::{Reject, Rejects};
+use crate::retry::{row_error, transient_reason, Retrier, RetryPolicy};
 use crate::schema::{Column, Table};
 use crate::sink::Sink;
 use crate::target::Target;
@@ -58,6 +61,10 @@ pub struct PgPlan {
     pub retry: RetryPolicy,
     /// Upserts take effect in input order.
     pub turnstile: Turnstile,
+    /// Where rows the server refuses go (`--rejects`); without it such a row fails the load.
+    pub rejects: Option<Rejects>,
+    /// Fail once more rows than this were rejected.
+    pub max_errors: Option<u64>,
 }
 
 impl PgPlan {
@@ -73,6 +80,16 @@ impl PgPlan {
             mode: TxMode::PerChunk,
             retry: RetryPolicy::default(),
             turnstile: Turnstile::default(),
+            rejects: None,
+            max_errors: None,
+        }
+    }
+
+    /// The wire format of the chunks.
+    fn format(&self) -> WireFormat {
+        match self.method {
+            Method::Copy(f) => f,
+            Method::Insert(_) => WireFormat::Binary,
         }
     }
 
@@ -165,20 +182,16 @@ impl PgSink {
         );
     }
 
-    /// Writes the chunk's rows into the destination and, for an upsert, waits for the chunk's
-    /// turn and merges them into the target; returns how many rows the merge inserted.
-    ///
+    /// Sends a COPY payload's rows into the destination (the target, or the staging table).
     /// `tx` is the connection inside the chunk's (or the atomic load's) transaction.
-    async fn write_rows(
+    async fn send_rows(
         tx: &Client,
         session: &mut Session,
         plan: &PgPlan,
-        statements: (&str, Option<&str>),
-        data: &Bytes,
+        copy_sql: &str,
+        payload: Bytes,
         meta: &ChunkMeta,
-        ordinal: u64,
-    ) -> Result<Option<u64>> {
-        let (copy_sql, merge_sql) = statements;
+    ) -> Result<()> {
         let verb = match plan.method {
             Method::Copy(_) => "COPY",
             Method::Insert(_) => "INSERT",
@@ -187,16 +200,13 @@ impl PgSink {
         let ctx = |e: tokio_postgres::Error| {
             let mut context = what.clone();
             if let Some(line) = copy::copy_line(&e) {
-                context = format!(
-                    "{context}, at record {}",
-                    meta.end_record + line - meta.rows
-                );
+                context = format!("{context}, at record {}", meta.first_record + line - 1);
             }
             Error::db(context, e).in_chunk(meta.seq)
         };
         match plan.method {
             Method::Copy(_) => {
-                copy::send(tx, copy_sql, data.clone()).await.map_err(ctx)?;
+                copy::send(tx, copy_sql, payload).await.map_err(ctx)?;
             }
             Method::Insert(per_statement) => {
                 let dest = plan.destination();
@@ -206,23 +216,54 @@ impl PgSink {
                     &dest,
                     &plan.columns,
                     per_statement,
-                    data,
+                    &payload,
                     ctx,
                 )
                 .await?;
             }
         }
-        let Some(merge_sql) = merge_sql else {
-            return Ok(None);
-        };
-        plan.turnstile.wait(ordinal).await?;
+        Ok(())
+    }
+
+    /// Merges the staged rows into the target; returns how many rows it inserted.
+    async fn merge(tx: &Client, plan: &PgPlan, merge_sql: &str, meta: &ChunkMeta) -> Result<u64> {
         let what = format!("merging into {} ({})", plan.table, describe(meta));
         let row = tx
             .query_one(merge_sql, &[])
             .await
-            .map_err(|e| Error::db(what.clone(), e).in_chunk(meta.seq))?;
+            .map_err(|e| Error::db(what, e).in_chunk(meta.seq))?;
         let inserted: i64 = crate::error::get(&row, 0, "the merge's count")?;
-        Ok(Some(inserted as u64))
+        Ok(inserted as u64)
+    }
+
+    /// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
+    /// checkpoint.
+    async fn seal(
+        tx: &Client,
+        plan: &PgPlan,
+        progress: &Progress,
+        meta: &ChunkMeta,
+        rejects: &[Reject],
+    ) -> Result<()> {
+        if let Some(max) = plan.max_errors {
+            let before = Progress::get(&progress.rows_rejected);
+            if before + rejects.len() as u64 > max {
+                return Err(ErrorKind::TooManyRejects { limit: max }.into());
+            }
+        }
+        if let Some(file) = &plan.rejects {
+            file.write(meta.first_byte, rejects)?;
+        }
+        if let Some(cp) = &plan.checkpoints {
+            let p = cp.insert_params(meta);
+            tx.execute(
+                &cp.insert_sql(),
+                &[&cp.load_id(), &p[0], &p[1], &p[2], &p[3], &p[4], &p[5]],
+            )
+            .await
+            .map_err(|e| Error::db(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
+        }
+        Ok(())
     }
 
     /// Creates the staging table on this connection, once.
@@ -240,16 +281,9 @@ impl PgSink {
         Ok(())
     }
 
-    /// One attempt at a chunk: rows, merge, checkpoint and COMMIT in one transaction. After a
-    /// failed attempt, first asks whether the chunk was committed after all (the connection can
-    /// die after the server committed but before it said so).
-    async fn attempt(
-        &mut self,
-        data: &Bytes,
-        meta: &ChunkMeta,
-        ordinal: u64,
-        retrying: bool,
-    ) -> Result<Option<u64>> {
+    /// Reconnects if needed and, after a failed attempt, asks whether the chunk was committed
+    /// after all (the connection can die after the server committed but before it said so).
+    async fn prepare_attempt(&mut self, meta: &ChunkMeta, retrying: bool) -> Result<bool> {
         let plan = self.plan.clone();
         self.client().await?;
         if retrying {
@@ -262,11 +296,31 @@ impl PgSink {
                         chunk = meta.seq,
                         "the chunk was committed before the connection was lost"
                     );
-                    return Ok(None);
+                    return Ok(true);
                 }
             }
         }
         self.ensure_stage().await?;
+        Ok(false)
+    }
+
+    /// One attempt at a chunk: rows, merge, rejects, checkpoint and COMMIT in one transaction.
+    ///
+    /// With `--rejects`, chunks commit in input order, so that of two rows with the same key
+    /// in different chunks the second is the one refused, as in a row-by-row load. A chunk
+    /// sends its rows in parallel with the others and then waits for its turn to commit; if
+    /// the wait is long (an earlier chunk may be blocked on a key this one holds), it rolls
+    /// back and goes again once its turn has come (`in_turn`).
+    async fn attempt(&mut self, chunk: &Work, retrying: bool, in_turn: bool) -> Result<Written> {
+        let meta = &chunk.meta;
+        if self.prepare_attempt(meta, retrying).await? {
+            return Ok(Written::default());
+        }
+        let plan = self.plan.clone();
+        let ordered = plan.rejects.is_some() && self.merge_sql.is_none();
+        if ordered && in_turn {
+            plan.turnstile.wait(chunk.ordinal).await?;
+        }
         let client = self
             .client
             .as_mut()
@@ -274,32 +328,155 @@ impl PgSink {
         let what = format!("writing into {} ({})", plan.table, describe(meta));
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
         let tx = client.transaction().await.map_err(ctx)?;
-        let inserted = Self::write_rows(
+        Self::send_rows(
             tx.client(),
             &mut self.session,
             &plan,
-            (&self.copy_sql, self.merge_sql.as_deref()),
-            data,
+            &self.copy_sql,
+            chunk.data.clone(),
             meta,
-            ordinal,
         )
         .await?;
-        if let Some(cp) = &plan.checkpoints {
-            let p = cp.insert_params(meta);
-            tx.execute(
-                &cp.insert_sql(),
-                &[&cp.load_id(), &p[0], &p[1], &p[2], &p[3], &p[4], &p[5]],
-            )
-            .await
-            .map_err(|e| Error::db(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
+        let mut inserted = None;
+        if let Some(merge_sql) = &self.merge_sql {
+            plan.turnstile.wait(chunk.ordinal).await?;
+            inserted = Some(Self::merge(tx.client(), &plan, merge_sql, meta).await?);
         }
+        if ordered && !in_turn {
+            let turn = tokio::time::timeout(ORDER_WAIT, plan.turnstile.wait(chunk.ordinal));
+            match turn.await {
+                Ok(r) => r?,
+                Err(_) => {
+                    tx.rollback().await.map_err(ctx)?;
+                    return Ok(Written {
+                        out_of_turn: true,
+                        ..Written::default()
+                    });
+                }
+            }
+        }
+        Self::seal(tx.client(), &plan, &self.progress, meta, &chunk.rejects).await?;
         tx.commit().await.map_err(ctx)?;
-        Ok(inserted)
+        Ok(Written {
+            inserted,
+            ..Written::default()
+        })
     }
 
-    async fn write_atomic(&mut self, data: Bytes, meta: &ChunkMeta, ordinal: u64) -> Result<()> {
+    /// A chunk the server refused some rows of: in one transaction, rows are sent in ranges,
+    /// each under a savepoint, and a refused range is split (at the row COPY blames, else in
+    /// halves) until each bad row stands alone and is set aside with the server's message.
+    async fn attempt_bisect(&mut self, chunk: &Work, retrying: bool) -> Result<Written> {
+        let meta = &chunk.meta;
+        if self.prepare_attempt(meta, retrying).await? {
+            return Ok(Written::default());
+        }
+        let plan = self.plan.clone();
+        let format = plan.format();
+        let ranges = copy::row_ranges(&chunk.data, format)
+            .ok_or_else(|| Error::config("internal error: a malformed chunk"))?;
+        let client = self
+            .client
+            .as_mut()
+            .ok_or_else(|| Error::config("no connection"))?;
+        let what = format!("writing into {} ({})", plan.table, describe(meta));
+        let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
+        let tx = client.transaction().await.map_err(ctx)?;
+        // In turn before anything is sent: the rows of earlier chunks are then all in the
+        // table, so a duplicate found here is the second occurrence.
+        plan.turnstile.wait(chunk.ordinal).await?;
+        let mut inserted = self.merge_sql.as_ref().map(|_| 0u64);
+        let mut refused: Vec<Reject> = Vec::new();
+        // A stack of row ranges still to send, the next one on top.
+        let mut work: Vec<std::ops::Range<usize>> = Vec::new();
+        work.push(0..ranges.len());
+        while let Some(r) = work.pop() {
+            if r.is_empty() {
+                continue;
+            }
+            let sp = |sql: &'static str| {
+                let tx = tx.client();
+                async move {
+                    tx.batch_execute(sql)
+                        .await
+                        .map_err(|e| Error::db("setting a savepoint", e))
+                }
+            };
+            sp("SAVEPOINT barge_rows").await?;
+            let payload = copy::sub_payload(&chunk.data, &ranges, r.clone(), format);
+            let mut result = Self::send_rows(
+                tx.client(),
+                &mut self.session,
+                &plan,
+                &self.copy_sql,
+                payload,
+                meta,
+            )
+            .await;
+            if let (Ok(()), Some(merge_sql)) = (&result, &self.merge_sql) {
+                result = match Self::merge(tx.client(), &plan, merge_sql, meta).await {
+                    Ok(n) => {
+                        inserted = inserted.map(|i| i + n);
+                        tx.client()
+                            .batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
+                            .await
+                            .map_err(|e| Error::db("emptying the staging table", e))
+                    }
+                    Err(e) => Err(e),
+                };
+            }
+            match result {
+                Ok(()) => sp("RELEASE SAVEPOINT barge_rows").await?,
+                Err(e) if row_error(&e) => {
+                    sp("ROLLBACK TO SAVEPOINT barge_rows").await?;
+                    if r.len() == 1 {
+                        refused.push(server_reject(chunk, r.start, &e));
+                        continue;
+                    }
+                    // COPY names the row it failed on: set it alone and keep the rest whole.
+                    let blamed = match (&e.kind(), plan.method) {
+                        (ErrorKind::Database { source, .. }, Method::Copy(_))
+                            if self.merge_sql.is_none() =>
+                        {
+                            copy::copy_line(source)
+                                .filter(|&l| l >= 1 && (l as usize) <= r.len())
+                                .map(|l| r.start + l as usize - 1)
+                        }
+                        _ => None,
+                    };
+                    match blamed {
+                        Some(bad) => {
+                            work.push(bad + 1..r.end);
+                            work.push(bad..bad + 1);
+                            work.push(r.start..bad);
+                        }
+                        None => {
+                            let mid = r.start + r.len() / 2;
+                            work.push(mid..r.end);
+                            work.push(r.start..mid);
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut all = chunk.rejects.clone();
+        all.extend(refused.iter().cloned());
+        all.sort_by_key(|r| r.position.byte);
+        Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
+        tx.commit().await.map_err(ctx)?;
+        Ok(Written {
+            inserted,
+            refused: refused.len() as u64,
+            out_of_turn: false,
+        })
+    }
+
+    async fn write_atomic(&mut self, chunk: &Work) -> Result<Written> {
+        self.client().await?;
         self.ensure_stage().await?;
         let plan = self.plan.clone();
+        let meta = &chunk.meta;
         let begun = self.begun;
         let client = self
             .client
@@ -312,26 +489,28 @@ impl PgSink {
                 .map_err(|e| Error::db("starting the load's transaction", e))?;
             self.begun = true;
         }
-        let inserted = Self::write_rows(
+        Self::send_rows(
             client,
             &mut self.session,
             &plan,
-            (&self.copy_sql, self.merge_sql.as_deref()),
-            &data,
+            &self.copy_sql,
+            chunk.data.clone(),
             meta,
-            ordinal,
         )
         .await?;
-        if plan.upsert.is_some() {
+        let mut inserted = None;
+        if let Some(merge_sql) = &self.merge_sql {
+            inserted = Some(Self::merge(client, &plan, merge_sql, meta).await?);
             // ON COMMIT DELETE ROWS empties the stage only at the load's one commit.
             client
                 .batch_execute(&format!("TRUNCATE {}", upsert::STAGE))
                 .await
                 .map_err(|e| Error::db("emptying the staging table", e))?;
         }
-        self.count(inserted, meta.rows);
-        plan.turnstile.done(ordinal);
-        Ok(())
+        Ok(Written {
+            inserted,
+            ..Written::default()
+        })
     }
 
     fn count(&self, inserted: Option<u64>, rows: u64) {
@@ -343,20 +522,42 @@ impl PgSink {
         }
     }
 
-    async fn write_chunk(&mut self, mut chunk: Chunk) -> Result<()> {
+    async fn write_chunk(&mut self, mut chunk: Chunk) -> Result<u64> {
         let meta = ChunkMeta::of(&chunk);
         let plan = self.plan.clone();
         if !chunk.deferred.is_empty() {
             let mut retrier = Retrier::new(plan.retry);
             loop {
+                let rejecting = plan.rejects.is_some();
                 let result = match self.client().await {
                     Ok(client) => {
-                        resolve::resolve(client, &plan.input, &plan.columns, &mut chunk).await
+                        resolve::resolve(client, &plan.input, &plan.columns, &mut chunk, rejecting)
+                            .await
                     }
                     Err(e) => Err(e),
                 };
                 match result {
-                    Ok(()) => break,
+                    Ok(refused) if refused.is_empty() => break,
+                    // Values the server refused: set their rows aside, resolve the rest.
+                    Ok(refused) => {
+                        let mut rows: Vec<usize> = Vec::new();
+                        for r in refused {
+                            if let Some(i) = chunk.row_of(r.position) {
+                                if !rows.contains(&i) {
+                                    rows.push(i);
+                                    let raw = chunk.raw_row(i).map(|(_, b)| b.to_vec());
+                                    chunk.rejects.push(Reject {
+                                        raw: raw.unwrap_or_default(),
+                                        ..r
+                                    });
+                                }
+                            }
+                        }
+                        rows.sort_unstable();
+                        let end = chunk.data.len().saturating_sub(pg_binary::TRAILER.len());
+                        chunk.remove_rows(&rows, end);
+                        chunk.rejects.sort_by_key(|r| r.position.byte);
+                    }
                     Err(e) => {
                         let e = e.in_chunk(meta.seq);
                         self.after_error(&e);
@@ -368,22 +569,45 @@ impl PgSink {
                 }
             }
         }
-        let data = Bytes::from(std::mem::take(&mut chunk.data));
+        // Rows set aside while resolving are no longer the chunk's.
+        let meta = ChunkMeta::of(&chunk);
+        let work = Work {
+            data: Bytes::from(std::mem::take(&mut chunk.data)),
+            meta,
+            ordinal: chunk.ordinal,
+            rejects: std::mem::take(&mut chunk.rejects),
+            raw: std::mem::take(&mut chunk.raw),
+            raw_rows: std::mem::take(&mut chunk.raw_rows),
+        };
         if plan.mode == TxMode::Atomic {
             // One transaction for the whole load: a lost connection loses it all, so there is
             // nothing to retry here.
-            return self.write_atomic(data, &meta, chunk.ordinal).await;
+            let written = self.write_atomic(&work).await?;
+            self.count(written.inserted, meta.rows);
+            plan.turnstile.done(work.ordinal);
+            return Ok(meta.rows);
         }
         let mut retrier = Retrier::new(plan.retry);
+        let mut bisect = false;
+        let mut in_turn = false;
         loop {
-            match self
-                .attempt(&data, &meta, chunk.ordinal, retrier.attempt() > 0)
-                .await
-            {
-                Ok(inserted) => {
-                    self.count(inserted, meta.rows);
-                    plan.turnstile.done(chunk.ordinal);
-                    return Ok(());
+            let retrying = retrier.attempt() > 0;
+            let result = if bisect {
+                self.attempt_bisect(&work, retrying).await
+            } else {
+                self.attempt(&work, retrying, in_turn).await
+            };
+            match result {
+                Ok(w) if w.out_of_turn => in_turn = true,
+                Ok(w) => {
+                    self.count(w.inserted, meta.rows - w.refused);
+                    plan.turnstile.done(work.ordinal);
+                    return Ok(meta.rows - w.refused);
+                }
+                // A row the server refuses: find it (and any others) and set them aside.
+                Err(e) if !bisect && plan.rejects.is_some() && row_error(&e) => {
+                    tracing::debug!(chunk = meta.seq, error = %e, "looking for the refused rows");
+                    bisect = true;
                 }
                 Err(e) => {
                     self.after_error(&e);
@@ -397,17 +621,72 @@ impl PgSink {
     }
 }
 
+/// A chunk as the writer holds it while it may be retried.
+struct Work {
+    data: Bytes,
+    meta: ChunkMeta,
+    ordinal: u64,
+    rejects: Vec<Reject>,
+    raw: Vec<u8>,
+    raw_rows: Vec<RawRow>,
+}
+
+/// What one attempt committed.
+#[derive(Default)]
+struct Written {
+    /// Rows an upsert's merge inserted.
+    inserted: Option<u64>,
+    /// Rows the server refused, set aside.
+    refused: u64,
+    /// Nothing was committed: the chunk waited too long for its turn and must go again in it.
+    out_of_turn: bool,
+}
+
+/// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
+/// its locks (an earlier chunk may be waiting on one of them).
+const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Row `i` of the chunk, refused by the server with `e`.
+fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
+    let (position, raw) = match chunk.raw_rows.get(i) {
+        Some(row) => (
+            row.position,
+            chunk.raw.get(row.raw.clone()).unwrap_or_default().to_vec(),
+        ),
+        None => (Default::default(), Vec::new()),
+    };
+    let (reason, column) = match e.kind() {
+        ErrorKind::Database { source, .. } => match source.as_db_error() {
+            Some(db) => (
+                match db.detail() {
+                    Some(d) => format!("{}: {d}", db.message()),
+                    None => db.message().to_string(),
+                },
+                db.column().map(str::to_string),
+            ),
+            None => (source.to_string(), None),
+        },
+        _ => (e.to_string(), None),
+    };
+    Reject {
+        position,
+        raw,
+        column,
+        value: None,
+        reason,
+        sqlstate: e.sqlstate().map(str::to_string),
+    }
+}
+
 fn describe(meta: &ChunkMeta) -> String {
     format!(
         "chunk {}, records {}-{}",
-        meta.seq,
-        meta.end_record + 1 - meta.rows,
-        meta.end_record
+        meta.seq, meta.first_record, meta.end_record
     )
 }
 
 impl Sink for PgSink {
-    async fn write(&mut self, chunk: Chunk) -> Result<()> {
+    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
         let result = self.write_chunk(chunk).await;
         if result.is_err() {
             // Chunks after this one must not take effect before it: stop them.

@@ -1,0 +1,394 @@
+//! Bad rows set aside: every good row loads, exactly the bad ones land in the rejects file (with
+//! their original bytes and reasons), the fixed rejects file completes the table, and none of
+//! it doubles across a kill -9 and a re-run.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{barge, fresh_db, Dir, TestDb};
+
+const DDL: &str = "id int PRIMARY KEY, n smallint, amount numeric(6,2), \
+                   name varchar(5) NOT NULL, d date, j jsonb, v int CHECK (v >= 0)";
+
+/// A good row.
+fn good(id: usize) -> String {
+    format!(
+        "{id},{},{}.{:02},n{},2024-{:02}-{:02},\"{{\"\"k\"\":{id}}}\",{}\n",
+        id % 300,
+        id % 9999,
+        id % 100,
+        id % 1000,
+        id % 12 + 1,
+        id % 28 + 1,
+        id % 50
+    )
+}
+
+/// A bad row of kind `k` (and what makes it bad), with a unique id; `last_good` is the id of
+/// a row that loads, for the duplicate.
+fn bad(k: usize, id: usize, last_good: usize) -> (Vec<u8>, &'static str) {
+    let row = |s: String| s.into_bytes();
+    match k % 12 {
+        0 => (row(format!("{id},1,1.00,ab\n")), "expected 7 fields"),
+        1 => {
+            let mut r = format!("{id},1,1.00,").into_bytes();
+            r.extend_from_slice(b"\xff\xfe");
+            r.extend_from_slice(b",2024-01-01,{},1\n");
+            (r, "invalid UTF-8")
+        }
+        2 => (row(format!("{id},1,1.00,a\0b,2024-01-01,{{}},1\n")), "NUL"),
+        3 => (
+            row(format!("{id},x1,1.00,ab,2024-01-01,{{}},1\n")),
+            "smallint",
+        ),
+        4 => (
+            row(format!("{id},99999,1.00,ab,2024-01-01,{{}},1\n")),
+            "out of range",
+        ),
+        5 => (
+            row(format!("{id},1,12345.678,ab,2024-01-01,{{}},1\n")),
+            "overflow",
+        ),
+        6 => (
+            row(format!("{id},1,1.00,abcdefg,2024-01-01,{{}},1\n")),
+            "too long",
+        ),
+        7 => (row(format!("{id},1,1.00,,2024-01-01,{{}},1\n")), "NOT NULL"),
+        8 => (row(format!("{id},1,1.00,ab,2023-02-29,{{}},1\n")), "date"),
+        9 => (
+            row(format!("{id},1,1.00,ab,2024-01-01,\"{{nope\",1\n")),
+            "json",
+        ),
+        10 => (row(format!("{id},1,1.00,ab,2024-01-01,{{}},-1\n")), "check"),
+        // A key that is already in the file (the first occurrence loads).
+        _ => (
+            row(format!("{last_good},1,1.00,ab,2024-01-01,{{}},1\n")),
+            "duplicate",
+        ),
+    }
+}
+
+struct Corpus {
+    csv: Vec<u8>,
+    good_csv: Vec<u8>,
+    bad_rows: BTreeSet<Vec<u8>>,
+    good_ids: usize,
+}
+
+/// `n` rows with a bad one of each kind in turn every `every` rows, some at chunk boundaries
+/// (chunks of 100), and a last line that opens a quote and has no newline.
+fn corpus(n: usize, every: usize) -> Corpus {
+    let header = b"id,n,amount,name,d,j,v\n";
+    let mut csv = header.to_vec();
+    let mut good_csv = header.to_vec();
+    let mut bad_rows = BTreeSet::new();
+    let mut k = 0;
+    let mut good_ids = 0;
+    let mut last_good = 0;
+    for id in 1..=n {
+        if id % every == 0 || id == 100 || id == 101 || id == 200 {
+            let (row, _) = bad(k, id, last_good);
+            k += 1;
+            csv.extend_from_slice(&row);
+            bad_rows.insert(row);
+        } else {
+            let row = good(id);
+            csv.extend_from_slice(row.as_bytes());
+            good_csv.extend_from_slice(row.as_bytes());
+            good_ids += 1;
+            last_good = id;
+        }
+    }
+    let tail = format!("{},1,\"1.00,ab", n + 1).into_bytes();
+    csv.extend_from_slice(&tail);
+    let mut tail_row = tail;
+    tail_row.push(b'\n');
+    bad_rows.insert(tail_row);
+    Corpus {
+        csv,
+        good_csv,
+        bad_rows,
+        good_ids,
+    }
+}
+
+/// The rejects file's rows (after its header), as a set of raw records.
+fn rejected_rows(path: &std::path::Path) -> BTreeSet<Vec<u8>> {
+    let bytes = std::fs::read(path).expect("read the rejects file");
+    let body = bytes
+        .strip_prefix(b"id,n,amount,name,d,j,v\n".as_slice())
+        .expect("the rejects file starts with the header");
+    let mut rows = BTreeSet::new();
+    let mut start = 0;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\n' {
+            let row = body[start..=i].to_vec();
+            // The unterminated tail holds no newline of its own before the one barge adds.
+            assert!(
+                rows.insert(row.clone()),
+                "written twice: {:?}",
+                String::from_utf8_lossy(&row)
+            );
+            start = i + 1;
+        }
+    }
+    rows
+}
+
+async fn setup(db: &TestDb, c: &Corpus) {
+    db.exec(&format!(
+        "CREATE TABLE t ({DDL}); CREATE TABLE t_ref ({DDL});"
+    ))
+    .await;
+    db.server_copy("t_ref", "FORMAT csv, HEADER true", &c.good_csv)
+        .await;
+}
+
+#[tokio::test]
+async fn every_good_row_loads_and_exactly_the_bad_ones_are_set_aside() {
+    let db = fresh_db("rejects_corpus").await;
+    let c = corpus(3_000, 37);
+    setup(&db, &c).await;
+    let dir = Dir::new();
+    let f = dir.write("in.csv", &c.csv);
+    let f = f.to_str().unwrap();
+    let rej = dir.path().join("rej.csv");
+    let rej_s = rej.to_str().unwrap();
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "100",
+        "--rejects",
+        rej_s,
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(db.checksum("t").await, db.checksum("t_ref").await);
+    assert_eq!(db.checksum("t").await.0 as usize, c.good_ids);
+    assert_eq!(rejected_rows(&rej), c.bad_rows);
+    assert!(
+        run.stdout.contains(&format!(
+            "\nRejected {} rows: they are in {rej_s}, with the reasons in {rej_s}.errors.jsonl",
+            c.bad_rows.len()
+        )),
+        "{}",
+        run.stdout
+    );
+    // One reason per reject, each naming its line; every kind's reason is there.
+    let errors = std::fs::read_to_string(format!("{rej_s}.errors.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = errors
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(entries.len(), c.bad_rows.len());
+    for (kind, why) in [
+        ("expected 7 fields", "fields"),
+        ("invalid UTF-8", "UTF-8"),
+        ("NUL", "NUL"),
+        ("smallint", "smallint"),
+        ("out of range", "out of range"),
+        ("overflow", "overflow"),
+        ("too long", "too long"),
+        ("NOT NULL", "NOT NULL"),
+        ("date", "date"),
+        ("json", "json"),
+        ("check", "check constraint"),
+        ("duplicate", "duplicate key"),
+        ("tail", "unterminated quoted field"),
+    ] {
+        assert!(
+            entries.iter().any(|e| e["reason"]
+                .as_str()
+                .is_some_and(|r| r.to_lowercase().contains(&why.to_lowercase()))),
+            "no reject for {kind} in {errors}"
+        );
+    }
+    assert!(entries
+        .iter()
+        .all(|e| e["line"].as_u64().is_some_and(|l| l >= 2)));
+    let dup = entries
+        .iter()
+        .find(|e| e["sqlstate"] == "23505")
+        .expect("a duplicate");
+    assert!(dup["reason"].as_str().unwrap().contains("already exists"));
+
+    // Fixed (each bad row replaced by a good one with its id), the rejects file completes
+    // the table with the same command.
+    let mut fixed = b"id,n,amount,name,d,j,v\n".to_vec();
+    for row in &c.bad_rows {
+        let id: String = row
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .map(|&b| b as char)
+            .collect();
+        let id: usize = id.parse().unwrap();
+        fixed.extend_from_slice(good(id + 100_000).as_bytes());
+    }
+    std::fs::write(&rej, &fixed).unwrap();
+    let run = barge(&[
+        "load",
+        rej_s,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--rejects",
+        &format!("{rej_s}.2"),
+    ]);
+    run.assert_ok();
+    assert_eq!(
+        db.checksum("t").await.0 as usize,
+        c.good_ids + c.bad_rows.len()
+    );
+}
+
+#[tokio::test]
+async fn max_errors_stops_the_load_and_a_rerun_resumes_without_doubles() {
+    let db = fresh_db("rejects_max").await;
+    let c = corpus(2_000, 97);
+    setup(&db, &c).await;
+    let dir = Dir::new();
+    let f = dir.write("in.csv", &c.csv);
+    let f = f.to_str().unwrap();
+    let rej = dir.path().join("rej.csv");
+    let rej_s = rej.to_str().unwrap();
+    let args = |max: &'static str| {
+        vec![
+            "load".to_string(),
+            f.to_string(),
+            "--into".into(),
+            db.url.clone(),
+            "--table".into(),
+            "t".into(),
+            "--chunk-rows".into(),
+            "100".into(),
+            "--rejects".into(),
+            rej_s.into(),
+            "--max-errors".into(),
+            max.into(),
+        ]
+    };
+    let a: Vec<String> = args("5");
+    let run = barge(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with("error: more than 5 rows rejected (--max-errors 5): the load stopped"),
+        "{}",
+        run.stderr
+    );
+    let partial = db.checksum("t").await.0;
+    assert!(partial > 0 && (partial as usize) < c.good_ids, "{partial}");
+    let a: Vec<String> = args("1000");
+    let run = barge(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stdout.contains("Resumed: skipped"), "{}", run.stdout);
+    assert_eq!(db.checksum("t").await, db.checksum("t_ref").await);
+    assert_eq!(rejected_rows(&rej), c.bad_rows);
+}
+
+#[tokio::test]
+async fn kill_9_and_rerun_write_each_reject_once() {
+    let db = fresh_db("rejects_kill").await;
+    let c = corpus(60_000, 53);
+    setup(&db, &c).await;
+    let dir = Dir::new();
+    let f = dir.write("in.csv", &c.csv);
+    let f = f.to_str().unwrap();
+    let rej = dir.path().join("rej.csv");
+    let rej_s = rej.to_str().unwrap();
+    let args = [
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "500",
+        "--rejects",
+        rej_s,
+        "--workers",
+        "3",
+    ];
+    let mut killed = 0;
+    for wait_ms in [150u64, 300, 450] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn barge");
+        let until = Instant::now() + Duration::from_millis(wait_ms);
+        while Instant::now() < until && child.try_wait().ok().flatten().is_none() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().ok().flatten().is_none() {
+            child.kill().expect("kill -9");
+            killed += 1;
+        }
+        let _ = child.wait();
+    }
+    assert!(killed >= 1, "no run was killed mid-load");
+    let run = barge(&args);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(db.checksum("t").await, db.checksum("t_ref").await);
+    assert_eq!(rejected_rows(&rej), c.bad_rows);
+    let errors = std::fs::read_to_string(format!("{rej_s}.errors.jsonl")).unwrap();
+    assert_eq!(errors.lines().count(), c.bad_rows.len());
+}
+
+#[test]
+fn sqlite_sets_aside_what_it_refuses() {
+    let c = corpus(1_000, 41);
+    let dir = Dir::new();
+    let f = dir.write("in.csv", &c.csv);
+    let db = dir.path().join("r.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, n SMALLINT, amount NUMERIC(6,2), \
+                 name VARCHAR(5) NOT NULL, d DATE, j JSON, v INTEGER CHECK (v >= 0))",
+            )
+        })
+        .unwrap();
+    let rej = dir.path().join("rej.csv");
+    let into = format!("sqlite://{}", db.display());
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &into,
+        "--chunk-rows",
+        "100",
+        "--table",
+        "t",
+        "--rejects",
+        rej.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let got = rejected_rows(&rej);
+    // SQLite's declared lengths and numeric scales are not limits: those rows load there.
+    let lenient: BTreeSet<Vec<u8>> = c
+        .bad_rows
+        .iter()
+        .filter(|r| {
+            let s = String::from_utf8_lossy(r);
+            s.contains("abcdefg") || s.contains("12345.678") || s.contains(",99999,")
+        })
+        .cloned()
+        .collect();
+    let want: BTreeSet<Vec<u8>> = c.bad_rows.difference(&lenient).cloned().collect();
+    assert_eq!(got, want);
+    let n: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, c.good_ids + lenient.len());
+}
