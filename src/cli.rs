@@ -51,6 +51,11 @@ pub struct CsvArgs {
     )]
     pub null: String,
 
+    /// The file's character encoding (latin1, windows-1252, utf-16le, shift_jis, ... any
+    /// WHATWG label), transcoded to UTF-8 as it is read. Default: UTF-8.
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+
     /// Rows read to infer column types when creating a table (0: the whole file).
     #[arg(long, default_value_t = barge::infer::DEFAULT_SAMPLE_ROWS, value_name = "N")]
     pub sample_rows: usize,

@@ -18,6 +18,9 @@ pub mod target;
 pub mod turnstile;
 pub mod upsert;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{Error, ErrorKind, Result};
 pub use load::{Load, LoadReport};
 pub use position::Position;

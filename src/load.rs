@@ -69,6 +69,7 @@ pub struct Load {
     update_columns: Option<Vec<String>>,
     rejects: Option<PathBuf>,
     max_errors: Option<u64>,
+    encoding: Option<&'static encoding_rs::Encoding>,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
 }
@@ -184,6 +185,7 @@ impl Load {
             update_columns: None,
             rejects: None,
             max_errors: None,
+            encoding: None,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         })
@@ -302,6 +304,22 @@ impl Load {
     pub fn max_errors(mut self, n: u64) -> Self {
         self.max_errors = Some(n);
         self
+    }
+
+    /// The input's character encoding, by its WHATWG label (`latin1`, `windows-1252`,
+    /// `utf-16le`, `shift_jis`, ...): the input is transcoded to UTF-8 as it is read. Line,
+    /// record and byte positions (and a rejects file's rows) are then those of the UTF-8 text.
+    ///
+    /// # Errors
+    /// A configuration error for an unknown label.
+    pub fn encoding(mut self, label: &str) -> Result<Self> {
+        let enc = encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+            Error::config(format!(
+                "unknown encoding {label:?}: use a label such as utf-8, latin1, windows-1252, utf-16le"
+            ))
+        })?;
+        self.encoding = (enc != encoding_rs::UTF_8).then_some(enc);
+        Ok(self)
     }
 
     /// How transient faults are retried.
@@ -446,7 +464,8 @@ impl Load {
         let mut csv = self.csv.clone();
         csv.keep_raw = self.rejects.is_some();
         let (given, input_name) = (self.columns.clone(), name.to_string());
-        let head = move || read_head(input, input_name, csv, given, sample_rows);
+        let encoding = self.encoding;
+        let head = move || read_head(input, input_name, csv, given, sample_rows, encoding);
         let (reader, names, inferred, header_raw) = tokio::task::spawn_blocking(head)
             .await
             .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
@@ -519,7 +538,7 @@ impl Load {
 
         // Exactly once: find this load's checkpoints.
         let mapping_key = format!(
-            "{}\0{}\0{}\0{}\0{}",
+            "{}\0{}\0{}\0{}\0{}\0{}",
             table.quoted(),
             columns
                 .iter()
@@ -528,7 +547,8 @@ impl Load {
                 .join("\0"),
             self.csv.delimiter,
             String::from_utf8_lossy(&self.csv.null),
-            self.csv.header
+            self.csv.header,
+            self.encoding.map_or("utf-8", |e| e.name())
         );
         let fingerprint = match (&self.load_id, &path) {
             _ if self.atomic => None,
@@ -602,7 +622,9 @@ impl Load {
         let skip = SkipRanges::new(committed);
         let mut resume = Resume { skip, first_seq: 0 };
         let mut reader = reader;
-        if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), &path) {
+        // (A transcoded input's positions are not the file's: it is read through instead.)
+        let seekable = path.as_ref().filter(|_| self.encoding.is_none());
+        if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), seekable) {
             let mut file =
                 File::open(p).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
             file.seek(SeekFrom::Start(prefix.end_byte))
@@ -955,15 +977,26 @@ fn read_head(
     csv: CsvOptions,
     given: Option<Vec<String>>,
     sample_rows: Option<usize>,
+    encoding: Option<&'static encoding_rs::Encoding>,
 ) -> Result<Head> {
+    let decode = |r: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
+        match encoding {
+            Some(enc) => Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(enc))
+                    .build(r),
+            ),
+            None => r,
+        }
+    };
     let open = |p: &Path| -> Result<Box<dyn Read + Send>> {
-        Ok(Box::new(File::open(p).map_err(|e| {
-            Error::config(format!("cannot open {}: {e}", p.display()))
-        })?))
+        let file = File::open(p)
+            .map_err(|e| Error::config(format!("cannot open {}: {e}", p.display())))?;
+        Ok(decode(Box::new(file)))
     };
     let (rdr, inferred): (Box<dyn Read + Send>, _) = match (input, sample_rows) {
         (Input::File(p), None) => (open(&p)?, None),
-        (Input::Reader(r), None) => (r, None),
+        (Input::Reader(r), None) => (decode(r), None),
         (Input::File(p), Some(n)) => {
             let mut sample = CsvReader::new(open(&p)?, name.clone(), csv.clone());
             let (names, _) = header(&mut sample, &given)?;
@@ -972,7 +1005,7 @@ fn read_head(
         }
         (Input::Reader(r), Some(n)) => {
             // A stream cannot be opened again: keep what the sample read and play it back.
-            let mut sample = CsvReader::new(Recorder::new(r), name.clone(), csv.clone());
+            let mut sample = CsvReader::new(Recorder::new(decode(r)), name.clone(), csv.clone());
             let (names, _) = header(&mut sample, &given)?;
             let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
             (Box::new(sample.into_inner().replay()), Some(t))

@@ -171,6 +171,12 @@ async fn load(args: LoadArgs) -> ExitCode {
         load = load.create(true);
     }
     load = load.mode(args.mode);
+    if let Some(label) = &args.csv.encoding {
+        load = match load.encoding(label) {
+            Ok(l) => l,
+            Err(e) => return fail(&e),
+        };
+    }
     if let Some(p) = &args.rejects {
         load = load.rejects(p);
     }

@@ -192,7 +192,7 @@ fn encode_float<T: PgFloat>(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 pub fn check_text(raw: &[u8]) -> Result<&str, String> {
     let s = std::str::from_utf8(raw).map_err(|e| {
         format!(
-            "invalid UTF-8 at byte {} of the value (use a UTF-8 file)",
+            "invalid UTF-8 at byte {} of the value (convert the file, or name its encoding with --encoding)",
             e.valid_up_to() + 1
         )
     })?;

@@ -94,7 +94,7 @@ async fn invalid_utf8_is_caught_on_the_client() {
     ]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("record 2 (line 2, byte 8), column \"name\": invalid value \"caf\u{fffd}\": expected text: invalid UTF-8 at byte 4 of the value (use a UTF-8 file)"),
+        run.stderr.contains("record 2 (line 2, byte 8), column \"name\": invalid value \"caf\u{fffd}\": expected text: invalid UTF-8 at byte 4 of the value (convert the file, or name its encoding with --encoding)"),
         "{}",
         run.stderr
     );

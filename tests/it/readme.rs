@@ -140,6 +140,23 @@ async fn readme_commands_work_as_written() {
     for cmd in &commands {
         db.exec("TRUNCATE events; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
+        if cmd.contains("--rejects") {
+            // Writes the rejects files: run in a fresh directory with a copy of the examples.
+            let dir = crate::support::Dir::new();
+            std::fs::create_dir(dir.path().join("examples")).expect("mkdir");
+            std::fs::copy(
+                repo().join("examples/events_bad.csv"),
+                dir.path().join("examples/events_bad.csv"),
+            )
+            .expect("copy the example");
+            let (code, stdout, stderr) = sh_in(dir.path(), cmd, Some(&db.url));
+            assert_eq!(code, 3, "{cmd}: {stdout}{stderr}");
+            assert_eq!(db.checksum("events").await.0, 2, "{cmd}");
+            let errors = std::fs::read_to_string(dir.path().join("rejected.csv.errors.jsonl"))
+                .expect("the errors file");
+            assert_eq!(errors, text_after(&readme, "cat rejected.csv.errors.jsonl"));
+            continue;
+        }
         if cmd.contains("sqlite://") {
             // Writes a file: run in a fresh directory with a copy of the examples.
             let dir = crate::support::Dir::new();

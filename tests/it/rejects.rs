@@ -392,3 +392,51 @@ fn sqlite_sets_aside_what_it_refuses() {
         .unwrap();
     assert_eq!(n as usize, c.good_ids + lenient.len());
 }
+
+#[tokio::test]
+async fn latin1_files_load_with_encoding_and_say_so_without() {
+    let db = fresh_db("encoding").await;
+    db.exec("CREATE TABLE p (id int, name text)").await;
+    let dir = Dir::new();
+    // "Zoë", "Łódź" is not Latin-1: "Mañana" and "Café" are.
+    let f = dir.write("l1.csv", b"id,name\n1,Ma\xf1ana\n2,Caf\xe9\n");
+    let f = f.to_str().unwrap();
+    let run = barge(&["load", f, "--into", &db.url, "--table", "p"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("invalid UTF-8 at byte 3 of the value (convert the file, or name its encoding with --encoding)"),
+        "{}",
+        run.stderr
+    );
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "p",
+        "--encoding",
+        "latin1",
+    ]);
+    run.assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT name FROM p ORDER BY id").await,
+        ["(Mañana)", "(Café)"]
+    );
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "p",
+        "--encoding",
+        "klingon",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown encoding \"klingon\""),
+        "{}",
+        run.stderr
+    );
+}

@@ -445,9 +445,10 @@ impl PgSink {
                         _ => None,
                     };
                     match blamed {
+                        // The server's own message is about that row: set it aside at once.
                         Some(bad) => {
+                            refused.push(server_reject(chunk, bad, &e));
                             work.push(bad + 1..r.end);
-                            work.push(bad..bad + 1);
                             work.push(r.start..bad);
                         }
                         None => {

@@ -1,0 +1,138 @@
+//! Property test against PostgreSQL's own input functions: for every type barge encodes,
+//! random strings (shaped like values of the type, and not) are loaded with `--rejects`, and
+//! each must end up exactly as `'...'::type` would make it, or be rejected exactly when that
+//! cast fails.
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+
+use crate::support::{barge, fresh_db, Dir};
+
+/// (type, a regex for strings shaped like its values)
+const TYPES: &[(&str, &str)] = &[
+    ("boolean", "[ ]?(t|f|tr|true|yes|no|on|off|of|1|0|y|n|TRUE|Off|x|)[ ]?"),
+    ("smallint", "[ ]?[-+]?[0-9]{0,6}[ ]?"),
+    ("integer", "[ ]?[-+]?[0-9]{0,11}[ x]?"),
+    ("bigint", "[-+]?[0-9]{0,20}"),
+    ("real", "[-+]?[0-9]{0,10}(\\.[0-9]{0,10})?([eE][-+]?[0-9]{1,3})?|NaN|-?Infinity|inf"),
+    ("double precision", "[-+]?[0-9]{0,20}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{1,3})?|nan"),
+    ("numeric", "[ ]?[-+]?[0-9]{0,25}(\\.[0-9]{0,25})?([eE][-+]?[0-9]{1,2})?|NaN"),
+    ("numeric(6,2)", "[-+]?[0-9]{0,5}(\\.[0-9]{0,4})?"),
+    ("varchar(5)", "[a-zé ]{0,8}"),
+    ("char(3)", "[ab ]{0,5}"),
+    ("date", "[0-9]{4}-[0-1][0-9]-[0-3][0-9]|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}|epoch|x"),
+    ("time", "[0-2][0-9]:[0-6][0-9](:[0-6][0-9](\\.[0-9]{1,7})?)?"),
+    (
+        "timestamp",
+        "20[0-9]{2}-[01][0-9]-[0-3][0-9]([ T][0-2][0-9]:[0-5][0-9](:[0-6][0-9](\\.[0-9]{1,7})?)?)?",
+    ),
+    (
+        "timestamptz",
+        "20[0-9]{2}-[01][0-9]-[0-3][0-9][ T][0-2][0-9]:[0-5][0-9](:[0-5][0-9])?(Z|[-+][01][0-9](:[0-5][0-9])?)?",
+    ),
+    ("uuid", "[0-9a-fA-F]{8}-?[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-fg]{12}|\\{[0-9a-f]{32}\\}"),
+    ("json", "\\{\"[a-z]{0,3}\": ?[0-9tfn\\[\\]{}\"]{0,6}\\}|\\[[0-9, ]{0,6}\\]|[a-z0-9\"]{0,4}"),
+    ("jsonb", "\\{\"[a-z]{0,3}\": ?[0-9tfn\\[\\]{}\"]{0,6}\\}|\"\\\\u0000\"|[0-9.e-]{0,4}"),
+    ("bytea", "\\\\x[0-9a-fA-F]{0,6}|[a-z]{0,4}|\\\\\\\\[0-7]{0,3}"),
+];
+
+const CASES: usize = 150;
+
+/// `line` loaded by the server's own CSV COPY into the one-column `table`: the value's text, or
+/// `None` when COPY refuses it.
+async fn server_copy_one(
+    db: &crate::support::TestDb,
+    table: &str,
+    line: &str,
+) -> Option<Option<String>> {
+    use futures_util::SinkExt;
+    let sink = db
+        .client
+        .copy_in(&format!("COPY {table} FROM STDIN (FORMAT csv)"))
+        .await
+        .expect("start COPY");
+    futures_util::pin_mut!(sink);
+    let data = bytes::Bytes::from(format!("{line}\n"));
+    let ok = sink.send(data).await.is_ok() && sink.finish().await.is_ok();
+    if !ok {
+        return None;
+    }
+    let row = db
+        .client
+        .query_one(&format!("DELETE FROM {table} RETURNING v::text"), &[])
+        .await
+        .expect("read the value back");
+    Some(row.get(0))
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[tokio::test]
+async fn every_type_stores_what_postgres_input_functions_make() {
+    let db = fresh_db("oracle").await;
+    let dir = Dir::new();
+    let mut runner = TestRunner::deterministic();
+    for (ty, pattern) in TYPES {
+        let strategy = proptest::string::string_regex(pattern).expect("a valid regex");
+        let mut values = Vec::with_capacity(CASES);
+        while values.len() < CASES {
+            let v = strategy.new_tree(&mut runner).expect("a value").current();
+            values.push(v);
+        }
+        // What PostgreSQL's own CSV COPY makes of each string, one at a time: its text
+        // output, or an error.
+        let table = format!(
+            "o_{}",
+            ty.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
+        db.exec(&format!("CREATE TABLE s_{table} (v {ty})")).await;
+        let mut want = Vec::with_capacity(CASES);
+        for v in &values {
+            want.push(server_copy_one(&db, &format!("s_{table}"), &quote(v)).await);
+        }
+        db.exec(&format!("CREATE TABLE {table} (n int, v {ty})"))
+            .await;
+        let mut csv = String::from("n,v\n");
+        for (n, v) in values.iter().enumerate() {
+            csv.push_str(&format!("{n},{}\n", quote(v)));
+        }
+        let f = dir.write(&format!("{table}.csv"), &csv);
+        let rej = dir.path().join(format!("{table}.rej"));
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            &table,
+            "--rejects",
+            rej.to_str().unwrap(),
+            "--chunk-rows",
+            "40",
+        ]);
+        assert!(run.code == 0 || run.code == 3, "{ty}: {}", run.all());
+        let got = db
+            .client
+            .query(&format!("SELECT n, v::text FROM {table} ORDER BY n"), &[])
+            .await
+            .expect("read back");
+        let mut got_by_n: Vec<Option<Option<String>>> = vec![None; CASES];
+        for row in got {
+            got_by_n[row.get::<_, i32>(0) as usize] = Some(row.get(1));
+        }
+        // Each type's strings hold both values PostgreSQL takes and values it refuses.
+        let taken = want.iter().filter(|w| w.is_some()).count();
+        assert!(
+            (CASES / 10..CASES).contains(&taken),
+            "{ty}: {taken} of {CASES} taken: the strategy must produce both"
+        );
+        for (n, v) in values.iter().enumerate() {
+            assert_eq!(
+                got_by_n[n], want[n],
+                "{ty}: {v:?}: barge stored (left), PostgreSQL's input gives (right); None = refused"
+            );
+        }
+    }
+}
