@@ -512,6 +512,18 @@ mod tests {
     }
 
     #[test]
+    fn very_long_text_is_text_and_sized_for_mysql() {
+        let long = "x".repeat(200_000);
+        let t = table(&format!("a,b\n{long},1\nshort,2\n"));
+        assert_eq!(t.columns[0].ty, Inferred::Text);
+        assert_eq!(t.columns[0].max_len, 200_000);
+        assert_eq!(t.columns[0].sql_type(Dialect::Mysql), "MEDIUMTEXT");
+        assert_eq!(t.columns[0].sql_type(Dialect::Postgres), "text");
+        let huge = "7".repeat(5_000);
+        assert_eq!(types(&format!("n\n{huge}\n")), [Inferred::Numeric]);
+    }
+
+    #[test]
     fn sample_limit_is_respected() {
         let mut r = CsvReader::new("a\n1\nx\n".as_bytes(), "t", CsvOptions::default());
         let header = r.read_header(&mut Record::default()).unwrap();
