@@ -197,14 +197,24 @@ impl Error {
             ErrorKind::Config(_)
             | ErrorKind::TableNotFound { .. }
             | ErrorKind::UnknownColumns { .. } => true,
-            ErrorKind::Connect { source, .. } => source
-                .as_db_error()
-                .map(|e| {
+            ErrorKind::Connect { source, .. } => match source.as_db_error() {
+                // 28: invalid authorization; 3D000: database does not exist.
+                Some(e) => {
                     let code = e.code().code();
-                    // 28: invalid authorization; 3D000: database does not exist.
                     code.starts_with("28") || code == "3D000"
-                })
-                .unwrap_or(false),
+                }
+                // A certificate not trusted, a server without TLS: the settings are wrong.
+                None => {
+                    let mut text = source.to_string();
+                    let mut cause = std::error::Error::source(source);
+                    while let Some(c) = cause {
+                        text.push_str(&c.to_string());
+                        cause = c.source();
+                    }
+                    let text = text.to_ascii_lowercase();
+                    text.contains("certificate") || text.contains("tls")
+                }
+            },
             ErrorKind::Sqlite { source, .. } => matches!(
                 source.sqlite_error_code(),
                 Some(

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod chunk;
+pub mod conninfo;
 pub mod encode;
 pub mod error;
 pub mod infer;

@@ -794,8 +794,8 @@ impl Load {
     /// Opens the bookkeeping connection to the target.
     async fn open(&self) -> Result<Db> {
         match &self.target {
-            Target::Postgres(config) => {
-                let mut config = (**config).clone();
+            Target::Postgres(target) => {
+                let mut config = target.config.clone();
                 if config.get_connect_timeout().is_none() {
                     config.connect_timeout(Duration::from_secs(10));
                 }

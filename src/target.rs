@@ -2,15 +2,15 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
+use crate::conninfo::{self, PgTarget};
 use crate::error::{Error, Result};
 
 /// A parsed `--into` value.
 #[derive(Clone)]
 pub enum Target {
     /// A PostgreSQL (or PostgreSQL-protocol) server.
-    Postgres(Box<tokio_postgres::Config>),
+    Postgres(Box<PgTarget>),
     /// A SQLite database file.
     Sqlite(SqliteTarget),
 }
@@ -54,20 +54,7 @@ impl Target {
         }
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
         {
-            let mut config = tokio_postgres::Config::from_str(s)
-                .map_err(|e| Error::config(format!("invalid PostgreSQL connection string: {e}")))?;
-            if config.get_application_name().is_none() {
-                config.application_name("barge");
-            }
-            if config.get_user().is_none() {
-                if let Ok(user) = std::env::var("PGUSER").or_else(|_| std::env::var("USER")) {
-                    config.user(user);
-                }
-            }
-            if config.get_hosts().is_empty() {
-                config.host("localhost");
-            }
-            return Ok(Target::Postgres(Box::new(config)));
+            return Ok(Target::Postgres(Box::new(conninfo::parse(s)?)));
         }
         let scheme = s.split_once("://").map(|(scheme, _)| scheme);
         Err(Error::config(match scheme {
@@ -83,7 +70,8 @@ impl fmt::Display for Target {
     /// The target as a URL with the password left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Postgres(c) => {
+            Target::Postgres(t) => {
+                let c = &t.config;
                 f.write_str("postgresql://")?;
                 if let Some(user) = c.get_user() {
                     write!(f, "{user}@")?;

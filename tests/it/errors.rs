@@ -182,7 +182,7 @@ async fn connection_errors_name_the_target_without_password() {
     ]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stderr.contains("\nerror: could not connect to postgresql://bob@127.0.0.1:1/db: error connecting to server: Connection refused (os error 111)\nhint: check the host, port"),
+        run.stderr.contains("\nerror: could not connect to postgresql://bob@127.0.0.1:1/db: error connecting to server: Connection refused (os error 111)\nhint: nothing answered at that host and port"),
         "{}",
         run.stderr
     );

@@ -12,5 +12,6 @@ mod oracle;
 mod readme;
 mod rejects;
 mod sqlite;
+mod tls;
 mod types;
 mod upsert;

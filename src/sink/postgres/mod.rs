@@ -2,7 +2,7 @@
 //! the catalog, and writing chunks with binary COPY.
 
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::checkpoint::{Cell, Ledger, Param};
 use crate::error::{get, Error, ErrorKind, Result};
@@ -23,11 +23,18 @@ pub use writer::{Method, PgPlan, PgSink, TxMode};
 /// # Errors
 /// [`ErrorKind::Connect`] with the server's message and the target without its password.
 pub async fn connect(config: &tokio_postgres::Config, target: &Target) -> Result<Client> {
-    let (client, connection) = config.connect(NoTls).await.map_err(|source| {
-        Error::new(ErrorKind::Connect {
+    let Target::Postgres(pg) = target else {
+        return Err(Error::config("not a PostgreSQL target"));
+    };
+    let (client, connection) = config.connect(pg.tls.clone()).await.map_err(|source| {
+        let e = Error::new(ErrorKind::Connect {
             target: target.to_string(),
             source,
-        })
+        });
+        match connect_hint(&e, pg) {
+            Some(h) => e.with_hint(h),
+            None => e,
+        }
     })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
@@ -35,6 +42,52 @@ pub async fn connect(config: &tokio_postgres::Config, target: &Target) -> Result
         }
     });
     Ok(client)
+}
+
+/// What to check after a failed connection, from the server's answer or the TLS error.
+fn connect_hint(e: &Error, pg: &crate::conninfo::PgTarget) -> Option<String> {
+    use crate::conninfo::SslMode;
+    let text = e.to_string();
+    let user = pg.config.get_user().unwrap_or("?");
+    let db = pg.config.get_dbname().unwrap_or(user);
+    Some(match e.sqlstate() {
+        Some("28P01") => format!(
+            "authentication failed for user \"{user}\": check the password (in the URL, \
+             PGPASSWORD or the password file ~/.pgpass)"
+        ),
+        Some("28000") if text.contains("no encryption") || text.contains("SSL off") => {
+            "the server accepts this user only over TLS: use sslmode=require (or verify-full \
+             with sslrootcert=...)"
+                .to_string()
+        }
+        Some("28000") => format!(
+            "the server does not let user \"{user}\" in from here (pg_hba.conf); check the user, \
+             host and sslmode"
+        ),
+        Some("3D000") => format!("database \"{db}\" does not exist: check the database name"),
+        _ if text.contains("UnknownIssuer") || text.contains("unknown issuer") => {
+            "the server's certificate is not signed by a CA barge trusts: pass sslrootcert=... \
+             with the CA that signed it"
+                .to_string()
+        }
+        _ if text.contains("NotValidForName") || text.contains("not valid for name") => {
+            "the server's certificate is not made out to this host name: connect by the name \
+             in the certificate, or use sslmode=verify-ca"
+                .to_string()
+        }
+        _ if text.contains("server does not support TLS") => {
+            "the server does not accept TLS connections: use sslmode=prefer or disable".to_string()
+        }
+        _ if text.contains("Connection refused") || text.contains("timed out") => {
+            "nothing answered at that host and port: check the host, the port and that the \
+             server is running"
+                .to_string()
+        }
+        _ if pg.ssl_mode == SslMode::Disable && text.contains("pg_hba") => {
+            "the server may require TLS: try sslmode=require".to_string()
+        }
+        _ => return None,
+    })
 }
 
 /// Reads the table's columns, types and NOT NULL constraints from the catalog.

@@ -70,12 +70,24 @@ pub fn barge_in(
         pipe.write_all(bytes).expect("write stdin");
     }
     let out = child.wait_with_output().expect("wait for barge");
-    Run {
+    let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    // Every output of every CLI run in the suite: no password the tests use ever shows.
+    for secret in SECRETS {
+        assert!(
+            !run.all().contains(secret),
+            "barge printed the secret {secret:?}: {}",
+            run.all()
+        );
     }
+    run
 }
+
+/// The passwords and key material the tests hand to barge.
+pub const SECRETS: &[&str] = &["hunter2", "s3cret", "Wr0ng-pw", "PRIVATE KEY"];
 
 /// A fresh directory for one test's files.
 pub struct Dir(tempfile::TempDir);

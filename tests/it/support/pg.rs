@@ -207,6 +207,12 @@ pub struct PrivateServer {
 impl PrivateServer {
     /// initdb + start, with extra `-c name=value` settings.
     pub fn start(settings: &[&str]) -> PrivateServer {
+        Self::start_with(settings, |_| {})
+    }
+
+    /// initdb, then `prepare` with the data directory (to add files such as certificates or a
+    /// pg_hba.conf, which are then given to the server's user), then start.
+    pub fn start_with(settings: &[&str], prepare: impl FnOnce(&Path)) -> PrivateServer {
         let bin = find_bin_dir();
         let user = server_user();
         let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -218,6 +224,14 @@ impl PrivateServer {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         initdb(&bin, &dir, user);
+        let data = dir.join("data");
+        prepare(&data);
+        if let Some((uid, gid)) = user {
+            for entry in std::fs::read_dir(&data).expect("list the data directory") {
+                let path = entry.expect("a directory entry").path();
+                chown(&path, Some(uid), Some(gid)).expect("chown a prepared file");
+            }
+        }
         let srv = PrivateServer {
             port: free_port(),
             bin,
