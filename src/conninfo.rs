@@ -558,6 +558,34 @@ mod tests {
     }
 
     #[test]
+    fn urls_with_ipv6_several_hosts_sockets_and_encoded_passwords() {
+        let t = parse("postgres://u%3Ax:p%40ss%2Fw@[::1]:6000,h2:6001/db?sslmode=disable").unwrap();
+        assert_eq!(t.config.get_user(), Some("u:x"));
+        assert_eq!(t.config.get_password(), Some(&b"p@ss/w"[..]));
+        assert_eq!(
+            t.config.get_hosts(),
+            [Host::Tcp("::1".into()), Host::Tcp("h2".into())]
+        );
+        assert_eq!(t.config.get_ports(), [6000, 6001]);
+        assert_eq!(t.ssl_mode, SslMode::Disable);
+        let t = parse("postgresql://%2Fvar%2Frun%2Fpostgresql/db").unwrap();
+        assert_eq!(
+            t.config.get_hosts(),
+            [Host::Unix("/var/run/postgresql".into())]
+        );
+        let t = parse("host=/tmp dbname=d user=u sslmode=verify-ca sslrootcert=system");
+        // Either the system has roots, or the error says it has none.
+        match t {
+            Ok(t) => {
+                assert_eq!(t.config.get_hosts(), [Host::Unix("/tmp".into())]);
+                assert_eq!(t.ssl_mode, SslMode::VerifyCa);
+            }
+            Err(e) => assert!(e.to_string().contains("no root certificates"), "{e}"),
+        }
+        assert!(parse("host=h sslmode=sometimes").is_err());
+    }
+
+    #[test]
     fn pgpass_lines_match_like_libpq() {
         assert_eq!(
             split_pgpass_line("h:5432:*:bob:pa\\:ss:word"),
