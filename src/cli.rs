@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use barge::source::format::Format;
 use clap::{Args, Parser, Subcommand};
 
 /// Move millions of rows from files into databases: fast, in constant memory.
@@ -33,9 +34,19 @@ pub struct CsvArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
     pub columns: Option<Vec<String>>,
 
-    /// Field delimiter: one character, or "tab" / "\t".
-    #[arg(long, short = 'd', default_value = ",", value_parser = parse_delimiter)]
-    pub delimiter: u8,
+    /// The input's format: csv, tsv or ndjson (one JSON object per line). Default: from the
+    /// file name (.csv, .tsv, .ndjson, .jsonl, also under .gz or .zst), else csv. gzip and zstd
+    /// input is recognised by its first bytes, whatever the name.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// NDJSON: skip keys that are not columns of the table instead of failing.
+    #[arg(long)]
+    pub ignore_unknown: bool,
+
+    /// Field delimiter: one character, or "tab" / "\t". Default: "," (a tab for TSV).
+    #[arg(long, short = 'd', value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 
     /// The file has no header line (use --columns, or the table's column order).
     #[arg(long)]
@@ -87,8 +98,11 @@ pub struct SchemaArgs {
 /// `barge load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The CSV file to load, or - for standard input.
-    pub file: PathBuf,
+    /// The files to load (CSV, TSV or NDJSON, plain, gzip or zstd), or - for standard input.
+    /// Several files (or a quoted glob such as 'data/*.csv.gz') load as one load into one
+    /// table.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// Target database: sqlite://path/to/file.db, or
     /// postgres://user[:password]@host[:port]/database[?options], or a libpq

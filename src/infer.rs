@@ -10,12 +10,12 @@
 //! `numeric`, which keeps every digit.
 
 use std::fmt;
-use std::io::Read;
 
 use crate::encode::{datetime, Outcome};
 use crate::error::Result;
 use crate::schema::quote_ident;
-use crate::source::csv::{CsvReader, Record};
+use crate::source::csv::Record;
+use crate::source::RecordSource;
 
 /// Rows read to infer types unless told otherwise.
 pub const DEFAULT_SAMPLE_ROWS: usize = 10_000;
@@ -254,8 +254,8 @@ fn is_uuid(s: &[u8]) -> bool {
 ///
 /// # Errors
 /// The CSV errors of reading the sample.
-pub fn infer<R: Read>(
-    reader: &mut CsvReader<R>,
+pub fn infer<S: RecordSource>(
+    reader: &mut S,
     names: Option<&[String]>,
     null: &[u8],
     sample_rows: usize,
@@ -407,7 +407,7 @@ impl fmt::Display for Inferred {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::csv::CsvOptions;
+    use crate::source::csv::{CsvOptions, CsvReader};
 
     fn table(csv: &str) -> InferredTable {
         let mut r = CsvReader::new(csv.as_bytes(), "t", CsvOptions::default());

@@ -1,7 +1,7 @@
 //! The load as a library call: a builder that reads like the command line.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::checkpoint::{self, Cell, Checkpoints, Ledger, SkipRanges, Start};
 use crate::chunk::WireFormat;
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
-use crate::infer::{self, Dialect, InferredTable};
+use crate::infer::{self, Dialect};
 use crate::pipeline::{self, PipelineOptions, Progress, Resume};
 use crate::position::Position;
 use crate::rejects::Rejects;
@@ -21,8 +21,10 @@ use crate::retry::{self, RetryPolicy};
 use crate::schema::{quote_ident, ColumnType, Table, TableName};
 use crate::sink::postgres::{self, Method, PgLedger, PgPlan, PgSink, TxMode};
 use crate::sink::sqlite::{self, InsertPlan, SqliteSink};
-use crate::source::csv::{CsvOptions, CsvReader, Record};
-use crate::source::replay::Recorder;
+use crate::source::csv::CsvOptions;
+use crate::source::decompress::Compression;
+use crate::source::format::Format;
+use crate::source::input::{self, Head, Input, InputOptions};
 use crate::target::{SqliteTarget, Target};
 use crate::upsert::{OnConflict, UniqueKey, Upsert, UpsertCounts};
 
@@ -70,6 +72,8 @@ pub struct Load {
     rejects: Option<PathBuf>,
     max_errors: Option<u64>,
     encoding: Option<&'static encoding_rs::Encoding>,
+    format: Option<Format>,
+    ignore_unknown: bool,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
 }
@@ -108,6 +112,8 @@ pub struct LoadReport {
     pub rejected: u64,
     /// Where they went.
     pub rejects_file: Option<String>,
+    /// Input files (1 unless several were loaded as one).
+    pub files: usize,
 }
 
 /// What an upsert did.
@@ -151,12 +157,6 @@ impl LoadReport {
     }
 }
 
-/// Where the rows come from.
-enum Input {
-    File(PathBuf),
-    Reader(Box<dyn Read + Send>),
-}
-
 impl Load {
     /// A load into the database at `target`: a `postgres://` URL, a libpq `key=value` string,
     /// or `sqlite://path/to/file.db` (see [`Target::parse`]).
@@ -186,6 +186,8 @@ impl Load {
             rejects: None,
             max_errors: None,
             encoding: None,
+            format: None,
+            ignore_unknown: false,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         })
@@ -322,6 +324,40 @@ impl Load {
         Ok(self)
     }
 
+    /// The input's format (default: from the file name's extension, else CSV).
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// NDJSON: skip keys that are not columns of the table instead of failing.
+    pub fn ignore_unknown(mut self, yes: bool) -> Self {
+        self.ignore_unknown = yes;
+        self
+    }
+
+    /// How an input (at `path`, if a file) is read.
+    fn input_options(&self, path: Option<&Path>) -> InputOptions {
+        let mut csv = self.csv.clone();
+        csv.keep_raw = self.rejects.is_some();
+        let format = self
+            .format
+            .or_else(|| path.and_then(Format::from_path))
+            .unwrap_or(Format::Csv);
+        if format == Format::Ndjson {
+            // Missing keys and null are NULL; a string is never NULL.
+            csv.null = Vec::new();
+        }
+        InputOptions {
+            format,
+            csv,
+            columns: self.columns.clone(),
+            encoding: self.encoding,
+            ignore_unknown: self.ignore_unknown,
+            known_columns: None,
+        }
+    }
+
     /// How transient faults are retried.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
@@ -359,7 +395,7 @@ impl Load {
             Some(t) => t.clone(),
             None => default_table_name(path)?,
         };
-        self.run(Input::File(path.to_path_buf()), &name, &table)
+        self.run(Input::File(path.to_path_buf()), &name, &table, true)
             .await
     }
 
@@ -379,7 +415,7 @@ impl Load {
             .table
             .clone()
             .ok_or_else(|| Error::config("no table given: name the target table"))?;
-        self.run(Input::Reader(Box::new(reader)), name, &table)
+        self.run(Input::Reader(Box::new(reader)), name, &table, true)
             .await
     }
 
@@ -441,7 +477,60 @@ impl Load {
         .await
     }
 
-    async fn run(&self, input: Input, name: &str, table: &str) -> Result<LoadReport> {
+    /// Loads several files into one table, one after the other, as one load: one progress,
+    /// one report (its counts the sums), checkpoints per file (a re-run skips the files and
+    /// chunks already loaded), one rejects file naming each row's file.
+    ///
+    /// # Errors
+    /// As [`Load::load_path`], for the first file that fails; the files before it stay loaded.
+    pub async fn load_paths(&self, paths: &[PathBuf]) -> Result<LoadReport> {
+        let Some(first) = paths.first() else {
+            return Err(Error::config("no input files"));
+        };
+        let table = match &self.table {
+            Some(t) => t.clone(),
+            None => default_table_name(first)?,
+        };
+        let sizes: Vec<u64> = paths
+            .iter()
+            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .collect();
+        self.progress
+            .bytes_total
+            .store(sizes.iter().sum(), Ordering::Relaxed);
+        let started = Instant::now();
+        let mut reports: Vec<LoadReport> = Vec::with_capacity(paths.len());
+        for (i, path) in paths.iter().enumerate() {
+            self.progress
+                .bytes_base
+                .store(sizes[..i].iter().sum(), Ordering::Relaxed);
+            let name = path.display().to_string();
+            let r = self
+                .run(Input::File(path.clone()), &name, &table, i == 0)
+                .await?;
+            reports.push(r);
+        }
+        let mut total = reports
+            .pop()
+            .ok_or_else(|| Error::config("no input files"))?;
+        // Counters run on over the files: the last report holds the totals. A load is
+        // "already loaded" only when every file was.
+        let all_done =
+            total.already_loaded.is_some() && reports.iter().all(|r| r.already_loaded.is_some());
+        if !all_done {
+            total.already_loaded = None;
+        }
+        total.rows = Progress::get(&self.progress.rows_committed);
+        total.chunks = Progress::get(&self.progress.chunks_committed);
+        total.skipped_rows = Progress::get(&self.progress.rows_skipped);
+        total.bytes = sizes.iter().sum();
+        total.elapsed = started.elapsed();
+        total.created |= reports.iter().any(|r| r.created);
+        total.files = paths.len();
+        Ok(total)
+    }
+
+    async fn run(&self, input: Input, name: &str, table: &str, first: bool) -> Result<LoadReport> {
         self.check_options()?;
         let started = Instant::now();
         let table_name = TableName::parse(table)?;
@@ -461,14 +550,27 @@ impl Load {
             Input::Reader(_) => None,
         };
         let sample_rows = existing.is_none().then_some(self.sample_rows);
-        let mut csv = self.csv.clone();
-        csv.keep_raw = self.rejects.is_some();
-        let (given, input_name) = (self.columns.clone(), name.to_string());
-        let encoding = self.encoding;
-        let head = move || read_head(input, input_name, csv, given, sample_rows, encoding);
-        let (reader, names, inferred, header_raw) = tokio::task::spawn_blocking(head)
+        let mut opts = self.input_options(path.as_deref());
+        opts.known_columns = existing.as_ref().map(|t| t.column_names());
+        let input_name = name.to_string();
+        let compressed = self.progress.compressed_bytes_read.clone();
+        let head_opts = opts.clone();
+        let head =
+            move || input::read_head(input, &input_name, &head_opts, sample_rows, compressed);
+        let head = tokio::task::spawn_blocking(head)
             .await
             .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
+        let Head {
+            reader,
+            names,
+            inferred,
+            header_raw,
+            compression,
+        } = head;
+        if compression != Compression::None {
+            // Progress counts the compressed bytes, which the file's size measures.
+            self.progress.compressed.store(true, Ordering::Relaxed);
+        }
         let (table, created) = match (existing, inferred) {
             (Some(t), _) => (t, None),
             (None, Some(inferred)) => {
@@ -608,6 +710,7 @@ impl Load {
                         upsert: None,
                         rejected: 0,
                         rejects_file: None,
+                        files: 1,
                     });
                 }
                 Start::Run(cp, done) => {
@@ -622,34 +725,27 @@ impl Load {
         let skip = SkipRanges::new(committed);
         let mut resume = Resume { skip, first_seq: 0 };
         let mut reader = reader;
-        // (A transcoded input's positions are not the file's: it is read through instead.)
-        let seekable = path.as_ref().filter(|_| self.encoding.is_none());
+        // (A compressed or transcoded input's positions are not the file's: it is read through.)
+        let seekable = path
+            .as_ref()
+            .filter(|_| self.encoding.is_none() && compression == Compression::None);
         if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), seekable) {
-            let mut file =
-                File::open(p).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
-            file.seek(SeekFrom::Start(prefix.end_byte))
-                .map_err(|source| {
-                    Error::new(ErrorKind::Io {
-                        input: name.to_string(),
-                        source,
-                    })
-                })?;
             let start = Position {
                 byte: prefix.end_byte,
                 line: prefix.end_line,
                 record: prefix.end_record,
             };
-            let mut csv = self.csv.clone();
-            csv.keep_raw = self.rejects.is_some();
-            reader = CsvReader::starting_at(Box::new(file), name, csv, start);
+            let keys = names.clone().unwrap_or_default();
+            reader = input::reopen_at(p, name, &opts, &keys, start)?;
             resume.first_seq = prefix.chunk + 1;
             Progress::add(
                 &self.progress.rows_skipped,
                 resume.skip.rows_through(prefix.first_byte),
             );
-            self.progress
-                .bytes_read
-                .store(prefix.end_byte, Ordering::Relaxed);
+            self.progress.bytes_read.fetch_max(
+                Progress::get(&self.progress.bytes_base) + prefix.end_byte,
+                Ordering::Relaxed,
+            );
         }
         if resume.skip.rows() > 0 {
             tracing::info!(
@@ -664,7 +760,7 @@ impl Load {
             Some(path) => {
                 let committed: std::collections::HashSet<u64> =
                     resume_firsts.iter().copied().collect();
-                let keep = (!committed.is_empty()).then_some(&committed);
+                let keep = (!committed.is_empty() || !first).then_some(&committed);
                 Some(Rejects::open(path, name, header_raw.as_deref(), keep)?)
             }
         };
@@ -779,6 +875,7 @@ impl Load {
             created: created.is_some(),
             rejected: Progress::get(&self.progress.rows_rejected),
             rejects_file: self.rejects.as_ref().map(|p| p.display().to_string()),
+            files: 1,
             upsert: upsert.map(|u| UpsertReport {
                 on_conflict: u.on_conflict,
                 key: u.key.iter().map(|c| c.name.clone()).collect(),
@@ -936,84 +1033,6 @@ impl Db {
             Some(Cell::Int(1))
         ))
     }
-}
-
-/// What [`read_head`] returns: the reader positioned at the first row, the input's column
-/// names (header or `--columns`), and the table inferred from a sample, when asked for.
-type Head = (
-    CsvReader<Box<dyn Read + Send>>,
-    Option<Vec<String>>,
-    Option<InferredTable>,
-    Option<Vec<u8>>,
-);
-
-/// Column names of the input, when it has any.
-type Names = Option<Vec<String>>;
-
-/// The input's column names (the header's, or `given`), and the header line's bytes when the
-/// reader keeps them (for the rejects file).
-fn header<R: Read>(
-    reader: &mut CsvReader<R>,
-    given: &Option<Vec<String>>,
-) -> Result<(Names, Option<Vec<u8>>)> {
-    let mut header = Vec::new();
-    let mut raw = None;
-    if reader.options().header {
-        let mut rec = Record::default();
-        header = reader.read_header(&mut rec)?;
-        raw = Some(rec.raw().to_vec()).filter(|r| !r.is_empty());
-    }
-    Ok((
-        given.clone().or((!header.is_empty()).then_some(header)),
-        raw,
-    ))
-}
-
-/// Opens the input and reads its header (or takes `given` names); with `sample_rows`, also
-/// infers a table from that many rows (0: all), then starts again at the first row.
-fn read_head(
-    input: Input,
-    name: String,
-    csv: CsvOptions,
-    given: Option<Vec<String>>,
-    sample_rows: Option<usize>,
-    encoding: Option<&'static encoding_rs::Encoding>,
-) -> Result<Head> {
-    let decode = |r: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
-        match encoding {
-            Some(enc) => Box::new(
-                encoding_rs_io::DecodeReaderBytesBuilder::new()
-                    .encoding(Some(enc))
-                    .build(r),
-            ),
-            None => r,
-        }
-    };
-    let open = |p: &Path| -> Result<Box<dyn Read + Send>> {
-        let file = File::open(p)
-            .map_err(|e| Error::config(format!("cannot open {}: {e}", p.display())))?;
-        Ok(decode(Box::new(file)))
-    };
-    let (rdr, inferred): (Box<dyn Read + Send>, _) = match (input, sample_rows) {
-        (Input::File(p), None) => (open(&p)?, None),
-        (Input::Reader(r), None) => (decode(r), None),
-        (Input::File(p), Some(n)) => {
-            let mut sample = CsvReader::new(open(&p)?, name.clone(), csv.clone());
-            let (names, _) = header(&mut sample, &given)?;
-            let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
-            (open(&p)?, Some(t))
-        }
-        (Input::Reader(r), Some(n)) => {
-            // A stream cannot be opened again: keep what the sample read and play it back.
-            let mut sample = CsvReader::new(Recorder::new(decode(r)), name.clone(), csv.clone());
-            let (names, _) = header(&mut sample, &given)?;
-            let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
-            (Box::new(sample.into_inner().replay()), Some(t))
-        }
-    };
-    let mut reader = CsvReader::new(rdr, name, csv);
-    let (names, header_raw) = header(&mut reader, &given)?;
-    Ok((reader, names, inferred, header_raw))
 }
 
 /// The table a file loads into unless told: `data/Events 2024.csv.gz` -> `"events_2024"`.

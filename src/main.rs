@@ -16,6 +16,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use barge::infer::Dialect;
 use barge::pipeline::Progress;
 use barge::retry::RetryPolicy;
+use barge::source::format::Format;
+use barge::source::input::{Input, InputOptions};
 use barge::{CsvOptions, ErrorKind, Load, LoadReport};
 use cli::{Cli, Command, CsvArgs, LoadArgs, SchemaArgs};
 
@@ -61,11 +63,41 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 fn csv_options(a: &CsvArgs) -> CsvOptions {
     CsvOptions {
-        delimiter: a.delimiter,
+        delimiter: a.delimiter.unwrap_or(b','),
         header: !a.no_header,
         null: a.null.clone().into_bytes(),
         ..CsvOptions::default()
     }
+}
+
+/// How `barge schema` reads its input: as `barge load` would.
+fn input_options(a: &CsvArgs, path: Option<&std::path::Path>) -> barge::Result<InputOptions> {
+    let format = a
+        .format
+        .or_else(|| path.and_then(Format::from_path))
+        .unwrap_or(Format::Csv);
+    let mut csv = csv_options(a);
+    if format == Format::Tsv && a.delimiter.is_none() {
+        csv.delimiter = b'\t';
+    }
+    let encoding = match &a.encoding {
+        Some(label) => Some(
+            encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
+                barge::Error::from(barge::ErrorKind::Config(format!(
+                    "unknown encoding {label:?}"
+                )))
+            })?,
+        ),
+        None => None,
+    };
+    Ok(InputOptions {
+        format,
+        csv,
+        columns: a.columns.clone(),
+        encoding,
+        ignore_unknown: a.ignore_unknown,
+        known_columns: None,
+    })
 }
 
 /// `barge schema`: the table `load --create` would make, printed, nothing written.
@@ -95,32 +127,16 @@ fn schema(args: SchemaArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let name = args.file.display().to_string();
-    let input: Box<dyn std::io::Read> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin())
+    let input = if args.file.as_os_str() == "-" {
+        Input::Reader(Box::new(std::io::stdin()))
     } else {
-        match std::fs::File::open(&args.file) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("error: cannot open {name}: {e}");
-                return ExitCode::from(2);
-            }
-        }
+        Input::File(args.file.clone())
     };
-    let csv = csv_options(&args.csv);
-    let mut reader = barge::source::csv::CsvReader::new(input, name, csv.clone());
-    let inferred = (|| {
-        let mut names = args.csv.columns.clone();
-        if csv.header {
-            let header = reader.read_header(&mut barge::source::csv::Record::default())?;
-            names = names.or(Some(header));
-        }
-        barge::infer::infer(
-            &mut reader,
-            names.as_deref(),
-            &csv.null,
-            args.csv.sample_rows,
-        )
-    })();
+    let opts = match input_options(&args.csv, Some(&args.file)) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let inferred = barge::source::input::infer_input(input, &name, &opts, args.csv.sample_rows);
     match inferred {
         Ok(t) => {
             println!("{};", t.create_sql(&table, dialect, false));
@@ -170,7 +186,10 @@ async fn load(args: LoadArgs) -> ExitCode {
     if args.create {
         load = load.create(true);
     }
-    load = load.mode(args.mode);
+    load = load.mode(args.mode).ignore_unknown(args.csv.ignore_unknown);
+    if let Some(f) = args.csv.format {
+        load = load.format(f);
+    }
     if let Some(label) = &args.csv.encoding {
         load = match load.encoding(label) {
             Ok(l) => l,
@@ -195,26 +214,45 @@ async fn load(args: LoadArgs) -> ExitCode {
 
     watch_signals(load.cancel_flag(), args.quiet);
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
-    if let Ok(meta) = std::fs::metadata(&args.file) {
+    let files = match expand(&args.files) {
+        Ok(f) => f,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdin = files.len() == 1 && files[0].as_os_str() == "-";
+    if !stdin {
         // Known before the bar is drawn, so that it shows a total and an ETA from the start.
+        let total = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
         load.progress()
             .bytes_total
-            .store(meta.len(), std::sync::atomic::Ordering::Relaxed);
+            .store(total, std::sync::atomic::Ordering::Relaxed);
     }
     let bar = show_bar.then(|| progress_bar(load.progress()));
-    let result = if args.file.as_os_str() == "-" {
+    let result = if stdin {
         if args.table.is_none() {
             eprintln!("error: reading standard input needs --table");
             return ExitCode::from(2);
         }
         load.load_reader(std::io::stdin(), "-").await
+    } else if files.len() == 1 {
+        load.load_path(&files[0]).await
     } else {
-        load.load_path(&args.file).await
+        load.load_paths(&files).await
     };
     if let Some((bar, ticker)) = bar {
         ticker.abort();
         bar.finish_and_clear();
     }
+    let input = match files.as_slice() {
+        [one] => one.display().to_string(),
+        many => format!("{} files", many.len()),
+    };
     match result {
         Ok(report) => {
             if args.json {
@@ -223,7 +261,7 @@ async fn load(args: LoadArgs) -> ExitCode {
                     Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
                 }
             } else if !args.quiet {
-                println!("{}", summary(&report, &args.file.display().to_string()));
+                println!("{}", summary(&report, &input));
             }
             if report.rejected > 0 {
                 ExitCode::from(3)
@@ -235,15 +273,43 @@ async fn load(args: LoadArgs) -> ExitCode {
     }
 }
 
+/// The files named on the command line, with globs the shell did not expand (quoted ones)
+/// expanded here, in name order.
+fn expand(args: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        let s = a.to_string_lossy();
+        if a.exists() || !s.contains(['*', '?', '[']) {
+            out.push(a.clone());
+            continue;
+        }
+        let mut found: Vec<std::path::PathBuf> = glob::glob(&s)
+            .map_err(|e| format!("bad pattern {s:?}: {e}"))?
+            .filter_map(std::result::Result::ok)
+            .collect();
+        if found.is_empty() {
+            return Err(format!("no file matches {s:?}"));
+        }
+        found.sort();
+        out.append(&mut found);
+    }
+    if out.len() > 1 && out.iter().any(|f| f.as_os_str() == "-") {
+        return Err("standard input (-) cannot be loaded together with files".into());
+    }
+    Ok(out)
+}
+
 fn summary(r: &LoadReport, input: &str) -> String {
     if let Some(done) = &r.already_loaded {
         return format!(
-            "{input} was already loaded into {} at {} on {} ({} rows): nothing to do. \
-             Use --again to load it a second time.",
+            "{input} {} already loaded into {} at {} on {} ({} rows): nothing to do. \
+             Use --again to load {} a second time.",
+            if r.files > 1 { "were" } else { "was" },
             r.table,
             r.target,
             done.at,
-            thousands(done.rows)
+            thousands(done.rows),
+            if r.files > 1 { "them" } else { "it" },
         );
     }
     let secs = r.elapsed.as_secs_f64().max(1e-9);
@@ -252,8 +318,13 @@ fn summary(r: &LoadReport, input: &str) -> String {
         f => format!("{f} COPY"),
     };
     let mut s = format!(
-        "Loaded {} rows into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
+        "Loaded {} rows {}into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
         thousands(r.rows),
+        if r.files > 1 {
+            format!("from {} files ", r.files)
+        } else {
+            String::new()
+        },
         if r.created { "new table " } else { "" },
         r.table,
         r.target,
@@ -354,6 +425,7 @@ fn fail(e: &barge::Error) -> ExitCode {
             Some("rename the file's header to match the table, or name the file's columns with --columns")
         }
         ErrorKind::Connect { .. } => Some("check the host, port, user, password and database in --into / DATABASE_URL"),
+        ErrorKind::Io { .. } => Some("check that the file is complete and readable (a compressed file may have been cut short)"),
         ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
             Some("fix the value in the file (or the table's column type) and run the load again")
         }

@@ -9,7 +9,6 @@
 //! the channel; when a writer fails it raises `stop` and exits, and once every writer is gone
 //! the receiver is dropped, which ends the reader's next send.
 
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -22,7 +21,8 @@ use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::rejects::Reject;
 use crate::sink::Sink;
-use crate::source::csv::{CsvReader, Record};
+use crate::source::csv::Record;
+use crate::source::RecordSource;
 
 /// Live counters of a load, updated by the reader and the writers and read by whoever shows
 /// progress (the CLI's progress bar polls them).
@@ -30,8 +30,14 @@ use crate::source::csv::{CsvReader, Record};
 pub struct Progress {
     /// Rows parsed and encoded.
     pub rows_read: AtomicU64,
-    /// Input bytes consumed.
+    /// Input bytes consumed (of the file as stored: compressed bytes for a compressed input).
     pub bytes_read: AtomicU64,
+    /// Compressed bytes read, counted under the decompressor.
+    pub compressed_bytes_read: Arc<AtomicU64>,
+    /// Whether the input is compressed: `bytes_read` then follows `compressed_bytes_read`.
+    pub compressed: AtomicBool,
+    /// Bytes of the files before this one, when several are loaded as one.
+    pub bytes_base: AtomicU64,
     /// Total input bytes, when known (0 when not).
     pub bytes_total: AtomicU64,
     /// Rows committed to the target.
@@ -61,6 +67,15 @@ impl Progress {
     /// Reads a counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// How far into the input (as stored) the reader is, given its position in the text.
+    fn position(&self, text_byte: u64) -> u64 {
+        if self.compressed.load(Ordering::Relaxed) {
+            Progress::get(&self.compressed_bytes_read)
+        } else {
+            Progress::get(&self.bytes_base) + text_byte
+        }
     }
 }
 
@@ -106,7 +121,7 @@ pub struct Resume {
 /// The first error of the reader or of any writer; it carries the number of rows committed
 /// before the load stopped.
 pub async fn run<R, S>(
-    reader: CsvReader<R>,
+    reader: R,
     encoder: RowEncoder,
     sinks: Vec<S>,
     opts: PipelineOptions,
@@ -115,7 +130,7 @@ pub async fn run<R, S>(
     cancel: Arc<AtomicBool>,
 ) -> Result<PipelineStats>
 where
-    R: Read + Send + 'static,
+    R: RecordSource + 'static,
     S: Sink,
 {
     let (tx, rx) = mpsc::channel::<Chunk>(sinks.len().max(1));
@@ -220,8 +235,8 @@ impl Flags<'_> {
 ///
 /// Records inside committed ranges are passed over, and a chunk never spans one: it ends at the
 /// first skipped record, so that every chunk of a resumed run is one contiguous input range.
-fn read_chunks<R: Read>(
-    mut reader: CsvReader<R>,
+fn read_chunks<R: RecordSource>(
+    mut reader: R,
     encoder: &RowEncoder,
     opts: PipelineOptions,
     mut resume: Resume,
@@ -246,14 +261,15 @@ fn read_chunks<R: Read>(
         Progress::add(&progress.rows_read, chunk.rows);
         progress
             .bytes_read
-            .fetch_max(chunk.end_byte, Ordering::Relaxed);
+            .fetch_max(progress.position(chunk.end_byte), Ordering::Relaxed);
         tx.blocking_send(chunk).is_ok() && !flags.raised()
     };
     loop {
         match reader.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
-            // An unterminated quote runs to the end of the input: set the rest aside.
+            // A record that cannot be read: set it aside. (An unterminated CSV quote has run
+            // to the end of the input: that is the end.)
             Err(e) if opts.rejects && matches!(e.kind(), ErrorKind::Csv { .. }) => {
                 if let Some(r) = Reject::from_error(&e, rec.raw()) {
                     if chunk.rows == 0 && chunk.rejects.is_empty() {
@@ -270,6 +286,19 @@ fn read_chunks<R: Read>(
                         }
                         .into());
                     }
+                }
+                if reader.can_continue() {
+                    let records = chunk.rows as usize + chunk.rejects.len();
+                    if records >= opts.chunk_rows {
+                        capacity = capacity.max(chunk.data.len() + chunk.data.len() / 8);
+                        seq += 1;
+                        let full = std::mem::replace(&mut chunk, Chunk::new(seq, capacity));
+                        begin(&mut chunk, format);
+                        if !send(full) {
+                            return Ok(());
+                        }
+                    }
+                    continue;
                 }
                 break;
             }
@@ -341,7 +370,7 @@ fn read_chunks<R: Read>(
     }
     progress
         .bytes_read
-        .fetch_max(reader.bytes_read(), Ordering::Relaxed);
+        .fetch_max(progress.position(reader.bytes_read()), Ordering::Relaxed);
     Ok(())
 }
 

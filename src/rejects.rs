@@ -123,8 +123,9 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
 
 impl Rejects {
     /// Opens the rejects files for a load of `input`. A fresh load (`keep` is `None`) starts
-    /// them anew with `header` (the input's header line, if it has one); a resumed load keeps
-    /// only the entries of chunks in `keep` (the committed ones).
+    /// them anew with `header` (the input's header line, if it has one); otherwise the entries
+    /// of other inputs (earlier files of the same load) stay, and of this input's only those of
+    /// chunks in `keep` (the committed ones).
     ///
     /// # Errors
     /// A configuration error when the files cannot be written.
@@ -138,7 +139,7 @@ impl Rejects {
         let io = |e| io_error(path, e);
         let (rows, errors, rows_len) = match keep {
             Some(keep) if path.exists() && errors_path.exists() => {
-                Self::compact(path, &errors_path, keep, header)?
+                Self::compact(path, &errors_path, input, keep, header)?
             }
             _ => {
                 let mut rows = File::create(path).map_err(io)?;
@@ -165,6 +166,7 @@ impl Rejects {
     fn compact(
         path: &Path,
         errors_path: &Path,
+        input: &str,
         keep: &HashSet<u64>,
         header: Option<&[u8]>,
     ) -> Result<(File, File, u64)> {
@@ -186,7 +188,7 @@ impl Rejects {
                 // A line cut short by a crash mid-write: its chunk did not commit.
                 continue;
             };
-            if !keep.contains(&entry.chunk_byte) {
+            if entry.input == input && !keep.contains(&entry.chunk_byte) {
                 continue;
             }
             let mut raw = vec![0u8; entry.rejects_len as usize];

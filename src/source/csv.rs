@@ -92,6 +92,29 @@ impl Record {
         &self.raw
     }
 
+    /// Starts a record at `position` (for readers of other formats that produce records).
+    pub(crate) fn begin(&mut self, position: Position) {
+        self.clear();
+        self.position = position;
+    }
+
+    /// Appends a field: its text, and whether it was quoted (a quoted empty field is an empty
+    /// string, an unquoted one NULL).
+    pub(crate) fn push_field(&mut self, bytes: &[u8], quoted: bool) {
+        self.data.extend_from_slice(bytes);
+        self.ends.push(self.data.len());
+        self.quoted.push(quoted);
+    }
+
+    /// Records the input the record spans (and keeps its bytes when asked to).
+    pub(crate) fn set_input(&mut self, bytes: &[u8], keep_raw: bool) {
+        self.input_len = bytes.len() as u64;
+        if keep_raw {
+            self.raw.clear();
+            self.raw.extend_from_slice(bytes);
+        }
+    }
+
     fn clear(&mut self) {
         self.raw.clear();
         self.data.clear();

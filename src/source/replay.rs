@@ -19,6 +19,11 @@ impl<R: Read> Recorder<R> {
         }
     }
 
+    /// What was recorded, and the stream from where reading stopped.
+    pub fn into_parts(self) -> (Vec<u8>, R) {
+        (self.seen, self.inner)
+    }
+
     /// A reader that yields what was recorded, then the rest of the stream: the stream as if
     /// it had not been read at all.
     pub fn replay(self) -> io::Chain<Cursor<Vec<u8>>, R> {

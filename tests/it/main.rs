@@ -11,6 +11,7 @@ mod faults;
 mod oracle;
 mod readme;
 mod rejects;
+mod sources;
 mod sqlite;
 mod tls;
 mod types;

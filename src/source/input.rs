@@ -1,0 +1,280 @@
+//! Opening an input: the file or stream, then decompression (by magic bytes), then
+//! transcoding (`--encoding`), then the reader for its format; and reading its head: the
+//! header or the NDJSON keys, and a sample of rows when a table is to be created.
+
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use super::csv::{CsvOptions, CsvReader, Record};
+use super::decompress::{self, Compression};
+use super::format::Format;
+use super::ndjson::{self, NdjsonReader};
+use super::replay::Recorder;
+use super::RecordSource;
+use crate::error::{Error, ErrorKind, Result};
+use crate::infer::{self, InferredTable};
+use crate::position::Position;
+
+/// Where the rows come from.
+pub enum Input {
+    /// A file, which can be opened again (to sample it, or to seek when resuming).
+    File(PathBuf),
+    /// A stream, read once.
+    Reader(Box<dyn Read + Send>),
+}
+
+/// How to read an input.
+#[derive(Clone, Debug)]
+pub struct InputOptions {
+    /// The format.
+    pub format: Format,
+    /// CSV options (the delimiter is a tab for TSV).
+    pub csv: CsvOptions,
+    /// Column names given instead of a header (or NDJSON keys).
+    pub columns: Option<Vec<String>>,
+    /// Transcode from this encoding.
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// NDJSON: skip keys that are not columns instead of failing.
+    pub ignore_unknown: bool,
+    /// NDJSON with `ignore_unknown`: the table's columns, so that keys found in the sample
+    /// that are not among them are left out of the load.
+    pub known_columns: Option<Vec<String>>,
+}
+
+/// NDJSON lines read for their keys when no table is being created.
+const KEY_SAMPLE_LINES: usize = 1000;
+
+/// What [`read_head`] found.
+pub struct Head {
+    /// The reader, at the first row.
+    pub reader: Box<dyn RecordSource>,
+    /// The input's column names (header, NDJSON keys or `--columns`).
+    pub names: Option<Vec<String>>,
+    /// The table inferred from a sample, when one was asked for.
+    pub inferred: Option<InferredTable>,
+    /// The header line's bytes (CSV, with `keep_raw`), for a rejects file.
+    pub header_raw: Option<Vec<u8>>,
+    /// What the input was compressed with.
+    pub compression: Compression,
+}
+
+fn io(name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| {
+        ErrorKind::Io {
+            input: name.to_string(),
+            source,
+        }
+        .into()
+    }
+}
+
+/// The layers under the reader: decompression, then transcoding.
+fn layers(
+    raw: Box<dyn Read + Send>,
+    opts: &InputOptions,
+    compressed: &Arc<AtomicU64>,
+    name: &str,
+) -> Result<(Box<dyn Read + Send>, Compression)> {
+    let (r, kind) = decompress::open(raw, compressed.clone()).map_err(io(name))?;
+    let r: Box<dyn Read + Send> = match opts.encoding {
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .build(r),
+        ),
+        None => r,
+    };
+    Ok((r, kind))
+}
+
+fn open_file(p: &Path) -> Result<Box<dyn Read + Send>> {
+    let f =
+        File::open(p).map_err(|e| Error::config(format!("cannot open {}: {e}", p.display())))?;
+    Ok(Box::new(f))
+}
+
+fn csv_options(opts: &InputOptions) -> CsvOptions {
+    let mut csv = opts.csv.clone();
+    if opts.format == Format::Tsv {
+        csv.delimiter = b'\t';
+    }
+    csv
+}
+
+/// An input's column names, when it has any.
+type Names = Option<Vec<String>>;
+
+/// The header (or `given`), and the header line's bytes when the reader keeps them.
+fn csv_header<R: Read>(
+    reader: &mut CsvReader<R>,
+    given: &Option<Vec<String>>,
+) -> Result<(Names, Option<Vec<u8>>)> {
+    let mut header = Vec::new();
+    let mut raw = None;
+    if reader.options().header {
+        let mut rec = Record::default();
+        header = reader.read_header(&mut rec)?;
+        raw = Some(rec.raw().to_vec()).filter(|r| !r.is_empty());
+    }
+    Ok((
+        given.clone().or((!header.is_empty()).then_some(header)),
+        raw,
+    ))
+}
+
+/// Opens `input`, reads its head, and (with `sample_rows`, 0 meaning all) infers a table from
+/// a sample of its rows; the reader returned starts at the first row. `compressed` counts the
+/// compressed bytes read, for progress.
+///
+/// # Errors
+/// The input cannot be opened or read, or its header is bad.
+pub fn read_head(
+    input: Input,
+    name: &str,
+    opts: &InputOptions,
+    sample_rows: Option<usize>,
+    compressed: Arc<AtomicU64>,
+) -> Result<Head> {
+    // A stream is read once: what sampling reads is kept and played back before the rest.
+    let (first, again, compression): (Box<dyn Read + Send>, Option<PathBuf>, Compression) =
+        match input {
+            // A file is opened again for the load: this first reading is for sampling only,
+            // and its bytes are not progress.
+            Input::File(p) => {
+                let (r, c) = layers(open_file(&p)?, opts, &Arc::new(AtomicU64::new(0)), name)?;
+                (r, Some(p), c)
+            }
+            Input::Reader(r) => {
+                let (r, c) = layers(r, opts, &compressed, name)?;
+                (r, None, c)
+            }
+        };
+    let reopen = |first: Box<dyn Read + Send>| -> Result<Box<dyn Read + Send>> {
+        match &again {
+            Some(p) => Ok(layers(open_file(p)?, opts, &compressed, name)?.0),
+            None => Ok(first),
+        }
+    };
+    match opts.format {
+        Format::Csv | Format::Tsv => {
+            let csv = csv_options(opts);
+            let (rdr, inferred) = match sample_rows {
+                None => (reopen(first)?, None),
+                Some(n) => {
+                    let mut sample = CsvReader::new(Recorder::new(first), name, csv.clone());
+                    let (names, _) = csv_header(&mut sample, &opts.columns)?;
+                    let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
+                    let rest: Box<dyn Read + Send> = Box::new(sample.into_inner().replay());
+                    (reopen(rest)?, Some(t))
+                }
+            };
+            let mut reader = CsvReader::new(rdr, name, csv);
+            let (names, header_raw) = csv_header(&mut reader, &opts.columns)?;
+            Ok(Head {
+                reader: Box::new(reader),
+                names,
+                inferred,
+                header_raw,
+                compression,
+            })
+        }
+        Format::Ndjson => {
+            let lines = match sample_rows {
+                Some(n) => n,
+                None => KEY_SAMPLE_LINES,
+            };
+            // Read the sample into memory once: the keys, then the types, come from it.
+            let mut rec = Recorder::new(first);
+            let keys = ndjson::sample_keys(&mut rec, lines).map_err(io(name))?;
+            let mut names = opts.columns.clone().unwrap_or(keys);
+            if let (true, Some(known)) = (opts.ignore_unknown, &opts.known_columns) {
+                names.retain(|k| {
+                    let clean = infer::sanitize(k);
+                    known
+                        .iter()
+                        .any(|c| c == k || c.eq_ignore_ascii_case(k) || *c == clean)
+                });
+            }
+            let (seen, rest) = rec.into_parts();
+            let inferred = match sample_rows {
+                None => None,
+                Some(_) => {
+                    let mut sample =
+                        NdjsonReader::new(Cursor::new(seen.clone()), name, &names, true, false);
+                    Some(infer::infer(&mut sample, Some(&names), b"", 0)?)
+                }
+            };
+            let rdr: Box<dyn Read + Send> = Box::new(Cursor::new(seen).chain(rest));
+            let rdr = reopen(rdr)?;
+            let reader =
+                NdjsonReader::new(rdr, name, &names, opts.ignore_unknown, opts.csv.keep_raw);
+            Ok(Head {
+                reader: Box::new(reader),
+                names: Some(names),
+                inferred,
+                header_raw: None,
+                compression,
+            })
+        }
+    }
+}
+
+/// A reader of the plain (uncompressed, UTF-8) file `path` from `start` on, for a resumed load
+/// that seeks past what is committed. `names` are the NDJSON keys.
+///
+/// # Errors
+/// The file cannot be opened or positioned.
+pub fn reopen_at(
+    path: &Path,
+    name: &str,
+    opts: &InputOptions,
+    names: &[String],
+    start: Position,
+) -> Result<Box<dyn RecordSource>> {
+    let mut file =
+        File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+    file.seek(SeekFrom::Start(start.byte)).map_err(io(name))?;
+    Ok(match opts.format {
+        Format::Csv | Format::Tsv => Box::new(CsvReader::starting_at(
+            Box::new(file) as Box<dyn Read + Send>,
+            name,
+            csv_options(opts),
+            start,
+        )),
+        Format::Ndjson => Box::new(
+            NdjsonReader::new(
+                Box::new(file) as Box<dyn Read + Send>,
+                name,
+                names,
+                opts.ignore_unknown,
+                opts.csv.keep_raw,
+            )
+            .starting_at(start),
+        ),
+    })
+}
+
+/// The table `--create` would make for `input`: its column names and the types of the first
+/// `sample_rows` rows (0: all).
+///
+/// # Errors
+/// As [`read_head`].
+pub fn infer_input(
+    input: Input,
+    name: &str,
+    opts: &InputOptions,
+    sample_rows: usize,
+) -> Result<InferredTable> {
+    let head = read_head(
+        input,
+        name,
+        opts,
+        Some(sample_rows),
+        Arc::new(AtomicU64::new(0)),
+    )?;
+    head.inferred
+        .ok_or_else(|| Error::config("internal error: no sample was read"))
+}

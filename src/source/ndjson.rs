@@ -1,0 +1,221 @@
+//! NDJSON input: one JSON object per line, its keys mapped to columns by name.
+//!
+//! Each line becomes a [`Record`] in the load's column order, so that the same encoders serve
+//! CSV and NDJSON: a string becomes a quoted field (so `""` stays an empty string), `null` or a
+//! missing key an unquoted empty field (NULL), and anything else its JSON text as it stands in
+//! the line: numbers keep every digit (for `numeric` columns), objects and arrays go whole into
+//! `json`/`jsonb` columns.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+
+use serde_json::value::RawValue;
+
+use super::csv::Record;
+use super::RecordSource;
+use crate::error::{ErrorKind, Result};
+use crate::position::Position;
+
+/// Reads NDJSON records.
+pub struct NdjsonReader<R> {
+    rdr: BufReader<R>,
+    input_name: String,
+    keys: HashMap<String, usize>,
+    width: usize,
+    ignore_unknown: bool,
+    keep_raw: bool,
+    line: u64,
+    record: u64,
+    consumed: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> NdjsonReader<R> {
+    /// A reader whose records hold the values of `columns` (the objects' keys), in order.
+    /// Keys not among them are an error unless `ignore_unknown`.
+    pub fn new(
+        rdr: R,
+        input_name: impl Into<String>,
+        columns: &[String],
+        ignore_unknown: bool,
+        keep_raw: bool,
+    ) -> Self {
+        NdjsonReader {
+            rdr: BufReader::with_capacity(256 * 1024, rdr),
+            input_name: input_name.into(),
+            keys: columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), i))
+                .collect(),
+            width: columns.len(),
+            ignore_unknown,
+            keep_raw,
+            line: 1,
+            record: 0,
+            consumed: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// A reader positioned at `start` (a resumed load seeks past what is committed).
+    pub fn starting_at(mut self, start: Position) -> Self {
+        self.consumed = start.byte;
+        self.line = start.line;
+        self.record = start.record;
+        self
+    }
+
+    fn error(&self, position: Position, message: String) -> crate::Error {
+        ErrorKind::Csv {
+            input: self.input_name.clone(),
+            position,
+            message,
+        }
+        .into()
+    }
+}
+
+/// The keys of the first `lines` objects of an NDJSON input (0: all), in order of first
+/// appearance: the input's column names.
+///
+/// # Errors
+/// An I/O error. Lines that are not objects are skipped here; the load reports them.
+pub fn sample_keys<R: Read>(rdr: R, lines: usize) -> std::io::Result<Vec<String>> {
+    let mut rdr = BufReader::new(rdr);
+    let mut keys: Vec<String> = Vec::new();
+    let mut buf = Vec::new();
+    let mut seen = 0;
+    while lines == 0 || seen < lines {
+        buf.clear();
+        if rdr.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        let Ok(obj) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&buf)
+        else {
+            continue;
+        };
+        seen += 1;
+        for k in obj.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+impl<R: Read + Send> RecordSource for NdjsonReader<R> {
+    fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
+        loop {
+            self.buf.clear();
+            let n = self
+                .rdr
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|source| {
+                    crate::Error::from(ErrorKind::Io {
+                        input: self.input_name.clone(),
+                        source,
+                    })
+                })?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let start = self.consumed;
+            let line = self.line;
+            self.consumed += n as u64;
+            self.line += 1;
+            if self.buf.trim_ascii().is_empty() {
+                continue;
+            }
+            self.record += 1;
+            let position = Position {
+                byte: start,
+                line,
+                record: self.record,
+            };
+            rec.begin(position);
+            rec.set_input(&self.buf, self.keep_raw);
+            let obj: HashMap<String, Box<RawValue>> = serde_json::from_slice(&self.buf)
+                .map_err(|e| self.error(position, format!("not a JSON object: {e}")))?;
+            let mut fields: Vec<Option<&RawValue>> = vec![None; self.width];
+            for (k, v) in &obj {
+                match self.keys.get(k) {
+                    Some(&i) => fields[i] = Some(v),
+                    None if self.ignore_unknown => {}
+                    None => {
+                        return Err(self.error(
+                            position,
+                            format!(
+                                "key \"{k}\" is not a column of the table (--ignore-unknown \
+                                 skips such keys)"
+                            ),
+                        ))
+                    }
+                }
+            }
+            for f in fields {
+                match f.map(RawValue::get) {
+                    None | Some("null") => rec.push_field(b"", false),
+                    Some(raw) if raw.starts_with('"') => {
+                        let s: String = serde_json::from_str(raw)
+                            .map_err(|e| self.error(position, format!("bad string: {e}")))?;
+                        rec.push_field(s.as_bytes(), true);
+                    }
+                    Some(raw) => rec.push_field(raw.as_bytes(), false),
+                }
+            }
+            return Ok(true);
+        }
+    }
+
+    fn line(&self) -> u64 {
+        self.line
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.consumed
+    }
+
+    fn can_continue(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_become_records_in_column_order() {
+        let input = "{\"b\": \"x\", \"a\": 12.50}\n\n{\"a\": null, \"c\": {\"k\": [1]}, \"b\": \"\"}\n{\"a\":1e400}";
+        let cols: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, false, true);
+        let mut rec = Record::default();
+        assert!(r.read_record(&mut rec).unwrap());
+        assert_eq!(rec.field(0), (&b"12.50"[..], false));
+        assert_eq!(rec.field(1), (&b"x"[..], true));
+        assert_eq!(rec.field(2), (&b""[..], false));
+        assert!(r.read_record(&mut rec).unwrap());
+        assert_eq!(rec.position().line, 3);
+        assert_eq!(rec.field(0), (&b""[..], false));
+        assert_eq!(rec.field(1), (&b""[..], true));
+        assert_eq!(rec.field(2), (&b"{\"k\": [1]}"[..], false));
+        assert!(r.read_record(&mut rec).unwrap());
+        assert_eq!(rec.field(0), (&b"1e400"[..], false));
+        assert_eq!(rec.raw(), b"{\"a\":1e400}");
+        assert!(!r.read_record(&mut rec).unwrap());
+        let mut r = NdjsonReader::new("{\"z\":1}\n[1]\n".as_bytes(), "in", &cols, false, false);
+        let e = r.read_record(&mut rec).unwrap_err().to_string();
+        assert!(e.contains("key \"z\" is not a column"), "{e}");
+        let e = r.read_record(&mut rec).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("not a JSON object"),
+            "{e}"
+        );
+        assert_eq!(
+            sample_keys("{\"a\":1}\n{\"b\":2,\"a\":3}\nnope\n".as_bytes(), 0).unwrap(),
+            ["a", "b"]
+        );
+    }
+}

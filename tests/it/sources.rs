@@ -1,0 +1,297 @@
+//! Every source gives the same table: CSV, TSV, NDJSON, gzip and zstd, standard input, several
+//! files and globs, into PostgreSQL and SQLite; a truncated gzip stream is an error.
+
+use std::io::Write;
+
+use crate::support::{barge, barge_with, fresh_db, Dir, TestDb};
+
+const DDL: &str = "id bigint PRIMARY KEY, n numeric(12,2), ok boolean, name text, \
+                   at timestamptz, doc jsonb";
+
+/// One row's values; `None` is NULL.
+struct Row {
+    id: u64,
+    n: Option<String>,
+    ok: bool,
+    name: Option<String>,
+    at: String,
+    doc: String,
+}
+
+fn rows(count: u64) -> Vec<Row> {
+    (1..=count)
+        .map(|i| Row {
+            id: i,
+            n: (i % 7 != 0).then(|| format!("{}.{:02}", i * 13 % 100_000, i % 100)),
+            ok: i % 3 == 0,
+            name: match i % 5 {
+                0 => None,
+                1 => Some(String::new()),
+                2 => Some(format!("tab\there \"q\" {i}")),
+                3 => Some(format!("two\nlines, {i}")),
+                _ => Some(format!("Zoë {i}")),
+            },
+            at: format!(
+                "2024-0{}-1{}T0{}:00:00+0{}:00",
+                i % 9 + 1,
+                i % 9,
+                i % 9,
+                i % 5
+            ),
+            doc: format!("{{\"k\": {i}, \"a\": [1, \"x\"], \"s\": \"v{}\"}}", i % 4),
+        })
+        .collect()
+}
+
+fn quote(s: &str, delim: char) -> String {
+    if s.is_empty() || s.contains([delim, '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn delimited(rows: &[Row], delim: char) -> String {
+    let d = delim.to_string();
+    let mut s = ["id", "n", "ok", "name", "at", "doc"].join(&d);
+    s.push('\n');
+    for r in rows {
+        let fields = [
+            r.id.to_string(),
+            r.n.clone().unwrap_or_default(),
+            r.ok.to_string(),
+            r.name.as_deref().map_or(String::new(), |n| quote(n, delim)),
+            r.at.clone(),
+            quote(&r.doc, delim),
+        ];
+        s.push_str(&fields.join(&d));
+        s.push('\n');
+    }
+    s
+}
+
+fn ndjson(rows: &[Row]) -> String {
+    let mut s = String::new();
+    for r in rows {
+        let mut obj = serde_json::Map::new();
+        obj.insert("id".into(), serde_json::json!(r.id));
+        if let Some(n) = &r.n {
+            // A number in the JSON text, kept digit for digit.
+            obj.insert("n".into(), serde_json::from_str(n).unwrap());
+        }
+        obj.insert("ok".into(), serde_json::json!(r.ok));
+        obj.insert(
+            "name".into(),
+            r.name
+                .as_ref()
+                .map_or(serde_json::Value::Null, |n| n.clone().into()),
+        );
+        obj.insert("at".into(), r.at.clone().into());
+        obj.insert("doc".into(), serde_json::from_str(&r.doc).unwrap());
+        s.push_str(&serde_json::Value::Object(obj).to_string());
+        s.push('\n');
+    }
+    s
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+async fn reference(db: &TestDb, csv: &str) -> (i64, String) {
+    db.exec(&format!("CREATE TABLE ref ({DDL})")).await;
+    db.server_copy("ref", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    db.checksum("ref").await
+}
+
+#[tokio::test]
+async fn every_format_and_compression_gives_the_same_table() {
+    let db = fresh_db("sources").await;
+    let data = rows(3_000);
+    let csv = delimited(&data, ',');
+    let want = reference(&db, &csv).await;
+    assert_eq!(want.0, 3_000);
+    let dir = Dir::new();
+    let files = [
+        dir.write("a.csv", &csv),
+        dir.write("b.tsv", delimited(&data, '\t')),
+        dir.write("c.ndjson", ndjson(&data)),
+        dir.write("d.csv.gz", gzip(csv.as_bytes())),
+        dir.write(
+            "e.jsonl.zst",
+            zstd::stream::encode_all(ndjson(&data).as_bytes(), 3).unwrap(),
+        ),
+        // Compression is told by the bytes, not the name.
+        dir.write("f.data", gzip(delimited(&data, '\t').as_bytes())),
+    ];
+    for (i, f) in files.iter().enumerate() {
+        let table = format!("t{i}");
+        db.exec(&format!("CREATE TABLE {table} ({DDL})")).await;
+        let mut args = vec![
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            &table,
+            "--chunk-rows",
+            "700",
+        ];
+        if f.ends_with("f.data") {
+            args.extend(["--format", "tsv"]);
+        }
+        barge(&args).assert_ok();
+        assert_eq!(db.checksum(&table).await, want, "{}", f.display());
+    }
+    // Standard input, compressed.
+    db.exec(&format!("CREATE TABLE t_stdin ({DDL})")).await;
+    let gz = gzip(ndjson(&data).as_bytes());
+    barge_with(
+        &[
+            "load", "-", "--into", &db.url, "--table", "t_stdin", "--format", "ndjson",
+        ],
+        &[],
+        Some(&gz),
+    )
+    .assert_ok();
+    assert_eq!(db.checksum("t_stdin").await, want);
+
+    // The same NDJSON into SQLite, created from the file, holds the same values.
+    let sqlite = dir.path().join("s.db");
+    let into = format!("sqlite://{}", sqlite.display());
+    barge(&[
+        "load",
+        files[2].to_str().unwrap(),
+        "--into",
+        &into,
+        "--table",
+        "s",
+    ])
+    .assert_ok();
+    let conn = rusqlite::Connection::open(&sqlite).unwrap();
+    let (n, sum, names): (i64, f64, i64) = conn
+        .query_row("SELECT count(*), sum(n), count(name) FROM s", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let pg = db
+        .client
+        .query_one("SELECT sum(n)::float8, count(name) FROM ref", &[])
+        .await
+        .unwrap();
+    assert_eq!(n, 3_000);
+    assert!((sum - pg.get::<_, f64>(0)).abs() < 1e-6);
+    assert_eq!(names, pg.get::<_, i64>(1));
+}
+
+#[tokio::test]
+async fn several_files_and_globs_load_as_one() {
+    let db = fresh_db("sources_many").await;
+    let data = rows(2_000);
+    let csv = delimited(&data, ',');
+    let want = reference(&db, &csv).await;
+    db.exec(&format!("CREATE TABLE t ({DDL})")).await;
+    let dir = Dir::new();
+    let header = csv.lines().next().unwrap().to_string();
+    for (k, part) in data.chunks(700).enumerate() {
+        let s = delimited(part, ',');
+        assert!(s.starts_with(&header));
+        if k == 1 {
+            dir.write(&format!("part{k}.csv.gz"), gzip(s.as_bytes()));
+        } else {
+            dir.write(&format!("part{k}.csv"), s);
+        }
+    }
+    let glob = format!("{}/part*", dir.path().display());
+    let run = barge(&[
+        "load",
+        &glob,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "300",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("Loaded 2,000 rows from 3 files into \"public\".\"t\""),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(db.checksum("t").await, want);
+    let run = barge(&["load", &glob, "--into", &db.url, "--table", "t"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("3 files were already loaded into \"public\".\"t\""),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(db.checksum("t").await, want);
+    let run = barge(&[
+        "load",
+        &format!("{}/nothing*", dir.path().display()),
+        "--into",
+        &db.url,
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no file matches"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn ndjson_keys_must_be_columns_and_truncated_gzip_fails_clearly() {
+    let db = fresh_db("sources_errors").await;
+    db.exec(&format!("CREATE TABLE t ({DDL})")).await;
+    let dir = Dir::new();
+    let f = dir.write("x.ndjson", "{\"id\": 1, \"extra\": 2}\n");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("has no column \"extra\""),
+        "{}",
+        run.stderr
+    );
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--ignore-unknown",
+    ]);
+    run.assert_ok();
+    assert_eq!(db.rows_text("SELECT id FROM t").await, ["(1)"]);
+
+    let data = rows(20_000);
+    let gz = gzip(delimited(&data, ',').as_bytes());
+    let cut = dir.write("cut.csv.gz", &gz[..gz.len() * 2 / 3]);
+    db.exec("TRUNCATE t").await;
+    let run = barge(&[
+        "load",
+        cut.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: {}: read failed: ", cut.display())),
+        "{}",
+        run.stderr
+    );
+}
