@@ -14,7 +14,7 @@ use crate::chunk::WireFormat;
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::infer::{self, Dialect};
-use crate::pipeline::{self, PipelineOptions, Progress, Resume};
+use crate::pipeline::{self, PipelineOptions, Progress, ProgressEvent, Resume};
 use crate::position::Position;
 use crate::rejects::Rejects;
 use crate::retry::{self, RetryPolicy};
@@ -74,8 +74,22 @@ pub struct Load {
     encoding: Option<&'static encoding_rs::Encoding>,
     format: Option<Format>,
     ignore_unknown: bool,
+    observer: Option<Observer>,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
+}
+
+/// A progress callback and how often to call it.
+#[derive(Clone)]
+struct Observer {
+    every: Duration,
+    callback: Arc<dyn Fn(&ProgressEvent) + Send + Sync>,
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Observer(every {:?})", self.every)
+    }
 }
 
 /// What a finished load did.
@@ -188,6 +202,7 @@ impl Load {
             encoding: None,
             format: None,
             ignore_unknown: false,
+            observer: None,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
         })
@@ -364,6 +379,47 @@ impl Load {
         self
     }
 
+    /// Calls `callback` with the load's progress every `every` while it runs, and once more at
+    /// the end (with `done` set), so that a service can report progress its own way. The CLI's
+    /// progress bar is drawn from these events.
+    pub fn on_progress(
+        mut self,
+        every: Duration,
+        callback: impl Fn(&ProgressEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(Observer {
+            every,
+            callback: Arc::new(callback),
+        });
+        self
+    }
+
+    /// Runs `load` while calling the progress callback, if there is one.
+    async fn observed<F: std::future::Future<Output = Result<LoadReport>>>(
+        &self,
+        load: F,
+    ) -> Result<LoadReport> {
+        let Some(obs) = self.observer.clone() else {
+            return load.await;
+        };
+        let progress = self.progress.clone();
+        let ticker = {
+            let (obs, progress) = (obs.clone(), progress.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(obs.every).await;
+                    (obs.callback)(&progress.snapshot());
+                }
+            })
+        };
+        let result = load.await;
+        ticker.abort();
+        let mut last = progress.snapshot();
+        last.done = true;
+        (obs.callback)(&last);
+        result
+    }
+
     /// The live counters of this load, for showing progress while it runs.
     pub fn progress(&self) -> Arc<Progress> {
         self.progress.clone()
@@ -395,7 +451,7 @@ impl Load {
             Some(t) => t.clone(),
             None => default_table_name(path)?,
         };
-        self.run(Input::File(path.to_path_buf()), &name, &table, true)
+        self.observed(self.run(Input::File(path.to_path_buf()), &name, &table, true))
             .await
     }
 
@@ -415,7 +471,7 @@ impl Load {
             .table
             .clone()
             .ok_or_else(|| Error::config("no table given: name the target table"))?;
-        self.run(Input::Reader(Box::new(reader)), name, &table, true)
+        self.observed(self.run(Input::Reader(Box::new(reader)), name, &table, true))
             .await
     }
 
@@ -484,6 +540,10 @@ impl Load {
     /// # Errors
     /// As [`Load::load_path`], for the first file that fails; the files before it stay loaded.
     pub async fn load_paths(&self, paths: &[PathBuf]) -> Result<LoadReport> {
+        self.observed(self.load_files(paths)).await
+    }
+
+    async fn load_files(&self, paths: &[PathBuf]) -> Result<LoadReport> {
         let Some(first) = paths.first() else {
             return Err(Error::config("no input files"));
         };

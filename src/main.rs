@@ -14,7 +14,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use barge::infer::Dialect;
-use barge::pipeline::Progress;
+use barge::pipeline::ProgressEvent;
 use barge::retry::RetryPolicy;
 use barge::source::format::Format;
 use barge::source::input::{Input, InputOptions};
@@ -212,7 +212,6 @@ async fn load(args: LoadArgs) -> ExitCode {
         load = load.update_columns(u.clone());
     }
 
-    watch_signals(load.cancel_flag(), args.quiet);
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
     let files = match expand(&args.files) {
         Ok(f) => f,
@@ -222,18 +221,19 @@ async fn load(args: LoadArgs) -> ExitCode {
         }
     };
     let stdin = files.len() == 1 && files[0].as_os_str() == "-";
-    if !stdin {
-        // Known before the bar is drawn, so that it shows a total and an ETA from the start.
-        let total = files
-            .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
-        load.progress()
-            .bytes_total
-            .store(total, std::sync::atomic::Ordering::Relaxed);
+    // Known before the bar is drawn, so that it shows a total and an ETA from the start.
+    let total = files
+        .iter()
+        .filter(|_| !stdin)
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = show_bar.then(|| progress_bar(total));
+    if let Some(bar) = &bar {
+        let (bar, start) = (bar.clone(), Instant::now());
+        load = load.on_progress(Duration::from_millis(200), move |e| draw(&bar, e, start));
     }
-    let bar = show_bar.then(|| progress_bar(load.progress()));
+    watch_signals(load.cancel_flag(), args.quiet);
     let result = if stdin {
         if args.table.is_none() {
             eprintln!("error: reading standard input needs --table");
@@ -245,8 +245,7 @@ async fn load(args: LoadArgs) -> ExitCode {
     } else {
         load.load_paths(&files).await
     };
-    if let Some((bar, ticker)) = bar {
-        ticker.abort();
+    if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let input = match files.as_slice() {
@@ -455,8 +454,8 @@ fn fail(e: &barge::Error) -> ExitCode {
     ExitCode::from(if e.is_config() { 2 } else { 1 })
 }
 
-fn progress_bar(progress: Arc<Progress>) -> (ProgressBar, tokio::task::JoinHandle<()>) {
-    let total = Progress::get(&progress.bytes_total);
+/// A progress bar on stderr, drawn from the load's progress events.
+fn progress_bar(total: u64) -> ProgressBar {
     let bar = if total > 0 {
         ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
     } else {
@@ -472,24 +471,23 @@ fn progress_bar(progress: Arc<Progress>) -> (ProgressBar, tokio::task::JoinHandl
     if let Ok(style) = style {
         bar.set_style(style);
     }
-    let b = bar.clone();
-    let ticker = tokio::spawn(async move {
-        let start = Instant::now();
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let total = Progress::get(&progress.bytes_total);
-            if total > 0 && b.length() != Some(total) {
-                b.set_length(total);
-            }
-            b.set_position(Progress::get(&progress.bytes_read));
-            let rows = Progress::get(&progress.rows_committed);
-            let rate = rows as f64 / start.elapsed().as_secs_f64().max(1e-3);
-            b.set_message(format!(
-                "{} rows, {} rows/s",
-                thousands(rows),
-                thousands(rate as u64)
-            ));
-        }
-    });
-    (bar, ticker)
+    bar
+}
+
+/// Moves the bar to where `e` says the load is.
+fn draw(bar: &ProgressBar, e: &ProgressEvent, start: Instant) {
+    if e.bytes_total > 0 && bar.length() != Some(e.bytes_total) {
+        bar.set_length(e.bytes_total);
+    }
+    bar.set_position(e.bytes_read);
+    let rate = e.rows_committed as f64 / start.elapsed().as_secs_f64().max(1e-3);
+    let mut msg = format!(
+        "{} rows, {} rows/s",
+        thousands(e.rows_committed),
+        thousands(rate as u64)
+    );
+    if e.rows_rejected > 0 {
+        msg.push_str(&format!(", {} rejected", thousands(e.rows_rejected)));
+    }
+    bar.set_message(msg);
 }

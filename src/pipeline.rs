@@ -58,7 +58,45 @@ pub struct Progress {
     pub rows_rejected: AtomicU64,
 }
 
+/// The state of a load at one moment: what [`crate::Load::on_progress`] hands its callback.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ProgressEvent {
+    /// Rows parsed and encoded.
+    pub rows_read: u64,
+    /// Rows committed.
+    pub rows_committed: u64,
+    /// Chunks committed.
+    pub chunks_committed: u64,
+    /// Rows skipped because an earlier run committed them.
+    pub rows_skipped: u64,
+    /// Rows set aside as bad.
+    pub rows_rejected: u64,
+    /// Input bytes consumed (compressed bytes for a compressed input).
+    pub bytes_read: u64,
+    /// Input bytes in all, when known (0 when not).
+    pub bytes_total: u64,
+    /// Retries after transient faults.
+    pub retries: u64,
+    /// Whether the load has ended (the last event of a load).
+    pub done: bool,
+}
+
 impl Progress {
+    /// The counters now.
+    pub fn snapshot(&self) -> ProgressEvent {
+        ProgressEvent {
+            rows_read: Progress::get(&self.rows_read),
+            rows_committed: Progress::get(&self.rows_committed),
+            chunks_committed: Progress::get(&self.chunks_committed),
+            rows_skipped: Progress::get(&self.rows_skipped),
+            rows_rejected: Progress::get(&self.rows_rejected),
+            bytes_read: Progress::get(&self.bytes_read),
+            bytes_total: Progress::get(&self.bytes_total),
+            retries: Progress::get(&self.retries),
+            done: false,
+        }
+    }
+
     /// Adds to a counter.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);

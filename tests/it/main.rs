@@ -8,6 +8,7 @@ mod cli;
 mod csv_input;
 mod errors;
 mod faults;
+mod library;
 mod oracle;
 mod readme;
 mod rejects;
