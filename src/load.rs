@@ -533,6 +533,34 @@ impl Load {
         .await
     }
 
+    /// Loads the values of a stream (structs, or maps with string keys), their fields mapped to
+    /// the table's columns by name, as [`crate::source::rows`] describes. The table must exist.
+    /// Without [`Load::load_id`] such a load keeps no checkpoints; with one, a re-run of the
+    /// same stream resumes after the values already committed.
+    ///
+    /// # Errors
+    /// As [`Load::load_reader`]; also when a value is not a struct or map.
+    pub async fn load_rows<S, T>(&self, rows: S) -> Result<LoadReport>
+    where
+        S: futures_util::Stream<Item = T> + Send + 'static,
+        T: serde::Serialize + Send + 'static,
+    {
+        use futures_util::StreamExt;
+        let table = self
+            .table
+            .clone()
+            .ok_or_else(|| Error::config("no table given: name the target table"))?;
+        let boxed: crate::source::rows::BoxedRows = Box::pin(
+            rows.map(|v| Box::new(v) as Box<dyn crate::source::rows::erased::ErasedSerialize>),
+        );
+        let load = Load {
+            create: Some(false),
+            ..self.clone()
+        };
+        self.observed(load.run(Input::Rows(boxed), "rows", &table, true))
+            .await
+    }
+
     /// Loads several files into one table, one after the other, as one load: one progress,
     /// one report (its counts the sums), checkpoints per file (a re-run skips the files and
     /// chunks already loaded), one rejects file naming each row's file.
@@ -607,10 +635,15 @@ impl Load {
         // Header (or --columns), and a sample of rows when the table must be created.
         let path = match &input {
             Input::File(p) => Some(p.clone()),
-            Input::Reader(_) => None,
+            Input::Reader(_) | Input::Rows(_) => None,
         };
         let sample_rows = existing.is_none().then_some(self.sample_rows);
         let mut opts = self.input_options(path.as_deref());
+        if matches!(input, Input::Rows(_)) {
+            // A value's None is NULL; a string is never NULL.
+            opts.csv.null = Vec::new();
+        }
+        let null = opts.csv.null.clone();
         opts.known_columns = existing.as_ref().map(|t| t.column_names());
         let input_name = name.to_string();
         let compressed = self.progress.compressed_bytes_read.clone();
@@ -839,7 +872,7 @@ impl Load {
             name,
             columns.clone(),
             format,
-            self.csv.null.clone(),
+            null,
             session_utc,
         );
         let ran = match db {

@@ -24,6 +24,8 @@ pub enum Input {
     File(PathBuf),
     /// A stream, read once.
     Reader(Box<dyn Read + Send>),
+    /// Values from a Rust program (see [`super::rows`]).
+    Rows(super::rows::BoxedRows),
 }
 
 /// How to read an input.
@@ -141,6 +143,27 @@ pub fn read_head(
     // A stream is read once: what sampling reads is kept and played back before the rest.
     let (first, again, compression): (Box<dyn Read + Send>, Option<PathBuf>, Compression) =
         match input {
+            Input::Rows(rows) => {
+                if sample_rows.is_some() {
+                    return Err(Error::config(
+                        "a stream of values does not create its table: create it first",
+                    ));
+                }
+                let (reader, names) = super::rows::RowStream::new(
+                    rows,
+                    tokio::runtime::Handle::current(),
+                    name,
+                    opts.columns.clone(),
+                    opts.csv.keep_raw,
+                )?;
+                return Ok(Head {
+                    reader: Box::new(reader),
+                    names: Some(names),
+                    inferred: None,
+                    header_raw: None,
+                    compression: Compression::None,
+                });
+            }
             // A file is opened again for the load: this first reading is for sampling only,
             // and its bytes are not progress.
             Input::File(p) => {

@@ -8,6 +8,7 @@ pub mod format;
 pub mod input;
 pub mod ndjson;
 pub mod replay;
+pub mod rows;
 
 use crate::error::Result;
 use csv::Record;

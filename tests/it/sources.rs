@@ -295,3 +295,74 @@ async fn ndjson_keys_must_be_columns_and_truncated_gzip_fails_clearly() {
         run.stderr
     );
 }
+
+#[derive(serde::Serialize)]
+struct Event {
+    id: u64,
+    n: Option<String>,
+    ok: bool,
+    name: Option<String>,
+    at: String,
+    doc: serde_json::Value,
+}
+
+/// The same rows as a stream of structs (the amount as a string keeps its exact digits, as a
+/// `Decimal` type would serialize it), into PostgreSQL and SQLite.
+#[tokio::test]
+async fn a_stream_of_structs_gives_the_same_table() {
+    let db = fresh_db("sources_structs").await;
+    let data = rows(5_000);
+    let want = reference(&db, &delimited(&data, ',')).await;
+    db.exec(&format!("CREATE TABLE t ({DDL})")).await;
+    let events: Vec<Event> = data
+        .iter()
+        .map(|r| Event {
+            id: r.id,
+            n: r.n.clone(),
+            ok: r.ok,
+            name: r.name.clone(),
+            at: r.at.clone(),
+            doc: serde_json::from_str(&r.doc).unwrap(),
+        })
+        .collect();
+    let report = barge::Load::into(&db.url)
+        .unwrap()
+        .table("t")
+        .chunk_rows(700)
+        .workers(2)
+        .load_rows(futures_util::stream::iter(events))
+        .await
+        .expect("the load");
+    assert_eq!(report.rows, 5_000);
+    assert_eq!(db.checksum("t").await, want);
+
+    // A value the table refuses is set aside as its JSON, the others load.
+    let dir = Dir::new();
+    let rej = dir.path().join("rej.ndjson");
+    let bad = vec![
+        serde_json::json!({"id": 1, "n": "1.5"}),
+        serde_json::json!({"id": 2, "n": "not a number"}),
+        serde_json::json!({"id": 3}),
+    ];
+    db.exec("TRUNCATE t").await;
+    let report = barge::Load::into(&db.url)
+        .unwrap()
+        .table("t")
+        .rejects(&rej)
+        .load_rows(futures_util::stream::iter(bad))
+        .await
+        .expect("the load");
+    assert_eq!((report.rows, report.rejected), (2, 1));
+    assert_eq!(
+        std::fs::read_to_string(&rej).unwrap(),
+        "{\"id\":2,\"n\":\"not a number\"}\n"
+    );
+    // A stream of something else is a clear error.
+    let e = barge::Load::into(&db.url)
+        .unwrap()
+        .table("t")
+        .load_rows(futures_util::stream::iter(vec![1, 2, 3]))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("the rows are not structs"), "{e}");
+}
