@@ -32,7 +32,12 @@ fn event(i: i64) -> Event {
         score: (i % 10 != 5).then_some(i as f64 * 0.37),
         active: i % 2 == 0,
         name: (i % 7 != 0).then(|| format!("user {i}")),
-        created_at: format!("2024-{:02}-{:02}T{:02}:00:00Z", i % 12 + 1, i % 28 + 1, i % 24),
+        created_at: format!(
+            "2024-{:02}-{:02}T{:02}:00:00Z",
+            i % 12 + 1,
+            i % 28 + 1,
+            i % 24
+        ),
         day: format!("2024-{:02}-{:02}", i % 12 + 1, i % 28 + 1),
         tag: format!("{:08x}-0000-4000-8000-{:012x}", i, i * 31),
         payload: serde_json::json!({"n": i, "ok": i % 3 == 0}),

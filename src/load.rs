@@ -533,6 +533,21 @@ impl Load {
         .await
     }
 
+    /// Loads from an async reader (a socket, an HTTP body, an async file), as
+    /// [`Load::load_reader`] does from a blocking one.
+    ///
+    /// # Errors
+    /// As [`Load::load_reader`].
+    pub async fn load_async_reader<R: tokio::io::AsyncRead + Send + Unpin + 'static>(
+        &self,
+        reader: R,
+        name: &str,
+    ) -> Result<LoadReport> {
+        // The reader thread reads blocking; the bridge drives the async reader from it.
+        self.load_reader(tokio_util::io::SyncIoBridge::new(reader), name)
+            .await
+    }
+
     /// Loads the values of a stream (structs, or maps with string keys), their fields mapped to
     /// the table's columns by name, as [`crate::source::rows`] describes. The table must exist.
     /// Without [`Load::load_id`] such a load keeps no checkpoints; with one, a re-run of the
@@ -868,13 +883,7 @@ impl Load {
             Db::Postgres { client, .. } => postgres::session_is_utc(client).await?,
             Db::Sqlite { .. } => true,
         };
-        let encoder = RowEncoder::new(
-            name,
-            columns.clone(),
-            format,
-            null,
-            session_utc,
-        );
+        let encoder = RowEncoder::new(name, columns.clone(), format, null, session_utc);
         let ran = match db {
             Db::Postgres { client, config } => {
                 let method = match self.mode {

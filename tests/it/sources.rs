@@ -159,32 +159,39 @@ async fn every_format_and_compression_gives_the_same_table() {
     .assert_ok();
     assert_eq!(db.checksum("t_stdin").await, want);
 
-    // The same NDJSON into SQLite, created from the file, holds the same values.
-    let sqlite = dir.path().join("s.db");
-    let into = format!("sqlite://{}", sqlite.display());
-    barge(&[
-        "load",
-        files[2].to_str().unwrap(),
-        "--into",
-        &into,
-        "--table",
-        "s",
-    ])
-    .assert_ok();
-    let conn = rusqlite::Connection::open(&sqlite).unwrap();
-    let (n, sum, names): (i64, f64, i64) = conn
-        .query_row("SELECT count(*), sum(n), count(name) FROM s", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
+    // Each file into SQLite, the table created from it, holds the same values.
     let pg = db
         .client
-        .query_one("SELECT sum(n)::float8, count(name) FROM ref", &[])
+        .query_one(
+            "SELECT sum(n)::float8, count(name), count(*) FILTER (WHERE ok), \
+                    sum(length(name))::bigint FROM ref",
+            &[],
+        )
         .await
         .unwrap();
-    assert_eq!(n, 3_000);
-    assert!((sum - pg.get::<_, f64>(0)).abs() < 1e-6);
-    assert_eq!(names, pg.get::<_, i64>(1));
+    for (i, f) in files.iter().enumerate() {
+        let sqlite = dir.path().join(format!("s{i}.db"));
+        let into = format!("sqlite://{}", sqlite.display());
+        let mut args = vec!["load", f.to_str().unwrap(), "--into", &into, "--table", "s"];
+        if f.ends_with("f.data") {
+            args.extend(["--format", "tsv"]);
+        }
+        barge(&args).assert_ok();
+        let conn = rusqlite::Connection::open(&sqlite).unwrap();
+        let (n, sum, names, oks, len): (i64, f64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT count(*), sum(n), count(name), sum(ok), sum(length(name)) FROM s",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        let what = f.display();
+        assert_eq!(n, 3_000, "{what}");
+        assert!((sum - pg.get::<_, f64>(0)).abs() < 1e-6, "{what}");
+        assert_eq!(names, pg.get::<_, i64>(1), "{what}");
+        assert_eq!(oks, pg.get::<_, i64>(2), "{what}");
+        assert_eq!(len, pg.get::<_, i64>(3), "{what}");
+    }
 }
 
 #[tokio::test]
