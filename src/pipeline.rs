@@ -317,24 +317,11 @@ fn read_chunks<R: RecordSource>(
                     chunk.end_byte = r.position.byte + r.raw.len() as u64;
                     chunk.end_line = reader.line();
                     chunk.rejects.push(r);
-                    rejected += 1;
-                    if opts.max_errors.is_some_and(|max| rejected > max) {
-                        return Err(ErrorKind::TooManyRejects {
-                            limit: opts.max_errors.unwrap_or(0),
-                        }
-                        .into());
-                    }
+                    count_reject(&mut rejected, opts)?;
                 }
                 if reader.can_continue() {
-                    let records = chunk.rows as usize + chunk.rejects.len();
-                    if records >= opts.chunk_rows {
-                        capacity = capacity.max(chunk.data.len() + chunk.data.len() / 8);
-                        seq += 1;
-                        let full = std::mem::replace(&mut chunk, Chunk::new(seq, capacity));
-                        begin(&mut chunk, format);
-                        if !send(full) {
-                            return Ok(());
-                        }
+                    if !cut_if_full(&mut chunk, &mut seq, &mut capacity, opts, format, &send) {
+                        return Ok(());
                     }
                     continue;
                 }
@@ -382,25 +369,15 @@ fn read_chunks<R: RecordSource>(
             Err(e) if opts.rejects => {
                 let r = Reject::from_error(&e, rec.raw()).ok_or(e)?;
                 chunk.rejects.push(r);
-                rejected += 1;
-                if let Some(max) = opts.max_errors.filter(|&max| rejected > max) {
-                    return Err(ErrorKind::TooManyRejects { limit: max }.into());
-                }
+                count_reject(&mut rejected, opts)?;
             }
             Err(e) => return Err(e),
         }
         chunk.last = rec.position();
         chunk.end_byte = rec.position().byte + rec.input_len();
         chunk.end_line = reader.line();
-        let records = chunk.rows as usize + chunk.rejects.len();
-        if records >= opts.chunk_rows || chunk.data.len() >= opts.chunk_bytes {
-            capacity = capacity.max(chunk.data.len() + chunk.data.len() / 8);
-            seq += 1;
-            let full = std::mem::replace(&mut chunk, Chunk::new(seq, capacity));
-            begin(&mut chunk, format);
-            if !send(full) {
-                return Ok(());
-            }
+        if !cut_if_full(&mut chunk, &mut seq, &mut capacity, opts, format, &send) {
+            return Ok(());
         }
     }
     if chunk.rows > 0 || !chunk.rejects.is_empty() {
@@ -410,6 +387,37 @@ fn read_chunks<R: RecordSource>(
         .bytes_read
         .fetch_max(progress.position(reader.bytes_read()), Ordering::Relaxed);
     Ok(())
+}
+
+/// Counts one more reject; fails once there are more than `--max-errors`.
+fn count_reject(rejected: &mut u64, opts: PipelineOptions) -> Result<()> {
+    *rejected += 1;
+    match opts.max_errors {
+        Some(max) if *rejected > max => Err(ErrorKind::TooManyRejects { limit: max }.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Ends `chunk` when it holds enough records or bytes: sends it and starts the next, with room
+/// for what this one needed (so that a chunk's buffer grows by doubling only once per load).
+/// Returns `false` when the writers are gone or the load is stopping.
+fn cut_if_full(
+    chunk: &mut Chunk,
+    seq: &mut u64,
+    capacity: &mut usize,
+    opts: PipelineOptions,
+    format: WireFormat,
+    send: &impl Fn(Chunk) -> bool,
+) -> bool {
+    let records = chunk.rows as usize + chunk.rejects.len();
+    if records < opts.chunk_rows && chunk.data.len() < opts.chunk_bytes {
+        return true;
+    }
+    *capacity = (*capacity).max(chunk.data.len() + chunk.data.len() / 8);
+    *seq += 1;
+    let full = std::mem::replace(chunk, Chunk::new(*seq, *capacity));
+    begin(chunk, format);
+    send(full)
 }
 
 /// One writer task: takes chunks until the channel is empty and closed, or a flag (`stop`
