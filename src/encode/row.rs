@@ -92,6 +92,24 @@ impl RowEncoder {
         .into()
     }
 
+    /// What became of a typed value: a rejected one is reported with its text.
+    fn typed(&self, rec: &Record, i: usize, outcome: Outcome) -> Result<()> {
+        match outcome {
+            Outcome::Done => Ok(()),
+            Outcome::Reject(why) => {
+                let col = &self.columns[i];
+                let text = rec.typed(i).map(|v| v.text()).unwrap_or_default();
+                let why = format!("expected {}: {why}", col.type_name);
+                Err(self.value_error(rec, i, text.as_bytes(), why))
+            }
+            // Typed values are never left for the server: the text path reads them all.
+            Outcome::Defer => {
+                let text = rec.typed(i).map(|v| v.text()).unwrap_or_default();
+                Err(self.value_error(rec, i, text.as_bytes(), "cannot be read".into()))
+            }
+        }
+    }
+
     fn is_null(&self, raw: &[u8], quoted: bool) -> bool {
         !quoted && raw == self.null.as_slice()
     }
@@ -113,6 +131,14 @@ impl RowEncoder {
             .data
             .extend_from_slice(&(self.columns.len() as i16).to_be_bytes());
         for (i, col) in self.columns.iter().enumerate() {
+            if let Some(v) = rec.typed(i) {
+                self.typed(
+                    rec,
+                    i,
+                    pg_binary::encode_typed(&col.ty, v, self.session_utc, &mut chunk.data),
+                )?;
+                continue;
+            }
             let (raw, quoted) = rec.field(i);
             if self.is_null(raw, quoted) {
                 if col.not_null {
@@ -144,6 +170,10 @@ impl RowEncoder {
 
     fn encode_sqlite(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
         for (i, col) in self.columns.iter().enumerate() {
+            if let Some(v) = rec.typed(i) {
+                self.typed(rec, i, sqlite::encode_typed(&col.ty, v, &mut chunk.data))?;
+                continue;
+            }
             let (raw, quoted) = rec.field(i);
             if self.is_null(raw, quoted) {
                 if col.not_null {
@@ -171,6 +201,10 @@ impl RowEncoder {
         for (i, col) in self.columns.iter().enumerate() {
             if i > 0 {
                 chunk.data.push(b'\t');
+            }
+            if let Some(v) = rec.typed(i) {
+                pg_text::escape_into(v.text().as_bytes(), &mut chunk.data);
+                continue;
             }
             let (raw, quoted) = rec.field(i);
             if self.is_null(raw, quoted) {

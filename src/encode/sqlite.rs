@@ -181,6 +181,26 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     Outcome::Done
 }
 
+/// Appends a typed value: integers and booleans into integer columns, and doubles into real
+/// columns go straight in; anything else goes through the value's text.
+pub fn encode_typed(ty: &ColumnType, v: super::Typed, out: &mut Vec<u8>) -> Outcome {
+    use super::Typed;
+    match (ty, v) {
+        (ColumnType::Int8, Typed::Int(v)) => put_integer(out, v),
+        (ColumnType::Bool, Typed::Bool(v)) => put_integer(out, i64::from(v)),
+        (ColumnType::Float8, Typed::Float(v)) if !v.is_nan() => {
+            out.push(REAL);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        (ColumnType::Float8, Typed::Int(v)) => {
+            out.push(REAL);
+            out.extend_from_slice(&(v as f64).to_le_bytes());
+        }
+        _ => return encode(ty, v.text().as_bytes(), out),
+    }
+    Outcome::Done
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn patch_len(out: &mut [u8], len_at: usize) {

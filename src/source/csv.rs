@@ -54,6 +54,8 @@ pub struct Record {
     input_len: u64,
     /// Those bytes, when the reader keeps them.
     raw: Vec<u8>,
+    /// Fields that came typed (from a Rust value), by index; empty for text input.
+    typed: Vec<Option<crate::encode::Typed>>,
 }
 
 impl Record {
@@ -115,8 +117,22 @@ impl Record {
         }
     }
 
+    /// Appends a typed field (see [`crate::encode::Typed`]).
+    pub(crate) fn push_typed(&mut self, v: crate::encode::Typed) {
+        self.typed.resize(self.ends.len(), None);
+        self.typed.push(Some(v));
+        self.ends.push(self.data.len());
+        self.quoted.push(false);
+    }
+
+    /// Field `i`'s typed value, when it came typed.
+    pub fn typed(&self, i: usize) -> Option<crate::encode::Typed> {
+        self.typed.get(i).copied().flatten()
+    }
+
     fn clear(&mut self) {
         self.raw.clear();
+        self.typed.clear();
         self.data.clear();
         self.ends.clear();
         self.quoted.clear();

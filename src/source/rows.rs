@@ -7,8 +7,9 @@
 //! shortest text, bytes are `\x` hex, and nested structs, maps and sequences go whole into
 //! `json`/`jsonb` columns as JSON. A value's position is its number in the stream (1, 2, ...).
 //!
-//! The numbers pass through their decimal text on the way to the binary encoders; encoding them
-//! straight from the Rust value is a planned refinement.
+//! Integers, doubles and booleans stay typed ([`crate::encode::Typed`]): they are encoded
+//! straight from the Rust value into integer, double and boolean columns (binary COPY, or
+//! SQLite's storage classes), and go through their text only into columns of other types.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +20,7 @@ use serde::ser::{self, Serialize};
 
 use super::csv::Record;
 use super::RecordSource;
+use crate::encode::Typed;
 use crate::error::{ErrorKind, Result};
 use crate::position::Position;
 
@@ -167,7 +169,8 @@ impl RecordSource for RowStream {
         for f in w.fields {
             match f {
                 None => rec.push_field(b"", false),
-                Some((bytes, quoted)) => rec.push_field(&bytes, quoted),
+                Some(FieldVal::Text(bytes, quoted)) => rec.push_field(&bytes, quoted),
+                Some(FieldVal::Typed(v)) => rec.push_typed(v),
             }
         }
         Ok(true)
@@ -190,10 +193,17 @@ impl RecordSource for RowStream {
 #[derive(Default)]
 struct Names(Vec<String>);
 
+/// A field's value: text (and whether it is a string, so that `""` is not NULL), or typed.
+#[derive(Clone, Debug, PartialEq)]
+enum FieldVal {
+    Text(Vec<u8>, bool),
+    Typed(Typed),
+}
+
 /// Writes one value's fields, by name, into their columns' slots.
 pub struct RowWriter<'a> {
     columns: &'a HashMap<String, usize>,
-    fields: Vec<Option<(Vec<u8>, bool)>>,
+    fields: Vec<Option<FieldVal>>,
 }
 
 impl RowWriter<'_> {
@@ -210,7 +220,7 @@ impl RowWriter<'_> {
         self.fields[i] = match value.serialize(FieldText) {
             Ok(f) => f,
             // A struct, map or sequence: the field holds it as JSON.
-            Err(FieldError::Compound) => Some((
+            Err(FieldError::Compound) => Some(FieldVal::Text(
                 serde_json::to_vec(value).map_err(|e| SerError(e.to_string()))?,
                 true,
             )),
@@ -247,20 +257,18 @@ impl ser::Error for FieldError {
     }
 }
 
-type Field = Option<(Vec<u8>, bool)>;
+type Field = Option<FieldVal>;
 
 fn text(s: impl ToString) -> std::result::Result<Field, FieldError> {
-    Ok(Some((s.to_string().into_bytes(), false)))
+    Ok(Some(FieldVal::Text(s.to_string().into_bytes(), false)))
 }
 
-fn float(v: f64) -> std::result::Result<Field, FieldError> {
-    if v.is_nan() {
-        text("NaN")
-    } else if v.is_infinite() {
-        text(if v > 0.0 { "Infinity" } else { "-Infinity" })
-    } else {
-        text(v)
-    }
+fn typed(v: Typed) -> std::result::Result<Field, FieldError> {
+    Ok(Some(FieldVal::Typed(v)))
+}
+
+fn string(bytes: Vec<u8>) -> std::result::Result<Field, FieldError> {
+    Ok(Some(FieldVal::Text(bytes, true)))
 }
 
 impl ser::Serializer for FieldText {
@@ -275,34 +283,37 @@ impl ser::Serializer for FieldText {
     type SerializeStructVariant = ser::Impossible<Field, FieldError>;
 
     fn serialize_bool(self, v: bool) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Bool(v))
     }
     fn serialize_i8(self, v: i8) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v.into()))
     }
     fn serialize_i16(self, v: i16) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v.into()))
     }
     fn serialize_i32(self, v: i32) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v.into()))
     }
     fn serialize_i64(self, v: i64) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v))
     }
     fn serialize_i128(self, v: i128) -> std::result::Result<Field, FieldError> {
         text(v)
     }
     fn serialize_u8(self, v: u8) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v.into()))
     }
     fn serialize_u16(self, v: u16) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v.into()))
     }
     fn serialize_u32(self, v: u32) -> std::result::Result<Field, FieldError> {
-        text(v)
+        typed(Typed::Int(v.into()))
     }
     fn serialize_u64(self, v: u64) -> std::result::Result<Field, FieldError> {
-        text(v)
+        match i64::try_from(v) {
+            Ok(v) => typed(Typed::Int(v)),
+            Err(_) => text(v),
+        }
     }
     fn serialize_u128(self, v: u128) -> std::result::Result<Field, FieldError> {
         text(v)
@@ -312,17 +323,17 @@ impl ser::Serializer for FieldText {
         if v.is_finite() {
             text(v)
         } else {
-            float(f64::from(v))
+            typed(Typed::Float(f64::from(v)))
         }
     }
     fn serialize_f64(self, v: f64) -> std::result::Result<Field, FieldError> {
-        float(v)
+        typed(Typed::Float(v))
     }
     fn serialize_char(self, v: char) -> std::result::Result<Field, FieldError> {
-        Ok(Some((v.to_string().into_bytes(), true)))
+        string(v.to_string().into_bytes())
     }
     fn serialize_str(self, v: &str) -> std::result::Result<Field, FieldError> {
-        Ok(Some((v.as_bytes().to_vec(), true)))
+        string(v.as_bytes().to_vec())
     }
     fn serialize_bytes(self, v: &[u8]) -> std::result::Result<Field, FieldError> {
         let mut s = String::with_capacity(2 + v.len() * 2);
@@ -330,7 +341,7 @@ impl ser::Serializer for FieldText {
         for b in v {
             s.push_str(&format!("{b:02x}"));
         }
-        Ok(Some((s.into_bytes(), true)))
+        string(s.into_bytes())
     }
     fn serialize_none(self) -> std::result::Result<Field, FieldError> {
         Ok(None)
@@ -622,7 +633,7 @@ impl<S: FieldSink> ser::SerializeMap for TopMap<'_, S> {
         key: &T,
     ) -> std::result::Result<(), SerError> {
         match key.serialize(FieldText) {
-            Ok(Some((k, _))) => {
+            Ok(Some(FieldVal::Text(k, true))) => {
                 self.1 = Some(String::from_utf8_lossy(&k).into_owned());
                 Ok(())
             }
@@ -690,11 +701,14 @@ mod tests {
             fields: vec![None; 5],
         };
         erased::ErasedSerialize::write_row(&e, &mut w).unwrap();
-        assert_eq!(w.fields[0], Some((b"7".to_vec(), false)));
+        assert_eq!(w.fields[0], Some(FieldVal::Typed(Typed::Int(7))));
         assert_eq!(w.fields[1], None);
-        assert_eq!(w.fields[2], Some((Vec::new(), true)));
-        assert_eq!(w.fields[3], Some((b"[\"a\",\"b\"]".to_vec(), true)));
-        assert_eq!(w.fields[4], Some((b"\\x00ff".to_vec(), true)));
+        assert_eq!(w.fields[2], Some(FieldVal::Text(Vec::new(), true)));
+        assert_eq!(
+            w.fields[3],
+            Some(FieldVal::Text(b"[\"a\",\"b\"]".to_vec(), true))
+        );
+        assert_eq!(w.fields[4], Some(FieldVal::Text(b"\\x00ff".to_vec(), true)));
         let mut m = std::collections::BTreeMap::new();
         m.insert("id", 1);
         m.insert("nope", 2);
