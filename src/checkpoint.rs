@@ -351,6 +351,14 @@ pub struct ChunkMeta {
 }
 
 impl ChunkMeta {
+    /// `chunk 3, records 30001-40000`, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "chunk {}, records {}-{}",
+            self.seq, self.first_record, self.end_record
+        )
+    }
+
     /// The metadata of `chunk`.
     pub fn of(chunk: &Chunk) -> Self {
         ChunkMeta {

@@ -415,13 +415,6 @@ impl SqliteSink {
     }
 }
 
-fn describe(meta: &ChunkMeta) -> String {
-    format!(
-        "chunk {}, records {}-{}",
-        meta.seq, meta.first_record, meta.end_record
-    )
-}
-
 /// What one chunk's transaction did.
 #[derive(Default)]
 struct Written {
@@ -440,14 +433,14 @@ fn apply_rows(
     rows: usize,
     meta: &ChunkMeta,
 ) -> Result<Option<u64>> {
-    let what = format!("INSERT into {} ({})", plan.table, describe(meta));
+    let what = format!("INSERT into {} ({})", plan.table, meta.describe());
     insert_rows(conn, plan, data, rows).map_err(|e| Error::sqlite(what, e).in_chunk(meta.seq))?;
     let Some(u) = &plan.upsert else {
         return Ok(None);
     };
     let merging = |e| {
         Error::sqlite(
-            format!("merging into {} ({})", plan.table, describe(meta)),
+            format!("merging into {} ({})", plan.table, meta.describe()),
             e,
         )
         .in_chunk(meta.seq)
@@ -561,7 +554,7 @@ fn write_chunk(
     rejected_before: u64,
 ) -> Result<Written> {
     let meta = ChunkMeta::of(chunk);
-    let what = format!("INSERT into {} ({})", plan.table, describe(&meta));
+    let what = format!("INSERT into {} ({})", plan.table, meta.describe());
     let ctx = |e| Error::sqlite(what.clone(), e).in_chunk(meta.seq);
     if !*begun {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(ctx)?;

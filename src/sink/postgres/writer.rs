@@ -196,7 +196,7 @@ impl PgSink {
             Method::Copy(_) => "COPY",
             Method::Insert(_) => "INSERT",
         };
-        let what = format!("{verb} into {} ({})", plan.table, describe(meta));
+        let what = format!("{verb} into {} ({})", plan.table, meta.describe());
         let ctx = |e: tokio_postgres::Error| {
             let mut context = what.clone();
             if let Some(line) = copy::copy_line(&e) {
@@ -227,7 +227,7 @@ impl PgSink {
 
     /// Merges the staged rows into the target; returns how many rows it inserted.
     async fn merge(tx: &Client, plan: &PgPlan, merge_sql: &str, meta: &ChunkMeta) -> Result<u64> {
-        let what = format!("merging into {} ({})", plan.table, describe(meta));
+        let what = format!("merging into {} ({})", plan.table, meta.describe());
         let row = tx
             .query_one(merge_sql, &[])
             .await
@@ -321,11 +321,8 @@ impl PgSink {
         if ordered && in_turn {
             plan.turnstile.wait(chunk.ordinal).await?;
         }
-        let client = self
-            .client
-            .as_mut()
-            .ok_or_else(|| Error::config("no connection"))?;
-        let what = format!("writing into {} ({})", plan.table, describe(meta));
+        let client = connected(&mut self.client)?;
+        let what = format!("writing into {} ({})", plan.table, meta.describe());
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
         let tx = client.transaction().await.map_err(ctx)?;
         Self::send_rows(
@@ -375,11 +372,8 @@ impl PgSink {
         let format = plan.format();
         let ranges = copy::row_ranges(&chunk.data, format)
             .ok_or_else(|| Error::config("internal error: a malformed chunk"))?;
-        let client = self
-            .client
-            .as_mut()
-            .ok_or_else(|| Error::config("no connection"))?;
-        let what = format!("writing into {} ({})", plan.table, describe(meta));
+        let client = connected(&mut self.client)?;
+        let what = format!("writing into {} ({})", plan.table, meta.describe());
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
         let tx = client.transaction().await.map_err(ctx)?;
         // In turn before anything is sent: the rows of earlier chunks are then all in the
@@ -479,10 +473,7 @@ impl PgSink {
         let plan = self.plan.clone();
         let meta = &chunk.meta;
         let begun = self.begun;
-        let client = self
-            .client
-            .as_mut()
-            .ok_or_else(|| Error::config("no connection"))?;
+        let client = connected(&mut self.client)?;
         if !begun {
             client
                 .batch_execute("BEGIN")
@@ -612,7 +603,7 @@ impl PgSink {
                 }
                 Err(e) => {
                     self.after_error(&e);
-                    let what = format!("chunk {} ({})", meta.seq, describe(&meta));
+                    let what = meta.describe();
                     retrier
                         .wait(e, |n, r, w| self.log_retry(&what, n, r, w))
                         .await?;
@@ -620,6 +611,13 @@ impl PgSink {
             }
         }
     }
+}
+
+/// The open connection (callers connect first).
+fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
+    client
+        .as_mut()
+        .ok_or_else(|| Error::config("internal error: no connection"))
 }
 
 /// A chunk as the writer holds it while it may be retried.
@@ -677,13 +675,6 @@ fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
         reason,
         sqlstate: e.sqlstate().map(str::to_string),
     }
-}
-
-fn describe(meta: &ChunkMeta) -> String {
-    format!(
-        "chunk {}, records {}-{}",
-        meta.seq, meta.first_record, meta.end_record
-    )
 }
 
 impl Sink for PgSink {
