@@ -381,9 +381,16 @@ impl PgSink {
         plan.turnstile.wait(chunk.ordinal).await?;
         let mut inserted = self.merge_sql.as_ref().map(|_| 0u64);
         let mut refused: Vec<Reject> = Vec::new();
-        // A stack of row ranges still to send, the next one on top.
-        let mut work: Vec<std::ops::Range<usize>> = Vec::new();
-        work.push(0..ranges.len());
+        // A stack of row ranges still to send, the next one on top. The chunk is known to hold
+        // bad rows, and a COPY that fails on one has to be sent again up to it: sent in
+        // pieces, only the pieces with bad rows go twice.
+        let n = ranges.len();
+        let piece = (n / BISECT_PIECES).max(1);
+        let mut work: Vec<std::ops::Range<usize>> = (0..n)
+            .step_by(piece)
+            .map(|start| start..(start + piece).min(n))
+            .rev()
+            .collect();
         while let Some(r) = work.pop() {
             if r.is_empty() {
                 continue;
@@ -619,6 +626,11 @@ fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
         .as_mut()
         .ok_or_else(|| Error::config("internal error: no connection"))
 }
+
+/// Pieces a chunk with bad rows is first sent in. Measured with 500 duplicate keys spread over
+/// the 1M-row bench file (every chunk bisects): whole chunk 9.5-11.2 s, 8 pieces 8.7-9.4 s,
+/// 16 pieces 7.4 s, 64 pieces 7.8-8.4 s (the round trips start to cost more than they save).
+const BISECT_PIECES: usize = 16;
 
 /// A chunk as the writer holds it while it may be retried.
 struct Work {
