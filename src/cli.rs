@@ -20,7 +20,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load a CSV file into a table.
+    /// Load CSV, TSV or NDJSON files (plain, gzip or zstd) into a table.
     Load(LoadArgs),
     /// Print the CREATE TABLE that `load --create` would run for a file.
     Schema(SchemaArgs),
