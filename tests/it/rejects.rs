@@ -440,3 +440,48 @@ async fn latin1_files_load_with_encoding_and_say_so_without() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn several_files_share_one_rejects_file_that_names_them() {
+    let db = fresh_db("rejects_files").await;
+    db.exec("CREATE TABLE p (id int PRIMARY KEY, v int)").await;
+    let dir = Dir::new();
+    let a = dir.write("a.csv", "id,v\n1,1\n2,x\n3,3\n");
+    let b = dir.write("b.csv", "id,v\n4,4\n5,y\n1,6\n");
+    let rej = dir.path().join("rej.csv");
+    let args = [
+        "load",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "p",
+        "--rejects",
+        rej.to_str().unwrap(),
+    ];
+    let run = barge(&args);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stdout.contains("Rejected 3 rows"), "{}", run.stdout);
+    assert_eq!(db.checksum("p").await.0, 3);
+    let want = "id,v\n2,x\n5,y\n1,6\n";
+    assert_eq!(std::fs::read_to_string(&rej).unwrap(), want);
+    let errors = std::fs::read_to_string(format!("{}.errors.jsonl", rej.display())).unwrap();
+    let inputs: Vec<String> = errors
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["input"].to_string())
+        .collect();
+    assert_eq!(
+        inputs,
+        [
+            format!("{:?}", a.display().to_string()),
+            format!("{:?}", b.display().to_string()),
+            format!("{:?}", b.display().to_string()),
+        ]
+    );
+    // A re-run finds both files loaded and leaves the rejects as they are.
+    let run = barge(&args);
+    run.assert_ok();
+    assert!(run.stdout.contains("were already loaded"), "{}", run.stdout);
+    assert_eq!(std::fs::read_to_string(&rej).unwrap(), want);
+}
