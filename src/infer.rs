@@ -249,6 +249,11 @@ fn is_uuid(s: &[u8]) -> bool {
 /// Reads up to `sample_rows` records (0: all of them) and infers a table with one column per
 /// field, named after `names` (the header, or `--columns`; `column_N` when there are none).
 ///
+/// The names decide how many columns there are (without names, the first record does), as
+/// they do for an existing table: a record with more or fewer fields is a bad row, which the
+/// load reports or sets aside, so it tells nothing about the columns and is left out of the
+/// sample.
+///
 /// `null` is the unquoted text that means NULL; NULLs say nothing about a column's type. A
 /// quoted empty field is an empty string, which only text holds.
 ///
@@ -261,6 +266,7 @@ pub fn infer<S: RecordSource>(
     sample_rows: usize,
 ) -> Result<InferredTable> {
     let mut rec = Record::default();
+    let mut width = names.map(<[String]>::len);
     let mut types: Vec<Option<Inferred>> = Vec::new();
     let mut digits: Vec<(usize, usize)> = Vec::new();
     let mut max_len: Vec<usize> = Vec::new();
@@ -275,12 +281,16 @@ pub fn infer<S: RecordSource>(
             Err(e) => return Err(e),
         }
         rows += 1;
-        if rec.len() > types.len() {
-            types.resize(rec.len(), None);
-            digits.resize(rec.len(), (0, 0));
-            max_len.resize(rec.len(), 0);
+        let width = *width.get_or_insert(rec.len());
+        if rec.len() != width {
+            continue;
         }
-        for i in 0..rec.len() {
+        if width > types.len() {
+            types.resize(width, None);
+            digits.resize(width, (0, 0));
+            max_len.resize(width, 0);
+        }
+        for i in 0..width {
             let (raw, quoted) = rec.field(i);
             if !quoted && raw == null {
                 continue;
@@ -299,7 +309,7 @@ pub fn infer<S: RecordSource>(
         }
     }
     let given: Vec<String> = names.map(<[String]>::to_vec).unwrap_or_default();
-    let count = types.len().max(given.len());
+    let count = width.unwrap_or(0);
     let header: Vec<String> = (0..count)
         .map(|i| given.get(i).cloned().unwrap_or_default())
         .collect();
@@ -417,6 +427,33 @@ mod tests {
 
     fn types(csv: &str) -> Vec<Inferred> {
         table(csv).columns.iter().map(|c| c.ty).collect()
+    }
+
+    #[test]
+    fn create_takes_its_columns_from_the_header_not_the_longest_row() {
+        let t = table("a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n9\n");
+        assert_eq!(t.column_names_for_test(), ["a", "b", "c"]);
+        assert_eq!(types("a,b\n1,2\nx,y,z\n"), [Inferred::Bigint, Inferred::Bigint]);
+        // Without names, the first record decides.
+        let mut r = CsvReader::new(
+            "1,2\n3,4,5\n".as_bytes(),
+            "t",
+            CsvOptions {
+                header: false,
+                ..CsvOptions::default()
+            },
+        );
+        let t = infer(&mut r, None, b"", 0).unwrap();
+        assert_eq!(t.column_names_for_test(), ["column_1", "column_2"]);
+        // One very long row does not make thousands of columns.
+        let long = format!("a\n1\n{}\n", ",".repeat(10_000));
+        assert_eq!(table(&long).columns.len(), 1);
+    }
+
+    impl InferredTable {
+        fn column_names_for_test(&self) -> Vec<&str> {
+            self.columns.iter().map(|c| c.name.as_str()).collect()
+        }
     }
 
     #[test]

@@ -833,6 +833,11 @@ impl Load {
         let skip = SkipRanges::new(committed);
         let mut resume = Resume { skip, first_seq: 0 };
         let mut reader = reader;
+        let json_fields: Vec<bool> = columns
+            .iter()
+            .map(|c| matches!(c.ty, ColumnType::Json | ColumnType::Jsonb))
+            .collect();
+        reader.set_json_fields(&json_fields);
         // (A compressed or transcoded input's positions are not the file's: it is read through.)
         let seekable = path
             .as_ref()
@@ -845,6 +850,7 @@ impl Load {
             };
             let keys = names.clone().unwrap_or_default();
             reader = input::reopen_at(p, name, &opts, &keys, start)?;
+            reader.set_json_fields(&json_fields);
             resume.first_seq = prefix.chunk + 1;
             Progress::add(
                 &self.progress.rows_skipped,
@@ -952,8 +958,16 @@ impl Load {
         };
         let stats = ran.map_err(|e| {
             let e = e.with_load_id(load_id.clone());
+            // A text column takes any value the sample could have shown: a value refused
+            // there (a NUL byte) is no reason to sample more.
+            let typed = |column: &str| {
+                table
+                    .columns
+                    .iter()
+                    .any(|c| c.name == column && c.ty != ColumnType::Text)
+            };
             match (created, e.kind()) {
-                (Some(sampled), ErrorKind::Value { .. }) => e.with_hint(format!(
+                (Some(sampled), ErrorKind::Value { column, .. }) if typed(column) => e.with_hint(format!(
                     "this load created {} from the first {sampled} rows, and a later value does \
                      not fit the type it chose: drop the table and load again with a larger \
                      --sample-rows (0 reads the whole file), or create the table yourself",

@@ -5,6 +5,25 @@
 
 mod cli;
 
+/// `println!` that does not panic when standard output is closed (`barge schema f.csv | head
+/// -1`): like other Unix tools, barge stops writing and exits with the outcome of its work.
+/// A load's summary is written only after the load has ended, so a closed pipe never leaves
+/// a load half done.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that does not panic when standard error is closed.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,7 +53,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            err!("error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
@@ -114,7 +133,7 @@ fn schema(args: SchemaArgs) -> ExitCode {
     let table = match &args.table {
         Some(t) => barge::schema::TableName::parse(t).map(|t| t.quoted()),
         None if args.file.as_os_str() == "-" => {
-            eprintln!("error: reading standard input needs --table");
+            err!("error: reading standard input needs --table");
             return ExitCode::from(2);
         }
         None => barge::load::default_table_name(&args.file),
@@ -139,8 +158,8 @@ fn schema(args: SchemaArgs) -> ExitCode {
     let inferred = barge::source::input::infer_input(input, &name, &opts, args.csv.sample_rows);
     match inferred {
         Ok(t) => {
-            println!("{};", t.create_sql(&table, dialect, false));
-            println!(
+            out!("{};", t.create_sql(&table, dialect, false));
+            out!(
                 "-- from the header and {} row{}",
                 thousands(t.sampled_rows),
                 if t.sampled_rows == 1 { "" } else { "s" }
@@ -216,7 +235,7 @@ async fn load(args: LoadArgs) -> ExitCode {
     let files = match expand(&args.files) {
         Ok(f) => f,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            err!("error: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -236,7 +255,7 @@ async fn load(args: LoadArgs) -> ExitCode {
     watch_signals(load.cancel_flag(), args.quiet);
     let result = if stdin {
         if args.table.is_none() {
-            eprintln!("error: reading standard input needs --table");
+            err!("error: reading standard input needs --table");
             return ExitCode::from(2);
         }
         load.load_reader(std::io::stdin(), "-").await
@@ -256,11 +275,11 @@ async fn load(args: LoadArgs) -> ExitCode {
         Ok(report) => {
             if args.json {
                 match serde_json::to_string(&report) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => eprintln!("error: cannot write the JSON summary: {e}"),
+                    Ok(s) => out!("{s}"),
+                    Err(e) => err!("error: cannot write the JSON summary: {e}"),
                 }
             } else if !args.quiet {
-                println!("{}", summary(&report, &input));
+                out!("{}", summary(&report, &input));
             }
             if report.rejected > 0 {
                 ExitCode::from(3)
@@ -388,12 +407,12 @@ fn watch_signals(cancel: Arc<std::sync::atomic::AtomicBool>, quiet: bool) {
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
         cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         if !quiet {
-            eprintln!(
+            err!(
                 "stopping: finishing the chunks in flight (interrupt again to abort at once)"
             );
         }
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-        eprintln!(
+        err!(
             "aborted: chunks in flight were rolled back; run the same command again to resume"
         );
         std::process::exit(130);
@@ -414,7 +433,7 @@ fn thousands(n: u64) -> String {
 
 /// Prints the error, what to do about it, and returns the exit code.
 fn fail(e: &barge::Error) -> ExitCode {
-    eprintln!("error: {e}");
+    err!("error: {e}");
     let hint = match e.kind() {
         _ if e.hint().is_some() => e.hint(),
         ErrorKind::TableNotFound { .. } => Some(
@@ -432,23 +451,23 @@ fn fail(e: &barge::Error) -> ExitCode {
     };
     let committed = e.committed_rows().unwrap_or(0);
     if let Some(rows) = e.committed_rows() {
-        eprintln!(
+        err!(
             "note: {} rows were committed before the error",
             thousands(rows)
         );
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
     match (hint, e.load_id()) {
-        (Some(h), _) if e.hint().is_some() => eprintln!("hint: {h}"),
-        (Some(_), Some(id)) if committed > 0 && bad_input => eprintln!(
+        (Some(h), _) if e.hint().is_some() => err!("hint: {h}"),
+        (Some(_), Some(id)) if committed > 0 && bad_input => err!(
             "hint: fix the value in the file (or the table's column type), then run the same \
              command with --load-id {id} to load the rest (editing the file changes its fingerprint)"
         ),
-        (Some(h), _) => eprintln!("hint: {h}"),
+        (Some(h), _) => err!("hint: {h}"),
         (None, _) => {}
     }
     if matches!(e.kind(), ErrorKind::Interrupted) {
-        eprintln!("hint: run the same command again to resume where this load stopped");
+        err!("hint: run the same command again to resume where this load stopped");
         return ExitCode::from(130);
     }
     ExitCode::from(if e.is_config() { 2 } else { 1 })

@@ -32,6 +32,12 @@ pub trait RecordSource: Send {
     fn can_continue(&self) -> bool {
         false
     }
+
+    /// Tells the reader which fields go into `json`/`jsonb` columns (`json[i]` for field `i`),
+    /// before the first record is read. A reader whose values are typed (NDJSON) then hands
+    /// such a field its JSON text unchanged, so a JSON string stays a JSON string; a text
+    /// format has nothing to do.
+    fn set_json_fields(&mut self, _json: &[bool]) {}
 }
 
 impl<R: std::io::Read + Send> RecordSource for csv::CsvReader<R> {
@@ -63,5 +69,9 @@ impl RecordSource for Box<dyn RecordSource> {
 
     fn can_continue(&self) -> bool {
         (**self).can_continue()
+    }
+
+    fn set_json_fields(&mut self, json: &[bool]) {
+        (**self).set_json_fields(json);
     }
 }

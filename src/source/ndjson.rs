@@ -4,7 +4,9 @@
 //! CSV and NDJSON: a string becomes a quoted field (so `""` stays an empty string), `null` or a
 //! missing key an unquoted empty field (NULL), and anything else its JSON text as it stands in
 //! the line: numbers keep every digit (for `numeric` columns), objects and arrays go whole into
-//! `json`/`jsonb` columns.
+//! `json`/`jsonb` columns. Into a `json`/`jsonb` column every value goes as its JSON text, so it
+//! keeps its JSON type: `"42"` is stored as the JSON string "42", not the number 42 (as
+//! PostgreSQL's `jsonb_populate_record` does).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -24,6 +26,8 @@ pub struct NdjsonReader<R> {
     width: usize,
     ignore_unknown: bool,
     keep_raw: bool,
+    /// Fields that go into json/jsonb columns: their JSON text is kept as it is.
+    json: Vec<bool>,
     line: u64,
     record: u64,
     consumed: u64,
@@ -51,6 +55,7 @@ impl<R: Read> NdjsonReader<R> {
             width: columns.len(),
             ignore_unknown,
             keep_raw,
+            json: Vec::new(),
             line: 1,
             record: 0,
             consumed: 0,
@@ -154,9 +159,13 @@ impl<R: Read + Send> RecordSource for NdjsonReader<R> {
                     }
                 }
             }
-            for f in fields {
+            for (i, f) in fields.into_iter().enumerate() {
                 match f.map(RawValue::get) {
                     None | Some("null") => rec.push_field(b"", false),
+                    // A JSON string into a json column is that string, quotes and all.
+                    Some(raw) if self.json.get(i) == Some(&true) => {
+                        rec.push_field(raw.as_bytes(), true)
+                    }
                     Some(raw) if raw.starts_with('"') => {
                         let s: String = serde_json::from_str(raw)
                             .map_err(|e| self.error(position, format!("bad string: {e}")))?;
@@ -179,6 +188,10 @@ impl<R: Read + Send> RecordSource for NdjsonReader<R> {
 
     fn can_continue(&self) -> bool {
         true
+    }
+
+    fn set_json_fields(&mut self, json: &[bool]) {
+        self.json = json.to_vec();
     }
 }
 
@@ -217,5 +230,23 @@ mod tests {
             sample_keys("{\"a\":1}\n{\"b\":2,\"a\":3}\nnope\n".as_bytes(), 0).unwrap(),
             ["a", "b"]
         );
+    }
+
+    #[test]
+    fn a_json_string_into_a_json_column_stays_a_json_string() {
+        let input = "{\"a\":\"42\",\"j\":\"42\"}\n{\"a\":\"x\\\"y\",\"j\":\"a\\u00e9\\\"\"}\n{\"j\":7}\n";
+        let cols: Vec<String> = ["a", "j"].iter().map(|s| s.to_string()).collect();
+        let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, false, false);
+        r.set_json_fields(&[false, true]);
+        let mut rec = Record::default();
+        assert!(r.read_record(&mut rec).unwrap());
+        assert_eq!(rec.field(0), (&b"42"[..], true));
+        assert_eq!(rec.field(1), (&b"\"42\""[..], true));
+        assert!(r.read_record(&mut rec).unwrap());
+        assert_eq!(rec.field(0), (&b"x\"y"[..], true));
+        assert_eq!(rec.field(1), (&b"\"a\\u00e9\\\"\""[..], true));
+        assert!(r.read_record(&mut rec).unwrap());
+        assert_eq!(rec.field(0), (&b""[..], false));
+        assert_eq!(rec.field(1), (&b"7"[..], true));
     }
 }

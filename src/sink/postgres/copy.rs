@@ -33,11 +33,25 @@ pub async fn send(tx: &Client, statement: &str, data: Bytes) -> Result<u64, toki
     sink.finish().await
 }
 
-/// The row number within the COPY stream that the server blames, from its error context
-/// ("COPY events, line 5, column x: ...").
-pub fn copy_line(e: &tokio_postgres::Error) -> Option<u64> {
+/// The row of the COPY stream the server blames (1 for the stream's first row), read from the
+/// `COPY <relation>, line N` line of its error context.
+///
+/// An input function may add context lines of its own before that one (jsonb's
+/// `JSON data, line 1: ...`), and a table, column or value may contain ", line ", so the line
+/// read is the one that starts with exactly `COPY <relation>, line ` (`relation` as the
+/// server prints it: the table's bare name). The number can point past the last row (an error
+/// raised while COPY flushes its buffered rows at the end): callers check it against the rows
+/// they sent.
+pub fn copy_line(e: &tokio_postgres::Error, relation: &str) -> Option<u64> {
     let where_ = e.as_db_error()?.where_()?;
-    let rest = &where_[where_.find(", line ")? + 7..];
+    copy_line_in(where_, relation)
+}
+
+/// [`copy_line`] on the text of an error's context.
+fn copy_line_in(where_: &str, relation: &str) -> Option<u64> {
+    let prefix = format!("COPY {relation}, line ");
+    // The COPY's own context is the outermost, printed last.
+    let rest = where_.lines().rev().find_map(|l| l.strip_prefix(&prefix))?;
     let end = rest
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
@@ -98,5 +112,24 @@ pub fn sub_payload(
         Bytes::from(out)
     } else {
         Bytes::copy_from_slice(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_line_in;
+
+    #[test]
+    fn the_copy_line_is_read_not_an_input_functions_line() {
+        let jsonb = "JSON data, line 1: [\"\\ud800...\nCOPY t_jr, line 10, column doc: \"[\"\\ud800\"]\"";
+        assert_eq!(copy_line_in(jsonb, "t_jr"), Some(10));
+        assert_eq!(copy_line_in("COPY t, line 7", "t"), Some(7));
+        // A table whose name holds the pattern, and a value that does.
+        assert_eq!(
+            copy_line_in("COPY x, line 5, line 9, column a: \"y, line 3\"", "x, line 5"),
+            Some(9)
+        );
+        assert_eq!(copy_line_in("JSON data, line 1: x", "t"), None);
+        assert_eq!(copy_line_in("COPY other, line 4", "t"), None);
     }
 }

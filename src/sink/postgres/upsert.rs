@@ -10,6 +10,8 @@ use crate::upsert::{OnConflict, UniqueKey, Upsert};
 
 /// The staging table, one per connection (temporary tables are private to their session).
 pub const STAGE: &str = "pg_temp.\"barge_stage\"";
+/// Its bare name, as the server's error context names it.
+pub const STAGE_NAME: &str = "barge_stage";
 /// Its row-order column: the order rows arrived in, which decides which duplicate wins.
 const SEQ: &str = "\"barge.seq\"";
 

@@ -2,6 +2,7 @@
 //! COPY or by INSERT, straight into the target or through a staging table for upserts, and
 //! retried whole on a new connection after a transient fault.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -90,6 +91,15 @@ impl PgPlan {
         match self.method {
             Method::Copy(f) => f,
             Method::Insert(_) => WireFormat::Binary,
+        }
+    }
+
+    /// The bare name of the table rows are written into, as the server names it in an error's
+    /// context (`COPY events, line 5`).
+    fn relation(&self) -> &str {
+        match self.upsert {
+            Some(_) => upsert::STAGE_NAME,
+            None => &self.table.name,
         }
     }
 
@@ -183,15 +193,18 @@ impl PgSink {
     }
 
     /// Sends a COPY payload's rows into the destination (the target, or the staging table).
-    /// `tx` is the connection inside the chunk's (or the atomic load's) transaction.
+    /// `tx` is the connection inside the chunk's (or the atomic load's) transaction; the
+    /// payload holds rows `rows` of `work`.
     async fn send_rows(
         tx: &Client,
         session: &mut Session,
         plan: &PgPlan,
         copy_sql: &str,
         payload: Bytes,
-        meta: &ChunkMeta,
+        work: &Work,
+        rows: Range<usize>,
     ) -> Result<()> {
+        let meta = &work.meta;
         let verb = match plan.method {
             Method::Copy(_) => "COPY",
             Method::Insert(_) => "INSERT",
@@ -199,8 +212,9 @@ impl PgSink {
         let what = format!("{verb} into {} ({})", plan.table, meta.describe());
         let ctx = |e: tokio_postgres::Error| {
             let mut context = what.clone();
-            if let Some(line) = copy::copy_line(&e) {
-                context = format!("{context}, at record {}", meta.first_record + line - 1);
+            let line = copy::copy_line(&e, plan.relation());
+            if let Some(record) = line.and_then(|l| work.record_at(&rows, l)) {
+                context = format!("{context}, at record {record}");
             }
             Error::db(context, e).in_chunk(meta.seq)
         };
@@ -331,7 +345,8 @@ impl PgSink {
             &plan,
             &self.copy_sql,
             chunk.data.clone(),
-            meta,
+            chunk,
+            0..meta.rows as usize,
         )
         .await?;
         let mut inserted = None;
@@ -411,7 +426,8 @@ impl PgSink {
                 &plan,
                 &self.copy_sql,
                 payload,
-                meta,
+                chunk,
+                r.clone(),
             )
             .await;
             if let (Ok(()), Some(merge_sql)) = (&result, &self.merge_sql) {
@@ -434,22 +450,24 @@ impl PgSink {
                         refused.push(server_reject(chunk, r.start, &e));
                         continue;
                     }
-                    // COPY names the row it failed on: set it alone and keep the rest whole.
+                    // COPY names the row it failed on: send it alone and the rest whole. It is
+                    // set aside only once it fails on its own: a line number can point at a
+                    // row that was merely buffered with the bad one (an error raised when COPY
+                    // flushes several rows at once), and a good row is never set aside.
                     let blamed = match (&e.kind(), plan.method) {
                         (ErrorKind::Database { source, .. }, Method::Copy(_))
                             if self.merge_sql.is_none() =>
                         {
-                            copy::copy_line(source)
+                            copy::copy_line(source, plan.relation())
                                 .filter(|&l| l >= 1 && (l as usize) <= r.len())
                                 .map(|l| r.start + l as usize - 1)
                         }
                         _ => None,
                     };
                     match blamed {
-                        // The server's own message is about that row: set it aside at once.
                         Some(bad) => {
-                            refused.push(server_reject(chunk, bad, &e));
                             work.push(bad + 1..r.end);
+                            work.push(bad..bad + 1);
                             work.push(r.start..bad);
                         }
                         None => {
@@ -494,7 +512,8 @@ impl PgSink {
             &plan,
             &self.copy_sql,
             chunk.data.clone(),
-            meta,
+            chunk,
+            0..meta.rows as usize,
         )
         .await?;
         let mut inserted = None;
@@ -686,6 +705,26 @@ fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
         value: None,
         reason,
         sqlstate: e.sqlstate().map(str::to_string),
+    }
+}
+
+impl Work {
+    /// The record number of line `line` (from 1) of a COPY payload that held rows `rows` of
+    /// this chunk; `None` when the line is not one of those rows.
+    fn record_at(&self, rows: &Range<usize>, line: u64) -> Option<u64> {
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        if i >= rows.len() {
+            return None;
+        }
+        let i = rows.start + i;
+        match self.raw_rows.get(i) {
+            // Rows set aside on the client are not in the payload: the kept positions say
+            // which record each row is.
+            Some(row) => Some(row.position.record),
+            // Without --rejects a chunk is every record of its input range, in order.
+            None if self.raw_rows.is_empty() => Some(self.meta.first_record + i as u64),
+            None => None,
+        }
     }
 }
 
