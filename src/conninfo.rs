@@ -37,6 +37,20 @@ pub enum SslMode {
     VerifyFull,
 }
 
+impl SslMode {
+    /// The name libpq gives the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
 impl FromStr for SslMode {
     type Err = Error;
     fn from_str(s: &str) -> Result<SslMode> {
@@ -346,9 +360,46 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
 }
 
 /// Accepts any certificate (libpq's `require` and `prefer` encrypt without verifying), but
-/// still checks the handshake's signatures.
+/// still checks the handshake's signatures against the certificate's public key.
+///
+/// The key is read from the certificate by x509-parser rather than by webpki, which refuses
+/// X.509 v1 certificates outright: self-signed v1 certificates are common on PostgreSQL
+/// servers (Citus makes one, as does `openssl x509 -req -signkey`), and libpq connects to
+/// them in these modes.
 #[derive(Debug)]
 struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl AnyCert {
+    fn verify(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        let bad_cert = || rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding);
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert).map_err(|_| bad_cert())?;
+        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(
+            parsed.tbs_certificate.subject_pki.raw,
+        );
+        let key = webpki::RawPublicKeyEntity::try_from(&spki).map_err(|_| bad_cert())?;
+        let algorithms = self
+            .0
+            .signature_verification_algorithms
+            .mapping
+            .iter()
+            .filter(|(scheme, _)| *scheme == dss.scheme)
+            .flat_map(|(_, algs)| algs.iter());
+        // TLS 1.2 does not say which of a scheme's algorithms was used: any that verifies.
+        for alg in algorithms {
+            if key.verify_signature(*alg, message, dss.signature()).is_ok() {
+                return Ok(HandshakeSignatureValid::assertion());
+            }
+        }
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadSignature,
+        ))
+    }
+}
 
 impl ServerCertVerifier for AnyCert {
     fn verify_server_cert(
@@ -368,12 +419,7 @@ impl ServerCertVerifier for AnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        self.verify(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -382,17 +428,33 @@ impl ServerCertVerifier for AnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        self.verify(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// Whether a driver error is a failed TLS handshake or certificate check: a fault of the
+/// settings or of the server's certificate, which no retry can mend.
+pub(crate) fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if s.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `verify-ca`: the chain must lead to a trusted root; the name is not checked.

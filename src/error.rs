@@ -204,6 +204,7 @@ impl Error {
                     code.starts_with("28") || code == "3D000"
                 }
                 // A certificate not trusted, a server without TLS: the settings are wrong.
+                None if crate::conninfo::is_tls_failure(source) => true,
                 None => {
                     let mut text = source.to_string();
                     let mut cause = std::error::Error::source(source);
@@ -225,6 +226,16 @@ impl Error {
                         | rusqlite::ErrorCode::NotADatabase
                 )
             ),
+            _ => false,
+        }
+    }
+
+    /// True for a connection that failed in its TLS handshake or certificate check.
+    pub fn is_tls_failure(&self) -> bool {
+        match &*self.kind {
+            ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
+                crate::conninfo::is_tls_failure(source)
+            }
             _ => false,
         }
     }

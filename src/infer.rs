@@ -433,7 +433,10 @@ mod tests {
     fn create_takes_its_columns_from_the_header_not_the_longest_row() {
         let t = table("a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n9\n");
         assert_eq!(t.column_names_for_test(), ["a", "b", "c"]);
-        assert_eq!(types("a,b\n1,2\nx,y,z\n"), [Inferred::Bigint, Inferred::Bigint]);
+        assert_eq!(
+            types("a,b\n1,2\nx,y,z\n"),
+            [Inferred::Bigint, Inferred::Bigint]
+        );
         // Without names, the first record decides.
         let mut r = CsvReader::new(
             "1,2\n3,4,5\n".as_bytes(),

@@ -967,12 +967,14 @@ impl Load {
                     .any(|c| c.name == column && c.ty != ColumnType::Text)
             };
             match (created, e.kind()) {
-                (Some(sampled), ErrorKind::Value { column, .. }) if typed(column) => e.with_hint(format!(
+                (Some(sampled), ErrorKind::Value { column, .. }) if typed(column) => {
+                    e.with_hint(format!(
                     "this load created {} from the first {sampled} rows, and a later value does \
                      not fit the type it chose: drop the table and load again with a larger \
                      --sample-rows (0 reads the whole file), or create the table yourself",
                     table.quoted()
-                )),
+                ))
+                }
                 _ => e,
             }
         })?;

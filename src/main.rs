@@ -407,14 +407,10 @@ fn watch_signals(cancel: Arc<std::sync::atomic::AtomicBool>, quiet: bool) {
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
         cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         if !quiet {
-            err!(
-                "stopping: finishing the chunks in flight (interrupt again to abort at once)"
-            );
+            err!("stopping: finishing the chunks in flight (interrupt again to abort at once)");
         }
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-        err!(
-            "aborted: chunks in flight were rolled back; run the same command again to resume"
-        );
+        err!("aborted: chunks in flight were rolled back; run the same command again to resume");
         std::process::exit(130);
     });
 }

@@ -67,6 +67,10 @@ pub fn pg_transient_reason(e: &tokio_postgres::Error) -> Option<String> {
             );
         return transient.then(|| format!("{} (SQLSTATE {code})", db.message()));
     }
+    // A certificate refused or a handshake failed: the same settings fail the same way.
+    if crate::conninfo::is_tls_failure(e) {
+        return None;
+    }
     if e.is_closed() {
         return Some("the connection was closed".into());
     }

@@ -234,7 +234,8 @@ mod tests {
 
     #[test]
     fn a_json_string_into_a_json_column_stays_a_json_string() {
-        let input = "{\"a\":\"42\",\"j\":\"42\"}\n{\"a\":\"x\\\"y\",\"j\":\"a\\u00e9\\\"\"}\n{\"j\":7}\n";
+        let input =
+            "{\"a\":\"42\",\"j\":\"42\"}\n{\"a\":\"x\\\"y\",\"j\":\"a\\u00e9\\\"\"}\n{\"j\":7}\n";
         let cols: Vec<String> = ["a", "j"].iter().map(|s| s.to_string()).collect();
         let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, false, false);
         r.set_json_fields(&[false, true]);

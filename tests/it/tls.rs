@@ -243,3 +243,136 @@ async fn sslmodes_roots_host_names_and_passwords() {
         .get(0);
     assert_eq!(n, 2 * 8);
 }
+
+/// A key and a self-signed X.509 **v1** certificate for `localhost`, made the way Citus and
+/// many hand-made set-ups make them (`openssl x509 -req -signkey`, no extensions).
+fn v1_certificate(dir: &Dir, key_args: &[&str]) -> (String, String) {
+    let key = dir.path().join("v1.key");
+    let csr = dir.path().join("v1.csr");
+    let crt = dir.path().join("v1.crt");
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("this test makes a v1 certificate with the openssl command ({e}): install it (Debian: apt-get install openssl)")
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut genkey = vec!["genpkey", "-out", key.to_str().unwrap()];
+    genkey.extend_from_slice(key_args);
+    openssl(&genkey);
+    openssl(&[
+        "req",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=localhost",
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-days",
+        "30",
+        "-in",
+        csr.to_str().unwrap(),
+        "-signkey",
+        key.to_str().unwrap(),
+        "-out",
+        crt.to_str().unwrap(),
+    ]);
+    let text = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in", crt.to_str().unwrap()])
+        .output()
+        .expect("openssl x509 -text");
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("Version: 1 (0x0)"),
+        "the test certificate is not v1"
+    );
+    (
+        std::fs::read_to_string(&crt).unwrap(),
+        std::fs::read_to_string(&key).unwrap(),
+    )
+}
+
+/// Regression: a server with a self-signed v1 certificate failed barge's default connection
+/// (and sslmode=require) with "UnsupportedCertVersion", where psql connects; the fault was
+/// retried, and the hint pointed at host, port and password.
+#[tokio::test]
+async fn a_self_signed_v1_certificate_connects_where_psql_does() {
+    // RSA over TLS 1.3, and an EC key over TLS 1.2 (the two signature checks).
+    let cases: [(&[&str], &str); 2] = [
+        (
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "TLSv1.3",
+        ),
+        (
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "TLSv1.2",
+        ),
+    ];
+    for (key_args, tls) in cases {
+        let pki = Dir::new();
+        let (crt, key) = v1_certificate(&pki, key_args);
+        std::fs::write(pki.path().join("root.crt"), &crt).unwrap();
+        let max = format!("ssl_max_protocol_version={tls}");
+        let srv = PrivateServer::start_with(
+            &[
+                "ssl=on",
+                "ssl_cert_file=server.crt",
+                "ssl_key_file=server.key",
+                &max,
+            ],
+            |data| {
+                std::fs::write(data.join("server.crt"), &crt).unwrap();
+                private(&data.join("server.key"), &key);
+                std::fs::write(
+                    data.join("pg_hba.conf"),
+                    "local all all trust\n\
+                     host all postgres 127.0.0.1/32 trust\n\
+                     hostssl all all 127.0.0.1/32 trust\n",
+                )
+                .unwrap();
+            },
+        );
+        let admin = connect(&srv.url("postgres")).await;
+        admin
+            .batch_execute(
+                "CREATE ROLE alice LOGIN; CREATE TABLE t (id int, name text); \
+                 GRANT ALL ON t TO alice; GRANT ALL ON SCHEMA public TO alice;",
+            )
+            .await
+            .unwrap();
+        let dir = Dir::new();
+        let url = |q: &str| format!("postgresql://alice@127.0.0.1:{}/postgres{q}", srv.port);
+        // The default (prefer) and require: encrypted, the certificate not checked.
+        load(&dir, &url(""), &[]).assert_ok();
+        load(&dir, &url("?sslmode=require"), &[]).assert_ok();
+        // verify-ca cannot check a v1 certificate, says why, and does not retry.
+        let root = pki.path().join("root.crt");
+        let q = format!("?sslmode=verify-ca&sslrootcert={}", root.display());
+        let run = load(&dir, &url(&q), &[]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(
+            run.stderr.contains("X.509 version 1")
+                && run.stderr.contains("sslmode=verify-ca cannot verify")
+                && !run.stderr.contains("password")
+                && !run.all().contains("retrying"),
+            "{}",
+            run.all()
+        );
+        let n: i64 = admin
+            .query_one("SELECT count(*) FROM t", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 2 * 2, "{tls}");
+    }
+}

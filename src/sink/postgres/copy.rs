@@ -121,12 +121,16 @@ mod tests {
 
     #[test]
     fn the_copy_line_is_read_not_an_input_functions_line() {
-        let jsonb = "JSON data, line 1: [\"\\ud800...\nCOPY t_jr, line 10, column doc: \"[\"\\ud800\"]\"";
+        let jsonb =
+            "JSON data, line 1: [\"\\ud800...\nCOPY t_jr, line 10, column doc: \"[\"\\ud800\"]\"";
         assert_eq!(copy_line_in(jsonb, "t_jr"), Some(10));
         assert_eq!(copy_line_in("COPY t, line 7", "t"), Some(7));
         // A table whose name holds the pattern, and a value that does.
         assert_eq!(
-            copy_line_in("COPY x, line 5, line 9, column a: \"y, line 3\"", "x, line 5"),
+            copy_line_in(
+                "COPY x, line 5, line 9, column a: \"y, line 3\"",
+                "x, line 5"
+            ),
             Some(9)
         );
         assert_eq!(copy_line_in("JSON data, line 1: x", "t"), None);

@@ -65,6 +65,13 @@ fn connect_hint(e: &Error, pg: &crate::conninfo::PgTarget) -> Option<String> {
              host and sslmode"
         ),
         Some("3D000") => format!("database \"{db}\" does not exist: check the database name"),
+        _ if text.contains("UnsupportedCertVersion") => format!(
+            "the server's certificate is an X.509 version 1 certificate, which sslmode={} cannot \
+             verify (barge's TLS library, rustls, verifies only v3 certificates): reissue it as \
+             v3 (openssl x509 -req ... -extfile with subjectAltName), or use sslmode=require, \
+             which encrypts without checking the certificate, as libpq's require does",
+            pg.ssl_mode.as_str()
+        ),
         _ if text.contains("UnknownIssuer") || text.contains("unknown issuer") => {
             "the server's certificate is not signed by a CA barge trusts: pass sslrootcert=... \
              with the CA that signed it"
@@ -78,6 +85,12 @@ fn connect_hint(e: &Error, pg: &crate::conninfo::PgTarget) -> Option<String> {
         _ if text.contains("server does not support TLS") => {
             "the server does not accept TLS connections: use sslmode=prefer or disable".to_string()
         }
+        // Any other TLS failure: the certificate or the TLS settings, not host or password.
+        _ if e.is_tls_failure() => format!(
+            "the TLS handshake failed under sslmode={}: check sslmode, sslrootcert, and the \
+             server's certificate (sslmode=require encrypts without checking it)",
+            pg.ssl_mode.as_str()
+        ),
         _ if text.contains("Connection refused") || text.contains("timed out") => {
             "nothing answered at that host and port: check the host, the port and that the \
              server is running"
