@@ -59,6 +59,9 @@ pub enum Start {
     Run(Checkpoints, Vec<Committed>),
     /// This input was loaded completely before; nothing to do.
     AlreadyLoaded(Checkpoints, Completed),
+    /// The role may not create or write the bookkeeping table (the reason says which): the
+    /// load can only be exactly once as one all-or-nothing transaction.
+    Unavailable(String),
 }
 
 /// A value read from the bookkeeping table.
@@ -106,6 +109,16 @@ pub trait Ledger {
 
     /// Whether `e` says the table exists already (two loads creating it at once).
     fn already_exists(e: &Error) -> bool;
+
+    /// Whether `e` says the role lacks a privilege (to create in the schema, say).
+    fn permission_denied(e: &Error) -> bool;
+
+    /// Why the role cannot read and write the existing bookkeeping table `table` (quoted,
+    /// qualified), or `None` when it can.
+    fn cannot_write(
+        &mut self,
+        table: &str,
+    ) -> impl std::future::Future<Output = Result<Option<String>>> + Send;
 }
 
 fn int(row: &[Cell], i: usize) -> Result<i64> {
@@ -143,13 +156,23 @@ impl Checkpoints {
             L::TIMESTAMP_COLUMN
         );
         let context = format!("checkpoint table {table}");
-        if let Err(e) = db
+        match db
             .execute(&create, &[], &format!("creating the {context}"))
             .await
         {
-            if !L::already_exists(&e) {
-                return Err(e);
+            Ok(()) => {}
+            Err(e) if L::already_exists(&e) => {}
+            // No CREATE on the schema (PostgreSQL 15 took it from PUBLIC on `public`): the
+            // table may still be there, made for this role by someone who may.
+            Err(e) if L::permission_denied(&e) => {
+                if let Some(why) = db.cannot_write(&table).await? {
+                    return Ok(Start::Unavailable(format!("{e}; {why}")));
+                }
             }
+            Err(e) => return Err(e),
+        }
+        if let Some(why) = db.cannot_write(&table).await? {
+            return Ok(Start::Unavailable(why));
         }
         // Generations are `fingerprint` and `fingerprint/N`; compared with substr, not LIKE,
         // whose escapes and case rules differ between targets.

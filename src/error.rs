@@ -106,6 +106,9 @@ pub enum ErrorKind {
     },
     /// The load was interrupted (Ctrl-C) before it finished.
     Interrupted,
+    /// A fault of barge itself (a broken invariant, a task that died): not the user's to
+    /// fix.
+    Internal(String),
 }
 
 impl Error {
@@ -120,6 +123,11 @@ impl Error {
     }
 
     /// A configuration error with the given message.
+    pub(crate) fn internal(msg: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal(msg.into()))
+    }
+
+    /// A configuration error: the user must change the command.
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config(msg.into()))
     }
@@ -216,6 +224,12 @@ impl Error {
                     text.contains("certificate") || text.contains("tls")
                 }
             },
+            // A schema that does not exist, a privilege the role lacks: the command (or the
+            // database's set-up) must change, as for a table that does not exist.
+            ErrorKind::Database { source, .. } => matches!(
+                source.as_db_error().map(|e| e.code().code()),
+                Some("3F000" | "42501")
+            ),
             ErrorKind::Sqlite { source, .. } => matches!(
                 source.sqlite_error_code(),
                 Some(
@@ -341,6 +355,11 @@ impl fmt::Display for Error {
                 "more than {limit} rows rejected (--max-errors {limit}): the load stopped"
             ),
             ErrorKind::Interrupted => f.write_str("interrupted"),
+            ErrorKind::Internal(msg) => write!(
+                f,
+                "internal error: {msg} (this is a bug in barge: please report it with the command \
+                 that ran into it)"
+            ),
         }
     }
 }

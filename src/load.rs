@@ -128,6 +128,13 @@ pub struct LoadReport {
     pub rejects_file: Option<String>,
     /// Input files (1 unless several were loaded as one).
     pub files: usize,
+    /// Whether the load was one all-or-nothing transaction (`--atomic`, or no checkpoints
+    /// could be kept).
+    pub atomic: bool,
+    /// Why this load kept no checkpoints, when it wanted to and could not (the role may not
+    /// create or write the checkpoint table): it was loaded as one transaction instead, and an
+    /// interrupted run starts over rather than resuming.
+    pub not_resumable: Option<String>,
 }
 
 /// What an upsert did.
@@ -667,7 +674,7 @@ impl Load {
             move || input::read_head(input, &input_name, &head_opts, sample_rows, compressed);
         let head = tokio::task::spawn_blocking(head)
             .await
-            .map_err(|e| Error::config(format!("the reader thread failed: {e}")))??;
+            .map_err(|e| Error::internal(format!("the reader thread failed: {e}")))??;
         let Head {
             reader,
             names,
@@ -781,6 +788,8 @@ impl Load {
         };
         let mut checkpoints = None;
         let mut committed = Vec::new();
+        let mut atomic = self.atomic;
+        let mut not_resumable = None;
         if let (Some(fp), Some(cp_table)) = (&fingerprint, &self.checkpoint) {
             let cp_name = TableName::parse(cp_table)?;
             let schema = cp_name
@@ -819,11 +828,25 @@ impl Load {
                         rejected: 0,
                         rejects_file: None,
                         files: 1,
+                        atomic: false,
+                        not_resumable: None,
                     });
                 }
                 Start::Run(cp, done) => {
                     checkpoints = Some(cp);
                     committed = done;
+                }
+                // Exactly once without bookkeeping: every row or none, in one transaction.
+                Start::Unavailable(why) => {
+                    tracing::warn!(
+                        "no checkpoints ({why}): loading {name} in one transaction, all or \
+                         nothing: an interrupted load leaves nothing and starts over, and a \
+                         second run after success loads the rows again; for resumable loads \
+                         that know they are done, pass --checkpoint-table with a schema this \
+                         role may create tables in (or have barge's table created for it)"
+                    );
+                    atomic = true;
+                    not_resumable = Some(why);
                 }
             }
         }
@@ -904,7 +927,7 @@ impl Load {
                 plan.upsert = upsert.clone();
                 plan.rejects = rejects.clone();
                 plan.max_errors = self.max_errors;
-                let sinks = self.pg_sinks(client, &config, plan).await?;
+                let sinks = self.pg_sinks(client, &config, plan, atomic).await?;
                 let stats = pipeline::run(
                     reader,
                     encoder,
@@ -931,7 +954,7 @@ impl Load {
                 }
                 let mut plan = InsertPlan::new(&table, columns, self.chunk_rows);
                 plan.checkpoints = checkpoints.clone();
-                plan.atomic = self.atomic;
+                plan.atomic = atomic;
                 plan.upsert = upsert.clone();
                 plan.rejects = rejects.clone();
                 plan.max_errors = self.max_errors;
@@ -994,6 +1017,8 @@ impl Load {
             rejected: Progress::get(&self.progress.rows_rejected),
             rejects_file: self.rejects.as_ref().map(|p| p.display().to_string()),
             files: 1,
+            atomic,
+            not_resumable,
             upsert: upsert.map(|u| UpsertReport {
                 on_conflict: u.on_conflict,
                 key: u.key.iter().map(|c| c.name.clone()).collect(),
@@ -1038,9 +1063,10 @@ impl Load {
         client: tokio_postgres::Client,
         config: &tokio_postgres::Config,
         mut plan: PgPlan,
+        atomic: bool,
     ) -> Result<Vec<PgSink>> {
         plan.retry = self.retry;
-        plan.mode = if self.atomic {
+        plan.mode = if atomic {
             TxMode::Atomic
         } else {
             TxMode::PerChunk
@@ -1056,7 +1082,9 @@ impl Load {
             )
         };
         let mut sinks = vec![sink(client)];
-        for _ in 1..self.workers {
+        // One transaction is one connection.
+        let workers = if atomic { 1 } else { self.workers };
+        for _ in 1..workers {
             match postgres::connect(config, &self.target).await {
                 Ok(c) => sinks.push(sink(c)),
                 Err(e) if e.sqlstate() == Some("53300") => {

@@ -432,6 +432,12 @@ fn fail(e: &barge::Error) -> ExitCode {
     err!("error: {e}");
     let hint = match e.kind() {
         _ if e.hint().is_some() => e.hint(),
+        ErrorKind::Database { .. } if e.sqlstate() == Some("3F000") => Some(
+            "create the schema first (CREATE SCHEMA ...), or check --table (schema.table; quote mixed case)",
+        ),
+        ErrorKind::Database { .. } if e.sqlstate() == Some("42501") => Some(
+            "the role lacks a privilege for this: grant it, or load as a role that has it",
+        ),
         ErrorKind::TableNotFound { .. } => Some(
             "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path",
         ),

@@ -220,7 +220,7 @@ where
     }
     let read_result = match reader_task.await {
         Ok(r) => r,
-        Err(join) => Err(Error::config(format!("the reader thread failed: {join}"))),
+        Err(join) => Err(Error::internal(format!("the reader thread failed: {join}"))),
     };
     let stats = PipelineStats {
         rows: Progress::get(&progress.rows_committed),

@@ -241,6 +241,15 @@ impl Ledger for Connection {
         // CREATE TABLE IF NOT EXISTS under SQLite's write lock cannot race.
         false
     }
+
+    fn permission_denied(_: &Error) -> bool {
+        // SQLite has no privileges: whoever may write the file may write every table in it.
+        false
+    }
+
+    async fn cannot_write(&mut self, _: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// Everything a writer needs besides its connection.
@@ -463,7 +472,7 @@ fn bisect(
     meta: &ChunkMeta,
 ) -> Result<(Option<u64>, Vec<Reject>)> {
     let ranges = crate::encode::sqlite::row_ranges(&chunk.data, plan.columns.len())
-        .ok_or_else(|| Error::config("internal error: a malformed chunk"))?;
+        .ok_or_else(|| Error::internal("a chunk is malformed"))?;
     let sp = |sql: &str| {
         conn.execute_batch(sql)
             .map_err(|e| Error::sqlite("setting a savepoint", e))

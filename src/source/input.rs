@@ -299,5 +299,5 @@ pub fn infer_input(
         Arc::new(AtomicU64::new(0)),
     )?;
     head.inferred
-        .ok_or_else(|| Error::config("internal error: no sample was read"))
+        .ok_or_else(|| Error::internal("no sample was read"))
 }

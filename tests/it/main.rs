@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod csv_input;
+mod defects;
 mod errors;
 mod faults;
 mod library;

@@ -141,7 +141,7 @@ pub async fn send(
 ) -> Result<u64> {
     let Some(fields) = fields(data, columns) else {
         // Cannot happen for payloads barge encodes; say so rather than panic.
-        return Err(Error::config("internal error: a malformed binary chunk"));
+        return Err(Error::internal("a binary chunk is malformed"));
     };
     let n = columns.len().max(1);
     let rows = fields.len() / n;

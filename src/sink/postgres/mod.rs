@@ -272,4 +272,33 @@ impl Ledger for PgLedger<'_> {
     fn already_exists(e: &Error) -> bool {
         matches!(e.sqlstate(), Some("23505" | "42P07"))
     }
+
+    fn permission_denied(e: &Error) -> bool {
+        e.sqlstate() == Some("42501")
+    }
+
+    async fn cannot_write(&mut self, table: &str) -> Result<Option<String>> {
+        // Each privilege on its own: has_table_privilege with a list is true if any is held.
+        let row = self
+            .0
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL, \
+                        CASE WHEN to_regclass($1) IS NULL THEN false ELSE \
+                          has_table_privilege($1, 'SELECT') AND \
+                          has_table_privilege($1, 'INSERT') AND \
+                          has_table_privilege($1, 'UPDATE') END",
+                &[&table],
+            )
+            .await
+            .map_err(|e| Error::db(format!("checking the privileges on {table}"), e))?;
+        let exists: bool = get(&row, 0, "whether the checkpoint table exists")?;
+        let writable: bool = get(&row, 1, "the privileges on the checkpoint table")?;
+        Ok(match (exists, writable) {
+            (false, _) => Some(format!("{table} does not exist")),
+            (true, false) => Some(format!(
+                "the role may not SELECT, INSERT and UPDATE {table}"
+            )),
+            (true, true) => None,
+        })
+    }
 }

@@ -122,6 +122,8 @@ struct Session {
 /// A connection that writes chunks into one table.
 pub struct PgSink {
     client: Option<Client>,
+    /// In a load that is one transaction: the connection deferred values are resolved on.
+    resolver: Option<Client>,
     session: Session,
     config: tokio_postgres::Config,
     target: Target,
@@ -154,6 +156,7 @@ impl PgSink {
             .map(|u| upsert::merge_sql(&plan.table, &plan.columns, u));
         PgSink {
             client: Some(client),
+            resolver: None,
             session: Session::default(),
             config,
             target,
@@ -174,6 +177,18 @@ impl PgSink {
             Some(c) => Ok(c),
             None => Err(Error::config("no connection")),
         }
+    }
+
+    /// The connection that resolves deferred values in a load that is one transaction: a
+    /// value the server refuses there would abort the load's transaction, so they are cast
+    /// on a second connection of the same settings.
+    async fn resolver(&mut self) -> Result<&Client> {
+        if self.resolver.is_none() {
+            self.resolver = Some(super::connect(&self.config, &self.target).await?);
+        }
+        self.resolver
+            .as_ref()
+            .ok_or_else(|| Error::internal("a writer has no resolving connection"))
     }
 
     /// After an error: a transient one means the connection may be dead; use a new one.
@@ -375,18 +390,14 @@ impl PgSink {
         })
     }
 
-    /// A chunk the server refused some rows of: in one transaction, rows are sent in ranges,
-    /// each under a savepoint, and a refused range is split (at the row COPY blames, else in
-    /// halves) until each bad row stands alone and is set aside with the server's message.
+    /// A chunk the server refused some rows of, in a transaction of its own: see
+    /// [`PgSink::send_bisecting`].
     async fn attempt_bisect(&mut self, chunk: &Work, retrying: bool) -> Result<Written> {
         let meta = &chunk.meta;
         if self.prepare_attempt(meta, retrying).await? {
             return Ok(Written::default());
         }
         let plan = self.plan.clone();
-        let format = plan.format();
-        let ranges = copy::row_ranges(&chunk.data, format)
-            .ok_or_else(|| Error::config("internal error: a malformed chunk"))?;
         let client = connected(&mut self.client)?;
         let what = format!("writing into {} ({})", plan.table, meta.describe());
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
@@ -394,48 +405,73 @@ impl PgSink {
         // In turn before anything is sent: the rows of earlier chunks are then all in the
         // table, so a duplicate found here is the second occurrence.
         plan.turnstile.wait(chunk.ordinal).await?;
-        let mut inserted = self.merge_sql.as_ref().map(|_| 0u64);
+        let (inserted, refused) = Self::send_bisecting(
+            tx.client(),
+            &mut self.session,
+            &plan,
+            &self.copy_sql,
+            self.merge_sql.as_deref(),
+            chunk,
+        )
+        .await?;
+        let mut all = chunk.rejects.clone();
+        all.extend(refused.iter().cloned());
+        all.sort_by_key(|r| r.position.byte);
+        Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
+        tx.commit().await.map_err(ctx)?;
+        Ok(Written {
+            inserted,
+            refused: refused.len() as u64,
+            out_of_turn: false,
+        })
+    }
+
+    /// Sends a chunk known to hold rows the server refuses, on `tx` (inside a transaction):
+    /// rows go in ranges, each under a savepoint, and a refused range is split (at the row
+    /// COPY blames, else in halves) until each bad row stands alone and is set aside with the
+    /// server's message. Returns the rows an upsert's merges inserted, and the rows refused.
+    async fn send_bisecting(
+        tx: &Client,
+        session: &mut Session,
+        plan: &PgPlan,
+        copy_sql: &str,
+        merge_sql: Option<&str>,
+        chunk: &Work,
+    ) -> Result<(Option<u64>, Vec<Reject>)> {
+        let meta = &chunk.meta;
+        let format = plan.format();
+        let ranges = copy::row_ranges(&chunk.data, format)
+            .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
+        let mut inserted = merge_sql.map(|_| 0u64);
         let mut refused: Vec<Reject> = Vec::new();
         // A stack of row ranges still to send, the next one on top. The chunk is known to hold
         // bad rows, and a COPY that fails on one has to be sent again up to it: sent in
         // pieces, only the pieces with bad rows go twice.
         let n = ranges.len();
         let piece = (n / BISECT_PIECES).max(1);
-        let mut work: Vec<std::ops::Range<usize>> = (0..n)
+        let mut work: Vec<Range<usize>> = (0..n)
             .step_by(piece)
             .map(|start| start..(start + piece).min(n))
             .rev()
             .collect();
+        let sp = |sql: &'static str| async move {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| Error::db("setting a savepoint", e))
+        };
         while let Some(r) = work.pop() {
             if r.is_empty() {
                 continue;
             }
-            let sp = |sql: &'static str| {
-                let tx = tx.client();
-                async move {
-                    tx.batch_execute(sql)
-                        .await
-                        .map_err(|e| Error::db("setting a savepoint", e))
-                }
-            };
             sp("SAVEPOINT barge_rows").await?;
             let payload = copy::sub_payload(&chunk.data, &ranges, r.clone(), format);
-            let mut result = Self::send_rows(
-                tx.client(),
-                &mut self.session,
-                &plan,
-                &self.copy_sql,
-                payload,
-                chunk,
-                r.clone(),
-            )
-            .await;
-            if let (Ok(()), Some(merge_sql)) = (&result, &self.merge_sql) {
-                result = match Self::merge(tx.client(), &plan, merge_sql, meta).await {
+            let mut result =
+                Self::send_rows(tx, session, plan, copy_sql, payload, chunk, r.clone()).await;
+            if let (Ok(()), Some(merge_sql)) = (&result, merge_sql) {
+                result = match Self::merge(tx, plan, merge_sql, meta).await {
                     Ok(n) => {
                         inserted = inserted.map(|i| i + n);
-                        tx.client()
-                            .batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
+                        tx.batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
                             .await
                             .map_err(|e| Error::db("emptying the staging table", e))
                     }
@@ -456,7 +492,7 @@ impl PgSink {
                     // flushes several rows at once), and a good row is never set aside.
                     let blamed = match (&e.kind(), plan.method) {
                         (ErrorKind::Database { source, .. }, Method::Copy(_))
-                            if self.merge_sql.is_none() =>
+                            if merge_sql.is_none() =>
                         {
                             copy::copy_line(source, plan.relation())
                                 .filter(|&l| l >= 1 && (l as usize) <= r.len())
@@ -480,25 +516,19 @@ impl PgSink {
                 Err(e) => return Err(e),
             }
         }
-        let mut all = chunk.rejects.clone();
-        all.extend(refused.iter().cloned());
-        all.sort_by_key(|r| r.position.byte);
-        Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
-        tx.commit().await.map_err(ctx)?;
-        Ok(Written {
-            inserted,
-            refused: refused.len() as u64,
-            out_of_turn: false,
-        })
+        Ok((inserted, refused))
     }
 
+    /// A chunk of a load that is one transaction (`--atomic`, or no checkpoints could be
+    /// kept). With `--rejects`, the chunk goes under a savepoint, so that rows the server
+    /// refuses are found and set aside without losing the chunks before it.
     async fn write_atomic(&mut self, chunk: &Work) -> Result<Written> {
         self.client().await?;
         self.ensure_stage().await?;
         let plan = self.plan.clone();
         let meta = &chunk.meta;
         let begun = self.begun;
-        let client = connected(&mut self.client)?;
+        let client: &Client = connected(&mut self.client)?;
         if !begun {
             client
                 .batch_execute("BEGIN")
@@ -506,7 +536,17 @@ impl PgSink {
                 .map_err(|e| Error::db("starting the load's transaction", e))?;
             self.begun = true;
         }
-        Self::send_rows(
+        let rejecting = plan.rejects.is_some();
+        let sp = |sql: &'static str| async move {
+            client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| Error::db("setting a savepoint", e))
+        };
+        if rejecting {
+            sp("SAVEPOINT barge_chunk").await?;
+        }
+        let mut sent = Self::send_rows(
             client,
             &mut self.session,
             &plan,
@@ -515,19 +555,52 @@ impl PgSink {
             chunk,
             0..meta.rows as usize,
         )
-        .await?;
+        .await;
         let mut inserted = None;
-        if let Some(merge_sql) = &self.merge_sql {
-            inserted = Some(Self::merge(client, &plan, merge_sql, meta).await?);
-            // ON COMMIT DELETE ROWS empties the stage only at the load's one commit.
-            client
-                .batch_execute(&format!("TRUNCATE {}", upsert::STAGE))
-                .await
-                .map_err(|e| Error::db("emptying the staging table", e))?;
+        if let (Ok(()), Some(merge_sql)) = (&sent, &self.merge_sql) {
+            sent = match Self::merge(client, &plan, merge_sql, meta).await {
+                Ok(n) => {
+                    inserted = Some(n);
+                    // ON COMMIT DELETE ROWS empties the stage only at the load's one commit.
+                    client
+                        .batch_execute(&format!("TRUNCATE {}", upsert::STAGE))
+                        .await
+                        .map_err(|e| Error::db("emptying the staging table", e))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let mut refused = Vec::new();
+        match sent {
+            Ok(()) => {}
+            Err(e) if rejecting && row_error(&e) => {
+                sp("ROLLBACK TO SAVEPOINT barge_chunk").await?;
+                let merge_sql = self.merge_sql.as_deref();
+                let (n, bad) = Self::send_bisecting(
+                    client,
+                    &mut self.session,
+                    &plan,
+                    &self.copy_sql,
+                    merge_sql,
+                    chunk,
+                )
+                .await?;
+                inserted = n;
+                refused = bad;
+            }
+            Err(e) => return Err(e),
+        }
+        if rejecting {
+            let mut all = chunk.rejects.clone();
+            all.extend(refused.iter().cloned());
+            all.sort_by_key(|r| r.position.byte);
+            Self::seal(client, &plan, &self.progress, meta, &all).await?;
+            sp("RELEASE SAVEPOINT barge_chunk").await?;
         }
         Ok(Written {
             inserted,
-            ..Written::default()
+            refused: refused.len() as u64,
+            out_of_turn: false,
         })
     }
 
@@ -547,7 +620,12 @@ impl PgSink {
             let mut retrier = Retrier::new(plan.retry);
             loop {
                 let rejecting = plan.rejects.is_some();
-                let result = match self.client().await {
+                let client = if plan.mode == TxMode::Atomic {
+                    self.resolver().await
+                } else {
+                    self.client().await
+                };
+                let result = match client {
                     Ok(client) => {
                         resolve::resolve(client, &plan.input, &plan.columns, &mut chunk, rejecting)
                             .await
@@ -601,9 +679,9 @@ impl PgSink {
             // One transaction for the whole load: a lost connection loses it all, so there is
             // nothing to retry here.
             let written = self.write_atomic(&work).await?;
-            self.count(written.inserted, meta.rows);
+            self.count(written.inserted, meta.rows - written.refused);
             plan.turnstile.done(work.ordinal);
-            return Ok(meta.rows);
+            return Ok(meta.rows - written.refused);
         }
         let mut retrier = Retrier::new(plan.retry);
         let mut bisect = false;
@@ -643,7 +721,7 @@ impl PgSink {
 fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
     client
         .as_mut()
-        .ok_or_else(|| Error::config("internal error: no connection"))
+        .ok_or_else(|| Error::internal("a writer has no connection"))
 }
 
 /// Pieces a chunk with bad rows is first sent in. Measured with 500 duplicate keys spread over

@@ -1,0 +1,559 @@
+//! Regression tests for defects found by trying barge as a new user would (each named after
+//! the bug it pins): good rows set aside for a bad one, columns taken from the longest row, a
+//! panic on a closed pipe, JSON strings read as JSON text, a role that may only write its
+//! table, and exit codes and hints that pointed the wrong way.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{barge, barge_in, barge_with, fresh_db, Dir};
+
+/// The ids of the rows in a rejects file (first field of each line after the header).
+fn rejected_ids(path: &std::path::Path) -> BTreeSet<i64> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect()
+}
+
+/// The issue's own file: 100 rows, id 10 holds a lone surrogate, which json accepts and jsonb
+/// refuses on the server.
+fn j_csv() -> String {
+    let mut s = String::from("id,doc\n");
+    for i in 1..=100 {
+        if i == 10 {
+            s.push_str("10,\"[\"\"\\ud800\"\"]\"\n");
+        } else {
+            s.push_str(&format!("{i},[{i}]\n"));
+        }
+    }
+    s
+}
+
+#[tokio::test]
+async fn a_value_jsonb_refuses_blames_its_own_row_not_the_json_line() {
+    let db = fresh_db("jsonb_blame").await;
+    db.exec("CREATE TABLE t_jr (id int, doc jsonb)").await;
+    let dir = Dir::new();
+    let f = dir.write("j.csv", j_csv());
+    let f = f.to_str().unwrap();
+    let rej = dir.path().join("jr.rej");
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "t_jr",
+        "--rejects",
+        rej.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(rejected_ids(&rej), BTreeSet::from([10]), "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id) FROM t_jr").await,
+        ["(99,5040)"]
+    );
+    // Without --rejects, the error names record 11 (line 11: the header is record 1).
+    db.exec("TRUNCATE t_jr").await;
+    let run = barge(&["load", f, "--into", &db.url, "--table", "t_jr", "--again"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("(chunk 0, records 2-101), at record 11:"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Values that parse as JSON but that jsonb refuses, and a trigger whose PL/pgSQL context
+/// also has a "line N", spread over 300 rows: exactly the bad rows are set aside, with several
+/// workers and chunk sizes.
+#[tokio::test]
+async fn server_refusals_with_context_of_their_own_set_aside_only_their_rows() {
+    let db = fresh_db("context_blame").await;
+    db.exec(
+        "CREATE TABLE t (id int, doc jsonb, v int);
+         CREATE FUNCTION no_negative() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.v < 0 THEN
+             RAISE EXCEPTION 'negative v %', NEW.v;
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER no_negative BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION no_negative();",
+    )
+    .await;
+    let bad_docs = [
+        "\"[\"\"\\ud800\"\"]\"",
+        "\"{\"\"a\"\":\"\"\\u0000\"\"}\"",
+        "1e1000000",
+        "\"[\"\"\\udc00x\"\"]\"",
+    ];
+    let mut csv = String::from("id,doc,v\n");
+    let mut bad = BTreeSet::new();
+    for i in 1..=300i64 {
+        if i % 20 == 7 {
+            let k = (i / 20) as usize;
+            if k % 5 == 4 {
+                csv.push_str(&format!("{i},[{i}],-1\n"));
+            } else {
+                csv.push_str(&format!("{i},{},1\n", bad_docs[k % bad_docs.len()]));
+            }
+            bad.insert(i);
+        } else {
+            csv.push_str(&format!("{i},\"{{\"\"n\"\":{i}}}\",{i}\n"));
+        }
+    }
+    assert_eq!(bad.len(), 15);
+    let good_sum: i64 = (1..=300).filter(|i| !bad.contains(i)).sum();
+    let dir = Dir::new();
+    let f = dir.write("c.csv", &csv);
+    for (chunk, workers) in [("1000", "1"), ("37", "2"), ("8", "3")] {
+        db.exec("TRUNCATE t").await;
+        let rej = dir.path().join(format!("c{chunk}.rej"));
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            "t",
+            "--rejects",
+            rej.to_str().unwrap(),
+            "--chunk-rows",
+            chunk,
+            "--workers",
+            workers,
+            "--again",
+        ]);
+        assert_eq!(run.code, 3, "{}", run.all());
+        assert_eq!(rejected_ids(&rej), bad, "chunks of {chunk}: {}", run.all());
+        assert_eq!(
+            db.rows_text("SELECT count(*), sum(id) FROM t").await,
+            [format!("(285,{good_sum})")],
+            "chunks of {chunk}"
+        );
+    }
+    // Without --rejects: the load fails on a bad row, and names that row (record = id + 1).
+    db.exec("TRUNCATE t").await;
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--again",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let named: i64 = run
+        .stderr
+        .split("record ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no record named: {}", run.stderr));
+    assert!(bad.contains(&(named - 1)), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_row_too_big_for_a_page_is_not_blamed_on_a_record_past_the_chunk() {
+    let db = fresh_db("too_big").await;
+    let cols: Vec<String> = (1..=1500).map(|i| format!("c{i} bigint")).collect();
+    db.exec(&format!("CREATE TABLE wide ({})", cols.join(", ")))
+        .await;
+    let mut csv = (1..=1500)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    csv.push('\n');
+    for r in 0..100 {
+        let row: Vec<String> = (0..1500).map(|c| (r * 1500 + c).to_string()).collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    let dir = Dir::new();
+    let f = dir.write("wide.csv", &csv);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "wide",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(first.contains("records 2-101"), "{first}");
+    assert!(!first.contains("at record 102"), "{first}");
+}
+
+#[test]
+fn create_takes_its_columns_from_the_header_not_the_longest_row() {
+    let dir = Dir::new();
+    let f = dir.write("t.csv", "a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n");
+    let f = f.to_str().unwrap();
+    let run = barge(&["schema", f, "--dialect", "postgres"]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        "CREATE TABLE \"t\" (\n    \"a\" bigint,\n    \"b\" bigint,\n    \"c\" bigint\n);\n-- from the header and 3 rows\n"
+    );
+    // The default SQLite target: the good rows load, the long one is set aside.
+    let rej = dir.path().join("t.rej");
+    let run = barge_in(
+        Some(dir.path()),
+        &["load", f, "--rejects", rej.to_str().unwrap()],
+        &[],
+        None,
+    );
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(
+        std::fs::read_to_string(&rej).unwrap(),
+        "a,b,c\n4,5,6,7\n",
+        "{}",
+        run.all()
+    );
+    let out = Command::new("sqlite3")
+        .arg(dir.path().join("barge.db"))
+        .arg("SELECT count(*), sum(a), sum(c) FROM t; SELECT count(*) FROM pragma_table_info('t');")
+        .output()
+        .expect("the sqlite3 shell (Debian: apt-get install sqlite3)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2|9|13\n3\n");
+    // One 10,000-field row does not make 10,000 columns.
+    let wide = format!("a\n1\n{}\n2\n", ",".repeat(9_999));
+    let f = dir.write("w.csv", wide);
+    let run = barge(&["schema", f.to_str().unwrap()]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("CREATE TABLE \"w\" (\n    \"a\" INTEGER\n);"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Runs barge with its standard output (or error) piped to a reader that has already gone.
+fn to_closed_pipe(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run barge");
+    // Close the read end of stdout before barge writes: `barge ... | true`.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for barge");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn output_to_a_closed_pipe_does_not_panic_or_half_load() {
+    let dir = Dir::new();
+    let f = dir.write("p.csv", crate::support::fixtures::events_csv(3000));
+    let f = f.to_str().unwrap();
+    let (code, stderr) = to_closed_pipe(&["schema", f]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let db = fresh_db("closed_pipe").await;
+    db.exec(&format!(
+        "CREATE TABLE p ({})",
+        crate::support::fixtures::EVENTS_DDL
+    ))
+    .await;
+    let (code, stderr) = to_closed_pipe(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "p",
+        "--json",
+        "--chunk-rows",
+        "500",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(db.rows_text("SELECT count(*) FROM p").await, ["(3000)"]);
+}
+
+#[tokio::test]
+async fn ndjson_strings_into_json_columns_stay_json_strings() {
+    let db = fresh_db("ndjson_json").await;
+    db.exec("CREATE TABLE t (id int, doc jsonb, raw json, name text)")
+        .await;
+    let input = concat!(
+        "{\"id\":1,\"doc\":\"42\",\"raw\":\"42\",\"name\":\"42\"}\n",
+        "{\"id\":2,\"doc\":\"asd\",\"raw\":\"a\\\"b\",\"name\":\"asd\"}\n",
+        "{\"id\":3,\"doc\":42,\"raw\":true,\"name\":\"x\"}\n",
+        "{\"id\":4,\"doc\":{\"k\":[1,\"2\"]},\"raw\":[1, 2],\"name\":null}\n",
+        "{\"id\":5,\"doc\":null,\"raw\":\"\",\"name\":\"\"}\n",
+    );
+    let dir = Dir::new();
+    let f = dir.write("t.ndjson", input);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+    ]);
+    run.assert_ok();
+    // What PostgreSQL's own jsonb_populate_record makes of the same lines.
+    db.exec("CREATE TABLE want (LIKE t)").await;
+    for line in input.lines() {
+        db.client
+            .execute(
+                "INSERT INTO want SELECT * FROM json_populate_record(NULL::want, $1::text::json)",
+                &[&line],
+            )
+            .await
+            .unwrap();
+    }
+    let got = db
+        .rows_text("SELECT id, doc, jsonb_typeof(doc), raw::text, name FROM t ORDER BY id")
+        .await;
+    let want = db
+        .rows_text("SELECT id, doc, jsonb_typeof(doc), raw::text, name FROM want ORDER BY id")
+        .await;
+    assert_eq!(got, want);
+    assert_eq!(got[0], "(1,\"\"\"42\"\"\",string,\"\"\"42\"\"\",42)");
+}
+
+/// A database where `writer` may only SELECT and INSERT table `t` (PostgreSQL 15 gives PUBLIC
+/// no CREATE on schema public).
+async fn insert_only_role(test: &str) -> (crate::support::TestDb, String) {
+    let db = fresh_db(test).await;
+    db.exec(&format!(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'writer') THEN
+             CREATE ROLE writer LOGIN;
+           END IF;
+         END $$;
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+         CREATE TABLE t ({});
+         GRANT SELECT, INSERT ON t TO writer;",
+        crate::support::fixtures::EVENTS_DDL
+    ))
+    .await;
+    let url = db.url.replacen("postgres@", "writer@", 1);
+    (db, url)
+}
+
+#[tokio::test]
+async fn a_role_that_may_only_insert_loads_in_one_transaction() {
+    let (db, url) = insert_only_role("insert_only").await;
+    let dir = Dir::new();
+    let csv = crate::support::fixtures::events_csv(5000);
+    let f = dir.write("t.csv", &csv);
+    let f = f.to_str().unwrap();
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &url,
+        "--table",
+        "t",
+        "--json",
+        "--chunk-rows",
+        "700",
+    ]);
+    run.assert_ok();
+    assert_eq!(
+        run.stderr.matches("no checkpoints").count(),
+        1,
+        "one line says so: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("in one transaction, all or nothing")
+            && run.stderr.contains("--checkpoint-table"),
+        "{}",
+        run.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["atomic"], true, "{report}");
+    assert!(
+        report["not_resumable"]
+            .as_str()
+            .is_some_and(|s| s.contains("permission denied for schema public")),
+        "{report}"
+    );
+    assert_eq!(report["rows"], 5000);
+    db.exec("CREATE TABLE want (LIKE t)").await;
+    db.server_copy("want", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    assert_eq!(db.checksum("t").await, db.checksum("want").await);
+
+    // With --rejects, bad rows are set aside within the one transaction.
+    db.exec("TRUNCATE t").await;
+    let mut dirty = csv.clone();
+    dirty.push_str(
+        "1,1,1.00,1,true,dup,2024-01-01T00:00:00Z,00000000-0000-4000-8000-000000000001,{}\n",
+    );
+    dirty.push_str(
+        "9001,1,x,1,true,bad,2024-01-01T00:00:00Z,00000000-0000-4000-8000-000000000002,{}\n",
+    );
+    let f2 = dir.write("dirty.csv", &dirty);
+    let rej = dir.path().join("dirty.rej");
+    let run = barge(&[
+        "load",
+        f2.to_str().unwrap(),
+        "--into",
+        &url,
+        "--table",
+        "t",
+        "--rejects",
+        rej.to_str().unwrap(),
+        "--chunk-rows",
+        "700",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(rejected_ids(&rej), BTreeSet::from([1, 9001]));
+    assert_eq!(db.checksum("t").await, db.checksum("want").await);
+}
+
+#[tokio::test]
+async fn a_kill_9_of_an_insert_only_load_leaves_nothing_and_the_rerun_is_exact() {
+    let (db, url) = insert_only_role("insert_only_kill").await;
+    let dir = Dir::new();
+    let csv = crate::support::fixtures::events_csv(200_000);
+    let f = dir.write("t.csv", &csv);
+    let f = f.to_str().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args([
+            "load",
+            f,
+            "--into",
+            &url,
+            "--table",
+            "t",
+            "--chunk-rows",
+            "2000",
+            "--quiet",
+        ])
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run barge");
+    // Kill it once its transaction has sent rows.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sent: i64 = db
+            .client
+            .query_one(
+                "SELECT coalesce(sum(tuples_processed), 0)::bigint FROM pg_stat_progress_copy",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if sent > 0 || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "barge never started copying");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "barge finished before it could be killed mid-load"
+    );
+    child.kill().expect("kill -9 barge");
+    child.wait().unwrap();
+    {
+        // The server rolls the transaction back when it sees the connection gone.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while db
+            .rows_text("SELECT count(*) FROM pg_stat_activity WHERE usename = 'writer'")
+            .await
+            != ["(0)"]
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the killed load's session stayed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(db.rows_text("SELECT count(*) FROM t").await, ["(0)"]);
+    }
+    let run = barge_with(
+        &["load", f, "--into", &url, "--table", "t", "--quiet"],
+        &[],
+        None,
+    );
+    run.assert_ok();
+    db.exec("CREATE TABLE want (LIKE t)").await;
+    db.server_copy("want", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    assert_eq!(db.checksum("t").await, db.checksum("want").await);
+}
+
+#[tokio::test]
+async fn a_missing_schema_exits_2_with_or_without_create() {
+    let db = fresh_db("missing_schema").await;
+    let dir = Dir::new();
+    let f = dir.write("t.csv", "id\n1\n");
+    let f = f.to_str().unwrap();
+    for extra in [&[][..], &["--create"][..]] {
+        let mut args = vec!["load", f, "--into", &db.url, "--table", "nope.t"];
+        args.extend_from_slice(extra);
+        let run = barge(&args);
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("hint: create"),
+            "{extra:?}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_nul_byte_after_create_gets_no_hint_to_sample_more() {
+    let db = fresh_db("nul_after_create").await;
+    let dir = Dir::new();
+    let mut csv = String::from("id,name\n");
+    for i in 1..=50 {
+        csv.push_str(&format!("{i},n{i}\n"));
+    }
+    csv.push_str("51,a\0b\n");
+    let f = dir.write("t.csv", &csv);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--create",
+        "--sample-rows",
+        "10",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("NUL"), "{}", run.stderr);
+    assert!(!run.stderr.contains("--sample-rows"), "{}", run.stderr);
+    // A value that does not fit the sampled type still gets the hint.
+    let f = dir.write("u.csv", "id,n\n1,1\n2,2\n3,x\n");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "u",
+        "--create",
+        "--sample-rows",
+        "2",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("--sample-rows"), "{}", run.stderr);
+}
