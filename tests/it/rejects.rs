@@ -11,6 +11,11 @@ use crate::support::{barge, fresh_db, Dir, TestDb};
 const DDL: &str = "id int PRIMARY KEY, n smallint, amount numeric(6,2), \
                    name varchar(5) NOT NULL, d date, j jsonb, v int CHECK (v >= 0)";
 
+/// Kinds of bad rows [`bad`] makes.
+const ALL_KINDS: usize = 15;
+/// Those that are bad in SQLite too (it has no jsonb to refuse odd JSON).
+const SQLITE_KINDS: usize = 12;
+
 /// A good row.
 fn good(id: usize) -> String {
     format!(
@@ -29,7 +34,7 @@ fn good(id: usize) -> String {
 /// a row that loads, for the duplicate.
 fn bad(k: usize, id: usize, last_good: usize) -> (Vec<u8>, &'static str) {
     let row = |s: String| s.into_bytes();
-    match k % 12 {
+    match k % ALL_KINDS {
         0 => (row(format!("{id},1,1.00,ab\n")), "expected 7 fields"),
         1 => {
             let mut r = format!("{id},1,1.00,").into_bytes();
@@ -61,6 +66,24 @@ fn bad(k: usize, id: usize, last_good: usize) -> (Vec<u8>, &'static str) {
             "json",
         ),
         10 => (row(format!("{id},1,1.00,ab,2024-01-01,{{}},-1\n")), "check"),
+        // JSON that parses but that jsonb refuses: found by the server, whose error context
+        // has a "JSON data, line 1" before the COPY line.
+        12 => (
+            row(format!(
+                "{id},1,1.00,ab,2024-01-01,\"[\"\"\\ud800\"\"]\",1\n"
+            )),
+            "Unicode",
+        ),
+        13 => (
+            row(format!(
+                "{id},1,1.00,ab,2024-01-01,\"{{\"\"a\"\":\"\"\\u0000\"\"}}\",1\n"
+            )),
+            "Unicode",
+        ),
+        14 => (
+            row(format!("{id},1,1.00,ab,2024-01-01,1e1000000,1\n")),
+            "numeric",
+        ),
         // A key that is already in the file (the first occurrence loads).
         _ => (
             row(format!("{last_good},1,1.00,ab,2024-01-01,{{}},1\n")),
@@ -78,7 +101,8 @@ struct Corpus {
 
 /// `n` rows with a bad one of each kind in turn every `every` rows, some at chunk boundaries
 /// (chunks of 100), and a last line that opens a quote and has no newline.
-fn corpus(n: usize, every: usize) -> Corpus {
+/// `kinds` of bad rows are used (the last three need jsonb, which only PostgreSQL has).
+fn corpus(n: usize, every: usize, kinds: usize) -> Corpus {
     let header = b"id,n,amount,name,d,j,v\n";
     let mut csv = header.to_vec();
     let mut good_csv = header.to_vec();
@@ -88,7 +112,7 @@ fn corpus(n: usize, every: usize) -> Corpus {
     let mut last_good = 0;
     for id in 1..=n {
         if id % every == 0 || id == 100 || id == 101 || id == 200 {
-            let (row, _) = bad(k, id, last_good);
+            let (row, _) = bad(k % kinds, id, last_good);
             k += 1;
             csv.extend_from_slice(&row);
             bad_rows.insert(row);
@@ -148,7 +172,7 @@ async fn setup(db: &TestDb, c: &Corpus) {
 #[tokio::test]
 async fn every_good_row_loads_and_exactly_the_bad_ones_are_set_aside() {
     let db = fresh_db("rejects_corpus").await;
-    let c = corpus(3_000, 37);
+    let c = corpus(3_000, 37, ALL_KINDS);
     setup(&db, &c).await;
     let dir = Dir::new();
     let f = dir.write("in.csv", &c.csv);
@@ -199,6 +223,8 @@ async fn every_good_row_loads_and_exactly_the_bad_ones_are_set_aside() {
         ("json", "json"),
         ("check", "check constraint"),
         ("duplicate", "duplicate key"),
+        ("jsonb", "unicode"),
+        ("jsonb number", "numeric"),
         ("tail", "unterminated quoted field"),
     ] {
         assert!(
@@ -250,7 +276,7 @@ async fn every_good_row_loads_and_exactly_the_bad_ones_are_set_aside() {
 #[tokio::test]
 async fn max_errors_stops_the_load_and_a_rerun_resumes_without_doubles() {
     let db = fresh_db("rejects_max").await;
-    let c = corpus(2_000, 97);
+    let c = corpus(2_000, 97, ALL_KINDS);
     setup(&db, &c).await;
     let dir = Dir::new();
     let f = dir.write("in.csv", &c.csv);
@@ -295,7 +321,7 @@ async fn max_errors_stops_the_load_and_a_rerun_resumes_without_doubles() {
 #[tokio::test]
 async fn kill_9_and_rerun_write_each_reject_once() {
     let db = fresh_db("rejects_kill").await;
-    let c = corpus(60_000, 53);
+    let c = corpus(60_000, 53, ALL_KINDS);
     setup(&db, &c).await;
     let dir = Dir::new();
     let f = dir.write("in.csv", &c.csv);
@@ -346,7 +372,7 @@ async fn kill_9_and_rerun_write_each_reject_once() {
 
 #[test]
 fn sqlite_sets_aside_what_it_refuses() {
-    let c = corpus(1_000, 41);
+    let c = corpus(1_000, 41, SQLITE_KINDS);
     let dir = Dir::new();
     let f = dir.write("in.csv", &c.csv);
     let db = dir.path().join("r.db");
@@ -484,4 +510,114 @@ async fn several_files_share_one_rejects_file_that_names_them() {
     run.assert_ok();
     assert!(run.stdout.contains("were already loaded"), "{}", run.stdout);
     assert_eq!(std::fs::read_to_string(&rej).unwrap(), want);
+}
+
+/// The property behind `--rejects`: for random files with random bad values of every kind
+/// (found on the client and by the server, including duplicates of keys in other chunks), any
+/// chunk size, worker count and mode, the rows set aside are exactly the bad ones and the
+/// table holds exactly the good ones. The seed is printed; `BARGE_TEST_SEED` repeats a run.
+#[tokio::test]
+async fn rejects_are_exactly_the_bad_rows_of_random_files() {
+    let seed: u64 = std::env::var("BARGE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("random files from BARGE_TEST_SEED={seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let db = fresh_db("rejects_property").await;
+    let dir = Dir::new();
+    for case in 0..24 {
+        let n = rng.usize(20..500);
+        let bad_every = rng.usize(2..40);
+        let header = b"id,n,amount,name,d,j,v\n";
+        let mut csv = header.to_vec();
+        let mut good_csv = header.to_vec();
+        let mut bad_rows = BTreeSet::new();
+        let mut good_ids: Vec<usize> = Vec::new();
+        for id in 1..=n {
+            if rng.usize(0..bad_every) == 0 {
+                let kind = rng.usize(0..=ALL_KINDS);
+                let row = match (kind, good_ids.is_empty()) {
+                    // A duplicate of a random earlier good key, unique in its other fields.
+                    (ALL_KINDS, false) => {
+                        let dup = good_ids[rng.usize(0..good_ids.len())];
+                        format!("{dup},{id},1.00,ab,2024-01-01,{{}},1\n").into_bytes()
+                    }
+                    _ => bad(kind % ALL_KINDS, id, 0).0,
+                };
+                // A duplicate of id 0 (no good row yet) is a plain good key: skip it.
+                if row.starts_with(b"0,") {
+                    continue;
+                }
+                csv.extend_from_slice(&row);
+                bad_rows.insert(row);
+            } else {
+                let row = good(id);
+                csv.extend_from_slice(row.as_bytes());
+                good_csv.extend_from_slice(row.as_bytes());
+                good_ids.push(id);
+            }
+        }
+        if rng.bool() {
+            // A last line that opens a quote and never closes it.
+            let tail = format!("{},1,\"1.00,ab", n + 1).into_bytes();
+            csv.extend_from_slice(&tail);
+            let mut row = tail;
+            row.push(b'\n');
+            bad_rows.insert(row);
+        }
+        let chunk = [1, 3, 7, 50, 10_000][rng.usize(0..5)].to_string();
+        let workers = rng.usize(1..4).to_string();
+        let mode = ["copy", "insert"][rng.usize(0..2)];
+        db.exec(&format!(
+            "DROP TABLE IF EXISTS t, t_ref; CREATE TABLE t ({DDL}); CREATE TABLE t_ref ({DDL});"
+        ))
+        .await;
+        db.server_copy("t_ref", "FORMAT csv, HEADER true", &good_csv)
+            .await;
+        let f = dir.write(&format!("in{case}.csv"), &csv);
+        let rej = dir.path().join(format!("rej{case}.csv"));
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            "t",
+            "--chunk-rows",
+            &chunk,
+            "--workers",
+            &workers,
+            "--mode",
+            mode,
+            "--rejects",
+            rej.to_str().unwrap(),
+        ]);
+        let what = format!(
+            "case {case} (seed {seed}): {n} rows, {} bad, chunks of {chunk}, {workers} workers, {mode}",
+            bad_rows.len()
+        );
+        let want_code = if bad_rows.is_empty() { 0 } else { 3 };
+        assert_eq!(run.code, want_code, "{what}: {}", run.all());
+        if !bad_rows.is_empty() {
+            let got = rejected_rows(&rej);
+            let good_set_aside: Vec<String> = got
+                .difference(&bad_rows)
+                .map(|r| String::from_utf8_lossy(r).into_owned())
+                .collect();
+            let bad_kept: Vec<String> = bad_rows
+                .difference(&got)
+                .map(|r| String::from_utf8_lossy(r).into_owned())
+                .collect();
+            assert!(
+                good_set_aside.is_empty() && bad_kept.is_empty(),
+                "{what}: good rows set aside {good_set_aside:?}; bad rows not set aside {bad_kept:?}"
+            );
+        }
+        assert_eq!(db.checksum("t").await, db.checksum("t_ref").await, "{what}");
+    }
 }
