@@ -5,8 +5,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use barge::chunk::{Chunk, WireFormat};
 use barge::encode::row::RowEncoder;
+use barge::record::Record;
 use barge::schema::{Column, ColumnType};
-use barge::source::csv::{CsvOptions, CsvReader, Record};
+use barge::source::csv::{CsvOptions, CsvReader};
 
 const ROWS: usize = 50_000;
 

@@ -81,7 +81,7 @@ pub struct SchemaArgs {
     /// SQL dialect: postgres, sqlite or mysql. Default: that of --into / $DATABASE_URL, else
     /// sqlite (the default target).
     #[arg(long, value_name = "DIALECT")]
-    pub dialect: Option<barge::infer::Dialect>,
+    pub dialect: Option<barge::ident::Dialect>,
 
     /// Target database, only to choose the dialect.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]

@@ -5,8 +5,9 @@
 use proptest::prelude::*;
 
 use crate::encode::{pg_binary, sqlite, Outcome};
+use crate::record::Record;
 use crate::schema::ColumnType;
-use crate::source::csv::{CsvOptions, CsvReader, Record};
+use crate::source::csv::{CsvOptions, CsvReader};
 
 /// Bytes that are mostly what CSV parsing turns on: quotes, delimiters, newlines, digits.
 fn csvish() -> impl Strategy<Value = Vec<u8>> {
@@ -104,7 +105,7 @@ proptest! {
         let opts = CsvOptions { header: false, ..CsvOptions::default() };
         let mut r = CsvReader::new(&input[..], "fuzz", opts);
         if let Ok(t) = crate::infer::infer(&mut r, None, b"", 0) {
-            for d in [crate::infer::Dialect::Postgres, crate::infer::Dialect::Sqlite, crate::infer::Dialect::Mysql] {
+            for d in [crate::ident::Dialect::Postgres, crate::ident::Dialect::Sqlite, crate::ident::Dialect::Mysql] {
                 let _ = t.create_sql("\"t\"", d, false);
             }
         }

@@ -13,37 +13,12 @@ use std::fmt;
 
 use crate::encode::{datetime, Outcome};
 use crate::error::Result;
-use crate::schema::quote_ident;
-use crate::source::csv::Record;
-use crate::source::RecordSource;
+use crate::ident::{column_names, Dialect};
+use crate::record::Record;
+use crate::record::RecordSource;
 
 /// Rows read to infer types unless told otherwise.
 pub const DEFAULT_SAMPLE_ROWS: usize = 10_000;
-
-/// The SQL dialect a `CREATE TABLE` is written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
-    /// PostgreSQL and the engines that speak its protocol.
-    Postgres,
-    /// SQLite.
-    Sqlite,
-    /// MySQL and MariaDB.
-    Mysql,
-}
-
-impl std::str::FromStr for Dialect {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
-            "sqlite" | "sqlite3" => Ok(Dialect::Sqlite),
-            "mysql" | "mariadb" => Ok(Dialect::Mysql),
-            _ => Err(format!(
-                "unknown dialect {s:?}: use postgres, sqlite or mysql"
-            )),
-        }
-    }
-}
 
 /// The type inferred for a column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,53 +78,6 @@ pub struct InferredTable {
     pub columns: Vec<InferredColumn>,
     /// Rows the types were inferred from.
     pub sampled_rows: u64,
-}
-
-/// Cleans a header name into a column name that needs no quotes in any dialect: lower case,
-/// runs of anything but letters, digits and `_` turned into one `_`, trimmed of `_`, cut at 63
-/// bytes (PostgreSQL's limit), `col_` in front of a leading digit. Empty when nothing is left.
-pub fn sanitize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut gap = false;
-    for c in name.trim().chars() {
-        if c.is_alphanumeric() || c == '_' {
-            if gap && !out.is_empty() {
-                out.push('_');
-            }
-            gap = false;
-            out.extend(c.to_lowercase());
-        } else {
-            gap = true;
-        }
-    }
-    let mut out = out.trim_matches('_').to_string();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert_str(0, "col_");
-    }
-    while out.len() > 63 {
-        out.pop();
-    }
-    out
-}
-
-/// Column names for a header: sanitized, `column_N` for empty ones, and `_2`, `_3` ... added
-/// to repeats, so that every column of the file gets a distinct name.
-pub fn column_names(header: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::with_capacity(header.len());
-    for (i, h) in header.iter().enumerate() {
-        let mut base = sanitize(h);
-        if base.is_empty() {
-            base = format!("column_{}", i + 1);
-        }
-        let mut name = base.clone();
-        let mut n = 2;
-        while names.contains(&name) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        names.push(name);
-    }
-    names
 }
 
 /// What one value looks like.
@@ -387,10 +315,7 @@ impl InferredColumn {
 impl InferredTable {
     /// `CREATE TABLE [IF NOT EXISTS] <table> (...)` in `dialect`; `table` is already quoted.
     pub fn create_sql(&self, table: &str, dialect: Dialect, if_not_exists: bool) -> String {
-        let quote = |n: &str| match dialect {
-            Dialect::Mysql => format!("`{}`", n.replace('`', "``")),
-            _ => quote_ident(n),
-        };
+        let quote = |n: &str| dialect.quote(n);
         let mut s = format!(
             "CREATE TABLE {}{table} (\n",
             if if_not_exists { "IF NOT EXISTS " } else { "" }
@@ -457,36 +382,6 @@ mod tests {
         fn column_names_for_test(&self) -> Vec<&str> {
             self.columns.iter().map(|c| c.name.as_str()).collect()
         }
-    }
-
-    #[test]
-    fn names_are_cleaned_and_distinct() {
-        let h: Vec<String> = [
-            "Event Type",
-            "",
-            "id",
-            "ID",
-            "  2020 Sales ($) ",
-            "événement",
-            "a\"b;c",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(
-            column_names(&h),
-            [
-                "event_type",
-                "column_2",
-                "id",
-                "id_2",
-                "col_2020_sales",
-                "événement",
-                "a_b_c"
-            ]
-        );
-        assert_eq!(sanitize("___"), "");
-        assert_eq!(sanitize(&"x".repeat(100)).len(), 63);
     }
 
     #[test]

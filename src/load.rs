@@ -13,12 +13,14 @@ use crate::checkpoint::{self, Cell, Checkpoints, Ledger, SkipRanges, Start};
 use crate::chunk::WireFormat;
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
-use crate::infer::{self, Dialect};
-use crate::pipeline::{self, PipelineOptions, Progress, ProgressEvent, Resume};
+use crate::ident::{quote_ident, Dialect};
+use crate::infer;
+use crate::pipeline::{self, PipelineOptions, Resume};
 use crate::position::Position;
+use crate::progress::{Progress, ProgressEvent};
 use crate::rejects::Rejects;
 use crate::retry::{self, RetryPolicy};
-use crate::schema::{quote_ident, ColumnType, Table, TableName};
+use crate::schema::{ColumnType, Table, TableName};
 use crate::sink::postgres::{self, Method, PgLedger, PgPlan, PgSink, TxMode};
 use crate::sink::sqlite::{self, InsertPlan, SqliteSink};
 use crate::source::csv::CsvOptions;
@@ -1190,7 +1192,7 @@ pub fn default_table_name(path: &Path) -> Result<String> {
         .file_name()
         .and_then(|f| f.to_str())
         .ok_or_else(|| Error::config("cannot derive a table name from the input: use --table"))?;
-    let stem = infer::sanitize(file.split('.').next().unwrap_or(file));
+    let stem = crate::ident::sanitize(file.split('.').next().unwrap_or(file));
     if stem.is_empty() {
         return Err(Error::config(
             "cannot derive a table name from the input: use --table",

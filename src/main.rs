@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use barge::infer::Dialect;
-use barge::pipeline::ProgressEvent;
+use barge::ident::Dialect;
+use barge::progress::ProgressEvent;
 use barge::retry::RetryPolicy;
 use barge::source::format::Format;
 use barge::source::input::{Input, InputOptions};
@@ -124,25 +124,21 @@ fn schema(args: SchemaArgs) -> ExitCode {
     let dialect = match (args.dialect, args.into.as_deref()) {
         (Some(d), _) => d,
         (None, Some(url)) => match barge::target::Target::parse(url) {
-            Ok(barge::target::Target::Postgres(_)) => Dialect::Postgres,
-            Ok(_) => Dialect::Sqlite,
+            Ok(target) => target.dialect(),
             Err(e) => return fail(&e),
         },
         (None, None) => Dialect::Sqlite,
     };
     let table = match &args.table {
-        Some(t) => barge::schema::TableName::parse(t).map(|t| t.quoted()),
+        Some(t) => Ok(t.clone()),
         None if args.file.as_os_str() == "-" => {
             err!("error: reading standard input needs --table");
             return ExitCode::from(2);
         }
         None => barge::load::default_table_name(&args.file),
     };
-    let table = match table {
-        Ok(t) if dialect == Dialect::Mysql => {
-            format!("`{}`", t.trim_matches('"').replace('`', "``"))
-        }
-        Ok(t) => t,
+    let table = match table.and_then(|t| barge::schema::TableName::parse(&t)) {
+        Ok(t) => t.quoted_in(dialect),
         Err(e) => return fail(&e),
     };
     let name = args.file.display().to_string();

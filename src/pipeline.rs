@@ -9,113 +9,20 @@
 //! the channel; when a writer fails it raises `stop` and exits, and once every writer is gone
 //! the receiver is dropped, which ends the reader's next send.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Mutex};
 
 use crate::checkpoint::SkipRanges;
-use crate::chunk::{Chunk, RawRow, WireFormat};
-use crate::encode::pg_binary;
+use crate::chunk::{Chunk, RawRow};
 use crate::encode::row::RowEncoder;
 use crate::error::{Error, ErrorKind, Result};
+use crate::progress::Progress;
+use crate::record::Record;
+use crate::record::RecordSource;
 use crate::rejects::Reject;
 use crate::sink::Sink;
-use crate::source::csv::Record;
-use crate::source::RecordSource;
-
-/// Live counters of a load, updated by the reader and the writers and read by whoever shows
-/// progress (the CLI's progress bar polls them).
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Rows parsed and encoded.
-    pub rows_read: AtomicU64,
-    /// Input bytes consumed (of the file as stored: compressed bytes for a compressed input).
-    pub bytes_read: AtomicU64,
-    /// Compressed bytes read, counted under the decompressor.
-    pub compressed_bytes_read: Arc<AtomicU64>,
-    /// Whether the input is compressed: `bytes_read` then follows `compressed_bytes_read`.
-    pub compressed: AtomicBool,
-    /// Bytes of the files before this one, when several are loaded as one.
-    pub bytes_base: AtomicU64,
-    /// Total input bytes, when known (0 when not).
-    pub bytes_total: AtomicU64,
-    /// Rows committed to the target.
-    pub rows_committed: AtomicU64,
-    /// Chunks committed to the target.
-    pub chunks_committed: AtomicU64,
-    /// Rows skipped because an earlier run of the same load committed them.
-    pub rows_skipped: AtomicU64,
-    /// Retries of chunks or connections after transient faults.
-    pub retries: AtomicU64,
-    /// Upserts: rows that created a row.
-    pub upsert_inserted: AtomicU64,
-    /// Upserts: rows that updated an existing row.
-    pub upsert_updated: AtomicU64,
-    /// Upserts: rows skipped because their key was there (`--on-conflict nothing`).
-    pub upsert_skipped: AtomicU64,
-    /// Rows rejected (with `--rejects`) in chunks that committed.
-    pub rows_rejected: AtomicU64,
-}
-
-/// The state of a load at one moment: what [`crate::Load::on_progress`] hands its callback.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ProgressEvent {
-    /// Rows parsed and encoded.
-    pub rows_read: u64,
-    /// Rows committed.
-    pub rows_committed: u64,
-    /// Chunks committed.
-    pub chunks_committed: u64,
-    /// Rows skipped because an earlier run committed them.
-    pub rows_skipped: u64,
-    /// Rows set aside as bad.
-    pub rows_rejected: u64,
-    /// Input bytes consumed (compressed bytes for a compressed input).
-    pub bytes_read: u64,
-    /// Input bytes in all, when known (0 when not).
-    pub bytes_total: u64,
-    /// Retries after transient faults.
-    pub retries: u64,
-    /// Whether the load has ended (the last event of a load).
-    pub done: bool,
-}
-
-impl Progress {
-    /// The counters now.
-    pub fn snapshot(&self) -> ProgressEvent {
-        ProgressEvent {
-            rows_read: Progress::get(&self.rows_read),
-            rows_committed: Progress::get(&self.rows_committed),
-            chunks_committed: Progress::get(&self.chunks_committed),
-            rows_skipped: Progress::get(&self.rows_skipped),
-            rows_rejected: Progress::get(&self.rows_rejected),
-            bytes_read: Progress::get(&self.bytes_read),
-            bytes_total: Progress::get(&self.bytes_total),
-            retries: Progress::get(&self.retries),
-            done: false,
-        }
-    }
-
-    /// Adds to a counter.
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Reads a counter.
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
-    /// How far into the input (as stored) the reader is, given its position in the text.
-    fn position(&self, text_byte: u64) -> u64 {
-        if self.compressed.load(Ordering::Relaxed) {
-            Progress::get(&self.compressed_bytes_read)
-        } else {
-            Progress::get(&self.bytes_base) + text_byte
-        }
-    }
-}
 
 /// How rows are cut into chunks and how many writers send them.
 #[derive(Clone, Copy, Debug)]
@@ -211,7 +118,7 @@ where
     for w in writers {
         let result = match w.await {
             Ok(r) => r,
-            Err(join) => Err(Error::config(format!("a writer task failed: {join}"))),
+            Err(join) => Err(Error::internal(format!("a writer task failed: {join}"))),
         };
         if let Err(e) = result {
             stop.store(true, Ordering::Relaxed);
@@ -238,18 +145,6 @@ where
     match error {
         Some(e) => Err(e.with_committed(stats.rows)),
         None => Ok(stats),
-    }
-}
-
-fn begin(chunk: &mut Chunk, format: WireFormat) {
-    if format == WireFormat::Binary {
-        chunk.data.extend_from_slice(pg_binary::HEADER);
-    }
-}
-
-fn finish(chunk: &mut Chunk, format: WireFormat) {
-    if format == WireFormat::Binary {
-        chunk.data.extend_from_slice(pg_binary::TRAILER);
     }
 }
 
@@ -282,7 +177,6 @@ fn read_chunks<R: RecordSource>(
     flags: Flags<'_>,
     progress: &Progress,
 ) -> Result<()> {
-    let format = encoder.format();
     let mut rec = Record::default();
     let mut seq = resume.first_seq;
     let mut rejected = 0u64;
@@ -290,10 +184,10 @@ fn read_chunks<R: RecordSource>(
     // by doubling only once per load.
     let mut capacity = 64 * 1024;
     let mut chunk = Chunk::new(seq, capacity);
-    begin(&mut chunk, format);
+    encoder.begin_chunk(&mut chunk);
     let sent = std::cell::Cell::new(0u64);
     let send = |mut chunk: Chunk| -> bool {
-        finish(&mut chunk, format);
+        encoder.finish_chunk(&mut chunk);
         chunk.ordinal = sent.get();
         sent.set(sent.get() + 1);
         Progress::add(&progress.rows_read, chunk.rows);
@@ -320,7 +214,7 @@ fn read_chunks<R: RecordSource>(
                     count_reject(&mut rejected, opts)?;
                 }
                 if reader.can_continue() {
-                    if !cut_if_full(&mut chunk, &mut seq, &mut capacity, opts, format, &send) {
+                    if !cut_if_full(&mut chunk, &mut seq, &mut capacity, opts, encoder, &send) {
                         return Ok(());
                     }
                     continue;
@@ -338,7 +232,7 @@ fn read_chunks<R: RecordSource>(
                 // The committed chunk's own number: chunks after it keep their numbers.
                 if chunk.rows > 0 {
                     let full = std::mem::replace(&mut chunk, Chunk::new(done.chunk + 1, capacity));
-                    begin(&mut chunk, format);
+                    encoder.begin_chunk(&mut chunk);
                     if !send(full) {
                         return Ok(());
                     }
@@ -376,7 +270,7 @@ fn read_chunks<R: RecordSource>(
         chunk.last = rec.position();
         chunk.end_byte = rec.position().byte + rec.input_len();
         chunk.end_line = reader.line();
-        if !cut_if_full(&mut chunk, &mut seq, &mut capacity, opts, format, &send) {
+        if !cut_if_full(&mut chunk, &mut seq, &mut capacity, opts, encoder, &send) {
             return Ok(());
         }
     }
@@ -406,7 +300,7 @@ fn cut_if_full(
     seq: &mut u64,
     capacity: &mut usize,
     opts: PipelineOptions,
-    format: WireFormat,
+    encoder: &RowEncoder,
     send: &impl Fn(Chunk) -> bool,
 ) -> bool {
     let records = chunk.rows as usize + chunk.rejects.len();
@@ -416,7 +310,7 @@ fn cut_if_full(
     *capacity = (*capacity).max(chunk.data.len() + chunk.data.len() / 8);
     *seq += 1;
     let full = std::mem::replace(chunk, Chunk::new(*seq, *capacity));
-    begin(chunk, format);
+    encoder.begin_chunk(chunk);
     send(full)
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ident::{quote_ident, Dialect};
 
 /// A column type barge knows how to validate and encode on the client.
 ///
@@ -197,7 +198,7 @@ impl Table {
             let found = exact
                 .or_else(|| unique(&|c| c.eq_ignore_ascii_case(name)))
                 .or_else(|| {
-                    let clean = crate::infer::sanitize(name);
+                    let clean = crate::ident::sanitize(name);
                     unique(&|c| !clean.is_empty() && c == clean)
                 });
             match found {
@@ -229,21 +230,6 @@ impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.quoted())
     }
-}
-
-/// Quotes an SQL identifier: always, so that no name (with quotes, semicolons, capitals or
-/// spaces) is ever read as SQL.
-pub fn quote_ident(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
-    out.push('"');
-    for c in name.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
 }
 
 /// A possibly schema-qualified table name as the user wrote it, split the way PostgreSQL
@@ -321,9 +307,14 @@ impl TableName {
 
     /// The name quoted for SQL (and for `to_regclass`).
     pub fn quoted(&self) -> String {
+        self.quoted_in(Dialect::Postgres)
+    }
+
+    /// The name quoted for SQL in `dialect`.
+    pub fn quoted_in(&self, dialect: Dialect) -> String {
         match &self.schema {
-            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.name)),
-            None => quote_ident(&self.name),
+            Some(s) => format!("{}.{}", dialect.quote(s), dialect.quote(&self.name)),
+            None => dialect.quote(&self.name),
         }
     }
 }

@@ -30,6 +30,14 @@ pub enum SqliteTarget {
 pub const DEFAULT_TARGET: &str = "sqlite://barge.db";
 
 impl Target {
+    /// The SQL dialect of this target.
+    pub fn dialect(&self) -> crate::ident::Dialect {
+        match self {
+            Target::Postgres(_) => crate::ident::Dialect::Postgres,
+            Target::Sqlite(_) => crate::ident::Dialect::Sqlite,
+        }
+    }
+
     /// Parses a `postgres://` / `postgresql://` URL, a libpq `key=value` string, or a SQLite
     /// target: `sqlite://relative/path.db`, `sqlite:///absolute/path.db`, `sqlite:path.db`,
     /// `sqlite::memory:`.

@@ -21,34 +21,6 @@ pub enum Outcome {
     Reject(String),
 }
 
-/// A value that arrived typed from a Rust program (see [`crate::source::rows`]) rather than as
-/// text: it is encoded straight from the number, without being written out and parsed again.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Typed {
-    /// An integer.
-    Int(i64),
-    /// A double.
-    Float(f64),
-    /// A boolean.
-    Bool(bool),
-}
-
-impl Typed {
-    /// The value as PostgreSQL's text input reads it: for columns of other types, and for
-    /// messages.
-    pub fn text(&self) -> String {
-        match *self {
-            Typed::Int(v) => v.to_string(),
-            Typed::Float(v) if v.is_nan() => "NaN".into(),
-            Typed::Float(v) if v.is_infinite() => {
-                if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
-            }
-            Typed::Float(v) => v.to_string(),
-            Typed::Bool(v) => v.to_string(),
-        }
-    }
-}
-
 /// ASCII whitespace trimmed from both ends, as PostgreSQL's input functions do.
 pub(crate) fn trim_ascii(s: &[u8]) -> &[u8] {
     s.trim_ascii()

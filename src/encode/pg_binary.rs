@@ -43,11 +43,11 @@ pub fn encode(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8>)
 /// value's text, so that every column type reads it exactly as it would read that text.
 pub fn encode_typed(
     ty: &ColumnType,
-    v: super::Typed,
+    v: crate::record::Typed,
     session_utc: bool,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    use super::Typed;
+    use crate::record::Typed;
     let range = |v: i64, min: i64, max: i64, name: &str| {
         (v >= min && v <= max)
             .then_some(v)
@@ -362,7 +362,7 @@ fn encode_bytea(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use crate::encode::Typed;
+    use crate::record::Typed;
 
     #[test]
     fn typed_values_encode_as_their_text_would() {

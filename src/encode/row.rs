@@ -3,8 +3,8 @@
 use super::{pg_binary, pg_text, sqlite, Outcome};
 use crate::chunk::{Chunk, Deferred, WireFormat};
 use crate::error::{cut_value, Error, ErrorKind, Result};
+use crate::record::Record;
 use crate::schema::Column;
-use crate::source::csv::Record;
 
 /// Encodes records into chunks for a fixed list of target columns (in the input's field
 /// order).
@@ -46,6 +46,20 @@ impl RowEncoder {
     /// The wire format.
     pub fn format(&self) -> WireFormat {
         self.format
+    }
+
+    /// Starts a chunk's payload: the binary COPY header, for that format.
+    pub fn begin_chunk(&self, chunk: &mut Chunk) {
+        if self.format == WireFormat::Binary {
+            chunk.data.extend_from_slice(pg_binary::HEADER);
+        }
+    }
+
+    /// Ends a chunk's payload: the binary COPY trailer, for that format.
+    pub fn finish_chunk(&self, chunk: &mut Chunk) {
+        if self.format == WireFormat::Binary {
+            chunk.data.extend_from_slice(pg_binary::TRAILER);
+        }
     }
 
     /// Appends `rec` to `chunk`.

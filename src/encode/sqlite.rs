@@ -183,8 +183,8 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 
 /// Appends a typed value: integers and booleans into integer columns, and doubles into real
 /// columns go straight in; anything else goes through the value's text.
-pub fn encode_typed(ty: &ColumnType, v: super::Typed, out: &mut Vec<u8>) -> Outcome {
-    use super::Typed;
+pub fn encode_typed(ty: &ColumnType, v: crate::record::Typed, out: &mut Vec<u8>) -> Outcome {
+    use crate::record::Typed;
     match (ty, v) {
         (ColumnType::Int8, Typed::Int(v)) => put_integer(out, v),
         (ColumnType::Bool, Typed::Bool(v)) => put_integer(out, i64::from(v)),

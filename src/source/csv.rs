@@ -13,6 +13,7 @@ use memchr::{memchr, memchr3};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::position::Position;
+use crate::record::Record;
 
 /// How to read the CSV input.
 #[derive(Clone, Debug)]
@@ -39,103 +40,6 @@ impl Default for CsvOptions {
             null: Vec::new(),
             keep_raw: false,
         }
-    }
-}
-
-/// One parsed record: all fields' bytes in one buffer, with where each ends and whether any
-/// part of it was quoted.
-#[derive(Clone, Debug, Default)]
-pub struct Record {
-    data: Vec<u8>,
-    ends: Vec<usize>,
-    quoted: Vec<bool>,
-    position: Position,
-    /// Bytes of input this record spans, its line terminator included.
-    input_len: u64,
-    /// Those bytes, when the reader keeps them.
-    raw: Vec<u8>,
-    /// Fields that came typed (from a Rust value), by index; empty for text input.
-    typed: Vec<Option<crate::encode::Typed>>,
-}
-
-impl Record {
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// True when the record has no fields (never the case for a record that was read).
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The bytes of field `i` (quotes removed) and whether it was quoted.
-    ///
-    /// # Panics
-    /// When `i >= self.len()`.
-    pub fn field(&self, i: usize) -> (&[u8], bool) {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        (&self.data[start..self.ends[i]], self.quoted[i])
-    }
-
-    /// Where the record starts.
-    pub fn position(&self) -> Position {
-        self.position
-    }
-
-    /// Bytes of input the record spans (line terminator included).
-    pub fn input_len(&self) -> u64 {
-        self.input_len
-    }
-
-    /// The record's input bytes, line terminator included, when the reader was asked to keep
-    /// them ([`CsvOptions::keep_raw`]); empty otherwise.
-    pub fn raw(&self) -> &[u8] {
-        &self.raw
-    }
-
-    /// Starts a record at `position` (for readers of other formats that produce records).
-    pub(crate) fn begin(&mut self, position: Position) {
-        self.clear();
-        self.position = position;
-    }
-
-    /// Appends a field: its text, and whether it was quoted (a quoted empty field is an empty
-    /// string, an unquoted one NULL).
-    pub(crate) fn push_field(&mut self, bytes: &[u8], quoted: bool) {
-        self.data.extend_from_slice(bytes);
-        self.ends.push(self.data.len());
-        self.quoted.push(quoted);
-    }
-
-    /// Records the input the record spans (and keeps its bytes when asked to).
-    pub(crate) fn set_input(&mut self, bytes: &[u8], keep_raw: bool) {
-        self.input_len = bytes.len() as u64;
-        if keep_raw {
-            self.raw.clear();
-            self.raw.extend_from_slice(bytes);
-        }
-    }
-
-    /// Appends a typed field (see [`crate::encode::Typed`]).
-    pub(crate) fn push_typed(&mut self, v: crate::encode::Typed) {
-        self.typed.resize(self.ends.len(), None);
-        self.typed.push(Some(v));
-        self.ends.push(self.data.len());
-        self.quoted.push(false);
-    }
-
-    /// Field `i`'s typed value, when it came typed.
-    pub fn typed(&self, i: usize) -> Option<crate::encode::Typed> {
-        self.typed.get(i).copied().flatten()
-    }
-
-    fn clear(&mut self) {
-        self.raw.clear();
-        self.typed.clear();
-        self.data.clear();
-        self.ends.clear();
-        self.quoted.clear();
     }
 }
 

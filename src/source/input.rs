@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use super::csv::{CsvOptions, CsvReader, Record};
+use super::csv::{CsvOptions, CsvReader};
 use super::decompress::{self, Compression};
 use super::format::Format;
 use super::ndjson::{self, NdjsonReader};
@@ -17,6 +17,7 @@ use super::RecordSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::infer::{self, InferredTable};
 use crate::position::Position;
+use crate::record::Record;
 
 /// Where the rows come from.
 pub enum Input {
@@ -215,7 +216,7 @@ pub fn read_head(
             let mut names = opts.columns.clone().unwrap_or(keys);
             if let (true, Some(known)) = (opts.ignore_unknown, &opts.known_columns) {
                 names.retain(|k| {
-                    let clean = infer::sanitize(k);
+                    let clean = crate::ident::sanitize(k);
                     known
                         .iter()
                         .any(|c| c == k || c.eq_ignore_ascii_case(k) || *c == clean)

@@ -13,10 +13,10 @@ use std::io::{BufRead, BufReader, Read};
 
 use serde_json::value::RawValue;
 
-use super::csv::Record;
 use super::RecordSource;
 use crate::error::{ErrorKind, Result};
 use crate::position::Position;
+use crate::record::Record;
 
 /// Reads NDJSON records.
 pub struct NdjsonReader<R> {

@@ -7,7 +7,7 @@
 //! shortest text, bytes are `\x` hex, and nested structs, maps and sequences go whole into
 //! `json`/`jsonb` columns as JSON. A value's position is its number in the stream (1, 2, ...).
 //!
-//! Integers, doubles and booleans stay typed ([`crate::encode::Typed`]): they are encoded
+//! Integers, doubles and booleans stay typed ([`crate::record::Typed`]): they are encoded
 //! straight from the Rust value into integer, double and boolean columns (binary COPY, or
 //! SQLite's storage classes), and go through their text only into columns of other types.
 
@@ -18,11 +18,11 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt};
 use serde::ser::{self, Serialize};
 
-use super::csv::Record;
 use super::RecordSource;
-use crate::encode::Typed;
 use crate::error::{ErrorKind, Result};
 use crate::position::Position;
+use crate::record::Record;
+use crate::record::Typed;
 
 /// A stream of values of any one `Serialize` type, boxed.
 pub type BoxedRows = Pin<Box<dyn Stream<Item = Box<dyn erased::ErasedSerialize>> + Send>>;

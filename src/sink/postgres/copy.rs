@@ -9,7 +9,8 @@ use tokio_postgres::Client;
 
 use crate::chunk::WireFormat;
 use crate::encode::pg_binary;
-use crate::schema::{quote_ident, Column};
+use crate::ident::quote_ident;
+use crate::schema::Column;
 
 /// `COPY "schema"."table" ("a", "b") FROM STDIN (FORMAT binary)`: every identifier quoted;
 /// `table` is already quoted.

@@ -16,7 +16,8 @@ use tokio_postgres::{Client, Statement};
 
 use crate::encode::pg_binary;
 use crate::error::{Error, Result};
-use crate::schema::{quote_ident, Column, ColumnType};
+use crate::ident::quote_ident;
+use crate::schema::{Column, ColumnType};
 
 /// PostgreSQL's limit on parameters in one statement (the protocol counts them in 16 bits).
 pub const MAX_PARAMS: usize = 65_535;

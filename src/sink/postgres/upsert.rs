@@ -5,7 +5,8 @@
 use tokio_postgres::Client;
 
 use crate::error::{get, Error, Result};
-use crate::schema::{quote_ident, Column, Table};
+use crate::ident::quote_ident;
+use crate::schema::{Column, Table};
 use crate::upsert::{OnConflict, UniqueKey, Upsert};
 
 /// The staging table, one per connection (temporary tables are private to their session).

@@ -14,7 +14,7 @@ use crate::chunk::{Chunk, RawRow, WireFormat};
 use crate::encode::pg_binary;
 use crate::error::ErrorKind;
 use crate::error::{Error, Result};
-use crate::pipeline::Progress;
+use crate::progress::Progress;
 use crate::rejects::{Reject, Rejects};
 use crate::retry::{row_error, transient_reason, Retrier, RetryPolicy};
 use crate::schema::{Column, Table};

@@ -1,0 +1,180 @@
+//! What every source produces and every encoder takes: a [`Record`] of text fields (each
+//! knowing whether it was quoted) or [`Typed`] values, read from a [`RecordSource`]. It sits
+//! below both `source/` and `encode/`, so that neither imports from the other.
+
+use crate::error::Result;
+use crate::position::Position;
+
+/// One parsed record: all fields' bytes in one buffer, with where each ends and whether any
+/// part of it was quoted.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    pub(crate) data: Vec<u8>,
+    pub(crate) ends: Vec<usize>,
+    pub(crate) quoted: Vec<bool>,
+    pub(crate) position: Position,
+    /// Bytes of input this record spans, its line terminator included.
+    pub(crate) input_len: u64,
+    /// Those bytes, when the reader keeps them.
+    pub(crate) raw: Vec<u8>,
+    /// Fields that came typed (from a Rust value), by index; empty for text input.
+    pub(crate) typed: Vec<Option<Typed>>,
+}
+
+impl Record {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when the record has no fields (never the case for a record that was read).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The bytes of field `i` (quotes removed) and whether it was quoted.
+    ///
+    /// # Panics
+    /// When `i >= self.len()`.
+    pub fn field(&self, i: usize) -> (&[u8], bool) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        (&self.data[start..self.ends[i]], self.quoted[i])
+    }
+
+    /// Where the record starts.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Bytes of input the record spans (line terminator included).
+    pub fn input_len(&self) -> u64 {
+        self.input_len
+    }
+
+    /// The record's input bytes, line terminator included, when the reader was asked to keep
+    /// them (`keep_raw` in the reader's options); empty otherwise.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Starts a record at `position` (for readers of other formats that produce records).
+    pub(crate) fn begin(&mut self, position: Position) {
+        self.clear();
+        self.position = position;
+    }
+
+    /// Appends a field: its text, and whether it was quoted (a quoted empty field is an empty
+    /// string, an unquoted one NULL).
+    pub(crate) fn push_field(&mut self, bytes: &[u8], quoted: bool) {
+        self.data.extend_from_slice(bytes);
+        self.ends.push(self.data.len());
+        self.quoted.push(quoted);
+    }
+
+    /// Records the input the record spans (and keeps its bytes when asked to).
+    pub(crate) fn set_input(&mut self, bytes: &[u8], keep_raw: bool) {
+        self.input_len = bytes.len() as u64;
+        if keep_raw {
+            self.raw.clear();
+            self.raw.extend_from_slice(bytes);
+        }
+    }
+
+    /// Appends a typed field (see [`Typed`]).
+    pub(crate) fn push_typed(&mut self, v: Typed) {
+        self.typed.resize(self.ends.len(), None);
+        self.typed.push(Some(v));
+        self.ends.push(self.data.len());
+        self.quoted.push(false);
+    }
+
+    /// Field `i`'s typed value, when it came typed.
+    pub fn typed(&self, i: usize) -> Option<Typed> {
+        self.typed.get(i).copied().flatten()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.raw.clear();
+        self.typed.clear();
+        self.data.clear();
+        self.ends.clear();
+        self.quoted.clear();
+    }
+}
+
+/// A value that arrived typed from a Rust program (see [`crate::source::rows`]) rather than as
+/// text: it is encoded straight from the number, without being written out and parsed again.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Typed {
+    /// An integer.
+    Int(i64),
+    /// A double.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Typed {
+    /// The value as PostgreSQL's text input reads it: for columns of other types, and for
+    /// messages.
+    pub fn text(&self) -> String {
+        match *self {
+            Typed::Int(v) => v.to_string(),
+            Typed::Float(v) if v.is_nan() => "NaN".into(),
+            Typed::Float(v) if v.is_infinite() => {
+                if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+            }
+            Typed::Float(v) => v.to_string(),
+            Typed::Bool(v) => v.to_string(),
+        }
+    }
+}
+
+/// A reader of records.
+pub trait RecordSource: Send {
+    /// Reads the next record into `rec`; `false` at the end of the input.
+    ///
+    /// # Errors
+    /// An I/O error, or a format error for a record that cannot be read.
+    fn read_record(&mut self, rec: &mut Record) -> Result<bool>;
+
+    /// The line the next record starts on.
+    fn line(&self) -> u64;
+
+    /// Input bytes consumed so far.
+    fn bytes_read(&self) -> u64;
+
+    /// Whether reading can go on after an error for one record (an NDJSON line stands alone;
+    /// a CSV quote left open has swallowed the rest of the input).
+    fn can_continue(&self) -> bool {
+        false
+    }
+
+    /// Tells the reader which fields go into `json`/`jsonb` columns (`json[i]` for field `i`),
+    /// before the first record is read. A reader whose values are typed (NDJSON) then hands
+    /// such a field its JSON text unchanged, so a JSON string stays a JSON string; a text
+    /// format has nothing to do.
+    fn set_json_fields(&mut self, _json: &[bool]) {}
+}
+
+impl RecordSource for Box<dyn RecordSource> {
+    fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
+        (**self).read_record(rec)
+    }
+
+    fn line(&self) -> u64 {
+        (**self).line()
+    }
+
+    fn bytes_read(&self) -> u64 {
+        (**self).bytes_read()
+    }
+
+    fn can_continue(&self) -> bool {
+        (**self).can_continue()
+    }
+
+    fn set_json_fields(&mut self, json: &[bool]) {
+        (**self).set_json_fields(json);
+    }
+}
