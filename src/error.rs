@@ -25,6 +25,27 @@ pub struct Error {
     hint: Option<String>,
 }
 
+/// What kind of failure an error is: retries, rejects and the CLI's exit code act on this
+/// alone. Each backend classifies its own driver's errors (in its `error.rs`); every other
+/// kind of error has a fixed class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// May pass if tried again: a connection lost or refused, a server restarting, a full
+    /// connection table, a serialization failure or deadlock.
+    Transient,
+    /// About the data of one row (a bad value, a constraint): with `--rejects` the row is
+    /// found and set aside.
+    Row,
+    /// The command or the database's set-up must change: a bad option, no such table,
+    /// schema or database, a privilege or password missing, TLS settings (exit code 2).
+    Config,
+    /// A fault of barge itself (exit code 1, "please report").
+    Internal,
+    /// Anything else: the load failed (exit code 1).
+    Other,
+}
+
 /// What went wrong.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -80,6 +101,8 @@ pub enum ErrorKind {
         target: String,
         /// The driver's error.
         source: tokio_postgres::Error,
+        /// What kind of failure it is, as the backend classified it.
+        class: ErrorClass,
     },
     /// The database refused a statement.
     Database {
@@ -89,6 +112,8 @@ pub enum ErrorKind {
         chunk: Option<u64>,
         /// The driver's error.
         source: tokio_postgres::Error,
+        /// What kind of failure it is, as the backend classified it.
+        class: ErrorClass,
     },
     /// SQLite refused a statement, or the database file could not be opened.
     Sqlite {
@@ -98,6 +123,8 @@ pub enum ErrorKind {
         chunk: Option<u64>,
         /// The driver's error.
         source: rusqlite::Error,
+        /// What kind of failure it is, as the backend classified it.
+        class: ErrorClass,
     },
     /// More rows were rejected than `--max-errors` allows.
     TooManyRejects {
@@ -122,7 +149,7 @@ impl Error {
         }
     }
 
-    /// A configuration error with the given message.
+    /// An internal fault: a bug in barge.
     pub(crate) fn internal(msg: impl Into<String>) -> Self {
         Error::new(ErrorKind::Internal(msg.into()))
     }
@@ -130,24 +157,6 @@ impl Error {
     /// A configuration error: the user must change the command.
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config(msg.into()))
-    }
-
-    /// A database error with the given context.
-    pub(crate) fn db(context: impl Into<String>, source: tokio_postgres::Error) -> Self {
-        Error::new(ErrorKind::Database {
-            context: context.into(),
-            chunk: None,
-            source,
-        })
-    }
-
-    /// A SQLite error with the given context.
-    pub(crate) fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
-        Error::new(ErrorKind::Sqlite {
-            context: context.into(),
-            chunk: None,
-            source,
-        })
     }
 
     /// What to do about this error, when the load knows (for example: how to re-run a load
@@ -198,59 +207,48 @@ impl Error {
         self
     }
 
-    /// True when the user must change the command or its configuration (exit code 2), as
-    /// opposed to a load that failed on its data or on the database (exit code 1).
-    pub fn is_config(&self) -> bool {
+    /// What kind of failure this is.
+    pub fn class(&self) -> ErrorClass {
         match &*self.kind {
             ErrorKind::Config(_)
             | ErrorKind::TableNotFound { .. }
-            | ErrorKind::UnknownColumns { .. } => true,
-            ErrorKind::Connect { source, .. } => match source.as_db_error() {
-                // 28: invalid authorization; 3D000: database does not exist.
-                Some(e) => {
-                    let code = e.code().code();
-                    code.starts_with("28") || code == "3D000"
-                }
-                // A certificate not trusted, a server without TLS: the settings are wrong.
-                None if crate::conninfo::is_tls_failure(source) => true,
-                None => {
-                    let mut text = source.to_string();
-                    let mut cause = std::error::Error::source(source);
-                    while let Some(c) = cause {
-                        text.push_str(&c.to_string());
-                        cause = c.source();
-                    }
-                    let text = text.to_ascii_lowercase();
-                    text.contains("certificate") || text.contains("tls")
-                }
-            },
-            // A schema that does not exist, a privilege the role lacks: the command (or the
-            // database's set-up) must change, as for a table that does not exist.
-            ErrorKind::Database { source, .. } => matches!(
-                source.as_db_error().map(|e| e.code().code()),
-                Some("3F000" | "42501")
-            ),
-            ErrorKind::Sqlite { source, .. } => matches!(
-                source.sqlite_error_code(),
-                Some(
-                    rusqlite::ErrorCode::CannotOpen
-                        | rusqlite::ErrorCode::ReadOnly
-                        | rusqlite::ErrorCode::PermissionDenied
-                        | rusqlite::ErrorCode::AuthorizationForStatementDenied
-                        | rusqlite::ErrorCode::NotADatabase
-                )
-            ),
-            _ => false,
+            | ErrorKind::UnknownColumns { .. } => ErrorClass::Config,
+            ErrorKind::Csv { .. } | ErrorKind::Value { .. } => ErrorClass::Row,
+            ErrorKind::Connect { class, .. }
+            | ErrorKind::Database { class, .. }
+            | ErrorKind::Sqlite { class, .. } => *class,
+            ErrorKind::Internal(_) => ErrorClass::Internal,
+            ErrorKind::Io { .. } | ErrorKind::TooManyRejects { .. } | ErrorKind::Interrupted => {
+                ErrorClass::Other
+            }
         }
     }
 
-    /// True for a connection that failed in its TLS handshake or certificate check.
-    pub fn is_tls_failure(&self) -> bool {
+    /// True when the user must change the command or its configuration (exit code 2), as
+    /// opposed to a load that failed on its data or on the database (exit code 1).
+    pub fn is_config(&self) -> bool {
+        self.class() == ErrorClass::Config
+    }
+
+    /// The driver's own words for a database error, shortly (for a retry's log line): the
+    /// server's message and SQLSTATE, or the I/O error under a lost connection.
+    pub fn cause(&self) -> String {
         match &*self.kind {
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
-                crate::conninfo::is_tls_failure(source)
+                if let Some(db) = source.as_db_error() {
+                    return format!("{} (SQLSTATE {})", db.message(), db.code().code());
+                }
+                let mut s = std::error::Error::source(source);
+                while let Some(c) = s {
+                    if let Some(io) = c.downcast_ref::<io::Error>() {
+                        return io.to_string();
+                    }
+                    s = c.source();
+                }
+                source.to_string()
             }
-            _ => false,
+            ErrorKind::Sqlite { source, .. } => source.to_string(),
+            _ => self.to_string(),
         }
     }
 
@@ -329,7 +327,7 @@ impl fmt::Display for Error {
                 quote_list(unknown),
                 quote_list(columns)
             ),
-            ErrorKind::Connect { target, source } => {
+            ErrorKind::Connect { target, source, .. } => {
                 write!(f, "could not connect to {target}: ")?;
                 fmt_pg_error(source, f)
             }
@@ -343,6 +341,7 @@ impl fmt::Display for Error {
                 context,
                 chunk,
                 source,
+                ..
             } => {
                 write!(f, "{context}")?;
                 if let Some(c) = chunk {
@@ -393,15 +392,4 @@ pub(crate) fn cut_value(raw: &[u8]) -> String {
         out.push('…');
     }
     out.escape_debug().to_string()
-}
-
-/// A column of a catalog or bookkeeping row. `Row::get` panics when the server sends another
-/// type than expected (a PostgreSQL-compatible engine may); this is an error with context.
-pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
-    row: &'a tokio_postgres::Row,
-    idx: usize,
-    what: &str,
-) -> Result<T> {
-    row.try_get(idx)
-        .map_err(|e| Error::db(format!("reading {what} (column {idx} of the result)"), e))
 }

@@ -3,7 +3,6 @@
 
 pub mod checkpoint;
 pub mod chunk;
-pub mod conninfo;
 pub mod encode;
 pub mod error;
 pub mod ident;

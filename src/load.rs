@@ -22,7 +22,7 @@ use crate::rejects::Rejects;
 use crate::retry::{self, RetryPolicy};
 use crate::schema::{ColumnType, Table, TableName};
 use crate::sink::postgres::{self, Method, PgLedger, PgPlan, PgSink, TxMode};
-use crate::sink::sqlite::{self, InsertPlan, SqliteSink};
+use crate::sink::sqlite::{self, SqlitePlan, SqliteSink};
 use crate::source::csv::CsvOptions;
 use crate::source::decompress::Compression;
 use crate::source::format::Format;
@@ -954,7 +954,7 @@ impl Load {
                 if self.workers > 1 {
                     tracing::info!("SQLite takes one writer at a time: loading with 1 worker");
                 }
-                let mut plan = InsertPlan::new(&table, columns, self.chunk_rows);
+                let mut plan = SqlitePlan::new(&table, columns, self.chunk_rows);
                 plan.checkpoints = checkpoints.clone();
                 plan.atomic = atomic;
                 plan.upsert = upsert.clone();

@@ -1,16 +1,16 @@
 //! Transient versus permanent errors, and exponential backoff with jitter.
 //!
-//! Classification lives in one function, [`transient_reason`], so that every caller retries
-//! exactly the same things: a dropped or refused connection, a server shutting down or starting
-//! up, a full connection table, a serialization failure or deadlock. Data, constraint,
-//! permission and schema errors are permanent: retrying cannot fix them.
+//! What is retried is decided by the error's [`ErrorClass`], which each backend gives its own
+//! errors: a dropped or refused connection, a server shutting down or starting up, a full
+//! connection table, a serialization failure or deadlock. Data, constraint, permission, schema
+//! and TLS errors are permanent: retrying cannot fix them.
 
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorClass, ErrorKind};
 
 /// How often and how long to retry.
 #[derive(Clone, Copy, Debug)]
@@ -47,48 +47,9 @@ impl RetryPolicy {
     }
 }
 
-/// Why `e` is worth retrying, or `None` when it is permanent.
+/// Why `e` is worth retrying (the driver's own words), or `None` when it is permanent.
 pub fn transient_reason(e: &Error) -> Option<String> {
-    let source = match e.kind() {
-        ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => source,
-        _ => return None,
-    };
-    pg_transient_reason(source)
-}
-
-/// The same classification for a driver error.
-pub fn pg_transient_reason(e: &tokio_postgres::Error) -> Option<String> {
-    if let Some(db) = e.as_db_error() {
-        let code = db.code().code();
-        let transient = code.starts_with("08")
-            || matches!(
-                code,
-                "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
-            );
-        return transient.then(|| format!("{} (SQLSTATE {code})", db.message()));
-    }
-    // A certificate refused or a handshake failed: the same settings fail the same way.
-    if crate::conninfo::is_tls_failure(e) {
-        return None;
-    }
-    if e.is_closed() {
-        return Some("the connection was closed".into());
-    }
-    // No SQLSTATE: an I/O error (refused, reset, broken pipe, timeout) or a protocol error
-    // on a dying connection. Walk the sources for an io::Error.
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io.to_string());
-        }
-        source = s.source();
-    }
-    let text = e.to_string();
-    (text.contains("timeout")
-        || text.contains("timed out")
-        || text.contains("connection")
-        || text.contains("unexpected EOF"))
-    .then_some(text)
+    (e.class() == ErrorClass::Transient).then(|| e.cause())
 }
 
 /// Decides, error by error, whether to retry, and waits before the retry: one per operation
@@ -166,28 +127,13 @@ where
     }
 }
 
-/// Whether `e` is about the data of some row, so that the row can be found and set aside
-/// (`--rejects`): a data exception (SQLSTATE class 22), an integrity constraint (23: unique,
-/// foreign key, check, not null, exclusion), an error a trigger raised (P0001), a value too
-/// large for an index (54000); for SQLite, a constraint or a value too big.
+/// Whether `e` is a database's refusal of some row's data, so that the row can be found and
+/// set aside (`--rejects`); each backend's `classify` says which refusals are.
 pub fn row_error(e: &Error) -> bool {
-    if let Some(code) = e.sqlstate() {
-        return code.starts_with("22")
-            || code.starts_with("23")
-            || code == "P0001"
-            || code == "54000";
-    }
-    match e.kind() {
-        ErrorKind::Sqlite { source, .. } => matches!(
-            source.sqlite_error_code(),
-            Some(
-                rusqlite::ErrorCode::ConstraintViolation
-                    | rusqlite::ErrorCode::TooBig
-                    | rusqlite::ErrorCode::TypeMismatch
-            )
-        ),
-        _ => false,
-    }
+    matches!(
+        e.kind(),
+        ErrorKind::Database { .. } | ErrorKind::Sqlite { .. }
+    ) && e.class() == ErrorClass::Row
 }
 
 #[cfg(test)]
@@ -214,10 +160,7 @@ mod tests {
         let config: tokio_postgres::Config = "host=127.0.0.1 port=1 user=u".parse().unwrap();
         match config.connect(tokio_postgres::NoTls).await {
             Ok(_) => panic!("port 1 accepted a connection"),
-            Err(source) => Error::new(ErrorKind::Connect {
-                target: "t".into(),
-                source,
-            }),
+            Err(source) => Error::db("connecting", source),
         }
     }
 

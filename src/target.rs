@@ -3,8 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::conninfo::{self, PgTarget};
 use crate::error::{Error, Result};
+use crate::sink::postgres::conninfo::{self, PgTarget};
 
 /// A parsed `--into` value.
 #[derive(Clone)]

@@ -4,14 +4,18 @@
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
 
+use self::error::get;
 use crate::checkpoint::{Cell, Ledger, Param};
-use crate::error::{get, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::target::Target;
 
+pub mod conninfo;
 pub mod copy;
+pub mod error;
 pub mod insert;
 pub mod resolve;
+pub mod tls;
 pub mod upsert;
 pub mod writer;
 
@@ -26,81 +30,16 @@ pub async fn connect(config: &tokio_postgres::Config, target: &Target) -> Result
     let Target::Postgres(pg) = target else {
         return Err(Error::config("not a PostgreSQL target"));
     };
-    let (client, connection) = config.connect(pg.tls.clone()).await.map_err(|source| {
-        let e = Error::new(ErrorKind::Connect {
-            target: target.to_string(),
-            source,
-        });
-        match connect_hint(&e, pg) {
-            Some(h) => e.with_hint(h),
-            None => e,
-        }
-    })?;
+    let (client, connection) = config
+        .connect(pg.tls.clone())
+        .await
+        .map_err(|source| error::connect(target.to_string(), source, pg))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "connection closed with an error");
         }
     });
     Ok(client)
-}
-
-/// What to check after a failed connection, from the server's answer or the TLS error.
-fn connect_hint(e: &Error, pg: &crate::conninfo::PgTarget) -> Option<String> {
-    use crate::conninfo::SslMode;
-    let text = e.to_string();
-    let user = pg.config.get_user().unwrap_or("?");
-    let db = pg.config.get_dbname().unwrap_or(user);
-    Some(match e.sqlstate() {
-        Some("28P01") => format!(
-            "authentication failed for user \"{user}\": check the password (in the URL, \
-             PGPASSWORD or the password file ~/.pgpass)"
-        ),
-        Some("28000") if text.contains("no encryption") || text.contains("SSL off") => {
-            "the server accepts this user only over TLS: use sslmode=require (or verify-full \
-             with sslrootcert=...)"
-                .to_string()
-        }
-        Some("28000") => format!(
-            "the server does not let user \"{user}\" in from here (pg_hba.conf); check the user, \
-             host and sslmode"
-        ),
-        Some("3D000") => format!("database \"{db}\" does not exist: check the database name"),
-        _ if text.contains("UnsupportedCertVersion") => format!(
-            "the server's certificate is an X.509 version 1 certificate, which sslmode={} cannot \
-             verify (barge's TLS library, rustls, verifies only v3 certificates): reissue it as \
-             v3 (openssl x509 -req ... -extfile with subjectAltName), or use sslmode=require, \
-             which encrypts without checking the certificate, as libpq's require does",
-            pg.ssl_mode.as_str()
-        ),
-        _ if text.contains("UnknownIssuer") || text.contains("unknown issuer") => {
-            "the server's certificate is not signed by a CA barge trusts: pass sslrootcert=... \
-             with the CA that signed it"
-                .to_string()
-        }
-        _ if text.contains("NotValidForName") || text.contains("not valid for name") => {
-            "the server's certificate is not made out to this host name: connect by the name \
-             in the certificate, or use sslmode=verify-ca"
-                .to_string()
-        }
-        _ if text.contains("server does not support TLS") => {
-            "the server does not accept TLS connections: use sslmode=prefer or disable".to_string()
-        }
-        // Any other TLS failure: the certificate or the TLS settings, not host or password.
-        _ if e.is_tls_failure() => format!(
-            "the TLS handshake failed under sslmode={}: check sslmode, sslrootcert, and the \
-             server's certificate (sslmode=require encrypts without checking it)",
-            pg.ssl_mode.as_str()
-        ),
-        _ if text.contains("Connection refused") || text.contains("timed out") => {
-            "nothing answered at that host and port: check the host, the port and that the \
-             server is running"
-                .to_string()
-        }
-        _ if pg.ssl_mode == SslMode::Disable && text.contains("pg_hba") => {
-            "the server may require TLS: try sslmode=require".to_string()
-        }
-        _ => return None,
-    })
 }
 
 /// Reads the table's columns, types and NOT NULL constraints from the catalog.

@@ -4,7 +4,8 @@
 
 use tokio_postgres::Client;
 
-use crate::error::{get, Error, Result};
+use super::error::get;
+use crate::error::{Error, Result};
 use crate::ident::quote_ident;
 use crate::schema::{Column, Table};
 use crate::upsert::{OnConflict, UniqueKey, Upsert};

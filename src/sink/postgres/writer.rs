@@ -261,7 +261,7 @@ impl PgSink {
             .query_one(merge_sql, &[])
             .await
             .map_err(|e| Error::db(what, e).in_chunk(meta.seq))?;
-        let inserted: i64 = crate::error::get(&row, 0, "the merge's count")?;
+        let inserted: i64 = super::error::get(&row, 0, "the merge's count")?;
         Ok(inserted as u64)
     }
 

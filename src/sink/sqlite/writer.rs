@@ -1,0 +1,357 @@
+//! A SQLite writer: each chunk in one transaction together with its checkpoint (or, for an
+//! atomic load, all in one), rows a constraint refuses found under savepoints and set aside.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+
+use super::insert::{insert_rows, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
+use super::upsert::STAGE;
+use crate::checkpoint::{Checkpoints, ChunkMeta};
+use crate::chunk::Chunk;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::rejects::{Reject, Rejects};
+use crate::retry::row_error;
+use crate::schema::{Column, Table};
+use crate::sink::Sink;
+use crate::upsert::{Upsert, UpsertCounts};
+
+/// Everything a writer needs besides its connection.
+#[derive(Clone, Debug)]
+pub struct SqlitePlan {
+    /// The quoted target table.
+    pub table: String,
+    /// The columns written, in field order.
+    pub columns: Vec<Column>,
+    /// Rows per INSERT statement.
+    pub rows_per_statement: usize,
+    /// Where checkpoints go; `None` for loads without them.
+    pub checkpoints: Option<Checkpoints>,
+    /// Whether the whole load is one transaction.
+    pub atomic: bool,
+    /// Set for upserts: rows are staged, counted, then merged.
+    pub upsert: Option<Upsert>,
+    /// Where rows SQLite refuses go (`--rejects`); without it such a row fails the load.
+    pub rejects: Option<Rejects>,
+    /// Fail once more rows than this were rejected.
+    pub max_errors: Option<u64>,
+}
+
+impl SqlitePlan {
+    /// A plan to insert `columns` (in field order) into `table`, `chunk_rows` rows per chunk.
+    pub fn new(table: &Table, columns: Vec<Column>, chunk_rows: usize) -> Self {
+        let per_row = columns.len().max(1);
+        SqlitePlan {
+            table: table.quoted(),
+            rows_per_statement: (MAX_PARAMS / per_row)
+                .min(MAX_ROWS_PER_STATEMENT)
+                .min(chunk_rows)
+                .max(1),
+            columns,
+            checkpoints: None,
+            atomic: false,
+            upsert: None,
+            rejects: None,
+            max_errors: None,
+        }
+    }
+}
+
+/// A connection that writes chunks into one table.
+pub struct SqliteSink {
+    conn: Option<Connection>,
+    plan: Arc<SqlitePlan>,
+    progress: Arc<Progress>,
+    /// In atomic mode: whether BEGIN has been sent.
+    begun: bool,
+}
+
+impl SqliteSink {
+    /// A sink writing with `plan` on `conn`, counting upserts in `progress`.
+    ///
+    /// # Errors
+    /// A SQLite error creating an upsert's staging table.
+    pub fn new(conn: Connection, plan: Arc<SqlitePlan>, progress: Arc<Progress>) -> Result<Self> {
+        if plan.upsert.is_some() {
+            super::execute_ddl(
+                &conn,
+                &plan.create_stage_sql(),
+                "creating the staging table",
+            )?;
+        }
+        Ok(SqliteSink {
+            conn: Some(conn),
+            plan,
+            progress,
+            begun: false,
+        })
+    }
+
+    /// Runs `f` on the connection on a blocking thread: SQLite calls block on the disk.
+    async fn with_conn<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&Connection, &SqlitePlan, &mut bool) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| Error::config("the SQLite connection was lost after an error"))?;
+        let plan = self.plan.clone();
+        let mut begun = self.begun;
+        let (conn, begun, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&conn, &plan, &mut begun);
+            (conn, begun, r)
+        })
+        .await
+        .map_err(|e| Error::config(format!("a SQLite writer failed: {e}")))?;
+        self.conn = Some(conn);
+        self.begun = begun;
+        result
+    }
+}
+
+/// What one chunk's transaction did.
+#[derive(Default)]
+struct Written {
+    /// Rows an upsert's merge inserted.
+    inserted: Option<u64>,
+    /// Rows SQLite refused, set aside.
+    refused: u64,
+}
+
+/// Inserts `rows` rows (the values in `data`) and, for an upsert, merges them; returns how many
+/// the merge inserted.
+fn apply_rows(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    data: &[u8],
+    rows: usize,
+    meta: &ChunkMeta,
+) -> Result<Option<u64>> {
+    let what = format!("INSERT into {} ({})", plan.table, meta.describe());
+    insert_rows(conn, plan, data, rows).map_err(|e| Error::sqlite(what, e).in_chunk(meta.seq))?;
+    let Some(u) = &plan.upsert else {
+        return Ok(None);
+    };
+    let merging = |e| {
+        Error::sqlite(
+            format!("merging into {} ({})", plan.table, meta.describe()),
+            e,
+        )
+        .in_chunk(meta.seq)
+    };
+    let n: i64 = conn
+        .query_row(&SqlitePlan::count_new_sql(u, &plan.table), [], |r| r.get(0))
+        .map_err(merging)?;
+    conn.execute(&plan.merge_sql(u), []).map_err(merging)?;
+    conn.execute(&format!("DELETE FROM {STAGE}"), [])
+        .map_err(merging)?;
+    Ok(Some(n as u64))
+}
+
+/// The rows SQLite refuses, found by inserting the chunk in ranges under savepoints and
+/// splitting each refused range in halves until every bad row stands alone.
+fn bisect(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    chunk: &Chunk,
+    meta: &ChunkMeta,
+) -> Result<(Option<u64>, Vec<Reject>)> {
+    let ranges = crate::encode::sqlite::row_ranges(&chunk.data, plan.columns.len())
+        .ok_or_else(|| Error::internal("a chunk is malformed"))?;
+    let sp = |sql: &str| {
+        conn.execute_batch(sql)
+            .map_err(|e| Error::sqlite("setting a savepoint", e))
+    };
+    let mut inserted = plan.upsert.as_ref().map(|_| 0u64);
+    let mut refused = Vec::new();
+    // A stack of row ranges still to send, the next one on top.
+    let mut work: Vec<std::ops::Range<usize>> = Vec::new();
+    work.push(0..ranges.len());
+    while let Some(r) = work.pop() {
+        let (Some(first), Some(last)) = (ranges.get(r.start), ranges.get(r.end.wrapping_sub(1)))
+        else {
+            continue;
+        };
+        sp("SAVEPOINT barge_rows")?;
+        match apply_rows(
+            conn,
+            plan,
+            &chunk.data[first.start..last.end],
+            r.len(),
+            meta,
+        ) {
+            Ok(n) => {
+                sp("RELEASE barge_rows")?;
+                inserted = inserted.map(|i| i + n.unwrap_or(0));
+            }
+            Err(e) if row_error(&e) => {
+                sp("ROLLBACK TO barge_rows; RELEASE barge_rows")?;
+                if r.len() == 1 {
+                    let (position, raw) = chunk.raw_row(r.start).unwrap_or_default();
+                    let reason = match e.kind() {
+                        crate::error::ErrorKind::Sqlite { source, .. } => source.to_string(),
+                        _ => e.to_string(),
+                    };
+                    refused.push(Reject {
+                        position,
+                        raw: raw.to_vec(),
+                        column: None,
+                        value: None,
+                        reason,
+                        sqlstate: None,
+                    });
+                } else {
+                    let mid = r.start + r.len() / 2;
+                    work.push(mid..r.end);
+                    work.push(r.start..mid);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((inserted, refused))
+}
+
+/// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
+/// checkpoint.
+fn seal(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    meta: &ChunkMeta,
+    rejects: &[Reject],
+    rejected_before: u64,
+) -> Result<()> {
+    if let Some(max) = plan.max_errors {
+        if rejected_before + rejects.len() as u64 > max {
+            return Err(crate::error::ErrorKind::TooManyRejects { limit: max }.into());
+        }
+    }
+    if let Some(file) = &plan.rejects {
+        file.write(meta.first_byte, rejects)?;
+    }
+    if let Some(cp) = &plan.checkpoints {
+        let p = cp.insert_params(meta);
+        conn.execute(
+            &cp.insert_sql(),
+            rusqlite::params![cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]],
+        )
+        .map_err(|e| Error::sqlite(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
+    }
+    Ok(())
+}
+
+fn write_chunk(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    chunk: &Chunk,
+    begun: &mut bool,
+    rejected_before: u64,
+) -> Result<Written> {
+    let meta = ChunkMeta::of(chunk);
+    let what = format!("INSERT into {} ({})", plan.table, meta.describe());
+    let ctx = |e| Error::sqlite(what.clone(), e).in_chunk(meta.seq);
+    if !*begun {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(ctx)?;
+        *begun = true;
+    }
+    let mut result = apply_rows(conn, plan, &chunk.data, chunk.rows as usize, &meta)
+        .map(|inserted| (inserted, Vec::new()));
+    if let Err(e) = &result {
+        if plan.rejects.is_some() && !plan.atomic && row_error(e) {
+            // Earlier statements of the chunk went in: start the chunk over, row by range.
+            conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE")
+                .map_err(ctx)?;
+            result = bisect(conn, plan, chunk, &meta);
+        }
+    }
+    let result = result.and_then(|(inserted, refused)| {
+        let mut all = chunk.rejects.clone();
+        all.extend(refused.iter().cloned());
+        all.sort_by_key(|r| r.position.byte);
+        seal(conn, plan, &meta, &all, rejected_before)?;
+        Ok(Written {
+            inserted,
+            refused: refused.len() as u64,
+        })
+    });
+    if plan.atomic {
+        // Rolled back with the connection when the load fails.
+        return result;
+    }
+    *begun = false;
+    match result {
+        Ok(w) => conn.execute_batch("COMMIT").map_err(ctx).map(|()| w),
+        Err(e) => {
+            if let Err(rb) = conn.execute_batch("ROLLBACK") {
+                tracing::debug!(error = %rb, "ROLLBACK failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+impl Sink for SqliteSink {
+    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
+        let rows = chunk.rows;
+        let before = Progress::get(&self.progress.rows_rejected);
+        let written = self
+            .with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun, before))
+            .await?;
+        let committed = rows - written.refused;
+        if let (Some(u), Some(inserted)) = (&self.plan.upsert, written.inserted) {
+            let c = UpsertCounts::of_chunk(u.on_conflict, committed, inserted);
+            Progress::add(&self.progress.upsert_inserted, c.inserted);
+            Progress::add(&self.progress.upsert_updated, c.updated);
+            Progress::add(&self.progress.upsert_skipped, c.skipped);
+        }
+        Ok(committed)
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        if !self.plan.atomic || !self.begun {
+            return Ok(());
+        }
+        self.with_conn(|conn, _, begun| {
+            *begun = false;
+            conn.execute_batch("COMMIT")
+                .map_err(|e| Error::sqlite("committing the load", e))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::ColumnType;
+
+    #[test]
+    fn statements_stay_under_the_parameter_limit() {
+        let cols = |n: usize| {
+            (0..n)
+                .map(|i| Column {
+                    name: format!("c{i}"),
+                    ty: ColumnType::Text,
+                    type_name: "TEXT".into(),
+                    not_null: false,
+                })
+                .collect::<Vec<_>>()
+        };
+        let table = Table {
+            schema: "main".into(),
+            name: "t".into(),
+            columns: cols(2000),
+        };
+        let plan = SqlitePlan::new(&table, cols(2000), 10_000);
+        assert_eq!(plan.rows_per_statement, 16);
+        assert!(plan.rows_per_statement * 2000 <= MAX_PARAMS);
+        let plan = SqlitePlan::new(&table, cols(2), 100);
+        assert_eq!(plan.rows_per_statement, 100);
+        assert_eq!(
+            plan.insert_sql(2),
+            "INSERT INTO \"main\".\"t\" (\"c0\", \"c1\") VALUES (?, ?), (?, ?)"
+        );
+    }
+}
