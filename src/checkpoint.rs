@@ -354,6 +354,22 @@ impl Checkpoints {
     }
 }
 
+/// Whether `table` holds no row (a table emptied since a completed load surprises its user).
+///
+/// # Errors
+/// A database error.
+pub async fn is_empty<L: Ledger>(db: &mut L, table: &crate::schema::Table) -> Result<bool> {
+    let sql = format!(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM {}) THEN 0 ELSE 1 END",
+        table.quoted()
+    );
+    let rows = db.query(&sql, &[], "reading the table").await?;
+    Ok(matches!(
+        rows.first().and_then(|r| r.first()),
+        Some(Cell::Int(1))
+    ))
+}
+
 /// What a checkpoint row records of a chunk (its data may already be gone to the server).
 #[derive(Clone, Copy, Debug)]
 pub struct ChunkMeta {

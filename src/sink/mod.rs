@@ -1,13 +1,29 @@
-//! Where chunks go. Each writer task owns one [`Sink`] (one connection): PostgreSQL by COPY,
-//! SQLite by prepared INSERTs.
+//! Where chunks go. A [`Backend`] is what differs between databases (connecting, the catalog,
+//! the bookkeeping, the wire format, its writers); each lives in a folder of its own with the
+//! same file names (`mod`, `error`, `insert`, `upsert`, `writer`, and `copy`, `resolve`,
+//! `conninfo`, `tls` where a backend has them), so that a reader who knows one knows them all
+//! and a new database is one new folder. What every backend shares is written once here: the
+//! [`plan::Plan`], the search for refused rows ([`bisect`]) and what a chunk commits with
+//! ([`seal`]).
 
 use std::future::Future;
+use std::sync::Arc;
 
-use crate::chunk::Chunk;
+use crate::checkpoint::{Checkpoints, Start};
+use crate::chunk::{Chunk, WireFormat};
 use crate::error::Result;
+use crate::ident::Dialect;
+use crate::progress::Progress;
+use crate::schema::{Column, Table, TableName};
+use crate::upsert::UniqueKey;
 
+pub mod bisect;
+pub mod plan;
 pub mod postgres;
+pub mod seal;
 pub mod sqlite;
+
+pub use plan::{Mode, Plan};
 
 /// Writes whole chunks, each in a transaction of its own (or, for an atomic load, all in one).
 pub trait Sink: Send + 'static {
@@ -20,4 +36,66 @@ pub trait Sink: Send + 'static {
     fn finish(&mut self) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+}
+
+/// A database as a load sees it, through its bookkeeping connection: the load's phases run
+/// the same on every backend, and only these steps differ.
+pub trait Backend: Send {
+    /// The writer a load runs per worker.
+    type Sink: Sink;
+
+    /// The SQL dialect: quoting and the types of a created table.
+    fn dialect(&self) -> Dialect;
+
+    /// Whether a missing table is created without `--create` (the embedded default does).
+    fn creates_tables(&self) -> bool {
+        false
+    }
+
+    /// The wire format for these columns in this mode, and its name in the report.
+    fn wire_format(&self, columns: &[Column], mode: Mode) -> (WireFormat, &'static str);
+
+    /// The table's columns and types; `None` when there is no such table.
+    fn introspect(
+        &mut self,
+        name: &TableName,
+    ) -> impl Future<Output = Result<Option<Table>>> + Send;
+
+    /// Runs a `CREATE TABLE` made by inference.
+    fn create_table(
+        &mut self,
+        sql: &str,
+        name: &TableName,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The unique keys an upsert's conflict target can name.
+    fn unique_keys(&mut self, table: &Table)
+        -> impl Future<Output = Result<Vec<UniqueKey>>> + Send;
+
+    /// Finds (creating the bookkeeping table when needed) this load's checkpoints.
+    fn start_checkpoints(
+        &mut self,
+        table: String,
+        fingerprint: &str,
+        again: bool,
+    ) -> impl Future<Output = Result<Start>> + Send;
+
+    /// Marks the load complete in the bookkeeping table.
+    fn mark_done(&mut self, checkpoints: &Checkpoints) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether the table holds no row.
+    fn is_empty(&mut self, table: &Table) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Whether the session reads local timestamps as UTC (so the client may convert them).
+    fn session_is_utc(&mut self) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The writers of a load: `workers` of them where the database takes concurrent writers
+    /// (fewer when it has fewer connection slots), one where it does not or the load is one
+    /// transaction.
+    fn sinks(
+        &mut self,
+        plan: Plan,
+        workers: usize,
+        progress: Arc<Progress>,
+    ) -> impl Future<Output = Result<Vec<Self::Sink>>> + Send;
 }

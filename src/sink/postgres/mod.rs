@@ -1,14 +1,23 @@
 //! PostgreSQL (and servers that speak its protocol): connecting, reading the target table from
-//! the catalog, and writing chunks with binary COPY.
+//! the catalog, the bookkeeping, and its writers, which send chunks with binary COPY.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
 
 use self::error::get;
-use crate::checkpoint::{Cell, Ledger, Param};
+use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
+use crate::chunk::WireFormat;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ident::Dialect;
+use crate::progress::Progress;
+use crate::retry::{self, RetryPolicy};
 use crate::schema::{Column, ColumnType, Table, TableName};
+use crate::sink::{Backend, Mode, Plan};
 use crate::target::Target;
+use crate::upsert::UniqueKey;
 
 pub mod conninfo;
 pub mod copy;
@@ -19,7 +28,7 @@ pub mod tls;
 pub mod upsert;
 pub mod writer;
 
-pub use writer::{Method, PgPlan, PgSink, TxMode};
+pub use writer::{Method, PgPlan, PgSink};
 
 /// Opens one connection; its driver task runs on the current runtime until the client is
 /// dropped.
@@ -40,6 +49,178 @@ pub async fn connect(config: &tokio_postgres::Config, target: &Target) -> Result
         }
     });
     Ok(client)
+}
+
+/// A PostgreSQL server, through the load's bookkeeping connection.
+pub struct PgBackend {
+    /// The bookkeeping connection; the first writer takes it over.
+    client: Option<Client>,
+    config: tokio_postgres::Config,
+    target: Target,
+    retry: RetryPolicy,
+}
+
+impl PgBackend {
+    /// Connects to `target`, retrying briefly while the server is unreachable or starting up:
+    /// at the start of a load a refused connection is more often a wrong port than a restart,
+    /// and the user should hear so within seconds. (Once rows flow, writers retry with the full
+    /// `retry` policy.) Retries are counted in `progress`.
+    ///
+    /// # Errors
+    /// The connection error, with a hint.
+    pub async fn open(target: &Target, retry: RetryPolicy, progress: &Progress) -> Result<Self> {
+        let Target::Postgres(pg) = target else {
+            return Err(Error::internal("a PostgreSQL backend for another target"));
+        };
+        let mut config = pg.config.clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let policy = RetryPolicy {
+            max_retries: retry.max_retries.min(3),
+            max_elapsed: retry.max_elapsed.min(Duration::from_secs(10)),
+            ..retry
+        };
+        let client = retry::with_retries(
+            &policy,
+            |_| connect(&config, target),
+            |n, reason, wait| {
+                Progress::add(&progress.retries, 1);
+                tracing::warn!(
+                    attempt = n,
+                    wait_ms = wait.as_millis() as u64,
+                    "connecting failed ({reason}); retrying"
+                );
+            },
+        )
+        .await?;
+        Ok(PgBackend {
+            client: Some(client),
+            config,
+            target: target.clone(),
+            retry,
+        })
+    }
+
+    /// The bookkeeping connection, opened again once a writer has taken it.
+    async fn client(&mut self) -> Result<&Client> {
+        if self.client.is_none() {
+            self.client = Some(connect(&self.config, &self.target).await?);
+        }
+        self.client
+            .as_ref()
+            .ok_or_else(|| Error::internal("the bookkeeping connection is gone"))
+    }
+}
+
+impl Backend for PgBackend {
+    type Sink = PgSink;
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn wire_format(&self, columns: &[Column], mode: Mode) -> (WireFormat, &'static str) {
+        match mode {
+            // INSERT parameters carry other types as text, each value on its own.
+            Mode::Insert => (WireFormat::Binary, "insert"),
+            Mode::Copy if columns.iter().any(|c| c.ty == ColumnType::Other) => {
+                let odd: Vec<String> = columns
+                    .iter()
+                    .filter(|c| c.ty == ColumnType::Other)
+                    .map(|c| format!("\"{}\" ({})", c.name, c.type_name))
+                    .collect();
+                tracing::warn!(
+                    columns = %odd.join(", "),
+                    "these column types are parsed by the server: falling back to text COPY"
+                );
+                (WireFormat::Text, "text")
+            }
+            Mode::Copy => (WireFormat::Binary, "binary"),
+        }
+    }
+
+    async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
+        match introspect(self.client().await?, name).await {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if matches!(e.kind(), ErrorKind::TableNotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_table(&mut self, sql: &str, name: &TableName) -> Result<()> {
+        self.client()
+            .await?
+            .batch_execute(sql)
+            .await
+            .map_err(|e| Error::db(format!("creating table {}", name.quoted()), e))
+    }
+
+    async fn unique_keys(&mut self, table: &Table) -> Result<Vec<UniqueKey>> {
+        upsert::unique_keys(self.client().await?, table).await
+    }
+
+    async fn start_checkpoints(&mut self, table: String, fp: &str, again: bool) -> Result<Start> {
+        Checkpoints::start(&mut PgLedger(self.client().await?), table, fp, again).await
+    }
+
+    async fn mark_done(&mut self, checkpoints: &Checkpoints) -> Result<()> {
+        checkpoints
+            .mark_done(&mut PgLedger(self.client().await?))
+            .await
+            .map(|_| ())
+    }
+
+    async fn is_empty(&mut self, table: &Table) -> Result<bool> {
+        crate::checkpoint::is_empty(&mut PgLedger(self.client().await?), table).await
+    }
+
+    async fn session_is_utc(&mut self) -> Result<bool> {
+        session_is_utc(self.client().await?).await
+    }
+
+    /// One writer per worker: the first on the bookkeeping connection, the others on new
+    /// connections (as many as the server has slots for).
+    async fn sinks(
+        &mut self,
+        plan: Plan,
+        workers: usize,
+        progress: Arc<Progress>,
+    ) -> Result<Vec<PgSink>> {
+        let mut plan = PgPlan::new(plan);
+        plan.base.retry = self.retry;
+        // One transaction is one connection.
+        let wanted = if plan.atomic { 1 } else { workers.max(1) };
+        let plan = Arc::new(plan);
+        let sink = |c| {
+            PgSink::new(
+                c,
+                self.config.clone(),
+                self.target.clone(),
+                plan.clone(),
+                progress.clone(),
+            )
+        };
+        let first = match self.client.take() {
+            Some(c) => c,
+            None => connect(&self.config, &self.target).await?,
+        };
+        let mut sinks = vec![sink(first)];
+        for _ in 1..wanted {
+            match connect(&self.config, &self.target).await {
+                Ok(c) => sinks.push(sink(c)),
+                Err(e) if e.sqlstate() == Some("53300") => {
+                    tracing::warn!(
+                        "the server has no connection slots left: loading with {} of {wanted} workers",
+                        sinks.len(),
+                    );
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(sinks)
+    }
 }
 
 /// Reads the table's columns, types and NOT NULL constraints from the catalog.

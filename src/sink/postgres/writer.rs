@@ -9,28 +9,17 @@ use bytes::Bytes;
 use tokio_postgres::Client;
 
 use super::{copy, insert, resolve, upsert};
-use crate::checkpoint::{Checkpoints, ChunkMeta};
+use crate::checkpoint::ChunkMeta;
 use crate::chunk::{Chunk, RawRow, WireFormat};
 use crate::encode::pg_binary;
-use crate::error::ErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Progress;
-use crate::rejects::{Reject, Rejects};
-use crate::retry::{row_error, transient_reason, Retrier, RetryPolicy};
-use crate::schema::{Column, Table};
-use crate::sink::Sink;
+use crate::rejects::Reject;
+use crate::retry::{row_error, transient_reason, Retrier};
+use crate::sink::bisect::{self, Bisection};
+use crate::sink::{seal, Mode, Plan, Sink};
 use crate::target::Target;
 use crate::turnstile::Turnstile;
-use crate::upsert::{Upsert, UpsertCounts};
-
-/// How the sink uses transactions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxMode {
-    /// One transaction per chunk (with its checkpoint, when checkpoints are on).
-    PerChunk,
-    /// The whole load in one transaction, committed by [`Sink::finish`].
-    Atomic,
-}
 
 /// How rows travel to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,48 +30,38 @@ pub enum Method {
     Insert(usize),
 }
 
-/// Everything a writer needs besides its connection; shared by all writers of a load.
+/// The load's [`Plan`] as PostgreSQL's writers carry it out; shared by all of them.
 #[derive(Debug)]
 pub struct PgPlan {
-    /// The target table.
-    pub table: Table,
-    /// The input's name, for messages.
-    pub input: String,
-    /// The columns written, in field order.
-    pub columns: Vec<Column>,
+    /// What every backend's writers share.
+    pub base: Plan,
     /// COPY or INSERT.
     pub method: Method,
-    /// Set for upserts: rows are staged, then merged.
-    pub upsert: Option<Upsert>,
-    /// Where checkpoints go; `None` for loads without them.
-    pub checkpoints: Option<Checkpoints>,
-    /// Transaction use.
-    pub mode: TxMode,
-    /// Retries of a failed chunk.
-    pub retry: RetryPolicy,
-    /// Upserts take effect in input order.
+    /// Chunks take effect in input order where that matters (upserts, rejects).
     pub turnstile: Turnstile,
-    /// Where rows the server refuses go (`--rejects`); without it such a row fails the load.
-    pub rejects: Option<Rejects>,
-    /// Fail once more rows than this were rejected.
-    pub max_errors: Option<u64>,
+}
+
+impl std::ops::Deref for PgPlan {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.base
+    }
 }
 
 impl PgPlan {
-    /// A plan to write `columns` (in field order) into `table` by `method`.
-    pub fn new(table: &Table, columns: Vec<Column>, method: Method, input: &str) -> Self {
+    /// PostgreSQL's way of carrying out `plan`.
+    pub fn new(plan: Plan) -> Self {
+        let method = match plan.mode {
+            Mode::Copy => Method::Copy(plan.format),
+            Mode::Insert => Method::Insert(insert::rows_per_statement(
+                plan.columns.len(),
+                plan.chunk_rows,
+            )),
+        };
         PgPlan {
-            table: table.clone(),
-            input: input.to_string(),
-            columns,
+            base: plan,
             method,
-            upsert: None,
-            checkpoints: None,
-            mode: TxMode::PerChunk,
-            retry: RetryPolicy::default(),
             turnstile: Turnstile::default(),
-            rejects: None,
-            max_errors: None,
         }
     }
 
@@ -274,15 +253,7 @@ impl PgSink {
         meta: &ChunkMeta,
         rejects: &[Reject],
     ) -> Result<()> {
-        if let Some(max) = plan.max_errors {
-            let before = Progress::get(&progress.rows_rejected);
-            if before + rejects.len() as u64 > max {
-                return Err(ErrorKind::TooManyRejects { limit: max }.into());
-            }
-        }
-        if let Some(file) = &plan.rejects {
-            file.write(meta.first_byte, rejects)?;
-        }
+        seal::set_aside(plan, meta, rejects, Progress::get(&progress.rows_rejected))?;
         if let Some(cp) = &plan.checkpoints {
             let p = cp.insert_params(meta);
             tx.execute(
@@ -414,9 +385,7 @@ impl PgSink {
             chunk,
         )
         .await?;
-        let mut all = chunk.rejects.clone();
-        all.extend(refused.iter().cloned());
-        all.sort_by_key(|r| r.position.byte);
+        let all = seal::all_rejects(&chunk.rejects, &refused);
         Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
         tx.commit().await.map_err(ctx)?;
         Ok(Written {
@@ -444,25 +413,13 @@ impl PgSink {
             .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
         let mut inserted = merge_sql.map(|_| 0u64);
         let mut refused: Vec<Reject> = Vec::new();
-        // A stack of row ranges still to send, the next one on top. The chunk is known to hold
-        // bad rows, and a COPY that fails on one has to be sent again up to it: sent in
-        // pieces, only the pieces with bad rows go twice.
-        let n = ranges.len();
-        let piece = (n / BISECT_PIECES).max(1);
-        let mut work: Vec<Range<usize>> = (0..n)
-            .step_by(piece)
-            .map(|start| start..(start + piece).min(n))
-            .rev()
-            .collect();
+        let mut search = Bisection::new(ranges.len(), bisect::PIECES);
         let sp = |sql: &'static str| async move {
             tx.batch_execute(sql)
                 .await
                 .map_err(|e| Error::db("setting a savepoint", e))
         };
-        while let Some(r) = work.pop() {
-            if r.is_empty() {
-                continue;
-            }
+        while let Some(r) = search.next_range() {
             sp("SAVEPOINT barge_rows").await?;
             let payload = copy::sub_payload(&chunk.data, &ranges, r.clone(), format);
             let mut result =
@@ -482,14 +439,7 @@ impl PgSink {
                 Ok(()) => sp("RELEASE SAVEPOINT barge_rows").await?,
                 Err(e) if row_error(&e) => {
                     sp("ROLLBACK TO SAVEPOINT barge_rows").await?;
-                    if r.len() == 1 {
-                        refused.push(server_reject(chunk, r.start, &e));
-                        continue;
-                    }
-                    // COPY names the row it failed on: send it alone and the rest whole. It is
-                    // set aside only once it fails on its own: a line number can point at a
-                    // row that was merely buffered with the bad one (an error raised when COPY
-                    // flushes several rows at once), and a good row is never set aside.
+                    // COPY names the row it failed on (a merge does not).
                     let blamed = match (&e.kind(), plan.method) {
                         (ErrorKind::Database { source, .. }, Method::Copy(_))
                             if merge_sql.is_none() =>
@@ -500,17 +450,8 @@ impl PgSink {
                         }
                         _ => None,
                     };
-                    match blamed {
-                        Some(bad) => {
-                            work.push(bad + 1..r.end);
-                            work.push(bad..bad + 1);
-                            work.push(r.start..bad);
-                        }
-                        None => {
-                            let mid = r.start + r.len() / 2;
-                            work.push(mid..r.end);
-                            work.push(r.start..mid);
-                        }
+                    if let Some(row) = search.refused(r, blamed) {
+                        refused.push(server_reject(chunk, row, &e));
                     }
                 }
                 Err(e) => return Err(e),
@@ -591,9 +532,7 @@ impl PgSink {
             Err(e) => return Err(e),
         }
         if rejecting {
-            let mut all = chunk.rejects.clone();
-            all.extend(refused.iter().cloned());
-            all.sort_by_key(|r| r.position.byte);
+            let all = seal::all_rejects(&chunk.rejects, &refused);
             Self::seal(client, &plan, &self.progress, meta, &all).await?;
             sp("RELEASE SAVEPOINT barge_chunk").await?;
         }
@@ -605,12 +544,7 @@ impl PgSink {
     }
 
     fn count(&self, inserted: Option<u64>, rows: u64) {
-        if let (Some(u), Some(inserted)) = (&self.plan.upsert, inserted) {
-            let c = UpsertCounts::of_chunk(u.on_conflict, rows, inserted);
-            Progress::add(&self.progress.upsert_inserted, c.inserted);
-            Progress::add(&self.progress.upsert_updated, c.updated);
-            Progress::add(&self.progress.upsert_skipped, c.skipped);
-        }
+        seal::count_upsert(&self.plan, &self.progress, inserted, rows);
     }
 
     async fn write_chunk(&mut self, mut chunk: Chunk) -> Result<u64> {
@@ -620,7 +554,7 @@ impl PgSink {
             let mut retrier = Retrier::new(plan.retry);
             loop {
                 let rejecting = plan.rejects.is_some();
-                let client = if plan.mode == TxMode::Atomic {
+                let client = if plan.atomic {
                     self.resolver().await
                 } else {
                     self.client().await
@@ -675,7 +609,7 @@ impl PgSink {
             raw: std::mem::take(&mut chunk.raw),
             raw_rows: std::mem::take(&mut chunk.raw_rows),
         };
-        if plan.mode == TxMode::Atomic {
+        if plan.atomic {
             // One transaction for the whole load: a lost connection loses it all, so there is
             // nothing to retry here.
             let written = self.write_atomic(&work).await?;
@@ -723,11 +657,6 @@ fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
         .as_mut()
         .ok_or_else(|| Error::internal("a writer has no connection"))
 }
-
-/// Pieces a chunk with bad rows is first sent in. Measured with 500 duplicate keys spread over
-/// the 1M-row bench file (every chunk bisects): whole chunk 9.5-11.2 s, 8 pieces 8.7-9.4 s,
-/// 16 pieces 7.4 s, 64 pieces 7.8-8.4 s (the round trips start to cost more than they save).
-const BISECT_PIECES: usize = 16;
 
 /// A chunk as the writer holds it while it may be retried.
 struct Work {
@@ -817,7 +746,7 @@ impl Sink for PgSink {
     }
 
     async fn finish(&mut self) -> Result<()> {
-        if self.plan.mode == TxMode::Atomic && self.begun {
+        if self.plan.atomic && self.begun {
             let client = self.client().await?;
             client
                 .batch_execute("COMMIT")

@@ -24,8 +24,8 @@ impl SqlitePlan {
         let cols: Vec<String> = self.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let one = format!("({})", vec!["?"; self.columns.len()].join(", "));
         let dest = match self.upsert {
-            Some(_) => STAGE,
-            None => &self.table,
+            Some(_) => STAGE.to_string(),
+            None => self.table.quoted(),
         };
         format!(
             "INSERT INTO {dest} ({}) VALUES {}",

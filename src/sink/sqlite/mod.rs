@@ -19,15 +19,113 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::checkpoint::{Cell, Ledger, Param};
+use std::sync::Arc;
+
+use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
+use crate::chunk::WireFormat;
 use crate::error::{Error, Result};
-use crate::ident::quote_ident;
+use crate::ident::{quote_ident, Dialect};
+use crate::progress::Progress;
 use crate::schema::{Column, ColumnType, Table, TableName};
+use crate::sink::{Backend, Mode, Plan};
 use crate::target::SqliteTarget;
 use crate::upsert::UniqueKey;
 
 /// How long a writer waits for another process's lock on the file before failing.
 const BUSY_TIMEOUT_MS: u32 = 30_000;
+
+/// A SQLite database, through the load's bookkeeping connection.
+pub struct SqliteBackend {
+    conn: Connection,
+    target: SqliteTarget,
+    /// Names the in-memory database of `sqlite::memory:`, which every connection of the load
+    /// opens.
+    memory_key: u64,
+}
+
+impl SqliteBackend {
+    /// Opens (and creates when missing) the database at `target`.
+    ///
+    /// # Errors
+    /// A SQLite error (exit code 2 for a file that cannot be opened or is not a database).
+    pub fn open(target: &SqliteTarget) -> Result<Self> {
+        let memory_key = memory_key();
+        Ok(SqliteBackend {
+            conn: open(target, memory_key)?,
+            target: target.clone(),
+            memory_key,
+        })
+    }
+}
+
+impl Backend for SqliteBackend {
+    type Sink = SqliteSink;
+
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    /// The embedded default creates the table from the file, with no `--create` needed.
+    fn creates_tables(&self) -> bool {
+        true
+    }
+
+    /// SQLite has no bulk path: rows always go by prepared INSERTs.
+    fn wire_format(&self, _: &[Column], _: Mode) -> (WireFormat, &'static str) {
+        (WireFormat::Sqlite, WireFormat::Sqlite.as_str())
+    }
+
+    async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
+        introspect(&self.conn, name)
+    }
+
+    async fn create_table(&mut self, sql: &str, name: &TableName) -> Result<()> {
+        execute_ddl(
+            &self.conn,
+            sql,
+            &format!("creating table {}", name.quoted()),
+        )
+    }
+
+    async fn unique_keys(&mut self, table: &Table) -> Result<Vec<UniqueKey>> {
+        unique_keys(&self.conn, table)
+    }
+
+    async fn start_checkpoints(&mut self, table: String, fp: &str, again: bool) -> Result<Start> {
+        Checkpoints::start(&mut self.conn, table, fp, again).await
+    }
+
+    async fn mark_done(&mut self, checkpoints: &Checkpoints) -> Result<()> {
+        checkpoints.mark_done(&mut self.conn).await.map(|_| ())
+    }
+
+    async fn is_empty(&mut self, table: &Table) -> Result<bool> {
+        crate::checkpoint::is_empty(&mut self.conn, table).await
+    }
+
+    /// SQLite stores timestamps as the text it is given.
+    async fn session_is_utc(&mut self) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// One writer: SQLite takes one at a time.
+    async fn sinks(
+        &mut self,
+        plan: Plan,
+        workers: usize,
+        progress: Arc<Progress>,
+    ) -> Result<Vec<SqliteSink>> {
+        if workers > 1 {
+            tracing::info!("SQLite takes one writer at a time: loading with 1 worker");
+        }
+        let conn = open(&self.target, self.memory_key)?;
+        Ok(vec![SqliteSink::new(
+            conn,
+            Arc::new(SqlitePlan::new(plan)),
+            progress,
+        )?])
+    }
+}
 
 /// A key naming one in-memory database: the connections of one load open the same one.
 pub fn memory_key() -> u64 {

@@ -7,53 +7,42 @@ use rusqlite::Connection;
 
 use super::insert::{insert_rows, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
 use super::upsert::STAGE;
-use crate::checkpoint::{Checkpoints, ChunkMeta};
+use crate::checkpoint::ChunkMeta;
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::rejects::{Reject, Rejects};
+use crate::rejects::Reject;
 use crate::retry::row_error;
-use crate::schema::{Column, Table};
-use crate::sink::Sink;
-use crate::upsert::{Upsert, UpsertCounts};
+use crate::sink::bisect::{self, Bisection};
+use crate::sink::{seal, Plan, Sink};
 
-/// Everything a writer needs besides its connection.
-#[derive(Clone, Debug)]
+/// The load's [`Plan`] as SQLite's writer carries it out.
+#[derive(Debug)]
 pub struct SqlitePlan {
-    /// The quoted target table.
-    pub table: String,
-    /// The columns written, in field order.
-    pub columns: Vec<Column>,
+    /// What every backend's writers share.
+    pub base: Plan,
     /// Rows per INSERT statement.
     pub rows_per_statement: usize,
-    /// Where checkpoints go; `None` for loads without them.
-    pub checkpoints: Option<Checkpoints>,
-    /// Whether the whole load is one transaction.
-    pub atomic: bool,
-    /// Set for upserts: rows are staged, counted, then merged.
-    pub upsert: Option<Upsert>,
-    /// Where rows SQLite refuses go (`--rejects`); without it such a row fails the load.
-    pub rejects: Option<Rejects>,
-    /// Fail once more rows than this were rejected.
-    pub max_errors: Option<u64>,
+}
+
+impl std::ops::Deref for SqlitePlan {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.base
+    }
 }
 
 impl SqlitePlan {
-    /// A plan to insert `columns` (in field order) into `table`, `chunk_rows` rows per chunk.
-    pub fn new(table: &Table, columns: Vec<Column>, chunk_rows: usize) -> Self {
-        let per_row = columns.len().max(1);
+    /// SQLite's way of carrying out `plan`: statements of as many rows as the parameter limit
+    /// allows, up to the chunk.
+    pub fn new(plan: Plan) -> Self {
+        let per_row = plan.columns.len().max(1);
         SqlitePlan {
-            table: table.quoted(),
             rows_per_statement: (MAX_PARAMS / per_row)
                 .min(MAX_ROWS_PER_STATEMENT)
-                .min(chunk_rows)
+                .min(plan.chunk_rows)
                 .max(1),
-            columns,
-            checkpoints: None,
-            atomic: false,
-            upsert: None,
-            rejects: None,
-            max_errors: None,
+            base: plan,
         }
     }
 }
@@ -142,7 +131,11 @@ fn apply_rows(
         .in_chunk(meta.seq)
     };
     let n: i64 = conn
-        .query_row(&SqlitePlan::count_new_sql(u, &plan.table), [], |r| r.get(0))
+        .query_row(
+            &SqlitePlan::count_new_sql(u, &plan.table.quoted()),
+            [],
+            |r| r.get(0),
+        )
         .map_err(merging)?;
     conn.execute(&plan.merge_sql(u), []).map_err(merging)?;
     conn.execute(&format!("DELETE FROM {STAGE}"), [])
@@ -166,10 +159,8 @@ fn bisect(
     };
     let mut inserted = plan.upsert.as_ref().map(|_| 0u64);
     let mut refused = Vec::new();
-    // A stack of row ranges still to send, the next one on top.
-    let mut work: Vec<std::ops::Range<usize>> = Vec::new();
-    work.push(0..ranges.len());
-    while let Some(r) = work.pop() {
+    let mut search = Bisection::new(ranges.len(), bisect::PIECES);
+    while let Some(r) = search.next_range() {
         let (Some(first), Some(last)) = (ranges.get(r.start), ranges.get(r.end.wrapping_sub(1)))
         else {
             continue;
@@ -188,8 +179,9 @@ fn bisect(
             }
             Err(e) if row_error(&e) => {
                 sp("ROLLBACK TO barge_rows; RELEASE barge_rows")?;
-                if r.len() == 1 {
-                    let (position, raw) = chunk.raw_row(r.start).unwrap_or_default();
+                // SQLite does not say which row of a statement it refused.
+                if let Some(row) = search.refused(r, None) {
+                    let (position, raw) = chunk.raw_row(row).unwrap_or_default();
                     let reason = match e.kind() {
                         crate::error::ErrorKind::Sqlite { source, .. } => source.to_string(),
                         _ => e.to_string(),
@@ -202,10 +194,6 @@ fn bisect(
                         reason,
                         sqlstate: None,
                     });
-                } else {
-                    let mid = r.start + r.len() / 2;
-                    work.push(mid..r.end);
-                    work.push(r.start..mid);
                 }
             }
             Err(e) => return Err(e),
@@ -223,14 +211,7 @@ fn seal(
     rejects: &[Reject],
     rejected_before: u64,
 ) -> Result<()> {
-    if let Some(max) = plan.max_errors {
-        if rejected_before + rejects.len() as u64 > max {
-            return Err(crate::error::ErrorKind::TooManyRejects { limit: max }.into());
-        }
-    }
-    if let Some(file) = &plan.rejects {
-        file.write(meta.first_byte, rejects)?;
-    }
+    seal::set_aside(plan, meta, rejects, rejected_before)?;
     if let Some(cp) = &plan.checkpoints {
         let p = cp.insert_params(meta);
         conn.execute(
@@ -267,9 +248,7 @@ fn write_chunk(
         }
     }
     let result = result.and_then(|(inserted, refused)| {
-        let mut all = chunk.rejects.clone();
-        all.extend(refused.iter().cloned());
-        all.sort_by_key(|r| r.position.byte);
+        let all = seal::all_rejects(&chunk.rejects, &refused);
         seal(conn, plan, &meta, &all, rejected_before)?;
         Ok(Written {
             inserted,
@@ -300,12 +279,7 @@ impl Sink for SqliteSink {
             .with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun, before))
             .await?;
         let committed = rows - written.refused;
-        if let (Some(u), Some(inserted)) = (&self.plan.upsert, written.inserted) {
-            let c = UpsertCounts::of_chunk(u.on_conflict, committed, inserted);
-            Progress::add(&self.progress.upsert_inserted, c.inserted);
-            Progress::add(&self.progress.upsert_updated, c.updated);
-            Progress::add(&self.progress.upsert_skipped, c.skipped);
-        }
+        seal::count_upsert(&self.plan, &self.progress, written.inserted, committed);
         Ok(committed)
     }
 
@@ -325,7 +299,7 @@ impl Sink for SqliteSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::ColumnType;
+    use crate::schema::{Column, ColumnType, Table};
 
     #[test]
     fn statements_stay_under_the_parameter_limit() {
@@ -344,10 +318,10 @@ mod tests {
             name: "t".into(),
             columns: cols(2000),
         };
-        let plan = SqlitePlan::new(&table, cols(2000), 10_000);
+        let plan = SqlitePlan::new(Plan::for_test(&table, cols(2000), 10_000));
         assert_eq!(plan.rows_per_statement, 16);
         assert!(plan.rows_per_statement * 2000 <= MAX_PARAMS);
-        let plan = SqlitePlan::new(&table, cols(2), 100);
+        let plan = SqlitePlan::new(Plan::for_test(&table, cols(2), 100));
         assert_eq!(plan.rows_per_statement, 100);
         assert_eq!(
             plan.insert_sql(2),

@@ -1,0 +1,92 @@
+//! What a load reports when it ends: rows, chunks, rejects, upsert counts, and how it ran.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::upsert::{OnConflict, UpsertCounts};
+
+/// What a finished load did.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadReport {
+    /// The target, without its password.
+    pub target: String,
+    /// The table, schema-qualified and quoted.
+    pub table: String,
+    /// Rows committed by this run.
+    pub rows: u64,
+    /// Chunks (transactions) committed by this run.
+    pub chunks: u64,
+    /// Rows skipped because an earlier run of the same load had committed them.
+    pub skipped_rows: u64,
+    /// Retries after transient faults.
+    pub retries: u64,
+    /// Input bytes read.
+    pub bytes: u64,
+    /// Wall time of the load.
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
+    /// `binary`, or `text` when a column's type made barge fall back to text COPY.
+    pub format: &'static str,
+    /// The load's id in the checkpoint table (`None` without checkpoints).
+    pub load_id: Option<String>,
+    /// Set when the input had been loaded completely before, so nothing was loaded now.
+    pub already_loaded: Option<AlreadyLoaded>,
+    /// Whether this load created the table (from the file's header and a sample of rows).
+    pub created: bool,
+    /// For an upsert: `on_conflict`, and rows inserted, updated and skipped.
+    pub upsert: Option<UpsertReport>,
+    /// Rows set aside as bad (`--rejects`) by this run.
+    pub rejected: u64,
+    /// Where they went.
+    pub rejects_file: Option<String>,
+    /// Input files (1 unless several were loaded as one).
+    pub files: usize,
+    /// Whether the load was one all-or-nothing transaction (`--atomic`, or no checkpoints
+    /// could be kept).
+    pub atomic: bool,
+    /// Why this load kept no checkpoints, when it wanted to and could not (the role may not
+    /// create or write the checkpoint table): it was loaded as one transaction instead, and an
+    /// interrupted run starts over rather than resuming.
+    pub not_resumable: Option<String>,
+}
+
+/// What an upsert did.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpsertReport {
+    /// `nothing` or `update`.
+    pub on_conflict: OnConflict,
+    /// The conflict key.
+    pub key: Vec<String>,
+    /// The counts, as a row-by-row load would count them.
+    #[serde(flatten)]
+    pub counts: UpsertCounts,
+}
+
+/// An earlier, completed load of the same input.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlreadyLoaded {
+    /// When it completed.
+    pub at: String,
+    /// Rows it loaded.
+    pub rows: u64,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl LoadReport {
+    /// Rows per second over the whole load.
+    pub fn rows_per_sec(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl LoadReport {
+    /// The report with its wall time measured from `started`.
+    pub(super) fn timed(mut self, started: std::time::Instant) -> Self {
+        self.elapsed = started.elapsed();
+        self
+    }
+}

@@ -1,0 +1,233 @@
+//! The resume phase: which load this is (a fingerprint of the input and mapping, or the
+//! user's `--load-id`), what earlier runs of it committed (so the reader seeks or skips past
+//! it), whether it is done already, and the rejects file, kept for a resumed run. When the
+//! bookkeeping cannot be kept, the load becomes one transaction instead.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use super::report::{AlreadyLoaded, LoadReport};
+use super::table::{json_fields, Destination};
+use super::Load;
+use crate::checkpoint::{self, Checkpoints, SkipRanges, Start};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::Resume;
+use crate::position::Position;
+use crate::progress::Progress;
+use crate::record::RecordSource;
+use crate::rejects::Rejects;
+use crate::schema::TableName;
+use crate::sink::Backend;
+use crate::source::decompress::Compression;
+use crate::source::input;
+
+/// How a load begins.
+pub(super) enum Begin {
+    /// It completed before: nothing to do (the report says when).
+    AlreadyLoaded(LoadReport),
+    /// Rows are to be loaded.
+    Run(Run),
+}
+
+/// A load about to send rows.
+pub(super) struct Run {
+    /// The reader, past what earlier runs committed when it could seek.
+    pub reader: Box<dyn RecordSource>,
+    /// What the reader passes over, and the first chunk's number.
+    pub resume: Resume,
+    /// The load's bookkeeping; `None` without checkpoints.
+    pub checkpoints: Option<Checkpoints>,
+    /// The rejects file (`--rejects`).
+    pub rejects: Option<Rejects>,
+    /// The whole load is one transaction.
+    pub atomic: bool,
+    /// Why checkpoints could not be kept, when they could not.
+    pub not_resumable: Option<String>,
+}
+
+impl Load {
+    /// Identifies the load, finds what earlier runs committed, and positions the reader.
+    ///
+    /// # Errors
+    /// The input cannot be fingerprinted or reopened, the rejects file cannot be opened, a
+    /// database error.
+    pub(super) async fn resume<B: Backend>(
+        &self,
+        db: &mut B,
+        dest: &Destination,
+        mut reader: Box<dyn RecordSource>,
+        name: &str,
+        first: bool,
+    ) -> Result<Begin> {
+        let mut checkpoints = None;
+        let mut committed = Vec::new();
+        let mut atomic = self.atomic;
+        let mut not_resumable = None;
+        if let (Some(fp), Some(cp_table)) = (self.fingerprint(dest, name)?, &self.checkpoint) {
+            let cp_name = TableName::parse(cp_table)?;
+            let schema = cp_name
+                .schema
+                .clone()
+                .unwrap_or_else(|| dest.table.schema.clone());
+            let cp_table = TableName {
+                schema: Some(schema),
+                name: cp_name.name,
+            }
+            .quoted_in(db.dialect());
+            match db.start_checkpoints(cp_table, &fp, self.again).await? {
+                Start::AlreadyLoaded(cp, done) => {
+                    // A table emptied since (TRUNCATE) is the one case where "already loaded"
+                    // surprises: say so.
+                    if done.rows > 0 && db.is_empty(&dest.table).await.unwrap_or(false) {
+                        tracing::warn!(
+                            "{} is empty now, though this load put {} rows there: if it was emptied on purpose, use --again",
+                            dest.table.quoted(),
+                            done.rows
+                        );
+                    }
+                    return Ok(Begin::AlreadyLoaded(self.already_loaded(dest, &cp, done)));
+                }
+                Start::Run(cp, done) => {
+                    checkpoints = Some(cp);
+                    committed = done;
+                }
+                // Exactly once without bookkeeping: every row or none, in one transaction.
+                Start::Unavailable(why) => {
+                    tracing::warn!(
+                        "no checkpoints ({why}): loading {name} in one transaction, all or \
+                         nothing: an interrupted load leaves nothing and starts over, and a \
+                         second run after success loads the rows again; for resumable loads \
+                         that know they are done, pass --checkpoint-table with a schema this \
+                         role may create tables in (or have barge's table created for it)"
+                    );
+                    atomic = true;
+                    not_resumable = Some(why);
+                }
+            }
+        }
+
+        // Seek past the committed run at the start of a file; skip the rest.
+        let resume_firsts: HashSet<u64> = committed.iter().map(|c| c.first_byte).collect();
+        let mut resume = Resume {
+            skip: SkipRanges::new(committed),
+            first_seq: 0,
+        };
+        // (A compressed or transcoded input's positions are not the file's: it is read through.)
+        let seekable = dest
+            .path
+            .as_ref()
+            .filter(|_| self.encoding.is_none() && dest.compression == Compression::None);
+        if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), seekable) {
+            let start = Position {
+                byte: prefix.end_byte,
+                line: prefix.end_line,
+                record: prefix.end_record,
+            };
+            let keys = dest.names.clone().unwrap_or_default();
+            reader = input::reopen_at(p, name, &dest.opts, &keys, start)?;
+            reader.set_json_fields(&json_fields(&dest.columns));
+            resume.first_seq = prefix.chunk + 1;
+            Progress::add(
+                &self.progress.rows_skipped,
+                resume.skip.rows_through(prefix.first_byte),
+            );
+            self.progress.bytes_read.fetch_max(
+                Progress::get(&self.progress.bytes_base) + prefix.end_byte,
+                Ordering::Relaxed,
+            );
+        }
+        if resume.skip.rows() > 0 {
+            tracing::info!(
+                rows = resume.skip.rows(),
+                "resuming: rows committed by an earlier run are skipped"
+            );
+        }
+
+        // Rejects: a fresh file for a fresh load; a resumed one keeps those of committed chunks.
+        let rejects = match &self.rejects {
+            None => None,
+            Some(path) => {
+                let keep = (!resume_firsts.is_empty() || !first).then_some(&resume_firsts);
+                Some(Rejects::open(path, name, dest.header_raw.as_deref(), keep)?)
+            }
+        };
+        Ok(Begin::Run(Run {
+            reader,
+            resume,
+            checkpoints,
+            rejects,
+            atomic,
+            not_resumable,
+        }))
+    }
+
+    /// The load's id: the user's `--load-id`, else a fingerprint of the file and of how it maps
+    /// onto the table; `None` for a load without checkpoints (or a stream without an id).
+    fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<String>> {
+        if self.atomic || self.checkpoint.is_none() {
+            return Ok(None);
+        }
+        let mapping_key = format!(
+            "{}\0{}\0{}\0{}\0{}\0{}",
+            dest.table.quoted(),
+            dest.columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("\0"),
+            self.csv.delimiter,
+            String::from_utf8_lossy(&self.csv.null),
+            self.csv.header,
+            self.encoding.map_or("utf-8", |e| e.name())
+        );
+        Ok(match (&self.load_id, &dest.path) {
+            // A name given by the user is the id itself: it resumes a load whose file changed
+            // (a bad value fixed after a failed load), or one read from a stream.
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(p)) => {
+                Some(checkpoint::fingerprint_file(p, &mapping_key).map_err(|e| {
+                    Error::new(ErrorKind::Io {
+                        input: name.to_string(),
+                        source: e,
+                    })
+                })?)
+            }
+            (None, None) => {
+                tracing::warn!("reading a stream without --load-id: no checkpoints, so this load cannot be resumed");
+                None
+            }
+        })
+    }
+
+    /// The report of a load that had completed before.
+    fn already_loaded(
+        &self,
+        dest: &Destination,
+        cp: &Checkpoints,
+        done: checkpoint::Completed,
+    ) -> LoadReport {
+        LoadReport {
+            target: self.target.to_string(),
+            table: dest.table.quoted(),
+            rows: 0,
+            chunks: 0,
+            skipped_rows: 0,
+            retries: Progress::get(&self.progress.retries),
+            bytes: 0,
+            elapsed: Default::default(),
+            format: dest.report_format,
+            load_id: Some(cp.load_id().to_string()),
+            already_loaded: Some(AlreadyLoaded {
+                at: done.at,
+                rows: done.rows,
+            }),
+            created: false,
+            upsert: None,
+            rejected: 0,
+            rejects_file: None,
+            files: 1,
+            atomic: false,
+            not_resumable: None,
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The table phase: the input's head (its header or keys, and a sample when a table is to be
+//! created), the table introspected or created, the input's fields mapped to its columns, the
+//! wire format, and an upsert's conflict key.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use super::Load;
+use crate::chunk::WireFormat;
+use crate::error::{Error, ErrorKind, Result};
+use crate::record::RecordSource;
+use crate::schema::{Column, ColumnType, Table, TableName};
+use crate::sink::Backend;
+use crate::source::decompress::Compression;
+use crate::source::input::{self, Head, Input, InputOptions};
+use crate::upsert::Upsert;
+
+/// Where the rows go and how they are read, as the table phase settled it.
+pub(super) struct Destination {
+    /// The target table.
+    pub table: Table,
+    /// Rows sampled to create it, when this load created it.
+    pub created: Option<u64>,
+    /// The columns the input's fields go into, in field order.
+    pub columns: Vec<Column>,
+    /// The input's column names (header, NDJSON keys or `--columns`).
+    pub names: Option<Vec<String>>,
+    /// The header line's bytes, for a rejects file.
+    pub header_raw: Option<Vec<u8>>,
+    /// What the input was compressed with.
+    pub compression: Compression,
+    /// The input's path, when it is a file.
+    pub path: Option<PathBuf>,
+    /// How the input is read (to reopen it when resuming).
+    pub opts: InputOptions,
+    /// The unquoted text that means NULL.
+    pub null: Vec<u8>,
+    /// How chunks are encoded, and its name in the report.
+    pub format: WireFormat,
+    /// The format's name in the report.
+    pub report_format: &'static str,
+    /// For an upsert: its key and what it updates.
+    pub upsert: Option<Upsert>,
+}
+
+impl Destination {
+    /// Adds what to do to a load's error: a value that does not fit a column this load chose
+    /// the type of from a sample.
+    pub fn explain(&self, e: Error) -> Error {
+        let Some(sampled) = self.created else {
+            return e;
+        };
+        // A text column takes any value the sample could have shown: a value refused there
+        // (a NUL byte) is no reason to sample more.
+        let typed = |column: &str| {
+            self.table
+                .columns
+                .iter()
+                .any(|c| c.name == column && c.ty != ColumnType::Text)
+        };
+        match e.kind() {
+            ErrorKind::Value { column, .. } if typed(column) => e.with_hint(format!(
+                "this load created {} from the first {sampled} rows, and a later value does \
+                 not fit the type it chose: drop the table and load again with a larger \
+                 --sample-rows (0 reads the whole file), or create the table yourself",
+                self.table.quoted()
+            )),
+            _ => e,
+        }
+    }
+}
+
+impl Load {
+    /// Reads the input's head, finds or creates the table and maps the input onto it.
+    ///
+    /// # Errors
+    /// No such table (without `--create`), columns the table lacks, an upsert key that is no
+    /// unique key, the input's own errors in its head, a database error.
+    pub(super) async fn destination<B: Backend>(
+        &self,
+        db: &mut B,
+        input: Input,
+        name: &str,
+        table: &str,
+    ) -> Result<(Box<dyn RecordSource>, Destination)> {
+        let table_name = TableName::parse(table)?;
+        let existing = db.introspect(&table_name).await?;
+        let create = self.create.unwrap_or(db.creates_tables());
+        if existing.is_none() && !create {
+            return Err(ErrorKind::TableNotFound {
+                table: table_name.quoted(),
+            }
+            .into());
+        }
+
+        // Header (or --columns), and a sample of rows when the table must be created.
+        let path = match &input {
+            Input::File(p) => Some(p.clone()),
+            Input::Reader(_) | Input::Rows(_) => None,
+        };
+        let sample_rows = existing.is_none().then_some(self.sample_rows);
+        let mut opts = self.input_options(path.as_deref());
+        if matches!(input, Input::Rows(_)) {
+            // A value's None is NULL; a string is never NULL.
+            opts.csv.null = Vec::new();
+        }
+        let null = opts.csv.null.clone();
+        opts.known_columns = existing.as_ref().map(|t| t.column_names());
+        let input_name = name.to_string();
+        let compressed = self.progress.compressed_bytes_read.clone();
+        let head_opts = opts.clone();
+        let head =
+            move || input::read_head(input, &input_name, &head_opts, sample_rows, compressed);
+        let head = tokio::task::spawn_blocking(head)
+            .await
+            .map_err(|e| Error::internal(format!("the reader thread failed: {e}")))??;
+        let Head {
+            mut reader,
+            names,
+            inferred,
+            header_raw,
+            compression,
+        } = head;
+        if compression != Compression::None {
+            // Progress counts the compressed bytes, which the file's size measures.
+            self.progress.compressed.store(true, Ordering::Relaxed);
+        }
+        let (table, created) = match (existing, inferred) {
+            (Some(t), _) => (t, None),
+            (None, Some(inferred)) => {
+                let sql = inferred.create_sql(&table_name.quoted(), db.dialect(), true);
+                tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
+                db.create_table(&sql, &table_name).await?;
+                let t = db.introspect(&table_name).await?.ok_or_else(|| {
+                    Error::from(ErrorKind::TableNotFound {
+                        table: table_name.quoted(),
+                    })
+                })?;
+                (t, Some(inferred.sampled_rows))
+            }
+            (None, None) => {
+                return Err(ErrorKind::TableNotFound {
+                    table: table_name.quoted(),
+                }
+                .into())
+            }
+        };
+        let columns = match &names {
+            // A table created from this file has its columns in the file's order.
+            _ if created.is_some() => table.columns.clone(),
+            Some(names) => {
+                let mapping = table.map_columns(names)?;
+                mapping.iter().map(|&i| table.columns[i].clone()).collect()
+            }
+            None => table.columns.clone(),
+        };
+        reader.set_json_fields(&json_fields(&columns));
+        let (format, report_format) = db.wire_format(&columns, self.mode);
+        let upsert = match self.on_conflict {
+            None => None,
+            Some(action) => {
+                let keys = db.unique_keys(&table).await?;
+                Some(Upsert::resolve(
+                    &table,
+                    &columns,
+                    &keys,
+                    action,
+                    self.key.as_deref(),
+                    self.update_columns.as_deref(),
+                )?)
+            }
+        };
+        Ok((
+            reader,
+            Destination {
+                table,
+                created,
+                columns,
+                names,
+                header_raw,
+                compression,
+                path,
+                opts,
+                null,
+                format,
+                report_format,
+                upsert,
+            },
+        ))
+    }
+}
+
+/// Which fields go into json/jsonb columns (a typed reader keeps their JSON text as it is).
+pub(super) fn json_fields(columns: &[Column]) -> Vec<bool> {
+    columns
+        .iter()
+        .map(|c| matches!(c.ty, ColumnType::Json | ColumnType::Jsonb))
+        .collect()
+}

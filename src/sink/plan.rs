@@ -1,0 +1,70 @@
+//! What every writer of a load needs besides its connection, whatever the database: decided
+//! once by the load's phases, shared by all its writers. A backend's writer plan wraps it and
+//! adds what only that backend needs (its statements, its transaction mode).
+
+use crate::checkpoint::Checkpoints;
+use crate::chunk::WireFormat;
+use crate::rejects::Rejects;
+use crate::retry::RetryPolicy;
+use crate::schema::{Column, Table};
+use crate::upsert::Upsert;
+
+/// How rows travel to the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The database's bulk path: `COPY ... FROM STDIN` for PostgreSQL (SQLite has none and
+    /// always inserts).
+    Copy,
+    /// Multi-row `INSERT ... VALUES` with bound parameters.
+    Insert,
+}
+
+/// A load's writing, as decided before the first row is read.
+#[derive(Debug)]
+pub struct Plan {
+    /// The target table.
+    pub table: Table,
+    /// The input's name, for messages.
+    pub input: String,
+    /// The columns written, in field order.
+    pub columns: Vec<Column>,
+    /// How the chunks are encoded.
+    pub format: WireFormat,
+    /// COPY or INSERT.
+    pub mode: Mode,
+    /// Rows per chunk at most (statements are sized to it).
+    pub chunk_rows: usize,
+    /// Set for upserts: rows are staged, then merged.
+    pub upsert: Option<Upsert>,
+    /// Where checkpoints go; `None` for loads without them.
+    pub checkpoints: Option<Checkpoints>,
+    /// The whole load in one transaction (`--atomic`, or no checkpoints could be kept).
+    pub atomic: bool,
+    /// Retries of a failed chunk.
+    pub retry: RetryPolicy,
+    /// Where rows the database refuses go (`--rejects`); without it such a row fails the load.
+    pub rejects: Option<Rejects>,
+    /// Fail once more rows than this were rejected.
+    pub max_errors: Option<u64>,
+}
+
+#[cfg(test)]
+impl Plan {
+    /// A plan with every option at its default, for unit tests of a backend's statements.
+    pub(crate) fn for_test(table: &Table, columns: Vec<Column>, chunk_rows: usize) -> Plan {
+        Plan {
+            table: table.clone(),
+            input: "test".into(),
+            columns,
+            format: WireFormat::Binary,
+            mode: Mode::Copy,
+            chunk_rows,
+            upsert: None,
+            checkpoints: None,
+            atomic: false,
+            retry: RetryPolicy::default(),
+            rejects: None,
+            max_errors: None,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! What a chunk commits with, besides its rows, on every backend: its rejects (within
+//! `--max-errors`) to the rejects file, and the upsert counts. (Its checkpoint row is written
+//! on the chunk's own connection, with the ledger's statement.)
+
+use crate::checkpoint::ChunkMeta;
+use crate::error::{ErrorKind, Result};
+use crate::progress::Progress;
+use crate::rejects::Reject;
+use crate::upsert::UpsertCounts;
+
+use super::plan::Plan;
+
+/// Before COMMIT: fails when the chunk's rejects take the load past `--max-errors`
+/// (`rejected_before` counts those of chunks already committed), else writes them to the
+/// rejects file, tagged with the chunk.
+///
+/// # Errors
+/// [`ErrorKind::TooManyRejects`], or the rejects file's I/O error.
+pub fn set_aside(
+    plan: &Plan,
+    meta: &ChunkMeta,
+    rejects: &[Reject],
+    rejected_before: u64,
+) -> Result<()> {
+    if let Some(max) = plan.max_errors {
+        if rejected_before + rejects.len() as u64 > max {
+            return Err(ErrorKind::TooManyRejects { limit: max }.into());
+        }
+    }
+    if let Some(file) = &plan.rejects {
+        file.write(meta.first_byte, rejects)?;
+    }
+    Ok(())
+}
+
+/// The chunk's client-side rejects and the rows the database refused, in input order.
+pub fn all_rejects(client: &[Reject], refused: &[Reject]) -> Vec<Reject> {
+    let mut all = client.to_vec();
+    all.extend(refused.iter().cloned());
+    all.sort_by_key(|r| r.position.byte);
+    all
+}
+
+/// After COMMIT: counts an upsert chunk's rows as inserted, updated or skipped.
+pub fn count_upsert(plan: &Plan, progress: &Progress, inserted: Option<u64>, rows: u64) {
+    if let (Some(u), Some(inserted)) = (&plan.upsert, inserted) {
+        let c = UpsertCounts::of_chunk(u.on_conflict, rows, inserted);
+        Progress::add(&progress.upsert_inserted, c.inserted);
+        Progress::add(&progress.upsert_updated, c.updated);
+        Progress::add(&progress.upsert_skipped, c.skipped);
+    }
+}
