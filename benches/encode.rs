@@ -3,11 +3,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use barge::chunk::{Chunk, WireFormat};
-use barge::encode::row::RowEncoder;
-use barge::record::Record;
-use barge::schema::{Column, ColumnType};
-use barge::source::csv::{CsvOptions, CsvReader};
+use barge::bench::{Chunk, Column, ColumnType, CsvReader, Record, RowEncoder, WireFormat};
+use barge::CsvOptions;
 
 const ROWS: usize = 50_000;
 

@@ -249,11 +249,6 @@ impl Checkpoints {
         &self.load_id
     }
 
-    /// The quoted bookkeeping table.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// The chunks this load has committed, in input order.
     ///
     /// # Errors

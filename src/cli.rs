@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use barge::source::format::Format;
+use barge::Format;
 use clap::{Args, Parser, Subcommand};
 
 /// Move millions of rows from files into databases: fast, in constant memory.
@@ -68,7 +68,7 @@ pub struct CsvArgs {
     pub encoding: Option<String>,
 
     /// Rows read to infer column types when creating a table (0: the whole file).
-    #[arg(long, default_value_t = barge::infer::DEFAULT_SAMPLE_ROWS, value_name = "N")]
+    #[arg(long, default_value_t = barge::DEFAULT_SAMPLE_ROWS, value_name = "N")]
     pub sample_rows: usize,
 }
 
@@ -81,7 +81,7 @@ pub struct SchemaArgs {
     /// SQL dialect: postgres, sqlite or mysql. Default: that of --into / $DATABASE_URL, else
     /// sqlite (the default target).
     #[arg(long, value_name = "DIALECT")]
-    pub dialect: Option<barge::ident::Dialect>,
+    pub dialect: Option<barge::Dialect>,
 
     /// Target database, only to choose the dialect.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
@@ -129,7 +129,7 @@ pub struct LoadArgs {
     /// overwrites it. Within the file the first occurrence of a key wins with "nothing", the
     /// last with "update", as if the rows were loaded one by one.
     #[arg(long, value_name = "nothing|update")]
-    pub on_conflict: Option<barge::upsert::OnConflict>,
+    pub on_conflict: Option<barge::OnConflict>,
 
     /// The conflict key's columns (default: the primary key); must be the columns of a unique
     /// index or constraint.
@@ -154,7 +154,7 @@ pub struct LoadArgs {
     /// How rows travel to PostgreSQL: "copy" (binary COPY, the fastest) or "insert" (multi-row
     /// INSERTs with binary parameters, for engines without COPY). SQLite always uses INSERTs.
     #[arg(long, value_name = "copy|insert", default_value = "copy", value_parser = parse_mode)]
-    pub mode: barge::load::Mode,
+    pub mode: barge::Mode,
 
     /// Set bad rows aside instead of failing: each goes to FILE with its original bytes (after
     /// the header), so FILE can be fixed and loaded with the same command, and FILE.errors.jsonl
@@ -168,11 +168,11 @@ pub struct LoadArgs {
     pub max_errors: Option<u64>,
 
     /// Rows per chunk; each chunk is one transaction.
-    #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_ROWS, value_name = "N")]
+    #[arg(long, default_value_t = barge::DEFAULT_CHUNK_ROWS, value_name = "N")]
     pub chunk_rows: usize,
 
     /// Largest encoded chunk, in bytes (a chunk ends early when its rows reach it).
-    #[arg(long, default_value_t = barge::load::DEFAULT_CHUNK_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = barge::DEFAULT_CHUNK_BYTES, value_name = "BYTES")]
     pub chunk_bytes: usize,
 
     /// Writer connections, each sending chunks in its own transactions. The default, 2, was
@@ -184,7 +184,7 @@ pub struct LoadArgs {
 
     /// Bookkeeping table for exactly-once resume, in the target table's schema unless
     /// qualified. Each chunk commits together with its row there.
-    #[arg(long, default_value = barge::checkpoint::DEFAULT_TABLE, value_name = "TABLE")]
+    #[arg(long, default_value = barge::DEFAULT_CHECKPOINT_TABLE, value_name = "TABLE")]
     pub checkpoint_table: String,
 
     /// Keep no checkpoints: an interrupted load cannot be resumed, and running it again loads
@@ -223,10 +223,10 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
-fn parse_mode(s: &str) -> Result<barge::load::Mode, String> {
+fn parse_mode(s: &str) -> Result<barge::Mode, String> {
     match s {
-        "copy" => Ok(barge::load::Mode::Copy),
-        "insert" => Ok(barge::load::Mode::Insert),
+        "copy" => Ok(barge::Mode::Copy),
+        "insert" => Ok(barge::Mode::Insert),
         _ => Err("use copy or insert".into()),
     }
 }

@@ -96,6 +96,7 @@ pub enum ErrorKind {
         columns: Vec<String>,
     },
     /// Connecting to the database failed.
+    #[cfg(feature = "postgres")]
     Connect {
         /// The target, with any password removed.
         target: String,
@@ -105,6 +106,7 @@ pub enum ErrorKind {
         class: ErrorClass,
     },
     /// The database refused a statement.
+    #[cfg(feature = "postgres")]
     Database {
         /// What barge was doing ("COPY into \"public\".\"events\"", "introspecting ...").
         context: String,
@@ -116,6 +118,7 @@ pub enum ErrorKind {
         class: ErrorClass,
     },
     /// SQLite refused a statement, or the database file could not be opened.
+    #[cfg(feature = "sqlite")]
     Sqlite {
         /// What barge was doing.
         context: String,
@@ -200,9 +203,12 @@ impl Error {
 
     /// Names the chunk a database error belongs to.
     pub(crate) fn in_chunk(mut self, seq: u64) -> Self {
-        if let ErrorKind::Database { chunk, .. } | ErrorKind::Sqlite { chunk, .. } = &mut *self.kind
-        {
-            *chunk = Some(seq);
+        match &mut *self.kind {
+            #[cfg(feature = "postgres")]
+            ErrorKind::Database { chunk, .. } => *chunk = Some(seq),
+            #[cfg(feature = "sqlite")]
+            ErrorKind::Sqlite { chunk, .. } => *chunk = Some(seq),
+            _ => {}
         }
         self
     }
@@ -214,9 +220,10 @@ impl Error {
             | ErrorKind::TableNotFound { .. }
             | ErrorKind::UnknownColumns { .. } => ErrorClass::Config,
             ErrorKind::Csv { .. } | ErrorKind::Value { .. } => ErrorClass::Row,
-            ErrorKind::Connect { class, .. }
-            | ErrorKind::Database { class, .. }
-            | ErrorKind::Sqlite { class, .. } => *class,
+            #[cfg(feature = "postgres")]
+            ErrorKind::Connect { class, .. } | ErrorKind::Database { class, .. } => *class,
+            #[cfg(feature = "sqlite")]
+            ErrorKind::Sqlite { class, .. } => *class,
             ErrorKind::Internal(_) => ErrorClass::Internal,
             ErrorKind::Io { .. } | ErrorKind::TooManyRejects { .. } | ErrorKind::Interrupted => {
                 ErrorClass::Other
@@ -234,6 +241,7 @@ impl Error {
     /// server's message and SQLSTATE, or the I/O error under a lost connection.
     pub fn cause(&self) -> String {
         match &*self.kind {
+            #[cfg(feature = "postgres")]
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
                 if let Some(db) = source.as_db_error() {
                     return format!("{} (SQLSTATE {})", db.message(), db.code().code());
@@ -247,6 +255,7 @@ impl Error {
                 }
                 source.to_string()
             }
+            #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite { source, .. } => source.to_string(),
             _ => self.to_string(),
         }
@@ -255,6 +264,7 @@ impl Error {
     /// The SQLSTATE code of a database error, if this is one.
     pub fn sqlstate(&self) -> Option<&str> {
         match &*self.kind {
+            #[cfg(feature = "postgres")]
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
                 source.as_db_error().map(|e| e.code().code())
             }
@@ -271,6 +281,7 @@ impl From<ErrorKind> for Error {
 
 /// Writes a driver error the way psql would: the server's message, detail and hint, and the
 /// SQLSTATE, rather than tokio-postgres' terse "db error".
+#[cfg(feature = "postgres")]
 pub(crate) fn fmt_pg_error(e: &tokio_postgres::Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match e.as_db_error() {
         Some(db) => {
@@ -327,16 +338,19 @@ impl fmt::Display for Error {
                 quote_list(unknown),
                 quote_list(columns)
             ),
+            #[cfg(feature = "postgres")]
             ErrorKind::Connect { target, source, .. } => {
                 write!(f, "could not connect to {target}: ")?;
                 fmt_pg_error(source, f)
             }
+            #[cfg(feature = "postgres")]
             ErrorKind::Database {
                 context, source, ..
             } => {
                 write!(f, "{context}: ")?;
                 fmt_pg_error(source, f)
             }
+            #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite {
                 context,
                 chunk,
@@ -375,7 +389,9 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &*self.kind {
             ErrorKind::Io { source, .. } => Some(source),
+            #[cfg(feature = "postgres")]
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => Some(source),
+            #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite { source, .. } => Some(source),
             _ => None,
         }

@@ -32,12 +32,12 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use barge::ident::Dialect;
-use barge::progress::ProgressEvent;
-use barge::retry::RetryPolicy;
-use barge::source::format::Format;
-use barge::source::input::{Input, InputOptions};
+use barge::Dialect;
+use barge::Format;
+use barge::ProgressEvent;
+use barge::RetryPolicy;
 use barge::{CsvOptions, ErrorKind, Load, LoadReport};
+use barge::{Input, InputOptions};
 use cli::{Cli, Command, CsvArgs, LoadArgs, SchemaArgs};
 
 fn main() -> ExitCode {
@@ -123,7 +123,7 @@ fn input_options(a: &CsvArgs, path: Option<&std::path::Path>) -> barge::Result<I
 fn schema(args: SchemaArgs) -> ExitCode {
     let dialect = match (args.dialect, args.into.as_deref()) {
         (Some(d), _) => d,
-        (None, Some(url)) => match barge::target::Target::parse(url) {
+        (None, Some(url)) => match barge::Target::parse(url) {
             Ok(target) => target.dialect(),
             Err(e) => return fail(&e),
         },
@@ -135,9 +135,9 @@ fn schema(args: SchemaArgs) -> ExitCode {
             err!("error: reading standard input needs --table");
             return ExitCode::from(2);
         }
-        None => barge::load::default_table_name(&args.file),
+        None => barge::default_table_name(&args.file),
     };
-    let table = match table.and_then(|t| barge::schema::TableName::parse(&t)) {
+    let table = match table.and_then(|t| barge::TableName::parse(&t)) {
         Ok(t) => t.quoted_in(dialect),
         Err(e) => return fail(&e),
     };
@@ -151,7 +151,7 @@ fn schema(args: SchemaArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
-    let inferred = barge::source::input::infer_input(input, &name, &opts, args.csv.sample_rows);
+    let inferred = barge::infer_input(input, &name, &opts, args.csv.sample_rows);
     match inferred {
         Ok(t) => {
             out!("{};", t.create_sql(&table, dialect, false));
@@ -170,7 +170,7 @@ async fn load(args: LoadArgs) -> ExitCode {
     let into = args
         .into
         .clone()
-        .unwrap_or_else(|| barge::target::DEFAULT_TARGET.to_string());
+        .unwrap_or_else(|| barge::DEFAULT_TARGET.to_string());
     let load = match Load::into(&into) {
         Ok(l) => l,
         Err(e) => return fail(&e),
@@ -351,13 +351,13 @@ fn summary(r: &LoadReport, input: &str) -> String {
     if let Some(u) = &r.upsert {
         let c = &u.counts;
         s.push_str(&match u.on_conflict {
-            barge::upsert::OnConflict::Update => format!(
+            barge::OnConflict::Update => format!(
                 "\nUpsert on ({}): {} inserted, {} updated",
                 u.key.join(", "),
                 thousands(c.inserted),
                 thousands(c.updated)
             ),
-            barge::upsert::OnConflict::Nothing => format!(
+            barge::OnConflict::Nothing => format!(
                 "\nUpsert on ({}): {} inserted, {} skipped (key already there)",
                 u.key.join(", "),
                 thousands(c.inserted),

@@ -208,11 +208,6 @@ impl Rejects {
         Ok((rows, errors, len))
     }
 
-    /// The rejects file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends the rejects of the chunk starting at input byte `chunk_byte`, once per chunk
     /// however often the chunk is retried, and flushes them to the OS before the chunk commits.
     ///

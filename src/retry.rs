@@ -130,10 +130,14 @@ where
 /// Whether `e` is a database's refusal of some row's data, so that the row can be found and
 /// set aside (`--rejects`); each backend's `classify` says which refusals are.
 pub fn row_error(e: &Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::Database { .. } | ErrorKind::Sqlite { .. }
-    ) && e.class() == ErrorClass::Row
+    let from_database = match e.kind() {
+        #[cfg(feature = "postgres")]
+        ErrorKind::Database { .. } => true,
+        #[cfg(feature = "sqlite")]
+        ErrorKind::Sqlite { .. } => true,
+        _ => false,
+    };
+    from_database && e.class() == ErrorClass::Row
 }
 
 #[cfg(test)]

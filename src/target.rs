@@ -4,12 +4,14 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+#[cfg(feature = "postgres")]
 use crate::sink::postgres::conninfo::{self, PgTarget};
 
 /// A parsed `--into` value.
 #[derive(Clone)]
 pub enum Target {
     /// A PostgreSQL (or PostgreSQL-protocol) server.
+    #[cfg(feature = "postgres")]
     Postgres(Box<PgTarget>),
     /// A SQLite database file.
     Sqlite(SqliteTarget),
@@ -33,6 +35,7 @@ impl Target {
     /// The SQL dialect of this target.
     pub fn dialect(&self) -> crate::ident::Dialect {
         match self {
+            #[cfg(feature = "postgres")]
             Target::Postgres(_) => crate::ident::Dialect::Postgres,
             Target::Sqlite(_) => crate::ident::Dialect::Sqlite,
         }
@@ -62,7 +65,12 @@ impl Target {
         }
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
         {
+            #[cfg(feature = "postgres")]
             return Ok(Target::Postgres(Box::new(conninfo::parse(s)?)));
+            #[cfg(not(feature = "postgres"))]
+            return Err(Error::config(
+                "this barge was built without PostgreSQL: build it with the cargo feature \"postgres\"",
+            ));
         }
         let scheme = s.split_once("://").map(|(scheme, _)| scheme);
         Err(Error::config(match scheme {
@@ -78,6 +86,7 @@ impl fmt::Display for Target {
     /// The target as a URL with the password left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            #[cfg(feature = "postgres")]
             Target::Postgres(t) => {
                 let c = &t.config;
                 f.write_str("postgresql://")?;

@@ -18,7 +18,9 @@ use crate::infer;
 use crate::pipeline::{self, PipelineOptions};
 use crate::progress::{Progress, ProgressEvent};
 use crate::retry::RetryPolicy;
+#[cfg(feature = "postgres")]
 use crate::sink::postgres::PgBackend;
+#[cfg(feature = "sqlite")]
 use crate::sink::sqlite::SqliteBackend;
 use crate::sink::{Backend, Plan};
 use crate::source::csv::CsvOptions;
@@ -540,14 +542,20 @@ impl Load {
         self.check_options()?;
         // The one place that knows which databases there are.
         match &self.target {
+            #[cfg(feature = "postgres")]
             Target::Postgres(_) => {
                 let db = PgBackend::open(&self.target, self.retry, &self.progress).await?;
                 self.run_on(db, input, name, table, first).await
             }
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(t) => {
                 let db = SqliteBackend::open(t)?;
                 self.run_on(db, input, name, table, first).await
             }
+            #[cfg(not(feature = "sqlite"))]
+            Target::Sqlite(_) => Err(Error::config(
+                "this barge was built without SQLite: build it with the cargo feature \"sqlite\"",
+            )),
         }
     }
 

@@ -19,8 +19,10 @@ use crate::upsert::UniqueKey;
 
 pub mod bisect;
 pub mod plan;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod seal;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 pub use plan::{Mode, Plan};

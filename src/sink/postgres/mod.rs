@@ -28,7 +28,7 @@ pub mod tls;
 pub mod upsert;
 pub mod writer;
 
-pub use writer::{Method, PgPlan, PgSink};
+pub use writer::{PgPlan, PgSink};
 
 /// Opens one connection; its driver task runs on the current runtime until the client is
 /// dropped.
