@@ -7,6 +7,11 @@
     allow(dead_code, unused_imports, unused_variables)
 )]
 
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!(
+    "barge loads into at least one database: enable the feature \"postgres\" or \"sqlite\""
+);
+
 mod checkpoint;
 mod chunk;
 mod encode;

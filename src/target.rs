@@ -1,11 +1,12 @@
 //! Where rows go: a connection string, parsed, and shown without its secrets.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 #[cfg(feature = "postgres")]
 use crate::sink::postgres::conninfo::{self, PgTarget};
+#[cfg(feature = "sqlite")]
+pub use crate::sink::sqlite::SqliteTarget;
 
 /// A parsed `--into` value.
 #[derive(Clone)]
@@ -14,17 +15,8 @@ pub enum Target {
     #[cfg(feature = "postgres")]
     Postgres(Box<PgTarget>),
     /// A SQLite database file.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteTarget),
-}
-
-/// Where a SQLite database lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SqliteTarget {
-    /// A file, created when missing.
-    File(PathBuf),
-    /// `sqlite::memory:`: a database that lives only as long as the load, so every row is
-    /// read, validated and inserted and nothing is kept (a dry run).
-    Memory,
 }
 
 /// The target when neither `--into` nor `$DATABASE_URL` names one: `barge.db` in the current
@@ -37,6 +29,7 @@ impl Target {
         match self {
             #[cfg(feature = "postgres")]
             Target::Postgres(_) => crate::ident::Dialect::Postgres,
+            #[cfg(feature = "sqlite")]
             Target::Sqlite(_) => crate::ident::Dialect::Sqlite,
         }
     }
@@ -51,17 +44,12 @@ impl Target {
     pub fn parse(s: &str) -> Result<Target> {
         let lower = s.trim_start().to_ascii_lowercase();
         if lower.starts_with("sqlite:") {
-            let rest = &s.trim_start()["sqlite:".len()..];
-            if rest == ":memory:" || rest == "//:memory:" {
-                return Ok(Target::Sqlite(SqliteTarget::Memory));
-            }
-            let path = rest.strip_prefix("//").unwrap_or(rest);
-            if path.is_empty() {
-                return Err(Error::config(
-                    "the SQLite target names no file: use sqlite://path/to/file.db",
-                ));
-            }
-            return Ok(Target::Sqlite(SqliteTarget::File(PathBuf::from(path))));
+            #[cfg(feature = "sqlite")]
+            return SqliteTarget::parse(&s.trim_start()["sqlite:".len()..]).map(Target::Sqlite);
+            #[cfg(not(feature = "sqlite"))]
+            return Err(Error::config(
+                "this barge was built without SQLite: build it with the cargo feature \"sqlite\"",
+            ));
         }
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
         {
@@ -87,37 +75,9 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             #[cfg(feature = "postgres")]
-            Target::Postgres(t) => {
-                let c = &t.config;
-                f.write_str("postgresql://")?;
-                if let Some(user) = c.get_user() {
-                    write!(f, "{user}@")?;
-                }
-                let ports = c.get_ports();
-                for (i, host) in c.get_hosts().iter().enumerate() {
-                    if i > 0 {
-                        f.write_str(",")?;
-                    }
-                    match host {
-                        tokio_postgres::config::Host::Tcp(h) if h.contains(':') => {
-                            write!(f, "[{h}]")?
-                        }
-                        tokio_postgres::config::Host::Tcp(h) => f.write_str(h)?,
-                        tokio_postgres::config::Host::Unix(p) => {
-                            write!(f, "{}", p.display().to_string().replace('/', "%2F"))?
-                        }
-                    }
-                    if let Some(port) = ports.get(i).or(ports.first()) {
-                        write!(f, ":{port}")?;
-                    }
-                }
-                if let Some(db) = c.get_dbname() {
-                    write!(f, "/{db}")?;
-                }
-                Ok(())
-            }
-            Target::Sqlite(SqliteTarget::Memory) => f.write_str("sqlite::memory:"),
-            Target::Sqlite(SqliteTarget::File(p)) => write!(f, "sqlite://{}", p.display()),
+            Target::Postgres(t) => fmt::Display::fmt(t, f),
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(t) => fmt::Display::fmt(t, f),
         }
     }
 }

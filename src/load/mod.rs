@@ -543,8 +543,8 @@ impl Load {
         // The one place that knows which databases there are.
         match &self.target {
             #[cfg(feature = "postgres")]
-            Target::Postgres(_) => {
-                let db = PgBackend::open(&self.target, self.retry, &self.progress).await?;
+            Target::Postgres(pg) => {
+                let db = PgBackend::open(pg, self.retry, &self.progress).await?;
                 self.run_on(db, input, name, table, first).await
             }
             #[cfg(feature = "sqlite")]
@@ -552,10 +552,6 @@ impl Load {
                 let db = SqliteBackend::open(t)?;
                 self.run_on(db, input, name, table, first).await
             }
-            #[cfg(not(feature = "sqlite"))]
-            Target::Sqlite(_) => Err(Error::config(
-                "this barge was built without SQLite: build it with the cargo feature \"sqlite\"",
-            )),
         }
     }
 

@@ -354,6 +354,35 @@ fn split_pgpass_line(line: &str) -> Vec<String> {
     fields
 }
 
+impl std::fmt::Display for PgTarget {
+    /// The target as a URL with the password left out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.config;
+        f.write_str("postgresql://")?;
+        if let Some(user) = c.get_user() {
+            write!(f, "{user}@")?;
+        }
+        let ports = c.get_ports();
+        for (i, host) in c.get_hosts().iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match host {
+                Host::Tcp(h) if h.contains(':') => write!(f, "[{h}]")?,
+                Host::Tcp(h) => f.write_str(h)?,
+                Host::Unix(p) => write!(f, "{}", p.display().to_string().replace('/', "%2F"))?,
+            }
+            if let Some(port) = ports.get(i).or(ports.first()) {
+                write!(f, ":{port}")?;
+            }
+        }
+        if let Some(db) = c.get_dbname() {
+            write!(f, "/{db}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

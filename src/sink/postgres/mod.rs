@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Client;
 
+use self::conninfo::PgTarget;
 use self::error::get;
 use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
 use crate::chunk::WireFormat;
@@ -16,7 +17,6 @@ use crate::progress::Progress;
 use crate::retry::{self, RetryPolicy};
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::{Backend, Mode, Plan};
-use crate::target::Target;
 use crate::upsert::UniqueKey;
 
 pub mod conninfo;
@@ -35,14 +35,11 @@ pub use writer::{PgPlan, PgSink};
 ///
 /// # Errors
 /// [`ErrorKind::Connect`] with the server's message and the target without its password.
-pub async fn connect(config: &tokio_postgres::Config, target: &Target) -> Result<Client> {
-    let Target::Postgres(pg) = target else {
-        return Err(Error::config("not a PostgreSQL target"));
-    };
+pub async fn connect(config: &tokio_postgres::Config, pg: &PgTarget) -> Result<Client> {
     let (client, connection) = config
         .connect(pg.tls.clone())
         .await
-        .map_err(|source| error::connect(target.to_string(), source, pg))?;
+        .map_err(|source| error::connect(pg.to_string(), source, pg))?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "connection closed with an error");
@@ -56,7 +53,7 @@ pub struct PgBackend {
     /// The bookkeeping connection; the first writer takes it over.
     client: Option<Client>,
     config: tokio_postgres::Config,
-    target: Target,
+    target: PgTarget,
     retry: RetryPolicy,
 }
 
@@ -68,11 +65,8 @@ impl PgBackend {
     ///
     /// # Errors
     /// The connection error, with a hint.
-    pub async fn open(target: &Target, retry: RetryPolicy, progress: &Progress) -> Result<Self> {
-        let Target::Postgres(pg) = target else {
-            return Err(Error::internal("a PostgreSQL backend for another target"));
-        };
-        let mut config = pg.config.clone();
+    pub async fn open(target: &PgTarget, retry: RetryPolicy, progress: &Progress) -> Result<Self> {
+        let mut config = target.config.clone();
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio_postgres::Client;
 
+use super::conninfo::PgTarget;
 use super::{copy, insert, resolve, upsert};
 use crate::checkpoint::ChunkMeta;
 use crate::chunk::{Chunk, RawRow, WireFormat};
@@ -18,7 +19,6 @@ use crate::rejects::Reject;
 use crate::retry::{row_error, transient_reason, Retrier};
 use crate::sink::bisect::{self, Bisection};
 use crate::sink::{seal, Mode, Plan, Sink};
-use crate::target::Target;
 use crate::turnstile::Turnstile;
 
 /// How rows travel to the server.
@@ -105,7 +105,7 @@ pub struct PgSink {
     resolver: Option<Client>,
     session: Session,
     config: tokio_postgres::Config,
-    target: Target,
+    target: PgTarget,
     plan: Arc<PgPlan>,
     progress: Arc<Progress>,
     /// In atomic mode: whether BEGIN has been sent.
@@ -120,7 +120,7 @@ impl PgSink {
     pub fn new(
         client: Client,
         config: tokio_postgres::Config,
-        target: Target,
+        target: PgTarget,
         plan: Arc<PgPlan>,
         progress: Arc<Progress>,
     ) -> Self {

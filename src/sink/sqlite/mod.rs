@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
@@ -28,11 +30,49 @@ use crate::ident::{quote_ident, Dialect};
 use crate::progress::Progress;
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::{Backend, Mode, Plan};
-use crate::target::SqliteTarget;
 use crate::upsert::UniqueKey;
 
 /// How long a writer waits for another process's lock on the file before failing.
 const BUSY_TIMEOUT_MS: u32 = 30_000;
+
+/// Where a SQLite database lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqliteTarget {
+    /// A file, created when missing.
+    File(PathBuf),
+    /// `sqlite::memory:`: a database that lives only as long as the load, so every row is
+    /// read, validated and inserted and nothing is kept (a dry run).
+    Memory,
+}
+
+impl SqliteTarget {
+    /// Parses what follows `sqlite:`: `//relative/path.db`, `///absolute/path.db`, `path.db`,
+    /// `:memory:`.
+    ///
+    /// # Errors
+    /// A configuration error when no file is named.
+    pub fn parse(rest: &str) -> Result<SqliteTarget> {
+        if rest == ":memory:" || rest == "//:memory:" {
+            return Ok(SqliteTarget::Memory);
+        }
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err(Error::config(
+                "the SQLite target names no file: use sqlite://path/to/file.db",
+            ));
+        }
+        Ok(SqliteTarget::File(PathBuf::from(path)))
+    }
+}
+
+impl fmt::Display for SqliteTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqliteTarget::Memory => f.write_str("sqlite::memory:"),
+            SqliteTarget::File(p) => write!(f, "sqlite://{}", p.display()),
+        }
+    }
+}
 
 /// A SQLite database, through the load's bookkeeping connection.
 pub struct SqliteBackend {
