@@ -4,6 +4,7 @@
 
 mod support;
 
+mod backends;
 mod cli;
 mod csv_input;
 mod defects;

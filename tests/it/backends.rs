@@ -1,0 +1,239 @@
+//! Behaviour every backend must have, each test one body run against every backend
+//! (`support::backend::TestTarget::each`): upserts end as a row-by-row load would, `--rejects`
+//! sets aside exactly the bad rows, and a load killed at random moments resumes to an exact
+//! table that a further run knows is complete. A new backend inherits these by being added to
+//! `TestTarget`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::backend::TestTarget;
+use crate::support::{barge, Dir};
+
+const KV: &str =
+    "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER CHECK (n >= 0))";
+
+/// A deterministic pseudo-random sequence (the tests print nothing random to reproduce).
+fn lcg(seed: &mut u64) -> u64 {
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *seed >> 33
+}
+
+fn json_u64(stdout: &str, path: &[&str]) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("a JSON summary");
+    let mut v = &v;
+    for p in path {
+        v = &v[p];
+    }
+    v.as_u64()
+        .unwrap_or_else(|| panic!("no {path:?} in {stdout}"))
+}
+
+#[tokio::test]
+async fn upserts_end_as_a_row_by_row_load_on_every_backend() {
+    for action in ["update", "nothing"] {
+        for db in TestTarget::each(&format!("upsert_{action}")).await {
+            db.exec(KV).await;
+            let mut existing = String::from("INSERT INTO kv (k, v, n) VALUES ");
+            let mut model: BTreeMap<i64, (String, i64)> = BTreeMap::new();
+            for k in 1..=50 {
+                existing.push_str(&format!("{}({k}, 'old', 0)", if k > 1 { ", " } else { "" }));
+                model.insert(k, ("old".into(), 0));
+            }
+            db.exec(&existing).await;
+            let mut csv = String::from("k,v,n\n");
+            let mut seed = 7;
+            let mut inserted = 0;
+            let rows = 400;
+            for line in 1..=rows {
+                let k = (lcg(&mut seed) % 200 + 1) as i64;
+                csv.push_str(&format!("{k},r{line},{line}\n"));
+                // A row-by-row load: the last occurrence wins an update, the first a nothing.
+                match (model.contains_key(&k), action) {
+                    (false, _) => {
+                        inserted += 1;
+                        model.insert(k, (format!("r{line}"), line));
+                    }
+                    (true, "update") => {
+                        model.insert(k, (format!("r{line}"), line));
+                    }
+                    (true, _) => {}
+                }
+            }
+            let dir = Dir::new();
+            let f = dir.write("kv.csv", &csv);
+            let run = barge(&[
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &db.url(),
+                "--table",
+                "kv",
+                "--on-conflict",
+                action,
+                "--chunk-rows",
+                "7",
+                "--workers",
+                "2",
+                "--json",
+            ]);
+            run.assert_ok();
+            let want: Vec<String> = model
+                .iter()
+                .map(|(k, (v, n))| format!("{k}|{v}|{n}"))
+                .collect();
+            assert_eq!(
+                db.rows("SELECT k, v, n FROM kv ORDER BY k").await,
+                want,
+                "{} --on-conflict {action}",
+                db.name()
+            );
+            assert_eq!(
+                json_u64(&run.stdout, &["upsert", "inserted"]),
+                inserted,
+                "{}",
+                db.name()
+            );
+            let other = if action == "update" {
+                "updated"
+            } else {
+                "skipped"
+            };
+            assert_eq!(
+                json_u64(&run.stdout, &["upsert", other]),
+                rows as u64 - inserted,
+                "{}",
+                db.name()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn rejects_set_aside_exactly_the_bad_rows_on_every_backend() {
+    for db in TestTarget::each("rejects_each").await {
+        db.exec(KV).await;
+        let mut csv = String::from("k,v,n\n");
+        let mut bad = BTreeSet::new();
+        let mut good_sum = 0i64;
+        let mut good = 0;
+        for k in 1..=300i64 {
+            let row = match (k % 13 == 0).then_some(k / 13 % 6) {
+                Some(0) => format!("x{k},v,1\n"),
+                Some(1) => format!("{k},v,-{k}\n"),
+                Some(2) => format!("{k},,1\n"),
+                Some(3) => format!("{k},v\n"),
+                Some(4) => format!("{},dup,1\n", k - 1),
+                Some(_) => format!("{k},v,99999999999999999999\n"),
+                None => {
+                    good += 1;
+                    good_sum += k;
+                    csv.push_str(&format!("{k},v{k},{k}\n"));
+                    continue;
+                }
+            };
+            csv.push_str(&row);
+            bad.insert(row);
+        }
+        let dir = Dir::new();
+        let f = dir.write("kv.csv", &csv);
+        let rej = dir.path().join("kv.rej");
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url(),
+            "--table",
+            "kv",
+            "--rejects",
+            rej.to_str().unwrap(),
+            "--chunk-rows",
+            "10",
+            "--workers",
+            "2",
+        ]);
+        assert_eq!(run.code, 3, "{}: {}", db.name(), run.all());
+        let got: BTreeSet<String> = std::fs::read_to_string(&rej)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(got, bad, "{}", db.name());
+        assert_eq!(
+            db.rows("SELECT count(*), sum(k) FROM kv").await,
+            [format!("{good}|{good_sum}")],
+            "{}",
+            db.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_load_killed_at_random_moments_resumes_exactly_on_every_backend() {
+    for db in TestTarget::each("kill_each").await {
+        db.exec(KV).await;
+        let rows = 60_000i64;
+        let mut csv = String::with_capacity(rows as usize * 16);
+        csv.push_str("k,v,n\n");
+        for k in 1..=rows {
+            csv.push_str(&format!("{k},value {k},{}\n", k % 1000));
+        }
+        let dir = Dir::new();
+        let f = dir.write("kv.csv", &csv);
+        let url = db.url();
+        let args = [
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "kv",
+            "--chunk-rows",
+            "500",
+            "--quiet",
+        ];
+        let mut killed = 0;
+        for wait_ms in [40, 120, 250, 400] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+                .args(args)
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("run barge");
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            if child.try_wait().expect("poll barge").is_none() {
+                killed += 1;
+            }
+            child.kill().expect("kill -9 barge");
+            child.wait().expect("reap barge");
+        }
+        assert!(
+            killed > 0,
+            "{}: every run finished before its kill",
+            db.name()
+        );
+        barge(&args).assert_ok();
+        let sum_n: i64 = (1..=rows).map(|k| k % 1000).sum();
+        assert_eq!(
+            db.rows("SELECT count(*), sum(k), sum(n), count(DISTINCT k) FROM kv")
+                .await,
+            [format!("{rows}|{}|{sum_n}|{rows}", rows * (rows + 1) / 2)],
+            "{} after {killed} kills",
+            db.name()
+        );
+        // The load knows it is complete.
+        let run = barge(&["load", f.to_str().unwrap(), "--into", &url, "--table", "kv"]);
+        run.assert_ok();
+        assert!(
+            run.stdout.contains("already loaded"),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+    }
+}
