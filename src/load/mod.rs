@@ -27,7 +27,7 @@ use crate::source::csv::CsvOptions;
 use crate::source::format::Format;
 use crate::source::input::{Input, InputOptions};
 use crate::target::Target;
-use crate::upsert::{OnConflict, UpsertCounts};
+use crate::upsert::OnConflict;
 
 mod report;
 mod resume;
@@ -614,34 +614,13 @@ impl Load {
             db.mark_done(cp).await?;
         }
         let stats = stats.map_err(|e| dest.explain(e.with_load_id(load_id.clone())))?;
-        Ok(LoadReport {
-            target: self.target.to_string(),
-            table: dest.table.quoted(),
-            rows: stats.rows,
-            chunks: stats.chunks,
-            skipped_rows: Progress::get(&self.progress.rows_skipped),
-            retries: Progress::get(&self.progress.retries),
-            bytes: stats.bytes,
-            elapsed: started.elapsed(),
-            format: dest.report_format,
+        Ok(self.report(
+            &dest,
+            stats,
             load_id,
-            already_loaded: None,
-            created: dest.created.is_some(),
-            rejected: Progress::get(&self.progress.rows_rejected),
-            rejects_file: self.rejects.as_ref().map(|p| p.display().to_string()),
-            files: 1,
-            atomic: run.atomic,
-            not_resumable: run.not_resumable,
-            upsert: dest.upsert.map(|u| UpsertReport {
-                on_conflict: u.on_conflict,
-                key: u.key.iter().map(|c| c.name.clone()).collect(),
-                counts: UpsertCounts {
-                    inserted: Progress::get(&self.progress.upsert_inserted),
-                    updated: Progress::get(&self.progress.upsert_updated),
-                    skipped: Progress::get(&self.progress.upsert_skipped),
-                },
-            }),
-        })
+            (run.atomic, run.not_resumable),
+            started,
+        ))
     }
 }
 

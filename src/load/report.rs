@@ -1,9 +1,13 @@
 //! What a load reports when it ends: rows, chunks, rejects, upsert counts, and how it ran.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::table::Destination;
+use super::Load;
+use crate::pipeline::PipelineStats;
+use crate::progress::Progress;
 use crate::upsert::{OnConflict, UpsertCounts};
 
 /// What a finished load did.
@@ -88,5 +92,48 @@ impl LoadReport {
     pub(super) fn timed(mut self, started: std::time::Instant) -> Self {
         self.elapsed = started.elapsed();
         self
+    }
+}
+
+impl Load {
+    /// The report of a load that ran: the pipeline's counts and the load's counters, and
+    /// whether it was one transaction (and why, when it had to be).
+    pub(super) fn report(
+        &self,
+        dest: &Destination,
+        stats: PipelineStats,
+        load_id: Option<String>,
+        (atomic, not_resumable): (bool, Option<String>),
+        started: Instant,
+    ) -> LoadReport {
+        let count = |c: &std::sync::atomic::AtomicU64| Progress::get(c);
+        LoadReport {
+            target: self.target.to_string(),
+            table: dest.table.quoted(),
+            rows: stats.rows,
+            chunks: stats.chunks,
+            skipped_rows: count(&self.progress.rows_skipped),
+            retries: count(&self.progress.retries),
+            bytes: stats.bytes,
+            elapsed: started.elapsed(),
+            format: dest.report_format,
+            load_id,
+            already_loaded: None,
+            created: dest.created.is_some(),
+            rejected: count(&self.progress.rows_rejected),
+            rejects_file: self.rejects.as_ref().map(|p| p.display().to_string()),
+            files: 1,
+            atomic,
+            not_resumable,
+            upsert: dest.upsert.as_ref().map(|u| UpsertReport {
+                on_conflict: u.on_conflict,
+                key: u.key.iter().map(|c| c.name.clone()).collect(),
+                counts: UpsertCounts {
+                    inserted: count(&self.progress.upsert_inserted),
+                    updated: count(&self.progress.upsert_updated),
+                    skipped: count(&self.progress.upsert_skipped),
+                },
+            }),
+        }
     }
 }

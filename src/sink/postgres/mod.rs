@@ -23,12 +23,15 @@ pub mod conninfo;
 pub mod copy;
 pub mod error;
 pub mod insert;
+pub mod plan;
+pub mod refused;
 pub mod resolve;
 pub mod tls;
 pub mod upsert;
 pub mod writer;
 
-pub use writer::{PgPlan, PgSink};
+pub use plan::PgPlan;
+pub use writer::PgSink;
 
 /// Opens one connection; its driver task runs on the current runtime until the client is
 /// dropped.

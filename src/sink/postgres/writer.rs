@@ -9,91 +9,20 @@ use bytes::Bytes;
 use tokio_postgres::Client;
 
 use super::conninfo::PgTarget;
+use super::plan::{Method, PgPlan};
 use super::{copy, insert, resolve, upsert};
 use crate::checkpoint::ChunkMeta;
 use crate::chunk::{Chunk, RawRow, WireFormat};
 use crate::encode::pg_binary;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::rejects::Reject;
 use crate::retry::{row_error, transient_reason, Retrier};
-use crate::sink::bisect::{self, Bisection};
-use crate::sink::{seal, Mode, Plan, Sink};
-use crate::turnstile::Turnstile;
-
-/// How rows travel to the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
-    /// `COPY ... FROM STDIN`, binary or text.
-    Copy(WireFormat),
-    /// Multi-row `INSERT`s with binary parameters, this many rows per statement.
-    Insert(usize),
-}
-
-/// The load's [`Plan`] as PostgreSQL's writers carry it out; shared by all of them.
-#[derive(Debug)]
-pub struct PgPlan {
-    /// What every backend's writers share.
-    pub base: Plan,
-    /// COPY or INSERT.
-    pub method: Method,
-    /// Chunks take effect in input order where that matters (upserts, rejects).
-    pub turnstile: Turnstile,
-}
-
-impl std::ops::Deref for PgPlan {
-    type Target = Plan;
-    fn deref(&self) -> &Plan {
-        &self.base
-    }
-}
-
-impl PgPlan {
-    /// PostgreSQL's way of carrying out `plan`.
-    pub fn new(plan: Plan) -> Self {
-        let method = match plan.mode {
-            Mode::Copy => Method::Copy(plan.format),
-            Mode::Insert => Method::Insert(insert::rows_per_statement(
-                plan.columns.len(),
-                plan.chunk_rows,
-            )),
-        };
-        PgPlan {
-            base: plan,
-            method,
-            turnstile: Turnstile::default(),
-        }
-    }
-
-    /// The wire format of the chunks.
-    fn format(&self) -> WireFormat {
-        match self.method {
-            Method::Copy(f) => f,
-            Method::Insert(_) => WireFormat::Binary,
-        }
-    }
-
-    /// The bare name of the table rows are written into, as the server names it in an error's
-    /// context (`COPY events, line 5`).
-    fn relation(&self) -> &str {
-        match self.upsert {
-            Some(_) => upsert::STAGE_NAME,
-            None => &self.table.name,
-        }
-    }
-
-    /// The table rows are written into: the target, or the staging table for an upsert.
-    fn destination(&self) -> String {
-        match self.upsert {
-            Some(_) => upsert::STAGE.to_string(),
-            None => self.table.quoted(),
-        }
-    }
-}
+use crate::sink::{seal, Sink};
 
 /// What a connection has set up for the load (lost with the connection).
 #[derive(Default)]
-struct Session {
+pub(super) struct Session {
     stage_ready: bool,
     prepared: insert::Prepared,
 }
@@ -189,7 +118,7 @@ impl PgSink {
     /// Sends a COPY payload's rows into the destination (the target, or the staging table).
     /// `tx` is the connection inside the chunk's (or the atomic load's) transaction; the
     /// payload holds rows `rows` of `work`.
-    async fn send_rows(
+    pub(super) async fn send_rows(
         tx: &Client,
         session: &mut Session,
         plan: &PgPlan,
@@ -234,7 +163,12 @@ impl PgSink {
     }
 
     /// Merges the staged rows into the target; returns how many rows it inserted.
-    async fn merge(tx: &Client, plan: &PgPlan, merge_sql: &str, meta: &ChunkMeta) -> Result<u64> {
+    pub(super) async fn merge(
+        tx: &Client,
+        plan: &PgPlan,
+        merge_sql: &str,
+        meta: &ChunkMeta,
+    ) -> Result<u64> {
         let what = format!("merging into {} ({})", plan.table, meta.describe());
         let row = tx
             .query_one(merge_sql, &[])
@@ -393,71 +327,6 @@ impl PgSink {
             refused: refused.len() as u64,
             out_of_turn: false,
         })
-    }
-
-    /// Sends a chunk known to hold rows the server refuses, on `tx` (inside a transaction):
-    /// rows go in ranges, each under a savepoint, and a refused range is split (at the row
-    /// COPY blames, else in halves) until each bad row stands alone and is set aside with the
-    /// server's message. Returns the rows an upsert's merges inserted, and the rows refused.
-    async fn send_bisecting(
-        tx: &Client,
-        session: &mut Session,
-        plan: &PgPlan,
-        copy_sql: &str,
-        merge_sql: Option<&str>,
-        chunk: &Work,
-    ) -> Result<(Option<u64>, Vec<Reject>)> {
-        let meta = &chunk.meta;
-        let format = plan.format();
-        let ranges = copy::row_ranges(&chunk.data, format)
-            .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
-        let mut inserted = merge_sql.map(|_| 0u64);
-        let mut refused: Vec<Reject> = Vec::new();
-        let mut search = Bisection::new(ranges.len(), bisect::PIECES);
-        let sp = |sql: &'static str| async move {
-            tx.batch_execute(sql)
-                .await
-                .map_err(|e| Error::db("setting a savepoint", e))
-        };
-        while let Some(r) = search.next_range() {
-            sp("SAVEPOINT barge_rows").await?;
-            let payload = copy::sub_payload(&chunk.data, &ranges, r.clone(), format);
-            let mut result =
-                Self::send_rows(tx, session, plan, copy_sql, payload, chunk, r.clone()).await;
-            if let (Ok(()), Some(merge_sql)) = (&result, merge_sql) {
-                result = match Self::merge(tx, plan, merge_sql, meta).await {
-                    Ok(n) => {
-                        inserted = inserted.map(|i| i + n);
-                        tx.batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
-                            .await
-                            .map_err(|e| Error::db("emptying the staging table", e))
-                    }
-                    Err(e) => Err(e),
-                };
-            }
-            match result {
-                Ok(()) => sp("RELEASE SAVEPOINT barge_rows").await?,
-                Err(e) if row_error(&e) => {
-                    sp("ROLLBACK TO SAVEPOINT barge_rows").await?;
-                    // COPY names the row it failed on (a merge does not).
-                    let blamed = match (&e.kind(), plan.method) {
-                        (ErrorKind::Database { source, .. }, Method::Copy(_))
-                            if merge_sql.is_none() =>
-                        {
-                            copy::copy_line(source, plan.relation())
-                                .filter(|&l| l >= 1 && (l as usize) <= r.len())
-                                .map(|l| r.start + l as usize - 1)
-                        }
-                        _ => None,
-                    };
-                    if let Some(row) = search.refused(r, blamed) {
-                        refused.push(server_reject(chunk, row, &e));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((inserted, refused))
     }
 
     /// A chunk of a load that is one transaction (`--atomic`, or no checkpoints could be
@@ -659,13 +528,13 @@ fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
 }
 
 /// A chunk as the writer holds it while it may be retried.
-struct Work {
-    data: Bytes,
-    meta: ChunkMeta,
-    ordinal: u64,
-    rejects: Vec<Reject>,
-    raw: Vec<u8>,
-    raw_rows: Vec<RawRow>,
+pub(super) struct Work {
+    pub(super) data: Bytes,
+    pub(super) meta: ChunkMeta,
+    pub(super) ordinal: u64,
+    pub(super) rejects: Vec<Reject>,
+    pub(super) raw: Vec<u8>,
+    pub(super) raw_rows: Vec<RawRow>,
 }
 
 /// What one attempt committed.
@@ -682,58 +551,6 @@ struct Written {
 /// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
 /// its locks (an earlier chunk may be waiting on one of them).
 const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Row `i` of the chunk, refused by the server with `e`.
-fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
-    let (position, raw) = match chunk.raw_rows.get(i) {
-        Some(row) => (
-            row.position,
-            chunk.raw.get(row.raw.clone()).unwrap_or_default().to_vec(),
-        ),
-        None => (Default::default(), Vec::new()),
-    };
-    let (reason, column) = match e.kind() {
-        ErrorKind::Database { source, .. } => match source.as_db_error() {
-            Some(db) => (
-                match db.detail() {
-                    Some(d) => format!("{}: {d}", db.message()),
-                    None => db.message().to_string(),
-                },
-                db.column().map(str::to_string),
-            ),
-            None => (source.to_string(), None),
-        },
-        _ => (e.to_string(), None),
-    };
-    Reject {
-        position,
-        raw,
-        column,
-        value: None,
-        reason,
-        sqlstate: e.sqlstate().map(str::to_string),
-    }
-}
-
-impl Work {
-    /// The record number of line `line` (from 1) of a COPY payload that held rows `rows` of
-    /// this chunk; `None` when the line is not one of those rows.
-    fn record_at(&self, rows: &Range<usize>, line: u64) -> Option<u64> {
-        let i = usize::try_from(line).ok()?.checked_sub(1)?;
-        if i >= rows.len() {
-            return None;
-        }
-        let i = rows.start + i;
-        match self.raw_rows.get(i) {
-            // Rows set aside on the client are not in the payload: the kept positions say
-            // which record each row is.
-            Some(row) => Some(row.position.record),
-            // Without --rejects a chunk is every record of its input range, in order.
-            None if self.raw_rows.is_empty() => Some(self.meta.first_record + i as u64),
-            None => None,
-        }
-    }
-}
 
 impl Sink for PgSink {
     async fn write(&mut self, chunk: Chunk) -> Result<u64> {

@@ -1,0 +1,77 @@
+//! The load's plan as PostgreSQL's writers carry it out: COPY or INSERT, and where rows go
+//! (the table, or a staging table for an upsert).
+
+use super::{insert, upsert};
+use crate::chunk::WireFormat;
+use crate::sink::{Mode, Plan};
+use crate::turnstile::Turnstile;
+
+/// How rows travel to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `COPY ... FROM STDIN`, binary or text.
+    Copy(WireFormat),
+    /// Multi-row `INSERT`s with binary parameters, this many rows per statement.
+    Insert(usize),
+}
+
+/// The load's [`Plan`] as PostgreSQL's writers carry it out; shared by all of them.
+#[derive(Debug)]
+pub struct PgPlan {
+    /// What every backend's writers share.
+    pub base: Plan,
+    /// COPY or INSERT.
+    pub method: Method,
+    /// Chunks take effect in input order where that matters (upserts, rejects).
+    pub turnstile: Turnstile,
+}
+
+impl std::ops::Deref for PgPlan {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.base
+    }
+}
+
+impl PgPlan {
+    /// PostgreSQL's way of carrying out `plan`.
+    pub fn new(plan: Plan) -> Self {
+        let method = match plan.mode {
+            Mode::Copy => Method::Copy(plan.format),
+            Mode::Insert => Method::Insert(insert::rows_per_statement(
+                plan.columns.len(),
+                plan.chunk_rows,
+            )),
+        };
+        PgPlan {
+            base: plan,
+            method,
+            turnstile: Turnstile::default(),
+        }
+    }
+
+    /// The wire format of the chunks.
+    pub(super) fn format(&self) -> WireFormat {
+        match self.method {
+            Method::Copy(f) => f,
+            Method::Insert(_) => WireFormat::Binary,
+        }
+    }
+
+    /// The bare name of the table rows are written into, as the server names it in an error's
+    /// context (`COPY events, line 5`).
+    pub(super) fn relation(&self) -> &str {
+        match self.upsert {
+            Some(_) => upsert::STAGE_NAME,
+            None => &self.table.name,
+        }
+    }
+
+    /// The table rows are written into: the target, or the staging table for an upsert.
+    pub(super) fn destination(&self) -> String {
+        match self.upsert {
+            Some(_) => upsert::STAGE.to_string(),
+            None => self.table.quoted(),
+        }
+    }
+}
