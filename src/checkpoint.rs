@@ -84,12 +84,39 @@ pub enum Param<'a> {
     Int(i64),
 }
 
-/// The connection the bookkeeping runs on, as far as it needs one: every statement here is
-/// written once, in SQL that PostgreSQL and SQLite both read (`$n` parameters, `CAST`,
-/// `FILTER`, `ON CONFLICT`, `RETURNING`), and each target runs it its own way.
+/// The connection the bookkeeping runs on, and the backend's dialect of its SQL. The
+/// statements are written once, in SQL every target reads (`CASE`, `CAST`, `substr`), with
+/// the backend's placeholders; what no common SQL can say (recording a load complete, an
+/// upsert) is the backend's own, with a default that PostgreSQL and SQLite share.
 pub trait Ledger {
     /// The SQL type and default of `committed_at`.
     const TIMESTAMP_COLUMN: &'static str;
+
+    /// The type a value is cast to for text (`text`; MySQL says `CHAR`).
+    const TEXT_TYPE: &'static str = "text";
+
+    /// The function that counts a text's characters (MySQL's `length` counts bytes).
+    const CHAR_LENGTH: &'static str = "length";
+
+    /// The placeholder of parameter `n` (from 1): `$n` (MySQL: `?`, so a statement's
+    /// parameters are bound in the order they appear).
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
+    /// Records load `$1` complete in `table`, with the rows of all its runs, and returns that
+    /// total: one row of one column.
+    fn mark_done_sql(table: &str) -> String {
+        // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
+        format!(
+            "WITH total AS (SELECT CAST(coalesce(sum(rows), 0) AS bigint) AS n FROM {table} \
+                            WHERE load_id = $1 AND first_byte >= 0) \
+             INSERT INTO {table} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
+             SELECT $1, -1, -1, n, -1, -1, -1 FROM total WHERE true \
+             ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = excluded.rows \
+             RETURNING rows"
+        )
+    }
 
     /// Runs a statement that returns no rows; `context` says what it was for.
     fn execute(
@@ -176,17 +203,28 @@ impl Checkpoints {
         }
         // Generations are `fingerprint` and `fingerprint/N`; compared with substr, not LIKE,
         // whose escapes and case rules differ between targets.
+        let prefix = format!("{fingerprint}/");
+        let p = L::placeholder;
         let rows = db
             .query(
                 &format!(
                     "SELECT load_id, \
-                            max(CAST(committed_at AS text)) FILTER (WHERE first_byte = -1), \
-                            max(rows) FILTER (WHERE first_byte = -1) \
+                            max(CASE WHEN first_byte = -1 THEN CAST(committed_at AS {text}) END), \
+                            max(CASE WHEN first_byte = -1 THEN rows END) \
                      FROM {table} \
-                     WHERE load_id = $1 OR substr(load_id, 1, length($1) + 1) = $1 || '/' \
-                     GROUP BY load_id"
+                     WHERE load_id = {} OR substr(load_id, 1, {len}({})) = {} \
+                     GROUP BY load_id",
+                    p(1),
+                    p(2),
+                    p(3),
+                    text = L::TEXT_TYPE,
+                    len = L::CHAR_LENGTH,
                 ),
-                &[Param::Text(fingerprint)],
+                &[
+                    Param::Text(fingerprint),
+                    Param::Text(&prefix),
+                    Param::Text(&prefix),
+                ],
                 &format!("reading the {context}"),
             )
             .await?;
@@ -258,8 +296,9 @@ impl Checkpoints {
             .query(
                 &format!(
                     "SELECT first_byte, end_byte, rows, end_record, end_line, chunk FROM {} \
-                     WHERE load_id = $1 AND first_byte >= 0 ORDER BY first_byte",
-                    self.table
+                     WHERE load_id = {} AND first_byte >= 0 ORDER BY first_byte",
+                    self.table,
+                    L::placeholder(1)
                 ),
                 &[Param::Text(&self.load_id)],
                 &format!("reading the checkpoint table {}", self.table),
@@ -280,13 +319,15 @@ impl Checkpoints {
             .collect()
     }
 
-    /// The statement a writer runs inside each chunk's transaction (PostgreSQL and SQLite
-    /// both number parameters `$n`).
-    pub fn insert_sql(&self) -> String {
+    /// The statement a writer runs inside each chunk's transaction, with the placeholders of
+    /// its backend's ledger `L`.
+    pub fn insert_sql<L: Ledger>(&self) -> String {
+        let values: Vec<String> = (1..=7).map(L::placeholder).collect();
         format!(
             "INSERT INTO {} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            self.table
+             VALUES ({})",
+            self.table,
+            values.join(", ")
         )
     }
 
@@ -311,8 +352,10 @@ impl Checkpoints {
         let rows = db
             .query(
                 &format!(
-                    "SELECT 1 FROM {} WHERE load_id = $1 AND first_byte = $2",
-                    self.table
+                    "SELECT 1 FROM {} WHERE load_id = {} AND first_byte = {}",
+                    self.table,
+                    L::placeholder(1),
+                    L::placeholder(2)
                 ),
                 &[Param::Text(&self.load_id), Param::Int(first_byte as i64)],
                 &format!("reading the checkpoint table {}", self.table),
@@ -326,18 +369,9 @@ impl Checkpoints {
     /// # Errors
     /// A database error.
     pub async fn mark_done<L: Ledger>(&self, db: &mut L) -> Result<u64> {
-        // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
         let rows = db
             .query(
-                &format!(
-                    "WITH total AS (SELECT CAST(coalesce(sum(rows), 0) AS bigint) AS n FROM {t} \
-                                    WHERE load_id = $1 AND first_byte >= 0) \
-                     INSERT INTO {t} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
-                     SELECT $1, -1, -1, n, -1, -1, -1 FROM total WHERE true \
-                     ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = excluded.rows \
-                     RETURNING rows",
-                    t = self.table
-                ),
+                &L::mark_done_sql(&self.table),
                 &[Param::Text(&self.load_id)],
                 &format!("writing to the checkpoint table {}", self.table),
             )

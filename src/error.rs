@@ -213,6 +213,15 @@ impl Error {
         self
     }
 
+    /// Where in the input the row lies, for an error about one row (a bad value, a record
+    /// that cannot be read).
+    pub fn position(&self) -> Option<Position> {
+        match &*self.kind {
+            ErrorKind::Csv { position, .. } | ErrorKind::Value { position, .. } => Some(*position),
+            _ => None,
+        }
+    }
+
     /// What kind of failure this is.
     pub fn class(&self) -> ErrorClass {
         match &*self.kind {

@@ -191,7 +191,7 @@ impl PgSink {
         if let Some(cp) = &plan.checkpoints {
             let p = cp.insert_params(meta);
             tx.execute(
-                &cp.insert_sql(),
+                &cp.insert_sql::<super::PgLedger<'_>>(),
                 &[&cp.load_id(), &p[0], &p[1], &p[2], &p[3], &p[4], &p[5]],
             )
             .await
