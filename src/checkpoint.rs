@@ -104,18 +104,28 @@ pub trait Ledger {
         format!("${n}")
     }
 
-    /// Records load `$1` complete in `table`, with the rows of all its runs, and returns that
-    /// total: one row of one column.
-    fn mark_done_sql(table: &str) -> String {
+    /// The `rows` column's name, quoted where the dialect reserves the word (MySQL).
+    const ROWS: &'static str = "rows";
+
+    /// The type of `load_id` (MySQL cannot key a `text` column: `varchar`).
+    const ID_TYPE: &'static str = "text";
+
+    /// The statements that record a load complete in `table`, with the rows of all its runs,
+    /// each with the number of times it binds the load id; the last returns that total (one
+    /// row of one column).
+    fn mark_done_sql(table: &str) -> Vec<(String, usize)> {
         // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
-        format!(
-            "WITH total AS (SELECT CAST(coalesce(sum(rows), 0) AS bigint) AS n FROM {table} \
-                            WHERE load_id = $1 AND first_byte >= 0) \
-             INSERT INTO {table} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
-             SELECT $1, -1, -1, n, -1, -1, -1 FROM total WHERE true \
-             ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = excluded.rows \
-             RETURNING rows"
-        )
+        vec![(
+            format!(
+                "WITH total AS (SELECT CAST(coalesce(sum(rows), 0) AS bigint) AS n FROM {table} \
+                                WHERE load_id = $1 AND first_byte >= 0) \
+                 INSERT INTO {table} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
+                 SELECT $1, -1, -1, n, -1, -1, -1 FROM total WHERE true \
+                 ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = excluded.rows \
+                 RETURNING rows"
+            ),
+            1,
+        )]
     }
 
     /// Runs a statement that returns no rows; `context` says what it was for.
@@ -176,11 +186,13 @@ impl Checkpoints {
     ) -> Result<Start> {
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {table} (\
-               load_id text NOT NULL, first_byte bigint NOT NULL, end_byte bigint NOT NULL, \
-               rows bigint NOT NULL, end_record bigint NOT NULL, end_line bigint NOT NULL, \
+               load_id {id} NOT NULL, first_byte bigint NOT NULL, end_byte bigint NOT NULL, \
+               {rows} bigint NOT NULL, end_record bigint NOT NULL, end_line bigint NOT NULL, \
                chunk bigint NOT NULL, committed_at {}, \
                PRIMARY KEY (load_id, first_byte))",
-            L::TIMESTAMP_COLUMN
+            L::TIMESTAMP_COLUMN,
+            id = L::ID_TYPE,
+            rows = L::ROWS,
         );
         let context = format!("checkpoint table {table}");
         match db
@@ -210,7 +222,7 @@ impl Checkpoints {
                 &format!(
                     "SELECT load_id, \
                             max(CASE WHEN first_byte = -1 THEN CAST(committed_at AS {text}) END), \
-                            max(CASE WHEN first_byte = -1 THEN rows END) \
+                            max(CASE WHEN first_byte = -1 THEN {rows} END) \
                      FROM {table} \
                      WHERE load_id = {} OR substr(load_id, 1, {len}({})) = {} \
                      GROUP BY load_id",
@@ -219,6 +231,7 @@ impl Checkpoints {
                     p(3),
                     text = L::TEXT_TYPE,
                     len = L::CHAR_LENGTH,
+                    rows = L::ROWS,
                 ),
                 &[
                     Param::Text(fingerprint),
@@ -295,8 +308,9 @@ impl Checkpoints {
         let rows = db
             .query(
                 &format!(
-                    "SELECT first_byte, end_byte, rows, end_record, end_line, chunk FROM {} \
+                    "SELECT first_byte, end_byte, {}, end_record, end_line, chunk FROM {} \
                      WHERE load_id = {} AND first_byte >= 0 ORDER BY first_byte",
+                    L::ROWS,
                     self.table,
                     L::placeholder(1)
                 ),
@@ -324,9 +338,10 @@ impl Checkpoints {
     pub fn insert_sql<L: Ledger>(&self) -> String {
         let values: Vec<String> = (1..=7).map(L::placeholder).collect();
         format!(
-            "INSERT INTO {} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
+            "INSERT INTO {} (load_id, first_byte, end_byte, {}, end_record, end_line, chunk) \
              VALUES ({})",
             self.table,
+            L::ROWS,
             values.join(", ")
         )
     }
@@ -369,13 +384,16 @@ impl Checkpoints {
     /// # Errors
     /// A database error.
     pub async fn mark_done<L: Ledger>(&self, db: &mut L) -> Result<u64> {
-        let rows = db
-            .query(
-                &L::mark_done_sql(&self.table),
-                &[Param::Text(&self.load_id)],
-                &format!("writing to the checkpoint table {}", self.table),
-            )
-            .await?;
+        let context = format!("writing to the checkpoint table {}", self.table);
+        let mut statements = L::mark_done_sql(&self.table);
+        let Some((last, last_ids)) = statements.pop() else {
+            return Ok(0);
+        };
+        let ids = |n: usize| vec![Param::Text(&self.load_id); n];
+        for (sql, n) in &statements {
+            db.execute(sql, &ids(*n), &context).await?;
+        }
+        let rows = db.query(&last, &ids(last_ids), &context).await?;
         match rows.first() {
             Some(r) => Ok(int(r, 0)? as u64),
             None => Ok(0),

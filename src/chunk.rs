@@ -13,6 +13,9 @@ pub enum WireFormat {
     Text,
     /// SQLite values (see [`crate::encode::sqlite`]), bound to prepared multi-row INSERTs.
     Sqlite,
+    /// MySQL's `LOAD DATA` text (see [`crate::encode::mysql`]): streamed as a file, or split
+    /// into the parameters of multi-row INSERTs.
+    Mysql,
 }
 
 impl WireFormat {
@@ -22,6 +25,7 @@ impl WireFormat {
             WireFormat::Binary => "binary",
             WireFormat::Text => "text",
             WireFormat::Sqlite => "insert",
+            WireFormat::Mysql => "load data",
         }
     }
 }

@@ -129,6 +129,18 @@ pub enum ErrorKind {
         /// What kind of failure it is, as the backend classified it.
         class: ErrorClass,
     },
+    /// MySQL or MariaDB refused a statement, or the connection failed.
+    #[cfg(feature = "mysql")]
+    Mysql {
+        /// What barge was doing.
+        context: String,
+        /// The chunk being written, when the failure belongs to one.
+        chunk: Option<u64>,
+        /// The driver's error.
+        source: mysql_async::Error,
+        /// What kind of failure it is, as the backend classified it.
+        class: ErrorClass,
+    },
     /// More rows were rejected than `--max-errors` allows.
     TooManyRejects {
         /// The limit.
@@ -208,6 +220,8 @@ impl Error {
             ErrorKind::Database { chunk, .. } => *chunk = Some(seq),
             #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite { chunk, .. } => *chunk = Some(seq),
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { chunk, .. } => *chunk = Some(seq),
             _ => {}
         }
         self
@@ -233,6 +247,8 @@ impl Error {
             ErrorKind::Connect { class, .. } | ErrorKind::Database { class, .. } => *class,
             #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite { class, .. } => *class,
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { class, .. } => *class,
             ErrorKind::Internal(_) => ErrorClass::Internal,
             ErrorKind::Io { .. } | ErrorKind::TooManyRejects { .. } | ErrorKind::Interrupted => {
                 ErrorClass::Other
@@ -266,6 +282,8 @@ impl Error {
             }
             #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite { source, .. } => source.to_string(),
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { source, .. } => source.to_string(),
             _ => self.to_string(),
         }
     }
@@ -277,6 +295,11 @@ impl Error {
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
                 source.as_db_error().map(|e| e.code().code())
             }
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql {
+                source: mysql_async::Error::Server(e),
+                ..
+            } => Some(e.state.as_str()),
             _ => None,
         }
     }
@@ -372,6 +395,11 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {source}")
             }
+            // The context names the chunk, with its records.
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql {
+                context, source, ..
+            } => write!(f, "{context}: {}", MysqlMessage(source)),
             ErrorKind::TooManyRejects { limit } => write!(
                 f,
                 "more than {limit} rows rejected (--max-errors {limit}): the load stopped"
@@ -382,6 +410,23 @@ impl fmt::Display for Error {
                 "internal error: {msg} (this is a bug in barge: please report it with the command \
                  that ran into it)"
             ),
+        }
+    }
+}
+
+/// A MySQL error the way the mysql client prints it: `ERROR 1062 (23000): Duplicate entry...`,
+/// without the driver's "Server error:" wrapping.
+#[cfg(feature = "mysql")]
+struct MysqlMessage<'a>(&'a mysql_async::Error);
+
+#[cfg(feature = "mysql")]
+impl fmt::Display for MysqlMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            mysql_async::Error::Server(s) => {
+                write!(f, "ERROR {} ({}): {}", s.code, s.state, s.message)
+            }
+            other => write!(f, "{other}"),
         }
     }
 }
@@ -402,6 +447,8 @@ impl std::error::Error for Error {
             ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => Some(source),
             #[cfg(feature = "sqlite")]
             ErrorKind::Sqlite { source, .. } => Some(source),
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { source, .. } => Some(source),
             _ => None,
         }
     }

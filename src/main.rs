@@ -329,6 +329,7 @@ fn summary(r: &LoadReport, input: &str) -> String {
     let secs = r.elapsed.as_secs_f64().max(1e-9);
     let how = match r.format {
         "insert" => "INSERT".to_string(),
+        "load data" => "LOAD DATA LOCAL INFILE".to_string(),
         f => format!("{f} COPY"),
     };
     let mut s = format!(

@@ -135,6 +135,8 @@ pub fn row_error(e: &Error) -> bool {
         ErrorKind::Database { .. } => true,
         #[cfg(feature = "sqlite")]
         ErrorKind::Sqlite { .. } => true,
+        #[cfg(feature = "mysql")]
+        ErrorKind::Mysql { .. } => true,
         _ => false,
     };
     from_database && e.class() == ErrorClass::Row

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ident::{quote_ident, Dialect};
+use crate::ident::Dialect;
 
 /// A column type barge knows how to validate and encode on the client.
 ///
@@ -90,6 +90,28 @@ impl ColumnType {
 }
 
 impl ColumnType {
+    /// Maps a MySQL column's `DATA_TYPE` to the nearest type barge knows across targets (its
+    /// values are checked by the MySQL encoder, from the full declared type).
+    pub fn from_mysql(data_type: &str) -> ColumnType {
+        match data_type.to_ascii_lowercase().as_str() {
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" => ColumnType::Int8,
+            "decimal" | "numeric" => ColumnType::Numeric(None),
+            "float" | "double" | "real" => ColumnType::Float8,
+            "date" => ColumnType::Date,
+            "datetime" | "timestamp" => ColumnType::Timestamp,
+            "time" => ColumnType::Time,
+            "json" => ColumnType::Json,
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum"
+            | "set" => ColumnType::Text,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+                ColumnType::Bytea
+            }
+            _ => ColumnType::Other,
+        }
+    }
+}
+
+impl ColumnType {
     /// Maps a SQLite column's declared type to the type barge validates its values as.
     ///
     /// SQLite stores anything in any column, so the declared type is all there is to check
@@ -160,7 +182,16 @@ pub struct Table {
 impl Table {
     /// The schema-qualified, quoted name for SQL: `"public"."events"`.
     pub fn quoted(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+        self.quoted_in(Dialect::Postgres)
+    }
+
+    /// The schema-qualified name quoted for `dialect`.
+    pub fn quoted_in(&self, dialect: Dialect) -> String {
+        format!(
+            "{}.{}",
+            dialect.quote(&self.schema),
+            dialect.quote(&self.name)
+        )
     }
 
     /// The names of all columns, for messages.

@@ -3,6 +3,8 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+#[cfg(feature = "mysql")]
+use crate::sink::mysql::conninfo::{self as my_conninfo, MyTarget};
 #[cfg(feature = "postgres")]
 use crate::sink::postgres::conninfo::{self, PgTarget};
 #[cfg(feature = "sqlite")]
@@ -14,6 +16,9 @@ pub enum Target {
     /// A PostgreSQL (or PostgreSQL-protocol) server.
     #[cfg(feature = "postgres")]
     Postgres(Box<PgTarget>),
+    /// A MySQL or MariaDB server.
+    #[cfg(feature = "mysql")]
+    Mysql(Box<MyTarget>),
     /// A SQLite database file.
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteTarget),
@@ -31,6 +36,8 @@ impl Target {
             Target::Postgres(_) => crate::ident::Dialect::Postgres,
             #[cfg(feature = "sqlite")]
             Target::Sqlite(_) => crate::ident::Dialect::Sqlite,
+            #[cfg(feature = "mysql")]
+            Target::Mysql(_) => crate::ident::Dialect::Mysql,
         }
     }
 
@@ -51,6 +58,14 @@ impl Target {
                 "this barge was built without SQLite: build it with the cargo feature \"sqlite\"",
             ));
         }
+        if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+            #[cfg(feature = "mysql")]
+            return Ok(Target::Mysql(Box::new(my_conninfo::parse(s)?)));
+            #[cfg(not(feature = "mysql"))]
+            return Err(Error::config(
+                "this barge was built without MySQL: build it with the cargo feature \"mysql\"",
+            ));
+        }
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") || s.contains('=')
         {
             #[cfg(feature = "postgres")]
@@ -63,7 +78,7 @@ impl Target {
         let scheme = s.split_once("://").map(|(scheme, _)| scheme);
         Err(Error::config(match scheme {
             Some(scheme) => format!(
-                "unsupported target scheme {scheme:?}: use postgres://... or sqlite://file.db"
+                "unsupported target scheme {scheme:?}: use postgres://..., mysql://... or sqlite://file.db"
             ),
             None => "the target is not a URL: use postgres://user@host:port/database or sqlite://file.db".into(),
         }))
@@ -78,6 +93,8 @@ impl fmt::Display for Target {
             Target::Postgres(t) => fmt::Display::fmt(t, f),
             #[cfg(feature = "sqlite")]
             Target::Sqlite(t) => fmt::Display::fmt(t, f),
+            #[cfg(feature = "mysql")]
+            Target::Mysql(t) => fmt::Display::fmt(t, f),
         }
     }
 }
@@ -124,9 +141,12 @@ mod tests {
 
     #[test]
     fn bad_strings_are_config_errors_without_the_secret() {
-        let e = Target::parse("mysql://u:s3cret@h/d").unwrap_err();
+        let e = Target::parse("oracle://u:s3cret@h/d").unwrap_err();
         assert!(e.is_config());
         assert!(!e.to_string().contains("s3cret"));
+        let e = Target::parse("mysql://u:s3cret@h:notaport/d").unwrap_err();
+        assert!(e.is_config());
+        assert!(!e.to_string().contains("s3cret"), "{e}");
         let e = Target::parse("postgres://u:s3cret@h:notaport/d").unwrap_err();
         assert!(!e.to_string().contains("s3cret"), "{e}");
     }

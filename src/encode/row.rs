@@ -1,5 +1,6 @@
 //! One input record to one encoded row of a chunk.
 
+use super::mysql::{self, MyType};
 use super::{pg_binary, pg_text, sqlite, Outcome};
 use crate::chunk::{Chunk, Deferred, WireFormat};
 use crate::error::{cut_value, Error, ErrorKind, Result};
@@ -15,6 +16,9 @@ pub struct RowEncoder {
     format: WireFormat,
     null: Vec<u8>,
     session_utc: bool,
+    /// MySQL: each column's declared type, and the session's offset from UTC.
+    mysql: Vec<MyType>,
+    utc_offset_s: i64,
 }
 
 impl RowEncoder {
@@ -29,13 +33,29 @@ impl RowEncoder {
         null: Vec<u8>,
         session_utc: bool,
     ) -> Self {
+        let mysql = match format {
+            WireFormat::Mysql => columns
+                .iter()
+                .map(|c| MyType::parse(&c.type_name))
+                .collect(),
+            _ => Vec::new(),
+        };
         RowEncoder {
             input: input.into(),
             columns,
             format,
             null,
             session_utc,
+            mysql,
+            utc_offset_s: 0,
         }
+    }
+
+    /// The session time zone's offset from UTC, in seconds, where the target checks a
+    /// timestamp's range in it (MySQL).
+    pub fn with_utc_offset(mut self, seconds: i64) -> Self {
+        self.utc_offset_s = seconds;
+        self
     }
 
     /// The target columns, in field order.
@@ -87,6 +107,7 @@ impl RowEncoder {
             WireFormat::Binary => self.encode_binary(rec, chunk),
             WireFormat::Text => self.encode_text(rec, chunk),
             WireFormat::Sqlite => self.encode_sqlite(rec, chunk),
+            WireFormat::Mysql => self.encode_mysql(rec, chunk),
         };
         if result.is_err() {
             chunk.data.truncate(row_start);
@@ -208,6 +229,39 @@ impl RowEncoder {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn encode_mysql(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
+        for (i, (col, ty)) in self.columns.iter().zip(&self.mysql).enumerate() {
+            if i > 0 {
+                chunk.data.push(b'\t');
+            }
+            let typed = rec.typed(i).map(|v| v.text());
+            let (raw, quoted) = match &typed {
+                Some(text) => (text.as_bytes(), true),
+                None => rec.field(i),
+            };
+            if typed.is_none() && self.is_null(raw, quoted) {
+                if col.not_null {
+                    return Err(self.null_error(rec, i, raw));
+                }
+                chunk.data.extend_from_slice(mysql::NULL);
+                continue;
+            }
+            match mysql::encode(ty, raw, self.utc_offset_s, &mut chunk.data) {
+                Outcome::Done => {}
+                Outcome::Reject(why) => {
+                    let why = format!("expected {}: {why}", col.type_name);
+                    return Err(self.value_error(rec, i, raw, why));
+                }
+                // The MySQL encoder reads or rejects; it leaves nothing to the server.
+                Outcome::Defer => {
+                    return Err(self.value_error(rec, i, raw, "cannot be read".into()));
+                }
+            }
+        }
+        chunk.data.push(b'\n');
         Ok(())
     }
 

@@ -18,6 +18,8 @@ use crate::infer;
 use crate::pipeline::{self, PipelineOptions};
 use crate::progress::{Progress, ProgressEvent};
 use crate::retry::RetryPolicy;
+#[cfg(feature = "mysql")]
+use crate::sink::mysql::MyBackend;
 #[cfg(feature = "postgres")]
 use crate::sink::postgres::PgBackend;
 #[cfg(feature = "sqlite")]
@@ -552,6 +554,11 @@ impl Load {
                 let db = SqliteBackend::open(t)?;
                 self.run_on(db, input, name, table, first).await
             }
+            #[cfg(feature = "mysql")]
+            Target::Mysql(t) => {
+                let db = MyBackend::open(t, self.retry, &self.progress).await?;
+                self.run_on(db, input, name, table, first).await
+            }
         }
     }
 
@@ -577,7 +584,8 @@ impl Load {
             dest.format,
             dest.null.clone(),
             session_utc,
-        );
+        )
+        .with_utc_offset(db.session_utc_offset().await?);
         let plan = Plan {
             table: dest.table.clone(),
             input: name.to_string(),

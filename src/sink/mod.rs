@@ -18,6 +18,8 @@ use crate::schema::{Column, Table, TableName};
 use crate::upsert::UniqueKey;
 
 pub mod bisect;
+#[cfg(feature = "mysql")]
+pub mod mysql;
 pub mod plan;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -90,6 +92,12 @@ pub trait Backend: Send {
 
     /// Whether the session reads local timestamps as UTC (so the client may convert them).
     fn session_is_utc(&mut self) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The session time zone's offset from UTC in seconds, where the client checks a
+    /// timestamp's range in it (MySQL's `timestamp`).
+    fn session_utc_offset(&mut self) -> impl Future<Output = Result<i64>> + Send {
+        async { Ok(0) }
+    }
 
     /// The writers of a load: `workers` of them where the database takes concurrent writers
     /// (fewer when it has fewer connection slots), one where it does not or the load is one

@@ -167,10 +167,10 @@ fn usage_errors_exit_2() {
     let run = barge(&["load", "-", "--into", "postgres://h/d"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stderr, "error: reading standard input needs --table\n");
-    let run = barge(&["load", "x.csv", "--into", "mysql://h/d"]);
+    let run = barge(&["load", "x.csv", "--into", "oracle://h/d"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("unsupported target scheme \"mysql\""),
+        run.stderr.contains("unsupported target scheme \"oracle\""),
         "{}",
         run.stderr
     );

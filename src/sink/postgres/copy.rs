@@ -89,7 +89,7 @@ pub fn row_ranges(data: &[u8], format: WireFormat) -> Option<Vec<Range<usize>>> 
             }
             Some(rows)
         }
-        WireFormat::Sqlite => None,
+        WireFormat::Sqlite | WireFormat::Mysql => None,
     }
 }
 

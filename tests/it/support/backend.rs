@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mysql_async::prelude::Queryable;
+
+use super::mysql::{self, MyDb};
 use super::{fresh_db, Dir, TestDb};
 
 /// One database of one backend, fresh for one test.
@@ -12,6 +15,8 @@ pub enum TestTarget {
     Postgres(TestDb),
     /// A SQLite file in a directory of the test's own.
     Sqlite { _dir: Dir, path: PathBuf },
+    /// A database on the suite's MariaDB server.
+    Mysql(MyDb),
 }
 
 impl TestTarget {
@@ -22,6 +27,7 @@ impl TestTarget {
         vec![
             TestTarget::Postgres(fresh_db(test).await),
             TestTarget::Sqlite { _dir: dir, path },
+            TestTarget::Mysql(mysql::fresh_db(test).await),
         ]
     }
 
@@ -30,6 +36,7 @@ impl TestTarget {
         match self {
             TestTarget::Postgres(_) => "postgres",
             TestTarget::Sqlite { .. } => "sqlite",
+            TestTarget::Mysql(_) => "mysql",
         }
     }
 
@@ -38,6 +45,7 @@ impl TestTarget {
         match self {
             TestTarget::Postgres(db) => db.url.clone(),
             TestTarget::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
+            TestTarget::Mysql(db) => db.url.clone(),
         }
     }
 
@@ -50,6 +58,7 @@ impl TestTarget {
                 conn.execute_batch(sql)
                     .unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
+            TestTarget::Mysql(db) => db.exec(sql).await,
         }
     }
 
@@ -104,6 +113,28 @@ impl TestTarget {
                 })
                 .and_then(|rows| rows.collect())
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            TestTarget::Mysql(db) => {
+                let mut conn = db.conn().await;
+                let rows: Vec<mysql_async::Row> = conn
+                    .query(sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let _ = conn.disconnect().await;
+                rows.iter()
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| match r.as_ref(i) {
+                                None | Some(mysql_async::Value::NULL) => "∅".to_string(),
+                                Some(mysql_async::Value::Bytes(b)) => {
+                                    String::from_utf8_lossy(b).into_owned()
+                                }
+                                Some(v) => v.as_sql(true),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    })
+                    .collect()
             }
         }
     }

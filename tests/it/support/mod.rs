@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod fixtures;
+pub mod mysql;
 pub mod pg;
 
 use std::path::PathBuf;

@@ -1,0 +1,716 @@
+//! Values for MySQL and MariaDB, checked on the client and written in the text form
+//! `LOAD DATA` reads: fields split by tabs, rows by newlines, `\N` for NULL, and `\\`, `\t`,
+//! `\n`, `\0` for the bytes that would otherwise be read as structure. Every byte of a value
+//! reaches the server as it was.
+//!
+//! MySQL outside strict mode truncates, rounds and zero-dates what does not fit and only
+//! warns; in strict mode it still rounds a decimal's extra fraction digits with a note. barge
+//! accepts a value only when the column holds it exactly, and reads only canonical forms
+//! (`2024-05-01 12:00:00`, not `20240501`): anything else is a bad row with the reason, never
+//! a value changed on the way in.
+
+use super::datetime;
+use super::Outcome;
+
+/// A column's type as MySQL declares it (`COLUMN_TYPE` in `information_schema.columns`, with
+/// ` character set X` added for text columns not in utf8mb4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MyType {
+    /// `tinyint` (1 byte) to `bigint` (8 bytes), signed or not.
+    Int {
+        /// Storage size in bytes: 1, 2, 3, 4 or 8.
+        bytes: u8,
+        /// `unsigned`.
+        unsigned: bool,
+    },
+    /// `decimal(p,s)`.
+    Decimal {
+        /// Digits in all.
+        precision: u32,
+        /// Digits after the point.
+        scale: u32,
+        /// `unsigned`: no negative values.
+        unsigned: bool,
+    },
+    /// `float`: single precision.
+    Float,
+    /// `double`.
+    Double,
+    /// `date`.
+    Date,
+    /// `datetime(fsp)`.
+    Datetime(u8),
+    /// `timestamp(fsp)`: UTC 1970-01-01 00:00:01 to 2038-01-19 03:14:07.
+    Timestamp(u8),
+    /// `time(fsp)`: -838:59:59 to 838:59:59.
+    Time(u8),
+    /// `year`: 1901 to 2155.
+    Year,
+    /// `char(n)`, `varchar(n)`: at most `n` characters.
+    Chars {
+        /// Characters at most.
+        max: u64,
+        /// What the column's character set holds.
+        charset: Charset,
+    },
+    /// `tinytext` .. `longtext`: at most so many bytes.
+    Text {
+        /// Bytes at most.
+        max_bytes: u64,
+        /// What the column's character set holds.
+        charset: Charset,
+    },
+    /// `binary(n)`, `varbinary(n)`, `tinyblob` .. `longblob`: at most so many bytes, as given.
+    Bytes {
+        /// Bytes at most.
+        max_bytes: u64,
+    },
+    /// `json` (MySQL's own; MariaDB's is `longtext` with a check).
+    Json,
+    /// `enum(...)`: one of the members.
+    Enum(Vec<String>),
+    /// `set(...)`: members separated by commas.
+    Set(Vec<String>),
+    /// `bit(n)`: an unsigned integer of at most `n` bits, sent through `CAST(... AS UNSIGNED)`.
+    Bit(u32),
+    /// Anything else (spatial types...): passed on as text for the server to read.
+    Other,
+}
+
+/// The characters a text column can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charset {
+    /// utf8mb4 (and any charset barge does not check further): all of Unicode.
+    Utf8mb4,
+    /// utf8mb3 (`utf8` in older versions): no character above U+FFFF.
+    Utf8mb3,
+    /// latin1 and ascii: no character above U+00FF (U+007F for ascii).
+    Latin1 {
+        /// ascii rather than latin1.
+        ascii: bool,
+    },
+}
+
+impl MyType {
+    /// Reads a column's declared type.
+    pub fn parse(column_type: &str) -> MyType {
+        let lower = column_type.to_ascii_lowercase();
+        let (decl, charset) = match lower.split_once(" character set ") {
+            Some((d, cs)) => (d.trim().to_string(), Charset::parse(cs.trim())),
+            None => (lower.trim().to_string(), Charset::Utf8mb4),
+        };
+        let unsigned = decl.contains("unsigned");
+        let name_end = decl
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(decl.len());
+        let name = &decl[..name_end];
+        let args = decl[name_end..]
+            .trim_start()
+            .strip_prefix('(')
+            .and_then(|r| r.rfind(')').map(|end| &r[..end]))
+            .unwrap_or("");
+        let nums: Vec<u64> = args
+            .split(',')
+            .filter_map(|a| a.trim().parse().ok())
+            .collect();
+        let n = |i: usize, default: u64| nums.get(i).copied().unwrap_or(default);
+        let fsp = || n(0, 0).min(6) as u8;
+        match name {
+            "tinyint" | "bool" | "boolean" => MyType::Int { bytes: 1, unsigned },
+            "smallint" => MyType::Int { bytes: 2, unsigned },
+            "mediumint" => MyType::Int { bytes: 3, unsigned },
+            "int" | "integer" => MyType::Int { bytes: 4, unsigned },
+            "bigint" => MyType::Int { bytes: 8, unsigned },
+            "decimal" | "numeric" | "dec" | "fixed" => MyType::Decimal {
+                precision: n(0, 10) as u32,
+                scale: n(1, 0) as u32,
+                unsigned,
+            },
+            "float" => MyType::Float,
+            "double" | "real" => MyType::Double,
+            "date" => MyType::Date,
+            "datetime" => MyType::Datetime(fsp()),
+            "timestamp" => MyType::Timestamp(fsp()),
+            "time" => MyType::Time(fsp()),
+            "year" => MyType::Year,
+            "char" | "varchar" => MyType::Chars {
+                max: n(0, 1),
+                charset,
+            },
+            "tinytext" => MyType::Text {
+                max_bytes: 255,
+                charset,
+            },
+            "text" => MyType::Text {
+                max_bytes: 65_535,
+                charset,
+            },
+            "mediumtext" => MyType::Text {
+                max_bytes: 16_777_215,
+                charset,
+            },
+            "longtext" => MyType::Text {
+                max_bytes: 4_294_967_295,
+                charset,
+            },
+            "binary" | "varbinary" => MyType::Bytes { max_bytes: n(0, 1) },
+            "tinyblob" => MyType::Bytes { max_bytes: 255 },
+            "blob" => MyType::Bytes { max_bytes: 65_535 },
+            "mediumblob" => MyType::Bytes {
+                max_bytes: 16_777_215,
+            },
+            "longblob" => MyType::Bytes {
+                max_bytes: 4_294_967_295,
+            },
+            "json" => MyType::Json,
+            "enum" => MyType::Enum(members(column_type)),
+            "set" => MyType::Set(members(column_type)),
+            "bit" => MyType::Bit(n(0, 1) as u32),
+            _ => MyType::Other,
+        }
+    }
+}
+
+impl Charset {
+    fn parse(name: &str) -> Charset {
+        match name {
+            "utf8mb3" | "utf8" => Charset::Utf8mb3,
+            "latin1" => Charset::Latin1 { ascii: false },
+            "ascii" => Charset::Latin1 { ascii: true },
+            _ => Charset::Utf8mb4,
+        }
+    }
+}
+
+/// The members of `enum('a','b''c')` as the catalog writes them (quotes doubled inside).
+fn members(column_type: &str) -> Vec<String> {
+    let Some(start) = column_type.find('(') else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut chars = column_type[start + 1..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut m = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    m.push('\'');
+                }
+                '\'' => break,
+                '\\' => {
+                    if let Some(next) = chars.next() {
+                        m.push(next);
+                    }
+                }
+                c => m.push(c),
+            }
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// What `LOAD DATA` reads as NULL.
+pub const NULL: &[u8] = b"\\N";
+
+/// Appends `bytes` escaped for `LOAD DATA ... FIELDS TERMINATED BY '\t' ESCAPED BY '\\'
+/// LINES TERMINATED BY '\n'`.
+pub fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0 => b"\\0",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[from..i]);
+        out.extend_from_slice(esc);
+        from = i + 1;
+    }
+    out.extend_from_slice(&bytes[from..]);
+}
+
+/// The inverse of [`escape_into`] for one field (`None` for `\N`): for `--mode insert`, which
+/// binds each value as a parameter.
+pub fn unescape(field: &[u8]) -> Option<Vec<u8>> {
+    if field == NULL {
+        return None;
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut it = field.iter();
+    while let Some(&b) = it.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match it.next() {
+            Some(b't') => out.push(b'\t'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'0') => out.push(0),
+            Some(&other) => out.push(other),
+            None => out.push(b'\\'),
+        }
+    }
+    Some(out)
+}
+
+/// Appends one non-NULL value of type `ty` read from its text `raw`, escaped; on a reject the
+/// output is left as it was. `utc_offset_s` is the session time zone's offset from UTC, which
+/// places a `timestamp` on the UTC range it must fall in.
+pub fn encode(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outcome {
+    let start = out.len();
+    let result = check(ty, raw, utc_offset_s, out);
+    if result != Outcome::Done {
+        out.truncate(start);
+    }
+    result
+}
+
+fn check(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outcome {
+    let text = || std::str::from_utf8(raw).map_err(|_| Outcome::Reject("invalid UTF-8".into()));
+    let done = |out: &mut Vec<u8>, bytes: &[u8]| {
+        escape_into(bytes, out);
+        Outcome::Done
+    };
+    match ty {
+        MyType::Int { bytes, unsigned } => match integer(raw) {
+            Some(v) if in_int_range(v, *bytes, *unsigned) => done(out, v.to_string().as_bytes()),
+            Some(_) => Outcome::Reject(format!(
+                "out of range for {}{}",
+                int_name(*bytes),
+                if *unsigned { " unsigned" } else { "" }
+            )),
+            None => Outcome::Reject("not an integer".into()),
+        },
+        MyType::Decimal {
+            precision,
+            scale,
+            unsigned,
+        } => match decimal(raw, *precision, *scale, *unsigned) {
+            Ok(()) => done(out, raw),
+            Err(why) => Outcome::Reject(why),
+        },
+        MyType::Float | MyType::Double => {
+            let Ok(s) = text() else {
+                return Outcome::Reject("not a number".into());
+            };
+            let plain = !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+            match s.parse::<f64>() {
+                Ok(v) if plain && v.is_finite() => {
+                    if *ty == MyType::Float && v.abs() > f64::from(f32::MAX) {
+                        return Outcome::Reject("out of range for float".into());
+                    }
+                    done(out, raw)
+                }
+                _ => Outcome::Reject("not a finite number (MySQL has no NaN or Infinity)".into()),
+            }
+        }
+        MyType::Date => match date(raw) {
+            Some(_) => done(out, raw),
+            None => Outcome::Reject("not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
+        },
+        MyType::Datetime(fsp) | MyType::Timestamp(fsp) => {
+            let Some((days, secs, frac)) = datetime_parts(raw) else {
+                return Outcome::Reject(
+                    "not a date and time (YYYY-MM-DD HH:MM:SS[.ffffff], no time zone)".into(),
+                );
+            };
+            if frac.trim_end_matches('0').len() > usize::from(*fsp) {
+                return Outcome::Reject(format!(
+                    "more fractional digits than the column's {fsp} hold"
+                ));
+            }
+            if let MyType::Timestamp(_) = ty {
+                // The session's local time, as UTC seconds since 1970.
+                let utc = days * 86_400 + secs - utc_offset_s;
+                if !(1..=2_147_483_647).contains(&utc) {
+                    return Outcome::Reject(
+                        "outside timestamp's range (1970-01-01 00:00:01 to 2038-01-19 03:14:07 \
+                         UTC in the session's time zone)"
+                            .into(),
+                    );
+                }
+            }
+            // `T` between date and time becomes a space, which every version reads.
+            let mut v = raw.to_vec();
+            if let Some(t) = v.get_mut(10) {
+                *t = b' ';
+            }
+            done(out, &v)
+        }
+        MyType::Time(fsp) => match time(raw) {
+            Some(frac) if frac.trim_end_matches('0').len() <= usize::from(*fsp) => done(out, raw),
+            Some(_) => Outcome::Reject(format!(
+                "more fractional digits than the column's {fsp} hold"
+            )),
+            None => Outcome::Reject("not a time ([-]HHH:MM:SS[.ffffff], at most 838:59:59)".into()),
+        },
+        MyType::Year => match integer(raw) {
+            Some(v) if (1901..=2155).contains(&v) && raw.len() == 4 => done(out, raw),
+            _ => Outcome::Reject("not a year from 1901 to 2155".into()),
+        },
+        MyType::Chars { max, charset } => {
+            let Ok(s) = text() else {
+                return Outcome::Reject("invalid UTF-8".into());
+            };
+            if let Err(why) = fits_charset(s, *charset) {
+                return Outcome::Reject(why);
+            }
+            let n = s.chars().count() as u64;
+            if n > *max {
+                return Outcome::Reject(format!("{n} characters, more than the column's {max}"));
+            }
+            done(out, raw)
+        }
+        MyType::Text { max_bytes, charset } => {
+            let Ok(s) = text() else {
+                return Outcome::Reject("invalid UTF-8".into());
+            };
+            if let Err(why) = fits_charset(s, *charset) {
+                return Outcome::Reject(why);
+            }
+            if raw.len() as u64 > *max_bytes {
+                return Outcome::Reject(format!(
+                    "{} bytes, more than the column's {max_bytes}",
+                    raw.len()
+                ));
+            }
+            done(out, raw)
+        }
+        MyType::Bytes { max_bytes } => {
+            if raw.len() as u64 > *max_bytes {
+                return Outcome::Reject(format!(
+                    "{} bytes, more than the column's {max_bytes}",
+                    raw.len()
+                ));
+            }
+            done(out, raw)
+        }
+        MyType::Json => match serde_json::from_slice::<&serde_json::value::RawValue>(raw) {
+            Ok(_) => done(out, raw),
+            Err(e) => Outcome::Reject(format!("not JSON: {e}")),
+        },
+        MyType::Enum(members) => {
+            let Ok(s) = text() else {
+                return Outcome::Reject("invalid UTF-8".into());
+            };
+            match members.iter().find(|m| same_member(m, s)) {
+                Some(_) => done(out, raw),
+                None => Outcome::Reject(format!("not one of {}", list(members))),
+            }
+        }
+        MyType::Set(members) => {
+            let Ok(s) = text() else {
+                return Outcome::Reject("invalid UTF-8".into());
+            };
+            if s.is_empty() {
+                return done(out, raw);
+            }
+            match s
+                .split(',')
+                .find(|v| !members.iter().any(|m| same_member(m, v)))
+            {
+                None => done(out, raw),
+                Some(v) => Outcome::Reject(format!("{v:?} is not one of {}", list(members))),
+            }
+        }
+        MyType::Bit(bits) => match integer(raw) {
+            Some(v) if v >= 0 && (*bits >= 64 || (v as u128) < (1u128 << bits)) => {
+                done(out, v.to_string().as_bytes())
+            }
+            _ => Outcome::Reject(format!("not an unsigned integer of at most {bits} bits")),
+        },
+        MyType::Other => done(out, raw),
+    }
+}
+
+fn list(members: &[String]) -> String {
+    let quoted: Vec<String> = members.iter().map(|m| format!("'{m}'")).collect();
+    quoted.join(", ")
+}
+
+/// MySQL compares members by the column's collation, which for the usual `_ci` ones ignores
+/// case and trailing spaces.
+fn same_member(member: &str, value: &str) -> bool {
+    let value = value.trim_end_matches(' ');
+    member == value || member.to_lowercase() == value.to_lowercase()
+}
+
+fn fits_charset(s: &str, charset: Charset) -> Result<(), String> {
+    let (limit, name) = match charset {
+        Charset::Utf8mb4 => return Ok(()),
+        Charset::Utf8mb3 => ('\u{FFFF}', "utf8mb3"),
+        Charset::Latin1 { ascii: false } => ('\u{FF}', "latin1"),
+        Charset::Latin1 { ascii: true } => ('\u{7F}', "ascii"),
+    };
+    match s.chars().find(|&c| c > limit) {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "the character {c:?} (U+{:04X}) is not in the column's character set {name}",
+            c as u32
+        )),
+    }
+}
+
+fn int_name(bytes: u8) -> &'static str {
+    match bytes {
+        1 => "tinyint",
+        2 => "smallint",
+        3 => "mediumint",
+        4 => "int",
+        _ => "bigint",
+    }
+}
+
+fn in_int_range(v: i128, bytes: u8, unsigned: bool) -> bool {
+    let bits = u32::from(bytes) * 8;
+    if unsigned {
+        (0..(1i128 << bits)).contains(&v)
+    } else {
+        (-(1i128 << (bits - 1))..(1i128 << (bits - 1))).contains(&v)
+    }
+}
+
+/// `[+-]?[0-9]+`, as a wide integer (so that any out-of-range value still reads).
+fn integer(raw: &[u8]) -> Option<i128> {
+    let digits = raw
+        .strip_prefix(b"-")
+        .or_else(|| raw.strip_prefix(b"+"))
+        .unwrap_or(raw);
+    if digits.is_empty() || digits.len() > 30 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+/// `[+-]?digits[.digits]` that `decimal(precision, scale)` holds exactly.
+fn decimal(raw: &[u8], precision: u32, scale: u32, unsigned: bool) -> Result<(), String> {
+    let (negative, body) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(p) => (&body[..p], &body[p + 1..]),
+        None => (body, &body[body.len()..]),
+    };
+    if (int.is_empty() && frac.is_empty()) || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return Err("not a decimal number (digits, an optional point, no exponent)".into());
+    }
+    let int = {
+        let first = int.iter().position(|&b| b != b'0').unwrap_or(int.len());
+        &int[first..]
+    };
+    let frac = {
+        let last = frac.iter().rposition(|&b| b != b'0').map_or(0, |p| p + 1);
+        &frac[..last]
+    };
+    if frac.len() as u32 > scale {
+        return Err(format!(
+            "more than {scale} digits after the point: decimal({precision},{scale}) would round it"
+        ));
+    }
+    if int.len() as u32 > precision.saturating_sub(scale) {
+        return Err(format!("out of range for decimal({precision},{scale})"));
+    }
+    if unsigned && negative && !(int.is_empty() && frac.is_empty()) {
+        return Err("negative, and the column is unsigned".into());
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` (year 1 to 9999): days since 1970-01-01.
+fn date(raw: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(raw).ok()?;
+    if s.len() != 10 || s.as_bytes()[4] != b'-' || s.as_bytes()[7] != b'-' {
+        return None;
+    }
+    let all_digits = |r: std::ops::Range<usize>| s.as_bytes()[r].iter().all(u8::is_ascii_digit);
+    if !all_digits(0..4) || !all_digits(5..7) || !all_digits(8..10) {
+        return None;
+    }
+    let y: i64 = s[..4].parse().ok()?;
+    let m: i64 = s[5..7].parse().ok()?;
+    let d: i64 = s[8..10].parse().ok()?;
+    if y < 1 || !(1..=12).contains(&m) || d < 1 {
+        return None;
+    }
+    // A day past the month's end comes back as another date.
+    let days = datetime::days_from_civil(y, m, d);
+    (datetime::civil_from_days(days) == (y, m, d))
+        .then(|| days - datetime::days_from_civil(1970, 1, 1))
+}
+
+/// `YYYY-MM-DD[( |T)HH:MM:SS[.f]]`: days since 1970, seconds into the day, and the fraction's
+/// digits.
+fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str)> {
+    let days = date(raw.get(..10)?)?;
+    let rest = &raw[10..];
+    if rest.is_empty() {
+        return Some((days, 0, ""));
+    }
+    if !matches!(rest[0], b' ' | b'T') {
+        return None;
+    }
+    let t = std::str::from_utf8(&rest[1..]).ok()?;
+    let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
+    let parts: Vec<&str> = hms.split(':').collect();
+    let [h, m, s] = parts.as_slice() else {
+        return None;
+    };
+    let two = |p: &str| {
+        (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<i64>().ok())
+            .flatten()
+    };
+    let (h, m, s) = (two(h)?, two(m)?, two(s)?);
+    if h > 23 || m > 59 || s > 59 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if t.contains('.') && frac.is_empty() {
+        return None;
+    }
+    Some((days, h * 3600 + m * 60 + s, frac))
+}
+
+/// `[-]H{1,3}:MM:SS[.f]` within ±838:59:59: the fraction's digits.
+fn time(raw: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(raw).ok()?;
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (hms, frac) = body.split_once('.').unwrap_or((body, ""));
+    let parts: Vec<&str> = hms.split(':').collect();
+    let [h, m, sec] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        (n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<i64>().ok())
+            .flatten()
+    };
+    let (h, m, sec) = (digits(h, 1..=3)?, digits(m, 2..=2)?, digits(sec, 2..=2)?);
+    if m > 59 || sec > 59 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if body.contains('.') && frac.is_empty() {
+        return None;
+    }
+    let total = h * 3600 + m * 60 + sec;
+    let over = total > 838 * 3600 + 59 * 60 + 59
+        || (total == 838 * 3600 + 59 * 60 + 59 && !frac.trim_end_matches('0').is_empty());
+    (!over).then_some(frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(ty: &str, raw: &str) -> Result<String, String> {
+        let mut out = Vec::new();
+        match encode(&MyType::parse(ty), raw.as_bytes(), 0, &mut out) {
+            Outcome::Done => Ok(String::from_utf8(out).unwrap()),
+            Outcome::Reject(why) => Err(why),
+            Outcome::Defer => Err("deferred".into()),
+        }
+    }
+
+    #[test]
+    fn types_parse_from_the_catalog() {
+        assert_eq!(
+            MyType::parse("int(10) unsigned"),
+            MyType::Int {
+                bytes: 4,
+                unsigned: true
+            }
+        );
+        assert_eq!(
+            MyType::parse("decimal(12,2)"),
+            MyType::Decimal {
+                precision: 12,
+                scale: 2,
+                unsigned: false
+            }
+        );
+        assert_eq!(
+            MyType::parse("enum('a','b''c','d,e')"),
+            MyType::Enum(vec!["a".into(), "b'c".into(), "d,e".into()])
+        );
+        assert_eq!(
+            MyType::parse("varchar(5) character set utf8mb3"),
+            MyType::Chars {
+                max: 5,
+                charset: Charset::Utf8mb3
+            }
+        );
+        assert_eq!(MyType::parse("datetime(3)"), MyType::Datetime(3));
+        assert_eq!(MyType::parse("bit(12)"), MyType::Bit(12));
+    }
+
+    #[test]
+    fn exact_values_only() {
+        assert_eq!(enc("tinyint(4)", "-128"), Ok("-128".into()));
+        assert!(enc("tinyint(4)", "128").is_err());
+        assert!(enc("tinyint(3) unsigned", "-1").is_err());
+        assert_eq!(
+            enc("bigint(20) unsigned", "18446744073709551615"),
+            Ok("18446744073709551615".into())
+        );
+        assert!(enc("int(11)", "1.0").is_err());
+        assert!(enc("int(11)", " 1").is_err());
+        assert_eq!(enc("decimal(5,2)", "123.40"), Ok("123.40".into()));
+        assert!(enc("decimal(5,2)", "1.005").is_err());
+        assert!(enc("decimal(5,2)", "1234.5").is_err());
+        assert!(enc("decimal(5,2) unsigned", "-1").is_err());
+        assert!(enc("double", "NaN").is_err());
+        assert!(enc("float", "1e39").is_err());
+        assert_eq!(enc("date", "2024-02-29"), Ok("2024-02-29".into()));
+        assert!(enc("date", "2023-02-29").is_err());
+        assert!(enc("date", "0000-00-00").is_err());
+        assert_eq!(
+            enc("datetime(3)", "2024-01-02T03:04:05.120"),
+            Ok("2024-01-02 03:04:05.120".into())
+        );
+        assert!(enc("datetime", "2024-01-02 03:04:05.5").is_err());
+        assert!(enc("datetime", "2024-01-02 03:04:05+02:00").is_err());
+        assert!(enc("timestamp", "1970-01-01 00:00:00").is_err());
+        assert!(enc("timestamp", "2038-01-19 03:14:08").is_err());
+        assert_eq!(
+            enc("timestamp", "2038-01-19 03:14:07"),
+            Ok("2038-01-19 03:14:07".into())
+        );
+        assert_eq!(enc("time", "-838:59:59"), Ok("-838:59:59".into()));
+        assert!(enc("time", "839:00:00").is_err());
+        assert!(enc("year(4)", "1900").is_err());
+        assert_eq!(enc("varchar(3)", "日本語"), Ok("日本語".into()));
+        assert!(enc("varchar(3)", "日本語!").is_err());
+        assert!(enc("varchar(3) character set utf8mb3", "😀").is_err());
+        assert!(enc("char(3) character set latin1", "ā").is_err());
+        assert!(enc("tinytext", &"x".repeat(256)).is_err());
+        assert!(enc("varbinary(2)", "abc").is_err());
+        assert!(enc("json", "{nope").is_err());
+        assert_eq!(enc("enum('a','B')", "b"), Ok("b".into()));
+        assert!(enc("enum('a','B')", "1").is_err());
+        assert!(enc("enum('a','B')", "").is_err());
+        assert_eq!(enc("set('a','b')", "a,b"), Ok("a,b".into()));
+        assert!(enc("set('a','b')", "a,c").is_err());
+        assert_eq!(enc("bit(3)", "7"), Ok("7".into()));
+        assert!(enc("bit(3)", "8").is_err());
+    }
+
+    #[test]
+    fn escapes_round_trip() {
+        let raw = b"a\\b\tc\nd\0e\rf";
+        let mut out = Vec::new();
+        escape_into(raw, &mut out);
+        assert_eq!(out, b"a\\\\b\\tc\\nd\\0e\rf");
+        assert_eq!(unescape(&out).unwrap(), raw);
+        assert_eq!(unescape(NULL), None);
+    }
+}

@@ -1,0 +1,445 @@
+//! A MySQL writer connection: each chunk in one transaction together with its checkpoint,
+//! sent by LOAD DATA LOCAL INFILE or by INSERT, straight into the table or through the staging
+//! table for upserts; retried whole on a new connection after a transient fault; searched
+//! under savepoints for the rows the server refuses.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use super::conninfo::MyTarget;
+use super::{insert, load_data, upsert, MyLedger};
+use crate::checkpoint::ChunkMeta;
+use crate::chunk::{Chunk, RawRow};
+use crate::encode::mysql::MyType;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ident::Dialect;
+use crate::progress::Progress;
+use crate::rejects::Reject;
+use crate::retry::{row_error, transient_reason, Retrier};
+use crate::sink::bisect::{self, Bisection};
+use crate::sink::{seal, Mode, Plan, Sink};
+use crate::turnstile::Turnstile;
+
+/// How rows travel to the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `LOAD DATA LOCAL INFILE` from memory.
+    LoadData,
+    /// Multi-row INSERTs, this many rows per statement.
+    Insert(usize),
+}
+
+/// The load's [`Plan`] as MySQL's writers carry it out; shared by all of them.
+#[derive(Debug)]
+pub struct MyPlan {
+    /// What every backend's writers share.
+    pub base: Plan,
+    /// LOAD DATA or INSERT.
+    pub method: Method,
+    /// Each column's declared type.
+    types: Vec<MyType>,
+    /// Where rows go: the table, or the staging table of an upsert.
+    dest: String,
+    /// The LOAD DATA statement into `dest`.
+    load_sql: String,
+    /// Chunks take effect in input order where that matters (upserts, rejects).
+    turnstile: Turnstile,
+}
+
+impl std::ops::Deref for MyPlan {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.base
+    }
+}
+
+impl MyPlan {
+    /// MySQL's way of carrying out `plan`; without `local_infile` (the server refuses it)
+    /// rows go by INSERT.
+    pub fn new(plan: Plan, local_infile: bool) -> Self {
+        let method = match plan.mode {
+            Mode::Copy if local_infile => Method::LoadData,
+            _ => Method::Insert(insert::rows_per_statement(
+                plan.columns.len(),
+                plan.chunk_rows,
+            )),
+        };
+        let types: Vec<MyType> = plan
+            .columns
+            .iter()
+            .map(|c| MyType::parse(&c.type_name))
+            .collect();
+        let dest = match plan.upsert {
+            Some(_) => upsert::STAGE.to_string(),
+            None => plan.table.quoted_in(Dialect::Mysql),
+        };
+        let load_sql = load_data::statement(&dest, &plan.columns, &types);
+        MyPlan {
+            base: plan,
+            method,
+            types,
+            dest,
+            load_sql,
+            turnstile: Turnstile::default(),
+        }
+    }
+
+    /// Whether chunks must take effect in input order: an upsert's last (or first)
+    /// occurrence, and a duplicate's second occurrence being the one rejected.
+    fn ordered(&self) -> bool {
+        self.upsert.is_some() || self.rejects.is_some()
+    }
+}
+
+/// A chunk as the writer holds it while it may be retried.
+struct Work {
+    data: Bytes,
+    meta: ChunkMeta,
+    ordinal: u64,
+    rejects: Vec<Reject>,
+    raw: Vec<u8>,
+    raw_rows: Vec<RawRow>,
+}
+
+/// What one attempt committed.
+#[derive(Default)]
+struct Written {
+    inserted: Option<u64>,
+    refused: Vec<Reject>,
+}
+
+/// A connection that writes chunks into one table.
+pub struct MySink {
+    conn: Option<Conn>,
+    target: MyTarget,
+    plan: Arc<MyPlan>,
+    progress: Arc<Progress>,
+    /// Whether the upsert's staging table exists on this connection.
+    stage_ready: bool,
+    /// In atomic mode: whether the load's transaction is open.
+    begun: bool,
+}
+
+impl MySink {
+    /// A sink on an open connection, able to reconnect to `target`.
+    pub fn new(conn: Conn, target: MyTarget, plan: Arc<MyPlan>, progress: Arc<Progress>) -> Self {
+        MySink {
+            conn: Some(conn),
+            target,
+            plan,
+            progress,
+            stage_ready: false,
+            begun: false,
+        }
+    }
+
+    /// The connection, opened again after one was lost, with the staging table in place.
+    async fn conn(&mut self) -> Result<&mut Conn> {
+        if self.conn.is_none() {
+            self.conn = Some(super::connect(&self.target).await?);
+            self.stage_ready = false;
+        }
+        let plan = self.plan.clone();
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| Error::internal("a writer has no connection"))?;
+        if plan.upsert.is_some() && !self.stage_ready {
+            for sql in upsert::create_stage_sql(&plan.table, &plan.columns) {
+                conn.query_drop(sql)
+                    .await
+                    .map_err(|e| Error::mysql("creating the staging table", e))?;
+            }
+            self.stage_ready = true;
+        }
+        Ok(conn)
+    }
+
+    /// Sends rows `rows` of `work` (their bytes `data`) into the plan's destination, merging
+    /// them for an upsert; returns the rows the merge inserted.
+    async fn send_rows(
+        conn: &mut Conn,
+        plan: &MyPlan,
+        work: &Work,
+        data: Bytes,
+        rows: usize,
+    ) -> Result<Option<u64>> {
+        let meta = &work.meta;
+        let what = match plan.method {
+            Method::LoadData => "LOAD DATA",
+            Method::Insert(_) => "INSERT",
+        };
+        let context = format!("{what} into {} ({})", plan.table, meta.describe());
+        let sent = match plan.method {
+            Method::LoadData => {
+                load_data::send(conn, &plan.load_sql, data, rows as u64, &context).await
+            }
+            Method::Insert(per) => {
+                insert::send(
+                    conn,
+                    &plan.dest,
+                    &plan.columns,
+                    &plan.types,
+                    per,
+                    &data,
+                    &context,
+                )
+                .await
+            }
+        };
+        sent.map_err(|e| e.in_chunk(meta.seq))?;
+        let Some(u) = &plan.upsert else {
+            return Ok(None);
+        };
+        let merging = |e| {
+            Error::mysql(
+                format!("merging into {} ({})", plan.table, meta.describe()),
+                e,
+            )
+            .in_chunk(meta.seq)
+        };
+        let mut inserted = 0u64;
+        for sql in upsert::count_new_sql(u, &plan.table) {
+            let n: Option<u64> = conn.query_first(sql).await.map_err(merging)?;
+            inserted += n.unwrap_or(0);
+        }
+        conn.query_drop(upsert::merge_sql(u, &plan.table, &plan.columns))
+            .await
+            .map_err(merging)?;
+        conn.query_drop(format!("DELETE FROM {}", upsert::STAGE))
+            .await
+            .map_err(merging)?;
+        Ok(Some(inserted))
+    }
+
+    /// The chunk's rows one range at a time, each under a savepoint, until each refused row
+    /// stands alone (see [`crate::sink::bisect`]).
+    async fn send_bisecting(conn: &mut Conn, plan: &MyPlan, work: &Work) -> Result<Written> {
+        let ranges = load_data::row_ranges(&work.data);
+        let mut search = Bisection::new(ranges.len(), bisect::PIECES);
+        let mut written = Written {
+            inserted: plan.upsert.as_ref().map(|_| 0),
+            refused: Vec::new(),
+        };
+        while let Some(r) = search.next_range() {
+            let data = slice(&work.data, &ranges, r.clone());
+            exec(conn, "SAVEPOINT barge_rows").await?;
+            match Self::send_rows(conn, plan, work, data, r.len()).await {
+                Ok(n) => {
+                    exec(conn, "RELEASE SAVEPOINT barge_rows").await?;
+                    written.inserted = written.inserted.map(|i| i + n.unwrap_or(0));
+                }
+                Err(e) if row_error(&e) => {
+                    exec(conn, "ROLLBACK TO SAVEPOINT barge_rows").await?;
+                    if plan.upsert.is_some() {
+                        // A refused merge leaves the stage full: empty it for the next range.
+                        exec(conn, &format!("DELETE FROM {}", upsert::STAGE)).await?;
+                    }
+                    if let Some(row) = search.refused(r, None) {
+                        written.refused.push(server_reject(work, row, &e));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(written)
+    }
+
+    /// One attempt at a chunk, in a transaction of its own (or, for an atomic load, under a
+    /// savepoint of the load's transaction): rows, merge, rejects and checkpoint.
+    async fn attempt(&mut self, work: &Work, bisecting: bool) -> Result<Written> {
+        let plan = self.plan.clone();
+        let atomic = plan.atomic;
+        let begun = self.begun;
+        let rejected = Progress::get(&self.progress.rows_rejected);
+        let conn = self.conn().await?;
+        // An atomic load opens its one transaction with its first chunk.
+        if !atomic || !begun {
+            exec(conn, "START TRANSACTION").await?;
+        }
+        if atomic {
+            exec(conn, "SAVEPOINT barge_chunk").await?;
+        }
+        let result = match bisecting {
+            true => Self::send_bisecting(conn, &plan, work).await,
+            false => {
+                let rows = work.meta.rows as usize;
+                Self::send_rows(conn, &plan, work, work.data.clone(), rows)
+                    .await
+                    .map(|inserted| Written {
+                        inserted,
+                        refused: Vec::new(),
+                    })
+            }
+        };
+        let result = match result {
+            Ok(w) => {
+                let all = seal::all_rejects(&work.rejects, &w.refused);
+                match seal::set_aside(&plan, &work.meta, &all, rejected) {
+                    Ok(()) => Self::checkpoint(conn, &plan, &work.meta).await.map(|()| w),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match (&result, atomic) {
+            (Ok(_), false) => exec(conn, "COMMIT").await?,
+            (Ok(_), true) => exec(conn, "RELEASE SAVEPOINT barge_chunk").await?,
+            // The connection may be gone: a failed rollback says nothing more.
+            (Err(_), false) => {
+                let _ = conn.query_drop("ROLLBACK").await;
+            }
+            (Err(_), true) => {
+                let _ = conn.query_drop("ROLLBACK TO SAVEPOINT barge_chunk").await;
+            }
+        }
+        if atomic {
+            self.begun = true;
+        }
+        result
+    }
+
+    /// The chunk's checkpoint, in its transaction.
+    async fn checkpoint(conn: &mut Conn, plan: &MyPlan, meta: &ChunkMeta) -> Result<()> {
+        let Some(cp) = &plan.checkpoints else {
+            return Ok(());
+        };
+        let p = cp.insert_params(meta);
+        conn.exec_drop(
+            cp.insert_sql::<MyLedger<'_>>(),
+            (cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]),
+        )
+        .await
+        .map_err(|e| Error::mysql(format!("writing the checkpoint of chunk {}", meta.seq), e))
+    }
+
+    async fn write_chunk(&mut self, mut chunk: Chunk) -> Result<u64> {
+        let plan = self.plan.clone();
+        let meta = ChunkMeta::of(&chunk);
+        let work = Work {
+            data: Bytes::from(std::mem::take(&mut chunk.data)),
+            meta,
+            ordinal: chunk.ordinal,
+            rejects: std::mem::take(&mut chunk.rejects),
+            raw: std::mem::take(&mut chunk.raw),
+            raw_rows: std::mem::take(&mut chunk.raw_rows),
+        };
+        let mut retrier = Retrier::new(plan.retry);
+        let mut bisecting = false;
+        loop {
+            if plan.ordered() {
+                plan.turnstile.wait(work.ordinal).await?;
+            }
+            let retrying = retrier.attempt() > 0;
+            if retrying && !plan.atomic {
+                if let Some(cp) = &plan.checkpoints {
+                    let conn = self.conn().await?;
+                    if cp
+                        .is_committed(&mut MyLedger(conn), work.meta.first_byte)
+                        .await?
+                    {
+                        plan.turnstile.done(work.ordinal);
+                        return Ok(work.meta.rows);
+                    }
+                }
+            }
+            match self.attempt(&work, bisecting).await {
+                Ok(w) => {
+                    let rows = work.meta.rows - w.refused.len() as u64;
+                    seal::count_upsert(&plan, &self.progress, w.inserted, rows);
+                    plan.turnstile.done(work.ordinal);
+                    return Ok(rows);
+                }
+                Err(e) if !bisecting && plan.rejects.is_some() && row_error(&e) => {
+                    tracing::debug!(chunk = work.meta.seq, error = %e, "looking for the refused rows");
+                    bisecting = true;
+                }
+                // One transaction for the whole load: a lost connection loses it all.
+                Err(e) if plan.atomic => return Err(e),
+                Err(e) => {
+                    if transient_reason(&e).is_some() {
+                        self.conn = None;
+                    }
+                    let what = work.meta.describe();
+                    let progress = self.progress.clone();
+                    retrier
+                        .wait(e, |n, reason, wait| {
+                            Progress::add(&progress.retries, 1);
+                            tracing::warn!(
+                                attempt = n,
+                                wait_ms = wait.as_millis() as u64,
+                                "{what} failed ({reason}); retrying on a new connection"
+                            );
+                        })
+                        .await?;
+                }
+            }
+        }
+    }
+}
+
+async fn exec(conn: &mut Conn, sql: &str) -> Result<()> {
+    conn.query_drop(sql)
+        .await
+        .map_err(|e| Error::mysql(format!("running {sql}"), e))
+}
+
+/// The bytes of rows `rows` (a range of `ranges`) of a chunk.
+fn slice(data: &Bytes, ranges: &[Range<usize>], rows: Range<usize>) -> Bytes {
+    match (ranges.get(rows.start), ranges.get(rows.end.wrapping_sub(1))) {
+        (Some(first), Some(last)) => data.slice(first.start..last.end),
+        _ => Bytes::new(),
+    }
+}
+
+/// Row `i` of the chunk, refused by the server with `e`.
+fn server_reject(work: &Work, i: usize, e: &Error) -> Reject {
+    let (position, raw) = match work.raw_rows.get(i) {
+        Some(row) => (
+            row.position,
+            work.raw.get(row.raw.clone()).unwrap_or_default().to_vec(),
+        ),
+        None => (Default::default(), Vec::new()),
+    };
+    let (reason, sqlstate) = match e.kind() {
+        ErrorKind::Mysql {
+            source: mysql_async::Error::Server(s),
+            ..
+        } => (
+            format!("{} (error {})", s.message, s.code),
+            Some(s.state.clone()),
+        ),
+        _ => (e.to_string(), None),
+    };
+    Reject {
+        position,
+        raw,
+        column: None,
+        value: None,
+        reason,
+        sqlstate,
+    }
+}
+
+impl Sink for MySink {
+    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
+        let result = self.write_chunk(chunk).await;
+        if result.is_err() {
+            // Chunks after this one must not take effect before it: stop them.
+            self.plan.turnstile.poison();
+        }
+        result
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        if self.plan.atomic && self.begun {
+            let conn = self.conn().await?;
+            exec(conn, "COMMIT").await?;
+        }
+        Ok(())
+    }
+}
