@@ -128,7 +128,8 @@ impl Load {
         let (table, created) = match (existing, inferred) {
             (Some(t), _) => (t, None),
             (None, Some(inferred)) => {
-                let sql = inferred.create_sql(&table_name.quoted(), db.dialect(), true);
+                let sql =
+                    inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
                 db.create_table(&sql, &table_name).await?;
                 let t = db.introspect(&table_name).await?.ok_or_else(|| {

@@ -11,6 +11,7 @@ mod defects;
 mod errors;
 mod faults;
 mod library;
+mod mysql;
 mod oracle;
 mod readme;
 mod rejects;

@@ -317,6 +317,20 @@ impl MySink {
         .map_err(|e| Error::mysql(format!("writing the checkpoint of chunk {}", meta.seq), e))
     }
 
+    /// After a failed attempt, whether the chunk was committed after all (the connection can
+    /// die after the server committed but before it said so).
+    async fn committed_before(&mut self, work: &Work, retrying: bool) -> Result<bool> {
+        let plan = self.plan.clone();
+        match (&plan.checkpoints, retrying && !plan.atomic) {
+            (Some(cp), true) => {
+                let conn = self.conn().await?;
+                cp.is_committed(&mut MyLedger(conn), work.meta.first_byte)
+                    .await
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn write_chunk(&mut self, mut chunk: Chunk) -> Result<u64> {
         let plan = self.plan.clone();
         let meta = ChunkMeta::of(&chunk);
@@ -335,19 +349,19 @@ impl MySink {
                 plan.turnstile.wait(work.ordinal).await?;
             }
             let retrying = retrier.attempt() > 0;
-            if retrying && !plan.atomic {
-                if let Some(cp) = &plan.checkpoints {
-                    let conn = self.conn().await?;
-                    if cp
-                        .is_committed(&mut MyLedger(conn), work.meta.first_byte)
-                        .await?
-                    {
-                        plan.turnstile.done(work.ordinal);
-                        return Ok(work.meta.rows);
-                    }
+            let result = match self.committed_before(&work, retrying).await {
+                Ok(true) => {
+                    tracing::info!(
+                        chunk = work.meta.seq,
+                        "the chunk was committed before the connection was lost"
+                    );
+                    plan.turnstile.done(work.ordinal);
+                    return Ok(work.meta.rows);
                 }
-            }
-            match self.attempt(&work, bisecting).await {
+                Ok(false) => self.attempt(&work, bisecting).await,
+                Err(e) => Err(e),
+            };
+            match result {
                 Ok(w) => {
                     let rows = work.meta.rows - w.refused.len() as u64;
                     seal::count_upsert(&plan, &self.progress, w.inserted, rows);

@@ -81,80 +81,156 @@ fn remove_stale(root: &Path) {
 }
 
 fn start() -> MyServer {
-    let (install, mariadbd) = binaries();
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    remove_stale(&root);
-    let dir = root.join(format!("my-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the server directory");
-    let data = dir.join("data");
-    // As root, the server runs as root (`--user=root`): its files are the test's own.
-    let out = Command::new(&install)
-        .arg("--no-defaults")
-        .arg(format!("--datadir={}", data.display()))
-        .args([
-            "--user=root",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ])
-        .output()
-        .expect("run mariadb-install-db");
-    assert!(
-        out.status.success(),
-        "mariadb-install-db failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let port = free_port();
-    let args: Vec<String> = vec![
-        "--no-defaults".into(),
-        format!("--datadir={}", data.display()),
-        "--user=root".into(),
-        format!("--port={port}"),
-        "--bind-address=127.0.0.1".into(),
-        format!("--socket={}", dir.join("sock").display()),
-        format!("--pid-file={}", dir.join("pid").display()),
-        format!("--log-error={}", dir.join("server.log").display()),
-        "--skip-name-resolve".into(),
-        "--local-infile=1".into(),
-        "--innodb-buffer-pool-size=128M".into(),
-        "--innodb-flush-log-at-trx-commit=2".into(),
-        "--character-set-server=utf8mb4".into(),
-        "--collation-server=utf8mb4_general_ci".into(),
-        "--max-connections=200".into(),
-    ];
-    // Started from a thread that never ends, so that PR_SET_PDEATHSIG (which fires when the
-    // spawning *thread* exits) fires only when the test process exits.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut cmd = Command::new(mariadbd);
-        cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
-        // SAFETY: prctl is async-signal-safe; nothing else runs in the child before exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn();
-        let failed = child.is_err();
-        tx.send(child.map(|_| ())).expect("report the server start");
-        if !failed {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    rx.recv().expect("server thread").expect("spawn mariadbd");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            panic!("the MariaDB test server did not start within 60 s; its log:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let srv = MyInstance::start(&[]);
+    let port = srv.port;
+    // The suite's server lives as long as the test process.
+    std::mem::forget(srv);
     MyServer { port }
+}
+
+/// A server of its own, for tests that stop, restart or reconfigure it; stopped and removed
+/// when dropped.
+pub struct MyInstance {
+    pub port: u16,
+    dir: PathBuf,
+    args: Vec<String>,
+    server: PathBuf,
+    pid: Option<u32>,
+}
+
+impl MyInstance {
+    /// `mariadb-install-db`, then the server, with `extra` options (`--local-infile=0`...).
+    pub fn start(extra: &[&str]) -> MyInstance {
+        let (install, mariadbd) = binaries();
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale(&root);
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = root.join(format!(
+            "my-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the server directory");
+        let data = dir.join("data");
+        // As root, the server runs as root (`--user=root`): its files are the test's own.
+        let out = Command::new(&install)
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args([
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .output()
+            .expect("run mariadb-install-db");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "--no-defaults".into(),
+            format!("--datadir={}", data.display()),
+            "--user=root".into(),
+            format!("--port={port}"),
+            "--bind-address=127.0.0.1".into(),
+            format!("--socket={}", dir.join("sock").display()),
+            format!("--pid-file={}", dir.join("pid").display()),
+            format!("--log-error={}", dir.join("server.log").display()),
+            "--skip-name-resolve".into(),
+            "--local-infile=1".into(),
+            "--innodb-buffer-pool-size=128M".into(),
+            "--innodb-flush-log-at-trx-commit=2".into(),
+            "--character-set-server=utf8mb4".into(),
+            "--collation-server=utf8mb4_general_ci".into(),
+            "--max-connections=200".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut srv = MyInstance {
+            port,
+            dir,
+            args,
+            server: mariadbd,
+            pid: None,
+        };
+        srv.run();
+        srv
+    }
+
+    /// The socket the server listens on.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("sock")
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Starts the server (again) and waits until it takes connections.
+    pub fn run(&mut self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (server, args) = (self.server.clone(), self.args.clone());
+        // Started from a thread that never ends, so that PR_SET_PDEATHSIG (which fires when
+        // the spawning *thread* exits) fires only when the test process exits.
+        std::thread::spawn(move || {
+            let mut cmd = Command::new(server);
+            cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            // SAFETY: prctl is async-signal-safe; nothing else runs in the child before exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            match cmd.spawn() {
+                Ok(child) => {
+                    tx.send(Ok(child.id())).expect("report the server start");
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(e) => tx.send(Err(e)).expect("report the server start"),
+            }
+        });
+        let pid = rx.recv().expect("server thread").expect("spawn mariadbd");
+        self.pid = Some(pid);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                panic!("the MariaDB test server did not start within 60 s; its log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the server at once (SIGKILL: a crash) and waits until its port is free.
+    pub fn kill(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: kill has no memory-safety preconditions.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // The pid file of a killed server would stop the next start.
+            let _ = std::fs::remove_file(self.dir.join("pid"));
+        }
+    }
+}
+
+impl Drop for MyInstance {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl MyServer {

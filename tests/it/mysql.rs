@@ -1,0 +1,533 @@
+//! MySQL and MariaDB: every type and edge value against the server's own strict `LOAD DATA`,
+//! connecting the way the mysql client does, INSERT mode, --create, --atomic, a server that
+//! refuses LOCAL INFILE, and faults: connections killed and the server restarted mid-load.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+
+use crate::support::mysql::{connect, fresh_db, MyDb, MyInstance};
+use crate::support::{barge, barge_with, Dir};
+
+/// Each type with values at and past its edges, and forms a reader might send.
+const CASES: &[(&str, &[&str])] = &[
+    (
+        "tinyint",
+        &[
+            "-128", "127", "128", "-129", "1.5", "", " 1", "1e2", "0x10", "+7", "007",
+        ],
+    ),
+    ("tinyint unsigned", &["0", "255", "256", "-1"]),
+    ("smallint", &["-32768", "32767", "32768"]),
+    ("mediumint unsigned", &["16777215", "16777216"]),
+    ("int", &["-2147483648", "2147483647", "2147483648"]),
+    (
+        "bigint",
+        &[
+            "-9223372036854775808",
+            "9223372036854775807",
+            "9223372036854775808",
+        ],
+    ),
+    (
+        "bigint unsigned",
+        &["18446744073709551615", "18446744073709551616", "-0"],
+    ),
+    (
+        "decimal(5,2)",
+        &[
+            "999.99", "-999.99", "1000", "1.005", "1.50", ".5", "-0", "1e2", "abc", "12.",
+        ],
+    ),
+    ("decimal(5,2) unsigned", &["1.00", "-1.00"]),
+    ("float", &["1.5", "-3.4e38", "3.5e38", "NaN", "inf"]),
+    (
+        "double",
+        &["1e308", "-1e308", "1e309", "0.1", "-0", "5e-324"],
+    ),
+    (
+        "date",
+        &[
+            "2024-02-29",
+            "2023-02-29",
+            "0000-00-00",
+            "1000-01-01",
+            "9999-12-31",
+            "2024-1-2",
+            "20240102",
+            "2024-13-01",
+        ],
+    ),
+    (
+        "datetime(3)",
+        &[
+            "2024-01-02 03:04:05.123",
+            "2024-01-02 03:04:05.1234",
+            "2024-01-02T03:04:05",
+            "2024-01-02 24:00:00",
+            "2024-01-02",
+            "2024-01-02 03:04:05.1230",
+        ],
+    ),
+    (
+        "timestamp",
+        &[
+            "1970-01-01 00:00:01",
+            "1970-01-01 00:00:00",
+            "2038-01-19 03:14:07",
+            "2038-01-19 03:14:08",
+            "2000-02-30 00:00:00",
+        ],
+    ),
+    (
+        "time",
+        &[
+            "838:59:59",
+            "839:00:00",
+            "-838:59:59",
+            "12:00",
+            "1:02:03",
+            "12:00:00.5",
+        ],
+    ),
+    ("year", &["1901", "2155", "1900", "2156", "99", "0"]),
+    (
+        "char(3)",
+        &["abc", "abcd", "日本語", "日本語x", "😀", "ab "],
+    ),
+    ("varchar(3) character set utf8mb3", &["abc", "😀", "é"]),
+    ("varchar(5) character set latin1", &["é", "ā", "abcde"]),
+    ("tinytext", &["short", "x255", "x256"]),
+    ("varbinary(3)", &["ab", "abcd", "é"]),
+    ("json", &["{\"a\": [1, 2]}", "{bad", "\"s\"", "12"]),
+    ("enum('a','B')", &["a", "B", "b", "c", "", "1"]),
+    ("set('a','b')", &["a,b", "a,c", "", "b"]),
+    ("bit(4)", &["15", "16", "-1", "0"]),
+];
+
+/// A value written as `x255` stands for 255 x's.
+fn expand(v: &str) -> String {
+    match v.strip_prefix('x').and_then(|n| n.parse::<usize>().ok()) {
+        Some(n) => "x".repeat(n),
+        None => v.to_string(),
+    }
+}
+
+/// The server's own strict, server-side `LOAD DATA` of one value (what it stores, as hex),
+/// or its refusal.
+async fn server_load(
+    conn: &mut mysql_async::Conn,
+    dir: &Dir,
+    table: &str,
+    ty: &str,
+    id: usize,
+    v: &str,
+) -> Option<String> {
+    let mut line = format!("{id}\t").into_bytes();
+    for b in v.bytes() {
+        match b {
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'\t' => line.extend_from_slice(b"\\t"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b => line.push(b),
+        }
+    }
+    line.push(b'\n');
+    let f = dir.write(&format!("v{id}.tsv"), &line);
+    let (target, set) = if ty.starts_with("bit") {
+        ("@b", " SET v = CAST(@b AS UNSIGNED)")
+    } else {
+        ("v", "")
+    };
+    let sql = format!(
+        "LOAD DATA INFILE '{}' INTO TABLE {table} CHARACTER SET utf8mb4 FIELDS TERMINATED BY \
+         '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (id, {target}){set}",
+        f.display()
+    );
+    conn.query_drop(sql).await.ok()?;
+    let hex: Option<String> = conn
+        .exec_first(format!("SELECT HEX(v) FROM {table} WHERE id = ?"), (id,))
+        .await
+        .unwrap_or(None);
+    hex
+}
+
+#[tokio::test]
+async fn every_type_and_edge_value_matches_the_servers_own_load_data() {
+    let db = fresh_db("mysql_oracle").await;
+    let mut conn = connect(&db.url).await;
+    conn.query_drop(
+        "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,\
+         ERROR_FOR_DIVISION_BY_ZERO', time_zone = '+00:00'",
+    )
+    .await
+    .unwrap();
+    let dir = Dir::new();
+    for (t, (ty, values)) in CASES.iter().enumerate() {
+        let (r, b) = (format!("ref{t}"), format!("bar{t}"));
+        for name in [&r, &b] {
+            conn.query_drop(format!("CREATE TABLE {name} (id int PRIMARY KEY, v {ty})"))
+                .await
+                .unwrap_or_else(|e| panic!("{ty}: {e}"));
+        }
+        let mut server: BTreeMap<usize, Option<String>> = BTreeMap::new();
+        let mut csv = String::from("id,v\n");
+        for (i, v) in values.iter().enumerate() {
+            let v = expand(v);
+            server.insert(i, server_load(&mut conn, &dir, &r, ty, i, &v).await);
+            csv.push_str(&format!("{i},\"{}\"\n", v.replace('"', "\"\"")));
+        }
+        let f = dir.write(&format!("{b}.csv"), &csv);
+        let rej = dir.path().join(format!("{b}.rej"));
+        let url = format!("{}?ssl-mode=DISABLED", db.url);
+        let run = barge_with(
+            &[
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                &b,
+                "--rejects",
+                rej.to_str().unwrap(),
+            ],
+            &[("TZ", "UTC")],
+            None,
+        );
+        assert!(run.code == 0 || run.code == 3, "{ty}: {}", run.all());
+        let stored: Vec<(usize, Option<String>)> = conn
+            .query(format!("SELECT id, HEX(v) FROM {b} ORDER BY id"))
+            .await
+            .unwrap();
+        let stored: BTreeMap<usize, Option<String>> = stored.into_iter().collect();
+        for (i, v) in values.iter().enumerate() {
+            match (server.get(&i).cloned().flatten(), stored.get(&i)) {
+                // The server refuses it: barge must have set it aside.
+                (None, got) => assert!(
+                    got.is_none(),
+                    "{ty} {v:?}: the server refuses it, barge stored {got:?}"
+                ),
+                // barge may refuse a form the server reads; what it stores, it stores alike.
+                (Some(want), Some(got)) => assert_eq!(
+                    got.as_deref(),
+                    Some(want.as_str()),
+                    "{ty} {v:?}: barge stored another value than the server"
+                ),
+                (Some(_), None) => {}
+            }
+        }
+        // The canonical forms load.
+        let canonical: &[(&str, &str)] = &[
+            ("tinyint", "127"),
+            ("decimal(5,2)", "999.99"),
+            ("date", "2024-02-29"),
+            ("datetime(3)", "2024-01-02 03:04:05.123"),
+            ("char(3)", "abc"),
+            ("set('a','b')", "a,b"),
+            ("bit(4)", "15"),
+        ];
+        for (must_ty, must) in canonical {
+            if let (true, Some(i)) = (ty == must_ty, values.iter().position(|v| v == must)) {
+                assert!(
+                    stored.contains_key(&i),
+                    "{ty} {must:?} was rejected: {}",
+                    run.all()
+                );
+            }
+        }
+    }
+}
+
+fn load(dir: &Dir, url: &str, env: &[(&str, &str)]) -> crate::support::Run {
+    let f = dir.write("kv.csv", "k,v\n1,a\n2,b\n");
+    barge_with(
+        &[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            url,
+            "--table",
+            "kv",
+            "--again",
+        ],
+        env,
+        None,
+    )
+}
+
+async fn count(db: &MyDb, sql: &str) -> i64 {
+    let mut c = db.conn().await;
+    let n: Option<i64> = c.query_first(sql).await.unwrap();
+    n.unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn connects_as_the_mysql_client_does_and_never_prints_the_password() {
+    let db = fresh_db("mysql_connect").await;
+    db.exec("CREATE TABLE kv (k int, v text)").await;
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    db.exec(&format!(
+        "CREATE USER IF NOT EXISTS 'alice'@'%' IDENTIFIED BY 's3cret-pw'; \
+         GRANT ALL ON `{name}`.* TO 'alice'@'%'"
+    ))
+    .await;
+    let host = db.url.trim_start_matches("mysql://root@").to_string();
+    let dir = Dir::new();
+    // In the URL (percent-encoded), in MYSQL_PWD, in ~/.my.cnf's [client] section.
+    load(&dir, &format!("mysql://alice:s3cret%2Dpw@{host}"), &[]).assert_ok();
+    load(
+        &dir,
+        &format!("mariadb://alice@{host}"),
+        &[("MYSQL_PWD", "s3cret-pw")],
+    )
+    .assert_ok();
+    let home = Dir::new();
+    home.write(
+        ".my.cnf",
+        "[mysqld]\npassword=nope\n[client]\npassword = \"s3cret-pw\"\n",
+    );
+    let home_s = home.path().to_str().unwrap();
+    load(
+        &dir,
+        &format!("mysql://alice@{host}"),
+        &[("HOME", home_s), ("MYSQL_PWD", "Wr0ng-pw")],
+    )
+    .assert_ok();
+    assert_eq!(count(&db, "SELECT count(*) FROM kv").await, 6);
+    // A wrong password: the user named, what to check, the password never shown.
+    let run = load(&dir, &format!("mysql://alice:Wr0ng-pw@{host}"), &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("Access denied for user 'alice'")
+            && run
+                .stderr
+                .contains("hint: access denied: check the user and the password"),
+        "{}",
+        run.stderr
+    );
+    // TLS required from a server without it.
+    let run = load(
+        &dir,
+        &format!("mysql://alice:s3cret-pw@{host}?ssl-mode=REQUIRED"),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("does not offer TLS"), "{}", run.stderr);
+    // Nothing listening.
+    let run = load(&dir, "mysql://alice:s3cret-pw@127.0.0.1:1/x", &[]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("nothing answered"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_socket_url_and_a_server_without_local_infile_load_by_insert() {
+    let srv = MyInstance::start(&["--local-infile=0"]);
+    let mut admin = connect(&srv.url("")).await;
+    admin
+        .query_drop("CREATE DATABASE d; CREATE TABLE d.kv (k int PRIMARY KEY, v text)")
+        .await
+        .unwrap();
+    let socket = srv.socket().display().to_string().replace('/', "%2F");
+    let dir = Dir::new();
+    let run = load(&dir, &format!("mysql://root@{socket}/d"), &[]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains("refuses LOAD DATA LOCAL INFILE")
+            && run.stderr.contains("SET GLOBAL local_infile = 1")
+            && run.stdout.contains("INSERT"),
+        "{}",
+        run.all()
+    );
+    let n: Option<i64> = admin
+        .query_first("SELECT count(*) FROM d.kv")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(2));
+}
+
+/// `rows` rows for `kv (k int PRIMARY KEY, v text, n int)`.
+fn kv_csv(rows: usize) -> String {
+    let mut csv = String::from("k,v,n\n");
+    for k in 1..=rows {
+        csv.push_str(&format!("{k},\"v{k}, \"\"q\"\"\ttab\",{}\n", k % 977));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn insert_mode_create_and_atomic_give_the_load_data_table() {
+    let db = fresh_db("mysql_modes").await;
+    let csv = kv_csv(3000);
+    let dir = Dir::new();
+    let f = dir.write("kv.csv", &csv);
+    let f = f.to_str().unwrap();
+    // --create from inference, then the same rows by INSERT and in one transaction.
+    barge(&["load", f, "--into", &db.url, "--table", "a", "--create"]).assert_ok();
+    db.exec("CREATE TABLE b LIKE a; CREATE TABLE c LIKE a")
+        .await;
+    barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "b",
+        "--mode",
+        "insert",
+        "--chunk-rows",
+        "700",
+    ])
+    .assert_ok();
+    barge(&["load", f, "--into", &db.url, "--table", "c", "--atomic"]).assert_ok();
+    let sum = "SELECT count(*), sum(k), sum(n), sum(crc32(v)) FROM";
+    let a = crate::support::backend::TestTarget::Mysql(MyDb {
+        url: db.url.clone(),
+    });
+    let want = a.rows(&format!("{sum} a")).await;
+    assert_eq!(want[0].split('|').next(), Some("3000"));
+    assert_eq!(a.rows(&format!("{sum} b")).await, want);
+    assert_eq!(a.rows(&format!("{sum} c")).await, want);
+    let types = a
+        .rows("SELECT column_name, column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'a' ORDER BY ordinal_position")
+        .await;
+    assert_eq!(types, ["k|bigint(20)", "v|text", "n|bigint(20)"]);
+    // --atomic with a bad row at the end loads nothing.
+    let mut bad = csv.clone();
+    bad.push_str("3001,x,notanumber\n");
+    let f = dir.write("bad.csv", &bad);
+    db.exec("CREATE TABLE d LIKE a").await;
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "d",
+        "--atomic",
+        "--chunk-rows",
+        "500",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("record 3002"), "{}", run.stderr);
+    assert_eq!(count(&db, "SELECT count(*) FROM d").await, 0);
+}
+
+fn spawn(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run barge")
+}
+
+#[tokio::test]
+async fn killed_connections_are_retried_and_the_load_is_exact() {
+    let db = fresh_db("mysql_kill_conn").await;
+    db.exec("CREATE TABLE kv (k int PRIMARY KEY, v text, n int)")
+        .await;
+    let dir = Dir::new();
+    let f = dir.write("kv.csv", kv_csv(60_000));
+    let name = db.url.rsplit('/').next().unwrap().to_string();
+    let mut child = spawn(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "kv",
+        "--chunk-rows",
+        "2000",
+    ]);
+    let mut admin = connect(&db.url).await;
+    let mut killed = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while killed < 4 && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        let ids: Vec<u64> = admin
+            .exec(
+                "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID() \
+                 AND info LIKE 'LOAD DATA%'",
+                (name.as_str(),),
+            )
+            .await
+            .unwrap();
+        if let Some(id) = ids.first() {
+            let _ = admin.query_drop(format!("KILL {id}")).await;
+            killed += 1;
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(killed > 0, "no LOAD DATA was seen to kill");
+    assert!(err.contains("retrying on a new connection"), "{err}");
+    let n: i64 = (1..=60_000i64).map(|k| k % 977).sum();
+    let got: Option<(i64, i64, i64)> = admin
+        .query_first("SELECT count(*), sum(k), sum(n) FROM kv")
+        .await
+        .unwrap();
+    assert_eq!(got, Some((60_000, 60_000 * 60_001 / 2, n)));
+}
+
+#[tokio::test]
+async fn a_server_restart_mid_load_is_waited_out() {
+    let mut srv = MyInstance::start(&[]);
+    let url = srv.url("d");
+    {
+        let mut admin = connect(&srv.url("")).await;
+        admin
+            .query_drop("CREATE DATABASE d; CREATE TABLE d.kv (k int PRIMARY KEY, v text, n int)")
+            .await
+            .unwrap();
+    }
+    let dir = Dir::new();
+    let f = dir.write("kv.csv", kv_csv(60_000));
+    let child = spawn(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &url,
+        "--table",
+        "kv",
+        "--chunk-rows",
+        "2000",
+        "--retry-for",
+        "120",
+    ]);
+    // Crash the server once a few chunks are in, then start it again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut c = connect(&url).await;
+        let n: Option<i64> = c
+            .query_first("SELECT count(*) FROM barge_checkpoint")
+            .await
+            .unwrap_or(Some(0));
+        if n.unwrap_or(0) >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the load committed nothing in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    srv.kill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    srv.run();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("retrying"), "{err}");
+    let mut c = connect(&url).await;
+    let n: i64 = (1..=60_000i64).map(|k| k % 977).sum();
+    let got: Option<(i64, i64, i64)> = c
+        .query_first("SELECT count(*), sum(k), sum(n) FROM kv")
+        .await
+        .unwrap();
+    assert_eq!(got, Some((60_000, 60_000 * 60_001 / 2, n)));
+}
