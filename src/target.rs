@@ -80,7 +80,7 @@ impl Target {
             Some(scheme) => format!(
                 "unsupported target scheme {scheme:?}: use postgres://..., mysql://... or sqlite://file.db"
             ),
-            None => "the target is not a URL: use postgres://user@host:port/database or sqlite://file.db".into(),
+            None => "the target is not a URL: use postgres://user@host:port/database, mysql://user@host:port/database or sqlite://file.db".into(),
         }))
     }
 }

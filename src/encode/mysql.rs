@@ -16,6 +16,10 @@ use super::Outcome;
 /// ` character set X` added for text columns not in utf8mb4).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MyType {
+    /// `tinyint(1)`, which is what `BOOLEAN` means: also takes `true`/`false`, `t`/`f`,
+    /// `yes`/`no`, `y`/`n` (as 1 and 0), so that a column `--create` made from such values
+    /// loads them.
+    Bool,
     /// `tinyint` (1 byte) to `bigint` (8 bytes), signed or not.
     Int {
         /// Storage size in bytes: 1, 2, 3, 4 or 8.
@@ -116,7 +120,9 @@ impl MyType {
         let n = |i: usize, default: u64| nums.get(i).copied().unwrap_or(default);
         let fsp = || n(0, 0).min(6) as u8;
         match name {
-            "tinyint" | "bool" | "boolean" => MyType::Int { bytes: 1, unsigned },
+            "tinyint" if nums.first() == Some(&1) && !unsigned => MyType::Bool,
+            "bool" | "boolean" => MyType::Bool,
+            "tinyint" => MyType::Int { bytes: 1, unsigned },
             "smallint" => MyType::Int { bytes: 2, unsigned },
             "mediumint" => MyType::Int { bytes: 3, unsigned },
             "int" | "integer" => MyType::Int { bytes: 4, unsigned },
@@ -261,24 +267,36 @@ pub fn unescape(field: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Appends one non-NULL value of type `ty` read from its text `raw`, escaped; on a reject the
-/// output is left as it was. `utc_offset_s` is the session time zone's offset from UTC, which
-/// places a `timestamp` on the UTC range it must fall in.
-pub fn encode(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outcome {
+/// output is left as it was. `zone` is the session time zone's offset from UTC when it is a
+/// fixed one (`+00:00`, or `SYSTEM` on a UTC machine): it turns a timestamp given with an
+/// offset into the session's local time (as MySQL 8 does), and places a `timestamp` on the
+/// UTC range it must fall in. `None` (a named zone with daylight saving) leaves values with an
+/// offset as bad rows, and the range to the server.
+pub fn encode(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outcome {
     let start = out.len();
-    let result = check(ty, raw, utc_offset_s, out);
+    let result = check(ty, raw, zone, out);
     if result != Outcome::Done {
         out.truncate(start);
     }
     result
 }
 
-fn check(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outcome {
+fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outcome {
     let text = || std::str::from_utf8(raw).map_err(|_| Outcome::Reject("invalid UTF-8".into()));
     let done = |out: &mut Vec<u8>, bytes: &[u8]| {
         escape_into(bytes, out);
         Outcome::Done
     };
     match ty {
+        MyType::Bool => match raw.to_ascii_lowercase().as_slice() {
+            b"true" | b"t" | b"yes" | b"y" => done(out, b"1"),
+            b"false" | b"f" | b"no" | b"n" => done(out, b"0"),
+            _ => match integer(raw) {
+                Some(v) if in_int_range(v, 1, false) => done(out, v.to_string().as_bytes()),
+                Some(_) => Outcome::Reject("out of range for tinyint".into()),
+                None => Outcome::Reject("not a boolean (true/false) or an integer".into()),
+            },
+        },
         MyType::Int { bytes, unsigned } => match integer(raw) {
             Some(v) if in_int_range(v, *bytes, *unsigned) => done(out, v.to_string().as_bytes()),
             Some(_) => Outcome::Reject(format!(
@@ -318,9 +336,10 @@ fn check(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outco
             None => Outcome::Reject("not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
         },
         MyType::Datetime(fsp) | MyType::Timestamp(fsp) => {
-            let Some((days, secs, frac)) = datetime_parts(raw) else {
+            let Some((mut days, mut secs, frac, offset)) = datetime_parts(raw) else {
                 return Outcome::Reject(
-                    "not a date and time (YYYY-MM-DD HH:MM:SS[.ffffff], no time zone)".into(),
+                    "not a date and time (YYYY-MM-DD HH:MM:SS[.ffffff], optionally Z or an offset)"
+                        .into(),
                 );
             };
             if frac.trim_end_matches('0').len() > usize::from(*fsp) {
@@ -328,9 +347,20 @@ fn check(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outco
                     "more fractional digits than the column's {fsp} hold"
                 ));
             }
-            if let MyType::Timestamp(_) = ty {
+            if let Some(given) = offset {
+                let Some(session) = zone else {
+                    return Outcome::Reject(
+                        "has a UTC offset, and the session's time zone is not a fixed offset to                          convert it to (SET time_zone = '+00:00', or drop the offset)"
+                            .into(),
+                    );
+                };
+                let local = days * 86_400 + secs - given + session;
+                days = local.div_euclid(86_400);
+                secs = local.rem_euclid(86_400);
+            }
+            if let (MyType::Timestamp(_), Some(session)) = (ty, zone) {
                 // The session's local time, as UTC seconds since 1970.
-                let utc = days * 86_400 + secs - utc_offset_s;
+                let utc = days * 86_400 + secs - session;
                 if !(1..=2_147_483_647).contains(&utc) {
                     return Outcome::Reject(
                         "outside timestamp's range (1970-01-01 00:00:01 to 2038-01-19 03:14:07 \
@@ -339,12 +369,10 @@ fn check(ty: &MyType, raw: &[u8], utc_offset_s: i64, out: &mut Vec<u8>) -> Outco
                     );
                 }
             }
-            // `T` between date and time becomes a space, which every version reads.
-            let mut v = raw.to_vec();
-            if let Some(t) = v.get_mut(10) {
-                *t = b' ';
-            }
-            done(out, &v)
+            let Some(text) = format_datetime(days, secs, frac) else {
+                return Outcome::Reject("outside the years 0001 to 9999".into());
+            };
+            done(out, text.as_bytes())
         }
         MyType::Time(fsp) => match time(raw) {
             Some(frac) if frac.trim_end_matches('0').len() <= usize::from(*fsp) => done(out, raw),
@@ -549,18 +577,22 @@ fn date(raw: &[u8]) -> Option<i64> {
         .then(|| days - datetime::days_from_civil(1970, 1, 1))
 }
 
-/// `YYYY-MM-DD[( |T)HH:MM:SS[.f]]`: days since 1970, seconds into the day, and the fraction's
-/// digits.
-fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str)> {
+/// `YYYY-MM-DD[( |T)HH:MM:SS[.f][Z|±HH[:MM]]]`: days since 1970, seconds into the day, the
+/// fraction's digits, and the offset from UTC in seconds when one is given.
+fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)> {
     let days = date(raw.get(..10)?)?;
     let rest = &raw[10..];
     if rest.is_empty() {
-        return Some((days, 0, ""));
+        return Some((days, 0, "", None));
     }
     if !matches!(rest[0], b' ' | b'T') {
         return None;
     }
     let t = std::str::from_utf8(&rest[1..]).ok()?;
+    let (t, offset) = match t.find(['Z', 'z', '+', '-']) {
+        Some(p) => (&t[..p], Some(utc_offset(&t[p..])?)),
+        None => (t, None),
+    };
     let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
     let parts: Vec<&str> = hms.split(':').collect();
     let [h, m, s] = parts.as_slice() else {
@@ -578,7 +610,45 @@ fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str)> {
     if t.contains('.') && frac.is_empty() {
         return None;
     }
-    Some((days, h * 3600 + m * 60 + s, frac))
+    Some((days, h * 3600 + m * 60 + s, frac, offset))
+}
+
+/// `Z`, `±HH`, `±HHMM` or `±HH:MM`, in seconds east of UTC.
+fn utc_offset(s: &str) -> Option<i64> {
+    if s.eq_ignore_ascii_case("z") {
+        return Some(0);
+    }
+    let sign = match s.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = s[1..].chars().filter(|&c| c != ':').collect();
+    if !(digits.len() == 2 || digits.len() == 4) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: i64 = digits[..2].parse().ok()?;
+    let m: i64 = digits.get(2..).map_or(Some(0), |m| m.parse().ok())?;
+    (h <= 15 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.frac]` for a day since 1970 and a second of it.
+fn format_datetime(days: i64, secs: i64, frac: &str) -> Option<String> {
+    let (y, m, d) = datetime::civil_from_days(days + datetime::days_from_civil(1970, 1, 1));
+    if !(1..=9999).contains(&y) {
+        return None;
+    }
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if !frac.is_empty() {
+        s.push('.');
+        s.push_str(frac);
+    }
+    Some(s)
 }
 
 /// `[-]H{1,3}:MM:SS[.f]` within ±838:59:59: the fraction's digits.
@@ -614,7 +684,7 @@ mod tests {
 
     fn enc(ty: &str, raw: &str) -> Result<String, String> {
         let mut out = Vec::new();
-        match encode(&MyType::parse(ty), raw.as_bytes(), 0, &mut out) {
+        match encode(&MyType::parse(ty), raw.as_bytes(), Some(0), &mut out) {
             Outcome::Done => Ok(String::from_utf8(out).unwrap()),
             Outcome::Reject(why) => Err(why),
             Outcome::Defer => Err("deferred".into()),
@@ -678,7 +748,26 @@ mod tests {
             Ok("2024-01-02 03:04:05.120".into())
         );
         assert!(enc("datetime", "2024-01-02 03:04:05.5").is_err());
-        assert!(enc("datetime", "2024-01-02 03:04:05+02:00").is_err());
+        assert_eq!(
+            enc("datetime", "2024-01-02 03:04:05+02:00"),
+            Ok("2024-01-02 01:04:05".into())
+        );
+        assert_eq!(
+            enc("datetime(3)", "2024-01-01T00:30:00.5-01:00"),
+            Ok("2024-01-01 01:30:00.5".into())
+        );
+        assert!(enc("datetime", "2024-01-02 03:04:05+2").is_err());
+        let mut out = Vec::new();
+        let named = encode(
+            &MyType::Datetime(0),
+            b"2024-01-02 03:04:05Z",
+            None,
+            &mut out,
+        );
+        assert!(matches!(named, Outcome::Reject(_)));
+        assert_eq!(enc("tinyint(1)", "true"), Ok("1".into()));
+        assert_eq!(enc("tinyint(1)", "N"), Ok("0".into()));
+        assert!(enc("tinyint(4)", "true").is_err());
         assert!(enc("timestamp", "1970-01-01 00:00:00").is_err());
         assert!(enc("timestamp", "2038-01-19 03:14:08").is_err());
         assert_eq!(

@@ -16,9 +16,9 @@ pub struct RowEncoder {
     format: WireFormat,
     null: Vec<u8>,
     session_utc: bool,
-    /// MySQL: each column's declared type, and the session's offset from UTC.
+    /// MySQL: each column's declared type, and the session's fixed offset from UTC.
     mysql: Vec<MyType>,
-    utc_offset_s: i64,
+    zone: Option<i64>,
 }
 
 impl RowEncoder {
@@ -47,14 +47,14 @@ impl RowEncoder {
             null,
             session_utc,
             mysql,
-            utc_offset_s: 0,
+            zone: Some(0),
         }
     }
 
-    /// The session time zone's offset from UTC, in seconds, where the target checks a
-    /// timestamp's range in it (MySQL).
-    pub fn with_utc_offset(mut self, seconds: i64) -> Self {
-        self.utc_offset_s = seconds;
+    /// The session time zone's offset from UTC in seconds when it is a fixed one (`None` for
+    /// a named zone): MySQL's timestamps are converted to and checked in it.
+    pub fn with_session_offset(mut self, zone: Option<i64>) -> Self {
+        self.zone = zone;
         self
     }
 
@@ -249,7 +249,7 @@ impl RowEncoder {
                 chunk.data.extend_from_slice(mysql::NULL);
                 continue;
             }
-            match mysql::encode(ty, raw, self.utc_offset_s, &mut chunk.data) {
+            match mysql::encode(ty, raw, self.zone, &mut chunk.data) {
                 Outcome::Done => {}
                 Outcome::Reject(why) => {
                     let why = format!("expected {}: {why}", col.type_name);

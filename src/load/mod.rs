@@ -585,7 +585,7 @@ impl Load {
             dest.null.clone(),
             session_utc,
         )
-        .with_utc_offset(db.session_utc_offset().await?);
+        .with_session_offset(db.session_offset().await?);
         let plan = Plan {
             table: dest.table.clone(),
             input: name.to_string(),

@@ -93,10 +93,10 @@ pub trait Backend: Send {
     /// Whether the session reads local timestamps as UTC (so the client may convert them).
     fn session_is_utc(&mut self) -> impl Future<Output = Result<bool>> + Send;
 
-    /// The session time zone's offset from UTC in seconds, where the client checks a
-    /// timestamp's range in it (MySQL's `timestamp`).
-    fn session_utc_offset(&mut self) -> impl Future<Output = Result<i64>> + Send {
-        async { Ok(0) }
+    /// The session time zone's offset from UTC in seconds when it is a fixed offset, `None`
+    /// for a zone with daylight saving (MySQL's client converts and checks timestamps in it).
+    fn session_offset(&mut self) -> impl Future<Output = Result<Option<i64>>> + Send {
+        async { Ok(Some(0)) }
     }
 
     /// The writers of a load: `workers` of them where the database takes concurrent writers

@@ -140,6 +140,25 @@ async fn readme_commands_work_as_written() {
     for cmd in &commands {
         db.exec("TRUNCATE events; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
+        if cmd.contains("$MYSQL_URL") {
+            let my = crate::support::mysql::fresh_db("readme").await;
+            let (code, stdout, stderr) = sh(&format!("MYSQL_URL='{}'; {cmd}", my.url), &db.url);
+            assert_eq!(code, 0, "{cmd}: {stdout}{stderr}");
+            // The same rows as the server's own COPY into PostgreSQL, timestamps in UTC.
+            let want = db
+                .rows_text(
+                    "SELECT count(*) || '|' || sum(amount) || '|' || count(payload) || '|' || \
+                     to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') \
+                     FROM events_ref",
+                )
+                .await;
+            let target = crate::support::backend::TestTarget::Mysql(my);
+            let got = target
+                .rows("SELECT count(*), sum(amount), count(payload), min(created_at) FROM events")
+                .await;
+            assert_eq!(got.join(""), want[0].trim_matches(['(', ')', '"']), "{cmd}");
+            continue;
+        }
         if cmd.contains("--rejects") {
             // Writes the rejects files: run in a fresh directory with a copy of the examples.
             let dir = crate::support::Dir::new();

@@ -308,14 +308,35 @@ impl Backend for MyBackend {
         Ok(true)
     }
 
-    async fn session_utc_offset(&mut self) -> Result<i64> {
-        let offset: Option<i64> = self
+    /// A fixed offset: `+HH:MM` (or `SYSTEM` on a machine in UTC); a named zone is not one.
+    async fn session_offset(&mut self) -> Result<Option<i64>> {
+        let zones: Option<(String, String)> = self
             .conn()
             .await?
-            .query_first("SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")
+            .query_first("SELECT @@session.time_zone, @@global.system_time_zone")
             .await
             .map_err(|e| Error::mysql("reading the session time zone", e))?;
-        Ok(offset.unwrap_or(0))
+        let Some((zone, system)) = zones else {
+            return Ok(None);
+        };
+        let zone = if zone.eq_ignore_ascii_case("SYSTEM") {
+            system
+        } else {
+            zone
+        };
+        let utc = [
+            "UTC",
+            "GMT",
+            "Etc/UTC",
+            "Etc/GMT",
+            "Universal",
+            "Zulu",
+            "+00:00",
+        ];
+        if utc.iter().any(|u| zone.eq_ignore_ascii_case(u)) {
+            return Ok(Some(0));
+        }
+        Ok(parse_offset(&zone))
     }
 
     /// One writer per worker: the first on the bookkeeping connection.
@@ -359,6 +380,17 @@ impl Backend for MyBackend {
         }
         Ok(sinks)
     }
+}
+
+/// `+HH:MM` / `-HH:MM` in seconds.
+fn parse_offset(zone: &str) -> Option<i64> {
+    let sign = match zone.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = zone[1..].split_once(':')?;
+    Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
 }
 
 /// The bookkeeping on a MySQL connection.
