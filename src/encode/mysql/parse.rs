@@ -1,0 +1,199 @@
+//! The text forms barge reads for MySQL's types: plain integers, decimals without exponents,
+//! ISO dates, times and date-times (with an optional UTC offset). Anything else is a bad row.
+
+use crate::encode::datetime;
+
+pub(super) fn int_name(bytes: u8) -> &'static str {
+    match bytes {
+        1 => "tinyint",
+        2 => "smallint",
+        3 => "mediumint",
+        4 => "int",
+        _ => "bigint",
+    }
+}
+
+pub(super) fn in_int_range(v: i128, bytes: u8, unsigned: bool) -> bool {
+    let bits = u32::from(bytes) * 8;
+    if unsigned {
+        (0..(1i128 << bits)).contains(&v)
+    } else {
+        (-(1i128 << (bits - 1))..(1i128 << (bits - 1))).contains(&v)
+    }
+}
+
+/// `[+-]?[0-9]+`, as a wide integer (so that any out-of-range value still reads).
+pub(super) fn integer(raw: &[u8]) -> Option<i128> {
+    let digits = raw
+        .strip_prefix(b"-")
+        .or_else(|| raw.strip_prefix(b"+"))
+        .unwrap_or(raw);
+    if digits.is_empty() || digits.len() > 30 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()?.parse().ok()
+}
+
+/// `[+-]?digits[.digits]` that `decimal(precision, scale)` holds exactly.
+pub(super) fn decimal(
+    raw: &[u8],
+    precision: u32,
+    scale: u32,
+    unsigned: bool,
+) -> Result<(), String> {
+    let (negative, body) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(p) => (&body[..p], &body[p + 1..]),
+        None => (body, &body[body.len()..]),
+    };
+    if (int.is_empty() && frac.is_empty()) || !int.iter().chain(frac).all(u8::is_ascii_digit) {
+        return Err("not a decimal number (digits, an optional point, no exponent)".into());
+    }
+    let int = {
+        let first = int.iter().position(|&b| b != b'0').unwrap_or(int.len());
+        &int[first..]
+    };
+    let frac = {
+        let last = frac.iter().rposition(|&b| b != b'0').map_or(0, |p| p + 1);
+        &frac[..last]
+    };
+    if frac.len() as u32 > scale {
+        return Err(format!(
+            "more than {scale} digits after the point: decimal({precision},{scale}) would round it"
+        ));
+    }
+    if int.len() as u32 > precision.saturating_sub(scale) {
+        return Err(format!("out of range for decimal({precision},{scale})"));
+    }
+    if unsigned && negative && !(int.is_empty() && frac.is_empty()) {
+        return Err("negative, and the column is unsigned".into());
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` (year 1 to 9999): days since 1970-01-01.
+pub(super) fn date(raw: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(raw).ok()?;
+    if s.len() != 10 || s.as_bytes()[4] != b'-' || s.as_bytes()[7] != b'-' {
+        return None;
+    }
+    let all_digits = |r: std::ops::Range<usize>| s.as_bytes()[r].iter().all(u8::is_ascii_digit);
+    if !all_digits(0..4) || !all_digits(5..7) || !all_digits(8..10) {
+        return None;
+    }
+    let y: i64 = s[..4].parse().ok()?;
+    let m: i64 = s[5..7].parse().ok()?;
+    let d: i64 = s[8..10].parse().ok()?;
+    if y < 1 || !(1..=12).contains(&m) || d < 1 {
+        return None;
+    }
+    // A day past the month's end comes back as another date.
+    let days = datetime::days_from_civil(y, m, d);
+    (datetime::civil_from_days(days) == (y, m, d))
+        .then(|| days - datetime::days_from_civil(1970, 1, 1))
+}
+
+/// `YYYY-MM-DD[( |T)HH:MM:SS[.f][Z|±HH[:MM]]]`: days since 1970, seconds into the day, the
+/// fraction's digits, and the offset from UTC in seconds when one is given.
+pub(super) fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)> {
+    let days = date(raw.get(..10)?)?;
+    let rest = &raw[10..];
+    if rest.is_empty() {
+        return Some((days, 0, "", None));
+    }
+    if !matches!(rest[0], b' ' | b'T') {
+        return None;
+    }
+    let t = std::str::from_utf8(&rest[1..]).ok()?;
+    let (t, offset) = match t.find(['Z', 'z', '+', '-']) {
+        Some(p) => (&t[..p], Some(utc_offset(&t[p..])?)),
+        None => (t, None),
+    };
+    let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
+    let parts: Vec<&str> = hms.split(':').collect();
+    let [h, m, s] = parts.as_slice() else {
+        return None;
+    };
+    let two = |p: &str| {
+        (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<i64>().ok())
+            .flatten()
+    };
+    let (h, m, s) = (two(h)?, two(m)?, two(s)?);
+    if h > 23 || m > 59 || s > 59 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if t.contains('.') && frac.is_empty() {
+        return None;
+    }
+    Some((days, h * 3600 + m * 60 + s, frac, offset))
+}
+
+/// `Z`, `±HH`, `±HHMM` or `±HH:MM`, in seconds east of UTC.
+pub(super) fn utc_offset(s: &str) -> Option<i64> {
+    if s.eq_ignore_ascii_case("z") {
+        return Some(0);
+    }
+    let sign = match s.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = s[1..].chars().filter(|&c| c != ':').collect();
+    if !(digits.len() == 2 || digits.len() == 4) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: i64 = digits[..2].parse().ok()?;
+    let m: i64 = digits.get(2..).map_or(Some(0), |m| m.parse().ok())?;
+    (h <= 15 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.frac]` for a day since 1970 and a second of it.
+pub(super) fn format_datetime(days: i64, secs: i64, frac: &str) -> Option<String> {
+    let (y, m, d) = datetime::civil_from_days(days + datetime::days_from_civil(1970, 1, 1));
+    if !(1..=9999).contains(&y) {
+        return None;
+    }
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if !frac.is_empty() {
+        s.push('.');
+        s.push_str(frac);
+    }
+    Some(s)
+}
+
+/// `[-]H{1,3}:MM:SS[.f]` within ±838:59:59: the fraction's digits.
+pub(super) fn time(raw: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(raw).ok()?;
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (hms, frac) = body.split_once('.').unwrap_or((body, ""));
+    let parts: Vec<&str> = hms.split(':').collect();
+    let [h, m, sec] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        (n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<i64>().ok())
+            .flatten()
+    };
+    let (h, m, sec) = (digits(h, 1..=3)?, digits(m, 2..=2)?, digits(sec, 2..=2)?);
+    if m > 59 || sec > 59 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if body.contains('.') && frac.is_empty() {
+        return None;
+    }
+    let total = h * 3600 + m * 60 + sec;
+    let over = total > 838 * 3600 + 59 * 60 + 59
+        || (total == 838 * 3600 + 59 * 60 + 59 && !frac.trim_end_matches('0').is_empty());
+    (!over).then_some(frac)
+}

@@ -1,0 +1,122 @@
+use super::*;
+
+fn enc(ty: &str, raw: &str) -> Result<String, String> {
+    let mut out = Vec::new();
+    match encode(&MyType::parse(ty), raw.as_bytes(), Some(0), &mut out) {
+        Outcome::Done => Ok(String::from_utf8(out).unwrap()),
+        Outcome::Reject(why) => Err(why),
+        Outcome::Defer => Err("deferred".into()),
+    }
+}
+
+#[test]
+fn types_parse_from_the_catalog() {
+    assert_eq!(
+        MyType::parse("int(10) unsigned"),
+        MyType::Int {
+            bytes: 4,
+            unsigned: true
+        }
+    );
+    assert_eq!(
+        MyType::parse("decimal(12,2)"),
+        MyType::Decimal {
+            precision: 12,
+            scale: 2,
+            unsigned: false
+        }
+    );
+    assert_eq!(
+        MyType::parse("enum('a','b''c','d,e')"),
+        MyType::Enum(vec!["a".into(), "b'c".into(), "d,e".into()])
+    );
+    assert_eq!(
+        MyType::parse("varchar(5) character set utf8mb3"),
+        MyType::Chars {
+            max: 5,
+            charset: Charset::Utf8mb3
+        }
+    );
+    assert_eq!(MyType::parse("datetime(3)"), MyType::Datetime(3));
+    assert_eq!(MyType::parse("bit(12)"), MyType::Bit(12));
+}
+
+#[test]
+fn exact_values_only() {
+    assert_eq!(enc("tinyint(4)", "-128"), Ok("-128".into()));
+    assert!(enc("tinyint(4)", "128").is_err());
+    assert!(enc("tinyint(3) unsigned", "-1").is_err());
+    assert_eq!(
+        enc("bigint(20) unsigned", "18446744073709551615"),
+        Ok("18446744073709551615".into())
+    );
+    assert!(enc("int(11)", "1.0").is_err());
+    assert!(enc("int(11)", " 1").is_err());
+    assert_eq!(enc("decimal(5,2)", "123.40"), Ok("123.40".into()));
+    assert!(enc("decimal(5,2)", "1.005").is_err());
+    assert!(enc("decimal(5,2)", "1234.5").is_err());
+    assert!(enc("decimal(5,2) unsigned", "-1").is_err());
+    assert!(enc("double", "NaN").is_err());
+    assert!(enc("float", "1e39").is_err());
+    assert_eq!(enc("date", "2024-02-29"), Ok("2024-02-29".into()));
+    assert!(enc("date", "2023-02-29").is_err());
+    assert!(enc("date", "0000-00-00").is_err());
+    assert_eq!(
+        enc("datetime(3)", "2024-01-02T03:04:05.120"),
+        Ok("2024-01-02 03:04:05.120".into())
+    );
+    assert!(enc("datetime", "2024-01-02 03:04:05.5").is_err());
+    assert_eq!(
+        enc("datetime", "2024-01-02 03:04:05+02:00"),
+        Ok("2024-01-02 01:04:05".into())
+    );
+    assert_eq!(
+        enc("datetime(3)", "2024-01-01T00:30:00.5-01:00"),
+        Ok("2024-01-01 01:30:00.5".into())
+    );
+    assert!(enc("datetime", "2024-01-02 03:04:05+2").is_err());
+    let mut out = Vec::new();
+    let named = encode(
+        &MyType::Datetime(0),
+        b"2024-01-02 03:04:05Z",
+        None,
+        &mut out,
+    );
+    assert!(matches!(named, Outcome::Reject(_)));
+    assert_eq!(enc("tinyint(1)", "true"), Ok("1".into()));
+    assert_eq!(enc("tinyint(1)", "N"), Ok("0".into()));
+    assert!(enc("tinyint(4)", "true").is_err());
+    assert!(enc("timestamp", "1970-01-01 00:00:00").is_err());
+    assert!(enc("timestamp", "2038-01-19 03:14:08").is_err());
+    assert_eq!(
+        enc("timestamp", "2038-01-19 03:14:07"),
+        Ok("2038-01-19 03:14:07".into())
+    );
+    assert_eq!(enc("time", "-838:59:59"), Ok("-838:59:59".into()));
+    assert!(enc("time", "839:00:00").is_err());
+    assert!(enc("year(4)", "1900").is_err());
+    assert_eq!(enc("varchar(3)", "日本語"), Ok("日本語".into()));
+    assert!(enc("varchar(3)", "日本語!").is_err());
+    assert!(enc("varchar(3) character set utf8mb3", "😀").is_err());
+    assert!(enc("char(3) character set latin1", "ā").is_err());
+    assert!(enc("tinytext", &"x".repeat(256)).is_err());
+    assert!(enc("varbinary(2)", "abc").is_err());
+    assert!(enc("json", "{nope").is_err());
+    assert_eq!(enc("enum('a','B')", "b"), Ok("b".into()));
+    assert!(enc("enum('a','B')", "1").is_err());
+    assert!(enc("enum('a','B')", "").is_err());
+    assert_eq!(enc("set('a','b')", "a,b"), Ok("a,b".into()));
+    assert!(enc("set('a','b')", "a,c").is_err());
+    assert_eq!(enc("bit(3)", "7"), Ok("7".into()));
+    assert!(enc("bit(3)", "8").is_err());
+}
+
+#[test]
+fn escapes_round_trip() {
+    let raw = b"a\\b\tc\nd\0e\rf";
+    let mut out = Vec::new();
+    escape_into(raw, &mut out);
+    assert_eq!(out, b"a\\\\b\\tc\\nd\\0e\rf");
+    assert_eq!(unescape(&out).unwrap(), raw);
+    assert_eq!(unescape(NULL), None);
+}
