@@ -3,13 +3,13 @@
 // A build with one target leaves unused what only the other uses (retries and ordering are
 // PostgreSQL's, for one): that is no defect of such a build.
 #![cfg_attr(
-    not(all(feature = "postgres", feature = "sqlite")),
+    not(all(feature = "postgres", feature = "sqlite", feature = "mysql")),
     allow(dead_code, unused_imports, unused_variables)
 )]
 
-#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+#[cfg(not(any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
 compile_error!(
-    "barge loads into at least one database: enable the feature \"postgres\" or \"sqlite\""
+    "barge loads into at least one database: enable the feature \"postgres\", \"sqlite\" or \"mysql\""
 );
 
 mod checkpoint;
