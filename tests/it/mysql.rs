@@ -531,3 +531,94 @@ async fn a_server_restart_mid_load_is_waited_out() {
         .unwrap();
     assert_eq!(got, Some((60_000, 60_000 * 60_001 / 2, n)));
 }
+
+/// A CA, and a server certificate for `localhost` signed by it (PEM: cert, key).
+fn tls_files(dir: &Dir) -> (String, String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca = |name: &str| {
+        let key = KeyPair::generate().expect("a key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let pem = params.self_signed(&key).expect("a CA").pem();
+        (params, key, pem)
+    };
+    let (ca_params, ca_key, ca_pem) = ca("barge mysql CA");
+    let (_, _, other_pem) = ca("another CA");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("a key");
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let cert = params.signed_by(&key, &issuer).expect("a certificate");
+    let path = |name: &str, text: &str| dir.write(name, text).display().to_string();
+    (
+        path("ca.pem", &ca_pem),
+        path("other.pem", &other_pem),
+        path("server.pem", &cert.pem()),
+        path("server.key", &key.serialize_pem()),
+    )
+}
+
+#[tokio::test]
+async fn tls_modes_as_the_mysql_client_has_them() {
+    let pki = Dir::new();
+    let (ca, other, cert, key) = tls_files(&pki);
+    let srv = MyInstance::start(&[
+        &format!("--ssl-ca={ca}"),
+        &format!("--ssl-cert={cert}"),
+        &format!("--ssl-key={key}"),
+    ]);
+    let mut admin = connect(&srv.url("")).await;
+    admin
+        .query_drop(
+            "CREATE DATABASE d; CREATE TABLE d.kv (k int, v text); \
+             CREATE USER 'tls'@'%' IDENTIFIED BY 's3cret-pw' REQUIRE SSL; \
+             GRANT ALL ON d.* TO 'tls'@'%'",
+        )
+        .await
+        .unwrap();
+    let dir = Dir::new();
+    let url = |host: &str, q: &str| format!("mysql://tls:s3cret-pw@{host}:{}/d?{q}", srv.port);
+    // The default and REQUIRED encrypt without checking the certificate.
+    load(&dir, &url("127.0.0.1", ""), &[]).assert_ok();
+    load(&dir, &url("127.0.0.1", "ssl-mode=REQUIRED"), &[]).assert_ok();
+    // VERIFY_CA checks the chain, VERIFY_IDENTITY the name too. (mysql_async 0.37 checks
+    // the name in VERIFY_CA as well, with rustls 0.23: connect by the certificate's name.)
+    load(
+        &dir,
+        &url("localhost", &format!("ssl-mode=VERIFY_CA&ssl-ca={ca}")),
+        &[],
+    )
+    .assert_ok();
+    load(
+        &dir,
+        &url(
+            "localhost",
+            &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+        ),
+        &[],
+    )
+    .assert_ok();
+    for q in [
+        format!("ssl-mode=VERIFY_CA&ssl-ca={other}"),
+        format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+    ] {
+        let run = load(&dir, &url("127.0.0.1", &q), &[]);
+        assert_eq!(run.code, 2, "{q}: {}", run.all());
+        assert!(
+            run.stderr.contains("TLS handshake failed") && !run.all().contains("retrying"),
+            "{q}: {}",
+            run.all()
+        );
+    }
+    // Without TLS this user is refused.
+    let run = load(&dir, &url("127.0.0.1", "ssl-mode=DISABLED"), &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let n: Option<i64> = admin
+        .query_first("SELECT count(*) FROM d.kv")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(8));
+}

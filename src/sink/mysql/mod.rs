@@ -75,11 +75,16 @@ fn connect_error(target: &MyTarget, e: mysql_async::Error) -> Error {
              ssl-mode=PREFERRED or DISABLED, or enable TLS on the server",
             target.ssl_mode.as_str()
         )),
-        mysql_async::Error::Io(mysql_async::IoError::Tls(_)) => Some(format!(
-            "the TLS handshake failed under ssl-mode={}: check ssl-ca and the server's \
-             certificate (ssl-mode=REQUIRED encrypts without checking it)",
-            target.ssl_mode.as_str()
-        )),
+        e if error::classify(e) == crate::error::ErrorClass::Config
+            && matches!(e, mysql_async::Error::Io(_)) =>
+        {
+            Some(format!(
+                "the TLS handshake failed under ssl-mode={}: check ssl-ca, the host name (the \
+                 certificate's, for VERIFY_CA too) and the server's certificate \
+                 (ssl-mode=REQUIRED encrypts without checking it)",
+                target.ssl_mode.as_str()
+            ))
+        }
         mysql_async::Error::Io(_) => Some(
             "nothing answered at that host and port (or socket): check them and that the \
              server is running"
