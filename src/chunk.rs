@@ -78,6 +78,8 @@ pub struct Chunk {
     pub raw: Vec<u8>,
     /// With `--rejects`: each row of `data`, in order.
     pub raw_rows: Vec<RawRow>,
+    /// The in-flight bytes this chunk holds, given back when it is dropped.
+    pub grant: Option<crate::budget::Grant>,
 }
 
 /// Where one row of a chunk came from (kept with `--rejects`).
@@ -169,7 +171,13 @@ impl Chunk {
             rejects: Vec::new(),
             raw: Vec::new(),
             raw_rows: Vec::new(),
+            grant: None,
         }
+    }
+
+    /// The bytes the chunk holds in memory.
+    pub fn bytes(&self) -> usize {
+        self.data.capacity() + self.raw.capacity()
     }
 }
 

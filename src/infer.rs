@@ -193,13 +193,28 @@ pub fn infer<S: RecordSource>(
     null: &[u8],
     sample_rows: usize,
 ) -> Result<InferredTable> {
+    infer_within(reader, names, null, sample_rows, u64::MAX)
+}
+
+/// [`infer`], stopping once the reader has read `max_bytes` (a stream's sample is kept in
+/// memory to be read again).
+///
+/// # Errors
+/// As [`infer`].
+pub fn infer_within<S: RecordSource>(
+    reader: &mut S,
+    names: Option<&[String]>,
+    null: &[u8],
+    sample_rows: usize,
+    max_bytes: u64,
+) -> Result<InferredTable> {
     let mut rec = Record::default();
     let mut width = names.map(<[String]>::len);
     let mut types: Vec<Option<Inferred>> = Vec::new();
     let mut digits: Vec<(usize, usize)> = Vec::new();
     let mut max_len: Vec<usize> = Vec::new();
     let mut rows = 0u64;
-    while sample_rows == 0 || rows < sample_rows as u64 {
+    while (sample_rows == 0 || rows < sample_rows as u64) && reader.bytes_read() < max_bytes {
         match reader.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,

@@ -12,6 +12,7 @@ compile_error!(
     "barge loads into at least one database: enable the feature \"postgres\", \"sqlite\" or \"mysql\""
 );
 
+mod budget;
 mod checkpoint;
 mod chunk;
 mod encode;

@@ -29,8 +29,11 @@ use crate::sink::Sink;
 pub struct PipelineOptions {
     /// Rows per chunk.
     pub chunk_rows: usize,
-    /// Encoded bytes per chunk, at most (a chunk ends after the row that crosses it).
+    /// Bytes per chunk, at most (a chunk ends after the row that crosses it): encoded, plus
+    /// the input kept for `--rejects`.
     pub chunk_bytes: usize,
+    /// Bytes of chunks in flight (queued or being written) at most.
+    pub in_flight_bytes: usize,
     /// Set aside bad rows instead of failing (`--rejects`); the reader then keeps each row's
     /// input bytes.
     pub rejects: bool,
@@ -186,8 +189,14 @@ fn read_chunks<R: RecordSource>(
     let mut chunk = Chunk::new(seq, capacity);
     encoder.begin_chunk(&mut chunk);
     let sent = std::cell::Cell::new(0u64);
+    let budget = crate::budget::Budget::new(opts.in_flight_bytes);
     let send = |mut chunk: Chunk| -> bool {
         encoder.finish_chunk(&mut chunk);
+        // Wait for the writers to finish with enough bytes: memory follows bytes in flight.
+        match budget.take(chunk.bytes(), || flags.raised() || tx.is_closed()) {
+            Some(grant) => chunk.grant = Some(grant),
+            None => return false,
+        }
         chunk.ordinal = sent.get();
         sent.set(sent.get() + 1);
         Progress::add(&progress.rows_read, chunk.rows);
@@ -252,7 +261,12 @@ fn read_chunks<R: RecordSource>(
                 chunk.rows += 1;
                 if opts.rejects {
                     let start = chunk.raw.len();
-                    chunk.raw.extend_from_slice(rec.raw());
+                    if start == 0 && rec.raw.len() >= BIG_ROW {
+                        // A big row's input is moved, not copied: it is held once, not twice.
+                        std::mem::swap(&mut chunk.raw, &mut rec.raw);
+                    } else {
+                        chunk.raw.extend_from_slice(rec.raw());
+                    }
                     chunk.raw_rows.push(RawRow {
                         position: rec.position(),
                         raw: start..chunk.raw.len(),
@@ -283,6 +297,9 @@ fn read_chunks<R: RecordSource>(
     Ok(())
 }
 
+/// Input bytes from which a row's kept input is moved into its chunk rather than copied.
+const BIG_ROW: usize = 1024 * 1024;
+
 /// Counts one more reject; fails once there are more than `--max-errors`.
 fn count_reject(rejected: &mut u64, opts: PipelineOptions) -> Result<()> {
     *rejected += 1;
@@ -304,10 +321,15 @@ fn cut_if_full(
     send: &impl Fn(Chunk) -> bool,
 ) -> bool {
     let records = chunk.rows as usize + chunk.rejects.len();
-    if records < opts.chunk_rows && chunk.data.len() < opts.chunk_bytes {
+    if records < opts.chunk_rows && chunk.data.len() + chunk.raw.len() < opts.chunk_bytes {
         return true;
     }
-    *capacity = (*capacity).max(chunk.data.len() + chunk.data.len() / 8);
+    // Room for what this chunk needed, so that a buffer grows by doubling once per load; but
+    // never more than a chunk may hold, so that one huge row does not make every later chunk
+    // as big.
+    *capacity = (*capacity)
+        .max(chunk.data.len() + chunk.data.len() / 8)
+        .min(opts.chunk_bytes);
     *seq += 1;
     let full = std::mem::replace(chunk, Chunk::new(*seq, *capacity));
     encoder.begin_chunk(chunk);

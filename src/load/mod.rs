@@ -44,8 +44,11 @@ pub use report::{AlreadyLoaded, LoadReport, UpsertReport};
 /// took 110-120 MiB. 10k keeps memory low without making commits frequent on a server whose
 /// commit is slower than this one's.
 pub const DEFAULT_CHUNK_ROWS: usize = 10_000;
-/// Encoded bytes per chunk, at most: keeps memory bounded when rows are wide.
-pub const DEFAULT_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes per chunk, at most (encoded, plus the input kept for `--rejects`): with the chunks in
+/// flight bounded to one per writer and one queued, this is what keeps memory bounded when
+/// rows are wide or fields big (see [`crate::budget`]). 8 MiB holds 10,000 rows of the bench
+/// file several times over, so it cuts only wide rows' chunks.
+pub const DEFAULT_CHUNK_BYTES: usize = 8 * 1024 * 1024;
 
 /// A load into one table.
 ///
@@ -606,6 +609,8 @@ impl Load {
             max_errors: self.max_errors,
             chunk_rows: self.chunk_rows,
             chunk_bytes: self.chunk_bytes,
+            // A chunk for each writer and one queued: more would only wait.
+            in_flight_bytes: self.chunk_bytes.saturating_mul(self.workers + 1),
         };
         let load_id = run.checkpoints.as_ref().map(|c| c.load_id().to_string());
         let stats = pipeline::run(

@@ -12,7 +12,7 @@ use super::csv::{CsvOptions, CsvReader};
 use super::decompress::{self, Compression};
 use super::format::Format;
 use super::ndjson::{self, NdjsonReader};
-use super::replay::Recorder;
+use super::replay::{Recorder, SAMPLE_BYTES};
 use super::RecordSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::infer::{self, InferredTable};
@@ -188,9 +188,13 @@ pub fn read_head(
             let (rdr, inferred) = match sample_rows {
                 None => (reopen(first)?, None),
                 Some(n) => {
-                    let mut sample = CsvReader::new(Recorder::new(first), name, csv.clone());
+                    // A file is opened again for the load: its sample need not be kept.
+                    let stream = again.is_none();
+                    let mut sample =
+                        CsvReader::new(Recorder::new(first, stream), name, csv.clone());
                     let (names, _) = csv_header(&mut sample, &opts.columns)?;
-                    let t = infer::infer(&mut sample, names.as_deref(), &csv.null, n)?;
+                    let cap = if stream { SAMPLE_BYTES } else { u64::MAX };
+                    let t = infer::infer_within(&mut sample, names.as_deref(), &csv.null, n, cap)?;
                     let rest: Box<dyn Read + Send> = Box::new(sample.into_inner().replay());
                     (reopen(rest)?, Some(t))
                 }
@@ -211,7 +215,7 @@ pub fn read_head(
                 None => KEY_SAMPLE_LINES,
             };
             // Read the sample into memory once: the keys, then the types, come from it.
-            let mut rec = Recorder::new(first);
+            let mut rec = Recorder::new(first, true);
             let keys = ndjson::sample_keys(&mut rec, lines).map_err(io(name))?;
             let mut names = opts.columns.clone().unwrap_or(keys);
             if let (true, Some(known)) = (opts.ignore_unknown, &opts.known_columns) {

@@ -91,11 +91,15 @@ pub fn sample_keys<R: Read>(rdr: R, lines: usize) -> std::io::Result<Vec<String>
     let mut keys: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     let mut seen = 0;
-    while lines == 0 || seen < lines {
+    let mut bytes = 0u64;
+    // The sample is kept to be read again: at most SAMPLE_BYTES of it.
+    while (lines == 0 || seen < lines) && bytes < super::replay::SAMPLE_BYTES {
         buf.clear();
-        if rdr.read_until(b'\n', &mut buf)? == 0 {
+        let n = rdr.read_until(b'\n', &mut buf)?;
+        if n == 0 {
             break;
         }
+        bytes += n as u64;
         let Ok(obj) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&buf)
         else {
             continue;

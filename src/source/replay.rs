@@ -4,18 +4,25 @@
 
 use std::io::{self, Cursor, Read};
 
-/// A reader that keeps a copy of everything read through it.
+/// How much of a stream a sample may read (and so keep): the first 16 MiB, or the sample's
+/// rows if they end sooner. A file is read again instead, so its sample is not kept.
+pub const SAMPLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A reader that keeps a copy of everything read through it (when asked to).
 pub struct Recorder<R> {
     inner: R,
     seen: Vec<u8>,
+    keep: bool,
 }
 
 impl<R: Read> Recorder<R> {
-    /// Starts recording `inner`.
-    pub fn new(inner: R) -> Self {
+    /// Starts reading `inner`, keeping what is read when `keep` (a stream, which cannot be
+    /// read again).
+    pub fn new(inner: R, keep: bool) -> Self {
         Recorder {
             inner,
             seen: Vec::new(),
+            keep,
         }
     }
 
@@ -34,7 +41,9 @@ impl<R: Read> Recorder<R> {
 impl<R: Read> Read for Recorder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.seen.extend_from_slice(&buf[..n]);
+        if self.keep {
+            self.seen.extend_from_slice(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -45,7 +54,7 @@ mod tests {
 
     #[test]
     fn replay_gives_the_whole_stream() {
-        let mut r = Recorder::new(&b"abcdefgh"[..]);
+        let mut r = Recorder::new(&b"abcdefgh"[..], true);
         let mut head = [0u8; 3];
         r.read_exact(&mut head).unwrap();
         assert_eq!(&head, b"abc");

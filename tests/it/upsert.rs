@@ -302,6 +302,8 @@ async fn insert_mode_on_a_wide_table_gives_the_copy_table() {
         "w_insert",
         "--chunk-rows",
         "25000",
+        "--chunk-bytes",
+        "100000000",
         "--mode",
         "insert",
     ]);
