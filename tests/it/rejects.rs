@@ -621,3 +621,74 @@ async fn rejects_are_exactly_the_bad_rows_of_random_files() {
         assert_eq!(db.checksum("t").await, db.checksum("t_ref").await, "{what}");
     }
 }
+
+/// Duplicate keys are found with one query per chunk (the table's one unique key, here two
+/// nullable columns): the first occurrence loads, later ones in the chunk or in later chunks are
+/// set aside with the key in the reason, NULL keys never conflict, and a chunk that also holds
+/// another kind of refusal is searched row by row instead.
+#[tokio::test]
+async fn duplicate_keys_are_set_aside_with_one_query_per_chunk() {
+    let db = fresh_db("rejects_dedupe").await;
+    db.exec("CREATE TABLE t (a int, b int, v int CHECK (v >= 0), UNIQUE (a, b))")
+        .await;
+    db.exec("INSERT INTO t VALUES (0, 0, 0)").await;
+    let mut csv = String::from("a,b,v\n");
+    let mut want_bad = BTreeSet::new();
+    let mut seen = BTreeSet::from([(0, 0)]);
+    let mut good = 1;
+    for i in 0..2000i64 {
+        let (a, b) = match i % 10 {
+            3 => (i / 10 % 7, 1), // repeats keys within and across chunks
+            5 => (0, 0),          // the key already in the table
+            _ => (i, 2),
+        };
+        let v = if i == 1234 { -1 } else { i };
+        let key_null = i % 17 == 0;
+        let row = if key_null {
+            format!("{a},,{v}\n")
+        } else {
+            format!("{a},{b},{v}\n")
+        };
+        csv.push_str(&row);
+        let bad = v < 0 || (!key_null && !seen.insert((a, b)));
+        if bad {
+            want_bad.insert(row.into_bytes());
+        } else {
+            good += 1;
+        }
+    }
+    let dir = Dir::new();
+    let f = dir.write("d.csv", &csv);
+    let rej = dir.path().join("d.rej");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--rejects",
+        rej.to_str().unwrap(),
+        "--chunk-rows",
+        "150",
+        "--workers",
+        "3",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let bytes = std::fs::read(&rej).unwrap();
+    let got: BTreeSet<Vec<u8>> = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(got, want_bad);
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM t").await,
+        [format!("({good})")]
+    );
+    let errors = std::fs::read_to_string(format!("{}.errors.jsonl", rej.display())).unwrap();
+    assert!(
+        errors.contains("Key (a, b)=(0, 0) already exists.") && errors.contains("\"23505\""),
+        "{errors}"
+    );
+}

@@ -93,6 +93,31 @@ pub fn row_ranges(data: &[u8], format: WireFormat) -> Option<Vec<Range<usize>>> 
     }
 }
 
+/// The COPY payload of every row of `ranges` but those in `skip` (sorted).
+pub fn without_rows(
+    data: &[u8],
+    ranges: &[Range<usize>],
+    skip: &[usize],
+    format: WireFormat,
+) -> Bytes {
+    let mut out = Vec::with_capacity(data.len());
+    if format == WireFormat::Binary {
+        out.extend_from_slice(pg_binary::HEADER);
+    }
+    let mut skip = skip.iter().peekable();
+    for (i, r) in ranges.iter().enumerate() {
+        if skip.peek() == Some(&&i) {
+            skip.next();
+            continue;
+        }
+        out.extend_from_slice(&data[r.clone()]);
+    }
+    if format == WireFormat::Binary {
+        out.extend_from_slice(pg_binary::TRAILER);
+    }
+    Bytes::from(out)
+}
+
 /// The COPY payload of rows `rows` (a range of `ranges`) alone.
 pub fn sub_payload(
     data: &[u8],

@@ -186,6 +186,19 @@ impl Backend for PgBackend {
     ) -> Result<Vec<PgSink>> {
         let mut plan = PgPlan::new(plan);
         plan.base.retry = self.retry;
+        if plan.rejects.is_some() && plan.upsert.is_none() && plan.mode == Mode::Copy {
+            let keys = upsert::unique_keys(self.client().await?, &plan.table).await?;
+            // With two unique keys, setting one duplicate aside can make another row good:
+            // only a row-by-row search knows; with one, a set operation does.
+            if let [key] = keys.as_slice() {
+                let cols: Option<Vec<Column>> = key
+                    .columns
+                    .iter()
+                    .map(|k| plan.columns.iter().find(|c| &c.name == k).cloned())
+                    .collect();
+                plan.dedupe_key = cols;
+            }
+        }
         // One transaction is one connection.
         let wanted = if plan.atomic { 1 } else { workers.max(1) };
         let plan = Arc::new(plan);

@@ -24,6 +24,13 @@ pub struct PgPlan {
     pub method: Method,
     /// Chunks take effect in input order where that matters (upserts, rejects).
     pub turnstile: Turnstile,
+    /// With `--rejects` into a table whose one unique key is all loaded: that key's columns,
+    /// so that duplicate keys are found with one query, not by a search (see
+    /// [`super::refused`]).
+    pub dedupe_key: Option<Vec<crate::schema::Column>>,
+    /// The key's constraint, once a chunk met a duplicate: from then on chunks go through the
+    /// stage first, rather than fail and go again.
+    pub dedupe_seen: std::sync::Mutex<Option<String>>,
 }
 
 impl std::ops::Deref for PgPlan {
@@ -47,6 +54,31 @@ impl PgPlan {
             base: plan,
             method,
             turnstile: Turnstile::default(),
+            dedupe_key: None,
+            dedupe_seen: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The duplicate-key constraint met so far, if any.
+    pub(super) fn seen_duplicate(&self) -> Option<String> {
+        self.dedupe_seen
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Records that a chunk met a duplicate key (`e`, SQLSTATE 23505).
+    pub(super) fn saw_duplicate(&self, e: &crate::error::Error) {
+        let name = match e.kind() {
+            crate::error::ErrorKind::Database { source, .. } => source
+                .as_db_error()
+                .and_then(|d| d.constraint())
+                .map(str::to_string),
+            _ => None,
+        };
+        let mut seen = self.dedupe_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.is_none() {
+            *seen = Some(name.unwrap_or_default());
         }
     }
 

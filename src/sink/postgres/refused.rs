@@ -1,6 +1,14 @@
 //! Finding the rows PostgreSQL refuses in a chunk it refused: the shared search
 //! ([`crate::sink::bisect`]) driven over savepoints, with the row COPY blames read from the
-//! server's error context.
+//! server's error context; and, for duplicate keys, one set operation instead of a search.
+//!
+//! A search re-sends the pieces that hold bad rows, and with duplicates spread over a file
+//! every chunk has some. When the table has one unique key and the load writes all of its
+//! columns, a chunk is COPYed into a temporary stage instead, the rows whose key is in the
+//! table already or earlier in the chunk are picked out with one query (the first occurrence
+//! loads, as row by row), and the rest go in with one `INSERT ... SELECT` in file order. Once a
+//! chunk met a duplicate, later chunks are staged first. Any other refusal falls back to the
+//! search.
 
 use std::ops::Range;
 
@@ -9,13 +17,152 @@ use tokio_postgres::Client;
 use super::copy;
 use super::plan::{Method, PgPlan};
 use super::upsert;
-use super::writer::{PgSink, Session, Work};
+use super::writer::{connected, PgSink, Session, Work, Written};
 use crate::error::{Error, ErrorKind, Result};
+use crate::ident::quote_ident;
 use crate::rejects::Reject;
 use crate::retry::row_error;
 use crate::sink::bisect::{self, Bisection};
 
+/// The per-chunk stage of the duplicate-key path (dropped at the chunk's commit).
+const DEDUPE: &str = "pg_temp.\"barge_dedupe\"";
+/// Its arrival-order column.
+const SEQ: &str = "\"barge.seq\"";
+
 impl PgSink {
+    /// A chunk whose only refusals are duplicate keys, in a transaction of its own (see the
+    /// module's docs). Its rows in the stage are numbered from 1 in chunk order.
+    ///
+    /// # Errors
+    /// A database error; a row error when the server refuses a row for another reason, which
+    /// the caller then searches for.
+    pub(super) async fn attempt_dedupe(
+        &mut self,
+        chunk: &Work,
+        retrying: bool,
+        in_turn: bool,
+    ) -> Result<Written> {
+        let meta = &chunk.meta;
+        if self.prepare_attempt(meta, retrying).await? {
+            return Ok(Written::default());
+        }
+        let plan = self.plan.clone();
+        let Some(key) = &plan.dedupe_key else {
+            return Err(Error::internal("a duplicate-key pass without a key"));
+        };
+        let constraint = plan.seen_duplicate().unwrap_or_default();
+        let client = connected(&mut self.client)?;
+        let what = format!("writing into {} ({})", plan.table, meta.describe());
+        let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
+        let tx = client.transaction().await.map_err(ctx)?;
+        if in_turn {
+            plan.turnstile.wait(chunk.ordinal).await?;
+        }
+        let table = plan.table.quoted();
+        let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let cols = cols.join(", ");
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE \"barge_dedupe\" ON COMMIT DROP AS SELECT {cols} FROM {table} \
+             WHERE false; ALTER TABLE {DEDUPE} ADD COLUMN {SEQ} bigint GENERATED ALWAYS AS IDENTITY"
+        ))
+        .await
+        .map_err(|e| Error::db("creating the duplicate-key stage", e))?;
+        let copy_sql = copy::copy_statement(DEDUPE, &plan.columns, plan.format());
+        copy::send(tx.client(), &copy_sql, chunk.data.clone())
+            .await
+            .map_err(ctx)?;
+        // Staged, sorted out and sent in parallel with other chunks, committed in turn, as a
+        // clean chunk is: a key of an earlier chunk not yet committed fails the COPY, and the
+        // chunk goes again once its turn has come.
+        let k: Vec<String> = key.iter().map(|c| quote_ident(&c.name)).collect();
+        let same = k
+            .iter()
+            .map(|c| format!("x.{c} = s.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let not_null = k
+            .iter()
+            .map(|c| format!("s.{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let key_text = k
+            .iter()
+            .map(|c| format!("s.{c}::text"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let partition = k
+            .iter()
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // NULL keys never conflict; the first occurrence of a key in the chunk loads.
+        let find = format!(
+            "SELECT seq, key FROM (SELECT s.{SEQ} AS seq, concat_ws(', ', {key_text}) AS key, \
+                row_number() OVER (PARTITION BY {partition} ORDER BY s.{SEQ}) AS n, \
+                EXISTS (SELECT 1 FROM {table} x WHERE {same}) AS there \
+              FROM {DEDUPE} s WHERE {not_null}) d \
+             WHERE n > 1 OR there ORDER BY seq"
+        );
+        let found = tx
+            .client()
+            .query(&find, &[])
+            .await
+            .map_err(|e| Error::db("finding duplicate keys", e).in_chunk(meta.seq))?;
+        let mut seqs: Vec<i64> = Vec::with_capacity(found.len());
+        let mut refused = Vec::with_capacity(found.len());
+        let key_names = key
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        for row in &found {
+            let seq: i64 = super::error::get(row, 0, "a duplicate's row")?;
+            let value: String = super::error::get(row, 1, "a duplicate's key")?;
+            seqs.push(seq);
+            let mut r = row_reject(chunk, (seq - 1).max(0) as usize);
+            r.reason = format!(
+                "duplicate key value violates unique constraint \"{constraint}\": Key \
+                 ({key_names})=({value}) already exists."
+            );
+            r.sqlstate = Some("23505".into());
+            refused.push(r);
+        }
+        // The rest go in by COPY, the fastest way in: the chunk without the duplicates.
+        let format = plan.format();
+        let ranges = copy::row_ranges(&chunk.data, format)
+            .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
+        let skip: Vec<usize> = seqs.iter().map(|s| (*s - 1).max(0) as usize).collect();
+        let payload = copy::without_rows(&chunk.data, &ranges, &skip, format);
+        copy::send(tx.client(), &self.copy_sql, payload)
+            .await
+            .map_err(|e| Error::db(what.clone(), e).in_chunk(meta.seq))?;
+        if !in_turn {
+            let turn = tokio::time::timeout(
+                super::writer::ORDER_WAIT,
+                plan.turnstile.wait(chunk.ordinal),
+            );
+            match turn.await {
+                Ok(r) => r?,
+                // An earlier chunk may be waiting on a key this one holds: let go.
+                Err(_) => {
+                    tx.rollback().await.map_err(ctx)?;
+                    return Ok(Written {
+                        out_of_turn: true,
+                        ..Written::default()
+                    });
+                }
+            }
+        }
+        let all = crate::sink::seal::all_rejects(&chunk.rejects, &refused);
+        Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
+        tx.commit().await.map_err(ctx)?;
+        Ok(Written {
+            inserted: None,
+            refused: refused.len() as u64,
+            out_of_turn: false,
+        })
+    }
+
     /// Sends a chunk known to hold rows the server refuses, on `tx` (inside a transaction):
     /// rows go in ranges, each under a savepoint, and a refused range is split (at the row
     /// COPY blames, else in halves) until each bad row stands alone and is set aside with the
@@ -102,8 +249,8 @@ impl Work {
     }
 }
 
-/// Row `i` of the chunk, refused by the server with `e`.
-fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
+/// Row `i` of the chunk as a reject, its reason still to fill in.
+fn row_reject(chunk: &Work, i: usize) -> Reject {
     let (position, raw) = match chunk.raw_rows.get(i) {
         Some(row) => (
             row.position,
@@ -111,6 +258,18 @@ fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
         ),
         None => (Default::default(), Vec::new()),
     };
+    Reject {
+        position,
+        raw,
+        column: None,
+        value: None,
+        reason: String::new(),
+        sqlstate: None,
+    }
+}
+
+/// Row `i` of the chunk, refused by the server with `e`.
+fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
     let (reason, column) = match e.kind() {
         ErrorKind::Database { source, .. } => match source.as_db_error() {
             Some(db) => (
@@ -125,11 +284,9 @@ fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
         _ => (e.to_string(), None),
     };
     Reject {
-        position,
-        raw,
         column,
-        value: None,
         reason,
         sqlstate: e.sqlstate().map(str::to_string),
+        ..row_reject(chunk, i)
     }
 }

@@ -29,18 +29,18 @@ pub(super) struct Session {
 
 /// A connection that writes chunks into one table.
 pub struct PgSink {
-    client: Option<Client>,
+    pub(super) client: Option<Client>,
     /// In a load that is one transaction: the connection deferred values are resolved on.
     resolver: Option<Client>,
     session: Session,
     config: tokio_postgres::Config,
     target: PgTarget,
-    plan: Arc<PgPlan>,
-    progress: Arc<Progress>,
+    pub(super) plan: Arc<PgPlan>,
+    pub(super) progress: Arc<Progress>,
     /// In atomic mode: whether BEGIN has been sent.
     begun: bool,
     /// Statements derived from the plan, built once.
-    copy_sql: String,
+    pub(super) copy_sql: String,
     merge_sql: Option<String>,
 }
 
@@ -180,7 +180,7 @@ impl PgSink {
 
     /// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
     /// checkpoint.
-    async fn seal(
+    pub(super) async fn seal(
         tx: &Client,
         plan: &PgPlan,
         progress: &Progress,
@@ -217,7 +217,11 @@ impl PgSink {
 
     /// Reconnects if needed and, after a failed attempt, asks whether the chunk was committed
     /// after all (the connection can die after the server committed but before it said so).
-    async fn prepare_attempt(&mut self, meta: &ChunkMeta, retrying: bool) -> Result<bool> {
+    pub(super) async fn prepare_attempt(
+        &mut self,
+        meta: &ChunkMeta,
+        retrying: bool,
+    ) -> Result<bool> {
         let plan = self.plan.clone();
         self.client().await?;
         if retrying {
@@ -489,10 +493,14 @@ impl PgSink {
         let mut retrier = Retrier::new(plan.retry);
         let mut bisect = false;
         let mut in_turn = false;
+        // Once a chunk met a duplicate key, later ones are staged first.
+        let mut dedupe = plan.dedupe_key.is_some() && plan.seen_duplicate().is_some();
         loop {
             let retrying = retrier.attempt() > 0;
             let result = if bisect {
                 self.attempt_bisect(&work, retrying).await
+            } else if dedupe {
+                self.attempt_dedupe(&work, retrying, in_turn).await
             } else {
                 self.attempt(&work, retrying, in_turn).await
             };
@@ -503,8 +511,19 @@ impl PgSink {
                     plan.turnstile.done(work.ordinal);
                     return Ok(meta.rows - w.refused);
                 }
+                // A duplicate key: take out every row whose key is there already, at once.
+                Err(e)
+                    if !dedupe
+                        && !bisect
+                        && plan.dedupe_key.is_some()
+                        && e.sqlstate() == Some("23505") =>
+                {
+                    plan.saw_duplicate(&e);
+                    dedupe = true;
+                }
                 // A row the server refuses: find it (and any others) and set them aside.
                 Err(e) if !bisect && plan.rejects.is_some() && row_error(&e) => {
+                    dedupe = false;
                     tracing::debug!(chunk = meta.seq, error = %e, "looking for the refused rows");
                     bisect = true;
                 }
@@ -521,7 +540,7 @@ impl PgSink {
 }
 
 /// The open connection (callers connect first).
-fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
+pub(super) fn connected(client: &mut Option<Client>) -> Result<&mut Client> {
     client
         .as_mut()
         .ok_or_else(|| Error::internal("a writer has no connection"))
@@ -539,18 +558,18 @@ pub(super) struct Work {
 
 /// What one attempt committed.
 #[derive(Default)]
-struct Written {
+pub(super) struct Written {
     /// Rows an upsert's merge inserted.
-    inserted: Option<u64>,
+    pub(super) inserted: Option<u64>,
     /// Rows the server refused, set aside.
-    refused: u64,
+    pub(super) refused: u64,
     /// Nothing was committed: the chunk waited too long for its turn and must go again in it.
-    out_of_turn: bool,
+    pub(super) out_of_turn: bool,
 }
 
 /// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
 /// its locks (an earlier chunk may be waiting on one of them).
-const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+pub(super) const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Sink for PgSink {
     async fn write(&mut self, chunk: Chunk) -> Result<u64> {
