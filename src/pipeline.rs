@@ -331,7 +331,12 @@ fn cut_if_full(
         .max(chunk.data.len() + chunk.data.len() / 8)
         .min(opts.chunk_bytes);
     *seq += 1;
+    // The input kept for --rejects, likewise (else it grows by doubling, up to twice over).
+    let raw = chunk.raw.len();
     let full = std::mem::replace(chunk, Chunk::new(*seq, *capacity));
+    if opts.rejects {
+        chunk.raw.reserve((raw + raw / 8).min(opts.chunk_bytes));
+    }
     encoder.begin_chunk(chunk);
     send(full)
 }
