@@ -393,6 +393,10 @@ async fn insert_mode_create_and_atomic_give_the_load_data_table() {
         .rows("SELECT column_name, column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'a' ORDER BY ordinal_position")
         .await;
     assert_eq!(types, ["k|bigint(20)", "v|text", "n|bigint(20)"]);
+    // A table name in mixed case is found as MySQL spells it.
+    db.exec("CREATE TABLE MixedCase LIKE a").await;
+    barge(&["load", f, "--into", &db.url, "--table", "MixedCase"]).assert_ok();
+    assert_eq!(a.rows(&format!("{sum} MixedCase")).await, want);
     // --atomic with a bad row at the end loads nothing.
     let mut bad = csv.clone();
     bad.push_str("3001,x,notanumber\n");

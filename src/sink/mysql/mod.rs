@@ -201,6 +201,27 @@ impl Backend for MyBackend {
 
     async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
         let schema = self.schema_of(name).await?;
+        // `--table Events` is folded to lower case as SQL folds unquoted names, but MySQL's
+        // table names keep their case: the exact name first, else the one that differs only
+        // in case.
+        let real: Option<String> = self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = ? AND lower(table_name) = lower(?) \
+                 ORDER BY table_name = ? DESC LIMIT 1",
+                (schema.as_str(), name.name.as_str(), name.name.as_str()),
+            )
+            .await
+            .map_err(|e| Error::mysql(format!("reading table {}", name.quoted()), e))?;
+        let Some(real) = real else {
+            return Ok(None);
+        };
+        let name = &TableName {
+            schema: Some(schema.clone()),
+            name: real,
+        };
         let rows: Vec<Row> = self
             .conn()
             .await?
