@@ -110,7 +110,13 @@ struct Work {
 struct Written {
     inserted: Option<u64>,
     refused: Vec<Reject>,
+    /// Nothing was committed: the chunk waited too long for its turn and must go again in it.
+    out_of_turn: bool,
 }
+
+/// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
+/// its locks (an earlier chunk may be waiting on one of them).
+const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A connection that writes chunks into one table.
 pub struct MySink {
@@ -223,7 +229,7 @@ impl MySink {
         let mut search = Bisection::new(ranges.len(), bisect::PIECES);
         let mut written = Written {
             inserted: plan.upsert.as_ref().map(|_| 0),
-            refused: Vec::new(),
+            ..Written::default()
         };
         while let Some(r) = search.next_range() {
             let data = slice(&work.data, &ranges, r.clone());
@@ -251,7 +257,7 @@ impl MySink {
 
     /// One attempt at a chunk, in a transaction of its own (or, for an atomic load, under a
     /// savepoint of the load's transaction): rows, merge, rejects and checkpoint.
-    async fn attempt(&mut self, work: &Work, bisecting: bool) -> Result<Written> {
+    async fn attempt(&mut self, work: &Work, bisecting: bool, in_turn: bool) -> Result<Written> {
         let plan = self.plan.clone();
         let atomic = plan.atomic;
         let begun = self.begun;
@@ -272,10 +278,25 @@ impl MySink {
                     .await
                     .map(|inserted| Written {
                         inserted,
-                        refused: Vec::new(),
+                        ..Written::default()
                     })
             }
         };
+        // Sent in parallel with other chunks, committed in turn: a chunk that waits long may
+        // hold a key an earlier one waits for, so it lets go and goes again in its turn.
+        if result.is_ok() && plan.ordered() && !in_turn {
+            let turn = tokio::time::timeout(ORDER_WAIT, plan.turnstile.wait(work.ordinal));
+            match turn.await {
+                Ok(r) => r?,
+                Err(_) => {
+                    let _ = conn.query_drop("ROLLBACK").await;
+                    return Ok(Written {
+                        out_of_turn: true,
+                        ..Written::default()
+                    });
+                }
+            }
+        }
         let result = match result {
             Ok(w) => {
                 let all = seal::all_rejects(&work.rejects, &w.refused);
@@ -344,8 +365,12 @@ impl MySink {
         };
         let mut retrier = Retrier::new(plan.retry);
         let mut bisecting = false;
+        let mut in_turn = false;
         loop {
-            if plan.ordered() {
+            // An upsert's merge, a search for refused rows and a chunk that went out of turn
+            // run in turn from the start; other ordered chunks send first and commit in turn.
+            let first_in_turn = plan.upsert.is_some() || bisecting || in_turn;
+            if plan.ordered() && first_in_turn {
                 plan.turnstile.wait(work.ordinal).await?;
             }
             let retrying = retrier.attempt() > 0;
@@ -358,10 +383,11 @@ impl MySink {
                     plan.turnstile.done(work.ordinal);
                     return Ok(work.meta.rows);
                 }
-                Ok(false) => self.attempt(&work, bisecting).await,
+                Ok(false) => self.attempt(&work, bisecting, first_in_turn).await,
                 Err(e) => Err(e),
             };
             match result {
+                Ok(w) if w.out_of_turn => in_turn = true,
                 Ok(w) => {
                     let rows = work.meta.rows - w.refused.len() as u64;
                     seal::count_upsert(&plan, &self.progress, w.inserted, rows);

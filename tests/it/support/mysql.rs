@@ -113,8 +113,13 @@ impl MyInstance {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the server directory");
         let data = dir.join("data");
+        // A temporary directory of its own: a starting server clears `#sql*` files from its
+        // tmpdir, which would pull them from under another test's server.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("create the server's tmpdir");
         // As root, the server runs as root (`--user=root`): its files are the test's own.
         let out = Command::new(&install)
+            .env("TMPDIR", &tmp)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
             .args([
@@ -147,6 +152,7 @@ impl MyInstance {
             "--character-set-server=utf8mb4".into(),
             "--collation-server=utf8mb4_general_ci".into(),
             "--max-connections=200".into(),
+            format!("--tmpdir={}", tmp.display()),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut srv = MyInstance {
@@ -178,6 +184,9 @@ impl MyInstance {
         std::thread::spawn(move || {
             let mut cmd = Command::new(server);
             cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            if let Some(tmp) = args.iter().find_map(|a| a.strip_prefix("--tmpdir=")) {
+                cmd.env("TMPDIR", tmp);
+            }
             // SAFETY: prctl is async-signal-safe; nothing else runs in the child before exec.
             unsafe {
                 cmd.pre_exec(|| {
