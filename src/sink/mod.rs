@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::checkpoint::{Checkpoints, Start};
+use crate::checkpoint::{Checkpoints, Ledger, Start};
 use crate::chunk::{Chunk, WireFormat};
 use crate::error::Result;
 use crate::ident::Dialect;
@@ -76,19 +76,42 @@ pub trait Backend: Send {
     fn unique_keys(&mut self, table: &Table)
         -> impl Future<Output = Result<Vec<UniqueKey>>> + Send;
 
+    /// The bookkeeping connection, as the ledger its statements run on.
+    type Ledger<'a>: Ledger + Send
+    where
+        Self: 'a;
+
+    /// The ledger: the bookkeeping connection.
+    fn ledger(&mut self) -> impl Future<Output = Result<Self::Ledger<'_>>> + Send;
+
     /// Finds (creating the bookkeeping table when needed) this load's checkpoints.
     fn start_checkpoints(
         &mut self,
         table: String,
         fingerprint: &str,
         again: bool,
-    ) -> impl Future<Output = Result<Start>> + Send;
+    ) -> impl Future<Output = Result<Start>> + Send {
+        async move {
+            let mut ledger = self.ledger().await?;
+            Checkpoints::start(&mut ledger, table, fingerprint, again).await
+        }
+    }
 
     /// Marks the load complete in the bookkeeping table.
-    fn mark_done(&mut self, checkpoints: &Checkpoints) -> impl Future<Output = Result<()>> + Send;
+    fn mark_done(&mut self, checkpoints: &Checkpoints) -> impl Future<Output = Result<()>> + Send {
+        async move {
+            let mut ledger = self.ledger().await?;
+            checkpoints.mark_done(&mut ledger).await.map(|_| ())
+        }
+    }
 
     /// Whether the table holds no row.
-    fn is_empty(&mut self, table: &Table) -> impl Future<Output = Result<bool>> + Send;
+    fn is_empty(&mut self, table: &Table) -> impl Future<Output = Result<bool>> + Send {
+        async move {
+            let mut ledger = self.ledger().await?;
+            crate::checkpoint::is_empty(&mut ledger, table).await
+        }
+    }
 
     /// Whether the session reads local timestamps as UTC (so the client may convert them).
     fn session_is_utc(&mut self) -> impl Future<Output = Result<bool>> + Send;

@@ -10,7 +10,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Params, Row, Value};
 
 use self::conninfo::{MyTarget, SslMode};
-use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
+use crate::checkpoint::{Cell, Ledger, Param};
 use crate::chunk::WireFormat;
 use crate::error::{Error, Result};
 use crate::ident::Dialect;
@@ -314,19 +314,10 @@ impl Backend for MyBackend {
             .collect())
     }
 
-    async fn start_checkpoints(&mut self, table: String, fp: &str, again: bool) -> Result<Start> {
-        Checkpoints::start(&mut MyLedger(self.conn().await?), table, fp, again).await
-    }
+    type Ledger<'a> = MyLedger<'a>;
 
-    async fn mark_done(&mut self, checkpoints: &Checkpoints) -> Result<()> {
-        checkpoints
-            .mark_done(&mut MyLedger(self.conn().await?))
-            .await
-            .map(|_| ())
-    }
-
-    async fn is_empty(&mut self, table: &Table) -> Result<bool> {
-        crate::checkpoint::is_empty(&mut MyLedger(self.conn().await?), table).await
+    async fn ledger(&mut self) -> Result<MyLedger<'_>> {
+        Ok(MyLedger(self.conn().await?))
     }
 
     /// Local times are checked and stored as they are; barge converts none.

@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use self::conninfo::PgTarget;
 use self::error::get;
-use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
+use crate::checkpoint::{Cell, Ledger, Param};
 use crate::chunk::WireFormat;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::Dialect;
@@ -157,19 +157,10 @@ impl Backend for PgBackend {
         upsert::unique_keys(self.client().await?, table).await
     }
 
-    async fn start_checkpoints(&mut self, table: String, fp: &str, again: bool) -> Result<Start> {
-        Checkpoints::start(&mut PgLedger(self.client().await?), table, fp, again).await
-    }
+    type Ledger<'a> = PgLedger<'a>;
 
-    async fn mark_done(&mut self, checkpoints: &Checkpoints) -> Result<()> {
-        checkpoints
-            .mark_done(&mut PgLedger(self.client().await?))
-            .await
-            .map(|_| ())
-    }
-
-    async fn is_empty(&mut self, table: &Table) -> Result<bool> {
-        crate::checkpoint::is_empty(&mut PgLedger(self.client().await?), table).await
+    async fn ledger(&mut self) -> Result<PgLedger<'_>> {
+        Ok(PgLedger(self.client().await?))
     }
 
     async fn session_is_utc(&mut self) -> Result<bool> {

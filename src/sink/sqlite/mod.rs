@@ -23,7 +23,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::checkpoint::{Cell, Checkpoints, Ledger, Param, Start};
+use crate::checkpoint::{Cell, Ledger, Param};
 use crate::chunk::WireFormat;
 use crate::error::{Error, Result};
 use crate::ident::{quote_ident, Dialect};
@@ -131,16 +131,10 @@ impl Backend for SqliteBackend {
         unique_keys(&self.conn, table)
     }
 
-    async fn start_checkpoints(&mut self, table: String, fp: &str, again: bool) -> Result<Start> {
-        Checkpoints::start(&mut self.conn, table, fp, again).await
-    }
+    type Ledger<'a> = &'a mut Connection;
 
-    async fn mark_done(&mut self, checkpoints: &Checkpoints) -> Result<()> {
-        checkpoints.mark_done(&mut self.conn).await.map(|_| ())
-    }
-
-    async fn is_empty(&mut self, table: &Table) -> Result<bool> {
-        crate::checkpoint::is_empty(&mut self.conn, table).await
+    async fn ledger(&mut self) -> Result<&mut Connection> {
+        Ok(&mut self.conn)
     }
 
     /// SQLite stores timestamps as the text it is given.
@@ -331,7 +325,7 @@ fn bind_params(params: &[Param<'_>]) -> Vec<rusqlite::types::Value> {
 
 /// The bookkeeping's statements, run on a SQLite connection (synchronously: they are few and
 /// short, and run only before and after the rows).
-impl Ledger for Connection {
+impl Ledger for &mut Connection {
     const TIMESTAMP_COLUMN: &'static str = "text NOT NULL DEFAULT CURRENT_TIMESTAMP";
 
     async fn execute(&mut self, sql: &str, params: &[Param<'_>], context: &str) -> Result<()> {

@@ -215,7 +215,7 @@ fn seal(
     if let Some(cp) = &plan.checkpoints {
         let p = cp.insert_params(meta);
         conn.execute(
-            &cp.insert_sql::<Connection>(),
+            &cp.insert_sql::<&mut Connection>(),
             rusqlite::params![cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]],
         )
         .map_err(|e| Error::sqlite(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
