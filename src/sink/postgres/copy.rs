@@ -30,9 +30,20 @@ pub fn copy_statement(table: &str, columns: &[Column], format: WireFormat) -> St
 pub async fn send(tx: &Client, statement: &str, data: Bytes) -> Result<u64, tokio_postgres::Error> {
     let sink = tx.copy_in(statement).await?;
     futures_util::pin_mut!(sink);
-    sink.send(data).await?;
+    // The driver copies what it is given into its write buffer: in slices (which share the
+    // chunk's memory), that copy stays one slice long instead of a whole chunk, or a whole
+    // huge field.
+    let mut at = 0;
+    while at < data.len() {
+        let end = (at + SLICE).min(data.len());
+        sink.send(data.slice(at..end)).await?;
+        at = end;
+    }
     sink.finish().await
 }
+
+/// Bytes handed to the driver at a time.
+const SLICE: usize = 512 * 1024;
 
 /// The row of the COPY stream the server blames (1 for the stream's first row), read from the
 /// `COPY <relation>, line N` line of its error context.
