@@ -48,6 +48,7 @@ pub use position::Position;
 pub use progress::{Progress, ProgressEvent};
 pub use retry::RetryPolicy;
 pub use schema::TableName;
+pub use source::batch::RowBatch;
 pub use source::csv::CsvOptions;
 pub use source::format::Format;
 pub use source::input::{infer_input, Input, InputOptions};

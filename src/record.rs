@@ -88,6 +88,12 @@ impl Record {
         self.quoted.push(false);
     }
 
+    /// Appends a typed field whose value is `bytes` ([`Typed::Bytes`]), or has none.
+    pub(crate) fn push_typed_bytes(&mut self, v: Typed, bytes: &[u8]) {
+        self.data.extend_from_slice(bytes);
+        self.push_typed(v);
+    }
+
     /// Field `i`'s typed value, when it came typed.
     pub fn typed(&self, i: usize) -> Option<Typed> {
         self.typed.get(i).copied().flatten()
@@ -102,8 +108,11 @@ impl Record {
     }
 }
 
-/// A value that arrived typed from a Rust program (see [`crate::source::rows`]) rather than as
-/// text: it is encoded straight from the number, without being written out and parsed again.
+/// A value that arrived typed from a program (see [`crate::source::rows`] and
+/// [`crate::source::batch`]) rather than as text: it is encoded straight from its value into
+/// the columns of its own type, without being written out and parsed again. Into columns of
+/// other types it goes through its text ([`Typed::text`]), so that every column reads it
+/// exactly as it would read that text in a file.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Typed {
     /// An integer.
@@ -112,11 +121,27 @@ pub enum Typed {
     Float(f64),
     /// A boolean.
     Bool(bool),
+    /// A date: days since 2000-01-01 (PostgreSQL's epoch, so that binary COPY takes it as is).
+    Date(i32),
+    /// A time of day: microseconds since midnight.
+    Time(i64),
+    /// A date and time: the wall clock's microseconds since 2000-01-01, and its offset from
+    /// UTC in seconds when it has one (an aware datetime).
+    Timestamp {
+        /// Wall-clock microseconds since 2000-01-01 00:00.
+        usecs: i64,
+        /// Seconds east of UTC; `None` for a naive value.
+        offset: Option<i32>,
+    },
+    /// A UUID's 16 bytes.
+    Uuid([u8; 16]),
+    /// Binary data: the field's bytes are the value itself, not text.
+    Bytes,
 }
 
 impl Typed {
     /// The value as PostgreSQL's text input reads it: for columns of other types, and for
-    /// messages.
+    /// messages. [`Typed::Bytes`] has its value in the record: see [`Record::typed_text`].
     pub fn text(&self) -> String {
         match *self {
             Typed::Int(v) => v.to_string(),
@@ -126,7 +151,66 @@ impl Typed {
             }
             Typed::Float(v) => v.to_string(),
             Typed::Bool(v) => v.to_string(),
+            Typed::Date(d) => {
+                let mut out = Vec::with_capacity(10);
+                crate::encode::datetime::write_iso_date(&mut out, i64::from(d));
+                String::from_utf8_lossy(&out).into_owned()
+            }
+            Typed::Time(t) => {
+                let mut out = Vec::with_capacity(15);
+                crate::encode::datetime::write_iso_time(&mut out, t);
+                String::from_utf8_lossy(&out).into_owned()
+            }
+            Typed::Timestamp { usecs, offset } => {
+                let mut out = Vec::with_capacity(32);
+                crate::encode::datetime::write_iso_timestamp(&mut out, usecs);
+                if let Some(off) = offset {
+                    let sign = if off < 0 { '-' } else { '+' };
+                    let a = off.unsigned_abs();
+                    out.extend_from_slice(
+                        format!("{sign}{:02}:{:02}", a / 3600, a / 60 % 60).as_bytes(),
+                    );
+                    if a % 60 != 0 {
+                        out.extend_from_slice(format!(":{:02}", a % 60).as_bytes());
+                    }
+                }
+                String::from_utf8_lossy(&out).into_owned()
+            }
+            Typed::Uuid(b) => {
+                let mut s = String::with_capacity(36);
+                for (i, byte) in b.iter().enumerate() {
+                    if matches!(i, 4 | 6 | 8 | 10) {
+                        s.push('-');
+                    }
+                    s.push_str(&format!("{byte:02x}"));
+                }
+                s
+            }
+            Typed::Bytes => String::new(),
         }
+    }
+}
+
+impl Record {
+    /// Field `i`'s typed value as text (see [`typed_text`]).
+    pub fn typed_text(&self, i: usize) -> Option<String> {
+        self.typed(i).map(|v| typed_text(v, self.field(i).0))
+    }
+}
+
+/// A typed value as text (see [`Typed::text`]), `field` being its field's bytes: binary data
+/// as `\x` hex, the form PostgreSQL's `bytea` reads.
+pub fn typed_text(v: Typed, field: &[u8]) -> String {
+    match v {
+        Typed::Bytes => {
+            let mut s = String::with_capacity(2 + 2 * field.len());
+            s.push_str("\\x");
+            for b in field {
+                s.push_str(&format!("{b:02x}"));
+            }
+            s
+        }
+        v => v.text(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! place, as `postgres-types` does; nothing is allocated per value on the common path.
 
 use super::{datetime, numeric, Outcome};
+use crate::record::Typed;
 use crate::schema::ColumnType;
 
 /// The 19-byte header that opens a binary COPY stream: signature, flags, extension length.
@@ -38,46 +39,77 @@ pub fn encode(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8>)
     }
 }
 
-/// Appends a typed value: integers into integer and double columns, doubles into double
-/// columns and booleans into boolean columns go straight in; anything else goes through the
-/// value's text, so that every column type reads it exactly as it would read that text.
+/// Appends a typed value (`field` holds [`Typed::Bytes`]' bytes): each kind of value goes
+/// straight into the columns of its own type (integers also into double columns); anything
+/// else goes through the value's text, so that every column type reads it exactly as it would
+/// read that text.
+///
+/// A naive timestamp into `timestamptz` is in the session's zone, as its text would be: read
+/// here when that zone is UTC, else deferred to the server.
 pub fn encode_typed(
     ty: &ColumnType,
-    v: crate::record::Typed,
+    v: Typed,
+    field: &[u8],
     session_utc: bool,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    use crate::record::Typed;
     let range = |v: i64, min: i64, max: i64, name: &str| {
         (v >= min && v <= max)
             .then_some(v)
             .ok_or_else(|| format!("out of range for type {name} ({min} to {max})"))
     };
-    let int = match (ty, v) {
-        (ColumnType::Int2, Typed::Int(v)) => Some(
-            range(v, i16::MIN.into(), i16::MAX.into(), "smallint")
-                .map(|v| (v as i16).to_be_bytes().to_vec()),
-        ),
-        (ColumnType::Int4, Typed::Int(v)) => Some(
-            range(v, i32::MIN.into(), i32::MAX.into(), "integer")
-                .map(|v| (v as i32).to_be_bytes().to_vec()),
-        ),
-        (ColumnType::Int8, Typed::Int(v)) => Some(Ok(v.to_be_bytes().to_vec())),
+    let reject = |why: String| Outcome::Reject(why);
+    match (ty, v) {
+        (ColumnType::Int2, Typed::Int(v)) => {
+            match range(v, i16::MIN.into(), i16::MAX.into(), "smallint") {
+                Ok(v) => put(out, &(v as i16).to_be_bytes()),
+                Err(why) => return reject(why),
+            }
+        }
+        (ColumnType::Int4, Typed::Int(v)) => {
+            match range(v, i32::MIN.into(), i32::MAX.into(), "integer") {
+                Ok(v) => put(out, &(v as i32).to_be_bytes()),
+                Err(why) => return reject(why),
+            }
+        }
+        (ColumnType::Int8, Typed::Int(v)) => put(out, &v.to_be_bytes()),
         // A double holds every integer below 2^53 exactly; the text of larger ones rounds the
         // same way.
-        (ColumnType::Float8, Typed::Int(v)) => Some(Ok((v as f64).to_be_bytes().to_vec())),
-        (ColumnType::Float8, Typed::Float(v)) => Some(Ok(v.to_be_bytes().to_vec())),
-        (ColumnType::Bool, Typed::Bool(v)) => Some(Ok(vec![u8::from(v)])),
-        _ => None,
-    };
-    match int {
-        Some(Ok(bytes)) => {
-            put(out, &bytes);
-            Outcome::Done
+        (ColumnType::Float8, Typed::Int(v)) => put(out, &(v as f64).to_be_bytes()),
+        (ColumnType::Float8, Typed::Float(v)) => put(out, &v.to_be_bytes()),
+        (ColumnType::Bool, Typed::Bool(v)) => put(out, &[u8::from(v)]),
+        (ColumnType::Date, Typed::Date(d)) => put(out, &d.to_be_bytes()),
+        (ColumnType::Time, Typed::Time(t)) => put(out, &t.to_be_bytes()),
+        // A timestamp without zone ignores an offset, as PostgreSQL does with its text.
+        (ColumnType::Timestamp, Typed::Timestamp { usecs, .. }) => put(out, &usecs.to_be_bytes()),
+        (ColumnType::Timestamptz, Typed::Timestamp { usecs, offset }) => {
+            let utc = match offset {
+                Some(off) => usecs - i64::from(off) * 1_000_000,
+                None if session_utc => usecs,
+                None => return Outcome::Defer,
+            };
+            put(out, &utc.to_be_bytes());
         }
-        Some(Err(why)) => Outcome::Reject(why),
-        None => encode(ty, v.text().as_bytes(), session_utc, out),
+        (ColumnType::Uuid, Typed::Uuid(b)) => put(out, &b),
+        (ColumnType::Bytea, Typed::Bytes) => put(out, field),
+        // 16 bytes are a UUID, as the `uuid` type's binary form is.
+        (ColumnType::Uuid, Typed::Bytes) if field.len() == 16 => put(out, field),
+        (ColumnType::Uuid, Typed::Bytes) => {
+            return reject(format!(
+                "a uuid from bytes takes 16 of them, not {}",
+                field.len()
+            ))
+        }
+        (_, v) => {
+            return encode(
+                ty,
+                crate::record::typed_text(v, field).as_bytes(),
+                session_utc,
+                out,
+            )
+        }
     }
+    Outcome::Done
 }
 
 fn put(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -375,8 +407,19 @@ mod tests {
             ColumnType::Float8,
             ColumnType::Numeric(Some((12, 2))),
             ColumnType::Text,
+            ColumnType::Varchar(Some(12)),
             ColumnType::Jsonb,
+            ColumnType::Date,
+            ColumnType::Time,
+            ColumnType::Timestamp,
+            ColumnType::Timestamptz,
+            ColumnType::Uuid,
+            ColumnType::Bytea,
         ];
+        let day = |y, m, d| {
+            (crate::encode::datetime::days_from_civil(y, m, d)
+                - crate::encode::datetime::days_from_civil(2000, 1, 1)) as i32
+        };
         let values = [
             Typed::Int(0),
             Typed::Int(1),
@@ -388,18 +431,51 @@ mod tests {
             Typed::Float(f64::NAN),
             Typed::Float(f64::NEG_INFINITY),
             Typed::Bool(true),
+            Typed::Date(day(2024, 2, 29)),
+            Typed::Date(day(1, 1, 1)),
+            Typed::Date(day(9999, 12, 31)),
+            Typed::Time(0),
+            Typed::Time(86_399_999_999),
+            Typed::Time(45_296_000_001),
+            Typed::Timestamp {
+                usecs: i64::from(day(2024, 3, 1)) * 86_400_000_000 + 45_296_123_456,
+                offset: None,
+            },
+            Typed::Timestamp {
+                usecs: i64::from(day(1969, 12, 31)) * 86_400_000_000 + 1,
+                offset: Some(-(5 * 3600 + 30 * 60)),
+            },
+            Typed::Timestamp {
+                usecs: i64::from(day(2024, 3, 1)) * 86_400_000_000,
+                offset: Some(3600 + 17),
+            },
+            Typed::Uuid(*b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff"),
+            Typed::Bytes,
         ];
+        let fields: [&[u8]; 3] = [b"", b"\x00\xffab\\", b"0123456789abcdef"];
         for ty in &types {
             for v in values {
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                let typed = encode_typed(ty, v, true, &mut a);
-                let text = encode(ty, v.text().as_bytes(), true, &mut b);
-                assert_eq!(
-                    std::mem::discriminant(&typed),
-                    std::mem::discriminant(&text),
-                    "{ty:?} {v:?}"
-                );
-                assert_eq!(a, b, "{ty:?} {v:?}");
+                for field in fields {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    let typed = encode_typed(ty, v, field, true, &mut a);
+                    let text = crate::record::typed_text(v, field);
+                    let from_text = encode(ty, text.as_bytes(), true, &mut b);
+                    // 16 bytes into a uuid are its binary form; its text is hex bytea.
+                    if *ty == ColumnType::Uuid && v == Typed::Bytes {
+                        continue;
+                    }
+                    // An offset with seconds is left to the server as text; its typed value
+                    // is read here.
+                    if from_text == Outcome::Defer && text.matches(':').count() == 4 {
+                        continue;
+                    }
+                    assert_eq!(
+                        std::mem::discriminant(&typed),
+                        std::mem::discriminant(&from_text),
+                        "{ty:?} {v:?} {text}"
+                    );
+                    assert_eq!(a, b, "{ty:?} {v:?} {text}");
+                }
             }
         }
     }

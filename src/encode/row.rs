@@ -4,7 +4,7 @@ use super::mysql::{self, MyType};
 use super::{pg_binary, pg_text, sqlite, Outcome};
 use crate::chunk::{Chunk, Deferred, WireFormat};
 use crate::error::{cut_value, Error, ErrorKind, Result};
-use crate::record::Record;
+use crate::record::{Record, Typed};
 use crate::schema::Column;
 
 /// Encodes records into chunks for a fixed list of target columns (in the input's field
@@ -133,13 +133,13 @@ impl RowEncoder {
             Outcome::Done => Ok(()),
             Outcome::Reject(why) => {
                 let col = &self.columns[i];
-                let text = rec.typed(i).map(|v| v.text()).unwrap_or_default();
+                let text = rec.typed_text(i).unwrap_or_default();
                 let why = format!("expected {}: {why}", col.type_name);
                 Err(self.value_error(rec, i, text.as_bytes(), why))
             }
-            // Typed values are never left for the server: the text path reads them all.
+            // Only PostgreSQL's binary encoder leaves values to the server.
             Outcome::Defer => {
-                let text = rec.typed(i).map(|v| v.text()).unwrap_or_default();
+                let text = rec.typed_text(i).unwrap_or_default();
                 Err(self.value_error(rec, i, text.as_bytes(), "cannot be read".into()))
             }
         }
@@ -166,25 +166,25 @@ impl RowEncoder {
             .data
             .extend_from_slice(&(self.columns.len() as i16).to_be_bytes());
         for (i, col) in self.columns.iter().enumerate() {
-            if let Some(v) = rec.typed(i) {
-                self.typed(
-                    rec,
-                    i,
-                    pg_binary::encode_typed(&col.ty, v, self.session_utc, &mut chunk.data),
-                )?;
-                continue;
-            }
             let (raw, quoted) = rec.field(i);
-            if self.is_null(raw, quoted) {
-                if col.not_null {
-                    return Err(self.null_error(rec, i, raw));
+            let outcome = match rec.typed(i) {
+                Some(v) => {
+                    pg_binary::encode_typed(&col.ty, v, raw, self.session_utc, &mut chunk.data)
                 }
-                chunk.data.extend_from_slice(&(-1i32).to_be_bytes());
-                continue;
-            }
-            match pg_binary::encode(&col.ty, raw, self.session_utc, &mut chunk.data) {
+                None if self.is_null(raw, quoted) => {
+                    if col.not_null {
+                        return Err(self.null_error(rec, i, raw));
+                    }
+                    chunk.data.extend_from_slice(&(-1i32).to_be_bytes());
+                    continue;
+                }
+                None => pg_binary::encode(&col.ty, raw, self.session_utc, &mut chunk.data),
+            };
+            match outcome {
                 Outcome::Done => {}
                 Outcome::Defer => {
+                    let typed = rec.typed_text(i);
+                    let raw = typed.as_deref().map_or(raw, str::as_bytes);
                     let text = pg_binary::check_text(raw)
                         .map_err(|why| self.value_error(rec, i, raw, why))?;
                     chunk.deferred.push(Deferred {
@@ -195,6 +195,8 @@ impl RowEncoder {
                     });
                 }
                 Outcome::Reject(why) => {
+                    let typed = rec.typed_text(i);
+                    let raw = typed.as_deref().map_or(raw, str::as_bytes);
                     let why = format!("expected {}: {why}", col.type_name);
                     return Err(self.value_error(rec, i, raw, why));
                 }
@@ -206,7 +208,12 @@ impl RowEncoder {
     fn encode_sqlite(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
         for (i, col) in self.columns.iter().enumerate() {
             if let Some(v) = rec.typed(i) {
-                self.typed(rec, i, sqlite::encode_typed(&col.ty, v, &mut chunk.data))?;
+                let field = rec.field(i).0;
+                self.typed(
+                    rec,
+                    i,
+                    sqlite::encode_typed(&col.ty, v, field, &mut chunk.data),
+                )?;
                 continue;
             }
             let (raw, quoted) = rec.field(i);
@@ -237,9 +244,14 @@ impl RowEncoder {
             if i > 0 {
                 chunk.data.push(b'\t');
             }
-            let typed = rec.typed(i).map(|v| v.text());
+            // Binary data is its own bytes to MySQL's LOAD DATA (escaped, as every field is).
+            let typed = match rec.typed(i) {
+                Some(Typed::Bytes) | None => None,
+                Some(v) => Some(v.text()),
+            };
             let (raw, quoted) = match &typed {
                 Some(text) => (text.as_bytes(), true),
+                None if rec.typed(i).is_some() => (rec.field(i).0, true),
                 None => rec.field(i),
             };
             if typed.is_none() && self.is_null(raw, quoted) {
@@ -270,8 +282,8 @@ impl RowEncoder {
             if i > 0 {
                 chunk.data.push(b'\t');
             }
-            if let Some(v) = rec.typed(i) {
-                pg_text::escape_into(v.text().as_bytes(), &mut chunk.data);
+            if let Some(text) = rec.typed_text(i) {
+                pg_text::escape_into(text.as_bytes(), &mut chunk.data);
                 continue;
             }
             let (raw, quoted) = rec.field(i);

@@ -181,9 +181,15 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     Outcome::Done
 }
 
-/// Appends a typed value: integers and booleans into integer columns, and doubles into real
-/// columns go straight in; anything else goes through the value's text.
-pub fn encode_typed(ty: &ColumnType, v: crate::record::Typed, out: &mut Vec<u8>) -> Outcome {
+/// Appends a typed value (`field` holds [`Typed::Bytes`]' bytes): integers and booleans into
+/// integer columns, doubles into real columns and binary data into blob columns go straight
+/// in; anything else goes through the value's text.
+pub fn encode_typed(
+    ty: &ColumnType,
+    v: crate::record::Typed,
+    field: &[u8],
+    out: &mut Vec<u8>,
+) -> Outcome {
     use crate::record::Typed;
     match (ty, v) {
         (ColumnType::Int8, Typed::Int(v)) => put_integer(out, v),
@@ -196,7 +202,8 @@ pub fn encode_typed(ty: &ColumnType, v: crate::record::Typed, out: &mut Vec<u8>)
             out.push(REAL);
             out.extend_from_slice(&(v as f64).to_le_bytes());
         }
-        _ => return encode(ty, v.text().as_bytes(), out),
+        (ColumnType::Bytea, Typed::Bytes) => put_bytes(out, BLOB, field),
+        _ => return encode(ty, crate::record::typed_text(v, field).as_bytes(), out),
     }
     Outcome::Done
 }

@@ -25,6 +25,7 @@ use crate::sink::postgres::PgBackend;
 #[cfg(feature = "sqlite")]
 use crate::sink::sqlite::SqliteBackend;
 use crate::sink::{Backend, Plan};
+use crate::source::batch::{BatchSource, RowBatch};
 use crate::source::csv::CsvOptions;
 use crate::source::format::Format;
 use crate::source::input::{Input, InputOptions};
@@ -483,6 +484,59 @@ impl Load {
             ..self.clone()
         };
         self.observed(load.run(Input::Rows(boxed), "rows", &table, true))
+            .await
+    }
+
+    /// Loads rows that the program builds (see [`RowBatch`]), their values in the order of
+    /// `columns`. The table must exist. The batches are pulled on the load's reader thread,
+    /// so an iterator that blocks (on a channel fed by another thread) is fine. Without
+    /// [`Load::load_id`] such a load keeps no checkpoints; with one, a re-run with the same rows
+    /// resumes after the rows already committed. With [`Load::rejects`], a bad row is written
+    /// to the rejects file as a CSV line under a header of `columns`.
+    ///
+    /// # Errors
+    /// As [`Load::load_reader`]; an error the iterator yields ends the load with that error.
+    pub async fn load_batches<I>(&self, columns: Vec<String>, batches: I) -> Result<LoadReport>
+    where
+        I: Iterator<Item = Result<RowBatch>> + Send + 'static,
+    {
+        let source = BatchSource::new(batches, self.rejects.is_some());
+        self.load_records(Box::new(source), columns, "rows").await
+    }
+
+    /// Loads Arrow record batches (a DataFrame's, a Parquet file's, another library's through
+    /// the C stream interface), their columns mapped to the table's by name. The table must
+    /// exist. Values are read from Arrow's buffers and keep their types (see
+    /// [`crate::source::arrow`]).
+    ///
+    /// # Errors
+    /// As [`Load::load_batches`]; also for a column of an Arrow type that has no text form.
+    #[cfg(feature = "arrow")]
+    pub async fn load_arrow(
+        &self,
+        reader: Box<dyn arrow_array::RecordBatchReader + Send>,
+    ) -> Result<LoadReport> {
+        let (source, columns) =
+            crate::source::arrow::ArrowSource::new(reader, "arrow", self.rejects.is_some());
+        self.load_records(Box::new(source), columns, "arrow").await
+    }
+
+    /// Loads records from a source the library built (batches, Arrow).
+    async fn load_records(
+        &self,
+        source: Box<dyn crate::record::RecordSource>,
+        columns: Vec<String>,
+        name: &str,
+    ) -> Result<LoadReport> {
+        let table = self
+            .table
+            .clone()
+            .ok_or_else(|| Error::config("no table given: name the target table"))?;
+        let load = Load {
+            create: Some(false),
+            ..self.clone()
+        };
+        self.observed(load.run(Input::Records(source, columns), name, &table, true))
             .await
     }
 

@@ -96,11 +96,11 @@ impl Load {
         // Header (or --columns), and a sample of rows when the table must be created.
         let path = match &input {
             Input::File(p) => Some(p.clone()),
-            Input::Reader(_) | Input::Rows(_) => None,
+            Input::Reader(_) | Input::Rows(_) | Input::Records(..) => None,
         };
         let sample_rows = existing.is_none().then_some(self.sample_rows);
         let mut opts = self.input_options(path.as_deref());
-        if matches!(input, Input::Rows(_)) {
+        if matches!(input, Input::Rows(_) | Input::Records(..)) {
             // A value's None is NULL; a string is never NULL.
             opts.csv.null = Vec::new();
         }

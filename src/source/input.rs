@@ -27,6 +27,8 @@ pub enum Input {
     Reader(Box<dyn Read + Send>),
     /// Values from a Rust program (see [`super::rows`]).
     Rows(super::rows::BoxedRows),
+    /// Records a program built (see [`super::batch`]), and the names of their fields.
+    Records(Box<dyn RecordSource>, Vec<String>),
 }
 
 /// How to read an input.
@@ -162,6 +164,21 @@ pub fn read_head(
                     names: Some(names),
                     inferred: None,
                     header_raw: None,
+                    compression: Compression::None,
+                });
+            }
+            Input::Records(reader, names) => {
+                if sample_rows.is_some() {
+                    return Err(Error::config(
+                        "rows from a program do not create their table: create it first",
+                    ));
+                }
+                let header_raw = opts.csv.keep_raw.then(|| super::batch::csv_header(&names));
+                return Ok(Head {
+                    reader,
+                    names: Some(names),
+                    inferred: None,
+                    header_raw,
                     compression: Compression::None,
                 });
             }

@@ -2,6 +2,9 @@
 //! [`crate::record::Record`]s (fields as text, with whether each was quoted), so that one pipeline and one
 //! set of encoders serve them all; and the layers under them (decompression, sampling).
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
+pub mod batch;
 pub mod csv;
 pub mod decompress;
 pub mod format;

@@ -158,6 +158,9 @@ impl RecordSource for RowStream {
             Vec::new()
         };
         rec.set_input(&raw, self.keep_raw);
+        // A value spans one "byte" of the input, whatever its JSON's length: chunks' ranges
+        // are in value numbers, so that a resumed load skips exactly the values committed.
+        rec.input_len = 1;
         let mut w = RowWriter {
             columns: &self.columns,
             fields: vec![None; self.width],

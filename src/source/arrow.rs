@@ -1,0 +1,291 @@
+//! Rows from Arrow record batches (a DataFrame, a Parquet reader, another process's stream
+//! through the C stream interface), read column by column from Arrow's own buffers.
+//!
+//! Every value keeps its kind ([`Typed`]): integers, doubles, booleans, dates, times,
+//! timestamps and binary go into columns of their type without being written as text, and into
+//! other columns as their text, as a file's field would. Strings are text fields (a string into
+//! `json` is JSON text). Decimals go as their exact digits; dictionaries (pandas categoricals)
+//! as their values; other types as Arrow's own text of them (`arrow-cast`).
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, Time32MillisecondType, Time32SecondType, Time64MicrosecondType, Time64NanosecondType,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
+use arrow_schema::{DataType, TimeUnit};
+
+use crate::error::{Error, Result};
+use crate::position::Position;
+use crate::record::{Record, RecordSource, Typed};
+
+/// How one Arrow column's values become fields.
+enum Column {
+    Int(ArrayRef),
+    Float(ArrayRef),
+    Bool(ArrayRef),
+    Text(ArrayRef),
+    Bytes(ArrayRef),
+    /// Days since 1970-01-01 (`date32`), or milliseconds (`date64`).
+    Date(ArrayRef),
+    Time(ArrayRef),
+    /// A timestamp, aware (stored as UTC) when it has a time zone.
+    Timestamp(ArrayRef, bool),
+    /// Anything else, turned into strings once per batch.
+    Cast(ArrayRef),
+    Null,
+}
+
+/// Reads the rows of an Arrow record batch reader.
+pub struct ArrowSource {
+    reader: Box<dyn RecordBatchReader + Send>,
+    name: String,
+    columns: Vec<Column>,
+    rows: usize,
+    next_row: usize,
+    count: u64,
+    keep_raw: bool,
+}
+
+impl ArrowSource {
+    /// Reads `reader`; returns the source and its column names. With `keep_raw` each row's
+    /// input is its CSV line (the rejects file).
+    pub fn new(
+        reader: Box<dyn RecordBatchReader + Send>,
+        name: &str,
+        keep_raw: bool,
+    ) -> (ArrowSource, Vec<String>) {
+        let names = reader
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        (
+            ArrowSource {
+                reader,
+                name: name.to_string(),
+                columns: Vec::new(),
+                rows: 0,
+                next_row: 0,
+                count: 0,
+                keep_raw,
+            },
+            names,
+        )
+    }
+
+    fn start(&mut self, batch: &RecordBatch) -> Result<()> {
+        let schema = batch.schema();
+        self.columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(a, f)| column(a.clone(), f.name(), &self.name))
+            .collect::<Result<_>>()?;
+        self.rows = batch.num_rows();
+        self.next_row = 0;
+        Ok(())
+    }
+}
+
+fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
+    Ok(match a.data_type() {
+        DataType::Null => Column::Null,
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => Column::Int(a),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => Column::Float(a),
+        DataType::Boolean => Column::Bool(a),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Column::Text(a),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => Column::Bytes(a),
+        DataType::Date32 | DataType::Date64 => Column::Date(a),
+        DataType::Time32(_) | DataType::Time64(_) => Column::Time(a),
+        DataType::Timestamp(_, tz) => {
+            let aware = tz.is_some();
+            Column::Timestamp(a, aware)
+        }
+        other => {
+            let cast = arrow_cast::cast(&a, &DataType::Utf8).map_err(|e| {
+                Error::config(format!(
+                    "{input}: column \"{name}\" is of Arrow type {other}, which barge cannot load: {e}"
+                ))
+            })?;
+            Column::Cast(cast)
+        }
+    })
+}
+
+/// Rounds nanoseconds to microseconds, half away from zero, as PostgreSQL rounds the
+/// fractional seconds of text.
+fn ns_to_us(ns: i64) -> i64 {
+    let q = ns.div_euclid(1000);
+    if ns.rem_euclid(1000) >= 500 {
+        q + 1
+    } else {
+        q
+    }
+}
+
+fn int_value(a: &ArrayRef, i: usize) -> std::result::Result<i64, String> {
+    Ok(match a.data_type() {
+        DataType::Int8 => a.as_primitive::<Int8Type>().value(i).into(),
+        DataType::Int16 => a.as_primitive::<Int16Type>().value(i).into(),
+        DataType::Int32 => a.as_primitive::<Int32Type>().value(i).into(),
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(i),
+        DataType::UInt8 => a.as_primitive::<UInt8Type>().value(i).into(),
+        DataType::UInt16 => a.as_primitive::<UInt16Type>().value(i).into(),
+        DataType::UInt32 => a.as_primitive::<UInt32Type>().value(i).into(),
+        DataType::UInt64 => {
+            let v = a.as_primitive::<UInt64Type>().value(i);
+            // Too big for an i64: its digits, which the column reads (numeric) or refuses.
+            return i64::try_from(v).map_err(|_| v.to_string());
+        }
+        _ => 0,
+    })
+}
+
+fn push(rec: &mut Record, col: &Column, i: usize) {
+    let null_of = |a: &ArrayRef| a.is_null(i);
+    match col {
+        Column::Null => rec.push_field(b"", false),
+        Column::Int(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Int(a) => match int_value(a, i) {
+            Ok(v) => rec.push_typed(Typed::Int(v)),
+            Err(text) => rec.push_field(text.as_bytes(), true),
+        },
+        Column::Float(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Float(a) => {
+            let v = match a.data_type() {
+                DataType::Float16 => a.as_primitive::<Float16Type>().value(i).to_f64(),
+                DataType::Float32 => f64::from(a.as_primitive::<Float32Type>().value(i)),
+                _ => a.as_primitive::<Float64Type>().value(i),
+            };
+            rec.push_typed(Typed::Float(v));
+        }
+        Column::Bool(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Bool(a) => rec.push_typed(Typed::Bool(a.as_boolean().value(i))),
+        Column::Text(a) | Column::Cast(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Text(a) | Column::Cast(a) => {
+            let s: &str = match a.data_type() {
+                DataType::LargeUtf8 => a.as_string::<i64>().value(i),
+                DataType::Utf8View => a.as_string_view().value(i),
+                _ => a.as_string::<i32>().value(i),
+            };
+            rec.push_field(s.as_bytes(), true);
+        }
+        Column::Bytes(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Bytes(a) => {
+            let b: &[u8] = match a.data_type() {
+                DataType::LargeBinary => a.as_binary::<i64>().value(i),
+                DataType::BinaryView => a.as_binary_view().value(i),
+                DataType::FixedSizeBinary(_) => a.as_fixed_size_binary().value(i),
+                _ => a.as_binary::<i32>().value(i),
+            };
+            rec.push_typed_bytes(Typed::Bytes, b);
+        }
+        Column::Date(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Date(a) => {
+            let days = match a.data_type() {
+                DataType::Date64 => a
+                    .as_primitive::<Date64Type>()
+                    .value(i)
+                    .div_euclid(86_400_000),
+                _ => i64::from(a.as_primitive::<Date32Type>().value(i)),
+            };
+            rec.push_typed(Typed::Date((days - 10_957) as i32));
+        }
+        Column::Time(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Time(a) => {
+            let us = match a.data_type() {
+                DataType::Time32(TimeUnit::Second) => {
+                    i64::from(a.as_primitive::<Time32SecondType>().value(i)) * 1_000_000
+                }
+                DataType::Time32(_) => {
+                    i64::from(a.as_primitive::<Time32MillisecondType>().value(i)) * 1000
+                }
+                DataType::Time64(TimeUnit::Nanosecond) => {
+                    ns_to_us(a.as_primitive::<Time64NanosecondType>().value(i))
+                }
+                _ => a.as_primitive::<Time64MicrosecondType>().value(i),
+            };
+            rec.push_typed(Typed::Time(us));
+        }
+        Column::Timestamp(a, _) if null_of(a) => rec.push_field(b"", false),
+        Column::Timestamp(a, aware) => {
+            let us = match a.data_type() {
+                DataType::Timestamp(TimeUnit::Second, _) => a
+                    .as_primitive::<TimestampSecondType>()
+                    .value(i)
+                    .saturating_mul(1_000_000),
+                DataType::Timestamp(TimeUnit::Millisecond, _) => a
+                    .as_primitive::<TimestampMillisecondType>()
+                    .value(i)
+                    .saturating_mul(1000),
+                DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                    ns_to_us(a.as_primitive::<TimestampNanosecondType>().value(i))
+                }
+                _ => a.as_primitive::<TimestampMicrosecondType>().value(i),
+            };
+            // An aware timestamp is stored as UTC: its wall clock at offset 0.
+            rec.push_typed(Typed::Timestamp {
+                usecs: us.saturating_sub(10_957 * 86_400_000_000),
+                offset: aware.then_some(0),
+            });
+        }
+    }
+}
+
+impl RecordSource for ArrowSource {
+    fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
+        while self.next_row >= self.rows {
+            match self.reader.next() {
+                None => return Ok(false),
+                Some(batch) => {
+                    let batch =
+                        batch.map_err(|e| Error::config(format!("{}: reading: {e}", self.name)))?;
+                    self.start(&batch)?;
+                }
+            }
+        }
+        self.count += 1;
+        rec.begin(Position {
+            byte: self.count,
+            line: self.count,
+            record: self.count,
+        });
+        for col in &self.columns {
+            push(rec, col, self.next_row);
+        }
+        self.next_row += 1;
+        if self.keep_raw {
+            let line = super::batch::csv_line(rec);
+            rec.set_input(&line, true);
+        }
+        // Ranges are in row numbers (see `BatchSource`).
+        rec.input_len = 1;
+        Ok(true)
+    }
+
+    fn line(&self) -> u64 {
+        self.count + 1
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.count
+    }
+
+    fn can_continue(&self) -> bool {
+        true
+    }
+}
