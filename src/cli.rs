@@ -45,7 +45,7 @@ pub struct CsvArgs {
     pub ignore_unknown: bool,
 
     /// Field delimiter: one character, or "tab" / "\t". Default: "," (a tab for TSV).
-    #[arg(long, short = 'd', value_parser = parse_delimiter)]
+    #[arg(long, short = 'd', value_parser = barge::parse_delimiter)]
     pub delimiter: Option<u8>,
 
     /// The file has no header line (use --columns, or the table's column order).
@@ -153,7 +153,7 @@ pub struct LoadArgs {
 
     /// How rows travel to PostgreSQL: "copy" (binary COPY, the fastest) or "insert" (multi-row
     /// INSERTs with binary parameters, for engines without COPY). SQLite always uses INSERTs.
-    #[arg(long, value_name = "copy|insert", default_value = "copy", value_parser = parse_mode)]
+    #[arg(long, value_name = "copy|insert", default_value = "copy", value_parser = barge::parse_mode)]
     pub mode: barge::Mode,
 
     /// Set bad rows aside instead of failing: each goes to FILE with its original bytes (after
@@ -221,24 +221,4 @@ pub struct LoadArgs {
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-}
-
-fn parse_mode(s: &str) -> Result<barge::Mode, String> {
-    match s {
-        "copy" => Ok(barge::Mode::Copy),
-        "insert" => Ok(barge::Mode::Insert),
-        _ => Err("use copy or insert".into()),
-    }
-}
-
-fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
-            Ok(s.as_bytes()[0])
-        }
-        _ => Err(
-            "the delimiter must be one ASCII character (not a quote or newline), or \"tab\"".into(),
-        ),
-    }
 }

@@ -180,6 +180,38 @@ impl Error {
         self.hint.as_deref()
     }
 
+    /// What to do about this error: its own [`Error::hint`], else the usual advice for its
+    /// kind. The CLI and the Python package show it under the message.
+    pub fn advice(&self) -> Option<&str> {
+        if let Some(h) = self.hint() {
+            return Some(h);
+        }
+        Some(match self.kind() {
+            ErrorKind::Database { .. } if self.sqlstate() == Some("3F000") => {
+                "create the schema first (CREATE SCHEMA ...), or check --table (schema.table; quote mixed case)"
+            }
+            ErrorKind::Database { .. } if self.sqlstate() == Some("42501") => {
+                "the role lacks a privilege for this: grant it, or load as a role that has it"
+            }
+            ErrorKind::TableNotFound { .. } => {
+                "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path"
+            }
+            ErrorKind::UnknownColumns { .. } => {
+                "rename the file's header to match the table, or name the file's columns with --columns"
+            }
+            ErrorKind::Connect { .. } => {
+                "check the host, port, user, password and database in --into / DATABASE_URL"
+            }
+            ErrorKind::Io { .. } => {
+                "check that the file is complete and readable (a compressed file may have been cut short)"
+            }
+            ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
+                "fix the value in the file (or the table's column type) and run the load again"
+            }
+            _ => return None,
+        })
+    }
+
     /// Attaches a hint.
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -41,8 +41,8 @@ pub use error::{Error, ErrorClass, ErrorKind, Result};
 pub use ident::Dialect;
 pub use infer::{InferredTable, DEFAULT_SAMPLE_ROWS};
 pub use load::{
-    default_table_name, AlreadyLoaded, Load, LoadReport, Mode, UpsertReport, DEFAULT_CHUNK_BYTES,
-    DEFAULT_CHUNK_ROWS,
+    default_table_name, parse_delimiter, parse_mode, AlreadyLoaded, Load, LoadOptions, LoadReport,
+    Mode, UpsertReport, DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS,
 };
 pub use position::Position;
 pub use progress::{Progress, ProgressEvent};
@@ -51,7 +51,7 @@ pub use schema::TableName;
 pub use source::batch::RowBatch;
 pub use source::csv::CsvOptions;
 pub use source::format::Format;
-pub use source::input::{infer_input, Input, InputOptions};
+pub use source::input::{expand_inputs, infer_input, Input, InputOptions};
 pub use target::{Target, DEFAULT_TARGET};
 pub use upsert::{OnConflict, UpsertCounts};
 

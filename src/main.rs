@@ -35,8 +35,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use barge::Dialect;
 use barge::Format;
 use barge::ProgressEvent;
-use barge::RetryPolicy;
-use barge::{CsvOptions, ErrorKind, Load, LoadReport};
+use barge::{CsvOptions, ErrorKind, LoadOptions, LoadReport};
 use barge::{Input, InputOptions};
 use cli::{Cli, Command, CsvArgs, LoadArgs, SchemaArgs};
 
@@ -171,67 +170,44 @@ async fn load(args: LoadArgs) -> ExitCode {
         .into
         .clone()
         .unwrap_or_else(|| barge::DEFAULT_TARGET.to_string());
-    let load = match Load::into(&into) {
+    let options = LoadOptions {
+        table: args.table.clone(),
+        columns: args.csv.columns.clone(),
+        format: args.csv.format,
+        ignore_unknown: args.csv.ignore_unknown,
+        delimiter: args.csv.delimiter,
+        no_header: args.csv.no_header,
+        null: args.csv.null.clone(),
+        encoding: args.csv.encoding.clone(),
+        sample_rows: args.csv.sample_rows,
+        create: args.create,
+        on_conflict: args.on_conflict,
+        key: args.key.clone(),
+        update_columns: args.update_columns.clone(),
+        mode: args.mode,
+        rejects: args.rejects.clone(),
+        max_errors: args.max_errors,
+        chunk_rows: args.chunk_rows,
+        chunk_bytes: args.chunk_bytes,
+        workers: args.workers,
+        checkpoint_table: args.checkpoint_table.clone(),
+        no_checkpoint: args.no_checkpoint,
+        load_id: args.load_id.clone(),
+        again: args.again,
+        atomic: args.atomic,
+        retries: args.retries,
+        retry_for: args.retry_for,
+    };
+    let mut load = match options.load(&into) {
         Ok(l) => l,
         Err(e) => return fail(&e),
     };
-    let mut load = load
-        .csv(csv_options(&args.csv))
-        .sample_rows(args.csv.sample_rows)
-        .chunk_rows(args.chunk_rows)
-        .chunk_bytes(args.chunk_bytes)
-        .workers(args.workers.unwrap_or(if args.atomic { 1 } else { 2 }))
-        .checkpoint_table((!args.no_checkpoint).then(|| args.checkpoint_table.clone()))
-        .again(args.again)
-        .atomic(args.atomic)
-        .retry(RetryPolicy {
-            max_retries: args.retries,
-            max_elapsed: Duration::from_secs(args.retry_for),
-            ..RetryPolicy::default()
-        });
-    if let Some(id) = &args.load_id {
-        load = load.load_id(id);
-    }
-    if let Some(t) = &args.table {
-        load = load.table(t);
-    }
-    if let Some(c) = &args.csv.columns {
-        load = load.columns(c.clone());
-    }
-    if args.create {
-        load = load.create(true);
-    }
-    load = load.mode(args.mode).ignore_unknown(args.csv.ignore_unknown);
-    if let Some(f) = args.csv.format {
-        load = load.format(f);
-    }
-    if let Some(label) = &args.csv.encoding {
-        load = match load.encoding(label) {
-            Ok(l) => l,
-            Err(e) => return fail(&e),
-        };
-    }
-    if let Some(p) = &args.rejects {
-        load = load.rejects(p);
-    }
-    if let Some(n) = args.max_errors {
-        load = load.max_errors(n);
-    }
-    if let Some(action) = args.on_conflict {
-        load = load.on_conflict(action);
-    }
-    if let Some(k) = &args.key {
-        load = load.key(k.clone());
-    }
-    if let Some(u) = &args.update_columns {
-        load = load.update_columns(u.clone());
-    }
 
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
-    let files = match expand(&args.files) {
+    let files = match barge::expand_inputs(&args.files) {
         Ok(f) => f,
-        Err(msg) => {
-            err!("error: {msg}");
+        Err(e) => {
+            err!("error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -285,32 +261,6 @@ async fn load(args: LoadArgs) -> ExitCode {
         }
         Err(e) => fail(&e),
     }
-}
-
-/// The files named on the command line, with globs the shell did not expand (quoted ones)
-/// expanded here, in name order.
-fn expand(args: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, String> {
-    let mut out = Vec::new();
-    for a in args {
-        let s = a.to_string_lossy();
-        if a.exists() || !s.contains(['*', '?', '[']) {
-            out.push(a.clone());
-            continue;
-        }
-        let mut found: Vec<std::path::PathBuf> = glob::glob(&s)
-            .map_err(|e| format!("bad pattern {s:?}: {e}"))?
-            .filter_map(std::result::Result::ok)
-            .collect();
-        if found.is_empty() {
-            return Err(format!("no file matches {s:?}"));
-        }
-        found.sort();
-        out.append(&mut found);
-    }
-    if out.len() > 1 && out.iter().any(|f| f.as_os_str() == "-") {
-        return Err("standard input (-) cannot be loaded together with files".into());
-    }
-    Ok(out)
 }
 
 fn summary(r: &LoadReport, input: &str) -> String {
@@ -427,27 +377,7 @@ fn thousands(n: u64) -> String {
 /// Prints the error, what to do about it, and returns the exit code.
 fn fail(e: &barge::Error) -> ExitCode {
     err!("error: {e}");
-    let hint = match e.kind() {
-        _ if e.hint().is_some() => e.hint(),
-        ErrorKind::Database { .. } if e.sqlstate() == Some("3F000") => Some(
-            "create the schema first (CREATE SCHEMA ...), or check --table (schema.table; quote mixed case)",
-        ),
-        ErrorKind::Database { .. } if e.sqlstate() == Some("42501") => Some(
-            "the role lacks a privilege for this: grant it, or load as a role that has it",
-        ),
-        ErrorKind::TableNotFound { .. } => Some(
-            "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path",
-        ),
-        ErrorKind::UnknownColumns { .. } => {
-            Some("rename the file's header to match the table, or name the file's columns with --columns")
-        }
-        ErrorKind::Connect { .. } => Some("check the host, port, user, password and database in --into / DATABASE_URL"),
-        ErrorKind::Io { .. } => Some("check that the file is complete and readable (a compressed file may have been cut short)"),
-        ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
-            Some("fix the value in the file (or the table's column type) and run the load again")
-        }
-        _ => None,
-    };
+    let hint = e.advice();
     let committed = e.committed_rows().unwrap_or(0);
     if let Some(rows) = e.committed_rows() {
         err!(

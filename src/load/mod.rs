@@ -32,11 +32,13 @@ use crate::source::input::{Input, InputOptions};
 use crate::target::Target;
 use crate::upsert::OnConflict;
 
+mod options;
 mod report;
 mod resume;
 mod table;
 
 pub use crate::sink::Mode;
+pub use options::{parse_delimiter, parse_mode, LoadOptions};
 pub use report::{AlreadyLoaded, LoadReport, UpsertReport};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two

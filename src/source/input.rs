@@ -323,3 +323,35 @@ pub fn infer_input(
     head.inferred
         .ok_or_else(|| Error::internal("no sample was read"))
 }
+
+/// The inputs named on a command line (or in a list), with globs that no shell expanded
+/// (quoted ones) expanded here, in name order. `-` is standard input, alone.
+///
+/// # Errors
+/// A configuration error for a bad pattern, a pattern that matches nothing, or `-` among
+/// files.
+pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for a in args {
+        let s = a.to_string_lossy();
+        if a.exists() || !s.contains(['*', '?', '[']) {
+            out.push(a.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = glob::glob(&s)
+            .map_err(|e| Error::config(format!("bad pattern {s:?}: {e}")))?
+            .filter_map(std::result::Result::ok)
+            .collect();
+        if found.is_empty() {
+            return Err(Error::config(format!("no file matches {s:?}")));
+        }
+        found.sort();
+        out.append(&mut found);
+    }
+    if out.len() > 1 && out.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Error::config(
+            "standard input (-) cannot be loaded together with files",
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,156 @@
+//! barge's errors as Python exceptions: one small hierarchy under `barge.Error`, each carrying
+//! the message and the advice the CLI would print, and what a program needs to act on it.
+
+use barge::{ErrorClass, ErrorKind};
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
+use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
+
+pyo3::create_exception!(barge, Error, PyException, "Any error of a load.");
+pyo3::create_exception!(
+    barge,
+    ConfigError,
+    Error,
+    "The load is set up wrong (options, table, columns, target): nothing was loaded."
+);
+pyo3::create_exception!(
+    barge,
+    ConnectError,
+    Error,
+    "The database cannot be reached or refused the login."
+);
+pyo3::create_exception!(
+    barge,
+    DatabaseError,
+    Error,
+    "The database refused a statement (its SQLSTATE is `.sqlstate`)."
+);
+pyo3::create_exception!(
+    barge,
+    BadRow,
+    Error,
+    "A row that cannot be loaded (`.row`, `.column`, `.value`, `.reason`); pass `rejects=` to set such rows aside."
+);
+pyo3::create_exception!(
+    barge,
+    Interrupted,
+    Error,
+    "The load was stopped; what was committed stays, and the same call resumes."
+);
+
+/// The Python exception for a barge error: its message, with the advice on a line of its own,
+/// and attributes for what a program can use.
+pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
+    let mut msg = e.to_string();
+    if let Some(advice) = e.advice() {
+        msg.push_str("\nhint: ");
+        msg.push_str(&python_spelling(advice));
+    }
+    let err = match e.kind() {
+        ErrorKind::Value { .. } | ErrorKind::Csv { .. } => BadRow::new_err(msg),
+        ErrorKind::Connect { .. } => ConnectError::new_err(msg),
+        ErrorKind::Interrupted => Interrupted::new_err(msg),
+        ErrorKind::Database { .. } | ErrorKind::Sqlite { .. } | ErrorKind::Mysql { .. } => {
+            DatabaseError::new_err(msg)
+        }
+        _ if e.class() == ErrorClass::Config => ConfigError::new_err(msg),
+        _ => Error::new_err(msg),
+    };
+    let value = err.value(py);
+    let set = |name: &str, v: Py<PyAny>| {
+        // Setting an attribute on a fresh exception object cannot fail.
+        let _ = value.setattr(name, v);
+    };
+    set("hint", e.advice().map(python_spelling).into_py_any_or_none(py));
+    set(
+        "rows_committed",
+        e.committed_rows().into_py_any_or_none(py),
+    );
+    set(
+        "load_id",
+        e.load_id().map(str::to_string).into_py_any_or_none(py),
+    );
+    set(
+        "sqlstate",
+        e.sqlstate().map(str::to_string).into_py_any_or_none(py),
+    );
+    match e.kind() {
+        ErrorKind::Value {
+            input,
+            position,
+            column,
+            value: v,
+            reason,
+        } => {
+            set("input", input.clone().into_py_any_or_none(py));
+            set("row", Some(position.record).into_py_any_or_none(py));
+            set("column", Some(column.clone()).into_py_any_or_none(py));
+            set("value", Some(v.clone()).into_py_any_or_none(py));
+            set("reason", Some(reason.clone()).into_py_any_or_none(py));
+        }
+        ErrorKind::Csv {
+            input,
+            position,
+            message,
+        } => {
+            set("input", input.clone().into_py_any_or_none(py));
+            set("row", Some(position.record).into_py_any_or_none(py));
+            set("column", None::<String>.into_py_any_or_none(py));
+            set("value", None::<String>.into_py_any_or_none(py));
+            set("reason", Some(message.clone()).into_py_any_or_none(py));
+        }
+        _ => {}
+    }
+    err
+}
+
+/// The CLI's advice, with the keyword argument's name where it names a flag.
+fn python_spelling(advice: &str) -> String {
+    let mut s = advice.replace("--into / DATABASE_URL", "the URL");
+    for flag in [
+        "--create",
+        "--table",
+        "--columns",
+        "--rejects",
+        "--again",
+        "--load-id",
+        "--sample-rows",
+        "--workers",
+        "--atomic",
+        "--mode",
+        "--key",
+        "--no-checkpoint",
+    ] {
+        let kw = format!("{}=", flag.trim_start_matches("--").replace('-', "_"));
+        s = s.replace(flag, &kw);
+    }
+    s
+}
+
+/// A KeyboardInterrupt that says what became of the load.
+pub fn interrupted(e: Option<&barge::Error>) -> PyErr {
+    let msg = match e {
+        Some(e) => e.to_string(),
+        None => "the load was stopped".to_string(),
+    };
+    PyKeyboardInterrupt::new_err(msg)
+}
+
+trait IntoPyOrNone {
+    fn into_py_any_or_none(self, py: Python<'_>) -> Py<PyAny>;
+}
+
+impl<T: for<'py> IntoPyObject<'py>> IntoPyOrNone for Option<T> {
+    fn into_py_any_or_none(self, py: Python<'_>) -> Py<PyAny> {
+        match self.map(|v| v.into_py_any(py)) {
+            Some(Ok(v)) => v,
+            _ => py.None(),
+        }
+    }
+}
+
+impl IntoPyOrNone for String {
+    fn into_py_any_or_none(self, py: Python<'_>) -> Py<PyAny> {
+        Some(self).into_py_any_or_none(py)
+    }
+}

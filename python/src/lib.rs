@@ -1,0 +1,208 @@
+//! `barge._native`: the Python package's native half, a thin shell over the library.
+//!
+//! Each entry point takes the target URL, the options as JSON (by their command-line names:
+//! [`barge::LoadOptions`] reads them, as the CLI does), and the input, runs the load on a
+//! shared Tokio runtime with the GIL released, and returns the report as JSON. The Python half
+//! (`barge/__init__.py`) turns SQLAlchemy URLs and engines, DataFrames and async iterables into
+//! what these take.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use barge::{Load, LoadOptions, LoadReport, ProgressEvent};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+mod errors;
+mod progress;
+mod rows;
+mod values;
+
+/// The runtime every load runs on: started once, on first use.
+fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
+    static RT: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("barge")
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| PyRuntimeError::new_err(format!("cannot start barge's runtime: {e}")))
+}
+
+/// A load set up from the keyword arguments.
+fn prepare(
+    url: &str,
+    options: &str,
+    on_progress: Option<Py<PyAny>>,
+    progress: bool,
+    py: Python<'_>,
+) -> PyResult<Load> {
+    let to_py = |e: barge::Error| errors::to_py(py, &e);
+    let opts = LoadOptions::from_json(options).map_err(to_py)?;
+    let load = opts.load(url).map_err(to_py)?;
+    Ok(progress::observe(load, on_progress, progress))
+}
+
+/// Runs `work` on the runtime and waits for it (see [`wait_for`]).
+fn wait<F>(py: Python<'_>, cancel: Arc<AtomicBool>, work: F) -> PyResult<barge::Result<LoadReport>>
+where
+    F: std::future::Future<Output = barge::Result<LoadReport>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    runtime()?.spawn(async move {
+        // The receiver waits until this is sent; it is gone only if the caller is.
+        let _ = tx.send(work.await);
+    });
+    wait_for(py, cancel, rx)
+}
+
+/// Waits for a load's result with the GIL released, checking for Ctrl-C between waits: on
+/// Ctrl-C the load is asked to stop (chunks being written finish, the checkpoints stay), and
+/// once it has stopped a KeyboardInterrupt is raised.
+fn wait_for(
+    py: Python<'_>,
+    cancel: Arc<AtomicBool>,
+    rx: mpsc::Receiver<barge::Result<LoadReport>>,
+) -> PyResult<barge::Result<LoadReport>> {
+    let mut interrupted = false;
+    let mut rx = rx;
+    loop {
+        let (back, got) = py.detach(move || {
+            let got = rx.recv_timeout(Duration::from_millis(100));
+            (rx, got)
+        });
+        rx = back;
+        match got {
+            Ok(result) if interrupted => return Err(errors::interrupted(result.as_ref().err())),
+            Ok(result) => return Ok(result),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if !interrupted && py.check_signals().is_err() {
+                    cancel.store(true, Ordering::Relaxed);
+                    interrupted = true;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err(
+                    "the load's task ended without a result",
+                ));
+            }
+        }
+    }
+}
+
+/// A configuration error (the library's constructor is its own).
+pub(crate) fn config(msg: String) -> barge::Error {
+    barge::Error::from(barge::ErrorKind::Config(msg))
+}
+
+fn report_json(py: Python<'_>, result: barge::Result<LoadReport>) -> PyResult<String> {
+    let report = result.map_err(|e| errors::to_py(py, &e))?;
+    serde_json::to_string(&report)
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot write the report: {e}")))
+}
+
+/// Loads files (paths or quoted globs, expanded here as the CLI expands them).
+#[pyfunction]
+#[pyo3(signature = (url, files, options, on_progress=None, progress=false))]
+fn load_files(
+    py: Python<'_>,
+    url: &str,
+    files: Vec<std::path::PathBuf>,
+    options: &str,
+    on_progress: Option<Py<PyAny>>,
+    progress: bool,
+) -> PyResult<String> {
+    let load = prepare(url, options, on_progress, progress, py)?;
+    let files = barge::expand_inputs(&files).map_err(|e| errors::to_py(py, &e))?;
+    let total = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    load.progress()
+        .bytes_total
+        .store(total, Ordering::Relaxed);
+    let cancel = load.cancel_flag();
+    let result = wait(py, cancel, async move {
+        match files.as_slice() {
+            [one] => load.load_path(one).await,
+            many => load.load_paths(many).await,
+        }
+    })?;
+    report_json(py, result)
+}
+
+/// Loads the rows of a Python iterable (dicts, or tuples with `columns`).
+#[pyfunction]
+#[pyo3(signature = (url, rows, columns, options, on_progress=None, progress=false))]
+fn load_rows(
+    py: Python<'_>,
+    url: &str,
+    rows: &Bound<'_, PyAny>,
+    columns: Option<Vec<String>>,
+    options: &str,
+    on_progress: Option<Py<PyAny>>,
+    progress: bool,
+) -> PyResult<String> {
+    let load = prepare(url, options, on_progress, progress, py)?;
+    let result = rows::load(py, load, rows, columns)?;
+    report_json(py, result)
+}
+
+/// Loads an object that exports the Arrow C stream interface (`__arrow_c_stream__`): a
+/// pyarrow Table or RecordBatchReader, a polars DataFrame, ...
+#[pyfunction]
+#[pyo3(signature = (url, data, options, on_progress=None, progress=false))]
+fn load_arrow(
+    py: Python<'_>,
+    url: &str,
+    data: &Bound<'_, PyAny>,
+    options: &str,
+    on_progress: Option<Py<PyAny>>,
+    progress: bool,
+) -> PyResult<String> {
+    let load = prepare(url, options, on_progress, progress, py)?;
+    let capsule = data.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast::<PyCapsule>()?;
+    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: the capsule named "arrow_array_stream" holds an FFI_ArrowArrayStream (the Arrow
+    // PyCapsule interface); from_raw moves the stream out and leaves a released one behind,
+    // which the capsule's destructor then skips.
+    let reader = unsafe {
+        arrow_array::ffi_stream::RecordBatchStreamReader::from_raw(
+            ptr.as_ptr().cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>(),
+        )
+    }
+    .map_err(|e| errors::to_py(py, &config(format!("the Arrow stream: {e}"))))?;
+    let cancel = load.cancel_flag();
+    let result = wait(py, cancel, async move { load.load_arrow(Box::new(reader)).await })?;
+    report_json(py, result)
+}
+
+/// A progress event as a dict (the same fields as the Rust API's `ProgressEvent`).
+pub(crate) fn event_json(e: &ProgressEvent) -> String {
+    serde_json::to_string(e).unwrap_or_default()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_function(wrap_pyfunction!(load_files, m)?)?;
+    m.add_function(wrap_pyfunction!(load_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(load_arrow, m)?)?;
+    m.add("Error", py.get_type::<errors::Error>())?;
+    m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
+    m.add("ConnectError", py.get_type::<errors::ConnectError>())?;
+    m.add("DatabaseError", py.get_type::<errors::DatabaseError>())?;
+    m.add("BadRow", py.get_type::<errors::BadRow>())?;
+    m.add("Interrupted", py.get_type::<errors::Interrupted>())?;
+    m.add("DEFAULT_TARGET", barge::DEFAULT_TARGET)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! Rows from a Python iterable: this thread pulls them (it needs the GIL to), turns each into a
+//! row of typed values, and hands batches of them to the load over a bounded channel. The GIL
+//! is released while a batch waits for room, and everything after (encoding, sending,
+//! committing) runs on the load's threads without it, so pulling overlaps with loading, and
+//! memory is bounded by the channel however long the iterator is.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+
+use barge::{Load, LoadReport, RowBatch};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use crate::values::{self, Kinds};
+
+/// Rows per batch handed to the load, at most.
+const BATCH_ROWS: usize = 1024;
+/// Bytes of values per batch, at most (wide rows, big strings).
+const BATCH_BYTES: usize = 1 << 20;
+/// Batches waiting for the load: with the load's own chunks in flight, this bounds memory.
+const QUEUED_BATCHES: usize = 4;
+
+/// How the rows are shaped.
+enum Shape {
+    /// Dicts keyed by column name (a missing key is NULL).
+    Dict(Vec<Py<PyString>>),
+    /// Tuples or lists, in the order of the columns.
+    Seq,
+}
+
+fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Shape, Vec<String>)> {
+    let py = first.py();
+    if let Ok(d) = first.cast::<PyDict>() {
+        let names = match columns {
+            Some(c) => c,
+            None => d
+                .keys()
+                .iter()
+                .map(|k| k.str().map(|s| s.to_string_lossy().into_owned()))
+                .collect::<PyResult<_>>()?,
+        };
+        let keys = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
+        return Ok((Shape::Dict(keys), names));
+    }
+    if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() {
+        let names = match columns {
+            Some(c) => c,
+            // A namedtuple names its fields.
+            None => match first.getattr("_fields") {
+                Ok(f) => f.extract()?,
+                Err(_) => {
+                    return Err(PyTypeError::new_err(
+                        "rows of tuples or lists need columns=[...] naming their values",
+                    ))
+                }
+            },
+        };
+        return Ok((Shape::Seq, names));
+    }
+    Err(PyTypeError::new_err(format!(
+        "rows must be dicts (keys = columns), or tuples with columns=[...]; the first is a {}",
+        first.get_type().name()?
+    )))
+}
+
+/// Appends one row.
+fn push_row(
+    batch: &mut RowBatch,
+    row: &Bound<'_, PyAny>,
+    shape: &Shape,
+    names: &[String],
+    kinds: &Kinds,
+    number: u64,
+) -> PyResult<()> {
+    let py = row.py();
+    match shape {
+        Shape::Dict(keys) => {
+            let d = row.cast::<PyDict>().map_err(|_| {
+                PyTypeError::new_err(format!("row {number} is not a dict, as the first row is"))
+            })?;
+            let mut found = 0;
+            for (key, name) in keys.iter().zip(names) {
+                match d.get_item(key.bind(py))? {
+                    Some(v) => {
+                        found += 1;
+                        values::push(batch, &v, kinds, name)?;
+                    }
+                    None => batch.push_null(),
+                }
+            }
+            if found < d.len() {
+                let unknown = d
+                    .keys()
+                    .iter()
+                    .map(|k| k.str().map(|s| s.to_string_lossy().into_owned()))
+                    .collect::<PyResult<Vec<_>>>()?
+                    .into_iter()
+                    .find(|k| !names.contains(k))
+                    .unwrap_or_default();
+                return Err(PyTypeError::new_err(format!(
+                    "row {number} has key {unknown:?}, which is not among the columns {names:?}"
+                )));
+            }
+        }
+        Shape::Seq => {
+            let n = row.len()?;
+            if n != names.len() {
+                return Err(PyTypeError::new_err(format!(
+                    "row {number} has {n} values for {} columns",
+                    names.len()
+                )));
+            }
+            for (i, name) in names.iter().enumerate() {
+                values::push(batch, &row.get_item(i)?, kinds, name)?;
+            }
+        }
+    }
+    batch
+        .end_row()
+        .map_err(|e| PyTypeError::new_err(format!("row {number}: {e}")))
+}
+
+/// Loads the rows of `rows`.
+pub fn load(
+    py: Python<'_>,
+    load: Load,
+    rows: &Bound<'_, PyAny>,
+    columns: Option<Vec<String>>,
+) -> PyResult<barge::Result<LoadReport>> {
+    let mut iter = rows.try_iter()?;
+    let first = match iter.next() {
+        Some(row) => row?,
+        None => {
+            // Nothing to load; the load still checks the table and reports 0 rows.
+            let names = columns.unwrap_or_default();
+            let cancel = load.cancel_flag();
+            return crate::wait(py, cancel, async move {
+                load.load_batches(names, std::iter::empty()).await
+            });
+        }
+    };
+    let (shape, names) = shape(&first, columns)?;
+    let kinds = Kinds::new(py)?;
+    let (tx, rx) = mpsc::sync_channel::<barge::Result<RowBatch>>(QUEUED_BATCHES);
+    let cancel = load.cancel_flag();
+    let width = names.len();
+    let load_names = names.clone();
+    let (done_tx, done_rx) = mpsc::channel();
+    crate::runtime()?.spawn(async move {
+        let _ = done_tx.send(load.load_batches(load_names, rx.into_iter()).await);
+    });
+
+    // Pull, convert, hand over. An error here (the iterator raised, a value of no known type,
+    // Ctrl-C) is sent down the channel so the load fails rather than ends: what it committed
+    // stays, the load is not marked done, and a re-run with the same load id resumes.
+    let mut failure: Option<PyErr> = None;
+    let mut batch = RowBatch::new(width);
+    let mut number = 0u64;
+    let mut pending = Some(first);
+    loop {
+        let row = match pending.take() {
+            Some(r) => Some(Ok(r)),
+            None => iter.next(),
+        };
+        let row = match row {
+            None => break,
+            Some(Err(e)) => {
+                failure = Some(e);
+                break;
+            }
+            Some(Ok(r)) => r,
+        };
+        number += 1;
+        if let Err(e) = push_row(&mut batch, &row, &shape, &names, &kinds, number) {
+            failure = Some(e);
+            break;
+        }
+        if batch.rows() >= BATCH_ROWS || batch.bytes() >= BATCH_BYTES {
+            let full = std::mem::replace(&mut batch, RowBatch::new(width));
+            if py.detach(|| tx.send(Ok(full))).is_err() {
+                // The load ended early (it failed): its error is the one to raise.
+                break;
+            }
+            if let Err(e) = py.check_signals() {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    match &failure {
+        None => {
+            if batch.rows() > 0 {
+                let _ = py.detach(|| tx.send(Ok(batch)));
+            }
+        }
+        Some(e) => {
+            let why = if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                cancel.store(true, Ordering::Relaxed);
+                barge::Error::from(barge::ErrorKind::Interrupted)
+            } else {
+                crate::config(format!("row {number}: {e}"))
+            };
+            let _ = py.detach(|| tx.send(Err(why)));
+        }
+    }
+    drop(tx);
+    let result = crate::wait_for(py, cancel, done_rx)?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(result),
+    }
+}

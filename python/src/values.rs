@@ -1,0 +1,294 @@
+//! Python values into a row: each kind of value keeps its kind (an int stays an integer, a
+//! datetime its fields), so that it goes into a column of its type without being written out as
+//! text; a `str` is the column's text form, as a CSV field is.
+//!
+//! Types are told apart by their type object first (one pointer comparison for the common
+//! exact types), then by `isinstance` for subclasses (pandas' Timestamp is a datetime).
+
+use barge::RowBatch;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType,
+};
+
+/// The types that are not builtins, looked up once per load.
+pub struct Kinds {
+    datetime: Py<PyType>,
+    date: Py<PyType>,
+    time: Py<PyType>,
+    decimal: Py<PyType>,
+    uuid: Py<PyType>,
+}
+
+impl Kinds {
+    pub fn new(py: Python<'_>) -> PyResult<Kinds> {
+        let dt = py.import("datetime")?;
+        let ty = |m: &Bound<'_, PyModule>, name: &str| -> PyResult<Py<PyType>> {
+            Ok(m.getattr(name)?.cast_into::<PyType>()?.unbind())
+        };
+        Ok(Kinds {
+            datetime: ty(&dt, "datetime")?,
+            date: ty(&dt, "date")?,
+            time: ty(&dt, "time")?,
+            decimal: ty(&py.import("decimal")?, "Decimal")?,
+            uuid: ty(&py.import("uuid")?, "UUID")?,
+        })
+    }
+}
+
+fn attr_i64(v: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    v.getattr(name)?.extract()
+}
+
+/// Seconds east of UTC of an aware datetime or time (`None` when naive).
+fn utc_offset(v: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
+    let off = v.call_method0("utcoffset")?;
+    if off.is_none() {
+        return Ok(None);
+    }
+    let days = attr_i64(&off, "days")?;
+    let secs = attr_i64(&off, "seconds")?;
+    Ok(Some((days * 86_400 + secs) as i32))
+}
+
+/// Appends one value to the row being built; `column` names it in errors.
+pub fn push(batch: &mut RowBatch, v: &Bound<'_, PyAny>, kinds: &Kinds, column: &str) -> PyResult<()> {
+    let py = v.py();
+    if v.is_none() {
+        batch.push_null();
+        return Ok(());
+    }
+    // Exact builtin types first: the common case costs one comparison.
+    if let Ok(s) = v.cast_exact::<PyString>() {
+        batch.push_text(&s.to_cow()?);
+        return Ok(());
+    }
+    if v.is_exact_instance_of::<PyBool>() {
+        batch.push_bool(v.is_truthy()?);
+        return Ok(());
+    }
+    if v.is_exact_instance_of::<PyInt>() {
+        match v.extract::<i64>() {
+            Ok(i) => batch.push_int(i),
+            // Beyond 64 bits: its digits, which numeric reads and integer columns refuse.
+            Err(_) => batch.push_text(&v.str()?.to_cow()?),
+        }
+        return Ok(());
+    }
+    if let Ok(f) = v.cast_exact::<PyFloat>() {
+        batch.push_float(f.value());
+        return Ok(());
+    }
+    let ty = v.get_type();
+    if ty.is(kinds.datetime.bind(py)) || v.is_instance(kinds.datetime.bind(py))? {
+        return push_datetime(batch, v);
+    }
+    if ty.is(kinds.date.bind(py)) || v.is_instance(kinds.date.bind(py))? {
+        batch.push_date(
+            attr_i64(v, "year")? as i32,
+            attr_i64(v, "month")? as u32,
+            attr_i64(v, "day")? as u32,
+        );
+        return Ok(());
+    }
+    if ty.is(kinds.time.bind(py)) || v.is_instance(kinds.time.bind(py))? {
+        if utc_offset(v)?.is_some() {
+            // A time with a zone (timetz): its ISO text keeps the offset.
+            batch.push_text(&v.call_method0("isoformat")?.extract::<String>()?);
+        } else {
+            let us = ((attr_i64(v, "hour")? * 60 + attr_i64(v, "minute")?) * 60
+                + attr_i64(v, "second")?)
+                * 1_000_000
+                + attr_i64(v, "microsecond")?;
+            batch.push_time_micros(us);
+        }
+        return Ok(());
+    }
+    if ty.is(kinds.decimal.bind(py)) || v.is_instance(kinds.decimal.bind(py))? {
+        // Its exact digits (and NaN, Infinity), which numeric reads exactly.
+        batch.push_text(&v.str()?.to_cow()?);
+        return Ok(());
+    }
+    if ty.is(kinds.uuid.bind(py)) || v.is_instance(kinds.uuid.bind(py))? {
+        let bytes: Vec<u8> = v.getattr("bytes")?.extract()?;
+        let arr: [u8; 16] = bytes
+            .try_into()
+            .map_err(|_| PyTypeError::new_err("a UUID's bytes are not 16 bytes"))?;
+        batch.push_uuid(arr);
+        return Ok(());
+    }
+    if let Ok(b) = v.cast::<PyBytes>() {
+        batch.push_bytes(b.as_bytes());
+        return Ok(());
+    }
+    if let Ok(b) = v.cast::<PyByteArray>() {
+        batch.push_bytes(&b.to_vec());
+        return Ok(());
+    }
+    if v.is_instance_of::<PyDict>() || v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()
+    {
+        let mut out = Vec::new();
+        json(v, kinds, &mut out, 0)?;
+        batch.push_text(&String::from_utf8_lossy(&out));
+        return Ok(());
+    }
+    // Subclasses of the builtins (IntEnum, str enums, numpy.float64 is a float).
+    if let Ok(s) = v.cast::<PyString>() {
+        batch.push_text(&s.to_cow()?);
+        return Ok(());
+    }
+    if v.is_instance_of::<PyBool>() {
+        batch.push_bool(v.is_truthy()?);
+        return Ok(());
+    }
+    if v.is_instance_of::<PyInt>() {
+        match v.extract::<i64>() {
+            Ok(i) => batch.push_int(i),
+            Err(_) => batch.push_text(&v.str()?.to_cow()?),
+        }
+        return Ok(());
+    }
+    if let Ok(f) = v.cast::<PyFloat>() {
+        batch.push_float(f.value());
+        return Ok(());
+    }
+    if let Some(native) = foreign_scalar(v)? {
+        return match native {
+            Some(n) => push(batch, &n, kinds, column),
+            None => {
+                batch.push_null();
+                Ok(())
+            }
+        };
+    }
+    if v.hasattr("tobytes")? {
+        // memoryview and other buffers.
+        let b: Vec<u8> = v.call_method0("tobytes")?.extract()?;
+        batch.push_bytes(&b);
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "column \"{column}\": a value of type {} cannot be loaded (pass None, bool, int, float, str, bytes, Decimal, datetime, date, time, UUID, dict or list)",
+        ty.name()?
+    )))
+}
+
+/// numpy scalars and pandas' missing values: `Some(Some(native))` for a value to load as its
+/// Python equivalent, `Some(None)` for a missing value, `None` when `v` is neither.
+fn foreign_scalar<'py>(v: &Bound<'py, PyAny>) -> PyResult<Option<Option<Bound<'py, PyAny>>>> {
+    let ty = v.get_type();
+    let module: String = ty.getattr("__module__")?.extract().unwrap_or_default();
+    let name = ty.name()?.to_cow()?.into_owned();
+    if module.starts_with("pandas") && matches!(name.as_str(), "NAType" | "NaTType") {
+        return Ok(Some(None));
+    }
+    if module == "numpy" {
+        if name.starts_with("datetime64") {
+            // A datetime64 in nanoseconds comes out of .item() as an int: microseconds first.
+            if v.call_method0("__str__")?.extract::<String>()? == "NaT" {
+                return Ok(Some(None));
+            }
+            let us = v.call_method1("astype", ("datetime64[us]",))?;
+            return Ok(Some(Some(us.call_method0("item")?)));
+        }
+        let item = v.call_method0("item")?;
+        if let Ok(f) = item.cast::<PyFloat>() {
+            if f.value().is_nan() && name.starts_with("float") {
+                // numpy's NaN is a value, as float('nan') is.
+                return Ok(Some(Some(item)));
+            }
+        }
+        return Ok(Some(Some(item)));
+    }
+    Ok(None)
+}
+
+fn push_datetime(batch: &mut RowBatch, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    batch.push_datetime(
+        attr_i64(v, "year")? as i32,
+        attr_i64(v, "month")? as u32,
+        attr_i64(v, "day")? as u32,
+        attr_i64(v, "hour")? as u32,
+        attr_i64(v, "minute")? as u32,
+        attr_i64(v, "second")? as u32,
+        attr_i64(v, "microsecond")? as u32,
+        utc_offset(v)?,
+    );
+    Ok(())
+}
+
+/// A dict, list or tuple as JSON: numbers, strings, booleans and None as themselves, dates and
+/// times as ISO text, Decimals as numbers, UUIDs as strings.
+fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
+    if depth > 200 {
+        return Err(PyTypeError::new_err("a value nested over 200 deep cannot be JSON"));
+    }
+    let py = v.py();
+    if v.is_none() {
+        out.extend_from_slice(b"null");
+    } else if v.is_instance_of::<PyBool>() {
+        out.extend_from_slice(if v.is_truthy()? { b"true" } else { b"false" });
+    } else if v.is_instance_of::<PyInt>() {
+        out.extend_from_slice(v.str()?.to_cow()?.as_bytes());
+    } else if let Ok(f) = v.cast::<PyFloat>() {
+        let x = f.value();
+        if !x.is_finite() {
+            return Err(PyTypeError::new_err(format!(
+                "{x} has no JSON form (JSON numbers are finite)"
+            )));
+        }
+        out.extend_from_slice(v.repr()?.to_cow()?.as_bytes());
+    } else if let Ok(s) = v.cast::<PyString>() {
+        string(&s.to_cow()?, out);
+    } else if let Ok(d) = v.cast::<PyDict>() {
+        out.push(b'{');
+        for (i, (k, val)) in d.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let key = match k.cast::<PyString>() {
+                Ok(s) => s.to_cow()?.into_owned(),
+                Err(_) => k.str()?.to_cow()?.into_owned(),
+            };
+            string(&key, out);
+            out.push(b':');
+            json(&val, kinds, out, depth + 1)?;
+        }
+        out.push(b'}');
+    } else if v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>() {
+        out.push(b'[');
+        for (i, item) in v.try_iter()?.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json(&item?, kinds, out, depth + 1)?;
+        }
+        out.push(b']');
+    } else if v.is_instance(kinds.decimal.bind(py))? {
+        out.extend_from_slice(v.str()?.to_cow()?.as_bytes());
+    } else if v.is_instance(kinds.datetime.bind(py))?
+        || v.is_instance(kinds.date.bind(py))?
+        || v.is_instance(kinds.time.bind(py))?
+    {
+        string(&v.call_method0("isoformat")?.extract::<String>()?, out);
+    } else if v.is_instance(kinds.uuid.bind(py))? {
+        string(&v.str()?.to_cow()?, out);
+    } else if let Some(native) = foreign_scalar(v)? {
+        match native {
+            Some(n) => json(&n, kinds, out, depth)?,
+            None => out.extend_from_slice(b"null"),
+        }
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "a value of type {} has no JSON form",
+            v.get_type().name()?
+        )));
+    }
+    Ok(())
+}
+
+fn string(s: &str, out: &mut Vec<u8>) {
+    // serde_json writes a &str as a JSON string; writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}

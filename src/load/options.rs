@@ -1,0 +1,284 @@
+//! The options of `barge load`, by their command-line names, as one value: what the CLI parses
+//! its flags into and what the Python package reads its keyword arguments into (from JSON), so
+//! that both shells turn them into a [`Load`] the same way, with the same defaults.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::{Load, Mode, DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS};
+use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
+use crate::source::csv::CsvOptions;
+use crate::source::format::Format;
+use crate::upsert::OnConflict;
+
+/// Every option of `barge load` but the input and `--into`, named as on the command line
+/// (`--chunk-rows` is `chunk_rows`), with the command line's defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadOptions {
+    /// `--table`
+    pub table: Option<String>,
+    /// `--columns`
+    #[serde(deserialize_with = "one_or_many")]
+    pub columns: Option<Vec<String>>,
+    /// `--format`
+    #[serde(deserialize_with = "parsed")]
+    pub format: Option<Format>,
+    /// `--ignore-unknown`
+    pub ignore_unknown: bool,
+    /// `--delimiter`: one ASCII character, or `tab`.
+    #[serde(deserialize_with = "delimiter")]
+    pub delimiter: Option<u8>,
+    /// `--no-header`
+    pub no_header: bool,
+    /// `--null`
+    pub null: String,
+    /// `--encoding`
+    pub encoding: Option<String>,
+    /// `--sample-rows`
+    pub sample_rows: usize,
+    /// `--create`
+    pub create: bool,
+    /// `--on-conflict`
+    #[serde(deserialize_with = "parsed")]
+    pub on_conflict: Option<OnConflict>,
+    /// `--key`
+    #[serde(deserialize_with = "one_or_many")]
+    pub key: Option<Vec<String>>,
+    /// `--update-columns`
+    #[serde(deserialize_with = "one_or_many")]
+    pub update_columns: Option<Vec<String>>,
+    /// `--mode`
+    #[serde(deserialize_with = "mode")]
+    pub mode: Mode,
+    /// `--rejects`
+    pub rejects: Option<PathBuf>,
+    /// `--max-errors`
+    pub max_errors: Option<u64>,
+    /// `--chunk-rows`
+    pub chunk_rows: usize,
+    /// `--chunk-bytes`
+    pub chunk_bytes: usize,
+    /// `--workers` (default 2, or 1 with `--atomic`)
+    pub workers: Option<usize>,
+    /// `--checkpoint-table`
+    pub checkpoint_table: String,
+    /// `--no-checkpoint`
+    pub no_checkpoint: bool,
+    /// `--load-id`
+    pub load_id: Option<String>,
+    /// `--again`
+    pub again: bool,
+    /// `--atomic`
+    pub atomic: bool,
+    /// `--retries`
+    pub retries: u32,
+    /// `--retry-for`, in seconds.
+    pub retry_for: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            table: None,
+            columns: None,
+            format: None,
+            ignore_unknown: false,
+            delimiter: None,
+            no_header: false,
+            null: String::new(),
+            encoding: None,
+            sample_rows: crate::infer::DEFAULT_SAMPLE_ROWS,
+            create: false,
+            on_conflict: None,
+            key: None,
+            update_columns: None,
+            mode: Mode::Copy,
+            rejects: None,
+            max_errors: None,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            workers: None,
+            checkpoint_table: crate::checkpoint::DEFAULT_TABLE.to_string(),
+            no_checkpoint: false,
+            load_id: None,
+            again: false,
+            atomic: false,
+            retries: 10,
+            retry_for: 300,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// A load into `target` with these options.
+    ///
+    /// # Errors
+    /// A configuration error for a target that cannot be parsed or an unknown encoding.
+    pub fn load(&self, target: &str) -> Result<Load> {
+        let mut load = Load::into(target)?
+            .csv(self.csv())
+            .sample_rows(self.sample_rows)
+            .chunk_rows(self.chunk_rows)
+            .chunk_bytes(self.chunk_bytes)
+            .workers(
+                self.workers
+                    .unwrap_or(if self.atomic { 1 } else { 2 }),
+            )
+            .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
+            .again(self.again)
+            .atomic(self.atomic)
+            .mode(self.mode)
+            .ignore_unknown(self.ignore_unknown)
+            .retry(RetryPolicy {
+                max_retries: self.retries,
+                max_elapsed: Duration::from_secs(self.retry_for),
+                ..RetryPolicy::default()
+            });
+        if let Some(id) = &self.load_id {
+            load = load.load_id(id);
+        }
+        if let Some(t) = &self.table {
+            load = load.table(t);
+        }
+        if let Some(c) = &self.columns {
+            load = load.columns(c.clone());
+        }
+        if self.create {
+            load = load.create(true);
+        }
+        if let Some(f) = self.format {
+            load = load.format(f);
+        }
+        if let Some(label) = &self.encoding {
+            load = load.encoding(label)?;
+        }
+        if let Some(p) = &self.rejects {
+            load = load.rejects(p);
+        }
+        if let Some(n) = self.max_errors {
+            load = load.max_errors(n);
+        }
+        if let Some(action) = self.on_conflict {
+            load = load.on_conflict(action);
+        }
+        if let Some(k) = &self.key {
+            load = load.key(k.clone());
+        }
+        if let Some(u) = &self.update_columns {
+            load = load.update_columns(u.clone());
+        }
+        Ok(load)
+    }
+
+    /// How CSV is read.
+    pub fn csv(&self) -> CsvOptions {
+        CsvOptions {
+            delimiter: self.delimiter.unwrap_or(b','),
+            header: !self.no_header,
+            null: self.null.clone().into_bytes(),
+            ..CsvOptions::default()
+        }
+    }
+}
+
+/// `--delimiter`'s value: one ASCII character that is not a quote or line break, or `tab`.
+///
+/// # Errors
+/// Says what is allowed.
+pub fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.as_bytes()[0].is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err(
+            "the delimiter must be one ASCII character (not a quote or newline), or \"tab\"".into(),
+        ),
+    }
+}
+
+/// `--mode`'s value.
+///
+/// # Errors
+/// Says what is allowed.
+pub fn parse_mode(s: &str) -> std::result::Result<Mode, String> {
+    match s {
+        "copy" => Ok(Mode::Copy),
+        "insert" => Ok(Mode::Insert),
+        _ => Err(format!("unknown mode {s:?}: use copy or insert")),
+    }
+}
+
+fn parsed<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = String>,
+{
+    Option::<String>::deserialize(d)?
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+fn delimiter<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u8>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| parse_delimiter(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+fn mode<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Mode, D::Error> {
+    parse_mode(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// A list of names, or one name (`key="id"`), or `a,b` as on the command line.
+fn one_or_many<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Names {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<Names>::deserialize(d)?.map(|n| match n {
+        Names::One(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
+        Names::Many(v) => v,
+    }))
+}
+
+impl LoadOptions {
+    /// Options from a JSON object of them (the Python package's keyword arguments).
+    ///
+    /// # Errors
+    /// A configuration error naming the option that is unknown or has a bad value.
+    pub fn from_json(json: &str) -> Result<LoadOptions> {
+        serde_json::from_str(json).map_err(|e| Error::config(format!("bad option: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_read_from_json_by_their_command_line_names() {
+        let o = LoadOptions::from_json(
+            r#"{"chunk_rows": 5, "key": "a, b", "mode": "insert", "delimiter": "tab", "on_conflict": "update"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.chunk_rows, 5);
+        assert_eq!(o.key, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(o.mode, Mode::Insert);
+        assert_eq!(o.delimiter, Some(b'\t'));
+        assert_eq!(o.on_conflict, Some(OnConflict::Update));
+        assert_eq!(o.chunk_bytes, DEFAULT_CHUNK_BYTES);
+        let e = LoadOptions::from_json(r#"{"chunkrows": 5}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `chunkrows`"), "{e}");
+        let e = LoadOptions::from_json(r#"{"mode": "fast"}"#).unwrap_err();
+        assert!(e.to_string().contains("use copy or insert"), "{e}");
+    }
+}
