@@ -41,10 +41,35 @@ pyo3::create_exception!(
 /// The Python exception for a barge error: its message, with the advice on a line of its own,
 /// and attributes for what a program can use.
 pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
-    let mut msg = e.to_string();
-    if let Some(advice) = e.advice() {
+    let from_program = |input: &str| matches!(input, "rows" | "arrow");
+    let (mut msg, advice) = match e.kind() {
+        // Rows from the program have a number, not a line or byte of a file.
+        ErrorKind::Value {
+            input,
+            position,
+            column,
+            value,
+            reason,
+        } if from_program(input) => (
+            format!(
+                "row {}, column \"{column}\": invalid value {value:?}: {reason}",
+                position.record
+            ),
+            Some(BAD_ROW_ADVICE.to_string()),
+        ),
+        ErrorKind::Csv {
+            input,
+            position,
+            message,
+        } if from_program(input) => (
+            format!("row {}: {message}", position.record),
+            Some(BAD_ROW_ADVICE.to_string()),
+        ),
+        _ => (e.to_string(), e.advice().map(python_spelling)),
+    };
+    if let Some(advice) = &advice {
         msg.push_str("\nhint: ");
-        msg.push_str(&python_spelling(advice));
+        msg.push_str(advice);
     }
     let err = match e.kind() {
         ErrorKind::Value { .. } | ErrorKind::Csv { .. } => BadRow::new_err(msg),
@@ -61,7 +86,7 @@ pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
         // Setting an attribute on a fresh exception object cannot fail.
         let _ = value.setattr(name, v);
     };
-    set("hint", e.advice().map(python_spelling).into_py_any_or_none(py));
+    set("hint", advice.into_py_any_or_none(py));
     set(
         "rows_committed",
         e.committed_rows().into_py_any_or_none(py),
@@ -103,6 +128,8 @@ pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
     }
     err
 }
+
+const BAD_ROW_ADVICE: &str = "fix the value (or the column's type), or pass rejects=\"bad.csv\" to set bad rows aside and load the rest";
 
 /// The CLI's advice, with the keyword argument's name where it names a flag.
 fn python_spelling(advice: &str) -> String {

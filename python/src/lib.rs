@@ -50,7 +50,7 @@ fn prepare(
 }
 
 /// Runs `work` on the runtime and waits for it (see [`wait_for`]).
-fn wait<F>(py: Python<'_>, cancel: Arc<AtomicBool>, work: F) -> PyResult<barge::Result<LoadReport>>
+fn wait<F>(py: Python<'_>, cancel: Stop, work: F) -> PyResult<barge::Result<LoadReport>>
 where
     F: std::future::Future<Output = barge::Result<LoadReport>> + Send + 'static,
 {
@@ -67,7 +67,7 @@ where
 /// once it has stopped a KeyboardInterrupt is raised.
 fn wait_for(
     py: Python<'_>,
-    cancel: Arc<AtomicBool>,
+    cancel: Stop,
     rx: mpsc::Receiver<barge::Result<LoadReport>>,
 ) -> PyResult<barge::Result<LoadReport>> {
     let mut interrupted = false;
@@ -82,8 +82,8 @@ fn wait_for(
             Ok(result) if interrupted => return Err(errors::interrupted(result.as_ref().err())),
             Ok(result) => return Ok(result),
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if !interrupted && py.check_signals().is_err() {
-                    cancel.store(true, Ordering::Relaxed);
+                if !interrupted && cancel.asked(py).is_err() {
+                    cancel.now();
                     interrupted = true;
                 }
             }
@@ -93,6 +93,36 @@ fn wait_for(
                 ));
             }
         }
+    }
+}
+
+/// What stops a load: Ctrl-C, or the caller's stop event (`load_async`'s task cancelled).
+pub(crate) struct Stop {
+    flag: Arc<AtomicBool>,
+    event: Option<Py<PyAny>>,
+}
+
+impl Stop {
+    pub(crate) fn new(flag: Arc<AtomicBool>, event: Option<Py<PyAny>>) -> Stop {
+        Stop { flag, event }
+    }
+
+    /// An error when the load is to stop: Ctrl-C's KeyboardInterrupt, or the event's.
+    pub(crate) fn asked(&self, py: Python<'_>) -> PyResult<()> {
+        py.check_signals()?;
+        if let Some(ev) = &self.event {
+            if ev.call_method0(py, "is_set")?.is_truthy(py)? {
+                return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(
+                    "the load was cancelled",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the load to stop: reading ends, chunks being written finish.
+    pub(crate) fn now(&self) {
+        self.flag.store(true, Ordering::Relaxed);
     }
 }
 
@@ -109,7 +139,7 @@ fn report_json(py: Python<'_>, result: barge::Result<LoadReport>) -> PyResult<St
 
 /// Loads files (paths or quoted globs, expanded here as the CLI expands them).
 #[pyfunction]
-#[pyo3(signature = (url, files, options, on_progress=None, progress=false))]
+#[pyo3(signature = (url, files, options, on_progress=None, progress=false, stop=None))]
 fn load_files(
     py: Python<'_>,
     url: &str,
@@ -117,6 +147,7 @@ fn load_files(
     options: &str,
     on_progress: Option<Py<PyAny>>,
     progress: bool,
+    stop: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let load = prepare(url, options, on_progress, progress, py)?;
     let files = barge::expand_inputs(&files).map_err(|e| errors::to_py(py, &e))?;
@@ -128,7 +159,7 @@ fn load_files(
     load.progress()
         .bytes_total
         .store(total, Ordering::Relaxed);
-    let cancel = load.cancel_flag();
+    let cancel = Stop::new(load.cancel_flag(), stop);
     let result = wait(py, cancel, async move {
         match files.as_slice() {
             [one] => load.load_path(one).await,
@@ -140,7 +171,7 @@ fn load_files(
 
 /// Loads the rows of a Python iterable (dicts, or tuples with `columns`).
 #[pyfunction]
-#[pyo3(signature = (url, rows, columns, options, on_progress=None, progress=false))]
+#[pyo3(signature = (url, rows, columns, options, on_progress=None, progress=false, stop=None))]
 fn load_rows(
     py: Python<'_>,
     url: &str,
@@ -149,16 +180,17 @@ fn load_rows(
     options: &str,
     on_progress: Option<Py<PyAny>>,
     progress: bool,
+    stop: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let load = prepare(url, options, on_progress, progress, py)?;
-    let result = rows::load(py, load, rows, columns)?;
+    let result = rows::load(py, load, rows, columns, stop)?;
     report_json(py, result)
 }
 
 /// Loads an object that exports the Arrow C stream interface (`__arrow_c_stream__`): a
 /// pyarrow Table or RecordBatchReader, a polars DataFrame, ...
 #[pyfunction]
-#[pyo3(signature = (url, data, options, on_progress=None, progress=false))]
+#[pyo3(signature = (url, data, options, on_progress=None, progress=false, stop=None))]
 fn load_arrow(
     py: Python<'_>,
     url: &str,
@@ -166,6 +198,7 @@ fn load_arrow(
     options: &str,
     on_progress: Option<Py<PyAny>>,
     progress: bool,
+    stop: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let load = prepare(url, options, on_progress, progress, py)?;
     let capsule = data.call_method0("__arrow_c_stream__")?;
@@ -180,7 +213,7 @@ fn load_arrow(
         )
     }
     .map_err(|e| errors::to_py(py, &config(format!("the Arrow stream: {e}"))))?;
-    let cancel = load.cancel_flag();
+    let cancel = Stop::new(load.cancel_flag(), stop);
     let result = wait(py, cancel, async move { load.load_arrow(Box::new(reader)).await })?;
     report_json(py, result)
 }

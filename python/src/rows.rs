@@ -4,7 +4,6 @@
 //! committing) runs on the load's threads without it, so pulling overlaps with loading, and
 //! memory is bounded by the channel however long the iterator is.
 
-use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 
 use barge::{Load, LoadReport, RowBatch};
@@ -84,7 +83,7 @@ fn push_row(
                 match d.get_item(key.bind(py))? {
                     Some(v) => {
                         found += 1;
-                        values::push(batch, &v, kinds, name)?;
+                        values::push(batch, &v, kinds, name).map_err(|e| at(py, e, number))?;
                     }
                     None => batch.push_null(),
                 }
@@ -112,7 +111,8 @@ fn push_row(
                 )));
             }
             for (i, name) in names.iter().enumerate() {
-                values::push(batch, &row.get_item(i)?, kinds, name)?;
+                values::push(batch, &row.get_item(i)?, kinds, name)
+                    .map_err(|e| at(py, e, number))?;
             }
         }
     }
@@ -121,12 +121,22 @@ fn push_row(
         .map_err(|e| PyTypeError::new_err(format!("row {number}: {e}")))
 }
 
+/// `e`, saying which row it is about.
+fn at(py: Python<'_>, e: PyErr, number: u64) -> PyErr {
+    if e.is_instance_of::<PyTypeError>(py) {
+        PyTypeError::new_err(format!("row {number}, {}", e.value(py)))
+    } else {
+        e
+    }
+}
+
 /// Loads the rows of `rows`.
 pub fn load(
     py: Python<'_>,
     load: Load,
     rows: &Bound<'_, PyAny>,
     columns: Option<Vec<String>>,
+    stop: Option<Py<PyAny>>,
 ) -> PyResult<barge::Result<LoadReport>> {
     let mut iter = rows.try_iter()?;
     let first = match iter.next() {
@@ -134,7 +144,7 @@ pub fn load(
         None => {
             // Nothing to load; the load still checks the table and reports 0 rows.
             let names = columns.unwrap_or_default();
-            let cancel = load.cancel_flag();
+            let cancel = crate::Stop::new(load.cancel_flag(), stop);
             return crate::wait(py, cancel, async move {
                 load.load_batches(names, std::iter::empty()).await
             });
@@ -143,7 +153,7 @@ pub fn load(
     let (shape, names) = shape(&first, columns)?;
     let kinds = Kinds::new(py)?;
     let (tx, rx) = mpsc::sync_channel::<barge::Result<RowBatch>>(QUEUED_BATCHES);
-    let cancel = load.cancel_flag();
+    let cancel = crate::Stop::new(load.cancel_flag(), stop);
     let width = names.len();
     let load_names = names.clone();
     let (done_tx, done_rx) = mpsc::channel();
@@ -182,7 +192,7 @@ pub fn load(
                 // The load ended early (it failed): its error is the one to raise.
                 break;
             }
-            if let Err(e) = py.check_signals() {
+            if let Err(e) = cancel.asked(py) {
                 failure = Some(e);
                 break;
             }
@@ -196,7 +206,7 @@ pub fn load(
         }
         Some(e) => {
             let why = if e.is_instance_of::<PyKeyboardInterrupt>(py) {
-                cancel.store(true, Ordering::Relaxed);
+                cancel.now();
                 barge::Error::from(barge::ErrorKind::Interrupted)
             } else {
                 crate::config(format!("row {number}: {e}"))

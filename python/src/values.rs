@@ -19,22 +19,44 @@ pub struct Kinds {
     time: Py<PyType>,
     decimal: Py<PyType>,
     uuid: Py<PyType>,
+    /// pandas' NaT (a datetime subclass) and NA, when pandas is loaded.
+    missing: Vec<Py<PyType>>,
+    /// numpy's scalar base class, when numpy is loaded.
+    numpy: Option<Py<PyType>>,
 }
 
 impl Kinds {
     pub fn new(py: Python<'_>) -> PyResult<Kinds> {
         let dt = py.import("datetime")?;
-        let ty = |m: &Bound<'_, PyModule>, name: &str| -> PyResult<Py<PyType>> {
+        let ty = |m: &Bound<'_, PyAny>, name: &str| -> PyResult<Py<PyType>> {
             Ok(m.getattr(name)?.cast_into::<PyType>()?.unbind())
         };
         Ok(Kinds {
-            datetime: ty(&dt, "datetime")?,
-            date: ty(&dt, "date")?,
-            time: ty(&dt, "time")?,
-            decimal: ty(&py.import("decimal")?, "Decimal")?,
-            uuid: ty(&py.import("uuid")?, "UUID")?,
+            datetime: ty(dt.as_any(), "datetime")?,
+            date: ty(dt.as_any(), "date")?,
+            time: ty(dt.as_any(), "time")?,
+            decimal: ty(py.import("decimal")?.as_any(), "Decimal")?,
+            uuid: ty(py.import("uuid")?.as_any(), "UUID")?,
+            // Only looked up when the program loaded them: barge does not import them.
+            missing: match loaded(py, "pandas")? {
+                Some(pd) => vec![
+                    pd.getattr("NaT")?.get_type().unbind(),
+                    pd.getattr("NA")?.get_type().unbind(),
+                ],
+                None => Vec::new(),
+            },
+            numpy: match loaded(py, "numpy")? {
+                Some(np) => Some(ty(&np, "generic")?),
+                None => None,
+            },
         })
     }
+}
+
+/// A module the program has imported, without importing it.
+fn loaded<'py>(py: Python<'py>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let modules = py.import("sys")?.getattr("modules")?;
+    Ok(modules.get_item(name).ok())
 }
 
 fn attr_i64(v: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
@@ -81,6 +103,21 @@ pub fn push(batch: &mut RowBatch, v: &Bound<'_, PyAny>, kinds: &Kinds, column: &
         return Ok(());
     }
     let ty = v.get_type();
+    if kinds.missing.iter().any(|m| ty.is(m.bind(py))) {
+        batch.push_null();
+        return Ok(());
+    }
+    if let Some(np) = &kinds.numpy {
+        if v.is_instance(np.bind(py))? {
+            return match numpy_scalar(v)? {
+                Some(n) => push(batch, &n, kinds, column),
+                None => {
+                    batch.push_null();
+                    Ok(())
+                }
+            };
+        }
+    }
     if ty.is(kinds.datetime.bind(py)) || v.is_instance(kinds.datetime.bind(py))? {
         return push_datetime(batch, v);
     }
@@ -153,15 +190,6 @@ pub fn push(batch: &mut RowBatch, v: &Bound<'_, PyAny>, kinds: &Kinds, column: &
         batch.push_float(f.value());
         return Ok(());
     }
-    if let Some(native) = foreign_scalar(v)? {
-        return match native {
-            Some(n) => push(batch, &n, kinds, column),
-            None => {
-                batch.push_null();
-                Ok(())
-            }
-        };
-    }
     if v.hasattr("tobytes")? {
         // memoryview and other buffers.
         let b: Vec<u8> = v.call_method0("tobytes")?.extract()?;
@@ -174,34 +202,20 @@ pub fn push(batch: &mut RowBatch, v: &Bound<'_, PyAny>, kinds: &Kinds, column: &
     )))
 }
 
-/// numpy scalars and pandas' missing values: `Some(Some(native))` for a value to load as its
-/// Python equivalent, `Some(None)` for a missing value, `None` when `v` is neither.
-fn foreign_scalar<'py>(v: &Bound<'py, PyAny>) -> PyResult<Option<Option<Bound<'py, PyAny>>>> {
-    let ty = v.get_type();
-    let module: String = ty.getattr("__module__")?.extract().unwrap_or_default();
-    let name = ty.name()?.to_cow()?.into_owned();
-    if module.starts_with("pandas") && matches!(name.as_str(), "NAType" | "NaTType") {
-        return Ok(Some(None));
-    }
-    if module == "numpy" {
+/// A numpy scalar as its Python equivalent (`None` for NaT).
+fn numpy_scalar<'py>(v: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let name = v.get_type().name()?.to_cow()?.into_owned();
+    if name.starts_with("datetime64") || name.starts_with("timedelta64") {
+        if v.str()?.to_cow()? == "NaT" {
+            return Ok(None);
+        }
         if name.starts_with("datetime64") {
-            // A datetime64 in nanoseconds comes out of .item() as an int: microseconds first.
-            if v.call_method0("__str__")?.extract::<String>()? == "NaT" {
-                return Ok(Some(None));
-            }
+            // In nanoseconds, .item() is an int: microseconds first, for a datetime.
             let us = v.call_method1("astype", ("datetime64[us]",))?;
-            return Ok(Some(Some(us.call_method0("item")?)));
+            return Ok(Some(us.call_method0("item")?));
         }
-        let item = v.call_method0("item")?;
-        if let Ok(f) = item.cast::<PyFloat>() {
-            if f.value().is_nan() && name.starts_with("float") {
-                // numpy's NaN is a value, as float('nan') is.
-                return Ok(Some(Some(item)));
-            }
-        }
-        return Ok(Some(Some(item)));
     }
-    Ok(None)
+    Ok(Some(v.call_method0("item")?))
 }
 
 fn push_datetime(batch: &mut RowBatch, v: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -274,8 +288,10 @@ fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) ->
         string(&v.call_method0("isoformat")?.extract::<String>()?, out);
     } else if v.is_instance(kinds.uuid.bind(py))? {
         string(&v.str()?.to_cow()?, out);
-    } else if let Some(native) = foreign_scalar(v)? {
-        match native {
+    } else if kinds.missing.iter().any(|m| v.get_type().is(m.bind(py))) {
+        out.extend_from_slice(b"null");
+    } else if kinds.numpy.as_ref().is_some_and(|np| v.is_instance(np.bind(py)).unwrap_or(false)) {
+        match numpy_scalar(v)? {
             Some(n) => json(&n, kinds, out, depth)?,
             None => out.extend_from_slice(b"null"),
         }

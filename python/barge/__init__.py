@@ -1,0 +1,376 @@
+"""barge: move millions of rows into PostgreSQL, MySQL/MariaDB and SQLite, fast, in constant
+memory, exactly once, with bad rows set aside instead of sinking the load.
+
+    import barge
+    r = barge.load("postgresql://u:p@host/db", "events", "data/*.csv.gz", rejects="bad.csv")
+    r = barge.load(url, "events", rows)                  # dicts, or tuples with columns=[...]
+    r = await barge.load_async(url, "events", agen)      # async iterables too
+    r = barge.load(url, "events", df)                    # pandas, polars, pyarrow
+    print(r.rows, r.rejected, r.elapsed)
+
+Every keyword argument is an option of ``barge load``, with the command line's name
+(``--chunk-rows`` is ``chunk_rows``) and default. The work is done by barge's Rust library, with
+the GIL released: this module only turns Python's ways of naming a database and its data into
+what that library takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import os
+import threading
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+
+from . import _native
+from ._native import (
+    BadRow,
+    ConfigError,
+    ConnectError,
+    DatabaseError,
+    Error,
+    Interrupted,
+)
+
+__version__ = _native.__version__
+__all__ = [
+    "load",
+    "load_async",
+    "Report",
+    "Error",
+    "BadRow",
+    "ConfigError",
+    "ConnectError",
+    "DatabaseError",
+    "Interrupted",
+]
+
+DEFAULT_TARGET: str = _native.DEFAULT_TARGET
+
+
+class Report:
+    """What a load did. ``to_dict()`` is what ``barge load --json`` prints."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: Mapping[str, Any]):
+        self._d = dict(d)
+
+    @property
+    def rows(self) -> int:
+        """Rows committed by this call."""
+        return self._d["rows"]
+
+    @property
+    def rejected(self) -> int:
+        """Rows set aside as bad (``rejects=``) by this call."""
+        return self._d["rejected"]
+
+    @property
+    def inserted(self) -> int:
+        """Rows inserted: every row committed, or an upsert's new keys."""
+        up = self._d.get("upsert")
+        return up["inserted"] if up else self._d["rows"]
+
+    @property
+    def updated(self) -> int:
+        """Rows that updated an existing key (``on_conflict="update"``)."""
+        up = self._d.get("upsert")
+        return up["updated"] if up else 0
+
+    @property
+    def skipped(self) -> int:
+        """Rows whose key existed and were left alone (``on_conflict="nothing"``)."""
+        up = self._d.get("upsert")
+        return up["skipped"] if up else 0
+
+    @property
+    def resumed_rows(self) -> int:
+        """Rows an earlier, interrupted run of the same load had committed (not loaded again)."""
+        return self._d["skipped_rows"]
+
+    @property
+    def elapsed(self) -> float:
+        """Wall time of the load, in seconds."""
+        return self._d["elapsed"]
+
+    @property
+    def table(self) -> str:
+        return self._d["table"]
+
+    @property
+    def target(self) -> str:
+        """The database, without its password."""
+        return self._d["target"]
+
+    @property
+    def load_id(self) -> Optional[str]:
+        return self._d.get("load_id")
+
+    @property
+    def already_loaded(self) -> bool:
+        """True when an earlier run had loaded this input completely, so nothing was done."""
+        return self._d.get("already_loaded") is not None
+
+    @property
+    def rejects_file(self) -> Optional[str]:
+        return self._d.get("rejects_file")
+
+    def to_dict(self) -> dict:
+        return dict(self._d)
+
+    def __repr__(self) -> str:
+        return (
+            f"Report(rows={self.rows}, rejected={self.rejected}, inserted={self.inserted}, "
+            f"updated={self.updated}, elapsed={self.elapsed:.3f}, table={self.table!r})"
+        )
+
+
+# libpq's own URL parameters: a SQLAlchemy driver's others (asyncpg's
+# prepared_statement_cache_size, ...) mean nothing to barge and are left out.
+_LIBPQ_PARAMS = {
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "options",
+    "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert", "sslkey",
+    "target_session_attrs", "channel_binding", "keepalives", "keepalives_idle",
+}
+_MYSQL_PARAMS = {"ssl-mode", "ssl_mode", "ssl-ca", "ssl_ca", "socket", "unix_socket"}
+
+
+def _target(url: Any) -> str:
+    """The database as barge names it, from a URL (barge's or SQLAlchemy's), a SQLAlchemy
+    ``URL``, ``Engine``, ``AsyncEngine`` or ``Connection``, or None (``$DATABASE_URL``, else
+    barge's default). The password is kept: barge never shows it."""
+    if url is None:
+        return os.environ.get("DATABASE_URL") or DEFAULT_TARGET
+    url = getattr(url, "url", url)  # an Engine, AsyncEngine or Connection
+    if hasattr(url, "render_as_string"):  # a sqlalchemy.engine.URL
+        url = url.render_as_string(hide_password=False)
+    if isinstance(url, os.PathLike):
+        url = os.fspath(url)
+    if not isinstance(url, str):
+        raise TypeError(f"the database is a URL or a SQLAlchemy engine, not {type(url).__name__}")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    base, plus, _driver = scheme.partition("+")
+    base = base.lower()
+    if base == "sqlite" and (plus or rest == "" or rest.startswith("/")):
+        # SQLAlchemy's forms: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (memory).
+        path = rest.split("?", 1)[0]
+        if path == "":
+            return "sqlite::memory:"
+        path = path[1:]
+        return "sqlite://" + path
+    if base in ("postgresql", "postgres", "pgsql") and plus:
+        return "postgresql://" + _keep_params(rest, _LIBPQ_PARAMS)
+    if base in ("mysql", "mariadb") and plus:
+        return "mysql://" + _keep_params(rest, _MYSQL_PARAMS)
+    return url
+
+
+def _keep_params(rest: str, known: set) -> str:
+    where, q, query = rest.partition("?")
+    if not q:
+        return rest
+    kept = [p for p in query.split("&") if p.split("=", 1)[0] in known]
+    return where + ("?" + "&".join(kept) if kept else "")
+
+
+def _options(opts: dict) -> str:
+    out = {}
+    for k, v in opts.items():
+        if v is None or k in ("quiet", "json"):
+            continue
+        if isinstance(v, os.PathLike):
+            v = os.fspath(v)
+        out[k] = v
+    return _json.dumps(out)
+
+
+def _is_paths(data: Any) -> bool:
+    if isinstance(data, (str, os.PathLike)):
+        return True
+    return (
+        isinstance(data, (list, tuple))
+        and len(data) > 0
+        and all(isinstance(p, (str, os.PathLike)) for p in data)
+    )
+
+
+def _arrow(data: Any) -> Any:
+    """An object with ``__arrow_c_stream__`` for a DataFrame or Arrow object, else None."""
+    if hasattr(data, "__arrow_c_stream__"):
+        return data
+    mod = type(data).__module__
+    if mod.startswith("pandas") and type(data).__name__ == "DataFrame":
+        import pyarrow as pa  # pandas without the Arrow stream interface goes through pyarrow
+
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if mod.startswith("polars") and hasattr(data, "to_arrow"):
+        return data.to_arrow()
+    if mod.startswith("pyarrow") and hasattr(data, "to_reader"):
+        return data.to_reader()
+    return None
+
+
+def load(
+    url: Any,
+    table: Optional[str],
+    data: Any,
+    *,
+    columns: Optional[Sequence[str]] = None,
+    format: Optional[str] = None,
+    ignore_unknown: bool = False,
+    delimiter: Optional[str] = None,
+    no_header: bool = False,
+    null: str = "",
+    encoding: Optional[str] = None,
+    sample_rows: int = 10_000,
+    create: bool = False,
+    on_conflict: Optional[str] = None,
+    key: Union[str, Sequence[str], None] = None,
+    update_columns: Union[str, Sequence[str], None] = None,
+    mode: str = "copy",
+    rejects: Union[str, os.PathLike, None] = None,
+    max_errors: Optional[int] = None,
+    chunk_rows: int = 10_000,
+    chunk_bytes: int = 8_388_608,
+    workers: Optional[int] = None,
+    checkpoint_table: str = "barge_checkpoint",
+    no_checkpoint: bool = False,
+    load_id: Optional[str] = None,
+    again: bool = False,
+    atomic: bool = False,
+    retries: int = 10,
+    retry_for: int = 300,
+    quiet: bool = False,
+    json: bool = False,
+    progress: bool = False,
+    on_progress: Optional[Callable[[dict], Any]] = None,
+    _stop: Any = None,
+) -> Any:
+    """Loads ``data`` into ``table`` of the database at ``url``, and returns a :class:`Report`.
+
+    ``url``: ``postgresql://...``, ``mysql://...``, ``sqlite://file.db``, a SQLAlchemy URL
+    (``postgresql+asyncpg://``, ``mysql+asyncmy://``, ``sqlite:///file.db``), a SQLAlchemy
+    ``Engine`` or ``AsyncEngine``, or None for ``$DATABASE_URL`` (else ``sqlite://barge.db``).
+
+    ``data``:
+
+    * a path, a quoted glob (``"data/*.csv.gz"``) or a list of them: CSV, TSV or NDJSON,
+      plain, gzip or zstd, as ``barge load FILE`` reads them (``table`` may be None: the file's
+      name);
+    * an iterable of dicts (keys are columns; a missing key is NULL) or of tuples with
+      ``columns=[...]`` (a namedtuple names its own);
+    * a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader, or anything with
+      ``__arrow_c_stream__``: loaded column-wise from Arrow's buffers.
+
+    Values keep their type: ``int``, ``float``, ``bool``, ``bytes``, ``Decimal``,
+    ``datetime`` (aware or naive), ``date``, ``time``, ``UUID`` go into their columns without
+    being written out as text; a ``str`` is the column's text form, as a CSV field is (into
+    json, JSON text); a ``dict`` or ``list`` is a JSON value. numpy scalars and pandas' NA/NaT
+    are understood.
+
+    Rows from a program keep no checkpoints unless ``load_id=`` names the load; with one, the
+    same call after an interruption resumes after the rows already committed.
+
+    Raises :class:`BadRow` for a value that does not fit its column (or, with ``rejects=``,
+    writes it there and goes on), :class:`ConnectError`, :class:`ConfigError`,
+    :class:`DatabaseError`, and ``KeyboardInterrupt`` after Ctrl-C once the load has stopped
+    cleanly. ``json=True`` returns ``Report.to_dict()`` instead of the report.
+    """
+    opts = dict(
+        table=table,
+        columns=list(columns) if columns is not None else None,
+        format=format,
+        ignore_unknown=ignore_unknown,
+        delimiter=delimiter,
+        no_header=no_header,
+        null=null,
+        encoding=encoding,
+        sample_rows=sample_rows,
+        create=create,
+        on_conflict=on_conflict,
+        key=key if key is None or isinstance(key, str) else list(key),
+        update_columns=update_columns
+        if update_columns is None or isinstance(update_columns, str)
+        else list(update_columns),
+        mode=mode,
+        rejects=rejects,
+        max_errors=max_errors,
+        chunk_rows=chunk_rows,
+        chunk_bytes=chunk_bytes,
+        workers=workers,
+        checkpoint_table=checkpoint_table,
+        no_checkpoint=no_checkpoint,
+        load_id=load_id,
+        again=again,
+        atomic=atomic,
+        retries=retries,
+        retry_for=retry_for,
+    )
+    target = _target(url)
+    show = progress and not quiet
+    if _is_paths(data):
+        paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+        paths = [os.fspath(p) for p in paths]
+        out = _native.load_files(target, paths, _options(opts), on_progress, show, _stop)
+    elif (stream := _arrow(data)) is not None:
+        opts.pop("columns")
+        out = _native.load_arrow(target, stream, _options(opts), on_progress, show, _stop)
+    elif hasattr(data, "__aiter__"):
+        raise TypeError("an async iterable is loaded with `await barge.load_async(...)`")
+    elif isinstance(data, Iterable):
+        cols = opts.pop("columns")
+        out = _native.load_rows(target, data, cols, _options(opts), on_progress, show, _stop)
+    else:
+        raise TypeError(
+            "data is a path, an iterable of rows, or a DataFrame/Arrow table, "
+            f"not {type(data).__name__}"
+        )
+    report = Report(_json.loads(out))
+    return report.to_dict() if json else report
+
+
+async def load_async(url: Any, table: Optional[str], data: Any, **options: Any) -> Any:
+    """:func:`load`, awaitable: the load runs on barge's threads and never blocks the event
+    loop. ``data`` may also be an async iterable (an async generator of dicts, say), pulled on
+    this event loop in batches. Cancelling the task stops the load as Ctrl-C does: committed
+    rows stay, and with ``load_id=`` the same call resumes."""
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+    if hasattr(data, "__aiter__"):
+        data = _pull(data, loop, stop)
+    fut = loop.run_in_executor(
+        None, lambda: load(url, table, data, _stop=stop, **options)
+    )
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        stop.set()
+        try:
+            await fut  # the load stops at a chunk boundary; then the cancellation goes on
+        except BaseException:
+            pass
+        raise
+
+
+def _pull(agen: Any, loop: asyncio.AbstractEventLoop, stop: threading.Event, batch: int = 1000):
+    """A blocking iterator over an async iterable, for barge's thread: it asks the event loop
+    for up to ``batch`` rows at a time, so that the loop stays free between batches."""
+    it = agen.__aiter__()
+
+    async def take():
+        rows = []
+        try:
+            while len(rows) < batch:
+                rows.append(await it.__anext__())
+        except StopAsyncIteration:
+            return rows, True
+        return rows, False
+
+    while not stop.is_set():
+        rows, end = asyncio.run_coroutine_threadsafe(take(), loop).result()
+        yield from rows
+        if end:
+            return
