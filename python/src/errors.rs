@@ -87,10 +87,7 @@ pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
         let _ = value.setattr(name, v);
     };
     set("hint", advice.into_py_any_or_none(py));
-    set(
-        "rows_committed",
-        e.committed_rows().into_py_any_or_none(py),
-    );
+    set("rows_committed", e.committed_rows().into_py_any_or_none(py));
     set(
         "load_id",
         e.load_id().map(str::to_string).into_py_any_or_none(py),

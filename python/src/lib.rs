@@ -156,9 +156,7 @@ fn load_files(
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    load.progress()
-        .bytes_total
-        .store(total, Ordering::Relaxed);
+    load.progress().bytes_total.store(total, Ordering::Relaxed);
     let cancel = Stop::new(load.cancel_flag(), stop);
     let result = wait(py, cancel, async move {
         match files.as_slice() {
@@ -209,12 +207,15 @@ fn load_arrow(
     // which the capsule's destructor then skips.
     let reader = unsafe {
         arrow_array::ffi_stream::RecordBatchStreamReader::from_raw(
-            ptr.as_ptr().cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>(),
+            ptr.as_ptr()
+                .cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>(),
         )
     }
     .map_err(|e| errors::to_py(py, &config(format!("the Arrow stream: {e}"))))?;
     let cancel = Stop::new(load.cancel_flag(), stop);
-    let result = wait(py, cancel, async move { load.load_arrow(Box::new(reader)).await })?;
+    let result = wait(py, cancel, async move {
+        load.load_arrow(Box::new(reader)).await
+    })?;
     report_json(py, result)
 }
 

@@ -39,7 +39,10 @@ fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Sh
                 .map(|k| k.str().map(|s| s.to_string_lossy().into_owned()))
                 .collect::<PyResult<_>>()?,
         };
-        let keys = names.iter().map(|n| PyString::intern(py, n).unbind()).collect();
+        let keys = names
+            .iter()
+            .map(|n| PyString::intern(py, n).unbind())
+            .collect();
         return Ok((Shape::Dict(keys), names));
     }
     if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() {

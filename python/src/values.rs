@@ -75,7 +75,12 @@ fn utc_offset(v: &Bound<'_, PyAny>) -> PyResult<Option<i32>> {
 }
 
 /// Appends one value to the row being built; `column` names it in errors.
-pub fn push(batch: &mut RowBatch, v: &Bound<'_, PyAny>, kinds: &Kinds, column: &str) -> PyResult<()> {
+pub fn push(
+    batch: &mut RowBatch,
+    v: &Bound<'_, PyAny>,
+    kinds: &Kinds,
+    column: &str,
+) -> PyResult<()> {
     let py = v.py();
     if v.is_none() {
         batch.push_null();
@@ -236,7 +241,9 @@ fn push_datetime(batch: &mut RowBatch, v: &Bound<'_, PyAny>) -> PyResult<()> {
 /// times as ISO text, Decimals as numbers, UUIDs as strings.
 fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
     if depth > 200 {
-        return Err(PyTypeError::new_err("a value nested over 200 deep cannot be JSON"));
+        return Err(PyTypeError::new_err(
+            "a value nested over 200 deep cannot be JSON",
+        ));
     }
     let py = v.py();
     if v.is_none() {
@@ -290,7 +297,11 @@ fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) ->
         string(&v.str()?.to_cow()?, out);
     } else if kinds.missing.iter().any(|m| v.get_type().is(m.bind(py))) {
         out.extend_from_slice(b"null");
-    } else if kinds.numpy.as_ref().is_some_and(|np| v.is_instance(np.bind(py)).unwrap_or(false)) {
+    } else if kinds
+        .numpy
+        .as_ref()
+        .is_some_and(|np| v.is_instance(np.bind(py)).unwrap_or(false))
+    {
         match numpy_scalar(v)? {
             Some(n) => json(&n, kinds, out, depth)?,
             None => out.extend_from_slice(b"null"),

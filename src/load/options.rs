@@ -125,10 +125,7 @@ impl LoadOptions {
             .sample_rows(self.sample_rows)
             .chunk_rows(self.chunk_rows)
             .chunk_bytes(self.chunk_bytes)
-            .workers(
-                self.workers
-                    .unwrap_or(if self.atomic { 1 } else { 2 }),
-            )
+            .workers(self.workers.unwrap_or(if self.atomic { 1 } else { 2 }))
             .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
             .again(self.again)
             .atomic(self.atomic)

@@ -1,0 +1,126 @@
+"""The API's shape: every CLI option as a keyword with the CLI's default, SQLAlchemy URLs and
+engines, every target, files and globs."""
+
+from __future__ import annotations
+
+import gzip
+import inspect
+import re
+import sqlite3
+
+import pytest
+import sqlalchemy
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import barge
+
+
+def cli_options(cli) -> dict:
+    """`barge load --help`'s long options and their defaults (None when they have none)."""
+    text = cli("load", "--help").stdout
+    starts = list(re.finditer(r"^\s+(?:-\w, )?--([a-z-]+)", text, re.M))
+    out = {}
+    for k, m in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
+        body = text[m.start():end]
+        default = re.search(r"\[default: ([^\]]*)\]", body)
+        out[m.group(1).replace("-", "_")] = default.group(1) if default else None
+    return out
+
+
+def test_every_cli_option_is_a_keyword_with_the_cli_default(cli):
+    opts = cli_options(cli)
+    # The URL is the first argument; -v/--help are the shell's own.
+    for shell_only in ("into", "verbose", "help", "version"):
+        opts.pop(shell_only)
+    params = inspect.signature(barge.load).parameters
+    kw = {n: p.default for n, p in params.items() if p.kind == p.KEYWORD_ONLY}
+    kw["table"] = None
+    missing = set(opts) - set(kw)
+    assert not missing, f"CLI options missing from barge.load: {missing}"
+    for name, default in opts.items():
+        if default is not None:
+            assert str(kw[name]) == default, (name, kw[name], default)
+        elif kw[name] not in (False, ""):
+            assert kw[name] is None, (name, kw[name])
+
+
+@pytest.mark.parametrize(
+    "given, target",
+    [
+        ("postgresql+asyncpg://u:p@h:5/db?prepared_statement_cache_size=0&sslmode=require",
+         "postgresql://u:p@h:5/db?sslmode=require"),
+        ("postgresql+psycopg://u@h/db", "postgresql://u@h/db"),
+        ("postgresql://u@h/db?application_name=x", "postgresql://u@h/db?application_name=x"),
+        ("mysql+asyncmy://u:p@h:3306/db?charset=utf8mb4", "mysql://u:p@h:3306/db"),
+        ("mariadb+pymysql://u@h/db", "mysql://u@h/db"),
+        ("sqlite:///relative.db", "sqlite://relative.db"),
+        ("sqlite:////abs/path.db", "sqlite:///abs/path.db"),
+        ("sqlite+pysqlite:///x.db", "sqlite://x.db"),
+        ("sqlite://", "sqlite::memory:"),
+        ("sqlite://barge-form.db", "sqlite://barge-form.db"),
+    ],
+)
+def test_sqlalchemy_urls_become_barge_targets(given, target):
+    assert barge._target(given) == target
+    assert barge._target(sqlalchemy.engine.make_url(given)) == target
+
+
+def test_an_engine_is_used_with_its_password_which_is_never_shown(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY)")
+    pg.sql("CREATE ROLE loader LOGIN PASSWORD 'eng1ne-pw'")
+    pg.sql(f"GRANT ALL ON {table} TO loader; GRANT CREATE ON SCHEMA public TO loader")
+    url = pg.url.replace("postgres@", "loader:eng1ne-pw@").replace("postgresql", "postgresql+psycopg")
+    engine = sqlalchemy.create_engine(url)
+    r = barge.load(engine, table, [{"id": 1}, {"id": 2}])
+    assert r.rows == 2 and "eng1ne-pw" not in repr(r.to_dict())
+    aengine = create_async_engine(url.replace("+psycopg", "+asyncpg"))
+    assert barge.load(aengine, table, [{"id": 3}]).rows == 1
+    with pytest.raises(barge.DatabaseError) as e:
+        barge.load(engine, table, [{"id": 3}], retries=0)  # a duplicate key
+    assert "eng1ne-pw" not in str(e.value) and e.value.sqlstate == "23505"
+    db = tmp_path / "e.db"
+    sqlite3.connect(db).execute("CREATE TABLE t (id int)")
+    assert barge.load(sqlalchemy.create_engine(f"sqlite:///{db}"), "t", [{"id": 1}]).rows == 1
+
+
+def test_mariadb_takes_rows_files_and_upserts(mariadb, table, tmp_path):
+    mariadb.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, name varchar(20))")
+    url = mariadb.url.replace("mysql://", "mysql+asyncmy://") + "?charset=utf8mb4"
+    assert barge.load(url, table, ({"id": i, "name": f"n{i}"} for i in range(1, 1001))).rows == 1000
+    path = tmp_path / "more.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("id,name\n" + "".join(f"{i},m{i}\n" for i in range(901, 1101)))
+    r = barge.load(url, table, str(path), on_conflict="update")
+    assert (r.inserted, r.updated) == (100, 100)
+    assert mariadb.sql(f"SELECT count(*), sum(id), sum(name LIKE 'm%') FROM {table}") == (
+        f"1100\t{sum(range(1, 1101))}\t200"
+    )
+
+
+def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)")
+    for k in range(3):
+        (tmp_path / f"part{k}.csv").write_text(
+            "id,v\n" + "".join(f"{k * 100 + i},x\n" for i in range(100))
+        )
+    r = barge.load(pg.url, table, str(tmp_path / "part*.csv"))
+    assert r.rows == 300 and r.to_dict()["files"] == 3
+    again = barge.load(pg.url, table, str(tmp_path / "part*.csv"))
+    assert again.already_loaded
+    with pytest.raises(barge.ConfigError, match="no file matches"):
+        barge.load(pg.url, table, str(tmp_path / "nothing*.csv"))
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, "no_such_table", str(tmp_path / "part0.csv"))
+    assert "create=" in str(e.value)
+
+
+def test_the_embedded_default_needs_no_server(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / "events.csv").write_text("id,name\n1,a\n2,b\n")
+    r = barge.load(None, None, "events.csv")
+    assert r.rows == 2
+    assert sqlite3.connect(tmp_path / "barge.db").execute(
+        "SELECT count(*) FROM events").fetchone() == (2,)
+    assert barge.load(None, None, "events.csv", json=True)["already_loaded"] is not None

@@ -1,0 +1,115 @@
+"""DataFrames and Arrow data load column-wise, with NULLs in every column type, into the table
+the CLI makes of the same rows written as CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+import barge
+from test_values import text
+
+PG_TABLE = """CREATE TABLE {t} (
+    id bigint PRIMARY KEY, i int, small smallint, f double precision, r real, ok boolean,
+    s text, cat text, ts timestamp, tstz timestamptz, d date, tm time, n numeric(20,4),
+    raw bytea, doc jsonb)"""
+COLUMNS = ["id", "i", "small", "f", "r", "ok", "s", "cat", "ts", "tstz", "d", "tm", "n", "raw",
+           "doc"]
+
+
+def frame() -> pd.DataFrame:
+    n = 6
+    ts = [dt.datetime(2024, 1, 1, 0, 0, 0) + dt.timedelta(days=k, microseconds=k * 7)
+          for k in range(n)]
+    df = pd.DataFrame({
+        "id": pd.array(range(1, n + 1), dtype="int64"),
+        "i": pd.array([1, None, -(2**31), 2**31 - 1, 0, None], dtype="Int32"),
+        "small": pd.array([None, 1, 2, 3, -32768, 32767], dtype="Int16"),
+        "f": [0.5, float("nan"), -1e300, 2.0, 1 / 3, None],
+        "r": pd.array([1.5, None, 0.25, -0.0, 3.0, 2.5], dtype="float32"),
+        "ok": pd.array([True, False, None, True, False, True], dtype="boolean"),
+        "s": pd.array(["a", "", None, "x,y\n\"z\"", "ünï", "long " * 20], dtype="string"),
+        "cat": pd.Categorical(["red", "green", None, "red", "blue", "green"]),
+        "ts": pd.Series(ts[:3] + [pd.NaT] + ts[4:], dtype="datetime64[ns]"),
+        "tstz": pd.Series(ts, dtype="datetime64[ns]").dt.tz_localize("UTC").where(
+            [True, True, True, True, False, True]),
+        "d": [dt.date(2024, 2, 29), None, dt.date(1970, 1, 1), dt.date(1, 1, 1),
+              dt.date(9999, 12, 31), dt.date(2000, 1, 1)],
+        "tm": [dt.time(0, 0), dt.time(23, 59, 59, 999999), None, dt.time(12, 30),
+               dt.time(1, 2, 3), dt.time(4, 5, 6, 7)],
+        "n": [Decimal("1.2345"), Decimal("-99999999.0001"), None, Decimal("0"),
+              Decimal("12.5"), Decimal("3")],
+        "raw": [b"\x00\x01", b"", None, bytes(range(16)), b"\xff", b"abc"],
+        "doc": ['{"a": 1}', "[1, 2]", None, '"s"', "{}", "null"],
+    })
+    return df
+
+
+def expected_csv(df: pd.DataFrame, path: str) -> None:
+    with open(path, "w", newline="") as f:
+        f.write(",".join(COLUMNS) + "\n")
+        for row in df.itertuples(index=False):
+            out = []
+            for v in row:
+                if v is None or (not isinstance(v, (str, bytes)) and pd.isna(v)):
+                    out.append("")
+                    continue
+                if isinstance(v, float) and v == int(v) and abs(v) < 1e15:
+                    v = float(v)
+                t = text(v)
+                out.append('"' + t.replace('"', '""') + '"')
+            f.write(",".join(out) + "\n")
+
+
+def dump(pg, t: str) -> str:
+    return pg.sql(f"SELECT {', '.join(COLUMNS)} FROM {t} ORDER BY id")
+
+
+def test_a_pandas_frame_with_nulls_in_every_type_equals_the_cli_load(pg, cli, table, tmp_path):
+    for t in ("_pd", "_pl", "_pa", "_cli"):
+        pg.sql(PG_TABLE.format(t=table + t))
+    df = frame()
+    r = barge.load(pg.url, table + "_pd", df)
+    assert (r.rows, r.rejected) == (len(df), 0)
+    path = str(tmp_path / "frame.csv")
+    expected_csv(df, path)
+    cli("load", path, "--into", pg.url, "--table", table + "_cli", "--quiet")
+    want = dump(pg, table + "_cli")
+    assert dump(pg, table + "_pd") == want
+    # Every column holds a NULL somewhere.
+    nulls = pg.sql(
+        f"SELECT {', '.join(f'count(*) - count({c})' for c in COLUMNS[1:])} FROM {table}_pd"
+    )
+    assert all(int(x) >= 1 for x in nulls.split("|")), nulls
+
+    # The same rows as a pyarrow Table and as a polars DataFrame.
+    tbl = pa.Table.from_pandas(df, preserve_index=False)
+    assert barge.load(pg.url, table + "_pa", tbl).rows == len(df)
+    assert dump(pg, table + "_pa") == want
+    assert barge.load(pg.url, table + "_pl", pl.from_arrow(tbl)).rows == len(df)
+    assert dump(pg, table + "_pl") == want
+
+
+def test_a_record_batch_reader_streams_and_a_bad_value_is_set_aside(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id bigint PRIMARY KEY, small smallint NOT NULL)")
+    schema = pa.schema([("id", pa.int64()), ("small", pa.int64())])
+
+    def batches():
+        for b in range(100):
+            ids = list(range(b * 1000 + 1, b * 1000 + 1001))
+            small = [70000 if i % 25_000 == 0 else i % 30000 for i in ids]
+            yield pa.record_batch([ids, small], schema=schema)
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    bad = tmp_path / "bad.csv"
+    r = barge.load(pg.url, table, reader, rejects=bad)
+    assert (r.rows, r.rejected) == (100_000 - 4, 4)
+    assert pg.sql(f"SELECT count(*), sum(id) FROM {table}") == (
+        f"{100_000 - 4}|{sum(range(1, 100_001)) - 25_000 - 50_000 - 75_000 - 100_000}"
+    )
+    lines = bad.read_text().splitlines()
+    assert lines == ["id,small", "25000,70000", "50000,70000", "75000,70000", "100000,70000"]
