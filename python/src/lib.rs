@@ -170,6 +170,8 @@ fn load_files(
 /// Loads the rows of a Python iterable (dicts, or tuples with `columns`).
 #[pyfunction]
 #[pyo3(signature = (url, rows, columns, options, on_progress=None, progress=false, stop=None))]
+// A Python function's arguments, as the Python half passes them.
+#[allow(clippy::too_many_arguments)]
 fn load_rows(
     py: Python<'_>,
     url: &str,
