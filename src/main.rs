@@ -177,7 +177,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         ignore_unknown: args.csv.ignore_unknown,
         delimiter: args.csv.delimiter,
         no_header: args.csv.no_header,
-        null: args.csv.null.clone(),
+        null: Some(args.csv.null.clone()),
         encoding: args.csv.encoding.clone(),
         sample_rows: args.csv.sample_rows,
         create: args.create,

@@ -223,7 +223,7 @@ def load(
     ignore_unknown: bool = False,
     delimiter: Optional[str] = None,
     no_header: bool = False,
-    null: str = "",
+    null: Optional[str] = None,
     encoding: Optional[str] = None,
     sample_rows: int = 10_000,
     create: bool = False,
@@ -272,7 +272,9 @@ def load(
     are understood.
 
     Rows from a program keep no checkpoints unless ``load_id=`` names the load; with one, the
-    same call after an interruption resumes after the rows already committed.
+    same call after an interruption resumes after the rows already committed. ``null=""``
+    makes an empty string NULL, as an empty field is in a CSV file: the dicts of
+    ``csv.DictReader`` then load exactly as the file does.
 
     Raises :class:`BadRow` for a value that does not fit its column (or, with ``rejects=``,
     writes it there and goes on), :class:`ConnectError`, :class:`ConfigError`,

@@ -132,3 +132,32 @@ def test_a_password_is_never_shown(pg, table):
     assert "s3cret-pw" not in str(e.value)
     assert isinstance(e.value, (barge.ConnectError, barge.DatabaseError))
     assert os.environ.get("PGPASSWORD") is None
+
+
+def test_dictreader_rows_with_null_load_exactly_as_the_csv_does(pg, cli, table, tmp_path):
+    import csv
+
+    ddl = ("CREATE TABLE {t} (id bigint PRIMARY KEY, user_id int, amount numeric(12,2), "
+           "name text, day date, payload jsonb)")
+    for t in ("_py", "_cli"):
+        pg.sql(ddl.format(t=table + t))
+    path = tmp_path / "seed.csv"
+    lines = ["id,user_id,amount,name,day,payload"]
+    for i in range(1, 2001):
+        nul = i % 7 == 0
+        lines.append(",".join([
+            str(i), "" if nul else str(i % 50), f"{i}.5", "" if nul else f"\"name, {i}\"",
+            "" if nul else "2024-03-01", "" if nul else f"\"{{\"\"k\"\": {i}}}\"",
+        ]))
+    path.write_text("\n".join(lines) + "\n")
+    with open(path, newline="") as f:
+        r = barge.load(pg.url, table + "_py", csv.DictReader(f), null="")
+    assert r.rows == 2000
+    cli("load", str(path), "--into", pg.url, "--table", table + "_cli", "--quiet")
+    dump = "SELECT * FROM {t} ORDER BY id"
+    assert pg.sql(dump.format(t=table + "_py")) == pg.sql(dump.format(t=table + "_cli"))
+    assert pg.sql(f"SELECT count(*) - count(name) FROM {table}_py") == str(2000 // 7)
+    # Without null="", an empty string is a string: into an int column it is a bad value.
+    with pytest.raises(barge.BadRow, match="user_id"):
+        with open(path, newline="") as f:
+            barge.load(pg.url, table + "_py", csv.DictReader(f), again=True)

@@ -90,6 +90,7 @@ pub struct Load {
     encoding: Option<&'static encoding_rs::Encoding>,
     format: Option<Format>,
     ignore_unknown: bool,
+    values_null: Option<Vec<u8>>,
     observer: Option<Observer>,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
@@ -139,6 +140,7 @@ impl Load {
             encoding: None,
             format: None,
             ignore_unknown: false,
+            values_null: None,
             observer: None,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
@@ -285,6 +287,14 @@ impl Load {
     /// NDJSON: skip keys that are not columns of the table instead of failing.
     pub fn ignore_unknown(mut self, yes: bool) -> Self {
         self.ignore_unknown = yes;
+        self
+    }
+
+    /// Rows a program builds ([`Load::load_batches`], [`Load::load_arrow`]): a string equal to
+    /// `text` is NULL, as an unquoted field equal to `--null` is in a file. Without it a string
+    /// is never NULL. (The dicts of `csv.DictReader` hold `""` where the file had NULL.)
+    pub fn null_strings(mut self, text: impl Into<Vec<u8>>) -> Self {
+        self.values_null = Some(text.into());
         self
     }
 
@@ -502,7 +512,7 @@ impl Load {
     where
         I: Iterator<Item = Result<RowBatch>> + Send + 'static,
     {
-        let source = BatchSource::new(batches, self.rejects.is_some());
+        let source = BatchSource::new(batches, self.rejects.is_some(), self.values_null.clone());
         self.load_records(Box::new(source), columns, "rows").await
     }
 
@@ -518,8 +528,12 @@ impl Load {
         &self,
         reader: Box<dyn arrow_array::RecordBatchReader + Send>,
     ) -> Result<LoadReport> {
-        let (source, columns) =
-            crate::source::arrow::ArrowSource::new(reader, "arrow", self.rejects.is_some());
+        let (source, columns) = crate::source::arrow::ArrowSource::new(
+            reader,
+            "arrow",
+            self.rejects.is_some(),
+            self.values_null.clone(),
+        );
         self.load_records(Box::new(source), columns, "arrow").await
     }
 

@@ -35,8 +35,9 @@ pub struct LoadOptions {
     pub delimiter: Option<u8>,
     /// `--no-header`
     pub no_header: bool,
-    /// `--null`
-    pub null: String,
+    /// `--null` (default: an unquoted empty field). For rows a program builds, a string
+    /// equal to it is NULL only when it is given.
+    pub null: Option<String>,
     /// `--encoding`
     pub encoding: Option<String>,
     /// `--sample-rows`
@@ -90,7 +91,7 @@ impl Default for LoadOptions {
             ignore_unknown: false,
             delimiter: None,
             no_header: false,
-            null: String::new(),
+            null: None,
             encoding: None,
             sample_rows: crate::infer::DEFAULT_SAMPLE_ROWS,
             create: false,
@@ -139,6 +140,9 @@ impl LoadOptions {
         if let Some(id) = &self.load_id {
             load = load.load_id(id);
         }
+        if let Some(n) = &self.null {
+            load = load.null_strings(n.as_bytes());
+        }
         if let Some(t) = &self.table {
             load = load.table(t);
         }
@@ -177,7 +181,7 @@ impl LoadOptions {
         CsvOptions {
             delimiter: self.delimiter.unwrap_or(b','),
             header: !self.no_header,
-            null: self.null.clone().into_bytes(),
+            null: self.null.clone().unwrap_or_default().into_bytes(),
             ..CsvOptions::default()
         }
     }

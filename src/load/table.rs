@@ -100,9 +100,13 @@ impl Load {
         };
         let sample_rows = existing.is_none().then_some(self.sample_rows);
         let mut opts = self.input_options(path.as_deref());
-        if matches!(input, Input::Rows(_) | Input::Records(..)) {
+        if matches!(input, Input::Rows(_)) {
             // A value's None is NULL; a string is never NULL.
             opts.csv.null = Vec::new();
+        }
+        if matches!(input, Input::Records(..)) {
+            // None is NULL, and so is a string equal to the null text when one is given.
+            opts.csv.null = self.values_null.clone().unwrap_or_default();
         }
         let null = opts.csv.null.clone();
         opts.known_columns = existing.as_ref().map(|t| t.column_names());

@@ -47,15 +47,18 @@ pub struct ArrowSource {
     next_row: usize,
     count: u64,
     keep_raw: bool,
+    null: Vec<u8>,
+    null_strings: bool,
 }
 
 impl ArrowSource {
     /// Reads `reader`; returns the source and its column names. With `keep_raw` each row's
-    /// input is its CSV line (the rejects file).
+    /// input is its CSV line (the rejects file); with `null`, a string equal to it is NULL.
     pub fn new(
         reader: Box<dyn RecordBatchReader + Send>,
         name: &str,
         keep_raw: bool,
+        null: Option<Vec<u8>>,
     ) -> (ArrowSource, Vec<String>) {
         let names = reader
             .schema()
@@ -72,6 +75,8 @@ impl ArrowSource {
                 next_row: 0,
                 count: 0,
                 keep_raw,
+                null_strings: null.is_some(),
+                null: null.unwrap_or_default(),
             },
             names,
         )
@@ -155,16 +160,16 @@ fn int_value(a: &ArrayRef, i: usize) -> std::result::Result<i64, String> {
     })
 }
 
-fn push(rec: &mut Record, col: &Column, i: usize) {
+fn push(rec: &mut Record, col: &Column, i: usize, null: &[u8], null_strings: bool) {
     let null_of = |a: &ArrayRef| a.is_null(i);
     match col {
-        Column::Null => rec.push_field(b"", false),
-        Column::Int(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Null => rec.push_field(null, false),
+        Column::Int(a) if null_of(a) => rec.push_field(null, false),
         Column::Int(a) => match int_value(a, i) {
             Ok(v) => rec.push_typed(Typed::Int(v)),
             Err(text) => rec.push_field(text.as_bytes(), true),
         },
-        Column::Float(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Float(a) if null_of(a) => rec.push_field(null, false),
         Column::Float(a) => {
             let v = match a.data_type() {
                 DataType::Float16 => a.as_primitive::<Float16Type>().value(i).to_f64(),
@@ -173,18 +178,18 @@ fn push(rec: &mut Record, col: &Column, i: usize) {
             };
             rec.push_typed(Typed::Float(v));
         }
-        Column::Bool(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Bool(a) if null_of(a) => rec.push_field(null, false),
         Column::Bool(a) => rec.push_typed(Typed::Bool(a.as_boolean().value(i))),
-        Column::Text(a) | Column::Cast(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Text(a) | Column::Cast(a) if null_of(a) => rec.push_field(null, false),
         Column::Text(a) | Column::Cast(a) => {
             let s: &str = match a.data_type() {
                 DataType::LargeUtf8 => a.as_string::<i64>().value(i),
                 DataType::Utf8View => a.as_string_view().value(i),
                 _ => a.as_string::<i32>().value(i),
             };
-            rec.push_field(s.as_bytes(), true);
+            super::batch::text_field(rec, s.as_bytes(), null, null_strings);
         }
-        Column::Bytes(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Bytes(a) if null_of(a) => rec.push_field(null, false),
         Column::Bytes(a) => {
             let b: &[u8] = match a.data_type() {
                 DataType::LargeBinary => a.as_binary::<i64>().value(i),
@@ -194,7 +199,7 @@ fn push(rec: &mut Record, col: &Column, i: usize) {
             };
             rec.push_typed_bytes(Typed::Bytes, b);
         }
-        Column::Date(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Date(a) if null_of(a) => rec.push_field(null, false),
         Column::Date(a) => {
             let days = match a.data_type() {
                 DataType::Date64 => a
@@ -205,7 +210,7 @@ fn push(rec: &mut Record, col: &Column, i: usize) {
             };
             rec.push_typed(Typed::Date((days - 10_957) as i32));
         }
-        Column::Time(a) if null_of(a) => rec.push_field(b"", false),
+        Column::Time(a) if null_of(a) => rec.push_field(null, false),
         Column::Time(a) => {
             let us = match a.data_type() {
                 DataType::Time32(TimeUnit::Second) => {
@@ -221,7 +226,7 @@ fn push(rec: &mut Record, col: &Column, i: usize) {
             };
             rec.push_typed(Typed::Time(us));
         }
-        Column::Timestamp(a, _) if null_of(a) => rec.push_field(b"", false),
+        Column::Timestamp(a, _) if null_of(a) => rec.push_field(null, false),
         Column::Timestamp(a, aware) => {
             let us = match a.data_type() {
                 DataType::Timestamp(TimeUnit::Second, _) => a
@@ -265,7 +270,7 @@ impl RecordSource for ArrowSource {
             record: self.count,
         });
         for col in &self.columns {
-            push(rec, col, self.next_row);
+            push(rec, col, self.next_row, &self.null, self.null_strings);
         }
         self.next_row += 1;
         if self.keep_raw {

@@ -167,20 +167,27 @@ impl RowBatch {
         Ok(())
     }
 
-    /// Copies row `row` into `rec`, whose position is already set.
-    fn fill(&self, row: usize, rec: &mut Record) {
+    /// Copies row `row` into `rec`, whose position is already set; NULL as `null` unquoted,
+    /// and text quoted unless it is `null` (see [`text_field`]).
+    fn fill(&self, row: usize, rec: &mut Record, null: &[u8], null_strings: bool) {
         let first = row * self.width;
         let mut start = if first == 0 { 0 } else { self.ends[first - 1] };
         for f in first..first + self.width {
             let end = self.ends[f];
             match self.typed[f] {
                 Some(v) => rec.push_typed_bytes(v, &self.data[start..end]),
-                // A NULL is an unquoted empty field; text is quoted, so never NULL.
-                None => rec.push_field(&self.data[start..end], !self.nulls[f]),
+                None if self.nulls[f] => rec.push_field(null, false),
+                None => text_field(rec, &self.data[start..end], null, null_strings),
             }
             start = end;
         }
     }
+}
+
+/// Appends a program's string: quoted (so never NULL), unless `null_strings` and it equals the
+/// null text, which makes it NULL as an unquoted field equal to `--null` is in a file.
+pub(crate) fn text_field(rec: &mut Record, text: &[u8], null: &[u8], null_strings: bool) {
+    rec.push_field(text, !(null_strings && text == null));
 }
 
 /// Days from 2000-01-01 to a calendar date.
@@ -197,18 +204,22 @@ pub struct BatchSource<I> {
     next_row: usize,
     count: u64,
     keep_raw: bool,
+    null: Vec<u8>,
+    null_strings: bool,
 }
 
 impl<I: Iterator<Item = Result<RowBatch>> + Send> BatchSource<I> {
     /// Reads `batches`; with `keep_raw` each row's input is its CSV line (the rejects file is
-    /// then a CSV file that loads again).
-    pub fn new(batches: I, keep_raw: bool) -> BatchSource<I> {
+    /// then a CSV file that loads again); with `null`, a string equal to it is NULL.
+    pub fn new(batches: I, keep_raw: bool, null: Option<Vec<u8>>) -> BatchSource<I> {
         BatchSource {
             batches,
             current: RowBatch::default(),
             next_row: 0,
             count: 0,
             keep_raw,
+            null_strings: null.is_some(),
+            null: null.unwrap_or_default(),
         }
     }
 }
@@ -230,7 +241,8 @@ impl<I: Iterator<Item = Result<RowBatch>> + Send> RecordSource for BatchSource<I
             line: self.count,
             record: self.count,
         });
-        self.current.fill(self.next_row, rec);
+        self.current
+            .fill(self.next_row, rec, &self.null, self.null_strings);
         self.next_row += 1;
         if self.keep_raw {
             let line = csv_line(rec);
@@ -329,7 +341,7 @@ mod tests {
         assert!(b.end_row().is_err(), "a short row is refused");
         assert_eq!(b.rows(), 2);
 
-        let mut src = BatchSource::new(vec![Ok(b)].into_iter(), true);
+        let mut src = BatchSource::new(vec![Ok(b)].into_iter(), true, None);
         let mut rec = Record::default();
         assert!(src.read_record(&mut rec).unwrap());
         assert_eq!(rec.typed(0), Some(Typed::Int(7)));
