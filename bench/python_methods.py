@@ -7,7 +7,10 @@ in-memory preparation such as reading the file into Arrow).
                 seed_sqlalchemy.py reads the file) handed to barge.load, with null=""
   barge_path    barge.load(url, "events", FILE)
   barge_arrow   the file read into a pyarrow Table with its types (untimed), then barge.load
-  barge_pandas  the same Table as a pandas DataFrame (untimed), then barge.load
+  barge_pandas  the same Table as a pandas DataFrame (untimed), then barge.load: its decimal,
+                date and uuid-string columns are Python objects, which pyarrow converts
+  barge_pandas_arrow
+                the same as a pandas DataFrame backed by Arrow (types_mapper=pd.ArrowDtype)
   barge_arrow_text / adbc_arrow
                 a pyarrow Table whose uuid and jsonb columns are strings, into events_text
                 (the same table with tag and payload as text: ADBC sends Arrow strings as
@@ -45,10 +48,14 @@ def main():
     elif method == "barge_path":
         t = time.perf_counter()
         rows = barge.load(url, "events", path).rows
-    elif method in ("barge_arrow", "barge_pandas", "barge_arrow_text"):
+    elif method in ("barge_arrow", "barge_pandas", "barge_pandas_arrow", "barge_arrow_text"):
         data = arrow_table(path)
         if method == "barge_pandas":
             data = data.to_pandas()
+        elif method == "barge_pandas_arrow":
+            import pandas as pd
+
+            data = data.to_pandas(types_mapper=pd.ArrowDtype)
         table = "events_text" if method == "barge_arrow_text" else "events"
         t = time.perf_counter()
         rows = barge.load(url, table, data).rows

@@ -53,6 +53,32 @@ impl Kinds {
     }
 }
 
+/// A str's UTF-8 bytes, without a copy.
+///
+/// pyo3 under abi3-py39 reads a str through a new bytes object (`to_cow`), because
+/// `PyUnicode_AsUTF8AndSize` joined the limited API only in 3.10. The function itself is in
+/// every CPython 3 with the same signature, and this is the hottest call of a load from
+/// Python (one per string value), so it is called directly.
+fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    extern "C" {
+        fn PyUnicode_AsUTF8AndSize(
+            o: *mut pyo3::ffi::PyObject,
+            size: *mut pyo3::ffi::Py_ssize_t,
+        ) -> *const std::ffi::c_char;
+    }
+    let mut len: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a str (the type says so) and the GIL is held (a Bound proves it); the
+    // buffer returned lives as long as the str, which outlives the borrow of `s`.
+    let ptr = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len) };
+    if ptr.is_null() {
+        return Err(PyErr::fetch(s.py()));
+    }
+    // SAFETY: CPython returns `len` bytes of UTF-8 at `ptr` (a lone surrogate is an error,
+    // returned above as NULL).
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len as usize) };
+    std::str::from_utf8(bytes).map_err(|e| PyTypeError::new_err(e.to_string()))
+}
+
 /// A module the program has imported, without importing it.
 fn loaded<'py>(py: Python<'py>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
     let modules = py.import("sys")?.getattr("modules")?;
@@ -88,7 +114,7 @@ pub fn push(
     }
     // Exact builtin types first: the common case costs one comparison.
     if let Ok(s) = v.cast_exact::<PyString>() {
-        batch.push_text(&s.to_cow()?);
+        batch.push_text(utf8(s)?);
         return Ok(());
     }
     if v.is_exact_instance_of::<PyBool>() {
@@ -177,7 +203,7 @@ pub fn push(
     }
     // Subclasses of the builtins (IntEnum, str enums, numpy.float64 is a float).
     if let Ok(s) = v.cast::<PyString>() {
-        batch.push_text(&s.to_cow()?);
+        batch.push_text(utf8(s)?);
         return Ok(());
     }
     if v.is_instance_of::<PyBool>() {
