@@ -324,9 +324,9 @@ impl Error {
     pub fn sqlstate(&self) -> Option<&str> {
         match &*self.kind {
             #[cfg(feature = "postgres")]
-            ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => {
-                source.as_db_error().map(|e| e.code().code())
-            }
+            ErrorKind::Connect { source, .. } | ErrorKind::Database { source, .. } => source
+                .as_db_error()
+                .map(crate::sink::postgres::error::sqlstate),
             #[cfg(feature = "mysql")]
             ErrorKind::Mysql {
                 source: mysql_async::Error::Server(e),

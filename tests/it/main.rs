@@ -5,6 +5,7 @@
 mod support;
 
 mod backends;
+mod citus;
 mod cli;
 mod csv_input;
 mod defects;

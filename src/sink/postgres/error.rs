@@ -31,6 +31,38 @@ pub(crate) fn connect(target: String, source: tokio_postgres::Error, pg: &PgTarg
     }
 }
 
+/// The SQLSTATE a server error stands for. Citus re-raises some of its workers' errors on the
+/// coordinator as XX000 (internal error) with the worker's message (a duplicate key in COPY
+/// into a distributed table, for one); the message names the error, so it is read back into
+/// the code the worker raised, and such a row is a bad row like any other.
+pub(crate) fn sqlstate(db: &tokio_postgres::error::DbError) -> &str {
+    let code = db.code().code();
+    if !matches!(code, "XX000" | "58030") {
+        return code;
+    }
+    const WRAPPED: [(&str, &str); 13] = [
+        ("duplicate key value violates unique constraint", "23505"),
+        ("null value in column", "23502"),
+        ("violates check constraint", "23514"),
+        ("violates foreign key constraint", "23503"),
+        ("value too long for type", "22001"),
+        ("invalid input syntax", "22P02"),
+        ("out of range for type", "22003"),
+        // A worker that went away: the coordinator's connection to it failed.
+        ("failure on connection marked as essential", "08006"),
+        ("connection to the remote node", "08006"),
+        ("server closed the connection unexpectedly", "08006"),
+        ("terminating connection", "08006"),
+        ("could not connect to", "08006"),
+        ("failed to COPY to shard", "08006"),
+    ];
+    let msg = db.message();
+    WRAPPED
+        .iter()
+        .find(|(text, _)| msg.contains(text))
+        .map_or(code, |(_, c)| c)
+}
+
 /// The class of a driver error:
 /// - transient: SQLSTATE class 08 (connection), 57P01-57P03 (shutting down, crashed, starting
 ///   up), 53300 (too many connections), 40001 (serialization), 40P01 (deadlock); a closed
@@ -42,7 +74,7 @@ pub(crate) fn connect(target: String, source: tokio_postgres::Error, pg: &PgTarg
 ///   the same settings fail the same way, so it is never retried).
 pub(crate) fn classify(e: &tokio_postgres::Error) -> ErrorClass {
     if let Some(db) = e.as_db_error() {
-        let code = db.code().code();
+        let code = sqlstate(db);
         return if code.starts_with("08")
             || matches!(
                 code,

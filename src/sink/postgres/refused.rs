@@ -95,11 +95,17 @@ impl PgSink {
             .map(|c| format!("s.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        // NULL keys never conflict; the first occurrence of a key in the chunk loads.
+        // NULL keys never conflict; the first occurrence of a key in the chunk loads. The keys
+        // already in the table are fetched first, with the stage as a subquery (not joined
+        // row by row): a distributed table (Citus) can be read that way, and joined to a
+        // local table only through such an intermediate result.
+        let key_list = k.join(", ");
         let find = format!(
-            "SELECT seq, key FROM (SELECT s.{SEQ} AS seq, concat_ws(', ', {key_text}) AS key, \
+            "WITH there AS MATERIALIZED (SELECT {key_list} FROM {table} \
+                WHERE ({key_list}) IN (SELECT {key_list} FROM {DEDUPE})) \
+             SELECT seq, key FROM (SELECT s.{SEQ} AS seq, concat_ws(', ', {key_text}) AS key, \
                 row_number() OVER (PARTITION BY {partition} ORDER BY s.{SEQ}) AS n, \
-                EXISTS (SELECT 1 FROM {table} x WHERE {same}) AS there \
+                EXISTS (SELECT 1 FROM there x WHERE {same}) AS there \
               FROM {DEDUPE} s WHERE {not_null}) d \
              WHERE n > 1 OR there ORDER BY seq"
         );

@@ -102,7 +102,9 @@ pub async fn resolve(
                         column: Some(col.name.clone()),
                         value: Some(value),
                         reason,
-                        sqlstate: e.as_db_error().map(|db| db.code().code().to_string()),
+                        sqlstate: e
+                            .as_db_error()
+                            .map(|db| super::error::sqlstate(db).to_string()),
                     });
                 }
                 if !refused.is_empty() {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 
 pub mod backend;
+pub mod citus;
 pub mod fixtures;
 pub mod mysql;
 pub mod pg;

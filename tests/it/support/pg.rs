@@ -247,9 +247,18 @@ impl PrivateServer {
         format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
     fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(self.bin.join("pg_ctl"));
-        cmd.arg("-D").arg(self.dir.join("data")).args(args);
+        // The server's own libpq connections (Citus to its workers) look for client
+        // certificates under $HOME: its own directory, not the test user's.
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(args)
+            .env("HOME", &self.dir);
         if let Some((uid, gid)) = self.user {
             cmd.uid(uid).gid(gid);
         }

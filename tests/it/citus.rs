@@ -1,0 +1,256 @@
+//! Citus, a distributed PostgreSQL: a throwaway coordinator and two workers. Loads into
+//! hash-distributed, reference and local tables equal the coordinator's own COPY of the same
+//! file; upserts equal the last occurrence of each key; refused rows (Citus wraps its workers'
+//! errors) are set aside exactly; a kill -9 or a worker restarted mid-load ends in an exact
+//! table.
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::NoTls;
+
+use crate::support::citus::Citus;
+use crate::support::fixtures::{events_csv, EVENTS_DDL};
+use crate::support::{barge, Dir};
+
+async fn coordinator_copy(c: &Citus, table: &str, csv: &str) {
+    let (client, conn) = tokio_postgres::connect(&c.url(), NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let sink = client
+        .copy_in(&format!(
+            "COPY {table} FROM STDIN (FORMAT csv, HEADER true)"
+        ))
+        .await
+        .expect("COPY");
+    futures_util::pin_mut!(sink);
+    use futures_util::SinkExt;
+    sink.send(bytes::Bytes::copy_from_slice(csv.as_bytes()))
+        .await
+        .expect("send");
+    sink.finish().await.expect("finish COPY");
+}
+
+async fn checksum(c: &Citus, table: &str) -> String {
+    c.one(&format!(
+        "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
+    ))
+    .await
+}
+
+async fn make(c: &Citus, table: &str, how: &str) {
+    c.exec(&format!("CREATE TABLE {table} ({EVENTS_DDL})"))
+        .await;
+    match how {
+        "distributed" => {
+            c.exec(&format!("SELECT create_distributed_table('{table}', 'id')"))
+                .await
+        }
+        "reference" => {
+            c.exec(&format!("SELECT create_reference_table('{table}')"))
+                .await
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn citus_tables_of_every_kind_equal_the_coordinators_copy_and_upserts_keep_the_last() {
+    let c = Citus::start().await;
+    let dir = Dir::new();
+    let csv = events_csv(20_000);
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, &csv).expect("write");
+    let url = c.url();
+    for how in ["distributed", "reference", "local"] {
+        let (ours, oracle) = (format!("{how}_t"), format!("{how}_oracle"));
+        make(&c, &ours, how).await;
+        make(&c, &oracle, how).await;
+        // The default URL: TLS preferred, which Citus' self-signed certificate must allow.
+        barge(&[
+            "load",
+            path.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            &ours,
+            "--quiet",
+        ])
+        .assert_ok();
+        coordinator_copy(&c, &oracle, &csv).await;
+        assert_eq!(
+            checksum(&c, &ours).await,
+            checksum(&c, &oracle).await,
+            "{how}"
+        );
+    }
+
+    // An upsert into the distributed table: rows 15,001-25,000 again with new names; each
+    // key ends with its last occurrence, as a row-by-row upsert leaves it.
+    let full = events_csv(25_000);
+    let header = &full[..=full.find('\n').expect("header")];
+    let from = full.find("\n15001,").expect("record 15001") + 1;
+    let renamed = format!("{header}{}", full[from..].replace("user ", "renamed "));
+    let second = dir.path().join("second.csv");
+    std::fs::write(&second, &renamed).expect("write");
+    let run = barge(&[
+        "load",
+        second.to_str().unwrap(),
+        "--into",
+        &url,
+        "--table",
+        "distributed_t",
+        "--on-conflict",
+        "update",
+        "--json",
+    ]);
+    run.assert_ok();
+    assert!(run.stdout.contains("\"inserted\":5000"), "{}", run.stdout);
+    assert!(run.stdout.contains("\"updated\":5000"), "{}", run.stdout);
+    let keep = csv.find("\n15001,").expect("record 15001") + 1;
+    let expected = format!("{}{}", &csv[..keep], &renamed[header.len()..]);
+    make(&c, "upsert_oracle", "distributed").await;
+    coordinator_copy(&c, "upsert_oracle", &expected).await;
+    assert_eq!(
+        checksum(&c, "distributed_t").await,
+        checksum(&c, "upsert_oracle").await
+    );
+}
+
+#[tokio::test]
+async fn citus_refused_rows_are_set_aside_exactly_however_citus_wraps_them() {
+    let c = Citus::start().await;
+    make(&c, "events", "distributed").await;
+    let csv = events_csv(5_000);
+    // Keys already there (every 97th), and a value the client refuses (record of id 10).
+    let taken: Vec<u64> = (1..=5_000).filter(|i| i % 97 == 0).collect();
+    c.exec(&format!("CREATE TABLE staging ({EVENTS_DDL})"))
+        .await;
+    coordinator_copy(&c, "staging", &csv).await;
+    c.exec("INSERT INTO events SELECT * FROM staging WHERE id % 97 = 0")
+        .await;
+    let at = csv.find("\n10,").expect("record 10");
+    let active = at + csv[at..].find(",true,").expect("its boolean");
+    let dirty = format!("{},maybe,{}", &csv[..active], &csv[active + 6..]);
+    let dir = Dir::new();
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, dirty).expect("write");
+    let rejects = dir.path().join("bad.csv");
+    let run = barge(&[
+        "load",
+        path.to_str().unwrap(),
+        "--into",
+        &c.url(),
+        "--table",
+        "events",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--chunk-rows",
+        "1000",
+        "--json",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    // Each rejected row's record number (the header is record 1, so id = record - 1).
+    let errors = std::fs::read_to_string(format!("{}.errors.jsonl", rejects.display()))
+        .expect("the rejects' reasons");
+    let mut got: Vec<u64> = errors
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["record"].as_u64().expect("record") - 1
+        })
+        .collect();
+    got.sort_unstable();
+    let mut want = taken.clone();
+    want.push(10);
+    want.sort_unstable();
+    assert_eq!(got, want, "{}", run.all());
+    assert_eq!(
+        c.one("SELECT count(*)::text FROM events").await,
+        (5_000 - 1).to_string()
+    );
+}
+
+#[tokio::test]
+async fn citus_kill9_and_a_worker_restarted_mid_load_end_in_an_exact_table() {
+    let c = Citus::start().await;
+    let dir = Dir::new();
+    let csv = events_csv(300_000);
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, &csv).expect("write");
+    make(&c, "oracle", "distributed").await;
+    coordinator_copy(&c, "oracle", &csv).await;
+    let want = checksum(&c, "oracle").await;
+    let bin = env!("CARGO_BIN_EXE_barge");
+    let args = |table: &str| {
+        vec![
+            "load".to_string(),
+            path.to_str().unwrap().to_string(),
+            "--into".into(),
+            c.url(),
+            "--table".into(),
+            table.to_string(),
+            "--chunk-rows".into(),
+            "5000".into(),
+            "--quiet".into(),
+        ]
+    };
+    let wait_rows = |table: &'static str| {
+        let c = &c;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let n: u64 = c
+                    .one(&format!("SELECT count(*)::text FROM {table}"))
+                    .await
+                    .parse()
+                    .unwrap_or(0);
+                if n > 0 {
+                    return n;
+                }
+                assert!(Instant::now() < deadline, "no rows after 2 minutes");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    // kill -9 mid-load, then the same command again.
+    make(&c, "killed", "distributed").await;
+    let mut child = std::process::Command::new(bin)
+        .args(args("killed"))
+        .spawn()
+        .expect("spawn barge");
+    wait_rows("killed").await;
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let partial: u64 = c
+        .one("SELECT count(*)::text FROM killed")
+        .await
+        .parse()
+        .unwrap();
+    assert!(partial < 300_000, "the load ended before the kill");
+    let a: Vec<String> = args("killed");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    barge(&a).assert_ok();
+    assert_eq!(checksum(&c, "killed").await, want);
+
+    // A worker stopped at once and started again while barge loads: it retries.
+    make(&c, "restarted", "distributed").await;
+    let child = std::process::Command::new(bin)
+        .args(args("restarted"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn barge");
+    wait_rows("restarted").await;
+    c.workers[1].stop("immediate");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.workers[1].pg_ctl_start();
+    let out = child.wait_with_output().expect("barge");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(checksum(&c, "restarted").await, want);
+}
