@@ -247,10 +247,6 @@ impl PrivateServer {
         format!("postgresql://postgres@127.0.0.1:{}/{db}", self.port)
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.join("data")
-    }
-
     fn pg_ctl(&self, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(self.bin.join("pg_ctl"));
         // The server's own libpq connections (Citus to its workers) look for client
