@@ -91,6 +91,9 @@ pub struct Load {
     format: Option<Format>,
     ignore_unknown: bool,
     values_null: Option<Vec<u8>>,
+    /// Which of chunk rows, chunk bytes and workers the caller chose (the rest the backend
+    /// may choose: see [`crate::sink::Backend::chunk_sizing`]).
+    given: [bool; 3],
     observer: Option<Observer>,
     progress: Arc<Progress>,
     cancel: Arc<AtomicBool>,
@@ -141,6 +144,7 @@ impl Load {
             format: None,
             ignore_unknown: false,
             values_null: None,
+            given: [false; 3],
             observer: None,
             progress: Arc::new(Progress::default()),
             cancel: Arc::new(AtomicBool::new(false)),
@@ -169,17 +173,27 @@ impl Load {
     /// Rows per chunk (one transaction each).
     pub fn chunk_rows(mut self, rows: usize) -> Self {
         self.chunk_rows = rows.max(1);
+        self.given[0] = true;
         self
     }
 
     /// Upper bound on a chunk's encoded size, in bytes.
     pub fn chunk_bytes(mut self, bytes: usize) -> Self {
         self.chunk_bytes = bytes.max(1);
+        self.given[1] = true;
         self
     }
 
     /// Writer tasks, each on its own connection.
     pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self.given[2] = true;
+        self
+    }
+
+    /// Writers unless told otherwise (the CLI's default is 2), leaving the backend free to
+    /// choose (see [`Load::workers`]).
+    pub(crate) fn default_workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);
         self
     }
@@ -659,13 +673,27 @@ impl Load {
             session_utc,
         )
         .with_session_offset(db.session_offset().await?);
+        // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
+        // larger chunks); the memory bound holds either way.
+        let sizing = db.chunk_sizing();
+        let pick = |given: bool, own: usize, theirs: Option<usize>| match theirs {
+            Some(v) if !given => v,
+            _ => own,
+        };
+        let chunk_rows = pick(self.given[0], self.chunk_rows, sizing.map(|s| s.rows));
+        let chunk_bytes = pick(self.given[1], self.chunk_bytes, sizing.map(|s| s.bytes));
+        let workers = if run.atomic {
+            1
+        } else {
+            pick(self.given[2], self.workers, sizing.map(|s| s.workers))
+        };
         let plan = Plan {
             table: dest.table.clone(),
             input: name.to_string(),
             columns: dest.columns.clone(),
             format: dest.format,
             mode: self.mode,
-            chunk_rows: self.chunk_rows,
+            chunk_rows,
             upsert: dest.upsert.clone(),
             checkpoints: run.checkpoints.clone(),
             atomic: run.atomic,
@@ -673,14 +701,14 @@ impl Load {
             rejects: run.rejects.clone(),
             max_errors: self.max_errors,
         };
-        let sinks = db.sinks(plan, self.workers, self.progress.clone()).await?;
+        let sinks = db.sinks(plan, workers, self.progress.clone()).await?;
         let opts = PipelineOptions {
             rejects: run.rejects.is_some(),
             max_errors: self.max_errors,
-            chunk_rows: self.chunk_rows,
-            chunk_bytes: self.chunk_bytes,
+            chunk_rows,
+            chunk_bytes,
             // A chunk for each writer and one queued: more would only wait.
-            in_flight_bytes: self.chunk_bytes.saturating_mul(self.workers + 1),
+            in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
         };
         let load_id = run.checkpoints.as_ref().map(|c| c.load_id().to_string());
         let stats = pipeline::run(

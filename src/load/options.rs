@@ -124,9 +124,7 @@ impl LoadOptions {
         let mut load = Load::into(target)?
             .csv(self.csv())
             .sample_rows(self.sample_rows)
-            .chunk_rows(self.chunk_rows)
-            .chunk_bytes(self.chunk_bytes)
-            .workers(self.workers.unwrap_or(if self.atomic { 1 } else { 2 }))
+            .default_workers(if self.atomic { 1 } else { 2 })
             .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
             .again(self.again)
             .atomic(self.atomic)
@@ -139,6 +137,16 @@ impl LoadOptions {
             });
         if let Some(id) = &self.load_id {
             load = load.load_id(id);
+        }
+        // Only what differs from the defaults counts as chosen: the backend sizes the rest.
+        if self.chunk_rows != DEFAULT_CHUNK_ROWS {
+            load = load.chunk_rows(self.chunk_rows);
+        }
+        if self.chunk_bytes != DEFAULT_CHUNK_BYTES {
+            load = load.chunk_bytes(self.chunk_bytes);
+        }
+        if let Some(n) = self.workers {
+            load = load.workers(n);
         }
         if let Some(n) = &self.null {
             load = load.null_strings(n.as_bytes());

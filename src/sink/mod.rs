@@ -42,6 +42,18 @@ pub trait Sink: Send + 'static {
     }
 }
 
+/// Chunk size and writers for a server whose commits are costly (see
+/// [`Backend::chunk_sizing`]); memory stays bounded by `bytes` x (`workers` + 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkSizing {
+    /// Rows per chunk, at most.
+    pub rows: usize,
+    /// Encoded bytes per chunk, at most.
+    pub bytes: usize,
+    /// Writer connections.
+    pub workers: usize,
+}
+
 /// A database as a load sees it, through its bookkeeping connection: the load's phases run
 /// the same on every backend, and only these steps differ.
 pub trait Backend: Send {
@@ -54,6 +66,13 @@ pub trait Backend: Send {
     /// Whether a missing table is created without `--create` (the embedded default does).
     fn creates_tables(&self) -> bool {
         false
+    }
+
+    /// How chunks are best sized on this server where the user did not say: `None` keeps
+    /// the defaults. (A distributed commit costs a Citus coordinator far more than a commit
+    /// costs a single server.)
+    fn chunk_sizing(&self) -> Option<ChunkSizing> {
+        None
     }
 
     /// The wire format for these columns in this mode, and its name in the report.

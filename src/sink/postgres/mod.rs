@@ -16,7 +16,7 @@ use crate::ident::Dialect;
 use crate::progress::Progress;
 use crate::retry::{self, RetryPolicy};
 use crate::schema::{Column, ColumnType, Table, TableName};
-use crate::sink::{Backend, Mode, Plan};
+use crate::sink::{Backend, ChunkSizing, Mode, Plan};
 use crate::upsert::UniqueKey;
 
 pub mod conninfo;
@@ -51,6 +51,18 @@ pub async fn connect(config: &tokio_postgres::Config, pg: &PgTarget) -> Result<C
     Ok(client)
 }
 
+/// Connections to each Citus worker that a session keeps between transactions (one per shard
+/// a COPY writes to, on a cluster of up to this many shards per worker).
+const CITUS_CACHED_CONNS: u32 = 64;
+
+/// Whether the server is a Citus coordinator (the extension is installed in this database).
+async fn is_citus(client: &Client) -> bool {
+    client
+        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'citus'", &[])
+        .await
+        .is_ok_and(|r| r.is_some())
+}
+
 /// A PostgreSQL server, through the load's bookkeeping connection.
 pub struct PgBackend {
     /// The bookkeeping connection; the first writer takes it over.
@@ -58,6 +70,8 @@ pub struct PgBackend {
     config: tokio_postgres::Config,
     target: PgTarget,
     retry: RetryPolicy,
+    /// Whether the server is a Citus coordinator.
+    citus: bool,
 }
 
 impl PgBackend {
@@ -91,11 +105,33 @@ impl PgBackend {
             },
         )
         .await?;
+        let citus = is_citus(&client).await;
+        if citus {
+            // Citus keeps one connection per worker across transactions unless told more, and
+            // a COPY into a distributed table opens one per shard: each chunk then paid for
+            // new connections (TLS included) to every shard, ~115 ms a chunk on a coordinator
+            // and two workers (1M bench rows: 18.1 s, against 5.9 s with them kept; psql
+            // \copy 4.5 s). Every connection of the load keeps them.
+            let keep = format!("-c citus.max_cached_conns_per_worker={CITUS_CACHED_CONNS}");
+            let options = match config.get_options() {
+                Some(o) if !o.is_empty() => format!("{o} {keep}"),
+                _ => keep,
+            };
+            config.options(&options);
+            client
+                .batch_execute(&format!(
+                    "SET citus.max_cached_conns_per_worker = {CITUS_CACHED_CONNS}"
+                ))
+                .await
+                .map_err(|e| Error::db("setting up the session for Citus", e))?;
+            tracing::info!("the target is a Citus coordinator: shard connections are kept");
+        }
         Ok(PgBackend {
             client: Some(client),
             config,
             target: target.clone(),
             retry,
+            citus,
         })
     }
 
@@ -115,6 +151,19 @@ impl Backend for PgBackend {
 
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    /// On Citus each chunk is a distributed transaction (two-phase commit on every worker):
+    /// fewer, larger chunks, from one writer. Measured on a coordinator and two workers with
+    /// 1M bench rows (shard connections kept): 10k-row chunks from 2 writers 6.0 s; 8 MiB
+    /// chunks 6.1 s; 16 MiB from one writer 5.0 s; 24 MiB from one writer 4.8 s (60 MiB peak);
+    /// psql `\copy` 4.3 s. Two writers gain nothing there: the coordinator is the bottleneck.
+    fn chunk_sizing(&self) -> Option<ChunkSizing> {
+        self.citus.then_some(ChunkSizing {
+            rows: usize::MAX,
+            bytes: 24 * 1024 * 1024,
+            workers: 1,
+        })
     }
 
     fn wire_format(&self, columns: &[Column], mode: Mode) -> (WireFormat, &'static str) {
