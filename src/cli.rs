@@ -125,6 +125,11 @@ pub struct LoadArgs {
     #[arg(long)]
     pub create: bool,
 
+    /// With --create on a Citus coordinator: distribute the new table by this column
+    /// (create_distributed_table) before loading. A table that exists keeps its distribution.
+    #[arg(long, value_name = "COLUMN", requires = "create")]
+    pub distribute_by: Option<String>,
+
     /// When a row's key is already in the table: "nothing" keeps the table's row, "update"
     /// overwrites it. Within the file the first occurrence of a key wins with "nothing", the
     /// last with "update", as if the rows were loaded one by one.

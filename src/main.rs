@@ -181,6 +181,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         encoding: args.csv.encoding.clone(),
         sample_rows: args.csv.sample_rows,
         create: args.create,
+        distribute_by: args.distribute_by.clone(),
         on_conflict: args.on_conflict,
         key: args.key.clone(),
         update_columns: args.update_columns.clone(),

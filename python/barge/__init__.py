@@ -227,6 +227,7 @@ def load(
     encoding: Optional[str] = None,
     sample_rows: int = 10_000,
     create: bool = False,
+    distribute_by: Optional[str] = None,
     on_conflict: Optional[str] = None,
     key: Union[str, Sequence[str], None] = None,
     update_columns: Union[str, Sequence[str], None] = None,
@@ -292,6 +293,7 @@ def load(
         encoding=encoding,
         sample_rows=sample_rows,
         create=create,
+        distribute_by=distribute_by,
         on_conflict=on_conflict,
         key=key if key is None or isinstance(key, str) else list(key),
         update_columns=update_columns

@@ -91,6 +91,7 @@ pub struct Load {
     format: Option<Format>,
     ignore_unknown: bool,
     values_null: Option<Vec<u8>>,
+    distribute_by: Option<String>,
     /// Which of chunk rows, chunk bytes and workers the caller chose (the rest the backend
     /// may choose: see [`crate::sink::Backend::chunk_sizing`]).
     given: [bool; 3],
@@ -144,6 +145,7 @@ impl Load {
             format: None,
             ignore_unknown: false,
             values_null: None,
+            distribute_by: None,
             given: [false; 3],
             observer: None,
             progress: Arc::new(Progress::default()),
@@ -301,6 +303,13 @@ impl Load {
     /// NDJSON: skip keys that are not columns of the table instead of failing.
     pub fn ignore_unknown(mut self, yes: bool) -> Self {
         self.ignore_unknown = yes;
+        self
+    }
+
+    /// With [`Load::create`] on a Citus coordinator: the new table is distributed by
+    /// `column` (`create_distributed_table`) before any row is loaded.
+    pub fn distribute_by(mut self, column: impl Into<String>) -> Self {
+        self.distribute_by = Some(column.into());
         self
     }
 

@@ -44,6 +44,8 @@ pub struct LoadOptions {
     pub sample_rows: usize,
     /// `--create`
     pub create: bool,
+    /// `--distribute-by`
+    pub distribute_by: Option<String>,
     /// `--on-conflict`
     #[serde(deserialize_with = "parsed")]
     pub on_conflict: Option<OnConflict>,
@@ -95,6 +97,7 @@ impl Default for LoadOptions {
             encoding: None,
             sample_rows: crate::infer::DEFAULT_SAMPLE_ROWS,
             create: false,
+            distribute_by: None,
             on_conflict: None,
             key: None,
             update_columns: None,
@@ -159,6 +162,9 @@ impl LoadOptions {
         }
         if self.create {
             load = load.create(true);
+        }
+        if let Some(c) = &self.distribute_by {
+            load = load.distribute_by(c);
         }
         if let Some(f) = self.format {
             load = load.format(f);

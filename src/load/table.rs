@@ -136,6 +136,9 @@ impl Load {
                     inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
                 db.create_table(&sql, &table_name).await?;
+                if let Some(column) = &self.distribute_by {
+                    db.distribute(&table_name, column).await?;
+                }
                 let t = db.introspect(&table_name).await?.ok_or_else(|| {
                     Error::from(ErrorKind::TableNotFound {
                         table: table_name.quoted(),

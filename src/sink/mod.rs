@@ -91,6 +91,20 @@ pub trait Backend: Send {
         name: &TableName,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Spreads a table this load just created over a cluster's nodes by `column` (Citus'
+    /// `create_distributed_table`). Only a distributed database can.
+    fn distribute(
+        &mut self,
+        _name: &TableName,
+        _column: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async {
+            Err(crate::error::Error::config(
+                "--distribute-by spreads a table over a Citus cluster: the target is not a Citus coordinator",
+            ))
+        }
+    }
+
     /// The unique keys an upsert's conflict target can name.
     fn unique_keys(&mut self, table: &Table)
         -> impl Future<Output = Result<Vec<UniqueKey>>> + Send;

@@ -85,6 +85,27 @@ async fn citus_tables_of_every_kind_equal_the_coordinators_copy_and_upserts_keep
         );
     }
 
+    // --create with --distribute-by: a new table, distributed by the column named, loaded.
+    barge(&[
+        "load",
+        path.to_str().unwrap(),
+        "--into",
+        &url,
+        "--table",
+        "created",
+        "--create",
+        "--distribute-by",
+        "id",
+        "--quiet",
+    ])
+    .assert_ok();
+    assert_eq!(
+        c.one("SELECT distribution_column::text FROM citus_tables WHERE table_name = 'created'::regclass")
+            .await,
+        "id"
+    );
+    assert_eq!(c.one("SELECT count(*)::text FROM created").await, "20000");
+
     // An upsert into the distributed table: rows 15,001-25,000 again with new names; each
     // key ends with its last occurrence, as a row-by-row upsert leaves it.
     let full = events_csv(25_000);
@@ -253,4 +274,29 @@ async fn citus_kill9_and_a_worker_restarted_mid_load_end_in_an_exact_table() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(checksum(&c, "restarted").await, want);
+}
+
+#[tokio::test]
+async fn distribute_by_on_a_server_without_citus_says_so() {
+    let db = crate::support::fresh_db("nocitus").await;
+    let dir = Dir::new();
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, "id,v\n1,a\n").expect("write");
+    let run = barge(&[
+        "load",
+        path.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--create",
+        "--distribute-by",
+        "id",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("the target is not a Citus coordinator"),
+        "{}",
+        run.stderr
+    );
 }

@@ -202,6 +202,24 @@ impl Backend for PgBackend {
             .map_err(|e| Error::db(format!("creating table {}", name.quoted()), e))
     }
 
+    async fn distribute(&mut self, name: &TableName, column: &str) -> Result<()> {
+        if !self.citus {
+            return Err(Error::config(
+                "--distribute-by spreads a table over a Citus cluster: the target is not a Citus coordinator",
+            ));
+        }
+        // The table and column go as values: Citus reads the name as a regclass.
+        self.client()
+            .await?
+            .execute(
+                "SELECT create_distributed_table($1::text::regclass, $2::text)",
+                &[&name.quoted(), &column],
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::db(format!("distributing {} by {column:?}", name.quoted()), e))
+    }
+
     async fn unique_keys(&mut self, table: &Table) -> Result<Vec<UniqueKey>> {
         upsert::unique_keys(self.client().await?, table).await
     }
