@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
+use crate::split::Split;
 
 /// Default name of the bookkeeping table.
 pub const DEFAULT_TABLE: &str = "barge_checkpoint";
@@ -50,6 +51,8 @@ pub struct Completed {
 pub struct Checkpoints {
     table: String,
     load_id: String,
+    /// The share of one file this process loads (`--split K/N`), if any.
+    share: Option<Split>,
 }
 
 /// What the bookkeeping says about a load before it starts.
@@ -113,14 +116,17 @@ pub trait Ledger {
     /// The statements that record a load complete in `table`, with the rows of all its runs,
     /// each with the number of times it binds the load id; the last returns that total (one
     /// row of one column).
-    fn mark_done_sql(table: &str) -> Vec<(String, usize)> {
+    ///
+    /// `marker` is the row's `first_byte`: -1 for the whole load, a share's own number
+    /// (see [`Split::marker`]) for one share of it.
+    fn mark_done_sql(table: &str, marker: i64) -> Vec<(String, usize)> {
         // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
         vec![(
             format!(
                 "WITH total AS (SELECT CAST(coalesce(sum(rows), 0) AS bigint) AS n FROM {table} \
                                 WHERE load_id = $1 AND first_byte >= 0) \
                  INSERT INTO {table} (load_id, first_byte, end_byte, rows, end_record, end_line, chunk) \
-                 SELECT $1, -1, -1, n, -1, -1, -1 FROM total WHERE true \
+                 SELECT $1, {marker}, -1, n, -1, -1, -1 FROM total WHERE true \
                  ON CONFLICT (load_id, first_byte) DO UPDATE SET rows = excluded.rows \
                  RETURNING rows"
             ),
@@ -183,7 +189,13 @@ impl Checkpoints {
         table: String,
         fingerprint: &str,
         again: bool,
+        share: Option<Split>,
     ) -> Result<Start> {
+        // Done: the whole load, or this process' share of it.
+        let done = match share {
+            Some(s) => format!("first_byte IN (-1, {})", s.marker()),
+            None => "first_byte = -1".to_string(),
+        };
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {table} (\
                load_id {id} NOT NULL, first_byte bigint NOT NULL, end_byte bigint NOT NULL, \
@@ -221,8 +233,8 @@ impl Checkpoints {
             .query(
                 &format!(
                     "SELECT load_id, \
-                            max(CASE WHEN first_byte = -1 THEN CAST(committed_at AS {text}) END), \
-                            max(CASE WHEN first_byte = -1 THEN {rows} END) \
+                            max(CASE WHEN {done} THEN CAST(committed_at AS {text}) END), \
+                            max(CASE WHEN {done} THEN {rows} END) \
                      FROM {table} \
                      WHERE load_id = {} OR substr(load_id, 1, {len}({})) = {} \
                      GROUP BY load_id",
@@ -283,6 +295,7 @@ impl Checkpoints {
         let cp = |g| Checkpoints {
             table: table.clone(),
             load_id: id_for(g),
+            share,
         };
         match done {
             Some(done) if !again => Ok(Start::AlreadyLoaded(cp(gen), done)),
@@ -384,8 +397,36 @@ impl Checkpoints {
     /// # Errors
     /// A database error.
     pub async fn mark_done<L: Ledger>(&self, db: &mut L) -> Result<u64> {
+        let Some(share) = self.share else {
+            return self.mark(db, -1).await;
+        };
+        let rows = self.mark(db, share.marker()).await?;
+        // The last share to finish marks the whole load done, for every later run to see.
+        let (lo, hi) = share.markers();
+        let p = L::placeholder;
+        let found = db
+            .query(
+                &format!(
+                    "SELECT count(*) FROM {} WHERE load_id = {} AND first_byte >= {lo} \
+                     AND first_byte <= {hi}",
+                    self.table,
+                    p(1)
+                ),
+                &[Param::Text(&self.load_id)],
+                &format!("reading the checkpoint table {}", self.table),
+            )
+            .await?;
+        let shares_done = found.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0);
+        if shares_done >= i64::from(share.n) {
+            return self.mark(db, -1).await;
+        }
+        Ok(rows)
+    }
+
+    /// Writes a done marker (`first_byte` = `marker`).
+    async fn mark<L: Ledger>(&self, db: &mut L, marker: i64) -> Result<u64> {
         let context = format!("writing to the checkpoint table {}", self.table);
-        let mut statements = L::mark_done_sql(&self.table);
+        let mut statements = L::mark_done_sql(&self.table, marker);
         let Some((last, last_ids)) = statements.pop() else {
             return Ok(0);
         };

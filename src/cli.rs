@@ -130,6 +130,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "COLUMN", requires = "create")]
     pub distribute_by: Option<String>,
 
+    /// Load share K of N of the input, so that N processes (here or on other machines) load
+    /// it together, each row exactly once: several files are shared whole, one file by byte
+    /// ranges cut where records start. Run the same command with 1/N .. N/N; a share that
+    /// stops is resumed by running it again. --rejects FILE becomes FILE.K-of-N.
+    #[arg(long, value_name = "K/N")]
+    pub split: Option<barge::Split>,
+
     /// When a row's key is already in the table: "nothing" keeps the table's row, "update"
     /// overwrites it. Within the file the first occurrence of a key wins with "nothing", the
     /// last with "update", as if the rows were loaded one by one.

@@ -29,6 +29,7 @@ mod retry;
 mod schema;
 mod sink;
 mod source;
+mod split;
 mod target;
 mod turnstile;
 mod upsert;
@@ -52,6 +53,7 @@ pub use source::batch::RowBatch;
 pub use source::csv::CsvOptions;
 pub use source::format::Format;
 pub use source::input::{expand_inputs, infer_input, Input, InputOptions};
+pub use split::Split;
 pub use target::{Target, DEFAULT_TARGET};
 pub use upsert::{OnConflict, UpsertCounts};
 

@@ -182,6 +182,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         sample_rows: args.csv.sample_rows,
         create: args.create,
         distribute_by: args.distribute_by.clone(),
+        split: args.split,
         on_conflict: args.on_conflict,
         key: args.key.clone(),
         update_columns: args.update_columns.clone(),

@@ -228,6 +228,7 @@ def load(
     sample_rows: int = 10_000,
     create: bool = False,
     distribute_by: Optional[str] = None,
+    split: Optional[str] = None,
     on_conflict: Optional[str] = None,
     key: Union[str, Sequence[str], None] = None,
     update_columns: Union[str, Sequence[str], None] = None,
@@ -294,6 +295,7 @@ def load(
         sample_rows=sample_rows,
         create=create,
         distribute_by=distribute_by,
+        split=split,
         on_conflict=on_conflict,
         key=key if key is None or isinstance(key, str) else list(key),
         update_columns=update_columns

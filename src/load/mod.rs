@@ -92,6 +92,7 @@ pub struct Load {
     ignore_unknown: bool,
     values_null: Option<Vec<u8>>,
     distribute_by: Option<String>,
+    split: Option<crate::split::Split>,
     /// Which of chunk rows, chunk bytes and workers the caller chose (the rest the backend
     /// may choose: see [`crate::sink::Backend::chunk_sizing`]).
     given: [bool; 3],
@@ -146,6 +147,7 @@ impl Load {
             ignore_unknown: false,
             values_null: None,
             distribute_by: None,
+            split: None,
             given: [false; 3],
             observer: None,
             progress: Arc::new(Progress::default()),
@@ -303,6 +305,14 @@ impl Load {
     /// NDJSON: skip keys that are not columns of the table instead of failing.
     pub fn ignore_unknown(mut self, yes: bool) -> Self {
         self.ignore_unknown = yes;
+        self
+    }
+
+    /// Loads share `K` of `N` of the input, so that `N` processes (on one machine or several)
+    /// load it together, exactly once: see [`crate::split`]. Needs checkpoints; refuses
+    /// upserts (which occurrence of a key wins would depend on timing across processes).
+    pub fn split(mut self, share: crate::split::Split) -> Self {
+        self.split = Some(share);
         self
     }
 
@@ -471,6 +481,18 @@ impl Load {
                 "--max-errors counts rejected rows: it goes with --rejects FILE",
             ));
         }
+        if let Some(s) = self.split {
+            if self.on_conflict.is_some() {
+                return Err(Error::config(format!(
+                    "--split {s} with --on-conflict: which occurrence of a key wins would depend on which process gets there first; upsert in one process"
+                )));
+            }
+            if self.atomic || self.checkpoint.is_none() {
+                return Err(Error::config(format!(
+                    "--split {s} shares the load through its checkpoints: drop --atomic / --no-checkpoint"
+                )));
+            }
+        }
         if self.checkpoint.is_none() && (self.again || self.load_id.is_some()) {
             return Err(Error::config(
                 "--again and --load-id need checkpoints: drop --no-checkpoint",
@@ -605,13 +627,36 @@ impl Load {
             .bytes_total
             .store(sizes.iter().sum(), Ordering::Relaxed);
         let started = Instant::now();
+        // Several files are shared whole: this process loads its own, each as a plain load.
+        let (paths, sizes, whole) = match self.split {
+            Some(share) if paths.len() > 1 => {
+                let mine: Vec<usize> = (0..paths.len()).filter(|&i| share.has_file(i)).collect();
+                (
+                    mine.iter().map(|&i| paths[i].clone()).collect::<Vec<_>>(),
+                    mine.iter().map(|&i| sizes[i]).collect::<Vec<_>>(),
+                    Some(Load {
+                        split: None,
+                        ..self.clone()
+                    }),
+                )
+            }
+            _ => (paths.to_vec(), sizes, None),
+        };
+        let this = whole.as_ref().unwrap_or(self);
+        if paths.is_empty() {
+            return Err(Error::config(format!(
+                "--split: share {} has no file of these {}: give at least as many files as shares",
+                self.split.map(|s| s.to_string()).unwrap_or_default(),
+                sizes.len()
+            )));
+        }
         let mut reports: Vec<LoadReport> = Vec::with_capacity(paths.len());
         for (i, path) in paths.iter().enumerate() {
             self.progress
                 .bytes_base
                 .store(sizes[..i].iter().sum(), Ordering::Relaxed);
             let name = path.display().to_string();
-            let r = self
+            let r = this
                 .run(Input::File(path.clone()), &name, &table, i == 0)
                 .await?;
             reports.push(r);

@@ -46,6 +46,9 @@ pub struct LoadOptions {
     pub create: bool,
     /// `--distribute-by`
     pub distribute_by: Option<String>,
+    /// `--split K/N`
+    #[serde(deserialize_with = "parsed")]
+    pub split: Option<crate::split::Split>,
     /// `--on-conflict`
     #[serde(deserialize_with = "parsed")]
     pub on_conflict: Option<OnConflict>,
@@ -98,6 +101,7 @@ impl Default for LoadOptions {
             sample_rows: crate::infer::DEFAULT_SAMPLE_ROWS,
             create: false,
             distribute_by: None,
+            split: None,
             on_conflict: None,
             key: None,
             update_columns: None,
@@ -165,6 +169,9 @@ impl LoadOptions {
         }
         if let Some(c) = &self.distribute_by {
             load = load.distribute_by(c);
+        }
+        if let Some(s) = self.split {
+            load = load.split(s);
         }
         if let Some(f) = self.format {
             load = load.format(f);

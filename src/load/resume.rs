@@ -74,7 +74,10 @@ impl Load {
                 name: cp_name.name,
             }
             .quoted_in(db.dialect());
-            match db.start_checkpoints(cp_table, &fp, self.again).await? {
+            match db
+                .start_checkpoints(cp_table, &fp, self.again, self.split)
+                .await?
+            {
                 Start::AlreadyLoaded(cp, done) => {
                     // A table emptied since (TRUNCATE) is the one case where "already loaded"
                     // surprises: say so.
@@ -117,7 +120,34 @@ impl Load {
             .path
             .as_ref()
             .filter(|_| self.encoding.is_none() && dest.compression == Compression::None);
-        if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), seekable) {
+        if let Some(share) = self.split {
+            // This process' share of the file: from its first record to the next share's.
+            let p = seekable.ok_or_else(|| {
+                Error::config(format!(
+                    "--split {share} shares one file by bytes, which needs it uncompressed and in UTF-8: split it into several files instead"
+                ))
+            })?;
+            let size = std::fs::metadata(p)
+                .map_err(|e| Error::config(format!("cannot read {}: {e}", p.display())))?
+                .len();
+            let (back, found) = tokio::task::spawn_blocking(move || {
+                let found = crate::split::find(&mut *reader, share, size);
+                (reader, found)
+            })
+            .await
+            .map_err(|e| Error::internal(format!("the reader thread failed: {e}")))?;
+            let (start, end) = found?;
+            reader = match start {
+                Some(at) => {
+                    let keys = dest.names.clone().unwrap_or_default();
+                    let mut r = input::reopen_at(p, name, &dest.opts, &keys, at)?;
+                    r.set_json_fields(&json_fields(&dest.columns));
+                    Box::new(crate::split::Bounded::new(r, end))
+                }
+                // No record starts in this share (a small file): nothing to read.
+                None => Box::new(crate::split::Bounded::new(back, 0)),
+            };
+        } else if let (Some(prefix), Some(p)) = (resume.skip.contiguous_prefix(), seekable) {
             let start = Position {
                 byte: prefix.end_byte,
                 line: prefix.end_line,
@@ -148,7 +178,19 @@ impl Load {
             None => None,
             Some(path) => {
                 let keep = (!resume_firsts.is_empty() || !first).then_some(&resume_firsts);
-                Some(Rejects::open(path, name, dest.header_raw.as_deref(), keep)?)
+                // Each share writes its own, beside the others.
+                let path = match self.split {
+                    Some(s) => {
+                        std::path::PathBuf::from(format!("{}.{}-of-{}", path.display(), s.k, s.n))
+                    }
+                    None => path.clone(),
+                };
+                Some(Rejects::open(
+                    &path,
+                    name,
+                    dest.header_raw.as_deref(),
+                    keep,
+                )?)
             }
         };
         Ok(Begin::Run(Run {

@@ -123,10 +123,11 @@ pub trait Backend: Send {
         table: String,
         fingerprint: &str,
         again: bool,
+        share: Option<crate::split::Split>,
     ) -> impl Future<Output = Result<Start>> + Send {
         async move {
             let mut ledger = self.ledger().await?;
-            Checkpoints::start(&mut ledger, table, fingerprint, again).await
+            Checkpoints::start(&mut ledger, table, fingerprint, again, share).await
         }
     }
 

@@ -17,6 +17,7 @@ mod oracle;
 mod readme;
 mod rejects;
 mod sources;
+mod split;
 mod sqlite;
 mod tls;
 mod types;

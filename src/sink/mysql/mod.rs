@@ -441,20 +441,22 @@ impl Ledger for MyLedger<'_> {
 
     /// MySQL has neither RETURNING nor ON CONFLICT: an upsert that sums the load's chunks,
     /// then a read of the total.
-    fn mark_done_sql(table: &str) -> Vec<(String, usize)> {
+    fn mark_done_sql(table: &str, marker: i64) -> Vec<(String, usize)> {
         vec![
             (
                 format!(
                     "INSERT INTO {table} (load_id, first_byte, end_byte, `rows`, end_record, \
                      end_line, chunk) \
-                     SELECT ?, -1, -1, coalesce(sum(`rows`), 0), -1, -1, -1 FROM {table} AS done \
+                     SELECT ?, {marker}, -1, coalesce(sum(`rows`), 0), -1, -1, -1 FROM {table} AS done \
                      WHERE load_id = ? AND first_byte >= 0 \
                      ON DUPLICATE KEY UPDATE `rows` = VALUES(`rows`)"
                 ),
                 2,
             ),
             (
-                format!("SELECT `rows` FROM {table} WHERE load_id = ? AND first_byte = -1"),
+                format!(
+                    "SELECT `rows` FROM {table} WHERE load_id = ? AND first_byte = {marker}"
+                ),
                 1,
             ),
         ]

@@ -1,0 +1,263 @@
+//! One load shared by several processes (`--split K/N`): three processes load one file
+//! (whose quoted fields hold line breaks, so that a byte offset is no record start), one is
+//! killed mid-load and run again, and the table equals the server's own COPY of the file, on
+//! PostgreSQL and on Citus. Shares run again, with the same or another N, load nothing twice.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio_postgres::NoTls;
+
+use crate::support::citus::Citus;
+use crate::support::fixtures::{events_csv, EVENTS_DDL};
+use crate::support::{barge, fresh_db, Dir};
+
+async fn query(url: &str, sql: &str) -> String {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    if !sql.trim_start().to_uppercase().starts_with("SELECT") {
+        client.batch_execute(sql).await.expect(sql);
+        return String::new();
+    }
+    let row = client.query_one(sql, &[]).await.expect(sql);
+    row.get::<_, Option<String>>(0).unwrap_or_default()
+}
+
+async fn checksum(url: &str, table: &str) -> String {
+    query(
+        url,
+        &format!(
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
+        ),
+    )
+    .await
+}
+
+async fn count(url: &str, table: &str) -> u64 {
+    query(url, &format!("SELECT count(*)::text FROM {table}"))
+        .await
+        .parse()
+        .unwrap_or(0)
+}
+
+fn share(path: &str, url: &str, k: u32) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args([
+            "load",
+            path,
+            "--into",
+            url,
+            "--table",
+            "shared",
+            "--split",
+            &format!("{k}/3"),
+            "--chunk-rows",
+            "500",
+            "--quiet",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn barge")
+}
+
+/// Three shares at once, the second killed mid-load and run again; then the same and other
+/// splits run again. `url` holds `shared` (empty) and `oracle` (the file, by COPY).
+async fn three_processes_one_killed(url: &str, path: &str) {
+    let want = checksum(url, "oracle").await;
+    let mut children: Vec<Child> = (1..=3).map(|k| share(path, url, k)).collect();
+    // Kill share 2 once it has committed a chunk of its own (chunks are checkpointed by the
+    // byte their first record starts at).
+    let size = std::fs::metadata(path).expect("size").len();
+    let mine = format!(
+        "SELECT count(*)::text FROM barge_checkpoint WHERE first_byte >= {} AND first_byte < {}",
+        size / 3,
+        size * 2 / 3
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done: u64 = match tokio::time::timeout(Duration::from_secs(5), async {
+            let (client, conn) = tokio_postgres::connect(url, NoTls).await.ok()?;
+            tokio::spawn(conn);
+            let row = client.query_one(&mine, &[]).await.ok()?;
+            row.get::<_, Option<String>>(0)?.parse().ok()
+        })
+        .await
+        {
+            Ok(Some(n)) => n,
+            _ => 0,
+        };
+        if done > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "share 2 committed nothing");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        children[1].try_wait().expect("wait").is_none(),
+        "share 2 ended before it could be killed: make the file bigger"
+    );
+    children[1].kill().expect("kill -9 share 2");
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().expect("wait");
+        if i != 1 {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    assert!(
+        count(url, "shared").await < 150_000,
+        "nothing was left for the rerun"
+    );
+    let rerun = barge(&[
+        "load",
+        path,
+        "--into",
+        url,
+        "--table",
+        "shared",
+        "--split",
+        "2/3",
+        "--chunk-rows",
+        "500",
+        "--json",
+    ]);
+    rerun.assert_ok();
+    assert!(
+        !rerun.stdout.contains("\"skipped_rows\":0,"),
+        "the rerun resumed nothing: {}",
+        rerun.stdout
+    );
+    assert_eq!(checksum(url, "shared").await, want);
+
+    // Every share is done, so the load is: any share, the whole file, another N.
+    for again in [
+        vec!["--split", "1/3"],
+        vec!["--split", "2/3"],
+        vec![],
+        vec!["--split", "1/2"],
+    ] {
+        let mut args = vec!["load", path, "--into", url, "--table", "shared"];
+        args.extend(again.iter().copied());
+        let run = barge(&args);
+        run.assert_ok();
+        assert!(
+            run.stdout.contains("already loaded"),
+            "{again:?}: {}",
+            run.all()
+        );
+    }
+    assert_eq!(checksum(url, "shared").await, want);
+}
+
+fn big_file(dir: &Dir) -> String {
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, events_csv(150_000)).expect("write");
+    path.to_str().expect("utf-8 path").to_string()
+}
+
+async fn copy_oracle(url: &str, path: &str) {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let sink = client
+        .copy_in("COPY oracle FROM STDIN (FORMAT csv, HEADER true)")
+        .await
+        .expect("COPY");
+    futures_util::pin_mut!(sink);
+    use futures_util::SinkExt;
+    let data = std::fs::read(path).expect("read");
+    sink.send(bytes::Bytes::from(data)).await.expect("send");
+    sink.finish().await.expect("finish");
+}
+
+#[tokio::test]
+async fn three_processes_share_one_file_exactly_once_on_postgres() {
+    let db = fresh_db("split").await;
+    let dir = Dir::new();
+    let path = big_file(&dir);
+    for t in ["shared", "oracle"] {
+        query(&db.url, &format!("CREATE TABLE {t} ({EVENTS_DDL})")).await;
+    }
+    copy_oracle(&db.url, &path).await;
+    three_processes_one_killed(&db.url, &path).await;
+}
+
+#[tokio::test]
+async fn three_processes_share_one_file_exactly_once_on_citus() {
+    let c = Citus::start().await;
+    let dir = Dir::new();
+    let path = big_file(&dir);
+    for t in ["shared", "oracle"] {
+        c.exec(&format!("CREATE TABLE {t} ({EVENTS_DDL})")).await;
+        c.exec(&format!("SELECT create_distributed_table('{t}', 'id')"))
+            .await;
+    }
+    copy_oracle(&c.url(), &path).await;
+    three_processes_one_killed(&c.url(), &path).await;
+}
+
+#[tokio::test]
+async fn several_files_are_shared_whole_and_upserts_refuse_to_split() {
+    let db = fresh_db("splitfiles").await;
+    query(&db.url, &format!("CREATE TABLE shared ({EVENTS_DDL})")).await;
+    let dir = Dir::new();
+    let all = events_csv(3_000);
+    let header_end = all.find('\n').expect("header") + 1;
+    let mut files = Vec::new();
+    for (i, (from, to)) in [(1, 1001), (1001, 2001), (2001, 3001)].iter().enumerate() {
+        let start = all.find(&format!("\n{from},")).expect("record") + 1;
+        let end = if *to > 3000 {
+            all.len()
+        } else {
+            all.find(&format!("\n{to},")).expect("record") + 1
+        };
+        let p = dir.path().join(format!("part{i}.csv"));
+        std::fs::write(&p, format!("{}{}", &all[..header_end], &all[start..end])).expect("w");
+        files.push(p.to_str().unwrap().to_string());
+    }
+    for k in 1..=2 {
+        let split = format!("{k}/2");
+        let mut args = vec![
+            "load", "--into", &db.url, "--table", "shared", "--split", &split,
+        ];
+        args.extend(files.iter().map(String::as_str));
+        args.push("--json");
+        let run = barge(&args);
+        run.assert_ok();
+        let files_loaded = if k == 1 { 2 } else { 1 };
+        assert!(
+            run.stdout.contains(&format!("\"files\":{files_loaded}")),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(
+        query(
+            &db.url,
+            "SELECT count(*) || ' ' || count(DISTINCT id) FROM shared"
+        )
+        .await,
+        "3000 3000"
+    );
+    let run = barge(&[
+        "load",
+        &files[0],
+        "--into",
+        &db.url,
+        "--table",
+        "shared",
+        "--split",
+        "1/2",
+        "--on-conflict",
+        "update",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("upsert in one process"),
+        "{}",
+        run.stderr
+    );
+}
