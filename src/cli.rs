@@ -18,6 +18,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per run: the size of the load's arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load CSV, TSV or NDJSON files (plain, gzip or zstd) into a table.
