@@ -190,6 +190,10 @@ impl Error {
             ErrorKind::Database { .. } if self.sqlstate() == Some("3F000") => {
                 "create the schema first (CREATE SCHEMA ...), or check --table (schema.table; quote mixed case)"
             }
+            #[cfg(feature = "postgres")]
+            ErrorKind::Database { source, .. } if is_citus_node_failure(source) => {
+                "a Citus worker node cannot be reached: check that every worker is up (SELECT * FROM citus_check_cluster_node_health() on the coordinator), then run the same command again: it resumes"
+            }
             ErrorKind::Database { .. } if self.sqlstate() == Some("42501") => {
                 "the role lacks a privilege for this: grant it, or load as a role that has it"
             }
@@ -496,4 +500,15 @@ pub(crate) fn cut_value(raw: &[u8]) -> String {
         out.push('…');
     }
     out.escape_debug().to_string()
+}
+
+/// Whether a coordinator's error says one of its Citus workers could not be reached.
+#[cfg(feature = "postgres")]
+fn is_citus_node_failure(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|db| {
+        let m = db.message();
+        m.contains("connection marked as essential")
+            || m.contains("connection to the remote node")
+            || m.contains("failed to COPY to shard")
+    })
 }

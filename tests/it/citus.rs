@@ -300,3 +300,43 @@ async fn distribute_by_on_a_server_without_citus_says_so() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn citus_every_type_and_edge_value_as_the_coordinators_copy_takes_it() {
+    let c = Citus::start().await;
+    let (client, conn) = tokio_postgres::connect(&c.url(), NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    crate::oracle::every_type_as_the_server_takes_it(&client, &c.url(), 60, true).await;
+}
+
+#[tokio::test]
+async fn citus_a_worker_gone_for_good_is_named_with_what_to_do() {
+    let c = Citus::start().await;
+    make(&c, "events", "distributed").await;
+    let dir = Dir::new();
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, events_csv(2_000)).expect("write");
+    c.workers[0].stop("immediate");
+    let run = barge(&[
+        "load",
+        path.to_str().unwrap(),
+        "--into",
+        &c.url(),
+        "--table",
+        "events",
+        "--retries",
+        "2",
+        "--retry-for",
+        "5",
+    ]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    let port = c.workers[0].port.to_string();
+    assert!(run.stderr.contains(&port), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a Citus worker node cannot be reached"),
+        "{}",
+        run.stderr
+    );
+}
