@@ -49,7 +49,7 @@ run() {
     mariadb_import) cmd="mariadb-import --no-defaults --local -h127.0.0.1 -P$PORT -uroot \
       --fields-terminated-by=, --fields-optionally-enclosed-by=\" --fields-escaped-by= --ignore-lines=1 bench $DIR/myimport/events.csv" ;;
     sa_asyncmy) cmd="$PYTHON $HERE/seed_sqlalchemy_mysql.py --url mysql+asyncmy://root@127.0.0.1:$PORT/bench --csv $CSV" ;;
-    barge) cmd="$BARGE load $CSV --into mysql://root@127.0.0.1:$PORT/bench --table events --quiet" ;;
+    barge) cmd="$BARGE load $CSV --into mysql://root@127.0.0.1:$PORT/bench --table events --quiet ${BARGE_ARGS:-}" ;;
   esac
   # shellcheck disable=SC2086
   /usr/bin/time -f '%e %M' -o "$T/t" $cmd >/dev/null 2>"$T/err" || { cat "$T/err" >&2; }

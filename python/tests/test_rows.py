@@ -161,3 +161,33 @@ def test_dictreader_rows_with_null_load_exactly_as_the_csv_does(pg, cli, table, 
     with pytest.raises(barge.BadRow, match="user_id"):
         with open(path, newline="") as f:
             barge.load(pg.url, table + "_py", csv.DictReader(f), again=True)
+
+
+def test_progress_true_draws_on_a_terminal(pg, table):
+    import pty
+
+    make(pg, table)
+    script = textwrap.dedent(f"""
+        import time, barge
+        def rows():
+            for i in range(1, 20_001):
+                if i % 2000 == 0:
+                    time.sleep(0.1)
+                yield {{"id": i, "name": "x", "amount": 1}}
+        barge.load({pg.url!r}, {table!r}, rows(), progress=True, chunk_rows=1000)
+    """)
+    main, sub = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=sub, stdout=sub, stderr=sub)
+    os.close(sub)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait() == 0, out
+    assert b"rows loaded" in out, out
+    assert pg.sql(f"SELECT count(*) FROM {table}") == "20000"
