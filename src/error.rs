@@ -510,5 +510,6 @@ fn is_citus_node_failure(e: &tokio_postgres::Error) -> bool {
         m.contains("connection marked as essential")
             || m.contains("connection to the remote node")
             || m.contains("failed to COPY to shard")
+            || m.contains("SSL SYSCALL error")
     })
 }

@@ -18,7 +18,6 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
-use crate::position::Position;
 use crate::record::{Record, RecordSource, Typed};
 
 /// How one Arrow column's values become fields.
@@ -45,8 +44,7 @@ pub struct ArrowSource {
     columns: Vec<Column>,
     rows: usize,
     next_row: usize,
-    count: u64,
-    keep_raw: bool,
+    numbers: super::batch::RowNumbers,
     null: Vec<u8>,
     null_strings: bool,
 }
@@ -73,8 +71,7 @@ impl ArrowSource {
                 columns: Vec::new(),
                 rows: 0,
                 next_row: 0,
-                count: 0,
-                keep_raw,
+                numbers: super::batch::RowNumbers::new(keep_raw),
                 null_strings: null.is_some(),
                 null: null.unwrap_or_default(),
             },
@@ -263,31 +260,21 @@ impl RecordSource for ArrowSource {
                 }
             }
         }
-        self.count += 1;
-        rec.begin(Position {
-            byte: self.count,
-            line: self.count,
-            record: self.count,
-        });
+        self.numbers.begin(rec);
         for col in &self.columns {
             push(rec, col, self.next_row, &self.null, self.null_strings);
         }
         self.next_row += 1;
-        if self.keep_raw {
-            let line = super::batch::csv_line(rec);
-            rec.set_input(&line, true);
-        }
-        // Ranges are in row numbers (see `BatchSource`).
-        rec.input_len = 1;
+        self.numbers.end(rec);
         Ok(true)
     }
 
     fn line(&self) -> u64 {
-        self.count + 1
+        self.numbers.next()
     }
 
     fn bytes_read(&self) -> u64 {
-        self.count
+        self.numbers.count()
     }
 
     fn can_continue(&self) -> bool {

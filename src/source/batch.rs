@@ -196,14 +196,58 @@ fn civil_days_since_2000(year: i32, month: u32, day: u32) -> i64 {
     days_from_civil(i64::from(year), i64::from(month), i64::from(day)) - days_from_civil(2000, 1, 1)
 }
 
+/// Numbers the rows a program hands over (1, 2, ...: their position's byte, line and record)
+/// and keeps each one's CSV line for a rejects file when asked to. A row spans one "byte" of
+/// the input, whatever its kept text: chunks' ranges are in row numbers, so that a resumed
+/// load skips exactly the rows committed.
+#[derive(Debug, Default)]
+pub(crate) struct RowNumbers {
+    count: u64,
+    keep_raw: bool,
+}
+
+impl RowNumbers {
+    pub(crate) fn new(keep_raw: bool) -> RowNumbers {
+        RowNumbers { count: 0, keep_raw }
+    }
+
+    /// Starts the next row's record.
+    pub(crate) fn begin(&mut self, rec: &mut Record) {
+        self.count += 1;
+        rec.begin(Position {
+            byte: self.count,
+            line: self.count,
+            record: self.count,
+        });
+    }
+
+    /// Ends a row's record, its fields pushed.
+    pub(crate) fn end(&self, rec: &mut Record) {
+        if self.keep_raw {
+            let line = csv_line(rec);
+            rec.set_input(&line, true);
+        }
+        rec.input_len = 1;
+    }
+
+    /// The number the next row will have.
+    pub(crate) fn next(&self) -> u64 {
+        self.count + 1
+    }
+
+    /// Rows handed over so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+}
+
 /// Reads the rows of a stream of batches. Rows are numbered from 1 (their position's line,
 /// record and byte), so that a resumed load with the same load id skips the ones committed.
 pub struct BatchSource<I> {
     batches: I,
     current: RowBatch,
     next_row: usize,
-    count: u64,
-    keep_raw: bool,
+    numbers: RowNumbers,
     null: Vec<u8>,
     null_strings: bool,
 }
@@ -216,8 +260,7 @@ impl<I: Iterator<Item = Result<RowBatch>> + Send> BatchSource<I> {
             batches,
             current: RowBatch::default(),
             next_row: 0,
-            count: 0,
-            keep_raw,
+            numbers: RowNumbers::new(keep_raw),
             null_strings: null.is_some(),
             null: null.unwrap_or_default(),
         }
@@ -235,31 +278,20 @@ impl<I: Iterator<Item = Result<RowBatch>> + Send> RecordSource for BatchSource<I
                 }
             }
         }
-        self.count += 1;
-        rec.begin(Position {
-            byte: self.count,
-            line: self.count,
-            record: self.count,
-        });
+        self.numbers.begin(rec);
         self.current
             .fill(self.next_row, rec, &self.null, self.null_strings);
         self.next_row += 1;
-        if self.keep_raw {
-            let line = csv_line(rec);
-            rec.set_input(&line, true);
-        }
-        // A row spans one "byte" of the input, whatever its kept text: chunks' ranges are in
-        // row numbers, so that a resumed load skips exactly the rows committed.
-        rec.input_len = 1;
+        self.numbers.end(rec);
         Ok(true)
     }
 
     fn line(&self) -> u64 {
-        self.count + 1
+        self.numbers.next()
     }
 
     fn bytes_read(&self) -> u64 {
-        self.count
+        self.numbers.count()
     }
 
     fn can_continue(&self) -> bool {

@@ -10,32 +10,15 @@ use tokio_postgres::NoTls;
 
 use crate::support::citus::Citus;
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
+use crate::support::pg::{server_copy_csv, table_md5};
 use crate::support::{barge, Dir};
 
 async fn coordinator_copy(c: &Citus, table: &str, csv: &str) {
-    let (client, conn) = tokio_postgres::connect(&c.url(), NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(conn);
-    let sink = client
-        .copy_in(&format!(
-            "COPY {table} FROM STDIN (FORMAT csv, HEADER true)"
-        ))
-        .await
-        .expect("COPY");
-    futures_util::pin_mut!(sink);
-    use futures_util::SinkExt;
-    sink.send(bytes::Bytes::copy_from_slice(csv.as_bytes()))
-        .await
-        .expect("send");
-    sink.finish().await.expect("finish COPY");
+    server_copy_csv(&c.url(), table, csv.as_bytes()).await;
 }
 
 async fn checksum(c: &Citus, table: &str) -> String {
-    c.one(&format!(
-        "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
-    ))
-    .await
+    table_md5(&c.url(), table).await
 }
 
 async fn make(c: &Citus, table: &str, how: &str) {

@@ -12,26 +12,7 @@ use crate::support::citus::Citus;
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
 use crate::support::{barge, fresh_db, Dir};
 
-async fn query(url: &str, sql: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    if !sql.trim_start().to_uppercase().starts_with("SELECT") {
-        client.batch_execute(sql).await.expect(sql);
-        return String::new();
-    }
-    let row = client.query_one(sql, &[]).await.expect(sql);
-    row.get::<_, Option<String>>(0).unwrap_or_default()
-}
-
-async fn checksum(url: &str, table: &str) -> String {
-    query(
-        url,
-        &format!(
-            "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
-        ),
-    )
-    .await
-}
+use crate::support::pg::{query_text as query, server_copy_csv, table_md5 as checksum};
 
 async fn count(url: &str, table: &str) -> u64 {
     query(url, &format!("SELECT count(*)::text FROM {table}"))
@@ -160,17 +141,7 @@ fn big_file(dir: &Dir) -> String {
 }
 
 async fn copy_oracle(url: &str, path: &str) {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    let sink = client
-        .copy_in("COPY oracle FROM STDIN (FORMAT csv, HEADER true)")
-        .await
-        .expect("COPY");
-    futures_util::pin_mut!(sink);
-    use futures_util::SinkExt;
-    let data = std::fs::read(path).expect("read");
-    sink.send(bytes::Bytes::from(data)).await.expect("send");
-    sink.finish().await.expect("finish");
+    server_copy_csv(url, "oracle", &std::fs::read(path).expect("read")).await;
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ pub(crate) fn sqlstate(db: &tokio_postgres::error::DbError) -> &str {
     if !matches!(code, "XX000" | "58030") {
         return code;
     }
-    const WRAPPED: [(&str, &str); 13] = [
+    const WRAPPED: [(&str, &str); 18] = [
         ("duplicate key value violates unique constraint", "23505"),
         ("null value in column", "23502"),
         ("violates check constraint", "23514"),
@@ -55,6 +55,11 @@ pub(crate) fn sqlstate(db: &tokio_postgres::error::DbError) -> &str {
         ("terminating connection", "08006"),
         ("could not connect to", "08006"),
         ("failed to COPY to shard", "08006"),
+        ("SSL SYSCALL error", "08006"),
+        ("EOF detected", "08006"),
+        ("could not receive data from", "08006"),
+        ("connection not open", "08006"),
+        ("no connection to the server", "08006"),
     ];
     let msg = db.message();
     WRAPPED

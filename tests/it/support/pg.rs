@@ -429,3 +429,45 @@ impl TestDb {
             .collect()
     }
 }
+
+/// Loads `csv` (with a header) into `table` at `url` with the server's own COPY: the oracle.
+pub async fn server_copy_csv(url: &str, table: &str, csv: &[u8]) {
+    use futures_util::SinkExt;
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    let sink = client
+        .copy_in(&format!(
+            "COPY {table} FROM STDIN (FORMAT csv, HEADER true)"
+        ))
+        .await
+        .expect("COPY");
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::copy_from_slice(csv))
+        .await
+        .expect("send");
+    sink.finish().await.expect("finish COPY");
+}
+
+/// The first column of the one row of `sql` at `url`, as text (run any other statement with
+/// an empty result).
+pub async fn query_text(url: &str, sql: &str) -> String {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    if !sql.trim_start().to_uppercase().starts_with("SELECT") {
+        client.batch_execute(sql).await.expect(sql);
+        return String::new();
+    }
+    let row = client.query_one(sql, &[]).await.expect(sql);
+    row.get::<_, Option<String>>(0).unwrap_or_default()
+}
+
+/// Rows and an md5 of the whole table in `id` order.
+pub async fn table_md5(url: &str, table: &str) -> String {
+    query_text(
+        url,
+        &format!(
+            "SELECT count(*) || ' ' || md5(string_agg(t::text, E'\\n' ORDER BY id)) FROM {table} t"
+        ),
+    )
+    .await
+}
