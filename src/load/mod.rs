@@ -447,12 +447,16 @@ impl Load {
         reader: R,
         name: &str,
     ) -> Result<LoadReport> {
-        let table = self
-            .table
-            .clone()
-            .ok_or_else(|| Error::config("no table given: name the target table"))?;
+        let table = self.named_table()?;
         self.observed(self.run(Input::Reader(Box::new(reader)), name, &table, true))
             .await
+    }
+
+    /// The table named with [`Load::table`]: an input without a file name needs one.
+    fn named_table(&self) -> Result<String> {
+        self.table
+            .clone()
+            .ok_or_else(|| Error::config("no table given: name the target table"))
     }
 
     fn check_options(&self) -> Result<()> {
@@ -529,10 +533,7 @@ impl Load {
         T: serde::Serialize + Send + 'static,
     {
         use futures_util::StreamExt;
-        let table = self
-            .table
-            .clone()
-            .ok_or_else(|| Error::config("no table given: name the target table"))?;
+        let table = self.named_table()?;
         let boxed: crate::source::rows::BoxedRows = Box::pin(
             rows.map(|v| Box::new(v) as Box<dyn crate::source::rows::erased::ErasedSerialize>),
         );
@@ -589,10 +590,7 @@ impl Load {
         columns: Vec<String>,
         name: &str,
     ) -> Result<LoadReport> {
-        let table = self
-            .table
-            .clone()
-            .ok_or_else(|| Error::config("no table given: name the target table"))?;
+        let table = self.named_table()?;
         let load = Load {
             create: Some(false),
             ..self.clone()
