@@ -31,6 +31,7 @@ mod sink;
 mod source;
 mod split;
 mod target;
+mod tuner;
 mod turnstile;
 mod upsert;
 

@@ -25,10 +25,10 @@ use crate::rejects::Reject;
 use crate::sink::Sink;
 
 /// How rows are cut into chunks and how many writers send them.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PipelineOptions {
-    /// Rows per chunk.
-    pub chunk_rows: usize,
+    /// Rows per chunk (now: it may grow as the writers learn what a commit costs).
+    pub chunk_rows: Arc<crate::tuner::ChunkTuner>,
     /// Bytes per chunk, at most (a chunk ends after the row that crosses it): encoded, plus
     /// the input kept for `--rejects`.
     pub chunk_bytes: usize,
@@ -96,7 +96,7 @@ where
                 stop: &stop,
                 cancel: &cancel,
             };
-            let result = read_chunks(reader, &encoder, opts, resume, &tx, flags, &progress);
+            let result = read_chunks(reader, &encoder, &opts, resume, &tx, flags, &progress);
             // Raised before `tx` is dropped, so that writers which see the channel close also
             // see that the input was bad, and do not commit an atomic load.
             if result.is_err() {
@@ -174,7 +174,7 @@ impl Flags<'_> {
 fn read_chunks<R: RecordSource>(
     mut reader: R,
     encoder: &RowEncoder,
-    opts: PipelineOptions,
+    opts: &PipelineOptions,
     mut resume: Resume,
     tx: &mpsc::Sender<Chunk>,
     flags: Flags<'_>,
@@ -301,7 +301,7 @@ fn read_chunks<R: RecordSource>(
 const BIG_ROW: usize = 1024 * 1024;
 
 /// Counts one more reject; fails once there are more than `--max-errors`.
-fn count_reject(rejected: &mut u64, opts: PipelineOptions) -> Result<()> {
+fn count_reject(rejected: &mut u64, opts: &PipelineOptions) -> Result<()> {
     *rejected += 1;
     match opts.max_errors {
         Some(max) if *rejected > max => Err(ErrorKind::TooManyRejects { limit: max }.into()),
@@ -316,12 +316,12 @@ fn cut_if_full(
     chunk: &mut Chunk,
     seq: &mut u64,
     capacity: &mut usize,
-    opts: PipelineOptions,
+    opts: &PipelineOptions,
     encoder: &RowEncoder,
     send: &impl Fn(Chunk) -> bool,
 ) -> bool {
     let records = chunk.rows as usize + chunk.rejects.len();
-    if records < opts.chunk_rows && chunk.data.len() + chunk.raw.len() < opts.chunk_bytes {
+    if records < opts.chunk_rows.rows() && chunk.data.len() + chunk.raw.len() < opts.chunk_bytes {
         return true;
     }
     // Room for what this chunk needed, so that a buffer grows by doubling once per load; but

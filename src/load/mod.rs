@@ -47,6 +47,10 @@ pub use report::{AlreadyLoaded, LoadReport, UpsertReport};
 /// took 110-120 MiB. 10k keeps memory low without making commits frequent on a server whose
 /// commit is slower than this one's.
 pub const DEFAULT_CHUNK_ROWS: usize = 10_000;
+/// Rows per chunk that chunks may grow to while commits are costly (see [`crate::tuner`]);
+/// `--chunk-bytes` bounds them first for all but the narrowest rows.
+const ADAPTIVE_MAX_ROWS: usize = 1_000_000;
+
 /// Bytes per chunk, at most (encoded, plus the input kept for `--rejects`): with the chunks in
 /// flight bounded to one per writer and one queued, this is what keeps memory bounded when
 /// rows are wide or fields big (see [`crate::budget`]). 8 MiB holds 10,000 rows of the bench
@@ -739,6 +743,13 @@ impl Load {
         } else {
             pick(self.given[2], self.workers, sizing.map(|s| s.workers))
         };
+        // Rows per chunk grow while commits are costly, unless chosen (by the user, or by the
+        // backend for a server it knows).
+        let tuner = Arc::new(if self.given[0] || sizing.is_some() {
+            crate::tuner::ChunkTuner::fixed(chunk_rows)
+        } else {
+            crate::tuner::ChunkTuner::adaptive(chunk_rows, ADAPTIVE_MAX_ROWS)
+        });
         let plan = Plan {
             table: dest.table.clone(),
             input: name.to_string(),
@@ -752,12 +763,13 @@ impl Load {
             retry: self.retry,
             rejects: run.rejects.clone(),
             max_errors: self.max_errors,
+            tuner: tuner.clone(),
         };
         let sinks = db.sinks(plan, workers, self.progress.clone()).await?;
         let opts = PipelineOptions {
             rejects: run.rejects.is_some(),
             max_errors: self.max_errors,
-            chunk_rows,
+            chunk_rows: tuner,
             chunk_bytes,
             // A chunk for each writer and one queued: more would only wait.
             in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),

@@ -46,6 +46,8 @@ pub struct Plan {
     pub rejects: Option<Rejects>,
     /// Fail once more rows than this were rejected.
     pub max_errors: Option<u64>,
+    /// Rows per chunk as the reader cuts them: writers tell it what a commit costs.
+    pub tuner: std::sync::Arc<crate::tuner::ChunkTuner>,
 }
 
 #[cfg(test)]
@@ -65,6 +67,7 @@ impl Plan {
             retry: RetryPolicy::default(),
             rejects: None,
             max_errors: None,
+            tuner: std::sync::Arc::new(crate::tuner::ChunkTuner::fixed(chunk_rows)),
         }
     }
 }

@@ -262,6 +262,7 @@ impl PgSink {
         let client = connected(&mut self.client)?;
         let what = format!("writing into {} ({})", plan.table, meta.describe());
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
+        let started = std::time::Instant::now();
         let tx = client.transaction().await.map_err(ctx)?;
         Self::send_rows(
             tx.client(),
@@ -291,8 +292,15 @@ impl PgSink {
                 }
             }
         }
+        let sealing = std::time::Instant::now();
         Self::seal(tx.client(), &plan, &self.progress, meta, &chunk.rejects).await?;
         tx.commit().await.map_err(ctx)?;
+        // What this chunk's commit (with its checkpoint) cost, against the whole chunk.
+        plan.tuner.observe(
+            meta.rows as usize + chunk.rejects.len(),
+            started.elapsed(),
+            sealing.elapsed(),
+        );
         Ok(Written {
             inserted,
             ..Written::default()
