@@ -9,7 +9,7 @@
 
 use std::io::{self, Read};
 
-use memchr::{memchr, memchr3};
+use memchr::{memchr2, memchr3};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::position::Position;
@@ -282,16 +282,28 @@ impl<R: Read> CsvReader<R> {
                     }
                 }
                 State::Quoted => {
-                    let Some(i) = memchr(quote, buf) else {
-                        self.line += memchr::memchr_iter(b'\n', buf).count() as u64;
+                    // One search for both bytes: a JSON field's many doubled quotes make
+                    // short sections, where counting newlines in a second pass cost more than
+                    // the search.
+                    let Some(i) = memchr2(quote, b'\n', buf) else {
                         rec.data.extend_from_slice(buf);
                         self.pos = self.end;
                         continue;
                     };
-                    self.line += memchr::memchr_iter(b'\n', &buf[..i]).count() as u64;
-                    rec.data.extend_from_slice(&buf[..i]);
                     self.pos += i + 1;
-                    state = State::QuoteInQuoted;
+                    if buf[i] == b'\n' {
+                        rec.data.extend_from_slice(&buf[..=i]);
+                        self.line += 1;
+                        continue;
+                    }
+                    rec.data.extend_from_slice(&buf[..i]);
+                    // A doubled quote is a literal one, when the next byte is at hand.
+                    if buf.get(i + 1) == Some(&quote) {
+                        rec.data.push(quote);
+                        self.pos += 1;
+                    } else {
+                        state = State::QuoteInQuoted;
+                    }
                 }
                 State::QuoteInQuoted => {
                     if buf[0] == quote {

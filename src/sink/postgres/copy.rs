@@ -28,16 +28,30 @@ pub fn copy_statement(table: &str, columns: &[Column], format: WireFormat) -> St
 /// # Errors
 /// The driver's error (the server's, for a row it refuses).
 pub async fn send(tx: &Client, statement: &str, data: Bytes) -> Result<u64, tokio_postgres::Error> {
+    send_parts(tx, statement, [data]).await
+}
+
+/// Streams a COPY payload given in parts (slices of a chunk, say) with `statement`.
+///
+/// # Errors
+/// The driver's error (the server's, for a row it refuses).
+pub async fn send_parts(
+    tx: &Client,
+    statement: &str,
+    parts: impl IntoIterator<Item = Bytes>,
+) -> Result<u64, tokio_postgres::Error> {
     let sink = tx.copy_in(statement).await?;
     futures_util::pin_mut!(sink);
     // The driver copies what it is given into its write buffer: in slices (which share the
     // chunk's memory), that copy stays one slice long instead of a whole chunk, or a whole
     // huge field.
-    let mut at = 0;
-    while at < data.len() {
-        let end = (at + SLICE).min(data.len());
-        sink.send(data.slice(at..end)).await?;
-        at = end;
+    for data in parts {
+        let mut at = 0;
+        while at < data.len() {
+            let end = (at + SLICE).min(data.len());
+            sink.send(data.slice(at..end)).await?;
+            at = end;
+        }
     }
     sink.finish().await
 }
@@ -104,29 +118,21 @@ pub fn row_ranges(data: &[u8], format: WireFormat) -> Option<Vec<Range<usize>>> 
     }
 }
 
-/// The COPY payload of every row of `ranges` but those in `skip` (sorted).
-pub fn without_rows(
-    data: &[u8],
-    ranges: &[Range<usize>],
-    skip: &[usize],
-    format: WireFormat,
-) -> Bytes {
-    let mut out = Vec::with_capacity(data.len());
-    if format == WireFormat::Binary {
-        out.extend_from_slice(pg_binary::HEADER);
-    }
-    let mut skip = skip.iter().peekable();
-    for (i, r) in ranges.iter().enumerate() {
-        if skip.peek() == Some(&&i) {
-            skip.next();
-            continue;
+/// The COPY payload `data` without the rows `skip` (sorted indexes into `ranges`), as slices
+/// of it: a chunk is not copied to leave a few rows out.
+pub fn without_rows(data: &Bytes, ranges: &[Range<usize>], skip: &[usize]) -> Vec<Bytes> {
+    let mut parts = Vec::with_capacity(skip.len() + 1);
+    let mut from = 0;
+    for r in skip.iter().filter_map(|&i| ranges.get(i)) {
+        if r.start > from {
+            parts.push(data.slice(from..r.start));
         }
-        out.extend_from_slice(&data[r.clone()]);
+        from = r.end;
     }
-    if format == WireFormat::Binary {
-        out.extend_from_slice(pg_binary::TRAILER);
+    if from < data.len() {
+        parts.push(data.slice(from..));
     }
-    Bytes::from(out)
+    parts
 }
 
 /// The COPY payload of rows `rows` (a range of `ranges`) alone.
@@ -152,6 +158,86 @@ pub fn sub_payload(
     }
 }
 
+/// A COPY payload, in `format`, of one row per row of `ranges`: its number (from 1) as a
+/// `bigint`, then its fields `fields`, byte for byte as they are in `data`. `None` when the
+/// payload is malformed (a bug).
+///
+/// The duplicate-key path stages only keys: the rows' other fields would be parsed by the
+/// server twice, once into the stage and once into the table.
+pub fn numbered_fields(
+    data: &[u8],
+    ranges: &[Range<usize>],
+    fields: &[usize],
+    format: WireFormat,
+) -> Option<Bytes> {
+    let mut out = Vec::with_capacity(ranges.len() * (16 + 12 * fields.len()));
+    let mut at: Vec<Range<usize>> = Vec::new();
+    if format == WireFormat::Binary {
+        out.extend_from_slice(pg_binary::HEADER);
+    }
+    for (n, row) in ranges.iter().enumerate() {
+        let row = data.get(row.clone())?;
+        row_fields(row, format, &mut at)?;
+        if format == WireFormat::Binary {
+            out.extend_from_slice(&(1 + fields.len() as i16).to_be_bytes());
+            out.extend_from_slice(&8i32.to_be_bytes());
+            out.extend_from_slice(&(n as i64 + 1).to_be_bytes());
+            for &f in fields {
+                out.extend_from_slice(row.get(at.get(f)?.clone())?);
+            }
+        } else {
+            out.extend_from_slice((n + 1).to_string().as_bytes());
+            for &f in fields {
+                out.push(b'\t');
+                out.extend_from_slice(row.get(at.get(f)?.clone())?);
+            }
+            out.push(b'\n');
+        }
+    }
+    if format == WireFormat::Binary {
+        out.extend_from_slice(pg_binary::TRAILER);
+    }
+    Some(Bytes::from(out))
+}
+
+/// Where each field of one COPY row (`row`, as [`row_ranges`] cuts it) is, into `at`: in the
+/// binary format with its length prefix, so that a field's bytes are the same for the same
+/// value and differ between NULL and an empty value. `None` when the row is malformed.
+pub fn row_fields(row: &[u8], format: WireFormat, at: &mut Vec<Range<usize>>) -> Option<()> {
+    at.clear();
+    match format {
+        WireFormat::Binary => {
+            let count = i16::from_be_bytes(row.get(..2)?.try_into().ok()?);
+            let mut pos = 2;
+            for _ in 0..count {
+                let len = i32::from_be_bytes(row.get(pos..pos + 4)?.try_into().ok()?);
+                let end = pos + 4 + len.max(0) as usize;
+                at.push(pos..end);
+                pos = end;
+            }
+        }
+        WireFormat::Text => {
+            // A tab or newline inside a value is escaped, so each one is a separator.
+            let line = row.strip_suffix(b"\n")?;
+            let mut start = 0;
+            for tab in memchr::memchr_iter(b'\t', line).chain([line.len()]) {
+                at.push(start..tab);
+                start = tab + 1;
+            }
+        }
+        WireFormat::Sqlite | WireFormat::Mysql => return None,
+    }
+    Some(())
+}
+
+/// Whether a field [`row_fields`] found is NULL.
+pub fn is_null(field: &[u8], format: WireFormat) -> bool {
+    match format {
+        WireFormat::Binary => field.starts_with(&(-1i32).to_be_bytes()),
+        _ => field == b"\\N",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::copy_line_in;
@@ -172,5 +258,38 @@ mod tests {
         );
         assert_eq!(copy_line_in("JSON data, line 1: x", "t"), None);
         assert_eq!(copy_line_in("COPY other, line 4", "t"), None);
+    }
+
+    #[test]
+    fn numbered_fields_picks_fields_in_either_format() {
+        use super::{numbered_fields, row_ranges};
+        use crate::chunk::WireFormat;
+        let text = b"1\ta\\tb\tx\n2\t\\N\ty\n";
+        let ranges = row_ranges(text, WireFormat::Text).unwrap();
+        let out = numbered_fields(text, &ranges, &[2, 0], WireFormat::Text).unwrap();
+        assert_eq!(&out[..], b"1\tx\t1\n2\ty\t2\n");
+
+        let mut bin = crate::encode::pg_binary::HEADER.to_vec();
+        for (a, b) in [(&b"k1"[..], &b"v"[..]), (b"k2", b"")] {
+            bin.extend_from_slice(&2i16.to_be_bytes());
+            bin.extend_from_slice(&(a.len() as i32).to_be_bytes());
+            bin.extend_from_slice(a);
+            bin.extend_from_slice(&(b.len() as i32).to_be_bytes());
+            bin.extend_from_slice(b);
+        }
+        bin.extend_from_slice(&(-1i16).to_be_bytes());
+        let ranges = row_ranges(&bin, WireFormat::Binary).unwrap();
+        let out = numbered_fields(&bin, &ranges, &[0], WireFormat::Binary).unwrap();
+        let mut want = crate::encode::pg_binary::HEADER.to_vec();
+        for (n, k) in [(1i64, &b"k1"[..]), (2, b"k2")] {
+            want.extend_from_slice(&2i16.to_be_bytes());
+            want.extend_from_slice(&8i32.to_be_bytes());
+            want.extend_from_slice(&n.to_be_bytes());
+            want.extend_from_slice(&2i32.to_be_bytes());
+            want.extend_from_slice(k);
+        }
+        want.extend_from_slice(&(-1i16).to_be_bytes());
+        assert_eq!(&out[..], &want[..]);
+        assert!(numbered_fields(&bin[..30], &ranges, &[0], WireFormat::Binary).is_none());
     }
 }

@@ -249,12 +249,16 @@ impl Backend for PgBackend {
             // With two unique keys, setting one duplicate aside can make another row good:
             // only a row-by-row search knows; with one, a set operation does.
             if let [key] = keys.as_slice() {
-                let cols: Option<Vec<Column>> = key
+                let fields: Option<Vec<usize>> = key
                     .columns
                     .iter()
-                    .map(|k| plan.columns.iter().find(|c| &c.name == k).cloned())
+                    .map(|k| plan.columns.iter().position(|c| &c.name == k))
                     .collect();
-                plan.dedupe_key = cols;
+                if let Some(fields) = fields {
+                    plan.dedupe_key =
+                        Some(fields.iter().map(|&i| plan.columns[i].clone()).collect());
+                    plan.dedupe_fields = fields;
+                }
             }
         }
         // One transaction is one connection.

@@ -28,6 +28,8 @@ pub struct PgPlan {
     /// so that duplicate keys are found with one query, not by a search (see
     /// [`super::refused`]).
     pub dedupe_key: Option<Vec<crate::schema::Column>>,
+    /// Where the key's columns are among the columns loaded.
+    pub dedupe_fields: Vec<usize>,
     /// The key's constraint, once a chunk met a duplicate: from then on chunks go through the
     /// stage first, rather than fail and go again.
     pub dedupe_seen: std::sync::Mutex<Option<String>>,
@@ -55,6 +57,7 @@ impl PgPlan {
             method,
             turnstile: Turnstile::default(),
             dedupe_key: None,
+            dedupe_fields: Vec::new(),
             dedupe_seen: std::sync::Mutex::new(None),
         }
     }

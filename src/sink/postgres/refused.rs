@@ -10,6 +10,7 @@
 //! chunk met a duplicate, later chunks are staged first. Any other refusal falls back to the
 //! search.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::ops::Range;
 
 use tokio_postgres::Client;
@@ -24,14 +25,21 @@ use crate::rejects::Reject;
 use crate::retry::row_error;
 use crate::sink::bisect::{self, Bisection};
 
-/// The per-chunk stage of the duplicate-key path (dropped at the chunk's commit).
-const DEDUPE: &str = "pg_temp.\"barge_dedupe\"";
-/// Its arrival-order column.
+/// The duplicate-key path's stage: each row's number in its chunk and its key, emptied at
+/// every commit. Made once per connection: a table made and dropped per chunk cost catalog
+/// work on every chunk.
+const KEYS: &str = "pg_temp.\"barge_keys\"";
+/// Its row-number column.
 const SEQ: &str = "\"barge.seq\"";
 
 impl PgSink {
     /// A chunk whose only refusals are duplicate keys, in a transaction of its own (see the
-    /// module's docs). Its rows in the stage are numbered from 1 in chunk order.
+    /// module's docs).
+    ///
+    /// With `probe` false, only the rows whose key repeats an earlier row's key in the chunk,
+    /// byte for byte, are taken out, on the client: the cheap pass, which a duplicate of a
+    /// row outside the chunk fails with 23505. With `probe` true, every key is staged and the
+    /// server finds those in the table or earlier in the chunk.
     ///
     /// # Errors
     /// A database error; a row error when the server refuses a row for another reason, which
@@ -41,6 +49,7 @@ impl PgSink {
         chunk: &Work,
         retrying: bool,
         in_turn: bool,
+        probe: bool,
     ) -> Result<Written> {
         let meta = &chunk.meta;
         if self.prepare_attempt(meta, retrying).await? {
@@ -50,7 +59,9 @@ impl PgSink {
         let Some(key) = &plan.dedupe_key else {
             return Err(Error::internal("a duplicate-key pass without a key"));
         };
-        let constraint = plan.seen_duplicate().unwrap_or_default();
+        if probe {
+            self.ensure_keys_stage(key).await?;
+        }
         let client = connected(&mut self.client)?;
         let what = format!("writing into {} ({})", plan.table, meta.describe());
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
@@ -58,90 +69,23 @@ impl PgSink {
         if in_turn {
             plan.turnstile.wait(chunk.ordinal).await?;
         }
-        let table = plan.table.quoted();
-        let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
-        let cols = cols.join(", ");
-        tx.batch_execute(&format!(
-            "CREATE TEMP TABLE \"barge_dedupe\" ON COMMIT DROP AS SELECT {cols} FROM {table} \
-             WHERE false; ALTER TABLE {DEDUPE} ADD COLUMN {SEQ} bigint GENERATED ALWAYS AS IDENTITY"
-        ))
-        .await
-        .map_err(|e| Error::db("creating the duplicate-key stage", e))?;
-        let copy_sql = copy::copy_statement(DEDUPE, &plan.columns, plan.format());
-        copy::send(tx.client(), &copy_sql, chunk.data.clone())
+        let format = plan.format();
+        let malformed = || Error::internal("a chunk's COPY payload is malformed");
+        let ranges = copy::row_ranges(&chunk.data, format).ok_or_else(malformed)?;
+        let refused = if probe {
+            probe_keys(tx.client(), &plan, chunk, &ranges).await?
+        } else {
+            repeats_in_chunk(&plan, chunk, &ranges).ok_or_else(malformed)?
+        };
+        // The rest go in by COPY, the fastest way in: the chunk without the duplicates.
+        let skip: Vec<usize> = refused.iter().map(|(i, _)| *i).collect();
+        let parts = copy::without_rows(&chunk.data, &ranges, &skip);
+        copy::send_parts(tx.client(), &self.copy_sql, parts)
             .await
             .map_err(ctx)?;
-        // Staged, sorted out and sent in parallel with other chunks, committed in turn, as a
-        // clean chunk is: a key of an earlier chunk not yet committed fails the COPY, and the
-        // chunk goes again once its turn has come.
-        let k: Vec<String> = key.iter().map(|c| quote_ident(&c.name)).collect();
-        let same = k
-            .iter()
-            .map(|c| format!("x.{c} = s.{c}"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let not_null = k
-            .iter()
-            .map(|c| format!("s.{c} IS NOT NULL"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let key_text = k
-            .iter()
-            .map(|c| format!("s.{c}::text"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let partition = k
-            .iter()
-            .map(|c| format!("s.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // NULL keys never conflict; the first occurrence of a key in the chunk loads. The keys
-        // already in the table are fetched first, with the stage as a subquery (not joined
-        // row by row): a distributed table (Citus) can be read that way, and joined to a
-        // local table only through such an intermediate result.
-        let key_list = k.join(", ");
-        let find = format!(
-            "WITH there AS MATERIALIZED (SELECT {key_list} FROM {table} \
-                WHERE ({key_list}) IN (SELECT {key_list} FROM {DEDUPE})) \
-             SELECT seq, key FROM (SELECT s.{SEQ} AS seq, concat_ws(', ', {key_text}) AS key, \
-                row_number() OVER (PARTITION BY {partition} ORDER BY s.{SEQ}) AS n, \
-                EXISTS (SELECT 1 FROM there x WHERE {same}) AS there \
-              FROM {DEDUPE} s WHERE {not_null}) d \
-             WHERE n > 1 OR there ORDER BY seq"
-        );
-        let found = tx
-            .client()
-            .query(&find, &[])
-            .await
-            .map_err(|e| Error::db("finding duplicate keys", e).in_chunk(meta.seq))?;
-        let mut seqs: Vec<i64> = Vec::with_capacity(found.len());
-        let mut refused = Vec::with_capacity(found.len());
-        let key_names = key
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        for row in &found {
-            let seq: i64 = super::error::get(row, 0, "a duplicate's row")?;
-            let value: String = super::error::get(row, 1, "a duplicate's key")?;
-            seqs.push(seq);
-            let mut r = row_reject(chunk, (seq - 1).max(0) as usize);
-            r.reason = format!(
-                "duplicate key value violates unique constraint \"{constraint}\": Key \
-                 ({key_names})=({value}) already exists."
-            );
-            r.sqlstate = Some("23505".into());
-            refused.push(r);
-        }
-        // The rest go in by COPY, the fastest way in: the chunk without the duplicates.
-        let format = plan.format();
-        let ranges = copy::row_ranges(&chunk.data, format)
-            .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
-        let skip: Vec<usize> = seqs.iter().map(|s| (*s - 1).max(0) as usize).collect();
-        let payload = copy::without_rows(&chunk.data, &ranges, &skip, format);
-        copy::send(tx.client(), &self.copy_sql, payload)
-            .await
-            .map_err(|e| Error::db(what.clone(), e).in_chunk(meta.seq))?;
+        // Sorted out and sent in parallel with other chunks, committed in turn, as a clean
+        // chunk is: a key of an earlier chunk not yet committed fails the COPY, and the chunk
+        // goes again once its turn has come.
         if !in_turn {
             let turn = tokio::time::timeout(
                 super::writer::ORDER_WAIT,
@@ -159,6 +103,7 @@ impl PgSink {
                 }
             }
         }
+        let refused: Vec<Reject> = refused.into_iter().map(|(_, r)| r).collect();
         let all = crate::sink::seal::all_rejects(&chunk.rejects, &refused);
         Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
         tx.commit().await.map_err(ctx)?;
@@ -167,6 +112,26 @@ impl PgSink {
             refused: refused.len() as u64,
             out_of_turn: false,
         })
+    }
+
+    /// Makes the stage of keys on this connection, once.
+    async fn ensure_keys_stage(&mut self, key: &[crate::schema::Column]) -> Result<()> {
+        if self.session.keys_ready {
+            return Ok(());
+        }
+        let cols: Vec<String> = key.iter().map(|c| quote_ident(&c.name)).collect();
+        let sql = format!(
+            "CREATE TEMP TABLE IF NOT EXISTS \"barge_keys\" ON COMMIT DELETE ROWS AS \
+             SELECT 0::bigint AS {SEQ}, {} FROM {} WHERE false",
+            cols.join(", "),
+            self.plan.table.quoted()
+        );
+        connected(&mut self.client)?
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Error::db("creating the duplicate-key stage", e))?;
+        self.session.keys_ready = true;
+        Ok(())
     }
 
     /// Sends a chunk known to hold rows the server refuses, on `tx` (inside a transaction):
@@ -253,6 +218,129 @@ impl Work {
             None => None,
         }
     }
+}
+
+/// The rows of the chunk whose key (all of its columns non-NULL) is the same, byte for byte,
+/// as an earlier row's: each one is refused whatever became of the earlier row, except when
+/// that row is refused for another reason, which fails the COPY and sends the chunk to the
+/// search. In row order; `None` when the payload is malformed.
+fn repeats_in_chunk(
+    plan: &PgPlan,
+    chunk: &Work,
+    ranges: &[Range<usize>],
+) -> Option<Vec<(usize, Reject)>> {
+    let format = plan.format();
+    let constraint = plan.seen_duplicate().unwrap_or_default();
+    let names = key_names(plan);
+    let mut first: HashMap<Vec<&[u8]>, usize> = HashMap::with_capacity(ranges.len());
+    let mut at = Vec::new();
+    let mut refused = Vec::new();
+    for (i, range) in ranges.iter().enumerate() {
+        let row = chunk.data.get(range.clone())?;
+        copy::row_fields(row, format, &mut at)?;
+        let mut key = Vec::with_capacity(plan.dedupe_fields.len());
+        for &f in &plan.dedupe_fields {
+            key.push(row.get(at.get(f)?.clone())?);
+        }
+        if key.iter().any(|k| copy::is_null(k, format)) {
+            continue;
+        }
+        match first.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+            Entry::Occupied(o) => {
+                let line = chunk.raw_rows.get(*o.get()).map(|r| r.position.line);
+                let mut r = row_reject(chunk, i);
+                r.reason = match line {
+                    Some(line) => format!(
+                        "duplicate key value violates unique constraint \"{constraint}\": Key \
+                         ({names}) is the same as on line {line}."
+                    ),
+                    None => format!(
+                        "duplicate key value violates unique constraint \"{constraint}\": Key \
+                         ({names}) is the same as an earlier row's."
+                    ),
+                };
+                r.sqlstate = Some("23505".into());
+                refused.push((i, r));
+            }
+        }
+    }
+    Some(refused)
+}
+
+/// The rows of the chunk whose key is in the table already, or earlier in the chunk, found
+/// by the server from the chunk's keys staged in [`KEYS`]. In row order.
+async fn probe_keys(
+    tx: &Client,
+    plan: &PgPlan,
+    chunk: &Work,
+    ranges: &[Range<usize>],
+) -> Result<Vec<(usize, Reject)>> {
+    let meta = &chunk.meta;
+    let key = plan.dedupe_key.as_deref().unwrap_or_default();
+    let format = plan.format();
+    let table = plan.table.quoted();
+    let k: Vec<String> = key.iter().map(|c| quote_ident(&c.name)).collect();
+    let key_list = k.join(", ");
+    let keys = copy::numbered_fields(&chunk.data, ranges, &plan.dedupe_fields, format)
+        .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
+    let copy_keys = format!(
+        "COPY {KEYS} ({SEQ}, {key_list}) FROM STDIN (FORMAT {})",
+        format.as_str()
+    );
+    copy::send(tx, &copy_keys, keys)
+        .await
+        .map_err(|e| Error::db("staging a chunk's keys", e).in_chunk(meta.seq))?;
+    let each =
+        |f: &dyn Fn(&String) -> String, sep: &str| k.iter().map(f).collect::<Vec<_>>().join(sep);
+    let same = each(&|c| format!("x.{c} = s.{c}"), " AND ");
+    let not_null = each(&|c| format!("s.{c} IS NOT NULL"), " AND ");
+    let key_text = each(&|c| format!("s.{c}::text"), ", ");
+    let partition = each(&|c| format!("s.{c}"), ", ");
+    // NULL keys never conflict; the first occurrence of a key in the chunk loads. The keys
+    // already in the table are fetched first, with the stage as a subquery (not joined row
+    // by row): a distributed table (Citus) can be read that way, and joined to a local table
+    // only through such an intermediate result.
+    let find = format!(
+        "WITH there AS MATERIALIZED (SELECT {key_list} FROM {table} \
+            WHERE ({key_list}) IN (SELECT {key_list} FROM {KEYS})) \
+         SELECT seq, key FROM (SELECT s.{SEQ} AS seq, concat_ws(', ', {key_text}) AS key, \
+            row_number() OVER (PARTITION BY {partition} ORDER BY s.{SEQ}) AS n, \
+            EXISTS (SELECT 1 FROM there x WHERE {same}) AS there \
+          FROM {KEYS} s WHERE {not_null}) d \
+         WHERE n > 1 OR there ORDER BY seq"
+    );
+    let found = tx
+        .query(&find, &[])
+        .await
+        .map_err(|e| Error::db("finding duplicate keys", e).in_chunk(meta.seq))?;
+    let constraint = plan.seen_duplicate().unwrap_or_default();
+    let names = key_names(plan);
+    let mut refused = Vec::with_capacity(found.len());
+    for row in &found {
+        let seq: i64 = super::error::get(row, 0, "a duplicate's row")?;
+        let value: String = super::error::get(row, 1, "a duplicate's key")?;
+        let i = (seq - 1).max(0) as usize;
+        let mut r = row_reject(chunk, i);
+        r.reason = format!(
+            "duplicate key value violates unique constraint \"{constraint}\": Key \
+             ({names})=({value}) already exists."
+        );
+        r.sqlstate = Some("23505".into());
+        refused.push((i, r));
+    }
+    Ok(refused)
+}
+
+/// The key's column names, as a message shows them.
+fn key_names(plan: &PgPlan) -> String {
+    let key = plan.dedupe_key.as_deref().unwrap_or_default();
+    key.iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Row `i` of the chunk as a reject, its reason still to fill in.

@@ -24,6 +24,8 @@ use crate::sink::{seal, Sink};
 #[derive(Default)]
 pub(super) struct Session {
     stage_ready: bool,
+    /// The duplicate-key path's stage of keys exists (see `refused.rs`).
+    pub(super) keys_ready: bool,
     prepared: insert::Prepared,
 }
 
@@ -32,7 +34,7 @@ pub struct PgSink {
     pub(super) client: Option<Client>,
     /// In a load that is one transaction: the connection deferred values are resolved on.
     resolver: Option<Client>,
-    session: Session,
+    pub(super) session: Session,
     config: tokio_postgres::Config,
     target: PgTarget,
     pub(super) plan: Arc<PgPlan>,
@@ -501,14 +503,16 @@ impl PgSink {
         let mut retrier = Retrier::new(plan.retry);
         let mut bisect = false;
         let mut in_turn = false;
-        // Once a chunk met a duplicate key, later ones are staged first.
+        // Once a chunk met a duplicate key, later ones go without the keys they repeat; a
+        // chunk that still meets one has its keys looked up.
         let mut dedupe = plan.dedupe_key.is_some() && plan.seen_duplicate().is_some();
+        let mut probe = false;
         loop {
             let retrying = retrier.attempt() > 0;
             let result = if bisect {
                 self.attempt_bisect(&work, retrying).await
             } else if dedupe {
-                self.attempt_dedupe(&work, retrying, in_turn).await
+                self.attempt_dedupe(&work, retrying, in_turn, probe).await
             } else {
                 self.attempt(&work, retrying, in_turn).await
             };
@@ -521,12 +525,13 @@ impl PgSink {
                 }
                 // A duplicate key: take out every row whose key is there already, at once.
                 Err(e)
-                    if !dedupe
+                    if !probe
                         && !bisect
                         && plan.dedupe_key.is_some()
                         && e.sqlstate() == Some("23505") =>
                 {
                     plan.saw_duplicate(&e);
+                    probe = dedupe;
                     dedupe = true;
                 }
                 // A row the server refuses: find it (and any others) and set them aside.
