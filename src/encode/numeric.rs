@@ -219,7 +219,6 @@ mod tests {
             }
         }
         let int = int.trim_start_matches('0');
-        let mut frac = frac;
         frac.truncate(frac.len().min(dscale as usize));
         while frac.len() < dscale as usize {
             frac.push('0');
