@@ -152,23 +152,35 @@ pub(super) fn utc_offset(s: &str) -> Option<i64> {
     (h <= 15 && m <= 59).then_some(sign * (h * 3600 + m * 60))
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.frac]` for a day since 1970 and a second of it.
-pub(super) fn format_datetime(days: i64, secs: i64, frac: &str) -> Option<String> {
+/// Appends `YYYY-MM-DD HH:MM:SS[.frac]` for a day since 1970 and a second of it; false when
+/// the year is outside 1 to 9999. Digits are written by hand: `format!` and its `String`
+/// were a tenth of a MySQL load's client CPU.
+pub(super) fn write_datetime(days: i64, secs: i64, frac: &str, out: &mut Vec<u8>) -> bool {
     let (y, m, d) = datetime::civil_from_days(days + datetime::days_from_civil(1970, 1, 1));
     if !(1..=9999).contains(&y) {
-        return None;
+        return false;
     }
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    let digits = |out: &mut Vec<u8>, v: i64, n: u32| {
+        for k in (0..n).rev() {
+            out.push(b'0' + (v / 10i64.pow(k) % 10) as u8);
+        }
+    };
+    digits(out, y.into(), 4);
+    out.push(b'-');
+    digits(out, m.into(), 2);
+    out.push(b'-');
+    digits(out, d.into(), 2);
+    out.push(b' ');
+    digits(out, secs / 3600, 2);
+    out.push(b':');
+    digits(out, secs / 60 % 60, 2);
+    out.push(b':');
+    digits(out, secs % 60, 2);
     if !frac.is_empty() {
-        s.push('.');
-        s.push_str(frac);
+        out.push(b'.');
+        out.extend_from_slice(frac.as_bytes());
     }
-    Some(s)
+    true
 }
 
 /// `[-]H{1,3}:MM:SS[.f]` within ±838:59:59: the fraction's digits.
