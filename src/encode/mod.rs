@@ -2,6 +2,7 @@
 //! here is unit-tested on its own and benchmarked in `benches/encode.rs`.
 
 pub mod datetime;
+pub mod json;
 pub mod mysql;
 pub mod numeric;
 pub mod pg_binary;

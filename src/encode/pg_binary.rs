@@ -3,6 +3,7 @@
 //! Each encoder appends the value's 4-byte length and its bytes to the chunk's buffer, in
 //! place, as `postgres-types` does; nothing is allocated per value on the common path.
 
+use super::json::{self, Json};
 use super::{datetime, numeric, Outcome};
 use crate::record::Typed;
 use crate::schema::ColumnType;
@@ -361,20 +362,20 @@ fn encode_uuid(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 /// still parses it. Documents serde_json refuses, and `\u0000` (which jsonb refuses), are
 /// deferred so that the server's verdict and message are the ones the user sees.
 fn encode_json(raw: &[u8], binary: bool, out: &mut Vec<u8>) -> Outcome {
-    let s = match check_utf8(raw) {
-        Ok(s) => s,
-        Err(why) => return Outcome::Reject(why),
-    };
-    // A document serde_json accepts holds no NUL byte (JSON has no raw control characters),
-    // so only a refused one is searched for it.
-    if serde_json::from_str::<serde::de::IgnoredAny>(s).is_err() {
-        if memchr::memchr(0, raw).is_some() {
-            return Outcome::Reject(NUL_IN_TEXT.into());
-        }
-        return Outcome::Defer;
+    if let Err(why) = check_utf8(raw) {
+        return Outcome::Reject(why);
     }
+    // A valid document holds no NUL byte (JSON has no raw control characters), so only a
+    // refused one is searched for it.
+    let nul_escape = match json::check(raw) {
+        Json::Valid { nul_escape } => nul_escape,
+        Json::Invalid if memchr::memchr(0, raw).is_some() => {
+            return Outcome::Reject(NUL_IN_TEXT.into())
+        }
+        Json::Invalid => return Outcome::Defer,
+    };
     if binary {
-        if memchr::memmem::find(raw, b"\\u0000").is_some() {
+        if nul_escape {
             return Outcome::Defer;
         }
         out.extend_from_slice(&(raw.len() as i32 + 1).to_be_bytes());

@@ -415,9 +415,14 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
             if let Err(why) = fits_charset(s, *charset) {
                 return Outcome::Reject(why);
             }
-            let n = s.chars().count() as u64;
-            if n > *max {
-                return Outcome::Reject(format!("{n} characters, more than the column's {max}"));
+            // Bytes bound characters: count only values that might be too long.
+            if raw.len() as u64 > *max {
+                let n = s.chars().count() as u64;
+                if n > *max {
+                    return Outcome::Reject(format!(
+                        "{n} characters, more than the column's {max}"
+                    ));
+                }
             }
             done(out, raw)
         }
@@ -445,9 +450,15 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
             }
             done(out, raw)
         }
-        MyType::Json => match serde_json::from_slice::<&serde_json::value::RawValue>(raw) {
-            Ok(_) => done(out, raw),
-            Err(e) => Outcome::Reject(format!("not JSON: {e}")),
+        MyType::Json => match crate::encode::json::check(raw) {
+            crate::encode::json::Json::Valid { .. } => done(out, raw),
+            // serde_json says where and why.
+            crate::encode::json::Json::Invalid => {
+                match serde_json::from_slice::<&serde_json::value::RawValue>(raw) {
+                    Ok(_) => done(out, raw),
+                    Err(e) => Outcome::Reject(format!("not JSON: {e}")),
+                }
+            }
         },
         MyType::Enum(members) => {
             let Ok(s) = text() else {
