@@ -165,11 +165,11 @@ pub(super) fn write_datetime(days: i64, secs: i64, frac: &str, out: &mut Vec<u8>
             out.push(b'0' + (v / 10i64.pow(k) % 10) as u8);
         }
     };
-    digits(out, y.into(), 4);
+    digits(out, y, 4);
     out.push(b'-');
-    digits(out, m.into(), 2);
+    digits(out, m, 2);
     out.push(b'-');
-    digits(out, d.into(), 2);
+    digits(out, d, 2);
     out.push(b' ');
     digits(out, secs / 3600, 2);
     out.push(b':');
