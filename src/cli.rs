@@ -185,8 +185,9 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = barge::DEFAULT_CHUNK_ROWS, value_name = "N")]
     pub chunk_rows: usize,
 
-    /// Largest encoded chunk, in bytes (a chunk ends early when its rows reach it).
-    #[arg(long, default_value_t = barge::DEFAULT_CHUNK_BYTES, value_name = "BYTES")]
+    /// Largest encoded chunk, in bytes or with a unit (32MiB); a chunk ends early when its
+    /// rows reach it.
+    #[arg(long, default_value_t = barge::DEFAULT_CHUNK_BYTES, value_name = "BYTES", value_parser = barge::parse_bytes)]
     pub chunk_bytes: usize,
 
     /// Writer connections, each sending chunks in its own transactions. The default, 2, was

@@ -236,7 +236,7 @@ def load(
     rejects: Union[str, os.PathLike, None] = None,
     max_errors: Optional[int] = None,
     chunk_rows: int = 10_000,
-    chunk_bytes: int = 8_388_608,
+    chunk_bytes: Union[int, str] = 8_388_608,
     workers: Optional[int] = None,
     checkpoint_table: str = "barge_checkpoint",
     no_checkpoint: bool = False,

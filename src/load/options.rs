@@ -67,7 +67,8 @@ pub struct LoadOptions {
     pub max_errors: Option<u64>,
     /// `--chunk-rows`
     pub chunk_rows: usize,
-    /// `--chunk-bytes`
+    /// `--chunk-bytes`: a number, or a size such as `"32MiB"`.
+    #[serde(deserialize_with = "size")]
     pub chunk_bytes: usize,
     /// `--workers` (default 2, or 1 with `--atomic`)
     pub workers: Option<usize>,
@@ -236,6 +237,36 @@ pub fn parse_mode(s: &str) -> std::result::Result<Mode, String> {
     }
 }
 
+/// `--chunk-bytes`'s value: a number of bytes, optionally with a unit: `KiB`, `MiB`, `GiB`
+/// (also `K`, `M`, `G`, `KB`, `MB`, `GB`, all powers of 1024, as memory is counted).
+///
+/// # Errors
+/// Says what is allowed.
+pub fn parse_bytes(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a size: write bytes, or a number with KiB, MiB or GiB"
+            ))
+        }
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1usize << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            format!("{s:?} is not a size: write bytes, or a number with KiB, MiB or GiB")
+        })
+}
+
 fn parsed<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
@@ -250,6 +281,19 @@ fn delimiter<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u8>,
     Option::<String>::deserialize(d)?
         .map(|s| parse_delimiter(&s).map_err(serde::de::Error::custom))
         .transpose()
+}
+
+fn size<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<usize, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(usize),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Bytes(n) => Ok(n),
+        Size::Text(s) => parse_bytes(&s).map_err(serde::de::Error::custom),
+    }
 }
 
 fn mode<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Mode, D::Error> {
@@ -302,5 +346,25 @@ mod tests {
         assert!(e.to_string().contains("unknown field `chunkrows`"), "{e}");
         let e = LoadOptions::from_json(r#"{"mode": "fast"}"#).unwrap_err();
         assert!(e.to_string().contains("use copy or insert"), "{e}");
+    }
+
+    #[test]
+    fn sizes_read_with_or_without_a_unit() {
+        use super::parse_bytes;
+        assert_eq!(parse_bytes("8388608"), Ok(8 << 20));
+        assert_eq!(parse_bytes("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_bytes("512 k"), Ok(512 << 10));
+        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
+        for bad in [
+            "",
+            "0",
+            "MiB",
+            "1.5MiB",
+            "12 parsecs",
+            "-1",
+            "99999999999999999999999",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
     }
 }

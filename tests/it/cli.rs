@@ -174,4 +174,42 @@ fn usage_errors_exit_2() {
         "{}",
         run.stderr
     );
+    let run = barge(&["load", "x.csv", "--chunk-bytes", "12 parsecs"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("is not a size: write bytes, or a number with KiB, MiB or GiB"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn chunk_bytes_take_a_unit() {
+    let dir = Dir::new();
+    let mut csv = String::from("id,v\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("{i},{}\n", "x".repeat(100)));
+    }
+    let f = dir.write("u.csv", &csv);
+    let db = dir.path().join("u.db");
+    let db_url = format!("sqlite://{}", db.display());
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db_url,
+        "--chunk-bytes",
+        "64KiB",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // 3,000 rows of about 110 bytes are more than four 64 KiB chunks, and one 10,000-row one.
+    let chunks = run.stdout.split("\"chunks\":").nth(1).and_then(|r| {
+        r.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse::<u64>()
+            .ok()
+    });
+    assert!(chunks.is_some_and(|c| c >= 4), "{}", run.stdout);
 }
