@@ -4,11 +4,13 @@
 //!
 //! A search re-sends the pieces that hold bad rows, and with duplicates spread over a file
 //! every chunk has some. When the table has one unique key and the load writes all of its
-//! columns, a chunk is COPYed into a temporary stage instead, the rows whose key is in the
-//! table already or earlier in the chunk are picked out with one query (the first occurrence
-//! loads, as row by row), and the rest go in with one `INSERT ... SELECT` in file order. Once a
-//! chunk met a duplicate, later chunks are staged first. Any other refusal falls back to the
-//! search.
+//! columns, duplicates are taken out before the COPY instead, in two steps of growing cost.
+//! Once a chunk met a duplicate, later chunks go without the rows whose key repeats an earlier
+//! row of the same chunk, found on the client from the chunk's own encoding. A chunk that
+//! still meets one (its key is in the table, or in another chunk) has its keys, and only its
+//! keys, COPYed into a temporary stage; one query picks out the rows whose key is in the table
+//! already or earlier in the chunk (the first occurrence loads, as row by row). Either way the
+//! rest go in by COPY, as slices of the chunk. Any other refusal falls back to the search.
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::ops::Range;
