@@ -102,6 +102,20 @@ fn exact_values_only() {
     assert!(enc("tinytext", &"x".repeat(256)).is_err());
     assert!(enc("varbinary(2)", "abc").is_err());
     assert!(enc("json", "{nope").is_err());
+    assert_eq!(
+        enc("json", "[1, {\"a\": null}]"),
+        Ok("[1, {\"a\": null}]".into())
+    );
+    let mut out = Vec::new();
+    assert!(matches!(
+        encode(&MyType::parse("json"), b"[\"\xff\"]", Some(0), &mut out),
+        Outcome::Reject(_)
+    ));
+    // Integers go as written only in MySQL's own form.
+    assert_eq!(enc("int", "-17"), Ok("-17".into()));
+    assert_eq!(enc("int", "007"), Ok("7".into()));
+    assert_eq!(enc("int", "+5"), Ok("5".into()));
+    assert_eq!(enc("int unsigned", "-0"), Ok("0".into()));
     assert_eq!(enc("enum('a','B')", "b"), Ok("b".into()));
     assert!(enc("enum('a','B')", "1").is_err());
     assert!(enc("enum('a','B')", "").is_err());
