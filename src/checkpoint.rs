@@ -313,6 +313,11 @@ impl Checkpoints {
         &self.load_id
     }
 
+    /// This process' share's done marker ([`Split::marker`]), 0 for a whole load.
+    pub fn share_marker(&self) -> i64 {
+        self.share.map_or(0, |s| s.marker())
+    }
+
     /// The chunks this load has committed, in input order.
     ///
     /// # Errors

@@ -237,6 +237,12 @@ async fn citus_kill9_and_a_worker_restarted_mid_load_end_in_an_exact_table() {
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     barge(&a).assert_ok();
     assert_eq!(checksum(&c, "killed").await, want);
+    for w in &c.workers {
+        assert_eq!(
+            prepared_parts(&client_of(&w.url("postgres")).await).await,
+            0
+        );
+    }
 
     // A worker stopped at once and started again while barge loads: it retries.
     make(&c, "restarted", "distributed").await;
@@ -257,6 +263,12 @@ async fn citus_kill9_and_a_worker_restarted_mid_load_end_in_an_exact_table() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(checksum(&c, "restarted").await, want);
+    for w in &c.workers {
+        assert_eq!(
+            prepared_parts(&client_of(&w.url("postgres")).await).await,
+            0
+        );
+    }
 }
 
 #[tokio::test]
@@ -322,4 +334,214 @@ async fn citus_a_worker_gone_for_good_is_named_with_what_to_do() {
         "{}",
         run.stderr
     );
+}
+
+/// Rows of each shard of `table` that Citus would look for in another shard (0 when every
+/// row is where the coordinator's router finds it).
+async fn misplaced(c: &Citus, table: &str, column: &str) -> u64 {
+    c.one(&format!(
+        "SELECT COALESCE(sum(result::bigint), 0)::text FROM run_command_on_shards('{table}', \
+         $$SELECT count(*) FROM %1$s \
+           WHERE get_shard_id_for_distribution_column('{table}', {column}) \
+             <> substring('%1$s' from '_(\\d+)$')::bigint$$)"
+    ))
+    .await
+    .parse()
+    .expect("a count")
+}
+
+/// Connects to one server of the cluster (a worker, say) without TLS.
+async fn client_of(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// barge's parts left prepared on a worker.
+async fn prepared_parts(worker: &tokio_postgres::Client) -> i64 {
+    worker
+        .query_one(
+            "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'barge\\_%'",
+            &[],
+        )
+        .await
+        .expect("pg_prepared_xacts")
+        .get(0)
+}
+
+#[tokio::test]
+async fn citus_rows_go_straight_to_their_shards_for_every_routed_key_type() {
+    let c = Citus::start().await;
+    let dir = Dir::new();
+    // Keys of each routed type, with edge values: negative numbers, type bounds, empty and
+    // non-ASCII text of every length a hash tail can have, uuids.
+    let n = 3_000i64;
+    let mut csv = String::from("id,i2,i4,i8,t,v,u,payload\n");
+    for i in 0..n {
+        let i2 = match i {
+            0 => i16::MIN as i64,
+            1 => i16::MAX as i64,
+            _ => i - 1_500,
+        };
+        let i4 = match i {
+            0 => i32::MIN as i64,
+            1 => i32::MAX as i64,
+            _ => (i * 7_919_993) % 2_147_483_647 - 1_000_000_000,
+        };
+        let i8 = match i {
+            0 => i64::MIN,
+            1 => i64::MAX,
+            _ if i % 2 == 0 => i * 3_000_000_017,
+            _ => -i,
+        };
+        let t = match i {
+            0 => String::new(),
+            _ => format!("{}é{}", "k".repeat((i % 23) as usize), i),
+        };
+        let u = format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            i * 2_654_435_761 % (1 << 32),
+            i % 65_536,
+            i % 4_096,
+            (i * 7) % 4_096,
+            i * 1_000_003
+        );
+        csv.push_str(&format!("{i},{i2},{i4},{i8},\"{t}\",\"v{t}\",{u},row {i}\n"));
+    }
+    let path = dir.path().join("keys.csv");
+    std::fs::write(&path, &csv).expect("write");
+    let ddl = "id bigint, i2 smallint, i4 integer, i8 bigint, t text, v varchar(40), u uuid, payload text";
+    for key in ["i2", "i4", "i8", "t", "v", "u"] {
+        let (ours, oracle) = (format!("by_{key}"), format!("by_{key}_oracle"));
+        for t in [&ours, &oracle] {
+            c.exec(&format!(
+                "CREATE TABLE {t} ({ddl}, UNIQUE ({key})); \
+                 SELECT create_distributed_table('{t}', '{key}')"
+            ))
+            .await;
+        }
+        let run = barge(&[
+            "load",
+            path.to_str().unwrap(),
+            "--into",
+            &c.url(),
+            "--table",
+            &ours,
+            "--chunk-rows",
+            "700",
+            "-v",
+        ]);
+        run.assert_ok();
+        assert!(
+            run.stderr
+                .contains("rows go straight to the shards on the worker nodes"),
+            "{key}: {}",
+            run.stderr
+        );
+        coordinator_copy(&c, &oracle, &csv).await;
+        assert_eq!(
+            checksum(&c, &ours).await,
+            checksum(&c, &oracle).await,
+            "{key}"
+        );
+        assert_eq!(misplaced(&c, &ours, key).await, 0, "{key}");
+        assert_eq!(
+            c.one(&format!("SELECT count(*)::text FROM {ours}")).await,
+            n.to_string()
+        );
+    }
+
+    // A column left out would take its default on the worker (whose sequences are not the
+    // coordinator's): such a load goes through the coordinator, and says why.
+    c.exec(
+        "CREATE TABLE with_default (id bigserial, i4 integer, payload text); \
+         SELECT create_distributed_table('with_default', 'i4')",
+    )
+    .await;
+    let narrow = dir.path().join("narrow.csv");
+    std::fs::write(&narrow, "i4,payload\n1,a\n2,b\n").expect("write");
+    let run = barge(&[
+        "load",
+        narrow.to_str().unwrap(),
+        "--into",
+        &c.url(),
+        "--table",
+        "with_default",
+        "-v",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "loading through the Citus coordinator: columns not written would take defaults"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        c.one("SELECT string_agg(id || ':' || payload, ',' ORDER BY id) FROM with_default")
+            .await,
+        "1:a,2:b"
+    );
+}
+
+#[tokio::test]
+async fn citus_a_part_left_prepared_by_a_killed_load_is_rolled_back_by_the_rerun() {
+    let c = Citus::start().await;
+    let dir = Dir::new();
+    let csv = events_csv(20_000);
+    let path = dir.path().join("events.csv");
+    std::fs::write(&path, &csv).expect("write");
+    make(&c, "oracle", "distributed").await;
+    coordinator_copy(&c, "oracle", &csv).await;
+    make(&c, "held", "distributed").await;
+    let w0 = client_of(&c.workers[0].url("postgres")).await;
+    let w1 = client_of(&c.workers[1].url("postgres")).await;
+    // One shard of the second worker is locked: the first chunk's part there waits, while
+    // the first worker's part is prepared.
+    let shard = c
+        .one(&format!(
+            "SELECT shard_name(s.logicalrelid, s.shardid) FROM pg_dist_shard s \
+             JOIN pg_dist_placement p USING (shardid) JOIN pg_dist_node n USING (groupid) \
+             WHERE s.logicalrelid = 'held'::regclass AND n.nodeport = {} LIMIT 1",
+            c.workers[1].port
+        ))
+        .await;
+    w1.batch_execute(&format!(
+        "SET citus.enable_manual_changes_to_shards = on; BEGIN; LOCK TABLE {shard} IN ACCESS EXCLUSIVE MODE"
+    ))
+    .await
+    .expect("lock a shard");
+    let args = [
+        "load",
+        path.to_str().unwrap(),
+        "--into",
+        &c.url(),
+        "--table",
+        "held",
+        "--chunk-rows",
+        "5000",
+        "--quiet",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .spawn()
+        .expect("spawn barge");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while prepared_parts(&w0).await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no part was prepared on the first worker"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    w1.batch_execute("ROLLBACK").await.expect("unlock");
+    // The part outlives barge (and Citus' own recovery leaves barge's transactions alone).
+    assert_eq!(prepared_parts(&w0).await, 1);
+    assert_eq!(c.one("SELECT count(*)::text FROM held").await, "0");
+    barge(&args).assert_ok();
+    assert_eq!(checksum(&c, "held").await, checksum(&c, "oracle").await);
+    assert_eq!(prepared_parts(&w0).await, 0);
+    assert_eq!(prepared_parts(&w1).await, 0);
 }

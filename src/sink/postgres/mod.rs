@@ -19,6 +19,7 @@ use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::{Backend, ChunkSizing, Mode, Plan};
 use crate::upsert::UniqueKey;
 
+pub mod citus;
 pub mod conninfo;
 pub mod copy;
 pub mod error;
@@ -276,6 +277,21 @@ impl Backend for PgBackend {
         let first = match self.client.take() {
             Some(c) => c,
             None => connect(&self.config, &self.target).await?,
+        };
+        let router = if self.citus {
+            let coordinator = PgTarget {
+                config: self.config.clone(),
+                ..self.target.clone()
+            };
+            citus::Router::open(&first, &coordinator, &plan)
+                .await?
+                .map(Arc::new)
+        } else {
+            None
+        };
+        let sink = |c| match &router {
+            Some(r) => sink(c).route_with(r.clone()),
+            None => sink(c),
         };
         let mut sinks = vec![sink(first)];
         for _ in 1..wanted {

@@ -44,6 +44,8 @@ pub struct PgSink {
     /// Statements derived from the plan, built once.
     pub(super) copy_sql: String,
     merge_sql: Option<String>,
+    /// On Citus, when rows go straight to the shards: the routing and the nodes' connections.
+    pub(super) direct: Option<super::citus::direct::Direct>,
 }
 
 impl PgSink {
@@ -75,10 +77,17 @@ impl PgSink {
             begun: false,
             copy_sql,
             merge_sql,
+            direct: None,
         }
     }
 
-    async fn client(&mut self) -> Result<&Client> {
+    /// Writes rows straight into the shards of a Citus table (see [`super::citus`]).
+    pub fn route_with(mut self, router: Arc<super::citus::Router>) -> Self {
+        self.direct = Some(super::citus::direct::Direct::new(router));
+        self
+    }
+
+    pub(super) async fn client(&mut self) -> Result<&Client> {
         if self.client.is_none() {
             self.client = Some(super::connect(&self.config, &self.target).await?);
             self.session = Session::default();
@@ -108,7 +117,13 @@ impl PgSink {
         }
     }
 
-    fn log_retry(&self, what: &str, attempt: u32, reason: &str, wait: std::time::Duration) {
+    pub(super) fn log_retry(
+        &self,
+        what: &str,
+        attempt: u32,
+        reason: &str,
+        wait: std::time::Duration,
+    ) {
         Progress::add(&self.progress.retries, 1);
         tracing::warn!(
             attempt,
@@ -499,6 +514,13 @@ impl PgSink {
             self.count(written.inserted, meta.rows - written.refused);
             plan.turnstile.done(work.ordinal);
             return Ok(meta.rows - written.refused);
+        }
+        if self.direct.is_some() && plan.seen_duplicate().is_none() {
+            if let Some(w) = self.write_routed(&work).await? {
+                self.count(w.inserted, meta.rows);
+                plan.turnstile.done(work.ordinal);
+                return Ok(meta.rows);
+            }
         }
         let mut retrier = Retrier::new(plan.retry);
         let mut bisect = false;

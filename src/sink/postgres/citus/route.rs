@@ -1,0 +1,183 @@
+//! Which shard each row of a chunk belongs to: the table's shard intervals as the coordinator
+//! keeps them, and a chunk's binary COPY rows sorted into one COPY payload per shard.
+
+use std::ops::Range;
+
+use super::hash::HashKind;
+use crate::encode::pg_binary;
+
+/// One shard of the table, on one node.
+#[derive(Debug, Clone)]
+pub struct Shard {
+    /// Citus' shard id.
+    pub id: i64,
+    /// The hash values it holds, `min..=max`.
+    pub min: i32,
+    pub max: i32,
+    /// Its table on the node, qualified and quoted (`shard_name()` says it: long names are
+    /// shortened with a hash, so it is not always `table_id`).
+    pub name: String,
+    /// Index into the load's nodes.
+    pub node: usize,
+}
+
+/// Where rows go: the distribution column's place among the fields written, its hash, and
+/// the shards in hash order.
+#[derive(Debug)]
+pub struct ShardMap {
+    /// The distribution column's field in each row.
+    pub field: usize,
+    pub kind: HashKind,
+    /// Sorted by `min`, intervals disjoint.
+    pub shards: Vec<Shard>,
+}
+
+impl ShardMap {
+    /// The shard holding hash `h` (`None` if no interval covers it: a map that does not cover
+    /// the whole hash range is not routed, see `open`).
+    pub fn shard_of(&self, h: i32) -> Option<usize> {
+        let i = self.shards.partition_point(|s| s.max < h);
+        self.shards.get(i).filter(|s| s.min <= h).map(|_| i)
+    }
+
+    /// Whether the intervals cover every 32-bit hash without gaps or overlaps.
+    pub fn covers_all_hashes(&self) -> bool {
+        let mut next = i64::from(i32::MIN);
+        for s in &self.shards {
+            if i64::from(s.min) != next || s.max < s.min {
+                return false;
+            }
+            next = i64::from(s.max) + 1;
+        }
+        next == i64::from(i32::MAX) + 1
+    }
+
+    /// The shard of a row given by the distribution column's binary field (`None` for NULL,
+    /// which Citus refuses in a distribution column: such a row goes through the coordinator,
+    /// which says why).
+    pub fn shard_of_field(&self, field: Option<&[u8]>) -> Option<usize> {
+        self.shard_of(self.kind.hash(field?)?)
+    }
+
+    /// Sorts the rows of a binary COPY payload by shard: for each shard, a payload of its rows
+    /// (header, rows in input order, trailer), empty when it has none. `None` when some row
+    /// cannot be routed.
+    pub fn split(&self, data: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let mut out: Vec<Vec<u8>> = vec![Vec::new(); self.shards.len()];
+        let mut pos = pg_binary::HEADER.len();
+        loop {
+            let start = pos;
+            let count = i16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?);
+            pos += 2;
+            if count < 0 {
+                break;
+            }
+            let mut key: Option<Range<usize>> = None;
+            for f in 0..count as usize {
+                let len = i32::from_be_bytes(data.get(pos..pos + 4)?.try_into().ok()?);
+                pos += 4;
+                let len = usize::try_from(len).ok();
+                if f == self.field {
+                    key = len.map(|l| pos..pos + l);
+                }
+                pos += len.unwrap_or(0);
+            }
+            let key = match key {
+                Some(r) => Some(data.get(r)?),
+                None => None,
+            };
+            let shard = out.get_mut(self.shard_of_field(key)?)?;
+            if shard.is_empty() {
+                shard.extend_from_slice(pg_binary::HEADER);
+            }
+            shard.extend_from_slice(data.get(start..pos)?);
+        }
+        for payload in out.iter_mut().filter(|p| !p.is_empty()) {
+            payload.extend_from_slice(pg_binary::TRAILER);
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(bounds: &[(i32, i32)]) -> ShardMap {
+        ShardMap {
+            field: 1,
+            kind: HashKind::Int4,
+            shards: bounds
+                .iter()
+                .enumerate()
+                .map(|(i, &(min, max))| Shard {
+                    id: i as i64,
+                    min,
+                    max,
+                    name: format!("s{i}"),
+                    node: i % 2,
+                })
+                .collect(),
+        }
+    }
+
+    fn row(fields: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut r = (fields.len() as i16).to_be_bytes().to_vec();
+        for f in fields {
+            match f {
+                Some(v) => {
+                    r.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                    r.extend_from_slice(v);
+                }
+                None => r.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn intervals_are_searched_by_hash() {
+        let m = map(&[(i32::MIN, -1), (0, 99), (100, i32::MAX)]);
+        assert!(m.covers_all_hashes());
+        assert_eq!(m.shard_of(i32::MIN), Some(0));
+        assert_eq!(m.shard_of(-1), Some(0));
+        assert_eq!(m.shard_of(0), Some(1));
+        assert_eq!(m.shard_of(100), Some(2));
+        assert_eq!(m.shard_of(i32::MAX), Some(2));
+        assert!(!map(&[(i32::MIN, -1), (1, i32::MAX)]).covers_all_hashes());
+        assert!(!map(&[(i32::MIN, 5), (1, i32::MAX)]).covers_all_hashes());
+        assert!(!map(&[(i32::MIN, 5)]).covers_all_hashes());
+    }
+
+    #[test]
+    fn rows_are_split_by_shard_in_input_order_and_null_keys_are_not_routed() {
+        let m = map(&[(i32::MIN, -1), (0, i32::MAX)]);
+        let keys: Vec<i32> = (0..50).collect();
+        let mut data = pg_binary::HEADER.to_vec();
+        let rows: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|k| row(&[Some(b"x"), Some(&k.to_be_bytes()), None]))
+            .collect();
+        for r in &rows {
+            data.extend_from_slice(r);
+        }
+        data.extend_from_slice(pg_binary::TRAILER);
+        let parts = m.split(&data).expect("routed");
+        let mut want = vec![pg_binary::HEADER.to_vec(), pg_binary::HEADER.to_vec()];
+        for (k, r) in keys.iter().zip(&rows) {
+            let s = usize::from(HashKind::Int4.hash(&k.to_be_bytes()).unwrap() >= 0);
+            want[s].extend_from_slice(r);
+        }
+        for w in &mut want {
+            w.extend_from_slice(pg_binary::TRAILER);
+        }
+        assert_eq!(parts, want);
+
+        let mut nulls = pg_binary::HEADER.to_vec();
+        nulls.extend_from_slice(&row(&[Some(b"x"), None]));
+        nulls.extend_from_slice(pg_binary::TRAILER);
+        assert_eq!(m.split(&nulls), None);
+        // Truncated input is not routed either (and does not panic).
+        assert_eq!(m.split(&data[..data.len() - 7]), None);
+    }
+}
