@@ -326,10 +326,12 @@ fn cut_if_full(
     }
     // Room for what this chunk needed, so that a buffer grows by doubling once per load; but
     // never more than a chunk may hold, so that one huge row does not make every later chunk
-    // as big.
+    // as big. A chunk is cut after the row that reaches the limit, so it may hold that much
+    // and a row more: room for an eighth more, else that last row doubles the buffer (a
+    // 24 MiB chunk took 32 MiB and more).
     *capacity = (*capacity)
         .max(chunk.data.len() + chunk.data.len() / 8)
-        .min(opts.chunk_bytes);
+        .min(opts.chunk_bytes + opts.chunk_bytes / 8);
     *seq += 1;
     // The input kept for --rejects, likewise (else it grows by doubling, up to twice over).
     let raw = chunk.raw.len();

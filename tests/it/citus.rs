@@ -406,7 +406,9 @@ async fn citus_rows_go_straight_to_their_shards_for_every_routed_key_type() {
             (i * 7) % 4_096,
             i * 1_000_003
         );
-        csv.push_str(&format!("{i},{i2},{i4},{i8},\"{t}\",\"v{t}\",{u},row {i}\n"));
+        csv.push_str(&format!(
+            "{i},{i2},{i4},{i8},\"{t}\",\"v{t}\",{u},row {i}\n"
+        ));
     }
     let path = dir.path().join("keys.csv");
     std::fs::write(&path, &csv).expect("write");

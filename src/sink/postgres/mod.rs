@@ -73,6 +73,9 @@ pub struct PgBackend {
     retry: RetryPolicy,
     /// Whether the server is a Citus coordinator.
     citus: bool,
+    /// On Citus: whether the target is hash-distributed, so that rows may be routed straight
+    /// to its shards (see [`citus`]), which wants other chunk sizes.
+    hash_distributed: bool,
 }
 
 impl PgBackend {
@@ -133,6 +136,7 @@ impl PgBackend {
             target: target.clone(),
             retry,
             citus,
+            hash_distributed: false,
         })
     }
 
@@ -155,14 +159,21 @@ impl Backend for PgBackend {
     }
 
     /// On Citus each chunk is a distributed transaction (two-phase commit on every worker):
-    /// fewer, larger chunks, from one writer. Measured on a coordinator and two workers with
-    /// 1M bench rows (shard connections kept): 10k-row chunks from 2 writers 6.0 s; 8 MiB
-    /// chunks 6.1 s; 16 MiB from one writer 5.0 s; 24 MiB from one writer 4.8 s (60 MiB peak);
-    /// psql `\copy` 4.3 s. Two writers gain nothing there: the coordinator is the bottleneck.
+    /// fewer, larger chunks, from one writer. Through the coordinator, measured on a
+    /// coordinator and two workers with 1M bench rows (shard connections kept): 10k-row
+    /// chunks from 2 writers 6.0 s; 8 MiB chunks 6.1 s; 16 MiB from one writer 5.0 s; 24 MiB
+    /// from one writer 4.8 s (60 MiB peak); psql `\copy` 4.3 s. Two writers gain nothing
+    /// there: the coordinator is the bottleneck. Routed straight to the shards, a chunk costs
+    /// a COPY per shard and a prepared transaction per node, so chunks stay large, but the
+    /// writer holds a chunk's rows sorted by shard while the reader fills the next two:
+    /// 10 MiB chunks keep the peak under 64 MiB (1M bench rows, one machine: 10 MiB 4.8-5.0 s
+    /// at 56-58 MiB; 12 MiB 4.7-4.9 s at 66-70 MiB; 16 MiB 4.1-4.6 s at 98 MiB; 24 MiB
+    /// 4.0-5.1 s at 140 MiB; `\copy` 8.4 s that day).
     fn chunk_sizing(&self) -> Option<ChunkSizing> {
+        let mib = if self.hash_distributed { 10 } else { 24 };
         self.citus.then_some(ChunkSizing {
             rows: usize::MAX,
-            bytes: 24 * 1024 * 1024,
+            bytes: mib * 1024 * 1024,
             workers: 1,
         })
     }
@@ -189,7 +200,21 @@ impl Backend for PgBackend {
 
     async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
         match introspect(self.client().await?, name).await {
-            Ok(t) => Ok(Some(t)),
+            Ok(t) => {
+                if self.citus {
+                    self.hash_distributed = self
+                        .client()
+                        .await?
+                        .query_opt(
+                            "SELECT 1 FROM pg_dist_partition \
+                             WHERE logicalrelid = to_regclass($1) AND partmethod = 'h'",
+                            &[&t.quoted()],
+                        )
+                        .await
+                        .is_ok_and(|r| r.is_some());
+                }
+                Ok(Some(t))
+            }
             Err(e) if matches!(e.kind(), ErrorKind::TableNotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

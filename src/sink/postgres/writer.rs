@@ -499,7 +499,7 @@ impl PgSink {
         }
         // Rows set aside while resolving are no longer the chunk's.
         let meta = ChunkMeta::of(&chunk);
-        let work = Work {
+        let mut work = Work {
             data: Bytes::from(std::mem::take(&mut chunk.data)),
             meta,
             ordinal: chunk.ordinal,
@@ -516,7 +516,7 @@ impl PgSink {
             return Ok(meta.rows - written.refused);
         }
         if self.direct.is_some() && plan.seen_duplicate().is_none() {
-            if let Some(w) = self.write_routed(&work).await? {
+            if let Some(w) = self.write_routed(&mut work).await? {
                 self.count(w.inserted, meta.rows);
                 plan.turnstile.done(work.ordinal);
                 return Ok(meta.rows);

@@ -87,7 +87,7 @@ impl PgSink {
     /// coordinator instead (a row that cannot be routed, or one a node refuses).
     pub(in crate::sink::postgres) async fn write_routed(
         &mut self,
-        work: &Work,
+        work: &mut Work,
     ) -> Result<Option<Written>> {
         let Some(mut direct) = self.direct.take() else {
             return Ok(None);
@@ -100,12 +100,19 @@ impl PgSink {
     async fn write_routed_with(
         &mut self,
         direct: &mut Direct,
-        work: &Work,
+        work: &mut Work,
     ) -> Result<Option<Written>> {
         let router = direct.router.clone();
         let Some(payloads) = router.map.split(&work.data) else {
             return Ok(None);
         };
+        // The rows now live in the shards' payloads. The chunk as encoded is needed again
+        // only if it goes through the coordinator, which happens only when a node refuses a
+        // row and --rejects is on: otherwise it is let go, so that a chunk is held once.
+        if self.plan.rejects.is_none() {
+            work.data = Bytes::new();
+        }
+        let work: &Work = work;
         let mut by_node: Vec<Vec<usize>> = vec![Vec::new(); router.nodes.len()];
         for (s, p) in payloads.iter().enumerate() {
             if !p.is_empty() {

@@ -197,9 +197,11 @@ impl Router {
             20 => HashKind::Int8,
             25 | 1043 if deterministic => HashKind::Bytes,
             2950 => HashKind::Uuid,
-            _ => return Ok(Err(format!(
+            _ => {
+                return Ok(Err(format!(
                 "the distribution column {column:?} is of a type whose hash barge does not compute"
-            ))),
+            )))
+            }
         };
         let Some(field) = plan.columns.iter().position(|c| c.name == column) else {
             return Ok(Err(format!(

@@ -63,7 +63,10 @@ impl ShardMap {
     /// (header, rows in input order, trailer), empty when it has none. `None` when some row
     /// cannot be routed.
     pub fn split(&self, data: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let mut out: Vec<Vec<u8>> = vec![Vec::new(); self.shards.len()];
+        // First where each row goes, then each shard's payload allocated at its size: grown
+        // by doubling, the copies took up to twice the chunk.
+        let mut rows: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut sizes = vec![0usize; self.shards.len()];
         let mut pos = pg_binary::HEADER.len();
         loop {
             let start = pos;
@@ -86,11 +89,27 @@ impl ShardMap {
                 Some(r) => Some(data.get(r)?),
                 None => None,
             };
-            let shard = out.get_mut(self.shard_of_field(key)?)?;
-            if shard.is_empty() {
-                shard.extend_from_slice(pg_binary::HEADER);
+            let shard = self.shard_of_field(key)?;
+            *sizes.get_mut(shard)? += pos - start;
+            rows.push((shard, start..pos));
+        }
+        let frame = pg_binary::HEADER.len() + pg_binary::TRAILER.len();
+        let mut out: Vec<Vec<u8>> = sizes
+            .iter()
+            .map(|&n| {
+                if n == 0 {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(n + frame)
+                }
+            })
+            .collect();
+        for (shard, range) in rows {
+            let payload = out.get_mut(shard)?;
+            if payload.is_empty() {
+                payload.extend_from_slice(pg_binary::HEADER);
             }
-            shard.extend_from_slice(data.get(start..pos)?);
+            payload.extend_from_slice(data.get(range)?);
         }
         for payload in out.iter_mut().filter(|p| !p.is_empty()) {
             payload.extend_from_slice(pg_binary::TRAILER);
