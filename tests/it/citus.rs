@@ -546,4 +546,60 @@ async fn citus_a_part_left_prepared_by_a_killed_load_is_rolled_back_by_the_rerun
     assert_eq!(checksum(&c, "held").await, checksum(&c, "oracle").await);
     assert_eq!(prepared_parts(&w0).await, 0);
     assert_eq!(prepared_parts(&w1).await, 0);
+
+    // The session that holds off shard moves ended by the coordinator mid-load: the rest goes
+    // through the coordinator, and the table is exact.
+    let big = dir.path().join("big.csv");
+    let big_csv = events_csv(200_000);
+    std::fs::write(&big, &big_csv).expect("write");
+    make(&c, "big_oracle", "distributed").await;
+    coordinator_copy(&c, "big_oracle", &big_csv).await;
+    make(&c, "guarded", "distributed").await;
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args([
+            "load",
+            big.to_str().unwrap(),
+            "--into",
+            &c.url(),
+            "--table",
+            "guarded",
+            "--chunk-rows",
+            "2000",
+            "-v",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn barge");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: u64 = c
+            .one("SELECT count(*)::text FROM guarded")
+            .await
+            .parse()
+            .unwrap_or(0);
+        if n > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no rows after a minute");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ended = c
+        .one(
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity \
+             WHERE state = 'idle in transaction' AND query LIKE '%get_shard_id_for_distribution_column%'",
+        )
+        .await;
+    assert_eq!(ended, "1");
+    let out = child.wait_with_output().expect("barge");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the coordinator ended the session that held off shard moves"),
+        "{stderr}"
+    );
+    assert_eq!(
+        checksum(&c, "guarded").await,
+        checksum(&c, "big_oracle").await
+    );
 }

@@ -92,6 +92,13 @@ impl PgSink {
         let Some(mut direct) = self.direct.take() else {
             return Ok(None);
         };
+        if !direct.router.holds_locks() {
+            tracing::warn!(
+                "the coordinator ended the session that held off shard moves: \
+                 the rest of the load goes through the coordinator"
+            );
+            return Ok(None);
+        }
         let result = self.write_routed_with(&mut direct, work).await;
         self.direct = Some(direct);
         result

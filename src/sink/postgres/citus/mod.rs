@@ -63,6 +63,13 @@ impl Router {
         format!("{}{first_byte}", self.gid_prefix)
     }
 
+    /// Whether the guard session still holds its locks. A coordinator that ends it (a
+    /// restart, `idle_in_transaction_session_timeout`) lets shard moves run: the rest of the
+    /// load then goes through the coordinator.
+    pub fn holds_locks(&self) -> bool {
+        !self._guard.is_closed()
+    }
+
     /// Opens a connection to node `i`, ready to write into shards.
     ///
     /// # Errors
