@@ -260,6 +260,8 @@ fn read_chunks<R: RecordSource>(
             Ok(()) => {
                 chunk.rows += 1;
                 if opts.rejects {
+                    // A big record's input that the reader let go of, rebuilt from its fields.
+                    rec.restore_raw();
                     let start = chunk.raw.len();
                     if start == 0 && rec.raw.len() >= BIG_ROW {
                         // A big row's input is moved, not copied: it is held once, not twice.
@@ -275,7 +277,7 @@ fn read_chunks<R: RecordSource>(
                 }
             }
             Err(e) if opts.rejects => {
-                let r = Reject::from_error(&e, rec.raw()).ok_or(e)?;
+                let r = Reject::from_error(&e, &rec.input()).ok_or(e)?;
                 chunk.rejects.push(r);
                 count_reject(&mut rejected, opts)?;
             }

@@ -19,6 +19,19 @@ pub struct Record {
     pub(crate) raw: Vec<u8>,
     /// Fields that came typed (from a Rust value), by index; empty for text input.
     pub(crate) typed: Vec<Option<Typed>>,
+    /// Set when the reader let go of a big record's kept input because its fields rebuild
+    /// it exactly ([`Record::shed_raw`]).
+    pub(crate) shed: Option<Shed>,
+}
+
+/// How a CSV record's input is rebuilt from its fields: the dialect and the line terminator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shed {
+    delimiter: u8,
+    quote: u8,
+    crlf: bool,
+    /// The record had no line terminator (the input's last line).
+    last: bool,
 }
 
 impl Record {
@@ -99,7 +112,155 @@ impl Record {
         self.typed.get(i).copied().flatten()
     }
 
+    /// The record's input bytes as [`Record::raw`] gives them, rebuilt from the fields when
+    /// the reader let go of them.
+    pub fn input(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self.shed {
+            Some(shed) => {
+                let mut out = self.data.clone();
+                self.render_in_place(&mut out, shed);
+                std::borrow::Cow::Owned(out)
+            }
+            None => std::borrow::Cow::Borrowed(&self.raw),
+        }
+    }
+
+    /// With `--rejects` a record's input is kept, and for a big field that was a third copy
+    /// of it (input, unquoted field, encoded value). When the fields written back as CSV
+    /// (quoted where they were, quotes doubled) give the input exactly, the input is let go
+    /// now and rebuilt from the fields after encoding ([`Record::restore_raw`]), in place: the
+    /// record is then held twice at most. Returns whether it was let go.
+    pub(crate) fn shed_raw(&mut self, delimiter: u8, quote: u8) -> bool {
+        let Some(shed) = self.canonical(delimiter, quote) else {
+            return false;
+        };
+        self.raw = Vec::new();
+        self.shed = Some(shed);
+        true
+    }
+
+    /// Whether the fields, written as CSV, give exactly the kept input; how, if so.
+    fn canonical(&self, delimiter: u8, quote: u8) -> Option<Shed> {
+        let raw = self.raw.as_slice();
+        let mut at = 0;
+        let mut expect = |bytes: &[u8]| -> Option<()> {
+            (raw.get(at..at + bytes.len())? == bytes).then_some(())?;
+            at += bytes.len();
+            Some(())
+        };
+        for i in 0..self.len() {
+            if i > 0 {
+                expect(&[delimiter])?;
+            }
+            let (field, quoted) = self.field(i);
+            if quoted {
+                expect(&[quote])?;
+                let mut rest = field;
+                while let Some(q) = memchr::memchr(quote, rest) {
+                    expect(&rest[..=q])?;
+                    expect(&[quote])?;
+                    rest = &rest[q + 1..];
+                }
+                expect(rest)?;
+                expect(&[quote])?;
+            } else {
+                if field.contains(&quote) {
+                    return None;
+                }
+                expect(field)?;
+            }
+        }
+        let (crlf, last) = match raw.get(at..)? {
+            b"\n" => (false, false),
+            b"\r\n" => (true, false),
+            b"" => (false, true),
+            _ => return None,
+        };
+        Some(Shed {
+            delimiter,
+            quote,
+            crlf,
+            last,
+        })
+    }
+
+    /// Turns the fields back into the input the reader let go of, moving the fields' buffer
+    /// into [`Record::raw`] (the fields are gone after this; call it once they are encoded).
+    pub(crate) fn restore_raw(&mut self) {
+        if let Some(shed) = self.shed.take() {
+            let mut buf = std::mem::take(&mut self.data);
+            self.render_in_place(&mut buf, shed);
+            self.raw = buf;
+        }
+    }
+
+    /// Rewrites `buf` (a copy of, or the very buffer of, the fields' bytes) into the CSV line
+    /// they came from. Written from the back: the line is never shorter than its fields, so no
+    /// byte is overwritten before it is read, and no second buffer is needed.
+    fn render_in_place(&self, buf: &mut Vec<u8>, shed: Shed) {
+        let mut len = 0;
+        let mut start = 0;
+        for (i, (&end, &quoted)) in self.ends.iter().zip(&self.quoted).enumerate() {
+            let field = buf.get(start..end).unwrap_or_default();
+            len += field.len() + usize::from(i > 0);
+            if quoted {
+                len += 2 + memchr::memchr_iter(shed.quote, field).count();
+            }
+            start = end;
+        }
+        len += match (shed.last, shed.crlf) {
+            (true, _) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        };
+        let src_len = buf.len();
+        buf.resize(len.max(src_len), 0);
+        // Runs of bytes are moved with `copy_within` (a memmove: source and destination may
+        // overlap); the destination is never before the bytes still to be read.
+        let mut dst = len;
+        let put = |buf: &mut Vec<u8>, bytes: &[u8], dst: &mut usize| {
+            *dst -= bytes.len();
+            buf[*dst..*dst + bytes.len()].copy_from_slice(bytes);
+        };
+        let move_run = |buf: &mut Vec<u8>, run: std::ops::Range<usize>, dst: &mut usize| {
+            *dst -= run.len();
+            buf.copy_within(run, *dst);
+        };
+        if !shed.last {
+            put(buf, if shed.crlf { b"\r\n" } else { b"\n" }, &mut dst);
+        }
+        for i in (0..self.len()).rev() {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            let mut end = self.ends[i];
+            let quoted = self.quoted[i];
+            if quoted {
+                put(buf, &[shed.quote], &mut dst);
+                // Byte by byte: a field's quotes can be a few bytes apart (JSON), where a
+                // search per quote cost twice as much.
+                for j in (start..end).rev() {
+                    let b = buf[j];
+                    dst -= 1;
+                    buf[dst] = b;
+                    if b == shed.quote {
+                        dst -= 1;
+                        buf[dst] = b;
+                    }
+                }
+                end = start;
+            }
+            move_run(buf, start..end, &mut dst);
+            if quoted {
+                put(buf, &[shed.quote], &mut dst);
+            }
+            if i > 0 {
+                put(buf, &[shed.delimiter], &mut dst);
+            }
+        }
+        buf.truncate(len);
+    }
+
     pub(crate) fn clear(&mut self) {
+        self.shed = None;
         self.raw.clear();
         self.typed.clear();
         self.data.clear();
@@ -260,5 +421,44 @@ impl RecordSource for Box<dyn RecordSource> {
 
     fn set_json_fields(&mut self, json: &[bool]) {
         (**self).set_json_fields(json);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::csv::{CsvOptions, CsvReader};
+
+    fn read(line: &[u8]) -> Record {
+        let opts = CsvOptions {
+            keep_raw: true,
+            header: false,
+            ..CsvOptions::default()
+        };
+        let mut r = CsvReader::new(line, "t", opts);
+        let mut rec = Record::default();
+        assert!(r.read_record(&mut rec).unwrap());
+        rec
+    }
+
+    #[test]
+    fn records_whose_fields_give_their_input_back_are_let_go_of_and_rebuilt() {
+        for line in [
+            &b"1,\"a \"\"b\"\", c\r\nd\",,x\r\n"[..],
+            b"1,plain,\"\"\n",
+            b"last,line",
+        ] {
+            let mut rec = read(line);
+            assert!(rec.shed_raw(b',', b'"'), "{line:?}");
+            assert_eq!(rec.input().as_ref(), line);
+            rec.restore_raw();
+            assert_eq!(rec.raw(), line);
+        }
+        // A quote inside an unquoted field, and text after a closing quote: kept as read.
+        for line in [&b"1,ab\"c\"d\n"[..], b"1,\"ab\"cd\n"] {
+            let mut rec = read(line);
+            assert!(!rec.shed_raw(b',', b'"'), "{line:?}");
+            assert_eq!(rec.raw(), line);
+        }
     }
 }

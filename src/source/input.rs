@@ -122,7 +122,7 @@ fn csv_header<R: Read>(
     if reader.options().header {
         let mut rec = Record::default();
         header = reader.read_header(&mut rec)?;
-        raw = Some(rec.raw().to_vec()).filter(|r| !r.is_empty());
+        raw = Some(rec.input().to_vec()).filter(|r| !r.is_empty());
     }
     Ok((
         given.clone().or((!header.is_empty()).then_some(header)),
