@@ -181,14 +181,16 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", requires = "rejects")]
     pub max_errors: Option<u64>,
 
-    /// Rows per chunk; each chunk is one transaction.
-    #[arg(long, default_value_t = barge::DEFAULT_CHUNK_ROWS, value_name = "N")]
-    pub chunk_rows: usize,
+    /// Rows per chunk; each chunk is one transaction. Unset: 10000, doubled while commits take
+    /// half a chunk's time (slow storage, a distributed commit), or what the target needs
+    /// (Citus); a number given is kept as given.
+    #[arg(long, value_name = "N")]
+    pub chunk_rows: Option<usize>,
 
     /// Largest encoded chunk, in bytes or with a unit (32MiB); a chunk ends early when its
-    /// rows reach it.
-    #[arg(long, default_value_t = barge::DEFAULT_CHUNK_BYTES, value_name = "BYTES", value_parser = barge::parse_bytes)]
-    pub chunk_bytes: usize,
+    /// rows reach it. Unset: 8MiB, or what the target needs (Citus); a size given is kept.
+    #[arg(long, value_name = "BYTES", value_parser = barge::parse_bytes)]
+    pub chunk_bytes: Option<usize>,
 
     /// Writer connections, each sending chunks in its own transactions. The default, 2, was
     /// fastest on a 2-core machine with the server on it (1: 2.7 s, 2: 2.3 s, 4: 2.5 s for the

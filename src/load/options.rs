@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Load, Mode, DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS};
+use super::{Load, Mode};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::source::csv::CsvOptions;
@@ -65,11 +65,13 @@ pub struct LoadOptions {
     pub rejects: Option<PathBuf>,
     /// `--max-errors`
     pub max_errors: Option<u64>,
-    /// `--chunk-rows`
-    pub chunk_rows: usize,
-    /// `--chunk-bytes`: a number, or a size such as `"32MiB"`.
+    /// `--chunk-rows`; `None` lets barge choose (10,000, grown while commits are slow, or what
+    /// the backend needs). A value given counts as chosen even when it equals the default.
+    pub chunk_rows: Option<usize>,
+    /// `--chunk-bytes`: a number, or a size such as `"32MiB"`; `None` lets barge choose (8 MiB,
+    /// or what the backend needs).
     #[serde(deserialize_with = "size")]
-    pub chunk_bytes: usize,
+    pub chunk_bytes: Option<usize>,
     /// `--workers` (default 2, or 1 with `--atomic`)
     pub workers: Option<usize>,
     /// `--checkpoint-table`
@@ -109,8 +111,8 @@ impl Default for LoadOptions {
             mode: Mode::Copy,
             rejects: None,
             max_errors: None,
-            chunk_rows: DEFAULT_CHUNK_ROWS,
-            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            chunk_rows: None,
+            chunk_bytes: None,
             workers: None,
             checkpoint_table: crate::checkpoint::DEFAULT_TABLE.to_string(),
             no_checkpoint: false,
@@ -146,12 +148,13 @@ impl LoadOptions {
         if let Some(id) = &self.load_id {
             load = load.load_id(id);
         }
-        // Only what differs from the defaults counts as chosen: the backend sizes the rest.
-        if self.chunk_rows != DEFAULT_CHUNK_ROWS {
-            load = load.chunk_rows(self.chunk_rows);
+        // Only what was given counts as chosen (the default's value given too): the backend
+        // and the tuner size the rest.
+        if let Some(n) = self.chunk_rows {
+            load = load.chunk_rows(n);
         }
-        if self.chunk_bytes != DEFAULT_CHUNK_BYTES {
-            load = load.chunk_bytes(self.chunk_bytes);
+        if let Some(n) = self.chunk_bytes {
+            load = load.chunk_bytes(n);
         }
         if let Some(n) = self.workers {
             load = load.workers(n);
@@ -283,17 +286,19 @@ fn delimiter<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u8>,
         .transpose()
 }
 
-fn size<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<usize, D::Error> {
+fn size<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<usize>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Size {
         Bytes(usize),
         Text(String),
     }
-    match Size::deserialize(d)? {
-        Size::Bytes(n) => Ok(n),
-        Size::Text(s) => parse_bytes(&s).map_err(serde::de::Error::custom),
-    }
+    Option::<Size>::deserialize(d)?
+        .map(|s| match s {
+            Size::Bytes(n) => Ok(n),
+            Size::Text(s) => parse_bytes(&s).map_err(serde::de::Error::custom),
+        })
+        .transpose()
 }
 
 fn mode<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Mode, D::Error> {
@@ -329,6 +334,7 @@ impl LoadOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::{DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS};
 
     #[test]
     fn options_read_from_json_by_their_command_line_names() {
@@ -336,16 +342,44 @@ mod tests {
             r#"{"chunk_rows": 5, "key": "a, b", "mode": "insert", "delimiter": "tab", "on_conflict": "update"}"#,
         )
         .unwrap();
-        assert_eq!(o.chunk_rows, 5);
+        assert_eq!(o.chunk_rows, Some(5));
         assert_eq!(o.key, Some(vec!["a".to_string(), "b".to_string()]));
         assert_eq!(o.mode, Mode::Insert);
         assert_eq!(o.delimiter, Some(b'\t'));
         assert_eq!(o.on_conflict, Some(OnConflict::Update));
-        assert_eq!(o.chunk_bytes, DEFAULT_CHUNK_BYTES);
+        assert_eq!(o.chunk_bytes, None);
         let e = LoadOptions::from_json(r#"{"chunkrows": 5}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `chunkrows`"), "{e}");
         let e = LoadOptions::from_json(r#"{"mode": "fast"}"#).unwrap_err();
         assert!(e.to_string().contains("use copy or insert"), "{e}");
+    }
+
+    /// Regression: `--chunk-bytes 8MiB` (the default's value, given) counted as not given, so
+    /// a backend's own sizing (Citus') replaced what the user asked for.
+    #[test]
+    fn a_chunk_size_given_counts_as_chosen_even_at_the_default() {
+        let given = |json: &str| {
+            let load = LoadOptions::from_json(json)
+                .unwrap()
+                .load("sqlite::memory:")
+                .unwrap();
+            (load.given[0], load.given[1])
+        };
+        assert_eq!(given("{}"), (false, false));
+        assert_eq!(
+            given(r#"{"chunk_rows": null, "chunk_bytes": null}"#),
+            (false, false)
+        );
+        assert_eq!(
+            given(&format!(
+                r#"{{"chunk_rows": {DEFAULT_CHUNK_ROWS}, "chunk_bytes": "8MiB"}}"#
+            )),
+            (true, true)
+        );
+        assert_eq!(
+            given(&format!(r#"{{"chunk_bytes": {DEFAULT_CHUNK_BYTES}}}"#)),
+            (false, true)
+        );
     }
 
     #[test]
