@@ -453,6 +453,63 @@ async fn citus_rows_go_straight_to_their_shards_for_every_routed_key_type() {
         );
     }
 
+    // Regression: a role or database with `idle_in_transaction_session_timeout` ended the
+    // session that holds off shard moves (it waits in an open transaction for the whole load),
+    // and the rest of the load left the routed path. The setting comes with the URL here, so
+    // every session of the load has it; the load must outlast it for this to test anything.
+    c.exec(
+        "CREATE TABLE idle_guard (id bigint, i4 integer, payload text); \
+         SELECT create_distributed_table('idle_guard', 'id')",
+    )
+    .await;
+    let rows = 40_000;
+    let idle_csv: String = std::iter::once("id,i4,payload\n".to_string())
+        .chain((0..rows).map(|i| format!("{i},{},row {i}\n", i % 997)))
+        .collect();
+    let idle = dir.path().join("idle.csv");
+    std::fs::write(&idle, &idle_csv).expect("write");
+    let timeout_ms = 200;
+    let url = format!(
+        "{}?options=-c%20idle_in_transaction_session_timeout%3D{timeout_ms}",
+        c.url()
+    );
+    let run = barge(&[
+        "load",
+        idle.to_str().unwrap(),
+        "--into",
+        &url,
+        "--table",
+        "idle_guard",
+        "--chunk-rows",
+        "500",
+        "--json",
+        "-v",
+    ]);
+    run.assert_ok();
+    let summary: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("json");
+    let elapsed = summary["elapsed"].as_f64().expect("elapsed");
+    assert!(
+        elapsed > 3.0 * f64::from(timeout_ms) / 1000.0,
+        "the load ({elapsed} s) must outlast the timeout for this test to mean anything"
+    );
+    assert!(
+        run.stderr
+            .contains("rows go straight to the shards on the worker nodes"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr
+            .contains("ended the session that held off shard moves"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        c.one("SELECT count(*)::text || ' ' || sum(id)::text FROM idle_guard")
+            .await,
+        format!("{rows} {}", rows * (rows - 1) / 2)
+    );
+
     // A column left out would take its default on the worker (whose sequences are not the
     // coordinator's): such a load goes through the coordinator, and says why.
     c.exec(

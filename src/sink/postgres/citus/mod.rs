@@ -64,8 +64,8 @@ impl Router {
     }
 
     /// Whether the guard session still holds its locks. A coordinator that ends it (a
-    /// restart, `idle_in_transaction_session_timeout`) lets shard moves run: the rest of the
-    /// load then goes through the coordinator.
+    /// restart, `pg_terminate_backend`; it is exempt from `idle_in_transaction_session_timeout`)
+    /// lets shard moves run: the rest of the load then goes through the coordinator.
     pub fn holds_locks(&self) -> bool {
         !self._guard.is_closed()
     }
@@ -168,8 +168,11 @@ impl Router {
                 "another barge process is routing this load (or this share of it)".into(),
             ));
         }
+        // The guard waits in an open transaction for the whole load: a timeout for sessions
+        // idle in one (set for the role, the database or the server) would end it, and shard
+        // moves could then run under the load. This session is exempt.
         guard
-            .batch_execute("BEGIN")
+            .batch_execute("SET idle_in_transaction_session_timeout = 0; BEGIN")
             .await
             .map_err(|e| Error::db(ctx("reading the shards"), e))?;
         let Some(meta) = guard
