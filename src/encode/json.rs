@@ -5,7 +5,8 @@
 //! was a sixth of the client's CPU. This is one pass over the bytes with an explicit stack (no
 //! recursion, so no depth can overflow it), and it also notes a `\u0000` escape, which jsonb
 //! refuses, instead of searching for it again. It accepts what RFC 8259 accepts; UTF-8 is
-//! checked by the caller. A unit property test holds it to `serde_json`'s verdict.
+//! checked by the caller. A unit property test holds it to `serde_json`'s verdict. For a jsonb
+//! column it also tells [`KeyOrder`] where each object's members lie, on the same pass.
 
 /// What [`check`] found.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -27,10 +28,39 @@ const ARRAY: u8 = b'[';
 
 /// Checks that `b` is one JSON document.
 pub fn check(b: &[u8]) -> Json {
+    check_with(b, &mut ())
+}
+
+/// What the checker tells as it goes: where objects open and close and their members lie.
+/// Plain [`check`] tells nothing (`()`); the checker is compiled once for each listener, so
+/// it pays nothing for what it does not tell.
+pub(super) trait Listener {
+    /// An object with members opens at `brace`.
+    fn open(&mut self, brace: usize);
+    /// The innermost open object's next key: the string from `quote` to `end` (its closing
+    /// quote included), written with an escape or not.
+    fn key(&mut self, b: &[u8], quote: usize, end: usize, escaped: bool);
+    /// The innermost open object's last member ends at `end`.
+    fn member_end(&mut self, end: usize);
+    /// The innermost open object closes at `brace`.
+    fn close(&mut self, brace: usize);
+}
+
+impl Listener for () {
+    fn open(&mut self, _: usize) {}
+    fn key(&mut self, _: &[u8], _: usize, _: usize, _: bool) {}
+    fn member_end(&mut self, _: usize) {}
+    fn close(&mut self, _: usize) {}
+}
+
+/// [`check`], telling `order` where the document's objects and members lie.
+pub(super) fn check_with<L: Listener>(b: &[u8], order: &mut L) -> Json {
     let mut c = Checker {
         b,
         i: 0,
         nul: false,
+        escaped: false,
+        order,
     };
     match c.document() {
         Some(()) => Json::Valid { nul_escape: c.nul },
@@ -38,13 +68,16 @@ pub fn check(b: &[u8]) -> Json {
     }
 }
 
-struct Checker<'a> {
+struct Checker<'a, 'o, L> {
     b: &'a [u8],
     i: usize,
     nul: bool,
+    /// The last string read held an escape.
+    escaped: bool,
+    order: &'o mut L,
 }
 
-impl Checker<'_> {
+impl<L: Listener> Checker<'_, '_, L> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -66,6 +99,7 @@ impl Checker<'_> {
             self.ws();
             match self.peek()? {
                 c @ (OBJECT | ARRAY) => {
+                    let open = self.i;
                     self.i += 1;
                     self.ws();
                     let close = if c == OBJECT { b'}' } else { b']' };
@@ -77,6 +111,7 @@ impl Checker<'_> {
                         }
                         stack.push(c);
                         if c == OBJECT {
+                            self.order.open(open);
                             self.key()?;
                         }
                         continue;
@@ -90,6 +125,7 @@ impl Checker<'_> {
             }
             // After a value: close what it ends, until a comma asks for the next value.
             loop {
+                let value_end = self.i;
                 self.ws();
                 match stack.last() {
                     None => return (self.i == self.b.len()).then_some(()),
@@ -97,11 +133,14 @@ impl Checker<'_> {
                         b',' => {
                             self.i += 1;
                             if c == OBJECT {
+                                self.order.member_end(value_end);
                                 self.key()?;
                             }
                             break;
                         }
                         b'}' if c == OBJECT => {
+                            self.order.member_end(value_end);
+                            self.order.close(self.i);
                             self.i += 1;
                             stack.pop();
                         }
@@ -122,7 +161,10 @@ impl Checker<'_> {
         if self.peek()? != b'"' {
             return None;
         }
+        let quote = self.i;
+        self.escaped = false;
         self.string()?;
+        self.order.key(self.b, quote, self.i, self.escaped);
         self.ws();
         self.eat(b':')
     }
@@ -145,7 +187,7 @@ impl Checker<'_> {
             self.i += at + 1;
             match rest[at] {
                 b'"' => return Some(()),
-                b'\\' => {}
+                b'\\' => self.escaped = true,
                 // Control characters must be escaped.
                 _ => return None,
             }
@@ -199,7 +241,7 @@ impl Checker<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::{check, Json, MAX_DEPTH};
 
     fn serde_says(s: &str) -> bool {
@@ -283,7 +325,7 @@ mod tests {
     }
 
     /// Any document serde_json writes, compact or pretty.
-    fn documents() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    pub(crate) fn documents() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
         use proptest::prelude::*;
         use serde_json::Value;
         let leaf = prop_oneof![

@@ -3,6 +3,7 @@
 
 pub mod datetime;
 pub mod json;
+pub mod jsonb_order;
 pub mod mysql;
 pub mod numeric;
 pub mod pg_binary;

@@ -4,6 +4,7 @@
 //! place, as `postgres-types` does; nothing is allocated per value on the common path.
 
 use super::json::{self, Json};
+use super::jsonb_order;
 use super::{datetime, numeric, Outcome};
 use crate::record::Typed;
 use crate::schema::ColumnType;
@@ -360,31 +361,46 @@ fn encode_uuid(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 
 /// `json` / `jsonb`: validated here so a bad document is reported with its line; the server
 /// still parses it. Documents serde_json refuses, and `\u0000` (which jsonb refuses), are
-/// deferred so that the server's verdict and message are the ones the user sees.
+/// deferred so that the server's verdict and message are the ones the user sees. A jsonb
+/// document goes with its keys in jsonb's order, which spares the server a sort
+/// ([`jsonb_order`]); a json one as written, since json keeps its text.
 fn encode_json(raw: &[u8], binary: bool, out: &mut Vec<u8>) -> Outcome {
     if let Err(why) = check_utf8(raw) {
         return Outcome::Reject(why);
     }
-    // A valid document holds no NUL byte (JSON has no raw control characters), so only a
-    // refused one is searched for it.
-    let nul_escape = match json::check(raw) {
-        Json::Valid { nul_escape } => nul_escape,
-        Json::Invalid if memchr::memchr(0, raw).is_some() => {
-            return Outcome::Reject(NUL_IN_TEXT.into())
-        }
-        Json::Invalid => return Outcome::Defer,
-    };
-    if binary {
-        if nul_escape {
-            return Outcome::Defer;
-        }
-        out.extend_from_slice(&(raw.len() as i32 + 1).to_be_bytes());
+    let at = out.len();
+    let verdict = if binary {
+        out.extend_from_slice(&[0; 4]);
         out.push(1); // jsonb binary format version
-        out.extend_from_slice(raw);
+        jsonb_order::check_sorted(raw, out)
     } else {
-        put(out, raw);
+        json::check(raw)
+    };
+    match verdict {
+        Json::Valid { nul_escape: false } if binary => {
+            let len = (out.len() - at - 4) as i32;
+            out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            Outcome::Done
+        }
+        Json::Valid { nul_escape: false } => {
+            put(out, raw);
+            Outcome::Done
+        }
+        Json::Valid { nul_escape: true } => {
+            out.truncate(at);
+            Outcome::Defer
+        }
+        // A valid document holds no NUL byte (JSON has no raw control characters), so only a
+        // refused one is searched for it.
+        Json::Invalid if memchr::memchr(0, raw).is_some() => {
+            out.truncate(at);
+            Outcome::Reject(NUL_IN_TEXT.into())
+        }
+        Json::Invalid => {
+            out.truncate(at);
+            Outcome::Defer
+        }
     }
-    Outcome::Done
 }
 
 /// `bytea`: `\x` hex, and the escape format when it holds no backslash (then every byte
