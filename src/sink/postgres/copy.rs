@@ -7,6 +7,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::Client;
 
+use super::binary_rows::BinaryRows;
 use crate::chunk::WireFormat;
 use crate::encode::pg_binary;
 use crate::ident::quote_ident;
@@ -91,20 +92,11 @@ pub fn row_ranges(data: &[u8], format: WireFormat) -> Option<Vec<Range<usize>>> 
     let mut rows = Vec::new();
     match format {
         WireFormat::Binary => {
-            let mut pos = pg_binary::HEADER.len();
-            loop {
-                let start = pos;
-                let count = i16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?);
-                pos += 2;
-                if count < 0 {
-                    return Some(rows);
-                }
-                for _ in 0..count {
-                    let len = i32::from_be_bytes(data.get(pos..pos + 4)?.try_into().ok()?);
-                    pos += 4 + len.max(0) as usize;
-                }
-                rows.push(start..pos);
+            let mut walk = BinaryRows::new(data);
+            while let Some(row) = walk.next_row(|_, _| {})? {
+                rows.push(row);
             }
+            Some(rows)
         }
         WireFormat::Text => {
             let mut start = 0;
@@ -207,14 +199,7 @@ pub fn row_fields(row: &[u8], format: WireFormat, at: &mut Vec<Range<usize>>) ->
     at.clear();
     match format {
         WireFormat::Binary => {
-            let count = i16::from_be_bytes(row.get(..2)?.try_into().ok()?);
-            let mut pos = 2;
-            for _ in 0..count {
-                let len = i32::from_be_bytes(row.get(pos..pos + 4)?.try_into().ok()?);
-                let end = pos + 4 + len.max(0) as usize;
-                at.push(pos..end);
-                pos = end;
-            }
+            BinaryRows::starting_at(row, 0).next_row(|_, f| at.push(f.framed()))??;
         }
         WireFormat::Text => {
             // A tab or newline inside a value is escaped, so each one is a separator.

@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use tokio_postgres::types::{Format, IsNull, ToSql, Type};
 use tokio_postgres::{Client, Statement};
 
-use crate::encode::pg_binary;
+use super::binary_rows::BinaryRows;
 use crate::error::{Error, Result};
 use crate::ident::quote_ident;
 use crate::schema::{Column, ColumnType};
@@ -92,30 +92,21 @@ impl ToSql for Field<'_> {
 /// The fields of a binary COPY payload, in order; `None` if it is malformed (a bug).
 fn fields<'a>(data: &'a [u8], columns: &[Column]) -> Option<Vec<Field<'a>>> {
     let mut out = Vec::new();
-    let mut pos = pg_binary::HEADER.len();
+    let mut rows = BinaryRows::new(data);
     loop {
-        let count = i16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?);
-        pos += 2;
-        if count == -1 {
+        let mut fields = 0;
+        let row = rows.next_row(|i, f| {
+            fields += 1;
+            out.push(Field {
+                bytes: f.value.and_then(|v| data.get(v)),
+                text: columns.get(i).is_some_and(|c| c.ty == ColumnType::Other),
+            });
+        })?;
+        if row.is_none() {
             return Some(out);
         }
-        if count as usize != columns.len() {
+        if fields != columns.len() {
             return None;
-        }
-        for col in columns {
-            let len = i32::from_be_bytes(data.get(pos..pos + 4)?.try_into().ok()?);
-            pos += 4;
-            let bytes = if len < 0 {
-                None
-            } else {
-                let b = data.get(pos..pos + len as usize)?;
-                pos += len as usize;
-                Some(b)
-            };
-            out.push(Field {
-                bytes,
-                text: col.ty == ColumnType::Other,
-            });
         }
     }
 }
@@ -175,6 +166,7 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::pg_binary;
 
     fn cols(n: usize) -> Vec<Column> {
         (0..n)

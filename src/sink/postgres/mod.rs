@@ -19,6 +19,7 @@ use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::{Backend, ChunkSizing, Mode, Plan};
 use crate::upsert::UniqueKey;
 
+pub mod binary_rows;
 pub mod citus;
 pub mod conninfo;
 pub mod copy;

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use super::hash::HashKind;
 use crate::encode::pg_binary;
+use crate::sink::postgres::binary_rows::BinaryRows;
 
 /// One shard of the table, on one node.
 #[derive(Debug, Clone)]
@@ -67,31 +68,24 @@ impl ShardMap {
         // by doubling, the copies took up to twice the chunk.
         let mut rows: Vec<(usize, Range<usize>)> = Vec::new();
         let mut sizes = vec![0usize; self.shards.len()];
-        let mut pos = pg_binary::HEADER.len();
+        let mut walk = BinaryRows::new(data);
         loop {
-            let start = pos;
-            let count = i16::from_be_bytes(data.get(pos..pos + 2)?.try_into().ok()?);
-            pos += 2;
-            if count < 0 {
-                break;
-            }
             let mut key: Option<Range<usize>> = None;
-            for f in 0..count as usize {
-                let len = i32::from_be_bytes(data.get(pos..pos + 4)?.try_into().ok()?);
-                pos += 4;
-                let len = usize::try_from(len).ok();
-                if f == self.field {
-                    key = len.map(|l| pos..pos + l);
+            let Some(row) = walk.next_row(|i, f| {
+                if i == self.field {
+                    key = f.value;
                 }
-                pos += len.unwrap_or(0);
-            }
+            })?
+            else {
+                break;
+            };
             let key = match key {
                 Some(r) => Some(data.get(r)?),
                 None => None,
             };
             let shard = self.shard_of_field(key)?;
-            *sizes.get_mut(shard)? += pos - start;
-            rows.push((shard, start..pos));
+            *sizes.get_mut(shard)? += row.len();
+            rows.push((shard, row));
         }
         let frame = pg_binary::HEADER.len() + pg_binary::TRAILER.len();
         let mut out: Vec<Vec<u8>> = sizes
