@@ -199,24 +199,7 @@ async fn citus_kill9_and_a_worker_restarted_mid_load_end_in_an_exact_table() {
             "--quiet".into(),
         ]
     };
-    let wait_rows = |table: &'static str| {
-        let c = &c;
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            loop {
-                let n: u64 = c
-                    .one(&format!("SELECT count(*)::text FROM {table}"))
-                    .await
-                    .parse()
-                    .unwrap_or(0);
-                if n > 0 {
-                    return n;
-                }
-                assert!(Instant::now() < deadline, "no rows after 2 minutes");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
+    let wait_rows = |table: &'static str| c.wait_for_rows(table, Duration::from_secs(120));
 
     // kill -9 mid-load, then the same command again.
     make(&c, "killed", "distributed").await;
@@ -628,19 +611,7 @@ async fn citus_a_part_left_prepared_by_a_killed_load_is_rolled_back_by_the_rerun
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn barge");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: u64 = c
-            .one("SELECT count(*)::text FROM guarded")
-            .await
-            .parse()
-            .unwrap_or(0);
-        if n > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no rows after a minute");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    c.wait_for_rows("guarded", Duration::from_secs(60)).await;
     let ended = c
         .one(
             "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity \

@@ -64,6 +64,27 @@ impl Citus {
         exec(&self.url(), sql).await;
     }
 
+    /// Waits until `table` holds rows (a load running beside the test has committed some) and
+    /// returns how many; fails the test after `limit`.
+    pub async fn wait_for_rows(&self, table: &str, limit: std::time::Duration) -> u64 {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let n: u64 = self
+                .one(&format!("SELECT count(*)::text FROM {table}"))
+                .await
+                .parse()
+                .unwrap_or(0);
+            if n > 0 {
+                return n;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no rows in {table} after {limit:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The first column of the first row of `sql`, as text.
     pub async fn one(&self, sql: &str) -> String {
         let (client, conn) = tokio_postgres::connect(&self.url(), NoTls)
