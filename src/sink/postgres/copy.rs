@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, ToStatement};
 
 use super::binary_rows::BinaryRows;
 use crate::chunk::WireFormat;
@@ -28,7 +28,11 @@ pub fn copy_statement(table: &str, columns: &[Column], format: WireFormat) -> St
 ///
 /// # Errors
 /// The driver's error (the server's, for a row it refuses).
-pub async fn send(tx: &Client, statement: &str, data: Bytes) -> Result<u64, tokio_postgres::Error> {
+pub async fn send<S: ToStatement + ?Sized>(
+    tx: &Client,
+    statement: &S,
+    data: Bytes,
+) -> Result<u64, tokio_postgres::Error> {
     send_parts(tx, statement, [data]).await
 }
 
@@ -36,9 +40,9 @@ pub async fn send(tx: &Client, statement: &str, data: Bytes) -> Result<u64, toki
 ///
 /// # Errors
 /// The driver's error (the server's, for a row it refuses).
-pub async fn send_parts(
+pub async fn send_parts<S: ToStatement + ?Sized>(
     tx: &Client,
-    statement: &str,
+    statement: &S,
     parts: impl IntoIterator<Item = Bytes>,
 ) -> Result<u64, tokio_postgres::Error> {
     let sink = tx.copy_in(statement).await?;

@@ -107,7 +107,15 @@ impl PgSink {
         }
         let refused: Vec<Reject> = refused.into_iter().map(|(_, r)| r).collect();
         let all = crate::sink::seal::all_rejects(&chunk.rejects, &refused);
-        Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
+        Self::seal(
+            tx.client(),
+            &mut self.session,
+            &plan,
+            &self.progress,
+            meta,
+            &all,
+        )
+        .await?;
         tx.commit().await.map_err(ctx)?;
         Ok(Written {
             inserted: None,

@@ -2,11 +2,12 @@
 //! COPY or by INSERT, straight into the target or through a staging table for upserts, and
 //! retried whole on a new connection after a transient fault.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Statement};
 
 use super::conninfo::PgTarget;
 use super::plan::{Method, PgPlan};
@@ -27,6 +28,27 @@ pub(super) struct Session {
     /// The duplicate-key path's stage of keys exists (see `refused.rs`).
     pub(super) keys_ready: bool,
     prepared: insert::Prepared,
+    /// Statements sent for every chunk (its COPY, its checkpoint), prepared once.
+    statements: HashMap<String, Statement>,
+}
+
+impl Session {
+    /// `sql`, prepared on this connection once. Every chunk sends the same COPY and checkpoint
+    /// INSERT: prepared each time, each cost a round trip and the server's parsing and
+    /// planning. (A prepared statement outlives a rolled-back transaction; a new connection
+    /// starts a new session.)
+    pub(super) async fn statement(
+        &mut self,
+        client: &Client,
+        sql: &str,
+    ) -> std::result::Result<Statement, tokio_postgres::Error> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = client.prepare(sql).await?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
 }
 
 /// A connection that writes chunks into one table.
@@ -160,7 +182,8 @@ impl PgSink {
         };
         match plan.method {
             Method::Copy(_) => {
-                copy::send(tx, copy_sql, payload).await.map_err(ctx)?;
+                let statement = session.statement(tx, copy_sql).await.map_err(ctx)?;
+                copy::send(tx, &statement, payload).await.map_err(ctx)?;
             }
             Method::Insert(per_statement) => {
                 let dest = plan.destination();
@@ -199,6 +222,7 @@ impl PgSink {
     /// checkpoint.
     pub(super) async fn seal(
         tx: &Client,
+        session: &mut Session,
         plan: &PgPlan,
         progress: &Progress,
         meta: &ChunkMeta,
@@ -206,13 +230,18 @@ impl PgSink {
     ) -> Result<()> {
         seal::set_aside(plan, meta, rejects, Progress::get(&progress.rows_rejected))?;
         if let Some(cp) = &plan.checkpoints {
+            let ctx = |e| Error::db(format!("writing the checkpoint of chunk {}", meta.seq), e);
             let p = cp.insert_params(meta);
+            let statement = session
+                .statement(tx, &cp.insert_sql::<super::PgLedger<'_>>())
+                .await
+                .map_err(ctx)?;
             tx.execute(
-                &cp.insert_sql::<super::PgLedger<'_>>(),
+                &statement,
                 &[&cp.load_id(), &p[0], &p[1], &p[2], &p[3], &p[4], &p[5]],
             )
             .await
-            .map_err(|e| Error::db(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
+            .map_err(ctx)?;
         }
         Ok(())
     }
@@ -310,7 +339,15 @@ impl PgSink {
             }
         }
         let sealing = std::time::Instant::now();
-        Self::seal(tx.client(), &plan, &self.progress, meta, &chunk.rejects).await?;
+        Self::seal(
+            tx.client(),
+            &mut self.session,
+            &plan,
+            &self.progress,
+            meta,
+            &chunk.rejects,
+        )
+        .await?;
         tx.commit().await.map_err(ctx)?;
         // What this chunk's commit (with its checkpoint) cost, against the whole chunk.
         plan.tuner.observe(
@@ -349,7 +386,15 @@ impl PgSink {
         )
         .await?;
         let all = seal::all_rejects(&chunk.rejects, &refused);
-        Self::seal(tx.client(), &plan, &self.progress, meta, &all).await?;
+        Self::seal(
+            tx.client(),
+            &mut self.session,
+            &plan,
+            &self.progress,
+            meta,
+            &all,
+        )
+        .await?;
         tx.commit().await.map_err(ctx)?;
         Ok(Written {
             inserted,
@@ -431,7 +476,7 @@ impl PgSink {
         }
         if rejecting {
             let all = seal::all_rejects(&chunk.rejects, &refused);
-            Self::seal(client, &plan, &self.progress, meta, &all).await?;
+            Self::seal(client, &mut self.session, &plan, &self.progress, meta, &all).await?;
             sp("RELEASE SAVEPOINT barge_chunk").await?;
         }
         Ok(Written {

@@ -253,7 +253,15 @@ impl PgSink {
         let client = crate::sink::postgres::writer::connected(&mut self.client)?;
         let ctx = |e| Error::db(format!("committing {}", meta.describe()), e);
         let tx = client.transaction().await.map_err(ctx)?;
-        Self::seal(tx.client(), &plan, &progress, meta, &work.rejects).await?;
+        Self::seal(
+            tx.client(),
+            &mut self.session,
+            &plan,
+            &progress,
+            meta,
+            &work.rejects,
+        )
+        .await?;
         tx.commit().await.map_err(ctx)?;
 
         let committed = join_all(parts.involved.iter().map(|&i| {
