@@ -219,8 +219,15 @@ pub struct LoadArgs {
     pub again: bool,
 
     /// All rows or none: the whole load in one transaction on one connection, no checkpoints.
+    /// From a file into an empty PostgreSQL table, its indexes are built once at the end, with
+    /// the table locked until the commit.
     #[arg(long, conflicts_with_all = ["again", "load_id"])]
     pub atomic: bool,
+
+    /// With --atomic: keep an empty table's indexes in place while it loads (slower; readers
+    /// of the empty table are not kept waiting).
+    #[arg(long, requires = "atomic")]
+    pub keep_indexes: bool,
 
     /// Retries of a chunk (or connection) after a transient fault: connection lost or refused,
     /// server restarting, too many connections, serialization failure, deadlock.

@@ -187,6 +187,7 @@ impl Error {
             return Some(h);
         }
         Some(match self.kind() {
+            #[cfg(feature = "postgres")]
             ErrorKind::Database { .. } if self.sqlstate() == Some("3F000") => {
                 "create the schema first (CREATE SCHEMA ...), or check --table (schema.table; quote mixed case)"
             }
@@ -194,6 +195,7 @@ impl Error {
             ErrorKind::Database { source, .. } if is_citus_node_failure(source) => {
                 "a Citus worker node cannot be reached: check that every worker is up (SELECT * FROM citus_check_cluster_node_health() on the coordinator), then run the same command again: it resumes"
             }
+            #[cfg(feature = "postgres")]
             ErrorKind::Database { .. } if self.sqlstate() == Some("42501") => {
                 "the role lacks a privilege for this: grant it, or load as a role that has it"
             }
@@ -203,6 +205,7 @@ impl Error {
             ErrorKind::UnknownColumns { .. } => {
                 "rename the file's header to match the table, or name the file's columns with --columns"
             }
+            #[cfg(feature = "postgres")]
             ErrorKind::Connect { .. } => {
                 "check the host, port, user, password and database in --into / DATABASE_URL"
             }

@@ -197,6 +197,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         load_id: args.load_id.clone(),
         again: args.again,
         atomic: args.atomic,
+        keep_indexes: args.keep_indexes,
         retries: args.retries,
         retry_for: args.retry_for,
     };

@@ -62,6 +62,21 @@ pub struct ProgressEvent {
 }
 
 impl Progress {
+    /// Sets the counters a load advances back to `to` (taken with [`Progress::snapshot`]):
+    /// a load that starts its input over counts its rows again.
+    pub(crate) fn rewind(&self, to: &ProgressEvent) {
+        for (counter, value) in [
+            (&self.rows_read, to.rows_read),
+            (&self.rows_committed, to.rows_committed),
+            (&self.chunks_committed, to.chunks_committed),
+            (&self.rows_skipped, to.rows_skipped),
+            (&self.rows_rejected, to.rows_rejected),
+            (&self.bytes_read, to.bytes_read),
+        ] {
+            counter.store(value, Ordering::Relaxed);
+        }
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> ProgressEvent {
         ProgressEvent {

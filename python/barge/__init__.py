@@ -243,6 +243,7 @@ def load(
     load_id: Optional[str] = None,
     again: bool = False,
     atomic: bool = False,
+    keep_indexes: bool = False,
     retries: int = 10,
     retry_for: int = 300,
     quiet: bool = False,
@@ -312,6 +313,7 @@ def load(
         load_id=load_id,
         again=again,
         atomic=atomic,
+        keep_indexes=keep_indexes,
         retries=retries,
         retry_for=retry_for,
     )

@@ -84,6 +84,8 @@ pub struct LoadOptions {
     pub again: bool,
     /// `--atomic`
     pub atomic: bool,
+    /// `--keep-indexes`
+    pub keep_indexes: bool,
     /// `--retries`
     pub retries: u32,
     /// `--retry-for`, in seconds.
@@ -119,6 +121,7 @@ impl Default for LoadOptions {
             load_id: None,
             again: false,
             atomic: false,
+            keep_indexes: false,
             retries: 10,
             retry_for: 300,
         }
@@ -138,6 +141,7 @@ impl LoadOptions {
             .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
             .again(self.again)
             .atomic(self.atomic)
+            .keep_indexes(self.keep_indexes)
             .mode(self.mode)
             .ignore_unknown(self.ignore_unknown)
             .retry(RetryPolicy {

@@ -40,6 +40,9 @@ pub struct Plan {
     pub checkpoints: Option<Checkpoints>,
     /// The whole load in one transaction (`--atomic`, or no checkpoints could be kept).
     pub atomic: bool,
+    /// An atomic load from a file may drop an empty table's indexes and build them at the
+    /// end of its transaction, where the backend can do that safely (PostgreSQL).
+    pub build_indexes_at_end: bool,
     /// Retries of a failed chunk.
     pub retry: RetryPolicy,
     /// Where rows the database refuses go (`--rejects`); without it such a row fails the load.
@@ -64,6 +67,7 @@ impl Plan {
             upsert: None,
             checkpoints: None,
             atomic: false,
+            build_indexes_at_end: false,
             retry: RetryPolicy::default(),
             rejects: None,
             max_errors: None,

@@ -11,6 +11,7 @@ mod csv_input;
 mod defects;
 mod errors;
 mod faults;
+mod indexes;
 mod library;
 mod mysql;
 mod oracle;

@@ -23,6 +23,7 @@ pub mod binary_rows;
 pub mod citus;
 pub mod conninfo;
 pub mod copy;
+pub mod deferred;
 pub mod error;
 pub mod insert;
 pub mod plan;

@@ -63,6 +63,8 @@ pub struct PgSink {
     pub(super) progress: Arc<Progress>,
     /// In atomic mode: whether BEGIN has been sent.
     begun: bool,
+    /// In atomic mode: the indexes dropped, to build again before the commit.
+    deferred: Option<super::deferred::Deferred>,
     /// Statements derived from the plan, built once.
     pub(super) copy_sql: String,
     merge_sql: Option<String>,
@@ -97,6 +99,7 @@ impl PgSink {
             plan,
             progress,
             begun: false,
+            deferred: None,
             copy_sql,
             merge_sql,
             direct: None,
@@ -419,6 +422,9 @@ impl PgSink {
                 .await
                 .map_err(|e| Error::db("starting the load's transaction", e))?;
             self.begun = true;
+            if plan.build_indexes_at_end {
+                self.deferred = super::deferred::drop_indexes(client, &plan.table.quoted()).await?;
+            }
         }
         let rejecting = plan.rejects.is_some();
         let sp = |sql: &'static str| async move {
@@ -663,7 +669,15 @@ impl Sink for PgSink {
 
     async fn finish(&mut self) -> Result<()> {
         if self.plan.atomic && self.begun {
+            let deferred = self.deferred.take();
             let client = self.client().await?;
+            if let Some(deferred) = deferred {
+                if let Err(e) = deferred.rebuild(client).await {
+                    // Not left to the connection's end: the rerun waits for this lock.
+                    let _ = client.batch_execute("ROLLBACK").await;
+                    return Err(e);
+                }
+            }
             client
                 .batch_execute("COMMIT")
                 .await
