@@ -633,6 +633,15 @@ impl Load {
         let Some(first) = paths.first() else {
             return Err(Error::config("no input files"));
         };
+        // Each file is a run of its own, so each would commit on its own: not all or nothing.
+        if self.atomic && paths.len() > 1 {
+            return Err(Error::config(format!(
+                "--atomic loads one file in one transaction, and {} files were given: load them \
+                 one --atomic run at a time, or together without --atomic (a rerun then skips \
+                 what was loaded)",
+                paths.len()
+            )));
+        }
         let table = match &self.table {
             Some(t) => t.clone(),
             None => default_table_name(first)?,

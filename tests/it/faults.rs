@@ -343,6 +343,21 @@ async fn again_loads_twice_and_atomic_loads_nothing_on_a_late_bad_row() {
         "{}",
         run.stderr
     );
+    // Regression: with several files each was its own transaction, so a bad row in the
+    // second left the first committed. Refused now, before anything is loaded.
+    let first = dir.write("first.csv", "id,v\n900001,a\n");
+    let mut two = vec!["load", first.to_str().unwrap(), bad.to_str().unwrap()];
+    two.extend_from_slice(&base);
+    two.push("--atomic");
+    let run = barge(&two);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("--atomic loads one file in one transaction, and 2 files were given"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
 }
 
 #[tokio::test]

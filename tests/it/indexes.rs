@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
 use crate::support::pg::{fresh_db, TestDb};
-use crate::support::{barge, Dir};
+use crate::support::{barge, Dir, Run};
 
 /// Indexes and constraints of every kind `pg_get_indexdef`/`pg_get_constraintdef` render:
 /// a primary key, a deferrable unique constraint, an exclusion constraint, a partial, an
@@ -29,6 +29,13 @@ async fn definitions(db: &TestDb) -> Vec<String> {
     .await
 }
 
+/// `barge load FILE --into DB --table t --atomic` and `extra`.
+fn load_atomic(db: &TestDb, file: &std::path::Path, extra: &[&str]) -> Run {
+    let file = file.to_str().unwrap();
+    let args = ["load", file, "--into", &db.url, "--table", "t", "--atomic"];
+    barge(&[&args[..], extra].concat())
+}
+
 async fn table_with_indexes(test: &str) -> TestDb {
     let db = fresh_db(test).await;
     db.exec(&format!("CREATE TABLE t ({EVENTS_DDL}); {INDEXES}"))
@@ -46,18 +53,7 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
     let dir = Dir::new();
     let csv = events_csv(20_000);
     let f = dir.write("events.csv", &csv);
-    let run = barge(&[
-        "load",
-        f.to_str().unwrap(),
-        "--into",
-        &db.url,
-        "--table",
-        "t",
-        "--atomic",
-        "--chunk-rows",
-        "3000",
-        "-v",
-    ]);
+    let run = load_atomic(&db, &f, &["--chunk-rows", "3000", "-v"]);
     run.assert_ok();
     assert!(
         run.stderr
@@ -91,16 +87,7 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
             .map(|(_, l)| format!("{l}\n"))
             .collect::<String>(),
     );
-    let run = barge(&[
-        "load",
-        rest.to_str().unwrap(),
-        "--into",
-        &db.url,
-        "--table",
-        "t",
-        "--atomic",
-        "-v",
-    ]);
+    let run = load_atomic(&db, &rest, &["-v"]);
     run.assert_ok();
     assert!(
         run.stderr
@@ -110,17 +97,7 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
     );
     assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
     db.exec("TRUNCATE t").await;
-    let run = barge(&[
-        "load",
-        f.to_str().unwrap(),
-        "--into",
-        &db.url,
-        "--table",
-        "t",
-        "--atomic",
-        "--keep-indexes",
-        "-v",
-    ]);
+    let run = load_atomic(&db, &f, &["--keep-indexes", "-v"]);
     run.assert_ok();
     assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
     assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
@@ -139,15 +116,7 @@ async fn duplicate_keys_met_when_the_index_is_built_are_reported_with_their_line
     csv.push_str(&seventh);
     csv.push('\n');
     let f = dir.write("dup.csv", &csv);
-    let run = barge(&[
-        "load",
-        f.to_str().unwrap(),
-        "--into",
-        &db.url,
-        "--table",
-        "t",
-        "--atomic",
-    ]);
+    let run = load_atomic(&db, &f, &[]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.contains("Key (id)=(7) is duplicated")
