@@ -14,7 +14,7 @@ ROUNDS=${3:-3}
 BARGE=${BARGE:-target/release/barge}
 T=$(mktemp -d)
 sql() { psql -qAtX "$URL" -v ON_ERROR_STOP=1 -c "$1"; }
-defs() { sql "SELECT string_agg(pg_get_indexdef(indexrelid), ';' ORDER BY 1) FROM pg_index WHERE indrelid = '$1'::regclass AND indisvalid"; }
+defs() { sql "SELECT string_agg(pg_get_indexdef(indexrelid), ';' ORDER BY pg_get_indexdef(indexrelid)) FROM pg_index WHERE indrelid = '$1'::regclass AND indisvalid"; }
 sql "DROP TABLE IF EXISTS events4; CREATE TABLE events4 (LIKE events INCLUDING ALL);
      CREATE INDEX ON events4 (user_id); CREATE INDEX ON events4 (created_at); CREATE INDEX ON events4 (tag)"
 printf 'table\tvariant\tseconds\tpeak_rss_kib\trows_checksum\tsame_indexes\n'

@@ -239,8 +239,8 @@ impl Load {
     }
 
     /// With [`Load::atomic`]: keep an empty table's indexes in place while it loads, rather
-    /// than build them at the end. Building them at the end is faster (measured: 2.8 -> 2.3 s
-    /// with one index, 11.0 -> 4.0 s with four, for 1M rows) but locks the table against
+    /// than build them at the end. Building them at the end is faster (1M bench rows: 2.98 ->
+    /// 2.88 s with one index, 13.5 -> 4.2 s with four; medians of 3) but locks the table against
     /// readers too until the load commits, and a file with duplicate keys is read twice (the
     /// second time with the indexes in place, to find the rows).
     pub fn keep_indexes(mut self, yes: bool) -> Self {

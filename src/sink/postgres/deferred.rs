@@ -2,8 +2,9 @@
 //!
 //! Keeping an index up to date row by row costs the server far more than building it once
 //! from the finished table: into the bench table with its primary key and three more indexes,
-//! an `--atomic` load took 11.0 s with the indexes in place and 4.0 s loaded bare with the
-//! four built at the end (one index: 2.8 s against 2.3 s).
+//! an `--atomic` load of 1M rows took 13.5 s with the indexes in place and 4.2 s loaded bare
+//! with the four built at the end (one index: 2.98 s against 2.88 s; medians of 3,
+//! `bench/indexes.sh`).
 //!
 //! It is done only where it is safe, inside the load's one transaction: the table is locked
 //! (ACCESS EXCLUSIVE) before anything is dropped, so no other session sees it without its
