@@ -102,6 +102,46 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
     assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
     assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
     assert_eq!(definitions(&db).await, before);
+
+    // A drop the checks did not foresee failing (here an event trigger refuses DDL): the
+    // table loads with its indexes in place.
+    db.exec("TRUNCATE t").await;
+    db.exec(
+        "CREATE FUNCTION no_ddl() RETURNS event_trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'no DDL here'; END $$; \
+         CREATE EVENT TRIGGER no_ddl ON ddl_command_start \
+         WHEN TAG IN ('DROP INDEX', 'ALTER TABLE') EXECUTE FUNCTION no_ddl()",
+    )
+    .await;
+    let run = load_atomic(&db, &f, &["-v"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("the table keeps its indexes while it loads: dropping them failed")
+            && run.stderr.contains("no DDL here"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
+    assert_eq!(definitions(&db).await, before);
+    db.exec("DROP EVENT TRIGGER no_ddl").await;
+
+    // A partition's indexes are attached to its parent's: they stay (dropping one would fail).
+    db.exec(&format!(
+        "DROP TABLE t; CREATE TABLE p ({EVENTS_DDL}) PARTITION BY RANGE (id); \
+         CREATE TABLE t PARTITION OF p FOR VALUES FROM (MINVALUE) TO (MAXVALUE); \
+         CREATE INDEX p_user ON p (user_id)"
+    ))
+    .await;
+    let run = load_atomic(&db, &f, &["-v"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("keeps its indexes while it loads: it is a partition"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@
 //! crash or a failure rolls the whole transaction back, indexes included. The definitions are
 //! the server's own (`pg_get_indexdef`, `pg_get_constraintdef`, as pg_dump takes them), and
 //! a table whose indexes carry anything those do not restore (a tablespace, a comment,
-//! statistics settings, CLUSTER, a replica identity, other tables' foreign keys) keeps them.
+//! statistics settings, CLUSTER, a replica identity, other tables' foreign keys, a parent
+//! table's indexes they are attached to) keeps them.
 //! Rows that a unique index refuses when it is built cannot be told apart there: the load is
 //! rolled back and runs again with the indexes in place, which finds them with their lines.
 
@@ -38,6 +39,7 @@ SELECT CASE
   WHEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus')
     THEN 'the server is a Citus coordinator'
   WHEN c.relkind <> 'r' THEN 'it is not a plain table'
+  WHEN c.relispartition THEN 'it is a partition (its indexes belong to its parent''s)'
   WHEN NOT pg_catalog.pg_has_role(c.relowner, 'USAGE') THEN 'the role does not own it'
   WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid)
     THEN 'it has no index'
@@ -144,7 +146,20 @@ pub async fn drop_indexes(client: &Client, table: &str) -> Result<Option<Deferre
         }
     }
     drop.push("RELEASE SAVEPOINT barge_indexes".into());
-    client.batch_execute(&drop.join("; ")).await.map_err(ctx)?;
+    if let Err(e) = client.batch_execute(&drop.join("; ")).await {
+        // Something the checks above did not foresee (an event trigger, a dependency): the
+        // table loads with its indexes, as it would have without this.
+        client
+            .batch_execute("ROLLBACK TO SAVEPOINT barge_indexes; RELEASE SAVEPOINT barge_indexes")
+            .await
+            .map_err(ctx)?;
+        tracing::info!(
+            table,
+            "the table keeps its indexes while it loads: dropping them failed: {}",
+            Error::db("dropping them", e)
+        );
+        return Ok(None);
+    }
     tracing::info!(
         table,
         indexes = rebuild.len(),
