@@ -115,6 +115,29 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     assert "create=" in str(e.value)
 
 
+def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text); CREATE INDEX ON {table} (v)")
+    defs = (f"SELECT string_agg(pg_get_indexdef(indexrelid), ';' ORDER BY 1) "
+            f"FROM pg_index WHERE indrelid = '{table}'::regclass")
+    before = pg.sql(defs)
+    path = tmp_path / "rows.csv"
+    path.write_text("id,v\n" + "".join(f"{i},v{i % 7}\n" for i in range(5000)))
+    r = barge.load(pg.url, table, str(path), atomic=True)
+    assert r.rows == 5000 and r.to_dict()["atomic"]
+    assert pg.sql(defs) == before
+    assert pg.sql(f"SELECT count(*), sum(id) FROM {table}") == f"5000|{sum(range(5000))}"
+    # A duplicate key found when the primary key is built: the file goes again with the
+    # indexes in place, which names the row; nothing stays.
+    pg.sql(f"TRUNCATE {table}")
+    path.write_text(path.read_text() + "42,again\n")
+    with pytest.raises(barge.DatabaseError, match=r"record 5002.*\(id\)=\(42\) already exists"):
+        barge.load(pg.url, table, str(path), atomic=True)
+    assert pg.sql(f"SELECT count(*) FROM {table}") == "0"
+    assert pg.sql(defs) == before
+    with pytest.raises(barge.DatabaseError, match=r"record 5002"):
+        barge.load(pg.url, table, str(path), atomic=True, keep_indexes=True)
+
+
 def test_the_embedded_default_needs_no_server(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
