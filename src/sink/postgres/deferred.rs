@@ -116,15 +116,7 @@ pub async fn drop_indexes(client: &Client, table: &str) -> Result<Option<Deferre
         .try_get(0)
         .map_err(ctx)?;
     if !empty {
-        client
-            .batch_execute("ROLLBACK TO SAVEPOINT barge_indexes; RELEASE SAVEPOINT barge_indexes")
-            .await
-            .map_err(ctx)?;
-        tracing::info!(
-            table,
-            "the table keeps its indexes while it loads: it holds rows"
-        );
-        return Ok(None);
+        return keep(client, table, "it holds rows").await;
     }
     let mut drop = Vec::new();
     let mut rebuild = Vec::new();
@@ -149,16 +141,8 @@ pub async fn drop_indexes(client: &Client, table: &str) -> Result<Option<Deferre
     if let Err(e) = client.batch_execute(&drop.join("; ")).await {
         // Something the checks above did not foresee (an event trigger, a dependency): the
         // table loads with its indexes, as it would have without this.
-        client
-            .batch_execute("ROLLBACK TO SAVEPOINT barge_indexes; RELEASE SAVEPOINT barge_indexes")
-            .await
-            .map_err(ctx)?;
-        tracing::info!(
-            table,
-            "the table keeps its indexes while it loads: dropping them failed: {}",
-            Error::db("dropping them", e)
-        );
-        return Ok(None);
+        let why = format!("dropping them failed: {}", Error::db("dropping them", e));
+        return keep(client, table, &why).await;
     }
     tracing::info!(
         table,
@@ -166,6 +150,17 @@ pub async fn drop_indexes(client: &Client, table: &str) -> Result<Option<Deferre
         "the table is empty: its indexes are built at the end of the load, in its transaction"
     );
     Ok(Some(Deferred { rebuild }))
+}
+
+/// Undoes what was done under the savepoint (the lock included) and says why the table keeps
+/// its indexes.
+async fn keep(client: &Client, table: &str, why: &str) -> Result<Option<Deferred>> {
+    client
+        .batch_execute("ROLLBACK TO SAVEPOINT barge_indexes; RELEASE SAVEPOINT barge_indexes")
+        .await
+        .map_err(|e| Error::db(format!("keeping the indexes of {table}"), e))?;
+    tracing::info!(table, "the table keeps its indexes while it loads: {why}");
+    Ok(None)
 }
 
 impl Deferred {
