@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
-use crate::support::pg::{fresh_db, TestDb};
+use crate::support::pg::{connect, fresh_db, TestDb};
 use crate::support::{barge, Dir, Run};
 
 /// Indexes and constraints of every kind `pg_get_indexdef`/`pg_get_constraintdef` render:
@@ -87,7 +87,19 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
             .map(|(_, l)| format!("{l}\n"))
             .collect::<String>(),
     );
-    let run = load_atomic(&db, &rest, &["-v"]);
+    // A reader in an open transaction: a table that holds rows is loaded without waiting for
+    // it (no exclusive lock is asked for; the lock timeout makes a wait fail, not hang).
+    let reader = connect(&db.url).await;
+    reader
+        .batch_execute("BEGIN; SELECT count(*) FROM t")
+        .await
+        .expect("read");
+    let url = format!("{}?options=-c%20lock_timeout%3D3000", db.url);
+    let rest = rest.to_str().unwrap();
+    let args = [
+        "load", rest, "--into", &url, "--table", "t", "--atomic", "-v",
+    ];
+    let run = barge(&args);
     run.assert_ok();
     assert!(
         run.stderr
@@ -95,6 +107,7 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
         "{}",
         run.stderr
     );
+    reader.batch_execute("COMMIT").await.expect("commit");
     assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
     db.exec("TRUNCATE t").await;
     let run = load_atomic(&db, &f, &["--keep-indexes", "-v"]);

@@ -101,21 +101,31 @@ pub async fn drop_indexes(client: &Client, table: &str) -> Result<Option<Deferre
         tracing::info!(table, "the table keeps its indexes while it loads: {why}");
         return Ok(None);
     }
-    // Locks taken under a savepoint that is rolled back are released: a table that is not
-    // empty after all is loaded as it would have been, without an exclusive lock.
+    let is_empty = || async {
+        client
+            .query_one(&format!("SELECT NOT EXISTS (SELECT FROM {table})"), &[])
+            .await
+            .and_then(|row| row.try_get::<_, bool>(0))
+            .map_err(ctx)
+    };
+    // Looked at before locking: a table that holds rows (the common case of a load into a
+    // busy table) must not wait for, and hold up, the sessions reading it.
+    if !is_empty().await? {
+        tracing::info!(
+            table,
+            "the table keeps its indexes while it loads: it holds rows"
+        );
+        return Ok(None);
+    }
+    // Locks taken under a savepoint that is rolled back are released: a table that gained
+    // rows before the lock was granted is loaded as it would have been, without the lock.
     client
         .batch_execute(&format!(
             "SAVEPOINT barge_indexes; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
         ))
         .await
         .map_err(ctx)?;
-    let empty: bool = client
-        .query_one(&format!("SELECT NOT EXISTS (SELECT FROM {table})"), &[])
-        .await
-        .map_err(ctx)?
-        .try_get(0)
-        .map_err(ctx)?;
-    if !empty {
+    if !is_empty().await? {
         return keep(client, table, "it holds rows").await;
     }
     let mut drop = Vec::new();
