@@ -1,0 +1,79 @@
+//! The reader thread's work on a real file, without a server: parsing alone, then parsing and
+//! binary encoding into the bench's `events` columns, each the best of seven runs. The
+//! criterion bench (`benches/encode.rs`) measures made-up rows; this one measures the bench
+//! file itself, which is what a change to the hot path is judged by.
+//!
+//! `cargo run --release --example encode_file -- /tmp/bench/events_1m.csv [parse]`
+
+use std::error::Error;
+use std::time::Instant;
+
+use barge::bench::{Chunk, Column, ColumnType, CsvReader, Record, RowEncoder, WireFormat};
+use barge::CsvOptions;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().ok_or("usage: encode_file FILE [parse]")?;
+    let parse_only = args.next().as_deref() == Some("parse");
+    let data = std::fs::read(&path)?;
+    let col = |name: &str, ty: ColumnType, type_name: &str| Column {
+        name: name.into(),
+        ty,
+        type_name: type_name.into(),
+        not_null: false,
+    };
+    let columns = vec![
+        col("id", ColumnType::Int8, "bigint"),
+        col("user_id", ColumnType::Int4, "integer"),
+        col(
+            "amount",
+            ColumnType::Numeric(Some((12, 2))),
+            "numeric(12,2)",
+        ),
+        col("score", ColumnType::Float8, "double precision"),
+        col("active", ColumnType::Bool, "boolean"),
+        col("name", ColumnType::Text, "text"),
+        col(
+            "created_at",
+            ColumnType::Timestamptz,
+            "timestamp with time zone",
+        ),
+        col("day", ColumnType::Date, "date"),
+        col("tag", ColumnType::Uuid, "uuid"),
+        col("payload", ColumnType::Jsonb, "jsonb"),
+    ];
+    let encoder = RowEncoder::new("bench", columns, WireFormat::Binary, Vec::new(), true);
+    let (mut parse, mut both) = (f64::MAX, f64::MAX);
+    let mut rec = Record::default();
+    for _ in 0..7 {
+        let t = Instant::now();
+        let mut r = CsvReader::new(&data[..], &path, CsvOptions::default());
+        let mut fields = 0;
+        while r.read_record(&mut rec)? {
+            fields += rec.len();
+        }
+        parse = parse.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(fields);
+        if parse_only {
+            continue;
+        }
+        let t = Instant::now();
+        let mut r = CsvReader::new(&data[..], &path, CsvOptions::default());
+        let mut chunk = Chunk::new(0, 8 << 20);
+        r.read_header(&mut rec)?;
+        while r.read_record(&mut rec)? {
+            encoder.encode(&rec, &mut chunk)?;
+            if chunk.data.len() > 8 << 20 {
+                std::hint::black_box(&chunk.data);
+                chunk.data.clear();
+            }
+        }
+        both = both.min(t.elapsed().as_secs_f64());
+    }
+    print!("parse {parse:.3} s");
+    if !parse_only {
+        print!("   parse and encode {both:.3} s");
+    }
+    println!();
+    Ok(())
+}
