@@ -826,3 +826,52 @@ async fn big_rows_set_aside_are_written_exactly_as_they_were_read() {
         assert!(body == want_body, "row {id} differs");
     }
 }
+
+/// Every row of a chunk refused by the server (a constraint the client cannot check): each is
+/// found and set aside, and the load ends. The search used to leave each refused piece's
+/// savepoint open, one inside the other, so that 12,000 refusals nested 12,000
+/// subtransactions, and the chunk's checkpoint, the first write under all of them, needed a
+/// lock for each: "out of shared memory" with PostgreSQL's default lock table.
+#[tokio::test]
+async fn a_chunk_the_server_refuses_row_by_row_is_set_aside_whole() {
+    let db = fresh_db("refused_whole").await;
+    db.exec("CREATE TABLE t (id int PRIMARY KEY, v int CHECK (v < 0))")
+        .await;
+    let rows = 12_000;
+    let mut csv = String::from("id,v\n");
+    for id in 1..=rows {
+        csv.push_str(&format!("{id},{id}\n"));
+    }
+    let dir = Dir::new();
+    let f = dir.write("t.csv", &csv);
+    let rejects = dir.path().join("rej.csv");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "20000",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(
+        std::fs::read_to_string(&rejects).expect("the rejects file"),
+        csv,
+        "every row set aside, as it was read"
+    );
+    let reasons =
+        std::fs::read_to_string(dir.path().join("rej.csv.errors.jsonl")).expect("the reasons file");
+    assert_eq!(reasons.lines().count(), rows);
+    assert!(
+        reasons
+            .lines()
+            .all(|l| l.contains("\"sqlstate\":\"23514\"") && l.contains("t_v_check")),
+        "{}",
+        reasons.lines().next().unwrap_or_default()
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
+}

@@ -187,7 +187,11 @@ impl PgSink {
             match result {
                 Ok(()) => sp("RELEASE SAVEPOINT barge_rows").await?,
                 Err(e) if row_error(&e) => {
-                    sp("ROLLBACK TO SAVEPOINT barge_rows").await?;
+                    // ROLLBACK TO keeps the savepoint, and the next SAVEPOINT of the same name
+                    // would open one more inside it: released here, the refusals of a chunk
+                    // nest no subtransactions (thousands of them, once written under, each
+                    // took a lock and overflowed the server's lock table).
+                    sp("ROLLBACK TO SAVEPOINT barge_rows; RELEASE SAVEPOINT barge_rows").await?;
                     // COPY names the row it failed on (a merge does not).
                     let blamed = match (&e.kind(), plan.method) {
                         (ErrorKind::Database { source, .. }, Method::Copy(_))
