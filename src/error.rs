@@ -213,10 +213,52 @@ impl Error {
                 "check that the file is complete and readable (a compressed file may have been cut short)"
             }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
-                "fix the value in the file (or the table's column type) and run the load again"
+                "fix the value in the file (or the table's column type) and run the load again, \
+                 or pass --rejects FILE to set bad rows aside and load the rest"
+            }
+            // A row the database refused: the load need not stop for it.
+            _ if self.class() == ErrorClass::Row && self.is_duplicate_key() => {
+                "a row's key is already in the table (or comes twice in the file): \
+                 --on-conflict nothing keeps the row that is there, --on-conflict update \
+                 overwrites it, and --rejects FILE sets such rows aside and loads the rest"
+            }
+            _ if self.class() == ErrorClass::Row && self.is_database() => {
+                "the database refused a row: fix it in the file and run the load again, or \
+                 pass --rejects FILE to set such rows aside (with the database's reason) and \
+                 load the rest"
             }
             _ => return None,
         })
+    }
+
+    /// Whether the database raised this error (as opposed to barge, the input or the
+    /// connection).
+    fn is_database(&self) -> bool {
+        match self.kind() {
+            #[cfg(feature = "postgres")]
+            ErrorKind::Database { .. } => true,
+            #[cfg(feature = "sqlite")]
+            ErrorKind::Sqlite { .. } => true,
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the database refused a row because its key is already there: each backend's
+    /// `error.rs` knows its own codes for that.
+    fn is_duplicate_key(&self) -> bool {
+        match self.kind() {
+            #[cfg(feature = "postgres")]
+            ErrorKind::Database { .. } => self.sqlstate() == Some("23505"),
+            #[cfg(feature = "sqlite")]
+            ErrorKind::Sqlite { source, .. } => {
+                crate::sink::sqlite::error::is_duplicate_key(source)
+            }
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { .. } => crate::sink::mysql::error::is_duplicate_key(self),
+            _ => false,
+        }
     }
 
     /// Attaches a hint.

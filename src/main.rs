@@ -286,8 +286,9 @@ fn summary(r: &LoadReport, input: &str) -> String {
         f => format!("{f} COPY"),
     };
     let mut s = format!(
-        "Loaded {} rows {}into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
+        "Loaded {} row{} {}into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
         thousands(r.rows),
+        if r.rows == 1 { "" } else { "s" },
         if r.files > 1 {
             format!("from {} files ", r.files)
         } else {
@@ -384,8 +385,9 @@ fn fail(e: &barge::Error) -> ExitCode {
     let committed = e.committed_rows().unwrap_or(0);
     if let Some(rows) = e.committed_rows() {
         err!(
-            "note: {} rows were committed before the error",
-            thousands(rows)
+            "note: {} {} committed before the error",
+            thousands(rows),
+            if rows == 1 { "row was" } else { "rows were" }
         );
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });

@@ -130,7 +130,11 @@ const BAD_ROW_ADVICE: &str = "fix the value (or the column's type), or pass reje
 
 /// The CLI's advice, with the keyword argument's name where it names a flag.
 fn python_spelling(advice: &str) -> String {
-    let mut s = advice.replace("--into / DATABASE_URL", "the URL");
+    let mut s = advice
+        .replace("--into / DATABASE_URL", "the URL")
+        .replace("--on-conflict nothing", "on_conflict=\"nothing\"")
+        .replace("--on-conflict update", "on_conflict=\"update\"")
+        .replace("--rejects FILE", "rejects=PATH");
     for flag in [
         "--create",
         "--table",

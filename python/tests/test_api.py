@@ -79,6 +79,8 @@ def test_an_engine_is_used_with_its_password_which_is_never_shown(pg, table, tmp
     with pytest.raises(barge.DatabaseError) as e:
         barge.load(engine, table, [{"id": 3}], retries=0)  # a duplicate key
     assert "eng1ne-pw" not in str(e.value) and e.value.sqlstate == "23505"
+    # The hint speaks Python: the keyword arguments that would let the load go on.
+    assert 'on_conflict="nothing"' in e.value.hint and "rejects=PATH" in e.value.hint
     db = tmp_path / "e.db"
     sqlite3.connect(db).execute("CREATE TABLE t (id int)")
     assert barge.load(sqlalchemy.create_engine(f"sqlite:///{db}"), "t", [{"id": 1}]).rows == 1

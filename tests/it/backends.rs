@@ -237,3 +237,57 @@ async fn a_load_killed_at_random_moments_resumes_exactly_on_every_backend() {
         );
     }
 }
+
+/// Without `--rejects`, a row the database refuses stops the load, and the message says how
+/// the load could go on without stopping: for a key that is already there, `--on-conflict` as
+/// well as `--rejects`.
+#[tokio::test]
+async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
+    for db in TestTarget::each("refused_hint").await {
+        db.exec(KV).await;
+        db.exec("INSERT INTO kv (k, v, n) VALUES (2, 'there', 0)")
+            .await;
+        let dir = Dir::new();
+        let cases = [
+            (
+                "dup.csv",
+                "k,v,n\n1,a,1\n2,b,1\n3,c,1\n",
+                "hint: a row's key is already in the table (or comes twice in the file): \
+                 --on-conflict nothing keeps the row that is there, --on-conflict update \
+                 overwrites it, and --rejects FILE sets such rows aside and loads the rest",
+            ),
+            (
+                "check.csv",
+                "k,v,n\n4,a,1\n5,b,-1\n",
+                "hint: the database refused a row: fix it in the file and run the load again, \
+                 or pass --rejects FILE to set such rows aside (with the database's reason) \
+                 and load the rest",
+            ),
+        ];
+        for (name, csv, hint) in cases {
+            let f = dir.write(name, csv);
+            let run = barge(&[
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &db.url(),
+                "--table",
+                "kv",
+            ]);
+            assert_eq!(run.code, 1, "{} {name}:\n{}", db.name(), run.all());
+            assert!(
+                run.stderr.lines().any(|l| l == hint),
+                "{} {name}: no {hint:?} in\n{}",
+                db.name(),
+                run.stderr
+            );
+        }
+        // Nothing of either file went in: each was one chunk, refused whole.
+        assert_eq!(
+            db.rows("SELECT k, v FROM kv ORDER BY k").await,
+            vec!["2|there".to_string()],
+            "{}",
+            db.name()
+        );
+    }
+}

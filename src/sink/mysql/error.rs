@@ -91,3 +91,9 @@ fn is_tls(io: &std::io::Error) -> bool {
         text.contains("certificate") || text.contains("tls") || text.contains("handshake")
     })
 }
+
+/// A unique key refused the row: duplicate entry (1062), or the same with the key's name
+/// (1586).
+pub(crate) fn is_duplicate_key(e: &Error) -> bool {
+    matches!(e.mysql_code(), Some(1062 | 1586))
+}

@@ -31,3 +31,13 @@ pub(crate) fn classify(e: &rusqlite::Error) -> ErrorClass {
         _ => ErrorClass::Other,
     }
 }
+
+/// A UNIQUE or PRIMARY KEY constraint refused the row (SQLite's extended result codes).
+pub(crate) fn is_duplicate_key(e: &rusqlite::Error) -> bool {
+    const UNIQUE: i32 = 2067;
+    const PRIMARY_KEY: i32 = 1555;
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if f.extended_code == UNIQUE || f.extended_code == PRIMARY_KEY
+    )
+}
