@@ -269,13 +269,13 @@ async fn load(args: LoadArgs) -> ExitCode {
 fn summary(r: &LoadReport, input: &str) -> String {
     if let Some(done) = &r.already_loaded {
         return format!(
-            "{input} {} already loaded into {} at {} on {} ({} rows): nothing to do. \
+            "{input} {} already loaded into {} at {} on {} ({}): nothing to do. \
              Use --again to load {} a second time.",
             if r.files > 1 { "were" } else { "was" },
             r.table,
             r.target,
             done.at,
-            thousands(done.rows),
+            rows(done.rows),
             if r.files > 1 { "them" } else { "it" },
         );
     }
@@ -286,9 +286,8 @@ fn summary(r: &LoadReport, input: &str) -> String {
         f => format!("{f} COPY"),
     };
     let mut s = format!(
-        "Loaded {} row{} {}into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
-        thousands(r.rows),
-        if r.rows == 1 { "" } else { "s" },
+        "Loaded {} {}into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
+        rows(r.rows),
         if r.files > 1 {
             format!("from {} files ", r.files)
         } else {
@@ -330,8 +329,8 @@ fn summary(r: &LoadReport, input: &str) -> String {
     }
     if r.skipped_rows > 0 {
         s.push_str(&format!(
-            "\nResumed: skipped {} rows committed by an earlier run",
-            thousands(r.skipped_rows)
+            "\nResumed: skipped {} committed by an earlier run",
+            rows(r.skipped_rows)
         ));
     }
     if r.retries > 0 {
@@ -378,6 +377,11 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// `n` rows, counted in words: "1 row", "2,000 rows".
+fn rows(n: u64) -> String {
+    format!("{} row{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 /// Prints the error, what to do about it, and returns the exit code.
 fn fail(e: &barge::Error) -> ExitCode {
     err!("error: {e}");
@@ -386,8 +390,8 @@ fn fail(e: &barge::Error) -> ExitCode {
     if let Some(rows) = e.committed_rows() {
         err!(
             "note: {} {} committed before the error",
-            thousands(rows),
-            if rows == 1 { "row was" } else { "rows were" }
+            self::rows(rows),
+            if rows == 1 { "was" } else { "were" }
         );
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });

@@ -134,7 +134,9 @@ fn python_spelling(advice: &str) -> String {
         .replace("--into / DATABASE_URL", "the URL")
         .replace("--on-conflict nothing", "on_conflict=\"nothing\"")
         .replace("--on-conflict update", "on_conflict=\"update\"")
-        .replace("--rejects FILE", "rejects=PATH");
+        .replace("--rejects FILE", "rejects=PATH")
+        .replace("--delimiter '", "delimiter='")
+        .replace("--delimiter tab", "delimiter=\"tab\"");
     for flag in [
         "--create",
         "--table",

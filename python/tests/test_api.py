@@ -115,6 +115,11 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     with pytest.raises(barge.ConfigError) as e:
         barge.load(pg.url, "no_such_table", str(tmp_path / "part0.csv"))
     assert "create=" in str(e.value)
+    (tmp_path / "semi.csv").write_text("id;v\n1;x\n")
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, str(tmp_path / "semi.csv"))
+    assert e.value.hint.endswith("if the file's fields are separated by ';', pass delimiter=';'")
+    assert barge.load(pg.url, table, str(tmp_path / "semi.csv"), delimiter=";").rows == 1
 
 
 def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):

@@ -83,9 +83,10 @@ impl Load {
                     // surprises: say so.
                     if done.rows > 0 && db.is_empty(&dest.table).await.unwrap_or(false) {
                         tracing::warn!(
-                            "{} is empty now, though this load put {} rows there: if it was emptied on purpose, use --again",
+                            "{} is empty now, though this load put {} row{} there: if it was emptied on purpose, use --again",
                             dest.table.quoted(),
-                            done.rows
+                            done.rows,
+                            if done.rows == 1 { "" } else { "s" }
                         );
                     }
                     return Ok(Begin::AlreadyLoaded(self.already_loaded(dest, &cp, done)));

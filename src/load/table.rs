@@ -12,6 +12,7 @@ use crate::record::RecordSource;
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::Backend;
 use crate::source::decompress::Compression;
+use crate::source::format::Format;
 use crate::source::input::{self, Head, Input, InputOptions};
 use crate::upsert::Upsert;
 
@@ -129,6 +130,24 @@ impl Load {
             // Progress counts the compressed bytes, which the file's size measures.
             self.progress.compressed.store(true, Ordering::Relaxed);
         }
+        // A header read as one field holding another likely delimiter: the file is most
+        // likely not separated by the delimiter it was read with.
+        let guess = match (&names, opts.format) {
+            (Some(names), Format::Csv | Format::Tsv) => {
+                crate::source::csv::other_delimiter(names, opts.csv.delimiter)
+                    .map(|d| (names.join(""), crate::source::csv::delimiter_arg(d)))
+            }
+            _ => None,
+        };
+        let guess_hint = |(header, arg): &(String, String)| {
+            format!(
+                "the header was read as one column, {header:?}: if the file's fields are \
+                 separated by {arg}, pass --delimiter {arg}"
+            )
+        };
+        if let (Some(g), None) = (&guess, &existing) {
+            tracing::warn!("{}", guess_hint(g));
+        }
         let (table, created) = match (existing, inferred) {
             (Some(t), _) => (t, None),
             (None, Some(inferred)) => {
@@ -157,7 +176,10 @@ impl Load {
             // A table created from this file has its columns in the file's order.
             _ if created.is_some() => table.columns.clone(),
             Some(names) => {
-                let mapping = table.map_columns(names)?;
+                let mapping = table.map_columns(names).map_err(|e| match &guess {
+                    Some(g) => e.with_hint(guess_hint(g)),
+                    None => e,
+                })?;
                 mapping.iter().map(|&i| table.columns[i].clone()).collect()
             }
             None => table.columns.clone(),

@@ -361,6 +361,31 @@ impl<R: Read> CsvReader<R> {
     }
 }
 
+/// The delimiter a file seems to use instead of `delimiter`, judged from its header: a header
+/// read as one field that holds `;`, a tab or `|` (or `,`, when another delimiter was given)
+/// is, far more often than a one-column file, a file separated by that character. The most
+/// frequent one of them is the guess.
+pub fn other_delimiter(names: &[String], delimiter: u8) -> Option<u8> {
+    let [name] = names else {
+        return None;
+    };
+    [b';', b'\t', b'|', b',']
+        .into_iter()
+        .filter(|&d| d != delimiter)
+        .map(|d| (name.bytes().filter(|&b| b == d).count(), d))
+        .filter(|&(n, _)| n > 0)
+        .max_by_key(|&(n, _)| n)
+        .map(|(_, d)| d)
+}
+
+/// How to write a delimiter on the command line.
+pub fn delimiter_arg(d: u8) -> String {
+    match d {
+        b'\t' => "tab".into(),
+        d => format!("'{}'", d as char),
+    }
+}
+
 /// The first delimiter, quote or newline in `buf`: the first words eight bytes at a time,
 /// then a vectorized search. Most fields are a few bytes long, and starting `memchr3` for
 /// each cost more than comparing a word with the three bytes at once.
@@ -530,6 +555,23 @@ mod tests {
             let naive = buf.iter().position(|&c| c == delim || c == b'"' || c == b'\n');
             proptest::prop_assert_eq!(find_special(delim, b'"', &buf), naive);
         }
+    }
+
+    #[test]
+    fn a_one_field_header_suggests_the_delimiter_it_holds() {
+        let one = |s: &str| vec![s.to_string()];
+        assert_eq!(other_delimiter(&one("a;b;c"), b','), Some(b';'));
+        assert_eq!(other_delimiter(&one("a\tb"), b','), Some(b'\t'));
+        assert_eq!(other_delimiter(&one("a|b;c|d"), b','), Some(b'|'));
+        assert_eq!(other_delimiter(&one("a,b"), b';'), Some(b','));
+        assert_eq!(other_delimiter(&one("amount"), b','), None);
+        assert_eq!(other_delimiter(&one("a;b"), b';'), None);
+        assert_eq!(
+            other_delimiter(&["a;b".to_string(), "c".to_string()], b','),
+            None
+        );
+        assert_eq!(delimiter_arg(b'\t'), "tab");
+        assert_eq!(delimiter_arg(b';'), "';'");
     }
 
     #[test]

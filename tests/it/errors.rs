@@ -156,6 +156,65 @@ async fn missing_table_and_unknown_columns_fail_before_any_row() {
     assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
 }
 
+/// A semicolon- or tab-separated file read with the default comma: its header is one column,
+/// and the message says which delimiter would read it (an error into an existing table, a
+/// warning before `--create` makes a one-column table of it). With the delimiter given, it
+/// loads.
+#[tokio::test]
+async fn a_header_read_as_one_column_suggests_its_delimiter() {
+    let db = fresh_db("delimiter_hint").await;
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let semi = dir.write("semi.csv", "id;name\n1;a\n");
+    let tabs = dir.write("tabs.csv", "id\tname\n2\tb\n");
+    let load = |f: &std::path::Path, table: &str, extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            table,
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
+    let run = load(&semi, "t", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        "error: table \"public\".\"t\" has no column \"id;name\"; its columns are: \"id\", \"name\"\n\
+         hint: the header was read as one column, \"id;name\": if the file's fields are separated \
+         by ';', pass --delimiter ';'\n"
+    );
+    let run = load(&tabs, "t", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.ends_with(
+            "hint: the header was read as one column, \"id\\tname\": if the file's fields are \
+             separated by tab, pass --delimiter tab\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = load(&semi, "made", &["--create"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "WARN the header was read as one column, \"id;name\": if the file's fields are \
+             separated by ';', pass --delimiter ';'"
+        ),
+        "{}",
+        run.stderr
+    );
+    load(&semi, "t", &["--delimiter", ";"]).assert_ok();
+    load(&tabs, "t", &["--delimiter", "tab"]).assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT id, name FROM t ORDER BY id").await,
+        vec!["(1,a)", "(2,b)"]
+    );
+}
+
 #[tokio::test]
 async fn server_side_errors_name_the_chunk_and_record() {
     let db = fresh_db("server_errors").await;
