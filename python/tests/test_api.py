@@ -115,7 +115,7 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     with pytest.raises(barge.ConfigError) as e:
         barge.load(pg.url, "no_such_table", str(tmp_path / "part0.csv"))
     assert "create=" in str(e.value)
-    (tmp_path / "semi.csv").write_text("id;v\n1;x\n")
+    (tmp_path / "semi.csv").write_text("id;v\n1000;x\n")
     with pytest.raises(barge.ConfigError) as e:
         barge.load(pg.url, table, str(tmp_path / "semi.csv"))
     assert e.value.hint.endswith("if the file's fields are separated by ';', pass delimiter=';'")
