@@ -2,7 +2,7 @@
 //! their original bytes and reasons), the fixed rejects file completes the table, and none of
 //! it doubles across a kill -9 and a re-run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -874,4 +874,121 @@ async fn a_chunk_the_server_refuses_row_by_row_is_set_aside_whole() {
         reasons.lines().next().unwrap_or_default()
     );
     assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
+}
+
+/// Rows whose parent row is missing (foreign keys of one and of two columns) are found with
+/// one query per foreign key, not by the search: exactly those rows are set aside, with the
+/// reason the server gives, keys with a NULL part pass as MATCH SIMPLE lets them, and every
+/// other row loads.
+#[tokio::test]
+async fn rows_without_their_parent_are_set_aside_with_one_query() {
+    let db = fresh_db("orphans").await;
+    db.exec(
+        "CREATE TABLE parent (id int PRIMARY KEY); \
+         INSERT INTO parent SELECT generate_series(1, 50); \
+         CREATE TABLE pair (a int, b text, PRIMARY KEY (a, b)); \
+         INSERT INTO pair SELECT g, 'x' || g FROM generate_series(1, 20) g; \
+         CREATE TABLE child (id int PRIMARY KEY, pid int REFERENCES parent, a int, b text, \
+                             v text, FOREIGN KEY (a, b) REFERENCES pair)",
+    )
+    .await;
+    let mut csv = String::from("id,pid,a,b,v\n");
+    let mut orphans = BTreeSet::new();
+    let mut reasons = BTreeMap::new();
+    let (mut good, mut good_sum) = (0, 0i64);
+    for id in 1..=3000i64 {
+        let (mut pid, mut a, mut b) = (
+            (id % 50 + 1).to_string(),
+            (id % 20 + 1).to_string(),
+            format!("x{}", id % 20 + 1),
+        );
+        let mut reason = None;
+        if id % 97 == 0 {
+            pid = (1000 + id).to_string();
+            reason = Some(format!(
+                "insert or update on table \"child\" violates foreign key constraint \
+                 \"child_pid_fkey\": Key (pid)=({pid}) is not present in table \"parent\"."
+            ));
+        } else if id % 89 == 0 {
+            b = "y".into();
+            reason = Some(format!(
+                "insert or update on table \"child\" violates foreign key constraint \
+                 \"child_a_b_fkey\": Key (a, b)=({a}, y) is not present in table \"pair\"."
+            ));
+        } else if id % 31 == 0 {
+            pid = String::new();
+        } else if id % 43 == 0 {
+            a = String::new();
+            b = "nowhere".into();
+        }
+        let line = format!("{id},{pid},{a},{b},v{id}\n");
+        csv.push_str(&line);
+        match reason {
+            Some(r) => {
+                orphans.insert(line.into_bytes());
+                reasons.insert(id, r);
+            }
+            None => {
+                good += 1;
+                good_sum += id;
+            }
+        }
+    }
+    let dir = Dir::new();
+    let f = dir.write("child.csv", &csv);
+    let rejects = dir.path().join("rej.csv");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "child",
+        "--chunk-rows",
+        "500",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "-vv",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let body = std::fs::read(&rejects).expect("the rejects file");
+    let set: BTreeSet<Vec<u8>> = body
+        .strip_prefix(b"id,pid,a,b,v\n".as_slice())
+        .expect("the header")
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(set, orphans, "exactly the rows without their parent");
+    let jsonl = std::fs::read_to_string(dir.path().join("rej.csv.errors.jsonl")).expect("reasons");
+    for line in jsonl.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let record = v["record"].as_i64().expect("a record number");
+        // The header is record 1: record n holds id n - 1.
+        assert_eq!(
+            v["reason"].as_str(),
+            reasons.get(&(record - 1)).map(String::as_str)
+        );
+        assert_eq!(v["sqlstate"], "23503");
+    }
+    // The reason is the server's own, word for word.
+    let server = crate::support::pg::connect(&db.url).await;
+    let said = server
+        .execute("INSERT INTO child VALUES (97, 1097, 1, 'x1', 'v')", &[])
+        .await
+        .expect_err("an orphan");
+    let said = said.as_db_error().expect("a server error");
+    assert_eq!(
+        Some(format!("{}: {}", said.message(), said.detail().unwrap_or_default()).as_str()),
+        reasons.get(&97).map(String::as_str)
+    );
+    assert!(
+        run.stderr.contains("found with one query per foreign key")
+            && !run.stderr.contains("looking for the refused rows"),
+        "the set path, not the search:\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id) FROM child").await,
+        vec![format!("({good},{good_sum})")]
+    );
 }

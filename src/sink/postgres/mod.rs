@@ -289,6 +289,12 @@ impl Backend for PgBackend {
                 }
             }
         }
+        // Not on Citus: its planner has not been tried with the query against a reference
+        // or distributed parent, so such refusals keep to the search there.
+        if plan.rejects.is_some() && plan.upsert.is_none() && plan.mode == Mode::Copy && !self.citus
+        {
+            plan.foreign_keys = refused::foreign_keys(self.client().await?, &plan).await?;
+        }
         // One transaction is one connection.
         let wanted = if plan.atomic { 1 } else { workers.max(1) };
         let plan = Arc::new(plan);

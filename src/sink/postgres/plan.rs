@@ -33,6 +33,30 @@ pub struct PgPlan {
     /// The key's constraint, once a chunk met a duplicate: from then on chunks go through the
     /// stage first, rather than fail and go again.
     pub dedupe_seen: std::sync::Mutex<Option<String>>,
+    /// With `--rejects`: the table's foreign keys whose missing parents one query finds (see
+    /// [`super::refused`]).
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Set once a chunk met a row without its parent: from then on chunks look their
+    /// foreign keys up first.
+    pub orphans_seen: std::sync::atomic::AtomicBool,
+}
+
+/// A foreign key of the table that a set operation can check for a chunk: immediate, MATCH
+/// SIMPLE, every column loaded, another table as parent, readable by the loading role and
+/// without row security (which the server's own check would not apply).
+#[derive(Debug, Clone)]
+pub struct ForeignKey {
+    /// The constraint's name.
+    pub name: String,
+    /// Its columns in the table.
+    pub columns: Vec<String>,
+    /// Where those columns are among the columns loaded.
+    pub fields: Vec<usize>,
+    /// The referenced table, quoted, and its bare name (as the server's message gives it).
+    pub parent: String,
+    pub parent_name: String,
+    /// The referenced columns, in the key's order.
+    pub parent_columns: Vec<String>,
 }
 
 impl std::ops::Deref for PgPlan {
@@ -59,6 +83,8 @@ impl PgPlan {
             dedupe_key: None,
             dedupe_fields: Vec::new(),
             dedupe_seen: std::sync::Mutex::new(None),
+            foreign_keys: Vec::new(),
+            orphans_seen: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -10,15 +10,21 @@
 //! still meets one (its key is in the table, or in another chunk) has its keys, and only its
 //! keys, COPYed into a temporary stage; one query picks out the rows whose key is in the table
 //! already or earlier in the chunk (the first occurrence loads, as row by row). Either way the
-//! rest go in by COPY, as slices of the chunk. Any other refusal falls back to the search.
+//! rest go in by COPY, as slices of the chunk.
+//!
+//! Rows whose parent row is missing (a foreign key) are found the same way: the chunk's
+//! foreign-key columns are staged, and one query per foreign key picks out the rows whose
+//! parent is not in the referenced table. That works for the keys the server checks as the
+//! query does (see [`ForeignKey`]); any other refusal falls back to the search.
 
 use std::collections::hash_map::{Entry, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use tokio_postgres::Client;
 
 use super::copy;
-use super::plan::{Method, PgPlan};
+use super::plan::{ForeignKey, Method, PgPlan};
 use super::upsert;
 use super::writer::{connected, PgSink, Session, Work, Written};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,6 +39,19 @@ use crate::sink::bisect::{self, Bisection};
 const KEYS: &str = "pg_temp.\"barge_keys\"";
 /// Its row-number column.
 const SEQ: &str = "\"barge.seq\"";
+/// The missing-parent path's stage: each row's number and its foreign keys' columns.
+const PARENTS: &str = "pg_temp.\"barge_parents\"";
+
+/// Which rows a sorted attempt takes out before its COPY.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Sorting {
+    /// Rows whose key repeats an earlier row's in the chunk (found on the client).
+    pub(super) repeats: bool,
+    /// Rows whose key is in the table or earlier in the chunk (the keys staged).
+    pub(super) probe: bool,
+    /// Rows whose parent row is missing (the foreign keys staged).
+    pub(super) orphans: bool,
+}
 
 impl PgSink {
     /// A chunk whose only refusals are duplicate keys, in a transaction of its own (see the
@@ -46,23 +65,31 @@ impl PgSink {
     /// # Errors
     /// A database error; a row error when the server refuses a row for another reason, which
     /// the caller then searches for.
+    ///
+    /// With `sort.orphans`, the rows whose parent row is missing are taken out too. A chunk
+    /// with both duplicates and such rows goes to the search instead (`needs_search`): which
+    /// occurrence of a key loads depends on which of them the foreign key refuses.
     pub(super) async fn attempt_dedupe(
         &mut self,
         chunk: &Work,
         retrying: bool,
         in_turn: bool,
-        probe: bool,
+        sort: Sorting,
     ) -> Result<Written> {
         let meta = &chunk.meta;
         if self.prepare_attempt(meta, retrying).await? {
             return Ok(Written::default());
         }
         let plan = self.plan.clone();
-        let Some(key) = &plan.dedupe_key else {
-            return Err(Error::internal("a duplicate-key pass without a key"));
-        };
-        if probe {
+        let key = plan
+            .dedupe_key
+            .as_deref()
+            .filter(|_| sort.repeats || sort.probe);
+        if let (Some(key), true) = (key, sort.probe) {
             self.ensure_keys_stage(key).await?;
+        }
+        if sort.orphans {
+            self.ensure_parents_stage().await?;
         }
         let client = connected(&mut self.client)?;
         let what = format!("writing into {} ({})", plan.table, meta.describe());
@@ -74,11 +101,30 @@ impl PgSink {
         let format = plan.format();
         let malformed = || Error::internal("a chunk's COPY payload is malformed");
         let ranges = copy::row_ranges(&chunk.data, format).ok_or_else(malformed)?;
-        let refused = if probe {
-            probe_keys(tx.client(), &plan, chunk, &ranges).await?
-        } else {
-            repeats_in_chunk(&plan, chunk, &ranges).ok_or_else(malformed)?
+        let duplicates = match key {
+            Some(_) if sort.probe => probe_keys(tx.client(), &plan, chunk, &ranges).await?,
+            Some(_) => repeats_in_chunk(&plan, chunk, &ranges).ok_or_else(malformed)?,
+            None => Vec::new(),
         };
+        let orphans = match sort.orphans {
+            true => probe_orphans(tx.client(), &plan, chunk, &ranges).await?,
+            false => Vec::new(),
+        };
+        if !duplicates.is_empty() && !orphans.is_empty() {
+            tx.rollback().await.map_err(ctx)?;
+            return Ok(Written {
+                needs_search: true,
+                ..Written::default()
+            });
+        }
+        if !orphans.is_empty() {
+            tracing::debug!(
+                chunk = meta.seq,
+                rows = orphans.len(),
+                "rows without their parent row, found with one query per foreign key"
+            );
+        }
+        let refused: Vec<(usize, Reject)> = duplicates.into_iter().chain(orphans).collect();
         // The rest go in by COPY, the fastest way in: the chunk without the duplicates.
         let skip: Vec<usize> = refused.iter().map(|(i, _)| *i).collect();
         let parts = copy::without_rows(&chunk.data, &ranges, &skip);
@@ -118,10 +164,33 @@ impl PgSink {
         .await?;
         tx.commit().await.map_err(ctx)?;
         Ok(Written {
-            inserted: None,
             refused: refused.len() as u64,
-            out_of_turn: false,
+            ..Written::default()
         })
+    }
+
+    /// Makes the stage of foreign-key columns on this connection, once.
+    async fn ensure_parents_stage(&mut self) -> Result<()> {
+        if self.session.parents_ready {
+            return Ok(());
+        }
+        let plan = &self.plan;
+        let cols: Vec<String> = parent_fields(plan)
+            .iter()
+            .map(|&f| quote_ident(&plan.columns[f].name))
+            .collect();
+        let sql = format!(
+            "CREATE TEMP TABLE IF NOT EXISTS \"barge_parents\" ON COMMIT DELETE ROWS AS \
+             SELECT 0::bigint AS {SEQ}, {} FROM {} WHERE false",
+            cols.join(", "),
+            plan.table.quoted()
+        );
+        connected(&mut self.client)?
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Error::db("creating the foreign-key stage", e))?;
+        self.session.parents_ready = true;
+        Ok(())
     }
 
     /// Makes the stage of keys on this connection, once.
@@ -346,6 +415,172 @@ async fn probe_keys(
         refused.push((i, r));
     }
     Ok(refused)
+}
+
+/// The table's foreign keys that [`probe_orphans`] checks as the server would: immediate,
+/// MATCH SIMPLE, every column among those loaded, a parent other than the table itself (rows
+/// of the same chunk could be parents), which the loading role may read and which has no row
+/// security (the server's check sees every row; a query only those the role may).
+///
+/// # Errors
+/// A database error reading the catalog.
+pub(super) async fn foreign_keys(client: &Client, plan: &PgPlan) -> Result<Vec<ForeignKey>> {
+    let names = |side: &str, rel: &str| {
+        format!(
+            "ARRAY(SELECT a.attname::text FROM unnest(c.{side}) WITH ORDINALITY k(n, i) \
+             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.{rel} AND a.attnum = k.n \
+             ORDER BY k.i)"
+        )
+    };
+    let sql = format!(
+        "SELECT c.conname::text, {}, {}, n.nspname::text, r.relname::text \
+         FROM pg_catalog.pg_constraint c \
+         JOIN pg_catalog.pg_class r ON r.oid = c.confrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace \
+         WHERE c.conrelid = pg_catalog.to_regclass($1) AND c.contype = 'f' \
+           AND c.confmatchtype = 's' AND NOT c.condeferred AND c.confrelid <> c.conrelid \
+           AND NOT r.relrowsecurity \
+           AND pg_catalog.has_table_privilege(c.confrelid, 'SELECT') \
+         ORDER BY c.conname",
+        names("conkey", "conrelid"),
+        names("confkey", "confrelid")
+    );
+    let rows = client
+        .query(&sql, &[&plan.table.quoted()])
+        .await
+        .map_err(|e| Error::db("reading the table's foreign keys", e))?;
+    let what = "a foreign key from the catalog";
+    let mut keys = Vec::new();
+    for row in &rows {
+        let columns: Vec<String> = super::error::get(row, 1, what)?;
+        let fields: Option<Vec<usize>> = columns
+            .iter()
+            .map(|c| plan.columns.iter().position(|x| &x.name == c))
+            .collect();
+        let Some(fields) = fields else {
+            continue;
+        };
+        let schema: String = super::error::get(row, 3, what)?;
+        let parent_name: String = super::error::get(row, 4, what)?;
+        keys.push(ForeignKey {
+            name: super::error::get(row, 0, what)?,
+            columns,
+            fields,
+            parent: format!("{}.{}", quote_ident(&schema), quote_ident(&parent_name)),
+            parent_name,
+            parent_columns: super::error::get(row, 2, what)?,
+        });
+    }
+    Ok(keys)
+}
+
+/// Whether `e` is a foreign key's refusal that [`probe_orphans`] can find.
+pub(super) fn is_checkable_orphan(plan: &PgPlan, e: &Error) -> bool {
+    let constraint = match e.kind() {
+        ErrorKind::Database { source, .. } => source.as_db_error().and_then(|d| d.constraint()),
+        _ => None,
+    };
+    e.sqlstate() == Some("23503")
+        && constraint.is_some_and(|c| plan.foreign_keys.iter().any(|k| k.name == c))
+}
+
+/// Where the staged foreign-key columns are among the columns loaded: every key's, each once,
+/// in the order the keys name them.
+fn parent_fields(plan: &PgPlan) -> Vec<usize> {
+    let mut fields = Vec::new();
+    for f in plan.foreign_keys.iter().flat_map(|k| &k.fields) {
+        if !fields.contains(f) {
+            fields.push(*f);
+        }
+    }
+    fields
+}
+
+/// The rows of the chunk whose parent row is missing for one of the plan's foreign keys
+/// (every column of the key non-NULL, as MATCH SIMPLE checks), found by the server from the
+/// chunk's foreign-key columns staged in [`PARENTS`]. In row order, each row once, with the
+/// reason the server gives.
+async fn probe_orphans(
+    tx: &Client,
+    plan: &PgPlan,
+    chunk: &Work,
+    ranges: &[Range<usize>],
+) -> Result<Vec<(usize, Reject)>> {
+    let meta = &chunk.meta;
+    let format = plan.format();
+    let fields = parent_fields(plan);
+    let staged: Vec<String> = fields
+        .iter()
+        .map(|&f| quote_ident(&plan.columns[f].name))
+        .collect();
+    let values = copy::numbered_fields(&chunk.data, ranges, &fields, format)
+        .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
+    let copy_values = format!(
+        "COPY {PARENTS} ({SEQ}, {}) FROM STDIN (FORMAT {})",
+        staged.join(", "),
+        format.as_str()
+    );
+    copy::send(tx, &copy_values, values)
+        .await
+        .map_err(|e| Error::db("staging a chunk's foreign keys", e).in_chunk(meta.seq))?;
+    let mut refused: BTreeMap<usize, Reject> = BTreeMap::new();
+    for key in &plan.foreign_keys {
+        let k: Vec<String> = key.columns.iter().map(|c| quote_ident(c)).collect();
+        let p: Vec<String> = key.parent_columns.iter().map(|c| quote_ident(c)).collect();
+        let (k_list, p_list) = (k.join(", "), p.join(", "));
+        let same = k
+            .iter()
+            .zip(&p)
+            .map(|(c, pc)| format!("x.{pc} = s.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let not_null = k
+            .iter()
+            .map(|c| format!("s.{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let key_text = k
+            .iter()
+            .map(|c| format!("s.{c}::text"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The parents that are there are fetched first, with the stage as a subquery, as
+        // for duplicate keys: a distributed parent (Citus) can be read that way.
+        let find = format!(
+            "WITH there AS MATERIALIZED (SELECT {p_list} FROM {} \
+                WHERE ({p_list}) IN (SELECT {k_list} FROM {PARENTS})) \
+             SELECT s.{SEQ}, concat_ws(', ', {key_text}) FROM {PARENTS} s \
+             WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM there x WHERE {same}) \
+             ORDER BY 1",
+            key.parent
+        );
+        let found = tx.query(&find, &[]).await.map_err(|e| {
+            Error::db(
+                format!("finding rows without their parent ({})", key.name),
+                e,
+            )
+            .in_chunk(meta.seq)
+        })?;
+        for row in &found {
+            let seq: i64 = super::error::get(row, 0, "a row without its parent")?;
+            let value: String = super::error::get(row, 1, "a missing parent's key")?;
+            let i = (seq - 1).max(0) as usize;
+            refused.entry(i).or_insert_with(|| {
+                let mut r = row_reject(chunk, i);
+                r.reason = format!(
+                    "insert or update on table \"{}\" violates foreign key constraint \"{}\": \
+                     Key ({})=({value}) is not present in table \"{}\".",
+                    plan.table.name,
+                    key.name,
+                    key.columns.join(", "),
+                    key.parent_name
+                );
+                r.sqlstate = Some("23503".into());
+                r
+            });
+        }
+    }
+    Ok(refused.into_iter().collect())
 }
 
 /// The key's column names, as a message shows them.

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use tokio_postgres::{Client, Statement};
 
 use super::conninfo::PgTarget;
 use super::plan::{Method, PgPlan};
+use super::refused::{self, Sorting};
 use super::{copy, insert, resolve, upsert};
 use crate::checkpoint::ChunkMeta;
 use crate::chunk::{Chunk, RawRow, WireFormat};
@@ -27,6 +29,8 @@ pub(super) struct Session {
     stage_ready: bool,
     /// The duplicate-key path's stage of keys exists (see `refused.rs`).
     pub(super) keys_ready: bool,
+    /// The missing-parent path's stage of foreign-key columns exists (see `refused.rs`).
+    pub(super) parents_ready: bool,
     prepared: insert::Prepared,
     /// Statements sent for every chunk (its COPY, its checkpoint), prepared once.
     statements: HashMap<String, Statement>,
@@ -402,7 +406,7 @@ impl PgSink {
         Ok(Written {
             inserted,
             refused: refused.len() as u64,
-            out_of_turn: false,
+            ..Written::default()
         })
     }
 
@@ -488,7 +492,7 @@ impl PgSink {
         Ok(Written {
             inserted,
             refused: refused.len() as u64,
-            out_of_turn: false,
+            ..Written::default()
         })
     }
 
@@ -580,17 +584,27 @@ impl PgSink {
         // chunk that still meets one has its keys looked up.
         let mut dedupe = plan.dedupe_key.is_some() && plan.seen_duplicate().is_some();
         let mut probe = false;
+        // Likewise for rows whose parent row is missing: once a chunk met one, later chunks
+        // have their foreign keys looked up first.
+        let mut orphans =
+            !plan.foreign_keys.is_empty() && plan.orphans_seen.load(Ordering::Relaxed);
         loop {
             let retrying = retrier.attempt() > 0;
             let result = if bisect {
                 self.attempt_bisect(&work, retrying).await
-            } else if dedupe {
-                self.attempt_dedupe(&work, retrying, in_turn, probe).await
+            } else if dedupe || orphans {
+                let sort = Sorting {
+                    repeats: dedupe,
+                    probe,
+                    orphans,
+                };
+                self.attempt_dedupe(&work, retrying, in_turn, sort).await
             } else {
                 self.attempt(&work, retrying, in_turn).await
             };
             match result {
                 Ok(w) if w.out_of_turn => in_turn = true,
+                Ok(w) if w.needs_search => bisect = true,
                 Ok(w) => {
                     self.count(w.inserted, meta.rows - w.refused);
                     plan.turnstile.done(work.ordinal);
@@ -607,9 +621,15 @@ impl PgSink {
                     probe = dedupe;
                     dedupe = true;
                 }
+                // A row whose parent is missing: take out every such row, at once.
+                Err(e) if !orphans && !bisect && refused::is_checkable_orphan(&plan, &e) => {
+                    plan.orphans_seen.store(true, Ordering::Relaxed);
+                    orphans = true;
+                }
                 // A row the server refuses: find it (and any others) and set them aside.
                 Err(e) if !bisect && plan.rejects.is_some() && row_error(&e) => {
                     dedupe = false;
+                    orphans = false;
                     tracing::debug!(chunk = meta.seq, error = %e, "looking for the refused rows");
                     bisect = true;
                 }
@@ -651,6 +671,8 @@ pub(super) struct Written {
     pub(super) refused: u64,
     /// Nothing was committed: the chunk waited too long for its turn and must go again in it.
     pub(super) out_of_turn: bool,
+    /// Nothing was committed: the chunk's refused rows are for the search to find.
+    pub(super) needs_search: bool,
 }
 
 /// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
