@@ -177,6 +177,11 @@ pub struct Table {
     pub name: String,
     /// Its columns, in table order (dropped and generated columns left out).
     pub columns: Vec<Column>,
+    /// The columns every row must give a value for: NOT NULL, with no default, and nothing
+    /// else (an identity, a trigger) to fill them in. An input without one of them would
+    /// have every row refused, so the load fails before it starts. Empty where the backend
+    /// cannot tell (views, partitioned tables).
+    pub required: Vec<String>,
 }
 
 impl Table {

@@ -238,6 +238,7 @@ mod tests {
             schema: "public".into(),
             name: "t".into(),
             columns: ["id", "a", "b", "c"].iter().map(|n| col(n)).collect(),
+            required: Vec::new(),
         }
     }
 

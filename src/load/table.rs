@@ -184,6 +184,30 @@ impl Load {
             }
             None => table.columns.clone(),
         };
+        // A NOT NULL column without a default that the input does not have: every row would
+        // be refused, one at a time with --rejects. Said now, before any row is read.
+        let missing: Vec<String> = table
+            .required
+            .iter()
+            .filter(|r| !columns.iter().any(|c| &&c.name == r))
+            .map(|r| format!("\"{r}\""))
+            .collect();
+        if created.is_none() && !missing.is_empty() {
+            let (these, are) = match missing.len() {
+                1 => ("column", "is"),
+                _ => ("columns", "are"),
+            };
+            return Err(Error::config(format!(
+                "{these} {} of table {table} {are} NOT NULL without a default, and the input \
+                 does not give {}: every row would be refused",
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
+            ))
+            .with_hint(
+                "give the input those columns (or name the input's columns with --columns), or \
+                 give them a default in the table",
+            ));
+        }
         reader.set_json_fields(&json_fields(&columns));
         let (format, report_format) = db.wire_format(&columns, self.mode);
         let upsert = match self.on_conflict {

@@ -291,3 +291,80 @@ async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
         );
     }
 }
+
+/// An input without a column that every row must give (NOT NULL, no default, nothing to fill
+/// it in) fails before any row is read, naming the column, instead of having every row
+/// refused; a column with a default, or the rowid SQLite gives an INTEGER PRIMARY KEY, may be
+/// left out.
+#[tokio::test]
+async fn an_input_without_a_required_column_fails_before_loading_on_every_backend() {
+    for db in TestTarget::each("required_columns").await {
+        db.exec(
+            "CREATE TABLE req (k INTEGER PRIMARY KEY, v TEXT NOT NULL, \
+             d INTEGER NOT NULL DEFAULT 7, n INTEGER)",
+        )
+        .await;
+        let dir = Dir::new();
+        let load = |name: &str, csv: &str| {
+            let f = dir.write(name, csv);
+            barge(&[
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &db.url(),
+                "--table",
+                "req",
+            ])
+        };
+        let run = load("no_v.csv", "k,n\n1,1\n2,2\n");
+        assert_eq!(run.code, 2, "{}: {}", db.name(), run.all());
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: column \"v\" of table ")
+                && first.ends_with(
+                    "\"req\" is NOT NULL without a default, and the input does not give it: \
+                     every row would be refused"
+                ),
+            "{}: {}",
+            db.name(),
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "hint: give the input those columns (or name the input's columns with \
+                 --columns), or give them a default in the table"
+            ),
+            "{}: {}",
+            db.name(),
+            run.stderr
+        );
+        // The default fills d.
+        load("kvn.csv", "k,v,n\n1,a,1\n2,b,2\n").assert_ok();
+        // Without k: SQLite numbers the rows itself; elsewhere k is required.
+        let run = load("vn.csv", "v,n\nc,3\n");
+        match db.name() {
+            "sqlite" => {
+                run.assert_ok();
+            }
+            _ => {
+                assert_eq!(run.code, 2, "{}: {}", db.name(), run.all());
+                assert!(
+                    run.stderr.starts_with("error: column \"k\" of table "),
+                    "{}: {}",
+                    db.name(),
+                    run.stderr
+                );
+            }
+        }
+        let want: &[&str] = match db.name() {
+            "sqlite" => &["1|a|7|1", "2|b|7|2", "3|c|7|3"],
+            _ => &["1|a|7|1", "2|b|7|2"],
+        };
+        assert_eq!(
+            db.rows("SELECT k, v, d, n FROM req ORDER BY k").await,
+            want,
+            "{}",
+            db.name()
+        );
+    }
+}

@@ -215,6 +215,62 @@ async fn a_header_read_as_one_column_suggests_its_delimiter() {
     );
 }
 
+/// PostgreSQL: what fills a NOT NULL column the input lacks (an identity, a domain's default,
+/// a BEFORE INSERT trigger) lets the load go ahead; only a column nothing fills stops it.
+#[tokio::test]
+async fn columns_an_identity_a_domain_or_a_trigger_fills_need_not_be_in_the_input() {
+    let db = fresh_db("required_filled").await;
+    db.exec(
+        "CREATE DOMAIN seven AS int NOT NULL DEFAULT 7; \
+         CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY, s seven, v text); \
+         CREATE TABLE u (id int, stamp text NOT NULL, v text); \
+         CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN NEW.stamp := 'by trigger'; RETURN NEW; END $$; \
+         CREATE TRIGGER stamp BEFORE INSERT ON u FOR EACH ROW EXECUTE FUNCTION stamp();",
+    )
+    .await;
+    let dir = Dir::new();
+    let f = dir.write("v.csv", "v\na\nb\n");
+    for table in ["t", "u"] {
+        barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            table,
+        ])
+        .assert_ok();
+    }
+    assert_eq!(
+        db.rows_text("SELECT id, s, v FROM t ORDER BY id").await,
+        vec!["(1,7,a)", "(2,7,b)"]
+    );
+    assert_eq!(
+        db.rows_text("SELECT stamp, v FROM u ORDER BY v").await,
+        vec!["(\"by trigger\",a)", "(\"by trigger\",b)"]
+    );
+    // Disabled, the trigger fills nothing: the load stops before any row.
+    db.exec("ALTER TABLE u DISABLE TRIGGER stamp; TRUNCATE u")
+        .await;
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "u",
+        "--again",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with("error: column \"stamp\" of table \"public\".\"u\" is NOT NULL"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[tokio::test]
 async fn server_side_errors_name_the_chunk_and_record() {
     let db = fresh_db("server_errors").await;

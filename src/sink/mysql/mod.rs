@@ -227,7 +227,7 @@ impl Backend for MyBackend {
             .await?
             .exec(
                 "SELECT column_name, column_type, is_nullable, character_set_name, data_type, \
-                        extra \
+                        extra, column_default IS NULL \
                  FROM information_schema.columns \
                  WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
                 (schema.as_str(), name.name.as_str()),
@@ -243,7 +243,28 @@ impl Backend for MyBackend {
                 _ => String::new(),
             }
         };
+        // A BEFORE INSERT trigger can give a column its value; a view is left to the server.
+        let plain: Option<i64> = self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT (SELECT table_type FROM information_schema.tables \
+                         WHERE table_schema = ? AND table_name = ?) = 'BASE TABLE' \
+                    AND NOT EXISTS (SELECT 1 FROM information_schema.triggers \
+                         WHERE event_object_schema = ? AND event_object_table = ? \
+                           AND action_timing = 'BEFORE' AND event_manipulation = 'INSERT')",
+                (
+                    schema.as_str(),
+                    name.name.as_str(),
+                    schema.as_str(),
+                    name.name.as_str(),
+                ),
+            )
+            .await
+            .map_err(|e| Error::mysql(format!("reading table {}", name.quoted()), e))?;
+        let plain = plain == Some(1);
         let mut columns = Vec::new();
+        let mut required = Vec::new();
         for r in &rows {
             // Generated columns take no values.
             if text(r, 5).to_ascii_uppercase().contains("GENERATED") {
@@ -254,17 +275,25 @@ impl Backend for MyBackend {
             if !charset.is_empty() && charset != "utf8mb4" && charset != "binary" {
                 type_name.push_str(&format!(" character set {charset}"));
             }
+            let not_null = text(r, 2) == "NO";
+            let no_default =
+                matches!(r.as_ref(6), Some(Value::Int(1) | Value::UInt(1))) || text(r, 6) == "1";
+            let auto = text(r, 5).to_ascii_lowercase().contains("auto_increment");
+            if plain && not_null && no_default && !auto {
+                required.push(text(r, 0));
+            }
             columns.push(Column {
                 name: text(r, 0),
                 ty: ColumnType::from_mysql(&text(r, 4)),
                 type_name,
-                not_null: text(r, 2) == "NO",
+                not_null,
             });
         }
         Ok(Some(Table {
             schema,
             name: name.name.clone(),
             columns,
+            required,
         }))
     }
 

@@ -355,7 +355,10 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
     let ctx = || format!("reading table {} from the catalog", name.quoted());
     let row = client
         .query_opt(
-            "SELECT c.oid, n.nspname::text, c.relname::text \
+            "SELECT c.oid, n.nspname::text, c.relname::text, \
+                    c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g \
+                        WHERE g.tgrelid = c.oid AND NOT g.tgisinternal \
+                          AND g.tgenabled IN ('O', 'A') AND g.tgtype & 7 = 7) \
              FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.oid = pg_catalog.to_regclass($1)",
             &[&name.quoted()],
@@ -372,6 +375,9 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
     let oid: u32 = get(&row, 0, what)?;
     let schema: String = get(&row, 1, what)?;
     let table_name: String = get(&row, 2, what)?;
+    // A plain table with no BEFORE INSERT row trigger (bits: row 1, before 2, insert 4),
+    // which could give a column its value.
+    let plain: bool = get(&row, 3, what)?;
     let rows = client
         .query(
             "SELECT a.attname::text, \
@@ -379,7 +385,9 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
                     CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, \
                     a.attnotnull OR (t.typtype = 'd' AND t.typnotnull), \
                     pg_catalog.format_type(a.atttypid, a.atttypmod), \
-                    COALESCE(bt.typtype, t.typtype) = 'e' \
+                    COALESCE(bt.typtype, t.typtype) = 'e', \
+                    a.atthasdef OR a.attidentity <> '' \
+                        OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL) \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
@@ -389,6 +397,7 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
         )
         .await
         .map_err(|e| Error::db(ctx(), e))?;
+    let mut required = Vec::new();
     let columns = rows
         .iter()
         .map(|r| {
@@ -396,18 +405,24 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
             let type_oid: u32 = get(r, 1, what)?;
             let typmod: i32 = get(r, 2, what)?;
             let is_enum: bool = get(r, 5, what)?;
-            Ok(Column {
+            let has_default: bool = get(r, 6, what)?;
+            let column = Column {
                 name: get(r, 0, what)?,
                 ty: ColumnType::from_pg(type_oid, typmod, is_enum),
                 type_name: get(r, 4, what)?,
                 not_null: get(r, 3, what)?,
-            })
+            };
+            if plain && column.not_null && !has_default {
+                required.push(column.name.clone());
+            }
+            Ok(column)
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Table {
         schema,
         name: table_name,
         columns,
+        required,
     })
 }
 

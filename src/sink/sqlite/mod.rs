@@ -225,34 +225,65 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
     let Some(real_name) = real_name else {
         return Ok(None);
     };
+    let is_view: bool = conn
+        .query_row(
+            &format!(
+                "SELECT type = 'view' FROM {}.sqlite_schema WHERE name = ?1",
+                quote_ident(&schema)
+            ),
+            [&real_name],
+            |r| r.get(0),
+        )
+        .map_err(ctx)?;
     // hidden = 0: ordinary columns (not generated, not virtual-table hidden ones).
     let mut stmt = conn
         .prepare(
-            "SELECT name, type, \"notnull\" FROM pragma_table_xinfo(?1, ?2) \
-             WHERE hidden = 0 ORDER BY cid",
+            "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk, \
+                    (SELECT count(*) FROM pragma_table_xinfo(?1, ?2) WHERE pk > 0) \
+             FROM pragma_table_xinfo(?1, ?2) WHERE hidden = 0 ORDER BY cid",
         )
         .map_err(ctx)?;
+    let mut required = Vec::new();
     let columns = stmt
         .query_map([&real_name, &schema], |r| {
             let decl: String = r.get(1)?;
-            Ok(Column {
-                name: r.get(0)?,
-                ty: ColumnType::from_sqlite(&decl),
-                type_name: if decl.is_empty() {
-                    "any".to_string()
-                } else {
-                    decl
+            let not_null = r.get::<_, i64>(2)? != 0;
+            // The rowid's alias (the one INTEGER PRIMARY KEY) is given one when it has none.
+            let rowid = r.get::<_, i64>(4)? > 0
+                && r.get::<_, i64>(5)? == 1
+                && decl.eq_ignore_ascii_case("integer");
+            let name: String = r.get(0)?;
+            Ok((
+                Column {
+                    name: name.clone(),
+                    ty: ColumnType::from_sqlite(&decl),
+                    type_name: if decl.is_empty() {
+                        "any".to_string()
+                    } else {
+                        decl
+                    },
+                    not_null,
                 },
-                not_null: r.get::<_, i64>(2)? != 0,
-            })
+                // SQLite's triggers cannot change the row they fire for.
+                not_null && !r.get::<_, bool>(3)? && !rowid,
+            ))
         })
         .map_err(ctx)?
         .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(ctx)?;
+        .map_err(ctx)?
+        .into_iter()
+        .map(|(c, must)| {
+            if must && !is_view {
+                required.push(c.name.clone());
+            }
+            c
+        })
+        .collect();
     Ok(Some(Table {
         schema,
         name: real_name,
         columns,
+        required,
     }))
 }
 

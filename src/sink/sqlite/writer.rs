@@ -317,6 +317,7 @@ mod tests {
             schema: "main".into(),
             name: "t".into(),
             columns: cols(2000),
+            required: Vec::new(),
         };
         let plan = SqlitePlan::new(Plan::for_test(&table, cols(2000), 10_000));
         assert_eq!(plan.rows_per_statement, 16);
