@@ -471,8 +471,10 @@ impl fmt::Display for Error {
                 ..
             } => {
                 write!(f, "{context}")?;
-                if let Some(c) = chunk {
-                    write!(f, " (chunk {c})")?;
+                // Most contexts name the chunk already, with its records.
+                match chunk {
+                    Some(c) if !context.contains("(chunk ") => write!(f, " (chunk {c})")?,
+                    _ => {}
                 }
                 write!(f, ": {source}")
             }

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use super::Load;
 use crate::chunk::WireFormat;
 use crate::error::{Error, ErrorKind, Result};
+use crate::ident::Dialect;
 use crate::record::RecordSource;
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::Backend;
@@ -88,10 +89,7 @@ impl Load {
         let existing = db.introspect(&table_name).await?;
         let create = self.create.unwrap_or(db.creates_tables());
         if existing.is_none() && !create {
-            return Err(ErrorKind::TableNotFound {
-                table: table_name.quoted(),
-            }
-            .into());
+            return Err(not_found(&table_name, db.dialect()));
         }
 
         // Header (or --columns), and a sample of rows when the table must be created.
@@ -165,12 +163,7 @@ impl Load {
                 })?;
                 (t, Some(inferred.sampled_rows))
             }
-            (None, None) => {
-                return Err(ErrorKind::TableNotFound {
-                    table: table_name.quoted(),
-                }
-                .into())
-            }
+            (None, None) => return Err(not_found(&table_name, db.dialect())),
         };
         let columns = match &names {
             // A table created from this file has its columns in the file's order.
@@ -250,4 +243,23 @@ pub(super) fn json_fields(columns: &[Column]) -> Vec<bool> {
         .iter()
         .map(|c| matches!(c.ty, ColumnType::Json | ColumnType::Jsonb))
         .collect()
+}
+
+/// No table by that name: what to check depends on how the database names tables (the
+/// default advice speaks of PostgreSQL's schemas and search_path).
+fn not_found(name: &TableName, dialect: Dialect) -> Error {
+    let e = Error::from(ErrorKind::TableNotFound {
+        table: name.quoted(),
+    });
+    match dialect {
+        Dialect::Postgres => e,
+        Dialect::Mysql => e.with_hint(
+            "create the table first (or pass --create), or check --table (table, or \
+             database.table; on some servers names are case-sensitive)",
+        ),
+        Dialect::Sqlite => e.with_hint(
+            "create the table first (or pass --create), or check --table and the database \
+             file in --into",
+        ),
+    }
 }

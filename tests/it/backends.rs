@@ -275,6 +275,14 @@ async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
                 "kv",
             ]);
             assert_eq!(run.code, 1, "{} {name}:\n{}", db.name(), run.all());
+            // The chunk is named once, with its records.
+            let first = run.stderr.lines().next().unwrap_or_default();
+            assert_eq!(
+                first.matches("(chunk ").count(),
+                1,
+                "{}: {first}",
+                db.name()
+            );
             assert!(
                 run.stderr.lines().any(|l| l == hint),
                 "{} {name}: no {hint:?} in\n{}",

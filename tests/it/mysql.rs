@@ -626,3 +626,26 @@ async fn tls_modes_as_the_mysql_client_has_them() {
         .unwrap();
     assert_eq!(n, Some(8));
 }
+
+/// A missing table's hint speaks of MySQL's names (database.table), not of PostgreSQL's
+/// search_path.
+#[tokio::test]
+async fn a_missing_table_says_what_to_check_in_mysql_terms() {
+    let db = fresh_db("missing_table").await;
+    let dir = Dir::new();
+    let f = dir.write("t.csv", "id\n1\n");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "nope",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        "error: table \"nope\" does not exist\nhint: create the table first (or pass --create), \
+         or check --table (table, or database.table; on some servers names are case-sensitive)\n"
+    );
+}
