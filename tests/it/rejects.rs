@@ -827,16 +827,22 @@ async fn big_rows_set_aside_are_written_exactly_as_they_were_read() {
     }
 }
 
-/// Every row of a chunk refused by the server (a constraint the client cannot check): each is
-/// found and set aside, and the load ends. The search used to leave each refused piece's
-/// savepoint open, one inside the other, so that 12,000 refusals nested 12,000
-/// subtransactions, and the chunk's checkpoint, the first write under all of them, needed a
-/// lock for each: "out of shared memory" with PostgreSQL's default lock table.
+/// Every row of a chunk refused by the server (a trigger's error, which only the search
+/// finds): each is found and set aside, and the load ends. The search used to leave each
+/// refused piece's savepoint open, one inside the other, so that 12,000 refusals nested
+/// 12,000 subtransactions, and the chunk's checkpoint, the first write under all of them,
+/// needed a lock for each: "out of shared memory" with PostgreSQL's default lock table.
 #[tokio::test]
 async fn a_chunk_the_server_refuses_row_by_row_is_set_aside_whole() {
     let db = fresh_db("refused_whole").await;
-    db.exec("CREATE TABLE t (id int PRIMARY KEY, v int CHECK (v < 0))")
-        .await;
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v int); \
+         CREATE FUNCTION negative() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN IF NEW.v >= 0 THEN RAISE EXCEPTION 'v % is not negative', NEW.v; END IF; \
+              RETURN NEW; END $$; \
+         CREATE TRIGGER negative BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION negative();",
+    )
+    .await;
     let rows = 12_000;
     let mut csv = String::from("id,v\n");
     for id in 1..=rows {
@@ -869,19 +875,19 @@ async fn a_chunk_the_server_refuses_row_by_row_is_set_aside_whole() {
     assert!(
         reasons
             .lines()
-            .all(|l| l.contains("\"sqlstate\":\"23514\"") && l.contains("t_v_check")),
+            .all(|l| l.contains("\"sqlstate\":\"P0001\"") && l.contains("is not negative")),
         "{}",
         reasons.lines().next().unwrap_or_default()
     );
     assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
 }
 
-/// Rows whose parent row is missing (foreign keys of one and of two columns) are found with
-/// one query per foreign key, not by the search: exactly those rows are set aside, with the
-/// reason the server gives, keys with a NULL part pass as MATCH SIMPLE lets them, and every
-/// other row loads.
+/// Rows whose parent row is missing (foreign keys of one and of two columns), and rows a check
+/// refuses, are found with one query per constraint, not by the search: exactly those rows
+/// are set aside, with the reason the server gives (a check's first, as the server checks it
+/// first), keys with a NULL part pass as MATCH SIMPLE lets them, and every other row loads.
 #[tokio::test]
-async fn rows_without_their_parent_are_set_aside_with_one_query() {
+async fn rows_without_their_parent_or_failing_a_check_are_set_aside_with_one_query() {
     let db = fresh_db("orphans").await;
     db.exec(
         "CREATE TABLE parent (id int PRIMARY KEY); \
@@ -889,7 +895,7 @@ async fn rows_without_their_parent_are_set_aside_with_one_query() {
          CREATE TABLE pair (a int, b text, PRIMARY KEY (a, b)); \
          INSERT INTO pair SELECT g, 'x' || g FROM generate_series(1, 20) g; \
          CREATE TABLE child (id int PRIMARY KEY, pid int REFERENCES parent, a int, b text, \
-                             v text, FOREIGN KEY (a, b) REFERENCES pair)",
+                             v text CHECK (v <> 'bad'), FOREIGN KEY (a, b) REFERENCES pair)",
     )
     .await;
     let mut csv = String::from("id,pid,a,b,v\n");
@@ -903,7 +909,17 @@ async fn rows_without_their_parent_are_set_aside_with_one_query() {
             format!("x{}", id % 20 + 1),
         );
         let mut reason = None;
-        if id % 97 == 0 {
+        let mut v = format!("v{id}");
+        if id % 101 == 0 {
+            // Refused by the check and by the parent's foreign key both: the check's reason,
+            // as the server gives it.
+            v = "bad".into();
+            pid = (1000 + id).to_string();
+            reason = Some(
+                "new row for relation \"child\" violates check constraint \"child_v_check\""
+                    .to_string(),
+            );
+        } else if id % 97 == 0 {
             pid = (1000 + id).to_string();
             reason = Some(format!(
                 "insert or update on table \"child\" violates foreign key constraint \
@@ -921,7 +937,7 @@ async fn rows_without_their_parent_are_set_aside_with_one_query() {
             a = String::new();
             b = "nowhere".into();
         }
-        let line = format!("{id},{pid},{a},{b},v{id}\n");
+        let line = format!("{id},{pid},{a},{b},{v}\n");
         csv.push_str(&line);
         match reason {
             Some(r) => {
@@ -968,7 +984,10 @@ async fn rows_without_their_parent_are_set_aside_with_one_query() {
             v["reason"].as_str(),
             reasons.get(&(record - 1)).map(String::as_str)
         );
-        assert_eq!(v["sqlstate"], "23503");
+        let check = v["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("new row"));
+        assert_eq!(v["sqlstate"], if check { "23514" } else { "23503" });
     }
     // The reason is the server's own, word for word.
     let server = crate::support::pg::connect(&db.url).await;
@@ -981,8 +1000,16 @@ async fn rows_without_their_parent_are_set_aside_with_one_query() {
         Some(format!("{}: {}", said.message(), said.detail().unwrap_or_default()).as_str()),
         reasons.get(&97).map(String::as_str)
     );
+    let said = server
+        .execute("INSERT INTO child VALUES (101, 1101, 1, 'x1', 'bad')", &[])
+        .await
+        .expect_err("a check's refusal");
+    assert_eq!(
+        said.as_db_error().map(|d| d.message()),
+        reasons.get(&101).map(String::as_str)
+    );
     assert!(
-        run.stderr.contains("found with one query per foreign key")
+        run.stderr.contains("found with one query per constraint")
             && !run.stderr.contains("looking for the refused rows"),
         "the set path, not the search:\n{}",
         run.stderr

@@ -294,6 +294,7 @@ impl Backend for PgBackend {
         if plan.rejects.is_some() && plan.upsert.is_none() && plan.mode == Mode::Copy && !self.citus
         {
             plan.foreign_keys = refused::foreign_keys(self.client().await?, &plan).await?;
+            plan.checks = refused::checks(self.client().await?, &plan).await?;
         }
         // One transaction is one connection.
         let wanted = if plan.atomic { 1 } else { workers.max(1) };

@@ -36,9 +36,23 @@ pub struct PgPlan {
     /// With `--rejects`: the table's foreign keys whose missing parents one query finds (see
     /// [`super::refused`]).
     pub foreign_keys: Vec<ForeignKey>,
-    /// Set once a chunk met a row without its parent: from then on chunks look their
-    /// foreign keys up first.
-    pub orphans_seen: std::sync::atomic::AtomicBool,
+    /// With `--rejects`: the table's check constraints whose failing rows one query finds.
+    pub checks: Vec<Check>,
+    /// Set once a chunk met a row that one of those refused: from then on chunks are checked
+    /// against them first.
+    pub refusals_seen: std::sync::atomic::AtomicBool,
+}
+
+/// A check constraint of the table whose columns are all loaded: one query over the chunk's
+/// staged columns evaluates it as the server does.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The constraint's name.
+    pub name: String,
+    /// Its expression, as the server prints it (`pg_get_expr`).
+    pub expr: String,
+    /// Where the columns it reads are among the columns loaded.
+    pub fields: Vec<usize>,
 }
 
 /// A foreign key of the table that a set operation can check for a chunk: immediate, MATCH
@@ -84,7 +98,8 @@ impl PgPlan {
             dedupe_fields: Vec::new(),
             dedupe_seen: std::sync::Mutex::new(None),
             foreign_keys: Vec::new(),
-            orphans_seen: std::sync::atomic::AtomicBool::new(false),
+            checks: Vec::new(),
+            refusals_seen: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

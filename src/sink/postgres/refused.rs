@@ -12,10 +12,11 @@
 //! already or earlier in the chunk (the first occurrence loads, as row by row). Either way the
 //! rest go in by COPY, as slices of the chunk.
 //!
-//! Rows whose parent row is missing (a foreign key) are found the same way: the chunk's
-//! foreign-key columns are staged, and one query per foreign key picks out the rows whose
-//! parent is not in the referenced table. That works for the keys the server checks as the
-//! query does (see [`ForeignKey`]); any other refusal falls back to the search.
+//! Rows whose parent row is missing (a foreign key), and rows a check constraint refuses, are
+//! found the same way: the columns the table's foreign keys and checks read are staged, and
+//! one query per constraint picks out the rows it refuses. That works for the constraints the
+//! server checks as the query does (see [`ForeignKey`], [`Check`]); any other refusal falls
+//! back to the search.
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use std::ops::Range;
 use tokio_postgres::Client;
 
 use super::copy;
-use super::plan::{ForeignKey, Method, PgPlan};
+use super::plan::{Check, ForeignKey, Method, PgPlan};
 use super::upsert;
 use super::writer::{connected, PgSink, Session, Work, Written};
 use crate::error::{Error, ErrorKind, Result};
@@ -39,8 +40,8 @@ use crate::sink::bisect::{self, Bisection};
 const KEYS: &str = "pg_temp.\"barge_keys\"";
 /// Its row-number column.
 const SEQ: &str = "\"barge.seq\"";
-/// The missing-parent path's stage: each row's number and its foreign keys' columns.
-const PARENTS: &str = "pg_temp.\"barge_parents\"";
+/// The foreign-key and check path's stage: each row's number and the columns they read.
+const CHECKED: &str = "pg_temp.\"barge_checked\"";
 
 /// Which rows a sorted attempt takes out before its COPY.
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,8 +50,8 @@ pub(super) struct Sorting {
     pub(super) repeats: bool,
     /// Rows whose key is in the table or earlier in the chunk (the keys staged).
     pub(super) probe: bool,
-    /// Rows whose parent row is missing (the foreign keys staged).
-    pub(super) orphans: bool,
+    /// Rows whose parent row is missing, or that a check refuses (their columns staged).
+    pub(super) constraints: bool,
 }
 
 impl PgSink {
@@ -66,9 +67,10 @@ impl PgSink {
     /// A database error; a row error when the server refuses a row for another reason, which
     /// the caller then searches for.
     ///
-    /// With `sort.orphans`, the rows whose parent row is missing are taken out too. A chunk
-    /// with both duplicates and such rows goes to the search instead (`needs_search`): which
-    /// occurrence of a key loads depends on which of them the foreign key refuses.
+    /// With `sort.constraints`, the rows whose parent row is missing, or that a check
+    /// refuses, are taken out too. A chunk with both duplicates and such rows goes to the
+    /// search instead (`needs_search`): which occurrence of a key loads depends on which of
+    /// them the other constraint refuses.
     pub(super) async fn attempt_dedupe(
         &mut self,
         chunk: &Work,
@@ -88,8 +90,8 @@ impl PgSink {
         if let (Some(key), true) = (key, sort.probe) {
             self.ensure_keys_stage(key).await?;
         }
-        if sort.orphans {
-            self.ensure_parents_stage().await?;
+        if sort.constraints {
+            self.ensure_checked_stage().await?;
         }
         let client = connected(&mut self.client)?;
         let what = format!("writing into {} ({})", plan.table, meta.describe());
@@ -106,25 +108,25 @@ impl PgSink {
             Some(_) => repeats_in_chunk(&plan, chunk, &ranges).ok_or_else(malformed)?,
             None => Vec::new(),
         };
-        let orphans = match sort.orphans {
-            true => probe_orphans(tx.client(), &plan, chunk, &ranges).await?,
+        let others = match sort.constraints {
+            true => probe_constraints(tx.client(), &plan, chunk, &ranges).await?,
             false => Vec::new(),
         };
-        if !duplicates.is_empty() && !orphans.is_empty() {
+        if !duplicates.is_empty() && !others.is_empty() {
             tx.rollback().await.map_err(ctx)?;
             return Ok(Written {
                 needs_search: true,
                 ..Written::default()
             });
         }
-        if !orphans.is_empty() {
+        if !others.is_empty() {
             tracing::debug!(
                 chunk = meta.seq,
-                rows = orphans.len(),
-                "rows without their parent row, found with one query per foreign key"
+                rows = others.len(),
+                "rows a foreign key or check refuses, found with one query per constraint"
             );
         }
-        let refused: Vec<(usize, Reject)> = duplicates.into_iter().chain(orphans).collect();
+        let refused: Vec<(usize, Reject)> = duplicates.into_iter().chain(others).collect();
         // The rest go in by COPY, the fastest way in: the chunk without the duplicates.
         let skip: Vec<usize> = refused.iter().map(|(i, _)| *i).collect();
         let parts = copy::without_rows(&chunk.data, &ranges, &skip);
@@ -169,18 +171,18 @@ impl PgSink {
         })
     }
 
-    /// Makes the stage of foreign-key columns on this connection, once.
-    async fn ensure_parents_stage(&mut self) -> Result<()> {
-        if self.session.parents_ready {
+    /// Makes the stage of the columns foreign keys and checks read on this connection, once.
+    async fn ensure_checked_stage(&mut self) -> Result<()> {
+        if self.session.checked_ready {
             return Ok(());
         }
         let plan = &self.plan;
-        let cols: Vec<String> = parent_fields(plan)
+        let cols: Vec<String> = checked_fields(plan)
             .iter()
             .map(|&f| quote_ident(&plan.columns[f].name))
             .collect();
         let sql = format!(
-            "CREATE TEMP TABLE IF NOT EXISTS \"barge_parents\" ON COMMIT DELETE ROWS AS \
+            "CREATE TEMP TABLE IF NOT EXISTS \"barge_checked\" ON COMMIT DELETE ROWS AS \
              SELECT 0::bigint AS {SEQ}, {} FROM {} WHERE false",
             cols.join(", "),
             plan.table.quoted()
@@ -188,8 +190,8 @@ impl PgSink {
         connected(&mut self.client)?
             .batch_execute(&sql)
             .await
-            .map_err(|e| Error::db("creating the foreign-key stage", e))?;
-        self.session.parents_ready = true;
+            .map_err(|e| Error::db("creating the stage for foreign keys and checks", e))?;
+        self.session.checked_ready = true;
         Ok(())
     }
 
@@ -474,21 +476,73 @@ pub(super) async fn foreign_keys(client: &Client, plan: &PgPlan) -> Result<Vec<F
     Ok(keys)
 }
 
-/// Whether `e` is a foreign key's refusal that [`probe_orphans`] can find.
-pub(super) fn is_checkable_orphan(plan: &PgPlan, e: &Error) -> bool {
-    let constraint = match e.kind() {
-        ErrorKind::Database { source, .. } => source.as_db_error().and_then(|d| d.constraint()),
-        _ => None,
-    };
-    e.sqlstate() == Some("23503")
-        && constraint.is_some_and(|c| plan.foreign_keys.iter().any(|k| k.name == c))
+/// The table's check constraints whose columns are all loaded, which one query evaluates as
+/// the server does (a domain's checks are the input functions', already refused on the
+/// client or by the search).
+///
+/// # Errors
+/// A database error reading the catalog.
+pub(super) async fn checks(client: &Client, plan: &PgPlan) -> Result<Vec<Check>> {
+    let rows = client
+        .query(
+            "SELECT c.conname::text, pg_catalog.pg_get_expr(c.conbin, c.conrelid), \
+                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) k(n) \
+                      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid \
+                       AND a.attnum = k.n) \
+             FROM pg_catalog.pg_constraint c \
+             WHERE c.conrelid = pg_catalog.to_regclass($1) AND c.contype = 'c' \
+             ORDER BY c.conname",
+            &[&plan.table.quoted()],
+        )
+        .await
+        .map_err(|e| Error::db("reading the table's check constraints", e))?;
+    let what = "a check constraint from the catalog";
+    let mut checks = Vec::new();
+    for row in &rows {
+        let columns: Vec<String> = super::error::get(row, 2, what)?;
+        let fields: Option<Vec<usize>> = columns
+            .iter()
+            .map(|c| plan.columns.iter().position(|x| &x.name == c))
+            .collect();
+        let Some(fields) = fields else {
+            continue;
+        };
+        checks.push(Check {
+            name: super::error::get(row, 0, what)?,
+            expr: super::error::get(row, 1, what)?,
+            fields,
+        });
+    }
+    Ok(checks)
 }
 
-/// Where the staged foreign-key columns are among the columns loaded: every key's, each once,
-/// in the order the keys name them.
-fn parent_fields(plan: &PgPlan) -> Vec<usize> {
+/// Whether `e` is a refusal [`probe_constraints`] can find: one of the plan's foreign keys
+/// (a missing parent) or checks (on the table itself, not a domain's).
+pub(super) fn is_set_refusal(plan: &PgPlan, e: &Error) -> bool {
+    let db = match e.kind() {
+        ErrorKind::Database { source, .. } => source.as_db_error(),
+        _ => None,
+    };
+    let Some(db) = db else {
+        return false;
+    };
+    let constraint = db.constraint();
+    match e.sqlstate() {
+        Some("23503") => constraint.is_some_and(|c| plan.foreign_keys.iter().any(|k| k.name == c)),
+        Some("23514") => {
+            db.table() == Some(plan.table.name.as_str())
+                && constraint.is_some_and(|c| plan.checks.iter().any(|k| k.name == c))
+        }
+        _ => false,
+    }
+}
+
+/// Where the staged columns are among the columns loaded: every foreign key's and check's,
+/// each once.
+fn checked_fields(plan: &PgPlan) -> Vec<usize> {
     let mut fields = Vec::new();
-    for f in plan.foreign_keys.iter().flat_map(|k| &k.fields) {
+    let keys = plan.foreign_keys.iter().flat_map(|k| &k.fields);
+    for f in keys.chain(plan.checks.iter().flat_map(|c| &c.fields)) {
         if !fields.contains(f) {
             fields.push(*f);
         }
@@ -496,11 +550,13 @@ fn parent_fields(plan: &PgPlan) -> Vec<usize> {
     fields
 }
 
-/// The rows of the chunk whose parent row is missing for one of the plan's foreign keys
-/// (every column of the key non-NULL, as MATCH SIMPLE checks), found by the server from the
-/// chunk's foreign-key columns staged in [`PARENTS`]. In row order, each row once, with the
-/// reason the server gives.
-async fn probe_orphans(
+/// The rows of the chunk that one of the plan's foreign keys or checks refuses, found by the
+/// server from the columns they read, staged in [`CHECKED`]: a row whose parent row is
+/// missing (every column of the key non-NULL, as MATCH SIMPLE checks), or for which a check
+/// is false (not NULL). In row order, each row once (the first constraint's reason), with
+/// the server's message (a check's without its detail, the whole row, which the rejects file
+/// holds).
+async fn probe_constraints(
     tx: &Client,
     plan: &PgPlan,
     chunk: &Work,
@@ -508,7 +564,7 @@ async fn probe_orphans(
 ) -> Result<Vec<(usize, Reject)>> {
     let meta = &chunk.meta;
     let format = plan.format();
-    let fields = parent_fields(plan);
+    let fields = checked_fields(plan);
     let staged: Vec<String> = fields
         .iter()
         .map(|&f| quote_ident(&plan.columns[f].name))
@@ -516,14 +572,39 @@ async fn probe_orphans(
     let values = copy::numbered_fields(&chunk.data, ranges, &fields, format)
         .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
     let copy_values = format!(
-        "COPY {PARENTS} ({SEQ}, {}) FROM STDIN (FORMAT {})",
+        "COPY {CHECKED} ({SEQ}, {}) FROM STDIN (FORMAT {})",
         staged.join(", "),
         format.as_str()
     );
     copy::send(tx, &copy_values, values)
         .await
-        .map_err(|e| Error::db("staging a chunk's foreign keys", e).in_chunk(meta.seq))?;
+        .map_err(|e| Error::db("staging a chunk's checked columns", e).in_chunk(meta.seq))?;
     let mut refused: BTreeMap<usize, Reject> = BTreeMap::new();
+    // Checks first: the server evaluates them before it inserts the row, foreign keys after.
+    for check in &plan.checks {
+        // A check refuses a row for which it is false; NULL passes. Its expression names the
+        // table's columns, which the stage has under the same names and types.
+        let find = format!(
+            "SELECT {SEQ} FROM {CHECKED} WHERE NOT COALESCE(({}), true) ORDER BY 1",
+            check.expr
+        );
+        let found = tx.query(&find, &[]).await.map_err(|e| {
+            Error::db(format!("finding rows check {} refuses", check.name), e).in_chunk(meta.seq)
+        })?;
+        for row in &found {
+            let seq: i64 = super::error::get(row, 0, "a row a check refuses")?;
+            let i = (seq - 1).max(0) as usize;
+            refused.entry(i).or_insert_with(|| {
+                let mut r = row_reject(chunk, i);
+                r.reason = format!(
+                    "new row for relation \"{}\" violates check constraint \"{}\"",
+                    plan.table.name, check.name
+                );
+                r.sqlstate = Some("23514".into());
+                r
+            });
+        }
+    }
     for key in &plan.foreign_keys {
         let k: Vec<String> = key.columns.iter().map(|c| quote_ident(c)).collect();
         let p: Vec<String> = key.parent_columns.iter().map(|c| quote_ident(c)).collect();
@@ -548,8 +629,8 @@ async fn probe_orphans(
         // for duplicate keys: a distributed parent (Citus) can be read that way.
         let find = format!(
             "WITH there AS MATERIALIZED (SELECT {p_list} FROM {} \
-                WHERE ({p_list}) IN (SELECT {k_list} FROM {PARENTS})) \
-             SELECT s.{SEQ}, concat_ws(', ', {key_text}) FROM {PARENTS} s \
+                WHERE ({p_list}) IN (SELECT {k_list} FROM {CHECKED})) \
+             SELECT s.{SEQ}, concat_ws(', ', {key_text}) FROM {CHECKED} s \
              WHERE {not_null} AND NOT EXISTS (SELECT 1 FROM there x WHERE {same}) \
              ORDER BY 1",
             key.parent

@@ -29,8 +29,8 @@ pub(super) struct Session {
     stage_ready: bool,
     /// The duplicate-key path's stage of keys exists (see `refused.rs`).
     pub(super) keys_ready: bool,
-    /// The missing-parent path's stage of foreign-key columns exists (see `refused.rs`).
-    pub(super) parents_ready: bool,
+    /// The stage of the columns foreign keys and checks read exists (see `refused.rs`).
+    pub(super) checked_ready: bool,
     prepared: insert::Prepared,
     /// Statements sent for every chunk (its COPY, its checkpoint), prepared once.
     statements: HashMap<String, Statement>,
@@ -584,19 +584,19 @@ impl PgSink {
         // chunk that still meets one has its keys looked up.
         let mut dedupe = plan.dedupe_key.is_some() && plan.seen_duplicate().is_some();
         let mut probe = false;
-        // Likewise for rows whose parent row is missing: once a chunk met one, later chunks
-        // have their foreign keys looked up first.
-        let mut orphans =
-            !plan.foreign_keys.is_empty() && plan.orphans_seen.load(Ordering::Relaxed);
+        // Likewise for rows a foreign key or a check refuses: once a chunk met one, later
+        // chunks are checked against them first.
+        let mut constraints = (!plan.foreign_keys.is_empty() || !plan.checks.is_empty())
+            && plan.refusals_seen.load(Ordering::Relaxed);
         loop {
             let retrying = retrier.attempt() > 0;
             let result = if bisect {
                 self.attempt_bisect(&work, retrying).await
-            } else if dedupe || orphans {
+            } else if dedupe || constraints {
                 let sort = Sorting {
                     repeats: dedupe,
                     probe,
-                    orphans,
+                    constraints,
                 };
                 self.attempt_dedupe(&work, retrying, in_turn, sort).await
             } else {
@@ -621,15 +621,16 @@ impl PgSink {
                     probe = dedupe;
                     dedupe = true;
                 }
-                // A row whose parent is missing: take out every such row, at once.
-                Err(e) if !orphans && !bisect && refused::is_checkable_orphan(&plan, &e) => {
-                    plan.orphans_seen.store(true, Ordering::Relaxed);
-                    orphans = true;
+                // A row whose parent is missing, or that a check refuses: take out every such
+                // row, at once.
+                Err(e) if !constraints && !bisect && refused::is_set_refusal(&plan, &e) => {
+                    plan.refusals_seen.store(true, Ordering::Relaxed);
+                    constraints = true;
                 }
                 // A row the server refuses: find it (and any others) and set them aside.
                 Err(e) if !bisect && plan.rejects.is_some() && row_error(&e) => {
                     dedupe = false;
-                    orphans = false;
+                    constraints = false;
                     tracing::debug!(chunk = meta.seq, error = %e, "looking for the refused rows");
                     bisect = true;
                 }
