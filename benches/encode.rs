@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use barge::bench::{Chunk, Column, ColumnType, CsvReader, Record, RowEncoder, WireFormat};
+use barge::bench::{events_columns, Chunk, CsvReader, Record, RowEncoder, WireFormat};
 use barge::CsvOptions;
 
 const ROWS: usize = 50_000;
@@ -33,35 +33,6 @@ fn events_csv() -> Vec<u8> {
     s.into_bytes()
 }
 
-fn columns() -> Vec<Column> {
-    let col = |name: &str, ty: ColumnType, type_name: &str| Column {
-        name: name.into(),
-        ty,
-        type_name: type_name.into(),
-        not_null: false,
-    };
-    vec![
-        col("id", ColumnType::Int8, "bigint"),
-        col("user_id", ColumnType::Int4, "integer"),
-        col(
-            "amount",
-            ColumnType::Numeric(Some((12, 2))),
-            "numeric(12,2)",
-        ),
-        col("score", ColumnType::Float8, "double precision"),
-        col("active", ColumnType::Bool, "boolean"),
-        col("name", ColumnType::Text, "text"),
-        col(
-            "created_at",
-            ColumnType::Timestamptz,
-            "timestamp with time zone",
-        ),
-        col("day", ColumnType::Date, "date"),
-        col("tag", ColumnType::Uuid, "uuid"),
-        col("payload", ColumnType::Jsonb, "jsonb"),
-    ]
-}
-
 fn bench(c: &mut Criterion) {
     let data = events_csv();
     let mut g = c.benchmark_group("events");
@@ -78,7 +49,13 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
-    let encoder = RowEncoder::new("bench", columns(), WireFormat::Binary, Vec::new(), true);
+    let encoder = RowEncoder::new(
+        "bench",
+        events_columns(),
+        WireFormat::Binary,
+        Vec::new(),
+        true,
+    );
     g.bench_function("parse_and_encode_binary", |b| {
         b.iter(|| {
             let mut r = CsvReader::new(&data[..], "bench", CsvOptions::default());

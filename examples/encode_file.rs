@@ -8,7 +8,7 @@
 use std::error::Error;
 use std::time::Instant;
 
-use barge::bench::{Chunk, Column, ColumnType, CsvReader, Record, RowEncoder, WireFormat};
+use barge::bench::{events_columns, Chunk, CsvReader, Record, RowEncoder, WireFormat};
 use barge::CsvOptions;
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -16,33 +16,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     let path = args.next().ok_or("usage: encode_file FILE [parse]")?;
     let parse_only = args.next().as_deref() == Some("parse");
     let data = std::fs::read(&path)?;
-    let col = |name: &str, ty: ColumnType, type_name: &str| Column {
-        name: name.into(),
-        ty,
-        type_name: type_name.into(),
-        not_null: false,
-    };
-    let columns = vec![
-        col("id", ColumnType::Int8, "bigint"),
-        col("user_id", ColumnType::Int4, "integer"),
-        col(
-            "amount",
-            ColumnType::Numeric(Some((12, 2))),
-            "numeric(12,2)",
-        ),
-        col("score", ColumnType::Float8, "double precision"),
-        col("active", ColumnType::Bool, "boolean"),
-        col("name", ColumnType::Text, "text"),
-        col(
-            "created_at",
-            ColumnType::Timestamptz,
-            "timestamp with time zone",
-        ),
-        col("day", ColumnType::Date, "date"),
-        col("tag", ColumnType::Uuid, "uuid"),
-        col("payload", ColumnType::Jsonb, "jsonb"),
-    ];
-    let encoder = RowEncoder::new("bench", columns, WireFormat::Binary, Vec::new(), true);
+    let encoder = RowEncoder::new(
+        "bench",
+        events_columns(),
+        WireFormat::Binary,
+        Vec::new(),
+        true,
+    );
     let (mut parse, mut both) = (f64::MAX, f64::MAX);
     let mut rec = Record::default();
     for _ in 0..7 {

@@ -233,7 +233,7 @@ impl Error {
 
     /// Whether the database raised this error (as opposed to barge, the input or the
     /// connection).
-    fn is_database(&self) -> bool {
+    pub(crate) fn is_database(&self) -> bool {
         match self.kind() {
             #[cfg(feature = "postgres")]
             ErrorKind::Database { .. } => true,

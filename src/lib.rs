@@ -66,4 +66,35 @@ pub mod bench {
     pub use crate::record::Record;
     pub use crate::schema::{Column, ColumnType};
     pub use crate::source::csv::CsvReader;
+
+    /// The columns of the bench's `events` table (`../shared/bench`), as introspection gives
+    /// them: what `benches/encode.rs` and `examples/encode_file.rs` encode into.
+    pub fn events_columns() -> Vec<Column> {
+        let col = |name: &str, ty: ColumnType, type_name: &str| Column {
+            name: name.into(),
+            ty,
+            type_name: type_name.into(),
+            not_null: false,
+        };
+        vec![
+            col("id", ColumnType::Int8, "bigint"),
+            col("user_id", ColumnType::Int4, "integer"),
+            col(
+                "amount",
+                ColumnType::Numeric(Some((12, 2))),
+                "numeric(12,2)",
+            ),
+            col("score", ColumnType::Float8, "double precision"),
+            col("active", ColumnType::Bool, "boolean"),
+            col("name", ColumnType::Text, "text"),
+            col(
+                "created_at",
+                ColumnType::Timestamptz,
+                "timestamp with time zone",
+            ),
+            col("day", ColumnType::Date, "date"),
+            col("tag", ColumnType::Uuid, "uuid"),
+            col("payload", ColumnType::Jsonb, "jsonb"),
+        ]
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::error::{Error, ErrorClass, ErrorKind};
+use crate::error::{Error, ErrorClass};
 
 /// How often and how long to retry.
 #[derive(Clone, Copy, Debug)]
@@ -130,16 +130,7 @@ where
 /// Whether `e` is a database's refusal of some row's data, so that the row can be found and
 /// set aside (`--rejects`); each backend's `classify` says which refusals are.
 pub fn row_error(e: &Error) -> bool {
-    let from_database = match e.kind() {
-        #[cfg(feature = "postgres")]
-        ErrorKind::Database { .. } => true,
-        #[cfg(feature = "sqlite")]
-        ErrorKind::Sqlite { .. } => true,
-        #[cfg(feature = "mysql")]
-        ErrorKind::Mysql { .. } => true,
-        _ => false,
-    };
-    from_database && e.class() == ErrorClass::Row
+    e.is_database() && e.class() == ErrorClass::Row
 }
 
 #[cfg(test)]

@@ -53,6 +53,17 @@ pub struct Plan {
     pub tuner: std::sync::Arc<crate::tuner::ChunkTuner>,
 }
 
+impl Plan {
+    /// Where the columns named `names` are among the columns loaded; `None` when one of them
+    /// is not loaded.
+    pub(crate) fn fields(&self, names: &[String]) -> Option<Vec<usize>> {
+        names
+            .iter()
+            .map(|n| self.columns.iter().position(|c| &c.name == n))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 impl Plan {
     /// A plan with every option at its default, for unit tests of a backend's statements.

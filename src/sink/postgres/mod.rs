@@ -277,12 +277,7 @@ impl Backend for PgBackend {
             // With two unique keys, setting one duplicate aside can make another row good:
             // only a row-by-row search knows; with one, a set operation does.
             if let [key] = keys.as_slice() {
-                let fields: Option<Vec<usize>> = key
-                    .columns
-                    .iter()
-                    .map(|k| plan.columns.iter().position(|c| &c.name == k))
-                    .collect();
-                if let Some(fields) = fields {
+                if let Some(fields) = plan.fields(&key.columns) {
                     plan.dedupe_key =
                         Some(fields.iter().map(|&i| plan.columns[i].clone()).collect());
                     plan.dedupe_fields = fields;

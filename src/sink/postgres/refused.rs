@@ -455,11 +455,7 @@ pub(super) async fn foreign_keys(client: &Client, plan: &PgPlan) -> Result<Vec<F
     let mut keys = Vec::new();
     for row in &rows {
         let columns: Vec<String> = super::error::get(row, 1, what)?;
-        let fields: Option<Vec<usize>> = columns
-            .iter()
-            .map(|c| plan.columns.iter().position(|x| &x.name == c))
-            .collect();
-        let Some(fields) = fields else {
+        let Some(fields) = plan.fields(&columns) else {
             continue;
         };
         let schema: String = super::error::get(row, 3, what)?;
@@ -500,11 +496,7 @@ pub(super) async fn checks(client: &Client, plan: &PgPlan) -> Result<Vec<Check>>
     let mut checks = Vec::new();
     for row in &rows {
         let columns: Vec<String> = super::error::get(row, 2, what)?;
-        let fields: Option<Vec<usize>> = columns
-            .iter()
-            .map(|c| plan.columns.iter().position(|x| &x.name == c))
-            .collect();
-        let Some(fields) = fields else {
+        let Some(fields) = plan.fields(&columns) else {
             continue;
         };
         checks.push(Check {
