@@ -213,14 +213,18 @@ impl Checkpoints {
         {
             Ok(()) => {}
             Err(e) if L::already_exists(&e) => {}
-            // No CREATE on the schema (PostgreSQL 15 took it from PUBLIC on `public`): the
-            // table may still be there, made for this role by someone who may.
-            Err(e) if L::permission_denied(&e) => {
-                if let Some(why) = db.cannot_write(&table).await? {
+            // Either no CREATE on the schema (PostgreSQL 15 took it from PUBLIC on `public`),
+            // or another process creating the table at this very moment (several loads of
+            // one `--split` start together; PostgreSQL reports the loser of that race in
+            // more than one way, "type ... already exists" among them). Either way the table
+            // may be there now, and then it is used.
+            Err(e) => match db.cannot_write(&table).await? {
+                None => {}
+                Some(why) if L::permission_denied(&e) => {
                     return Ok(Start::Unavailable(format!("{e}; {why}")));
                 }
-            }
-            Err(e) => return Err(e),
+                Some(_) => return Err(e),
+            },
         }
         if let Some(why) = db.cannot_write(&table).await? {
             return Ok(Start::Unavailable(why));

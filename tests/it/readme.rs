@@ -208,7 +208,11 @@ async fn readme_commands_work_as_written() {
             assert_eq!(db.checksum("events").await.0, 0);
         } else {
             assert_eq!(code, 0, "{cmd}: {stdout}{stderr}");
-            assert_eq!(db.checksum("events").await, want, "{cmd}");
+            assert_eq!(
+                db.checksum("events").await,
+                want,
+                "{cmd}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            );
         }
     }
 }

@@ -232,3 +232,59 @@ async fn several_files_are_shared_whole_and_upserts_refuse_to_split() {
         run.stderr
     );
 }
+
+/// Processes started together each create the bookkeeping table when it is not there yet;
+/// the one that loses the race uses the winner's table. An event trigger holds the first
+/// process' CREATE TABLE open for a while, so that the second one's always meets it half
+/// made: PostgreSQL then says "type ... already exists" (42710), which stopped that process
+/// before it loaded its share (seen in CI, with the README's two-process example).
+#[tokio::test]
+async fn processes_creating_the_bookkeeping_table_at_once_all_load() {
+    let db = fresh_db("checkpoint_race").await;
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v text); \
+         CREATE FUNCTION slow_ddl() RETURNS event_trigger LANGUAGE plpgsql AS \
+           $$ BEGIN PERFORM pg_sleep(1.5); END $$; \
+         CREATE EVENT TRIGGER slow_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE') \
+           EXECUTE FUNCTION slow_ddl();",
+    )
+    .await;
+    let mut csv = String::from("id,v\n");
+    for id in 1..=100 {
+        csv.push_str(&format!("{id},v{id}\n"));
+    }
+    let dir = Dir::new();
+    let f = dir.write("t.csv", &csv);
+    let start = |k: u32| {
+        Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args([
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &db.url,
+                "--table",
+                "t",
+            ])
+            .args(["--split", &format!("{k}/2")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start barge")
+    };
+    let first = start(1);
+    std::thread::sleep(Duration::from_millis(500));
+    let second = start(2);
+    for run in [first, second] {
+        let out = run.wait_with_output().expect("wait for barge");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id) FROM t").await,
+        vec!["(100,5050)"]
+    );
+}
