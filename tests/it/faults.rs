@@ -38,19 +38,23 @@ fn finish(child: Child) -> (i32, String, String) {
     )
 }
 
+/// Chunks committed so far (0 before the bookkeeping table exists).
+async fn committed_chunks(db: &TestDb) -> i64 {
+    db.client
+        .query_one(
+            "SELECT count(*) FROM barge_checkpoint WHERE first_byte >= 0",
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, i64>(0))
+        .unwrap_or(0)
+}
+
 /// Waits until the load has committed at least `chunks` chunks.
 async fn wait_for_chunks(db: &TestDb, chunks: i64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let n = db
-            .client
-            .query_one(
-                "SELECT count(*) FROM barge_checkpoint WHERE first_byte >= 0",
-                &[],
-            )
-            .await
-            .map(|r| r.get::<_, i64>(0))
-            .unwrap_or(0);
+        let n = committed_chunks(db).await;
         if n >= chunks {
             return;
         }
@@ -88,8 +92,17 @@ async fn kill_9_at_random_moments_then_rerun_loads_every_row_exactly_once() {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut killed = 0;
     for _ in 0..12 {
+        // A moment some chunks (0, 1 or 2) into this run, then up to 100 ms on: while it
+        // starts, between chunks or inside one's COPY or commit. Counted from the run's own
+        // progress rather than from its start, so that the runs are still mid-load however
+        // fast the machine (fixed times let a fast run finish the file: "only 7 killed").
+        let before = committed_chunks(&db).await;
         let mut child = spawn_barge(&args);
-        std::thread::sleep(Duration::from_millis(rng.u64(20..300)));
+        let more = rng.i64(0..3);
+        if more > 0 {
+            wait_for_chunks(&db, before + more).await;
+        }
+        std::thread::sleep(Duration::from_millis(rng.u64(20..120)));
         if child.try_wait().expect("poll barge").is_none() {
             child.kill().expect("kill -9 barge");
             killed += 1;
