@@ -55,8 +55,8 @@ pub(super) struct Sorting {
 }
 
 impl PgSink {
-    /// A chunk whose only refusals are duplicate keys, in a transaction of its own (see the
-    /// module's docs).
+    /// A chunk whose refusals one set operation each finds (duplicate keys, missing parents,
+    /// checks), in a transaction of its own (see the module's docs).
     ///
     /// With `probe` false, only the rows whose key repeats an earlier row's key in the chunk,
     /// byte for byte, are taken out, on the client: the cheap pass, which a duplicate of a
@@ -71,7 +71,7 @@ impl PgSink {
     /// refuses, are taken out too. A chunk with both duplicates and such rows goes to the
     /// search instead (`needs_search`): which occurrence of a key loads depends on which of
     /// them the other constraint refuses.
-    pub(super) async fn attempt_dedupe(
+    pub(super) async fn attempt_sorted(
         &mut self,
         chunk: &Work,
         retrying: bool,
@@ -87,11 +87,16 @@ impl PgSink {
             .dedupe_key
             .as_deref()
             .filter(|_| sort.repeats || sort.probe);
-        if let (Some(key), true) = (key, sort.probe) {
-            self.ensure_keys_stage(key).await?;
+        if key.is_some() && sort.probe {
+            self.ensure_temp_stage(KEYS, &plan.dedupe_fields, self.session.keys_ready)
+                .await?;
+            self.session.keys_ready = true;
         }
         if sort.constraints {
-            self.ensure_checked_stage().await?;
+            let fields = checked_fields(&plan);
+            self.ensure_temp_stage(CHECKED, &fields, self.session.checked_ready)
+                .await?;
+            self.session.checked_ready = true;
         }
         let client = connected(&mut self.client)?;
         let what = format!("writing into {} ({})", plan.table, meta.describe());
@@ -171,47 +176,28 @@ impl PgSink {
         })
     }
 
-    /// Makes the stage of the columns foreign keys and checks read on this connection, once.
-    async fn ensure_checked_stage(&mut self) -> Result<()> {
-        if self.session.checked_ready {
+    /// Makes `stage` on this connection unless `ready`: each row's number and the table's
+    /// columns at `fields`, emptied at every commit.
+    async fn ensure_temp_stage(
+        &mut self,
+        stage: &str,
+        fields: &[usize],
+        ready: bool,
+    ) -> Result<()> {
+        if ready {
             return Ok(());
         }
         let plan = &self.plan;
-        let cols: Vec<String> = checked_fields(plan)
-            .iter()
-            .map(|&f| quote_ident(&plan.columns[f].name))
-            .collect();
         let sql = format!(
-            "CREATE TEMP TABLE IF NOT EXISTS \"barge_checked\" ON COMMIT DELETE ROWS AS \
+            "CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS \
              SELECT 0::bigint AS {SEQ}, {} FROM {} WHERE false",
-            cols.join(", "),
+            staged_columns(plan, fields),
             plan.table.quoted()
         );
         connected(&mut self.client)?
             .batch_execute(&sql)
             .await
-            .map_err(|e| Error::db("creating the stage for foreign keys and checks", e))?;
-        self.session.checked_ready = true;
-        Ok(())
-    }
-
-    /// Makes the stage of keys on this connection, once.
-    async fn ensure_keys_stage(&mut self, key: &[crate::schema::Column]) -> Result<()> {
-        if self.session.keys_ready {
-            return Ok(());
-        }
-        let cols: Vec<String> = key.iter().map(|c| quote_ident(&c.name)).collect();
-        let sql = format!(
-            "CREATE TEMP TABLE IF NOT EXISTS \"barge_keys\" ON COMMIT DELETE ROWS AS \
-             SELECT 0::bigint AS {SEQ}, {} FROM {} WHERE false",
-            cols.join(", "),
-            self.plan.table.quoted()
-        );
-        connected(&mut self.client)?
-            .batch_execute(&sql)
-            .await
-            .map_err(|e| Error::db("creating the duplicate-key stage", e))?;
-        self.session.keys_ready = true;
+            .map_err(|e| Error::db(format!("creating {stage}"), e))?;
         Ok(())
     }
 
@@ -374,19 +360,10 @@ async fn probe_keys(
 ) -> Result<Vec<(usize, Reject)>> {
     let meta = &chunk.meta;
     let key = plan.dedupe_key.as_deref().unwrap_or_default();
-    let format = plan.format();
     let table = plan.table.quoted();
     let k: Vec<String> = key.iter().map(|c| quote_ident(&c.name)).collect();
     let key_list = k.join(", ");
-    let keys = copy::numbered_fields(&chunk.data, ranges, &plan.dedupe_fields, format)
-        .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
-    let copy_keys = format!(
-        "COPY {KEYS} ({SEQ}, {key_list}) FROM STDIN (FORMAT {})",
-        format.as_str()
-    );
-    copy::send(tx, &copy_keys, keys)
-        .await
-        .map_err(|e| Error::db("staging a chunk's keys", e).in_chunk(meta.seq))?;
+    stage_rows(tx, plan, chunk, ranges, KEYS, &plan.dedupe_fields).await?;
     let each =
         |f: &dyn Fn(&String) -> String, sep: &str| k.iter().map(f).collect::<Vec<_>>().join(sep);
     let same = each(&|c| format!("x.{c} = s.{c}"), " AND ");
@@ -436,13 +413,6 @@ async fn probe_keys(
 /// # Errors
 /// A database error reading the catalog.
 pub(super) async fn foreign_keys(client: &Client, plan: &PgPlan) -> Result<Vec<ForeignKey>> {
-    let names = |side: &str, rel: &str| {
-        format!(
-            "ARRAY(SELECT a.attname::text FROM unnest(c.{side}) WITH ORDINALITY k(n, i) \
-             JOIN pg_catalog.pg_attribute a ON a.attrelid = c.{rel} AND a.attnum = k.n \
-             ORDER BY k.i)"
-        )
-    };
     let sql = format!(
         "SELECT c.conname::text, {}, {}, n.nspname::text, r.relname::text \
          FROM pg_catalog.pg_constraint c \
@@ -453,8 +423,8 @@ pub(super) async fn foreign_keys(client: &Client, plan: &PgPlan) -> Result<Vec<F
            AND NOT r.relrowsecurity \
            AND pg_catalog.has_table_privilege(c.confrelid, 'SELECT') \
          ORDER BY c.conname",
-        names("conkey", "conrelid"),
-        names("confkey", "confrelid")
+        attnames("conkey", "conrelid"),
+        attnames("confkey", "confrelid")
     );
     let rows = client
         .query(&sql, &[&plan.table.quoted()])
@@ -488,17 +458,15 @@ pub(super) async fn foreign_keys(client: &Client, plan: &PgPlan) -> Result<Vec<F
 /// # Errors
 /// A database error reading the catalog.
 pub(super) async fn checks(client: &Client, plan: &PgPlan) -> Result<Vec<Check>> {
+    let sql = format!(
+        "SELECT c.conname::text, pg_catalog.pg_get_expr(c.conbin, c.conrelid), {} \
+         FROM pg_catalog.pg_constraint c \
+         WHERE c.conrelid = pg_catalog.to_regclass($1) AND c.contype = 'c' \
+         ORDER BY c.conname",
+        attnames("conkey", "conrelid")
+    );
     let rows = client
-        .query(
-            "SELECT c.conname::text, pg_catalog.pg_get_expr(c.conbin, c.conrelid), \
-                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) k(n) \
-                      JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid \
-                       AND a.attnum = k.n) \
-             FROM pg_catalog.pg_constraint c \
-             WHERE c.conrelid = pg_catalog.to_regclass($1) AND c.contype = 'c' \
-             ORDER BY c.conname",
-            &[&plan.table.quoted()],
-        )
+        .query(&sql, &[&plan.table.quoted()])
         .await
         .map_err(|e| Error::db("reading the table's check constraints", e))?;
     let what = "a check constraint from the catalog";
@@ -515,6 +483,16 @@ pub(super) async fn checks(client: &Client, plan: &PgPlan) -> Result<Vec<Check>>
         });
     }
     Ok(checks)
+}
+
+/// The names of a constraint's columns (`side`: `conkey` or `confkey`, of the relation
+/// `rel`), in the constraint's order, as a text array.
+fn attnames(side: &str, rel: &str) -> String {
+    format!(
+        "ARRAY(SELECT a.attname::text FROM unnest(c.{side}) WITH ORDINALITY k(n, i) \
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.{rel} AND a.attnum = k.n \
+         ORDER BY k.i)"
+    )
 }
 
 /// Whether `e` is a refusal [`probe_constraints`] can find: one of the plan's foreign keys
@@ -564,22 +542,7 @@ async fn probe_constraints(
     ranges: &[Range<usize>],
 ) -> Result<Vec<(usize, Reject)>> {
     let meta = &chunk.meta;
-    let format = plan.format();
-    let fields = checked_fields(plan);
-    let staged: Vec<String> = fields
-        .iter()
-        .map(|&f| quote_ident(&plan.columns[f].name))
-        .collect();
-    let values = copy::numbered_fields(&chunk.data, ranges, &fields, format)
-        .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
-    let copy_values = format!(
-        "COPY {CHECKED} ({SEQ}, {}) FROM STDIN (FORMAT {})",
-        staged.join(", "),
-        format.as_str()
-    );
-    copy::send(tx, &copy_values, values)
-        .await
-        .map_err(|e| Error::db("staging a chunk's checked columns", e).in_chunk(meta.seq))?;
+    stage_rows(tx, plan, chunk, ranges, CHECKED, &checked_fields(plan)).await?;
     let mut refused: BTreeMap<usize, Reject> = BTreeMap::new();
     // Checks first: the server evaluates them before it inserts the row, foreign keys after.
     for check in &plan.checks {
@@ -663,6 +626,40 @@ async fn probe_constraints(
         }
     }
     Ok(refused.into_iter().collect())
+}
+
+/// The table's columns at `fields`, quoted and listed.
+fn staged_columns(plan: &PgPlan, fields: &[usize]) -> String {
+    fields
+        .iter()
+        .filter_map(|&f| plan.columns.get(f))
+        .map(|c| quote_ident(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// COPYs each row's number and its fields at `fields`, cut from the chunk's own encoding,
+/// into `stage`.
+async fn stage_rows(
+    tx: &Client,
+    plan: &PgPlan,
+    chunk: &Work,
+    ranges: &[Range<usize>],
+    stage: &str,
+    fields: &[usize],
+) -> Result<()> {
+    let format = plan.format();
+    let rows = copy::numbered_fields(&chunk.data, ranges, fields, format)
+        .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
+    let sql = format!(
+        "COPY {stage} ({SEQ}, {}) FROM STDIN (FORMAT {})",
+        staged_columns(plan, fields),
+        format.as_str()
+    );
+    copy::send(tx, &sql, rows).await.map_err(|e| {
+        Error::db(format!("staging a chunk's rows in {stage}"), e).in_chunk(chunk.meta.seq)
+    })?;
+    Ok(())
 }
 
 /// The key's column names, as a message shows them.

@@ -598,7 +598,7 @@ impl PgSink {
                     probe,
                     constraints,
                 };
-                self.attempt_dedupe(&work, retrying, in_turn, sort).await
+                self.attempt_sorted(&work, retrying, in_turn, sort).await
             } else {
                 self.attempt(&work, retrying, in_turn).await
             };
