@@ -1,6 +1,7 @@
 //! Property tests on arbitrary input (proptest, since cargo-fuzz needs a nightly toolchain):
-//! the CSV reader and every encoder take any bytes without panicking, and the reader's records
-//! cover the input exactly.
+//! the CSV reader and every encoder take any bytes without panicking, the reader's records
+//! cover the input exactly, and they hold what a byte-by-byte reading of PostgreSQL's CSV
+//! rules gives, however the input is cut into reads.
 
 use proptest::prelude::*;
 
@@ -46,8 +47,105 @@ fn all_types() -> Vec<ColumnType> {
     ]
 }
 
+/// A record as the reference reading gives it: its first line, and each field's bytes and
+/// whether any part of it was quoted.
+type Fields = (u64, Vec<(Vec<u8>, bool)>);
+
+/// PostgreSQL's CSV rules, one byte at a time and nothing else: the reader's word-at-a-time
+/// searches and copies must give exactly this. `Err` holds the records before a quote left
+/// open at the end.
+fn reference_records(input: &[u8], delim: u8) -> Result<Vec<Fields>, Vec<Fields>> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let (mut records, mut at, mut line) = (Vec::new(), 0, 1);
+    while at < input.len() {
+        let (first_line, mut fields, mut field) = (line, Vec::new(), Vec::new());
+        let (mut quoted, mut in_quotes, mut unquoted_cr) = (false, false, false);
+        loop {
+            let Some(&b) = input.get(at) else {
+                if in_quotes {
+                    return Err(records);
+                }
+                fields.push((field, quoted));
+                break;
+            };
+            at += 1;
+            if in_quotes {
+                if b == b'"' && input.get(at) == Some(&b'"') {
+                    field.push(b'"');
+                    at += 1;
+                } else if b == b'"' {
+                    in_quotes = false;
+                } else {
+                    line += u64::from(b == b'\n');
+                    field.push(b);
+                }
+                continue;
+            }
+            if b == b'"' {
+                (in_quotes, quoted, unquoted_cr) = (true, true, false);
+            } else if b == delim {
+                fields.push((std::mem::take(&mut field), quoted));
+                (quoted, unquoted_cr) = (false, false);
+            } else if b == b'\n' {
+                if unquoted_cr {
+                    field.pop();
+                }
+                line += 1;
+                fields.push((field, quoted));
+                break;
+            } else {
+                unquoted_cr = b == b'\r';
+                field.push(b);
+            }
+        }
+        records.push((first_line, fields));
+    }
+    Ok(records)
+}
+
+/// Hands out its bytes `step` at a time, as a pipe or a socket may.
+struct Reads<'a>(&'a [u8], usize);
+
+impl std::io::Read for Reads<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(out.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn csv_reader_reads_what_a_byte_by_byte_reading_does(
+        input in csvish(),
+        delim in prop::sample::select(vec![b',', b';', b'\t']),
+        keep_raw in any::<bool>(),
+    ) {
+        let expected = reference_records(&input, delim);
+        for step in [1, 2, 3, 7, 8, 9, 17, usize::MAX] {
+            let opts = CsvOptions { delimiter: delim, keep_raw, header: false, ..CsvOptions::default() };
+            let mut r = CsvReader::new(Reads(&input, step), "fuzz", opts);
+            let mut rec = Record::default();
+            let mut got = Vec::new();
+            let outcome = loop {
+                match r.read_record(&mut rec) {
+                    Ok(true) => got.push((
+                        rec.position().line,
+                        (0..rec.len()).map(|i| {
+                            let (b, q) = rec.field(i);
+                            (b.to_vec(), q)
+                        }).collect::<Vec<_>>(),
+                    )),
+                    Ok(false) => break Ok(got),
+                    Err(_) => break Err(got),
+                }
+            };
+            prop_assert_eq!(&outcome, &expected, "reads of {} bytes", step);
+        }
+    }
 
     /// A record whose input is let go of (`--rejects`, big rows) is rebuilt byte for byte,
     /// both as a copy (`input()`) and in place (`restore_raw()`).

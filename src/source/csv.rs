@@ -9,11 +9,11 @@
 
 use std::io::{self, Read};
 
-use memchr::{memchr2, memchr3};
+use memchr::memchr3;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::position::Position;
-use crate::record::Record;
+use crate::record::{Record, Span};
 
 /// Kept input from which a record's is let go of when its fields rebuild it. Smaller rows are
 /// bounded by the chunks they travel in; from half a default chunk on, a third copy of a row
@@ -199,10 +199,6 @@ impl<R: Read> CsvReader<R> {
         Ok(())
     }
 
-    /// Reads the next record into `rec`, reusing its buffers. Returns `false` at the end of
-    /// the input.
-    ///
-    /// # Errors
     /// Lets go of a big record's kept input when its fields rebuild it (see
     /// [`Record::shed_raw`]).
     fn shed_big(&self, rec: &mut Record) {
@@ -211,6 +207,15 @@ impl<R: Read> CsvReader<R> {
         }
     }
 
+    /// Reads the next record into `rec`, reusing its buffers. Returns `false` at the end of
+    /// the input.
+    ///
+    /// Bytes reach `rec.data` in runs, not field by field: outside quotes, a run of fields is
+    /// copied once, delimiters included, when a quote, the line's end or the buffer's end
+    /// closes it, and each field only notes where it lies. A quoted section is copied a word
+    /// at a time ([`read_quoted`]).
+    ///
+    /// # Errors
     /// An I/O error, or a CSV error for a quoted field that is still open at the end of the
     /// input.
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
@@ -232,101 +237,124 @@ impl<R: Read> CsvReader<R> {
         let keep_raw = self.opts.keep_raw;
         // Start of the part of `buf` that belongs to this record and is not yet in `rec.raw`.
         let mut mark = self.pos;
+        // Start of the unquoted run of `buf` that is not yet in `rec.data`.
+        let mut run = self.pos;
+        // Where the field being read starts in `rec.data`.
+        let mut field = 0;
         let mut state = State::Unquoted;
         let mut quoted = false;
-        // Whether the last byte pushed was a '\r' outside quotes: dropped before '\n'.
+        // Whether the last byte copied was a '\r' outside quotes: dropped before '\n'.
         let mut trailing_cr = false;
         loop {
-            if self.pos >= self.end && keep_raw {
-                rec.raw.extend_from_slice(&self.buf[mark..self.pos]);
-                mark = 0;
-            }
-            if self.pos >= self.end && !self.fill()? {
-                // End of input: the last line had no newline.
-                if state == State::Quoted {
-                    return Err(ErrorKind::Csv {
-                        input: self.input_name.clone(),
-                        position: rec.position,
-                        message: "unterminated quoted field at the end of the input".into(),
-                    }
-                    .into());
+            if self.pos >= self.end {
+                // The buffer is used up: what of it belongs to the record goes to `rec`.
+                let tail = &self.buf[run..self.end];
+                if state == State::Unquoted && !tail.is_empty() {
+                    trailing_cr = tail.last() == Some(&b'\r');
+                    rec.data.extend_from_slice(tail);
                 }
-                rec.ends.push(rec.data.len());
-                rec.quoted.push(quoted);
-                rec.input_len = self.consumed + self.pos as u64 - start_byte;
-                self.shed_big(rec);
-                return Ok(true);
+                if keep_raw {
+                    rec.raw.extend_from_slice(&self.buf[mark..self.end]);
+                }
+                if !self.fill()? {
+                    // End of input: the last line had no newline. (A quote that ended the
+                    // last buffer closed its section.)
+                    if state == State::Quoted {
+                        return Err(ErrorKind::Csv {
+                            input: self.input_name.clone(),
+                            position: rec.position,
+                            message: "unterminated quoted field at the end of the input".into(),
+                        }
+                        .into());
+                    }
+                    rec.spans.push(Span {
+                        start: field,
+                        end: rec.data.len(),
+                        quoted,
+                    });
+                    rec.input_len = self.consumed + self.pos as u64 - start_byte;
+                    self.shed_big(rec);
+                    return Ok(true);
+                }
+                (mark, run) = (0, 0);
             }
-            let buf = &self.buf[self.pos..self.end];
             match state {
                 State::Unquoted => {
-                    let Some(i) = find_special(delim, quote, buf) else {
-                        rec.data.extend_from_slice(buf);
-                        trailing_cr = buf.last() == Some(&b'\r');
+                    let Some(i) = find_special(delim, quote, &self.buf[self.pos..self.end]) else {
                         self.pos = self.end;
                         continue;
                     };
-                    if i > 0 {
-                        rec.data.extend_from_slice(&buf[..i]);
-                        trailing_cr = buf[i - 1] == b'\r';
+                    let at = self.pos + i;
+                    let b = self.buf[at];
+                    self.pos = at + 1;
+                    if b == delim {
+                        // The delimiter stays in the run, after the field.
+                        let end = rec.data.len() + (at - run);
+                        rec.spans.push(Span {
+                            start: field,
+                            end,
+                            quoted,
+                        });
+                        field = end + 1;
+                        quoted = false;
+                        continue;
                     }
-                    let b = buf[i];
-                    self.pos += i + 1;
+                    let cr = if at > run {
+                        self.buf[at - 1] == b'\r'
+                    } else {
+                        trailing_cr
+                    };
+                    rec.data.extend_from_slice(&self.buf[run..at]);
+                    run = self.pos;
                     if b == quote {
                         state = State::Quoted;
                         quoted = true;
                         trailing_cr = false;
-                    } else if b == delim {
-                        rec.ends.push(rec.data.len());
-                        rec.quoted.push(quoted);
-                        quoted = false;
-                        trailing_cr = false;
-                    } else {
-                        // '\n': the record ends.
-                        if trailing_cr {
-                            rec.data.pop();
-                        }
-                        rec.ends.push(rec.data.len());
-                        rec.quoted.push(quoted);
-                        self.line += 1;
-                        rec.input_len = self.consumed + self.pos as u64 - start_byte;
-                        if keep_raw {
-                            rec.raw.extend_from_slice(&self.buf[mark..self.pos]);
-                        }
-                        self.shed_big(rec);
-                        return Ok(true);
+                        continue;
                     }
+                    // '\n': the record ends.
+                    if cr {
+                        rec.data.pop();
+                    }
+                    rec.spans.push(Span {
+                        start: field,
+                        end: rec.data.len(),
+                        quoted,
+                    });
+                    self.line += 1;
+                    rec.input_len = self.consumed + self.pos as u64 - start_byte;
+                    if keep_raw {
+                        rec.raw.extend_from_slice(&self.buf[mark..self.pos]);
+                    }
+                    self.shed_big(rec);
+                    return Ok(true);
                 }
                 State::Quoted => {
-                    // One search for both bytes: a JSON field's many doubled quotes make
-                    // short sections, where counting newlines in a second pass cost more than
-                    // the search.
-                    let Some(i) = find_either(quote, b'\n', buf) else {
-                        rec.data.extend_from_slice(buf);
-                        self.pos = self.end;
-                        continue;
-                    };
-                    self.pos += i + 1;
-                    if buf[i] == b'\n' {
-                        rec.data.extend_from_slice(&buf[..=i]);
-                        self.line += 1;
-                        continue;
-                    }
-                    rec.data.extend_from_slice(&buf[..i]);
-                    // A doubled quote is a literal one, when the next byte is at hand.
-                    if buf.get(i + 1) == Some(&quote) {
-                        rec.data.push(quote);
-                        self.pos += 1;
-                    } else {
-                        state = State::QuoteInQuoted;
+                    let (n, end) = read_quoted(
+                        &self.buf[self.pos..self.end],
+                        quote,
+                        &mut rec.data,
+                        &mut self.line,
+                    );
+                    self.pos += n;
+                    match end {
+                        SectionEnd::Closed => {
+                            run = self.pos;
+                            state = State::Unquoted;
+                        }
+                        SectionEnd::Open => {}
+                        SectionEnd::Quote => state = State::QuoteInQuoted,
                     }
                 }
                 State::QuoteInQuoted => {
-                    if buf[0] == quote {
+                    // A new buffer: its first byte tells whether the quote that ended the last
+                    // one was doubled or closed the section.
+                    if self.buf[self.pos] == quote {
                         rec.data.push(quote);
                         self.pos += 1;
                         state = State::Quoted;
                     } else {
+                        run = self.pos;
                         state = State::Unquoted;
                     }
                 }
@@ -386,16 +414,22 @@ pub fn delimiter_arg(d: u8) -> String {
     }
 }
 
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that is zero, and maybe of bytes above the lowest zero one
+/// (a borrow), never below it: so the lowest set bit, alone or in an OR of such masks, is
+/// exact.
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(LOW) & !x & HIGH
+}
+
 /// The first delimiter, quote or newline in `buf`: the first words eight bytes at a time,
 /// then a vectorized search. Most fields are a few bytes long, and starting `memchr3` for
 /// each cost more than comparing a word with the three bytes at once.
 fn find_special(delim: u8, quote: u8, buf: &[u8]) -> Option<usize> {
     const WALK: usize = 32;
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte of `x` is zero where the high bit of this is set; bits can also be set above the
-    // lowest zero byte (a borrow), never below it, so the lowest set bit is exact.
-    let zero = |x: u64| x.wrapping_sub(LOW) & !x & HIGH;
+    let zero = zero_bytes;
     let (d, q, n) = (
         LOW * u64::from(delim),
         LOW * u64::from(quote),
@@ -426,16 +460,75 @@ fn find_special(delim: u8, quote: u8, buf: &[u8]) -> Option<usize> {
     found.map(|i| i + at)
 }
 
-/// The first `a` or `b` in `buf`: the first bytes one by one, then a vectorized search. The
-/// sections between a JSON field's doubled quotes are a few bytes long, and starting a
-/// vectorized search for each cost more than walking them.
-fn find_either(a: u8, b: u8, buf: &[u8]) -> Option<usize> {
-    const WALK: usize = 16;
-    let head = &buf[..buf.len().min(WALK)];
-    match head.iter().position(|&c| c == a || c == b) {
-        Some(i) => Some(i),
-        None if buf.len() > WALK => memchr2(a, b, &buf[WALK..]).map(|i| i + WALK),
-        None => None,
+/// How a quoted section's part in a buffer ended.
+#[derive(Debug, PartialEq, Eq)]
+enum SectionEnd {
+    /// At its closing quote.
+    Closed,
+    /// Not in this buffer.
+    Open,
+    /// At a quote that is the buffer's last byte: the next byte tells whether it is doubled.
+    Quote,
+}
+
+/// Copies a quoted section from `buf` (which starts inside it) into `data`, a doubled quote
+/// as one, counting newlines into `lines`. Returns the bytes of `buf` read (the closing quote
+/// included) and how the section ended.
+///
+/// Eight bytes at a time: each word is stored whole and the length then cut back to the
+/// first quote or newline in it. A JSON field has a quote every few bytes, and a search and a
+/// `memcpy` for each piece between them cost three times as much.
+fn read_quoted(buf: &[u8], quote: u8, data: &mut Vec<u8>, lines: &mut u64) -> (usize, SectionEnd) {
+    let (q, n) = (LOW * u64::from(quote), LOW * u64::from(b'\n'));
+    let mut at = 0;
+    loop {
+        let len = data.len();
+        let k = match buf
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            Some(word) => {
+                let w = u64::from_le_bytes(word);
+                data.extend_from_slice(&word);
+                let hit = zero_bytes(w ^ q) | zero_bytes(w ^ n);
+                if hit == 0 {
+                    at += 8;
+                    continue;
+                }
+                let k = (hit.trailing_zeros() / 8) as usize;
+                data.truncate(len + k);
+                k
+            }
+            // Fewer than eight bytes are left.
+            None => {
+                let rest = buf.get(at..).unwrap_or_default();
+                match rest.iter().position(|&c| c == quote || c == b'\n') {
+                    Some(k) => {
+                        data.extend_from_slice(&rest[..k]);
+                        k
+                    }
+                    None => {
+                        data.extend_from_slice(rest);
+                        return (buf.len(), SectionEnd::Open);
+                    }
+                }
+            }
+        };
+        at += k;
+        if buf[at] == b'\n' {
+            data.push(b'\n');
+            *lines += 1;
+            at += 1;
+            continue;
+        }
+        match buf.get(at + 1) {
+            Some(&c) if c == quote => {
+                data.push(quote);
+                at += 2;
+            }
+            Some(_) => return (at + 1, SectionEnd::Closed),
+            None => return (at + 1, SectionEnd::Quote),
+        }
     }
 }
 
