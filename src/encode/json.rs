@@ -4,8 +4,10 @@
 //! through serde's traits: on the bench rows, whose payload is a small JSON object, that check
 //! was a sixth of the client's CPU. This is one pass over the bytes with an explicit stack (no
 //! recursion, so no depth can overflow it), and it also notes a `\u0000` escape, which jsonb
-//! refuses, instead of searching for it again. It accepts what RFC 8259 accepts; UTF-8 is
-//! checked by the caller. A unit property test holds it to `serde_json`'s verdict. For a jsonb
+//! refuses, instead of searching for it again. It accepts what RFC 8259 accepts, in UTF-8: JSON
+//! is ASCII outside its strings, and each other character in a string is checked where the
+//! walk meets it, so that the document is not read a second time for its encoding. Unit
+//! property tests hold it to `serde_json`'s verdict. For a jsonb
 //! column it also tells [`KeyOrder`] where each object's members lie, on the same pass.
 
 /// What [`check`] found.
@@ -183,11 +185,15 @@ impl<L: Listener> Checker<'_, '_, L> {
             let rest = self.b.get(self.i..)?;
             let at = rest
                 .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))?;
             self.i += at + 1;
             match rest[at] {
                 b'"' => return Some(()),
                 b'\\' => self.escaped = true,
+                lead @ 0x80.. => {
+                    self.i += utf8_char(&rest[at..], lead)? - 1;
+                    continue;
+                }
                 // Control characters must be escaped.
                 _ => return None,
             }
@@ -238,6 +244,18 @@ impl<L: Listener> Checker<'_, '_, L> {
         self.digits();
         (self.i > start).then_some(())
     }
+}
+
+/// The length of the UTF-8 character that starts `b` with the non-ASCII byte `lead`, when it is
+/// one (not cut short, overlong, a surrogate or past U+10FFFF).
+fn utf8_char(b: &[u8], lead: u8) -> Option<usize> {
+    let width = match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    std::str::from_utf8(b.get(..width)?).ok().map(|_| width)
 }
 
 #[cfg(test)]
@@ -321,6 +339,44 @@ pub(super) mod tests {
             // serde_json's own nesting limit is 128; these strings stay below it.
             let ours = matches!(check(s.as_bytes()), Json::Valid { .. });
             proptest::prop_assert_eq!(ours, serde_says(&s), "{:?}", s);
+        }
+    }
+
+    proptest::proptest! {
+        /// Strings of characters and broken UTF-8 (cut short, overlong, surrogates, past
+        /// U+10FFFF, stray continuation bytes), and such bytes outside strings: serde_json
+        /// reads the document into a `Value` (which checks every string's UTF-8) exactly when
+        /// it is valid here.
+        #[test]
+        fn checks_utf8_as_serde_json_does(
+            strings in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        &b"a"[..], "é".as_bytes(), "€".as_bytes(), "😀".as_bytes(),
+                        "\u{7FF}".as_bytes(), "\u{FFFF}".as_bytes(), "\u{10FFFF}".as_bytes(),
+                        b"\xC3", b"\xE2\x82", b"\xF0\x9F\x98", b"\xC0\xAF", b"\xE0\x80\xAF",
+                        b"\xED\xA0\x80", b"\xF4\x90\x80\x80", b"\xFF", b"\x80", b"\xC1\xBF",
+                    ]),
+                    0..6,
+                ),
+                1..4,
+            ),
+            outside in proptest::option::of(proptest::sample::select(vec![0xC3u8, 0x80, 0xFF])),
+        ) {
+            let mut b = b"[".to_vec();
+            for (k, parts) in strings.iter().enumerate() {
+                if k > 0 {
+                    b.push(b',');
+                }
+                b.push(b'"');
+                b.extend(parts.concat());
+                b.push(b'"');
+            }
+            b.extend(outside);
+            b.push(b']');
+            let ours = matches!(check(&b), Json::Valid { .. });
+            let serde = serde_json::from_slice::<serde_json::Value>(&b).is_ok();
+            proptest::prop_assert_eq!(ours, serde, "{:?}", b);
         }
     }
 

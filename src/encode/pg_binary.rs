@@ -265,12 +265,17 @@ fn encode_float<T: PgFloat>(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 
 /// Checks that text is UTF-8 without NUL bytes: the two things PostgreSQL refuses in any
 /// text value. Returns the reason when it is not.
-pub fn check_text(raw: &[u8]) -> Result<&str, String> {
-    let s = check_utf8(raw)?;
+///
+/// ASCII first, a word at a time (`is_ascii`), then the NUL search: most text is short ASCII,
+/// where `from_utf8`'s setup cost more than the check.
+pub fn check_text(raw: &[u8]) -> Result<(), String> {
+    if !raw.is_ascii() {
+        check_utf8(raw)?;
+    }
     if memchr::memchr(0, raw).is_some() {
         return Err(NUL_IN_TEXT.into());
     }
-    Ok(s)
+    Ok(())
 }
 
 const NUL_IN_TEXT: &str = "text cannot contain NUL (0x00) bytes";
@@ -287,14 +292,17 @@ fn check_utf8(raw: &[u8]) -> Result<&str, String> {
 /// `text`, `varchar(n)`, `char(n)`, enums. Lengths count characters; like PostgreSQL, a value
 /// over the limit is accepted only when the excess is spaces (which the server trims).
 fn encode_text(raw: &[u8], limit: Option<u32>, type_name: &str, out: &mut Vec<u8>) -> Outcome {
-    let s = match check_text(raw) {
-        Ok(s) => s,
-        Err(why) => return Outcome::Reject(why),
-    };
+    if let Err(why) = check_text(raw) {
+        return Outcome::Reject(why);
+    }
     if let Some(n) = limit {
         let n = n as usize;
         // Byte length bounds the character count: skip counting for short values.
-        if s.len() > n {
+        if raw.len() > n {
+            let s = match check_utf8(raw) {
+                Ok(s) => s,
+                Err(why) => return Outcome::Reject(why),
+            };
             if let Some((cut, _)) = s.char_indices().nth(n) {
                 if !s[cut..].bytes().all(|b| b == b' ') {
                     return Outcome::Reject(format!(
@@ -365,9 +373,6 @@ fn encode_uuid(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
 /// document goes with its keys in jsonb's order, which spares the server a sort
 /// ([`jsonb_order`]); a json one as written, since json keeps its text.
 fn encode_json(raw: &[u8], binary: bool, out: &mut Vec<u8>) -> Outcome {
-    if let Err(why) = check_utf8(raw) {
-        return Outcome::Reject(why);
-    }
     let at = out.len();
     let verdict = if binary {
         out.extend_from_slice(&[0; 4]);
@@ -390,15 +395,14 @@ fn encode_json(raw: &[u8], binary: bool, out: &mut Vec<u8>) -> Outcome {
             out.truncate(at);
             Outcome::Defer
         }
-        // A valid document holds no NUL byte (JSON has no raw control characters), so only a
-        // refused one is searched for it.
-        Json::Invalid if memchr::memchr(0, raw).is_some() => {
-            out.truncate(at);
-            Outcome::Reject(NUL_IN_TEXT.into())
-        }
+        // A valid document is valid UTF-8 and holds no NUL byte (JSON has no raw control
+        // characters), so only a refused one is searched for what to tell.
         Json::Invalid => {
             out.truncate(at);
-            Outcome::Defer
+            match check_text(raw) {
+                Ok(_) => Outcome::Defer,
+                Err(why) => Outcome::Reject(why),
+            }
         }
     }
 }

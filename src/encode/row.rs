@@ -187,12 +187,13 @@ impl RowEncoder {
                 Outcome::Defer => {
                     let typed = rec.typed_text(i);
                     let raw = typed.as_deref().map_or(raw, str::as_bytes);
-                    let text = pg_binary::check_text(raw)
+                    pg_binary::check_text(raw)
                         .map_err(|why| self.value_error(rec, i, raw, why))?;
                     chunk.deferred.push(Deferred {
                         offset: chunk.data.len(),
                         column: i,
-                        text: text.to_string(),
+                        // Checked: nothing is replaced.
+                        text: String::from_utf8_lossy(raw).into_owned(),
                         position: rec.position(),
                     });
                 }

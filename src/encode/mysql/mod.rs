@@ -450,9 +450,9 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
             }
             done(out, raw)
         }
-        // The check reads JSON's grammar; UTF-8 is checked apart, as serde_json did.
+        // The check reads JSON's grammar and its UTF-8.
         MyType::Json => match crate::encode::json::check(raw) {
-            crate::encode::json::Json::Valid { .. } if text().is_ok() => done(out, raw),
+            crate::encode::json::Json::Valid { .. } => done(out, raw),
             // serde_json says where and why.
             _ => match serde_json::from_slice::<&serde_json::value::RawValue>(raw) {
                 Ok(_) => done(out, raw),
