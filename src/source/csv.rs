@@ -426,7 +426,9 @@ fn zero_bytes(x: u64) -> u64 {
 
 /// The first delimiter, quote or newline in `buf`: the first words eight bytes at a time,
 /// then a vectorized search. Most fields are a few bytes long, and starting `memchr3` for
-/// each cost more than comparing a word with the three bytes at once.
+/// each cost more than comparing a word with the three bytes at once. Inlined into the
+/// reader's loop: as a call, once per field, it was 12% of the CPU on narrow integer rows.
+#[inline(always)]
 fn find_special(delim: u8, quote: u8, buf: &[u8]) -> Option<usize> {
     const WALK: usize = 32;
     let zero = zero_bytes;
