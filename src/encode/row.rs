@@ -187,8 +187,7 @@ impl RowEncoder {
                 Outcome::Defer => {
                     let typed = rec.typed_text(i);
                     let raw = typed.as_deref().map_or(raw, str::as_bytes);
-                    pg_binary::check_text(raw)
-                        .map_err(|why| self.value_error(rec, i, raw, why))?;
+                    pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
                     chunk.deferred.push(Deferred {
                         offset: chunk.data.len(),
                         column: i,
