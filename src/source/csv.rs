@@ -431,7 +431,6 @@ fn zero_bytes(x: u64) -> u64 {
 #[inline(always)]
 fn find_special(delim: u8, quote: u8, buf: &[u8]) -> Option<usize> {
     const WALK: usize = 32;
-    let zero = zero_bytes;
     let (d, q, n) = (
         LOW * u64::from(delim),
         LOW * u64::from(quote),
@@ -445,7 +444,7 @@ fn find_special(delim: u8, quote: u8, buf: &[u8]) -> Option<usize> {
         let mut le = [0u8; 8];
         le.copy_from_slice(word);
         let w = u64::from_le_bytes(le);
-        let hit = zero(w ^ d) | zero(w ^ q) | zero(w ^ n);
+        let hit = zero_bytes(w ^ d) | zero_bytes(w ^ q) | zero_bytes(w ^ n);
         if hit != 0 {
             return Some(at + (hit.trailing_zeros() / 8) as usize);
         }
