@@ -3,26 +3,30 @@
 //! criterion bench (`benches/encode.rs`) measures made-up rows; this one measures the bench
 //! file itself, which is what a change to the hot path is judged by.
 //!
-//! `cargo run --release --example encode_file -- /tmp/bench/events_1m.csv [parse]`
+//! `cargo run --release --example encode_file -- /tmp/bench/events_1m.csv [parse]`, or
+//! `... -- /tmp/narrow/narrow_1m.csv narrow` for `bench/narrow.sh`'s rows and table.
 
 use std::error::Error;
 use std::time::Instant;
 
-use barge::bench::{events_columns, Chunk, CsvReader, Record, RowEncoder, WireFormat};
+use barge::bench::{
+    events_columns, narrow_columns, Chunk, CsvReader, Record, RowEncoder, WireFormat,
+};
 use barge::CsvOptions;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or("usage: encode_file FILE [parse]")?;
-    let parse_only = args.next().as_deref() == Some("parse");
+    let path = args
+        .next()
+        .ok_or("usage: encode_file FILE [parse|narrow]")?;
+    let mode = args.next();
+    let parse_only = mode.as_deref() == Some("parse");
+    let columns = match mode.as_deref() {
+        Some("narrow") => narrow_columns(),
+        _ => events_columns(),
+    };
     let data = std::fs::read(&path)?;
-    let encoder = RowEncoder::new(
-        "bench",
-        events_columns(),
-        WireFormat::Binary,
-        Vec::new(),
-        true,
-    );
+    let encoder = RowEncoder::new("bench", columns, WireFormat::Binary, Vec::new(), true);
     let (mut parse, mut both) = (f64::MAX, f64::MAX);
     let mut rec = Record::default();
     for _ in 0..7 {

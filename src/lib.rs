@@ -97,4 +97,40 @@ pub mod bench {
             col("payload", ColumnType::Jsonb, "jsonb"),
         ]
     }
+
+    /// The columns of `bench/narrow.sh`'s table: 19 narrow, mostly integer columns.
+    pub fn narrow_columns() -> Vec<Column> {
+        use ColumnType::{Float8, Int2, Int4, Int8, Numeric, Text};
+        let types = [
+            Int8,
+            Int2,
+            Int2,
+            Int4,
+            Int2,
+            Int4,
+            Int4,
+            Int2,
+            Int4,
+            Int4,
+            Int4,
+            Int4,
+            Int4,
+            Float8,
+            Int4,
+            Int8,
+            Int8,
+            Numeric(Some((6, 2))),
+            Text,
+        ];
+        types
+            .into_iter()
+            .enumerate()
+            .map(|(i, ty)| Column {
+                name: format!("c{i}"),
+                type_name: format!("{ty:?}"),
+                ty,
+                not_null: false,
+            })
+            .collect()
+    }
 }
