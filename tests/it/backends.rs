@@ -14,6 +14,16 @@ use crate::support::{barge, Dir};
 const KV: &str =
     "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER CHECK (n >= 0))";
 
+/// The rows of a rejects file, each with its newline (the header line left out).
+fn set_aside(rejects: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_to_string(rejects)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// A deterministic pseudo-random sequence (the tests print nothing random to reproduce).
 fn lcg(seed: &mut u64) -> u64 {
     *seed = seed
@@ -156,13 +166,7 @@ async fn rejects_set_aside_exactly_the_bad_rows_on_every_backend() {
             "2",
         ]);
         assert_eq!(run.code, 3, "{}: {}", db.name(), run.all());
-        let got: BTreeSet<String> = std::fs::read_to_string(&rej)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_eq!(got, bad, "{}", db.name());
+        assert_eq!(set_aside(&rej), bad, "{}", db.name());
         assert_eq!(
             db.rows("SELECT count(*), sum(k) FROM kv").await,
             [format!("{good}|{good_sum}")],
@@ -220,13 +224,7 @@ async fn refused_rows_amid_their_piece_are_all_that_is_set_aside_on_every_backen
             }
             let run = barge(&args);
             assert_eq!(run.code, 3, "{} {table}: {}", db.name(), run.all());
-            let got: BTreeSet<String> = std::fs::read_to_string(&rej)
-                .unwrap()
-                .lines()
-                .skip(1)
-                .map(|l| format!("{l}\n"))
-                .collect();
-            assert_eq!(got, bad, "{} {table}", db.name());
+            assert_eq!(set_aside(&rej), bad, "{} {table}", db.name());
             // Keys 1 and 2 were there (updated by the upsert's last two rows); 3-120 loaded
             // but for the 17 refused.
             let loaded: Vec<i64> = (3..=120).filter(|k| k % 7 != 0).collect();
