@@ -7,8 +7,8 @@
 //! refuses, instead of searching for it again. It accepts what RFC 8259 accepts, in UTF-8: JSON
 //! is ASCII outside its strings, and each other character in a string is checked where the
 //! walk meets it, so that the document is not read a second time for its encoding. Unit
-//! property tests hold it to `serde_json`'s verdict. For a jsonb
-//! column it also tells [`KeyOrder`] where each object's members lie, on the same pass.
+//! property tests hold it to `serde_json`'s verdict. For a jsonb column it also tells
+//! [`KeyOrder`] where each object's members lie, on the same pass.
 
 /// What [`check`] found.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
