@@ -360,6 +360,33 @@ pub(super) mod tests {
         assert_eq!(check(deep.as_bytes()), Json::Invalid);
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(matches!(check(ok.as_bytes()), Json::Valid { .. }));
+        // Objects and arrays taking turns across the depth where nesting leaves its in-place
+        // levels: each close must match its own open.
+        let (open, close): (String, String) = (0..40)
+            .map(|d| {
+                if d % 2 == 0 {
+                    ("{\"k\":", "}")
+                } else {
+                    ("[", "]")
+                }
+            })
+            .fold((String::new(), String::new()), |(o, c), (a, b)| {
+                (o + a, b.to_owned() + &c)
+            });
+        let doc = format!("{open}1{close}");
+        assert!(matches!(check(doc.as_bytes()), Json::Valid { .. }), "{doc}");
+        assert!(serde_says(&doc));
+        for at in [15, 16, 17, 30] {
+            let mut bad = doc.clone().into_bytes();
+            let end = bad.len() - 1 - at;
+            bad[end] = if bad[end] == b'}' { b']' } else { b'}' };
+            assert_eq!(
+                check(&bad),
+                Json::Invalid,
+                "{}",
+                String::from_utf8_lossy(&bad)
+            );
+        }
     }
 
     proptest::proptest! {
