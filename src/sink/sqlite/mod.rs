@@ -206,15 +206,18 @@ pub fn open(target: &SqliteTarget, memory_key: u64) -> Result<Connection> {
 pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> {
     let schema = name.schema.clone().unwrap_or_else(|| "main".to_string());
     let ctx = |e| Error::sqlite(format!("reading table {}", name.quoted()), e);
-    let real_name: Option<String> = conn
+    // The table's own spelling of its name, and whether it is a view (whose columns nothing
+    // requires: a view's inserts go through its triggers).
+    let found: Option<(String, bool)> = conn
         .query_row(
             &format!(
-                "SELECT name FROM {}.sqlite_schema WHERE type IN ('table', 'view') \
-                 AND name = ?1 COLLATE NOCASE ORDER BY name = ?1 DESC LIMIT 1",
+                "SELECT name, type = 'view' FROM {}.sqlite_schema \
+                 WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE \
+                 ORDER BY name = ?1 DESC LIMIT 1",
                 quote_ident(&schema)
             ),
             [&name.name],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map(Some)
         .or_else(|e| match e {
@@ -222,19 +225,9 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
             e => Err(e),
         })
         .map_err(ctx)?;
-    let Some(real_name) = real_name else {
+    let Some((real_name, is_view)) = found else {
         return Ok(None);
     };
-    let is_view: bool = conn
-        .query_row(
-            &format!(
-                "SELECT type = 'view' FROM {}.sqlite_schema WHERE name = ?1",
-                quote_ident(&schema)
-            ),
-            [&real_name],
-            |r| r.get(0),
-        )
-        .map_err(ctx)?;
     // hidden = 0: ordinary columns (not generated, not virtual-table hidden ones).
     let mut stmt = conn
         .prepare(
@@ -243,8 +236,7 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
              FROM pragma_table_xinfo(?1, ?2) WHERE hidden = 0 ORDER BY cid",
         )
         .map_err(ctx)?;
-    let mut required = Vec::new();
-    let columns = stmt
+    let rows = stmt
         .query_map([&real_name, &schema], |r| {
             let decl: String = r.get(1)?;
             let not_null = r.get::<_, i64>(2)? != 0;
@@ -252,10 +244,9 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
             let rowid = r.get::<_, i64>(4)? > 0
                 && r.get::<_, i64>(5)? == 1
                 && decl.eq_ignore_ascii_case("integer");
-            let name: String = r.get(0)?;
             Ok((
                 Column {
-                    name: name.clone(),
+                    name: r.get(0)?,
                     ty: ColumnType::from_sqlite(&decl),
                     type_name: if decl.is_empty() {
                         "any".to_string()
@@ -270,15 +261,15 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
         })
         .map_err(ctx)?
         .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(ctx)?
-        .into_iter()
-        .map(|(c, must)| {
-            if must && !is_view {
-                required.push(c.name.clone());
-            }
-            c
-        })
-        .collect();
+        .map_err(ctx)?;
+    let mut columns = Vec::with_capacity(rows.len());
+    let mut required = Vec::new();
+    for (column, must) in rows {
+        if must && !is_view {
+            required.push(column.name.clone());
+        }
+        columns.push(column);
+    }
     Ok(Some(Table {
         schema,
         name: real_name,
