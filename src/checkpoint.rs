@@ -312,6 +312,11 @@ impl Checkpoints {
         }
     }
 
+    /// The bookkeeping table, quoted.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// The load id (fingerprint and generation).
     pub fn load_id(&self) -> &str {
         &self.load_id

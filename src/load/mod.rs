@@ -238,11 +238,14 @@ impl Load {
         self
     }
 
-    /// With [`Load::atomic`]: keep an empty table's indexes in place while it loads, rather
-    /// than build them at the end. Building them at the end is faster (1M bench rows: 2.98 ->
-    /// 2.88 s with one index, 13.5 -> 4.2 s with four; medians of 3) but locks the table against
-    /// readers too until the load commits, and a file with duplicate keys is read twice (the
-    /// second time with the indexes in place, to find the rows).
+    /// Keep an empty table's indexes in place while it loads, rather than build them at the
+    /// end. With [`Load::atomic`] they are all built at the end otherwise, which is faster
+    /// (1M bench rows: 2.98 -> 2.88 s with one index, 13.5 -> 4.2 s with four; medians of 3)
+    /// but locks the table against readers too until the load commits, and a file with
+    /// duplicate keys is read twice (the second time with the indexes in place, to find the
+    /// rows). A resumable load otherwise leaves out only the indexes that no row can fail
+    /// (see PostgreSQL's `pending_indexes`), recorded beside its checkpoints until they are
+    /// built at its end.
     pub fn keep_indexes(mut self, yes: bool) -> Self {
         self.keep_indexes = yes;
         self
@@ -776,92 +779,121 @@ impl Load {
             resume::Begin::AlreadyLoaded(report) => return Ok(report.timed(started)),
             resume::Begin::Run(run) => run,
         };
-        let session_utc = db.session_is_utc().await?;
-        let encoder = RowEncoder::new(
-            name,
-            dest.columns.clone(),
-            dest.format,
-            dest.null.clone(),
-            session_utc,
-        )
-        .with_session_offset(db.session_offset().await?);
-        // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
-        // larger chunks); the memory bound holds either way.
-        let sizing = db.chunk_sizing();
-        let pick = |given: bool, own: usize, theirs: Option<usize>| match theirs {
-            Some(v) if !given => v,
-            _ => own,
+        // A resumable load into an empty table leaves out, until its end, the indexes that no
+        // row can fail; indexes an earlier load left out are built first where they cannot.
+        let deferred = match &run.checkpoints {
+            Some(cp) if !run.atomic => {
+                db.defer_indexes(&dest.table, cp, !self.keep_indexes)
+                    .await?
+            }
+            _ => false,
         };
-        let chunk_rows = pick(self.given[0], self.chunk_rows, sizing.map(|s| s.rows));
-        let chunk_bytes = pick(self.given[1], self.chunk_bytes, sizing.map(|s| s.bytes));
-        let workers = if run.atomic {
-            1
-        } else {
-            pick(self.given[2], self.workers, sizing.map(|s| s.workers))
-        };
-        // Rows per chunk grow while commits are costly, unless chosen (by the user, or by the
-        // backend for a server it knows).
-        let tuner = Arc::new(if self.given[0] || sizing.is_some() {
-            crate::tuner::ChunkTuner::fixed(chunk_rows)
-        } else {
-            crate::tuner::ChunkTuner::adaptive(chunk_rows, ADAPTIVE_MAX_ROWS)
-        });
-        let plan = Plan {
-            table: dest.table.clone(),
-            input: name.to_string(),
-            columns: dest.columns.clone(),
-            format: dest.format,
-            mode: self.mode,
-            chunk_rows,
-            upsert: dest.upsert.clone(),
-            checkpoints: run.checkpoints.clone(),
-            atomic: run.atomic,
-            // Only where a refused row can be found by reading the input again.
-            build_indexes_at_end: self.atomic
-                && !self.keep_indexes
-                && from_file
-                && dest.upsert.is_none()
-                && run.rejects.is_none(),
-            retry: self.retry,
-            rejects: run.rejects.clone(),
-            max_errors: self.max_errors,
-            tuner: tuner.clone(),
-        };
-        let sinks = db.sinks(plan, workers, self.progress.clone()).await?;
-        let opts = PipelineOptions {
-            rejects: run.rejects.is_some(),
-            max_errors: self.max_errors,
-            chunk_rows: tuner,
-            chunk_bytes,
-            // A chunk for each writer and one queued: more would only wait.
-            in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
-        };
-        let load_id = run.checkpoints.as_ref().map(|c| c.load_id().to_string());
-        let stats = pipeline::run(
-            run.reader,
-            encoder,
-            sinks,
-            opts,
-            run.resume,
-            self.progress.clone(),
-            self.cancel.clone(),
-        )
-        .await;
-        if let (Ok(_), Some(cp)) = (&stats, &run.checkpoints) {
+        let resume::Run {
+            reader,
+            resume,
+            checkpoints,
+            rejects,
+            atomic,
+            not_resumable,
+        } = run;
+        let (stats, workers) = async {
+            let session_utc = db.session_is_utc().await?;
+            let encoder = RowEncoder::new(
+                name,
+                dest.columns.clone(),
+                dest.format,
+                dest.null.clone(),
+                session_utc,
+            )
+            .with_session_offset(db.session_offset().await?);
+            // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
+            // larger chunks); the memory bound holds either way.
+            let sizing = db.chunk_sizing();
+            let pick = |given: bool, own: usize, theirs: Option<usize>| match theirs {
+                Some(v) if !given => v,
+                _ => own,
+            };
+            let chunk_rows = pick(self.given[0], self.chunk_rows, sizing.map(|s| s.rows));
+            let chunk_bytes = pick(self.given[1], self.chunk_bytes, sizing.map(|s| s.bytes));
+            let workers = if atomic {
+                1
+            } else {
+                pick(self.given[2], self.workers, sizing.map(|s| s.workers))
+            };
+            // Rows per chunk grow while commits are costly, unless chosen (by the user, or by the
+            // backend for a server it knows).
+            let tuner = Arc::new(if self.given[0] || sizing.is_some() {
+                crate::tuner::ChunkTuner::fixed(chunk_rows)
+            } else {
+                crate::tuner::ChunkTuner::adaptive(chunk_rows, ADAPTIVE_MAX_ROWS)
+            });
+            let plan = Plan {
+                table: dest.table.clone(),
+                input: name.to_string(),
+                columns: dest.columns.clone(),
+                format: dest.format,
+                mode: self.mode,
+                chunk_rows,
+                upsert: dest.upsert.clone(),
+                checkpoints: checkpoints.clone(),
+                atomic: atomic,
+                // Only where a refused row can be found by reading the input again.
+                build_indexes_at_end: self.atomic
+                    && !self.keep_indexes
+                    && from_file
+                    && dest.upsert.is_none()
+                    && rejects.is_none(),
+                retry: self.retry,
+                rejects: rejects.clone(),
+                max_errors: self.max_errors,
+                tuner: tuner.clone(),
+            };
+            let sinks = db.sinks(plan, workers, self.progress.clone()).await?;
+            let opts = PipelineOptions {
+                rejects: rejects.is_some(),
+                max_errors: self.max_errors,
+                chunk_rows: tuner,
+                chunk_bytes,
+                // A chunk for each writer and one queued: more would only wait.
+                in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
+            };
+            let stats = pipeline::run(
+                reader,
+                encoder,
+                sinks,
+                opts,
+                resume,
+                self.progress.clone(),
+                self.cancel.clone(),
+            )
+            .await;
+            Ok::<_, Error>((stats, workers))
+        }
+        .await
+        .map_or_else(|e| (Err(e), 1), |(stats, workers)| (stats, workers));
+        if let (true, Some(cp)) = (deferred, &checkpoints) {
+            // Whether the load went through or stopped: a table is left with its indexes
+            // whenever the server lets barge build them (a kill leaves them recorded).
+            let built = db.build_indexes(&dest.table, cp, workers).await;
+            match (&stats, built) {
+                (Ok(_), Err(e)) => return Err(e.with_load_id(Some(cp.load_id().to_string()))),
+                (Err(_), Err(e)) => tracing::warn!(
+                    "the indexes left out while {} loaded are not built ({e}): the next load into it builds them",
+                    dest.table.quoted()
+                ),
+                _ => {}
+            }
+        }
+        let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
+        if let (Ok(_), Some(cp)) = (&stats, &checkpoints) {
             db.mark_done(cp).await?;
         }
         let stats = stats.map_err(|e| {
             // One transaction: whatever its chunks wrote was rolled back with it.
-            let e = if run.atomic { e.with_committed(0) } else { e };
+            let e = if atomic { e.with_committed(0) } else { e };
             dest.explain(e.with_load_id(load_id.clone()))
         })?;
-        Ok(self.report(
-            &dest,
-            stats,
-            load_id,
-            (run.atomic, run.not_resumable),
-            started,
-        ))
+        Ok(self.report(&dest, stats, load_id, (atomic, not_resumable), started))
     }
 }
 

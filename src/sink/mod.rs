@@ -139,6 +139,31 @@ pub trait Backend: Send {
         }
     }
 
+    /// At the start of a resumable load: where `leave_out`, leaves out of an empty table,
+    /// until [`Backend::build_indexes`], the indexes that no row can fail (PostgreSQL's
+    /// `sink::postgres::pending_indexes`). First builds any that another load left out (and
+    /// this load's own too, unless `leave_out`). Returns whether indexes are left out for this
+    /// load.
+    fn defer_indexes(
+        &mut self,
+        _table: &Table,
+        _checkpoints: &Checkpoints,
+        _leave_out: bool,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async { Ok(false) }
+    }
+
+    /// Builds the indexes [`Backend::defer_indexes`] left out, on up to `connections`
+    /// connections at once.
+    fn build_indexes(
+        &mut self,
+        _table: &Table,
+        _checkpoints: &Checkpoints,
+        _connections: usize,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
     /// Whether the table holds no row.
     fn is_empty(&mut self, table: &Table) -> impl Future<Output = Result<bool>> + Send {
         async move {

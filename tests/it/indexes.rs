@@ -1,7 +1,9 @@
 //! An `--atomic` load into an empty PostgreSQL table builds the table's indexes at the end,
 //! inside its transaction: the table ends with exactly the indexes and constraints it had and
 //! the rows the server's own COPY stores; other sessions cannot read it mid-load; a kill
-//! leaves it as it was; rows a unique index refuses are found with their lines.
+//! leaves it as it was; rows a unique index refuses are found with their lines. A resumable
+//! load into an empty table leaves out only the indexes no row can fail, records them, and
+//! builds them at its end, or in the next run after a kill.
 
 use std::time::{Duration, Instant};
 
@@ -260,4 +262,211 @@ async fn mid_load_the_table_is_locked_and_a_kill_leaves_it_as_it_was() {
         .await;
     assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
     assert_eq!(definitions(&db).await, before);
+}
+
+/// Beside [`INDEXES`]: indexes that no row can fail (with `t_score`, a hash index on a
+/// double), which a resumable load leaves out of an empty table until its end, and one on a
+/// text column, which it keeps (a long value can exceed a B-tree entry's limit).
+const PLAIN: &str = "\
+    CREATE INDEX t_user ON t (user_id); \
+    CREATE INDEX t_when ON t USING brin (created_at); \
+    CREATE INDEX t_name ON t (name)";
+
+/// What a resumable load leaves out of [`INDEXES`] and [`PLAIN`], as `rows_text` shows names.
+const LEFT_OUT: [&str; 3] = ["(t_score)", "(t_user)", "(t_when)"];
+
+async fn index_names(db: &TestDb) -> Vec<String> {
+    db.rows_text(
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 't'::regclass ORDER BY 1",
+    )
+    .await
+}
+
+/// The indexes recorded as left out, by name.
+async fn recorded(db: &TestDb) -> Vec<String> {
+    db.rows_text("SELECT index_name FROM barge_checkpoint_indexes ORDER BY 1")
+        .await
+}
+
+async fn table_with_plain_indexes(test: &str) -> TestDb {
+    let db = table_with_indexes(test).await;
+    db.exec(PLAIN).await;
+    db
+}
+
+/// `barge load FILE --into DB --table t` and `extra`: a resumable load.
+fn load(db: &TestDb, file: &std::path::Path, extra: &[&str]) -> Run {
+    let file = file.to_str().unwrap();
+    let args = ["load", file, "--into", &db.url, "--table", "t"];
+    barge(&[&args[..], extra].concat())
+}
+
+#[tokio::test]
+async fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail_at_its_end() {
+    let db = table_with_plain_indexes("plain_at_end").await;
+    let before = definitions(&db).await;
+    assert_eq!(before.len(), 12, "{before:#?}");
+    let dir = Dir::new();
+    let csv = events_csv(20_000);
+    let f = dir.write("events.csv", &csv);
+    let run = load(&db, &f, &["--chunk-rows", "3000", "-v"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("its indexes that no row can fail are built at the end of the load")
+            && run.stderr.contains("indexes=3")
+            && run
+                .stderr
+                .contains("built the indexes left out while the table loaded"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(definitions(&db).await, before);
+    assert!(recorded(&db).await.is_empty());
+    db.server_copy("oracle", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
+    // The rebuilt indexes hold every row: counts through each of them equal the table's.
+    db.exec("SET enable_seqscan = off; SET enable_bitmapscan = on")
+        .await;
+    for filter in [
+        "user_id >= 0 OR user_id < 0",
+        "created_at > '-infinity'",
+        "score = score",
+    ] {
+        assert_eq!(
+            db.rows_text(&format!("SELECT count(*) FROM t WHERE {filter}"))
+                .await,
+            db.rows_text(&format!("SELECT count(*) FROM oracle WHERE {filter}"))
+                .await,
+            "{filter}"
+        );
+    }
+    db.exec("RESET enable_seqscan; RESET enable_bitmapscan")
+        .await;
+
+    // Into a table that holds rows, the indexes stay in place.
+    db.exec("TRUNCATE t; INSERT INTO t SELECT * FROM oracle WHERE id = 1")
+        .await;
+    let rest = dir.write(
+        "rest.csv",
+        csv.lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    let run = load(&db, &rest, &["-v"]);
+    run.assert_ok();
+    assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
+    assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
+    assert_eq!(definitions(&db).await, before);
+
+    // Nor with --keep-indexes.
+    db.exec("TRUNCATE t").await;
+    let run = load(&db, &f, &["--again", "--keep-indexes", "-v"]);
+    run.assert_ok();
+    assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
+    assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
+    assert_eq!(definitions(&db).await, before);
+}
+
+#[tokio::test]
+async fn a_load_that_stops_on_a_bad_row_builds_the_indexes_it_left_out_before_it_exits() {
+    let db = table_with_plain_indexes("plain_bad_row").await;
+    let before = definitions(&db).await;
+    let dir = Dir::new();
+    let mut csv = events_csv(10_000);
+    let bad = csv.lines().nth(9_000).unwrap().to_string();
+    let broken = bad
+        .replacen(",true,", ",maybe,", 1)
+        .replacen(",false,", ",maybe,", 1);
+    assert_ne!(bad, broken);
+    csv = csv.replace(&bad, &broken);
+    let f = dir.write("bad.csv", &csv);
+    let run = load(&db, &f, &["--chunk-rows", "1000"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("(line 9001, byte ") && run.stderr.contains("invalid value \"maybe\""),
+        "{}",
+        run.stderr
+    );
+    // The rows before it are committed, and the table has every index again.
+    let committed = db
+        .rows_text("SELECT to_char(count(*), 'FM9,999') FROM t")
+        .await;
+    let note = format!(
+        "note: {} rows were committed before the error",
+        committed[0].trim_matches(['(', ')', '"'])
+    );
+    assert!(run.stderr.contains(&note), "{note}: {}", run.stderr);
+    assert_ne!(committed, vec!["(0)"]);
+    assert_eq!(definitions(&db).await, before);
+    assert!(recorded(&db).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_kill_leaves_the_indexes_recorded_and_the_next_run_builds_them() {
+    let db = table_with_plain_indexes("plain_kill").await;
+    let before = definitions(&db).await;
+    let names = index_names(&db).await;
+    let dir = Dir::new();
+    let csv = events_csv(300_000);
+    let f = dir.write("big.csv", &csv);
+    let file = f.to_str().unwrap();
+    let args = [
+        "load",
+        file,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "2000",
+        "--quiet",
+    ];
+    db.server_copy("oracle", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    // The same command resumes and builds them at its end; with --keep-indexes it builds
+    // them before it loads.
+    for extra in [&[][..], &["--keep-indexes"][..]] {
+        db.exec("TRUNCATE t; DROP TABLE IF EXISTS barge_checkpoint")
+            .await;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args(args)
+            .spawn()
+            .expect("spawn barge");
+        // Wait until chunks are committed: the table holds rows without the indexes left out.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while db.rows_text("SELECT count(*) > 0 FROM t").await != vec!["(t)"] {
+            assert!(Instant::now() < deadline, "no chunk was ever committed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        let partial = db.rows_text("SELECT count(*) < 300000 FROM t").await;
+        assert_eq!(partial, vec!["(t)"], "the load ended before the kill");
+        // Every constraint is in place; what is missing is recorded.
+        assert_eq!(recorded(&db).await, LEFT_OUT);
+        let kept: Vec<String> = names
+            .iter()
+            .filter(|n| !LEFT_OUT.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(index_names(&db).await, kept);
+        // Other sessions read the table meanwhile (it is not locked).
+        db.exec("SET lock_timeout = '300ms'; SELECT count(*) FROM t; RESET lock_timeout")
+            .await;
+        let run = barge(&[&args[..], extra, &["-v"]].concat());
+        run.assert_ok();
+        let said = if extra.is_empty() {
+            "left out by an earlier run of this load are built at its end"
+        } else {
+            "building the indexes an earlier load left out of the table before loading"
+        };
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+        assert_eq!(definitions(&db).await, before);
+        assert!(recorded(&db).await.is_empty());
+        assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
+    }
 }

@@ -9,7 +9,8 @@ use tokio_postgres::Client;
 
 use self::conninfo::PgTarget;
 use self::error::get;
-use crate::checkpoint::{Cell, Ledger, Param};
+use self::pending_indexes::PendingIndexes;
+use crate::checkpoint::{Cell, Checkpoints, Ledger, Param};
 use crate::chunk::WireFormat;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::Dialect;
@@ -26,6 +27,7 @@ pub mod copy;
 pub mod deferred;
 pub mod error;
 pub mod insert;
+pub mod pending_indexes;
 pub mod plan;
 pub mod refused;
 pub mod resolve;
@@ -260,6 +262,48 @@ impl Backend for PgBackend {
 
     async fn session_is_utc(&mut self) -> Result<bool> {
         session_is_utc(self.client().await?).await
+    }
+
+    async fn defer_indexes(
+        &mut self,
+        table: &Table,
+        checkpoints: &Checkpoints,
+        leave_out: bool,
+    ) -> Result<bool> {
+        if self.citus {
+            return Ok(false);
+        }
+        let pending = PendingIndexes::new(checkpoints.table(), &table.quoted())?;
+        self.client().await?;
+        let client = self
+            .client
+            .as_mut()
+            .ok_or_else(|| Error::internal("the bookkeeping connection is gone"))?;
+        pending
+            .defer(client, checkpoints.load_id(), leave_out)
+            .await
+    }
+
+    /// On the bookkeeping connection and as many more as `connections` asks (each index is
+    /// one server process's work; a server with no slot left builds them one at a time).
+    async fn build_indexes(
+        &mut self,
+        table: &Table,
+        checkpoints: &Checkpoints,
+        connections: usize,
+    ) -> Result<()> {
+        let pending = PendingIndexes::new(checkpoints.table(), &table.quoted())?;
+        self.client().await?;
+        let mut clients: Vec<Client> = self.client.take().into_iter().collect();
+        for _ in 1..connections.max(1) {
+            match connect(&self.config, &self.target).await {
+                Ok(c) => clients.push(c),
+                Err(_) => break,
+            }
+        }
+        let built = pending.build(&mut clients).await;
+        self.client = clients.into_iter().next();
+        built
     }
 
     /// One writer per worker: the first on the bookkeeping connection, the others on new
