@@ -836,7 +836,7 @@ impl Load {
                 chunk_rows,
                 upsert: dest.upsert.clone(),
                 checkpoints: checkpoints.clone(),
-                atomic: atomic,
+                atomic,
                 // Only where a refused row can be found by reading the input again.
                 build_indexes_at_end: self.atomic
                     && !self.keep_indexes
