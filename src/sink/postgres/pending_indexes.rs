@@ -300,6 +300,11 @@ impl PendingIndexes {
                     "an index of that name was made while the load ran: kept as it is"
                 );
             } else {
+                // A role's statement_timeout bounds its own statements; this one puts back what
+                // barge took away, and must finish however long the table has grown.
+                tx.batch_execute("SET LOCAL statement_timeout = 0")
+                    .await
+                    .map_err(ctx)?;
                 tx.batch_execute(&definition).await.map_err(ctx)?;
             }
             tx.commit().await.map_err(ctx)?;
