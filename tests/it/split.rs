@@ -1,7 +1,7 @@
 //! One load shared by several processes (`--split K/N`): three processes load one file
 //! (whose quoted fields hold line breaks, so that a byte offset is no record start), one is
 //! killed mid-load and run again, and the table equals the server's own COPY of the file, on
-//! PostgreSQL and on Citus. Shares run again, with the same or another N, load nothing twice.
+//! PostgreSQL (with the indexes the shares left out built again) and on Citus. Shares run again, with the same or another N, load nothing twice.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -152,8 +152,19 @@ async fn three_processes_share_one_file_exactly_once_on_postgres() {
     for t in ["shared", "oracle"] {
         query(&db.url, &format!("CREATE TABLE {t} ({EVENTS_DDL})")).await;
     }
+    // Indexes no row can fail: left out by whichever share finds the table empty, recorded
+    // for all of them, and built once (by the first share to end, or the rerun after a kill).
+    let indexes = "CREATE INDEX shared_user ON shared (user_id); \
+                   CREATE INDEX shared_when ON shared USING brin (created_at)";
+    query(&db.url, indexes).await;
+    let definitions = "SELECT string_agg(pg_get_indexdef(indexrelid), '; ' ORDER BY pg_get_indexdef(indexrelid)) \
+                       FROM pg_index WHERE indrelid = 'shared'::regclass AND indisvalid";
+    let before = query(&db.url, definitions).await;
     copy_oracle(&db.url, &path).await;
     three_processes_one_killed(&db.url, &path).await;
+    assert_eq!(query(&db.url, definitions).await, before);
+    let pending = "SELECT count(*)::text FROM barge_checkpoint_indexes";
+    assert_eq!(query(&db.url, pending).await, "0");
 }
 
 #[tokio::test]
