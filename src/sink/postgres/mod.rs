@@ -279,9 +279,9 @@ impl Backend for PgBackend {
             .client
             .as_mut()
             .ok_or_else(|| Error::internal("the bookkeeping connection is gone"))?;
-        pending
+        Ok(pending
             .defer(client, checkpoints.load_id(), leave_out)
-            .await
+            .await)
     }
 
     /// On the bookkeeping connection and as many more as `connections` asks (each index is

@@ -117,39 +117,55 @@ impl PendingIndexes {
     ///
     /// Indexes an earlier run of this same load left out stay out (it is resuming), unless
     /// not `leave_out` (`--keep-indexes`); those another load left out are built now, before
-    /// any row goes in. Otherwise, if `leave_out` and the table is
-    /// empty, the indexes that may wait are dropped and recorded, in one transaction under an
-    /// exclusive lock. Anything that stands in the way (no right to create the recording
-    /// table, a lock not granted within seconds, a drop that fails) leaves the table as it was
-    /// and is said at `-v`.
+    /// any row goes in. Otherwise, if `leave_out` and the table is empty, the indexes that may
+    /// wait are dropped and recorded, in one transaction under an exclusive lock.
     ///
-    /// # Errors
-    /// The server's, for a catalog query or for building another load's indexes.
-    pub async fn defer(&self, client: &mut Client, load_id: &str, leave_out: bool) -> Result<bool> {
-        let recorded = self.recorded(client).await?;
+    /// Nothing here fails the load: what stands in the way (a recording table this role may
+    /// not read or create, a lock not granted within seconds, a drop that fails, another
+    /// load's indexes this role may not build) leaves the table's indexes as they are, and is
+    /// said at `-v` (a warning for indexes still missing).
+    pub async fn defer(&self, client: &mut Client, load_id: &str, leave_out: bool) -> bool {
+        let recorded = match self.recorded(client).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {e}");
+                return false;
+            }
+        };
         if leave_out && recorded.iter().any(|(_, id)| id == load_id) {
             tracing::info!(
                 table = %self.table,
                 indexes = recorded.len(),
                 "indexes left out by an earlier run of this load are built at its end"
             );
-            return Ok(true);
+            return true;
         }
         if !recorded.is_empty() {
             tracing::info!(
                 table = %self.table,
                 "building the indexes an earlier load left out of the table before loading"
             );
-            self.build(std::slice::from_mut(client)).await?;
+            if let Err(e) = self.build(std::slice::from_mut(client)).await {
+                let names: Vec<&str> = recorded.iter().map(|(n, _)| n.as_str()).collect();
+                tracing::warn!(
+                    table = %self.table,
+                    "indexes an earlier load left out ({}) could not be built: {e}; they are \
+                     recorded in {}, and any load into the table by a role that may build \
+                     them does",
+                    names.join(", "),
+                    self.ledger
+                );
+                return false;
+            }
         }
         if !leave_out {
-            return Ok(false);
+            return false;
         }
         match self.drop_and_record(client, load_id).await {
-            Ok(dropped) => Ok(dropped),
+            Ok(dropped) => dropped,
             Err(why) => {
                 tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {why}");
-                Ok(false)
+                false
             }
         }
     }
