@@ -38,9 +38,10 @@ const SUFFIX: &str = "_indexes";
 /// when the table itself does not qualify (not a plain table of this role, on Citus, a
 /// partition).
 const CANDIDATES: &str = "\
-SELECT i.indexrelid::regclass::text, pg_catalog.pg_get_indexdef(i.indexrelid)
+SELECT pg_catalog.format('%I.%I', n.nspname, ic.relname), pg_catalog.pg_get_indexdef(i.indexrelid)
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
 JOIN pg_catalog.pg_am am ON am.oid = ic.relam
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
 WHERE c.oid = pg_catalog.to_regclass($1)
@@ -235,8 +236,8 @@ impl PendingIndexes {
             tx.execute(&insert, &[&self.table, &name, &definition, &load_id])
                 .await
                 .map_err(text)?;
-            // `name` is the server's own rendering of the index as a regclass: quoted where
-            // it must be, and schema-qualified unless the schema is on the search path.
+            // `name` is schema-qualified and quoted by the server (`format('%I.%I')`), so
+            // that it means the same index whatever a later run's search_path.
             tx.batch_execute(&format!("DROP INDEX {name}"))
                 .await
                 .map_err(text)?;
