@@ -763,6 +763,91 @@ impl Load {
         }
     }
 
+    /// The phase that sends the rows: the encoder, chunk sizes and writers for this backend,
+    /// then the pipeline. Returns the pipeline's outcome and how many writers it ran; an error
+    /// setting it up is returned as such.
+    async fn send<B: Backend>(
+        &self,
+        db: &mut B,
+        dest: &table::Destination,
+        name: &str,
+        from_file: bool,
+        rows: resume::Rows,
+        run: &resume::Run,
+    ) -> Result<(Result<pipeline::PipelineStats>, usize)> {
+        let session_utc = db.session_is_utc().await?;
+        let encoder = RowEncoder::new(
+            name,
+            dest.columns.clone(),
+            dest.format,
+            dest.null.clone(),
+            session_utc,
+        )
+        .with_session_offset(db.session_offset().await?);
+        // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
+        // larger chunks); the memory bound holds either way.
+        let sizing = db.chunk_sizing();
+        let pick = |given: bool, own: usize, theirs: Option<usize>| match theirs {
+            Some(v) if !given => v,
+            _ => own,
+        };
+        let chunk_rows = pick(self.given[0], self.chunk_rows, sizing.map(|s| s.rows));
+        let chunk_bytes = pick(self.given[1], self.chunk_bytes, sizing.map(|s| s.bytes));
+        let workers = if run.atomic {
+            1
+        } else {
+            pick(self.given[2], self.workers, sizing.map(|s| s.workers))
+        };
+        // Rows per chunk grow while commits are costly, unless chosen (by the user, or by the
+        // backend for a server it knows).
+        let tuner = Arc::new(if self.given[0] || sizing.is_some() {
+            crate::tuner::ChunkTuner::fixed(chunk_rows)
+        } else {
+            crate::tuner::ChunkTuner::adaptive(chunk_rows, ADAPTIVE_MAX_ROWS)
+        });
+        let plan = Plan {
+            table: dest.table.clone(),
+            input: name.to_string(),
+            columns: dest.columns.clone(),
+            format: dest.format,
+            mode: self.mode,
+            chunk_rows,
+            upsert: dest.upsert.clone(),
+            checkpoints: run.checkpoints.clone(),
+            atomic: run.atomic,
+            // Only where a refused row can be found by reading the input again.
+            build_indexes_at_end: self.atomic
+                && !self.keep_indexes
+                && from_file
+                && dest.upsert.is_none()
+                && run.rejects.is_none(),
+            retry: self.retry,
+            rejects: run.rejects.clone(),
+            max_errors: self.max_errors,
+            tuner: tuner.clone(),
+        };
+        let sinks = db.sinks(plan, workers, self.progress.clone()).await?;
+        let opts = PipelineOptions {
+            rejects: run.rejects.is_some(),
+            max_errors: self.max_errors,
+            chunk_rows: tuner,
+            chunk_bytes,
+            // A chunk for each writer and one queued: more would only wait.
+            in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
+        };
+        let stats = pipeline::run(
+            rows.reader,
+            encoder,
+            sinks,
+            opts,
+            rows.resume,
+            self.progress.clone(),
+            self.cancel.clone(),
+        )
+        .await;
+        Ok((stats, workers))
+    }
+
     /// A load's phases, on any backend.
     async fn run_on<B: Backend>(
         &self,
@@ -775,9 +860,9 @@ impl Load {
         let started = Instant::now();
         let from_file = matches!(input, Input::File(_));
         let (reader, dest) = self.destination(&mut db, input, name, table).await?;
-        let run = match self.resume(&mut db, &dest, reader, name, first).await? {
+        let (rows, run) = match self.resume(&mut db, &dest, reader, name, first).await? {
             resume::Begin::AlreadyLoaded(report) => return Ok(report.timed(started)),
-            resume::Begin::Run(run) => run,
+            resume::Begin::Run(rows, run) => (rows, run),
         };
         // A resumable load into an empty table leaves out, until its end, the indexes that no
         // row can fail; indexes an earlier load left out are built first where they cannot.
@@ -788,89 +873,16 @@ impl Load {
             }
             _ => false,
         };
+        let (stats, workers) = self
+            .send(&mut db, &dest, name, from_file, rows, &run)
+            .await
+            .unwrap_or_else(|e| (Err(e), 1));
         let resume::Run {
-            reader,
-            resume,
             checkpoints,
-            rejects,
             atomic,
             not_resumable,
+            ..
         } = run;
-        let (stats, workers) = async {
-            let session_utc = db.session_is_utc().await?;
-            let encoder = RowEncoder::new(
-                name,
-                dest.columns.clone(),
-                dest.format,
-                dest.null.clone(),
-                session_utc,
-            )
-            .with_session_offset(db.session_offset().await?);
-            // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
-            // larger chunks); the memory bound holds either way.
-            let sizing = db.chunk_sizing();
-            let pick = |given: bool, own: usize, theirs: Option<usize>| match theirs {
-                Some(v) if !given => v,
-                _ => own,
-            };
-            let chunk_rows = pick(self.given[0], self.chunk_rows, sizing.map(|s| s.rows));
-            let chunk_bytes = pick(self.given[1], self.chunk_bytes, sizing.map(|s| s.bytes));
-            let workers = if atomic {
-                1
-            } else {
-                pick(self.given[2], self.workers, sizing.map(|s| s.workers))
-            };
-            // Rows per chunk grow while commits are costly, unless chosen (by the user, or by the
-            // backend for a server it knows).
-            let tuner = Arc::new(if self.given[0] || sizing.is_some() {
-                crate::tuner::ChunkTuner::fixed(chunk_rows)
-            } else {
-                crate::tuner::ChunkTuner::adaptive(chunk_rows, ADAPTIVE_MAX_ROWS)
-            });
-            let plan = Plan {
-                table: dest.table.clone(),
-                input: name.to_string(),
-                columns: dest.columns.clone(),
-                format: dest.format,
-                mode: self.mode,
-                chunk_rows,
-                upsert: dest.upsert.clone(),
-                checkpoints: checkpoints.clone(),
-                atomic,
-                // Only where a refused row can be found by reading the input again.
-                build_indexes_at_end: self.atomic
-                    && !self.keep_indexes
-                    && from_file
-                    && dest.upsert.is_none()
-                    && rejects.is_none(),
-                retry: self.retry,
-                rejects: rejects.clone(),
-                max_errors: self.max_errors,
-                tuner: tuner.clone(),
-            };
-            let sinks = db.sinks(plan, workers, self.progress.clone()).await?;
-            let opts = PipelineOptions {
-                rejects: rejects.is_some(),
-                max_errors: self.max_errors,
-                chunk_rows: tuner,
-                chunk_bytes,
-                // A chunk for each writer and one queued: more would only wait.
-                in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
-            };
-            let stats = pipeline::run(
-                reader,
-                encoder,
-                sinks,
-                opts,
-                resume,
-                self.progress.clone(),
-                self.cancel.clone(),
-            )
-            .await;
-            Ok::<_, Error>((stats, workers))
-        }
-        .await
-        .map_or_else(|e| (Err(e), 1), |(stats, workers)| (stats, workers));
         if let (true, Some(cp)) = (deferred, &checkpoints) {
             // Whether the load went through or stopped: a table is left with its indexes
             // whenever the server lets barge build them (a kill leaves them recorded).

@@ -26,15 +26,19 @@ pub(super) enum Begin {
     /// It completed before: nothing to do (the report says when).
     AlreadyLoaded(LoadReport),
     /// Rows are to be loaded.
-    Run(Run),
+    Run(Rows, Run),
 }
 
-/// A load about to send rows.
-pub(super) struct Run {
+/// The rows a load is about to send, for the phase that sends them.
+pub(super) struct Rows {
     /// The reader, past what earlier runs committed when it could seek.
     pub reader: Box<dyn RecordSource>,
     /// What the reader passes over, and the first chunk's number.
     pub resume: Resume,
+}
+
+/// A load about to send rows: how it keeps its books.
+pub(super) struct Run {
     /// The load's bookkeeping; `None` without checkpoints.
     pub checkpoints: Option<Checkpoints>,
     /// The rejects file (`--rejects`).
@@ -194,14 +198,15 @@ impl Load {
                 )?)
             }
         };
-        Ok(Begin::Run(Run {
-            reader,
-            resume,
-            checkpoints,
-            rejects,
-            atomic,
-            not_resumable,
-        }))
+        Ok(Begin::Run(
+            Rows { reader, resume },
+            Run {
+                checkpoints,
+                rejects,
+                atomic,
+                not_resumable,
+            },
+        ))
     }
 
     /// The load's id: the user's `--load-id`, else a fingerprint of the file and of how it maps
