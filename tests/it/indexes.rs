@@ -38,6 +38,20 @@ fn load_atomic(db: &TestDb, file: &std::path::Path, extra: &[&str]) -> Run {
     barge(&[&args[..], extra].concat())
 }
 
+/// 20,000 bench-like rows written to `dir` and loaded into `db`'s `t` by `loader` in chunks
+/// of 3,000 with `-v`, successfully: the file's text, its path and the run.
+fn load_events(
+    db: &TestDb,
+    dir: &Dir,
+    loader: fn(&TestDb, &std::path::Path, &[&str]) -> Run,
+) -> (String, std::path::PathBuf, Run) {
+    let csv = events_csv(20_000);
+    let f = dir.write("events.csv", &csv);
+    let run = loader(db, &f, &["--chunk-rows", "3000", "-v"]);
+    run.assert_ok();
+    (csv, f, run)
+}
+
 async fn table_with_indexes(test: &str) -> TestDb {
     let db = fresh_db(test).await;
     db.exec(&format!("CREATE TABLE t ({EVENTS_DDL}); {INDEXES}"))
@@ -53,10 +67,7 @@ async fn an_atomic_load_into_an_empty_table_builds_its_indexes_at_the_end_exactl
     let before = definitions(&db).await;
     assert_eq!(before.len(), 9, "{before:#?}");
     let dir = Dir::new();
-    let csv = events_csv(20_000);
-    let f = dir.write("events.csv", &csv);
-    let run = load_atomic(&db, &f, &["--chunk-rows", "3000", "-v"]);
-    run.assert_ok();
+    let (csv, f, run) = load_events(&db, &dir, load_atomic);
     assert!(
         run.stderr
             .contains("its indexes are built at the end of the load, in its transaction")
@@ -307,10 +318,7 @@ async fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail
     let before = definitions(&db).await;
     assert_eq!(before.len(), 12, "{before:#?}");
     let dir = Dir::new();
-    let csv = events_csv(20_000);
-    let f = dir.write("events.csv", &csv);
-    let run = load(&db, &f, &["--chunk-rows", "3000", "-v"]);
-    run.assert_ok();
+    let (csv, f, run) = load_events(&db, &dir, load);
     assert!(
         run.stderr
             .contains("its indexes that no row can fail are built at the end of the load")

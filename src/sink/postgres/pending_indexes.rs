@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use tokio::sync::Mutex;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 use crate::error::{Error, Result};
 use crate::schema::TableName;
@@ -171,6 +171,15 @@ impl PendingIndexes {
         }
     }
 
+    /// Whether the table holds no row, asked on `db` (a connection or a transaction on it).
+    async fn is_empty(
+        &self,
+        db: &impl GenericClient,
+    ) -> std::result::Result<bool, tokio_postgres::Error> {
+        let sql = format!("SELECT NOT EXISTS (SELECT FROM {})", self.table);
+        db.query_one(&sql, &[]).await?.try_get(0)
+    }
+
     /// Drops the indexes that may wait and records them; `Ok(false)` when there are none or
     /// the table holds rows, `Err` (the reason) when something stood in the way.
     async fn drop_and_record(
@@ -186,15 +195,9 @@ impl PendingIndexes {
         if candidates.is_empty() {
             return Ok(false);
         }
-        let empty_sql = format!("SELECT NOT EXISTS (SELECT FROM {})", self.table);
         // Looked at before locking: a table that holds rows (a load into a busy table) must
         // not wait for, nor hold up, the sessions using it.
-        let empty: bool = client
-            .query_one(&empty_sql, &[])
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(text)?;
-        if !empty {
+        if !self.is_empty(&*client).await.map_err(text)? {
             return Ok(false);
         }
         client
@@ -216,12 +219,7 @@ impl PendingIndexes {
         .await
         .map_err(text)?;
         // Under the lock, again: another process of this load (`--split`) may have been first.
-        let empty: bool = tx
-            .query_one(&empty_sql, &[])
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(text)?;
-        if !empty {
+        if !self.is_empty(&tx).await.map_err(text)? {
             return Ok(false);
         }
         let candidates = tx.query(CANDIDATES, &[&self.table]).await.map_err(text)?;
