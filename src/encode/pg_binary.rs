@@ -202,21 +202,10 @@ fn int_slowly<const WIDTH: usize>(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let value = if (1..=18).contains(&digits.len()) {
-        let mut acc: i64 = 0;
-        for &b in digits {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                return Outcome::Defer;
-            }
-            acc = acc * 10 + i64::from(d);
-        }
-        Some(if neg { -acc } else { acc })
-    } else {
-        match long_int(neg, digits) {
-            Ok(v) => v,
-            Err(outcome) => return outcome,
-        }
+    // Off the common path, one checked reading serves every length.
+    let value = match long_int(neg, digits) {
+        Ok(v) => v,
+        Err(outcome) => return outcome,
     };
     match value {
         Some(v) if v >= min && v <= max => {
@@ -231,8 +220,8 @@ fn int_slowly<const WIDTH: usize>(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     }
 }
 
-/// An integer of more than 18 digits (or none): `None` when it overflows an `i64`, an outcome
-/// when it is not digits.
+/// An integer's digits, read with checked arithmetic: `None` when it overflows an `i64`, an
+/// outcome when it is not digits (or none).
 fn long_int(neg: bool, digits: &[u8]) -> Result<Option<i64>, Outcome> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(Outcome::Defer);
