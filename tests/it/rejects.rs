@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::pg::{fresh_db_at, PrivateServer};
 use crate::support::{barge, fresh_db, Dir, TestDb};
 
 const DDL: &str = "id int PRIMARY KEY, n smallint, amount numeric(6,2), \
@@ -1018,4 +1019,147 @@ async fn rows_without_their_parent_or_failing_a_check_are_set_aside_with_one_que
         db.rows_text("SELECT count(*), sum(id) FROM child").await,
         vec![format!("({good},{good_sum})")]
     );
+}
+
+/// A transaction that holds more than 64 subtransactions (savepoints released after writing)
+/// slows every session on the server until it ends. A load that is one transaction (a role
+/// that may not create the checkpoint table) keeps a savepoint per chunk with `--rejects`, and
+/// a search keeps one per range that went in: past
+/// 60, the tries are rolled back and the rows that went in are sent again in the transaction
+/// itself. Seen from the server: while a deferred trigger holds the load's commit, reading the
+/// rows it wrote takes no look-ups in pg_subtrans (one per row once the transaction's cache
+/// has overflowed). Exactly the rows the server refuses are set aside, every other row loads
+/// once.
+#[tokio::test]
+async fn a_transaction_holds_no_more_subtransactions_than_the_server_caches() {
+    // A server of its own: the other tests' savepoints would count in pg_subtrans too.
+    let srv = PrivateServer::start(&[]);
+    let db = fresh_db_at(&|d| srv.url(d), "subtransactions").await;
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v int); \
+         CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN IF NEW.v < 0 THEN RAISE EXCEPTION 'v % is negative', NEW.v; END IF; \
+              RETURN NEW; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION refuse(); \
+         CREATE FUNCTION linger() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN IF NEW.v = 1000000 THEN PERFORM pg_sleep(2); END IF; RETURN NULL; END $$; \
+         CREATE CONSTRAINT TRIGGER linger AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED \
+           FOR EACH ROW EXECUTE FUNCTION linger(); \
+         DO $$ BEGIN \
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'writer') THEN \
+             CREATE ROLE writer LOGIN; \
+           END IF; \
+         END $$; \
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC; \
+         GRANT SELECT, INSERT ON t TO writer;",
+    )
+    .await;
+    let writer = db.url.replacen("postgres@", "writer@", 1);
+    // One load in one transaction: 120 chunks of 40 rows, a refused row in every third chunk;
+    // then the default load, whose one chunk of 400 rows holds 100 refused ones. The last row
+    // (v = 1000000) holds each load's last commit.
+    let cases = [
+        ("one transaction", 4_800, 120, "40", &writer),
+        ("a chunk", 400, 4, "400", &db.url),
+    ];
+    for (case, rows, every, chunk_rows, url) in cases {
+        db.exec("TRUNCATE t; DROP TABLE IF EXISTS barge_checkpoint")
+            .await;
+        let mut csv = String::from("id,v\n");
+        let mut bad = BTreeSet::new();
+        for id in 1..=rows {
+            let v: i64 = match id {
+                _ if id == rows => 1_000_000,
+                _ if id % every == every - 1 => {
+                    bad.insert(format!("{id},-{id}\n").into_bytes());
+                    -(id as i64)
+                }
+                _ => id as i64,
+            };
+            csv.push_str(&format!("{id},{v}\n"));
+        }
+        let dir = Dir::new();
+        let f = dir.write("t.csv", &csv);
+        let rej = dir.path().join("rej.csv");
+        let args = [
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            url,
+            "--table",
+            "t",
+            "--chunk-rows",
+            chunk_rows,
+            "--rejects",
+            rej.to_str().unwrap(),
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn barge");
+        // Once the commit is held: a read of the table's rows, which the loading transaction
+        // (and its subtransactions) wrote. Their ids are in the reader's snapshot when the
+        // transaction has not overflowed; when it has, each row's is looked up in pg_subtrans.
+        let mut looked_up = None;
+        let until = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < until && child.try_wait().ok().flatten().is_none() {
+            let held = db
+                .rows_text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND application_name = 'barge' AND wait_event = 'PgSleep'",
+                )
+                .await;
+            if held[0] != "(0)" && looked_up.is_none() {
+                let before = subtrans_reads(&db).await;
+                db.rows_text("SELECT count(*) FROM t").await;
+                looked_up = Some(subtrans_reads(&db).await - before);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("wait for barge");
+        let all = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(3), "{case}: {all}");
+        // Without the limit: one look-up per row, thousands.
+        let looked_up = looked_up.unwrap_or_else(|| panic!("{case}: the commit was not seen held"));
+        assert!(
+            looked_up < 50,
+            "{case}: reading the rows looked up {looked_up} ids in pg_subtrans: the loading \
+             transaction overflowed its subtransaction cache"
+        );
+        let rejected: BTreeSet<Vec<u8>> = std::fs::read_to_string(&rej)
+            .expect("the rejects file")
+            .strip_prefix("id,v\n")
+            .expect("the rejects file starts with the header")
+            .split_inclusive('\n')
+            .map(|l| l.as_bytes().to_vec())
+            .collect();
+        assert_eq!(rejected, bad, "{case}");
+        let expected: i64 = (1..=rows as i64)
+            .map(|id| match id {
+                _ if id == rows as i64 => 1_000_000,
+                _ if id % every as i64 == every as i64 - 1 => 0,
+                _ => id,
+            })
+            .sum();
+        assert_eq!(
+            db.rows_text("SELECT count(*), sum(v) FROM t").await,
+            vec![format!("({},{expected})", rows - bad.len())],
+            "{case}"
+        );
+    }
+}
+
+/// Pages of pg_subtrans the server has read or found in its buffers, all sessions together
+/// (this session's own count flushed first).
+async fn subtrans_reads(db: &TestDb) -> i64 {
+    db.rows_text("SELECT pg_stat_force_next_flush()").await;
+    let n = db
+        .rows_text("SELECT blks_hit + blks_read FROM pg_stat_slru WHERE name = 'Subtrans'")
+        .await;
+    n[0].trim_matches(|c| c == '(' || c == ')')
+        .parse()
+        .unwrap_or_else(|e| panic!("{n:?}: {e}"))
 }

@@ -131,26 +131,75 @@ pub fn without_rows(data: &Bytes, ranges: &[Range<usize>], skip: &[usize]) -> Ve
     parts
 }
 
-/// The COPY payload of rows `rows` (a range of `ranges`) alone.
-pub fn sub_payload(
+/// The COPY payload of the rows `rows` (indexes into `ranges`, in order) alone, each run of
+/// neighbouring rows copied in one piece.
+pub fn rows_payload(
     data: &[u8],
     ranges: &[Range<usize>],
-    rows: Range<usize>,
+    rows: &Rows,
     format: WireFormat,
 ) -> Bytes {
-    let (Some(first), Some(last)) = (ranges.get(rows.start), ranges.get(rows.end.wrapping_sub(1)))
-    else {
-        return Bytes::new();
-    };
-    let body = &data[first.start..last.end];
+    let mut out = Vec::new();
     if format == WireFormat::Binary {
-        let mut out = Vec::with_capacity(body.len() + 32);
         out.extend_from_slice(pg_binary::HEADER);
-        out.extend_from_slice(body);
+    }
+    for run in rows.runs() {
+        if let (Some(first), Some(last)) =
+            (ranges.get(run.start), ranges.get(run.end.wrapping_sub(1)))
+        {
+            out.extend_from_slice(data.get(first.start..last.end).unwrap_or_default());
+        }
+    }
+    if format == WireFormat::Binary {
         out.extend_from_slice(pg_binary::TRAILER);
-        Bytes::from(out)
-    } else {
-        Bytes::copy_from_slice(body)
+    }
+    Bytes::from(out)
+}
+
+/// The rows of a chunk that one COPY payload holds, in order: the line COPY blames is one of
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// A run of neighbouring rows (a whole chunk, a piece of a search).
+    Range(Range<usize>),
+    /// Rows with gaps (a search's try that resends the rows tried before it, without the
+    /// refused ones).
+    List(Vec<usize>),
+}
+
+impl Rows {
+    /// The chunk's row at line `line` (from 1) of the payload, if it is one of these rows.
+    pub fn at_line(&self, line: u64) -> Option<usize> {
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        match self {
+            Rows::Range(r) => (i < r.len()).then(|| r.start + i),
+            Rows::List(rows) => rows.get(i).copied(),
+        }
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Rows::Range(r) => r.is_empty(),
+            Rows::List(rows) => rows.is_empty(),
+        }
+    }
+
+    /// The rows as runs of neighbours.
+    fn runs(&self) -> Vec<Range<usize>> {
+        match self {
+            Rows::Range(r) => vec![r.clone()],
+            Rows::List(rows) => {
+                let mut runs: Vec<Range<usize>> = Vec::new();
+                for &i in rows {
+                    match runs.last_mut() {
+                        Some(run) if run.end == i => run.end = i + 1,
+                        _ => runs.push(i..i + 1),
+                    }
+                }
+                runs
+            }
+        }
     }
 }
 
@@ -247,6 +296,41 @@ mod tests {
         );
         assert_eq!(copy_line_in("JSON data, line 1: x", "t"), None);
         assert_eq!(copy_line_in("COPY other, line 4", "t"), None);
+    }
+
+    #[test]
+    fn a_payload_of_rows_with_gaps_keeps_their_order_and_names_their_lines() {
+        use super::{row_ranges, rows_payload, Rows};
+        use crate::chunk::WireFormat;
+        let text = b"0\n1\n2\n3\n4\n";
+        let ranges = row_ranges(text, WireFormat::Text).unwrap();
+        let rows = Rows::List(vec![0, 1, 3, 4]);
+        assert_eq!(
+            &rows_payload(text, &ranges, &rows, WireFormat::Text)[..],
+            b"0\n1\n3\n4\n"
+        );
+        assert_eq!(rows.at_line(3), Some(3));
+        assert_eq!(rows.at_line(5), None);
+        assert_eq!(rows.at_line(0), None);
+        let run = Rows::Range(2..4);
+        assert_eq!(
+            &rows_payload(text, &ranges, &run, WireFormat::Text)[..],
+            b"2\n3\n"
+        );
+        assert_eq!(run.at_line(2), Some(3));
+        assert_eq!(run.at_line(3), None);
+        let mut bin = crate::encode::pg_binary::HEADER.to_vec();
+        for v in [10i16, 20, 30] {
+            bin.extend_from_slice(&1i16.to_be_bytes());
+            bin.extend_from_slice(&2i32.to_be_bytes());
+            bin.extend_from_slice(&v.to_be_bytes());
+        }
+        bin.extend_from_slice(crate::encode::pg_binary::TRAILER);
+        let ranges = row_ranges(&bin, WireFormat::Binary).unwrap();
+        let out = rows_payload(&bin, &ranges, &Rows::List(vec![0, 2]), WireFormat::Binary);
+        let again = row_ranges(&out, WireFormat::Binary).unwrap();
+        assert_eq!(again.len(), 2);
+        assert_eq!(&out[again[1].clone()], &bin[ranges[2].clone()]);
     }
 
     #[test]

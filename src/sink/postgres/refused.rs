@@ -205,6 +205,12 @@ impl PgSink {
     /// rows go in ranges, each under a savepoint, and a refused range is split (at the row
     /// COPY blames, else in halves) until each bad row stands alone and is set aside with the
     /// server's message. Returns the rows an upsert's merges inserted, and the rows refused.
+    ///
+    /// A range that went in keeps its savepoint's subtransaction until the transaction ends,
+    /// and a transaction may hold [`SUBTRANSACTIONS`] of them (counted in `session`). Past
+    /// that, each try is rolled back whether it went in or not, and resends the rows tried
+    /// before it (less the refused ones), so that what went in is known to go in together;
+    /// once the search is over, those rows are sent once more in the transaction itself.
     pub(super) async fn send_bisecting(
         tx: &Client,
         session: &mut Session,
@@ -219,25 +225,32 @@ impl PgSink {
             .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
         let mut inserted = merge_sql.map(|_| 0u64);
         let mut refused: Vec<Reject> = Vec::new();
-        let mut search = Bisection::new(ranges.len(), bisect::PIECES);
-        // A piece's savepoint is ended (released, or rolled back to and released) by the
-        // statement that opens the next piece's, and that goes out with the next piece's COPY:
+        let mut tries = Tries::new(ranges.len(), session.subtransactions);
+        // Tries that resend what went before them start from the whole chunk: each costs up to
+        // a chunk, and COPY's blame splits at the bad row.
+        let pieces = if tries.dry() { 1 } else { bisect::PIECES };
+        let mut search = Bisection::new(ranges.len(), pieces);
+        // A try's savepoint is ended (released, or rolled back to and released) by the
+        // statement that opens the next try's, and that goes out with the next try's COPY:
         // one round trip where the search took three (the refused rows of a chunk that only
         // the search finds cost about half as much).
         let mut end = "";
         while let Some(r) = search.next_range() {
-            let payload = copy::sub_payload(&chunk.data, &ranges, r.clone(), format);
+            let rows = tries.rows(&r);
+            let payload = copy::rows_payload(&chunk.data, &ranges, &rows, format);
             let begin = format!("{end}SAVEPOINT barge_rows");
             let (opened, mut result) = futures_util::future::join(
                 tx.batch_execute(&begin),
-                Self::send_rows(tx, session, plan, copy_sql, payload, chunk, r.clone()),
+                Self::send_rows(tx, session, plan, copy_sql, payload, chunk, &rows),
             )
             .await;
             opened.map_err(|e| Error::db("setting a savepoint", e))?;
             if let (Ok(()), Some(merge_sql)) = (&result, merge_sql) {
                 result = match Self::merge(tx, plan, merge_sql, meta).await {
                     Ok(n) => {
-                        inserted = inserted.map(|i| i + n);
+                        if !tries.dry() {
+                            inserted = inserted.map(|i| i + n);
+                        }
                         tx.batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
                             .await
                             .map_err(|e| Error::db("emptying the staging table", e))
@@ -246,25 +259,24 @@ impl PgSink {
                 };
             }
             match result {
-                Ok(()) => end = "RELEASE SAVEPOINT barge_rows; ",
+                Ok(()) => end = tries.went_in(&r),
                 Err(e) if row_error(&e) => {
                     // ROLLBACK TO keeps the savepoint, and the next SAVEPOINT of the same name
                     // would open one more inside it: released too, the refusals of a chunk
                     // nest no subtransactions (thousands of them, once written under, each
                     // took a lock and overflowed the server's lock table).
-                    end = "ROLLBACK TO SAVEPOINT barge_rows; RELEASE SAVEPOINT barge_rows; ";
+                    end = ROLLED_BACK;
                     // COPY names the row it failed on (a merge does not).
                     let blamed = match (&e.kind(), plan.method) {
                         (ErrorKind::Database { source, .. }, Method::Copy(_))
                             if merge_sql.is_none() =>
                         {
-                            copy::copy_line(source, plan.relation())
-                                .filter(|&l| l >= 1 && (l as usize) <= r.len())
-                                .map(|l| r.start + l as usize - 1)
+                            copy::copy_line(source, plan.relation()).and_then(|l| rows.at_line(l))
                         }
                         _ => None,
                     };
                     if let Some(row) = search.refused(r, blamed) {
+                        tries.refused(row);
                         refused.push(server_reject(chunk, row, &e));
                     }
                 }
@@ -276,19 +288,110 @@ impl PgSink {
                 .await
                 .map_err(|e| Error::db("ending a savepoint", e))?;
         }
+        session.subtransactions = tries.released;
+        // The rows whose tries were rolled back: they went in together in the last of them,
+        // in this same transaction, so they go in now.
+        let rest = tries.rest();
+        if !rest.is_empty() {
+            let payload = copy::rows_payload(&chunk.data, &ranges, &rest, format);
+            Self::send_rows(tx, session, plan, copy_sql, payload, chunk, &rest).await?;
+            if let Some(merge_sql) = merge_sql {
+                let n = Self::merge(tx, plan, merge_sql, meta).await?;
+                inserted = inserted.map(|i| i + n);
+                tx.batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
+                    .await
+                    .map_err(|e| Error::db("emptying the staging table", e))?;
+            }
+        }
         Ok((inserted, refused))
+    }
+}
+
+/// Subtransactions a transaction of the load may hold. PostgreSQL keeps the ids of a
+/// transaction's subtransactions that wrote and were not rolled back in a cache of 64 per
+/// session (`PGPROC_MAX_CACHED_SUBXIDS`); past that the transaction is marked overflowed, and
+/// until it ends every snapshot on the server, and on its standbys, looks up in-progress ids
+/// in `pg_subtrans` instead: the slowdown of the whole server that long transactions with
+/// many savepoints are known for. A few are left for the caller's own savepoints.
+pub(super) const SUBTRANSACTIONS: usize = 60;
+
+/// Ends a savepoint whose try is undone.
+const ROLLED_BACK: &str = "ROLLBACK TO SAVEPOINT barge_rows; RELEASE SAVEPOINT barge_rows; ";
+
+/// Which rows each try of a search sends, within the transaction's [`SUBTRANSACTIONS`].
+#[derive(Debug)]
+struct Tries {
+    rows: usize,
+    /// The rows before this one are in the table (their tries' savepoints released) or
+    /// refused.
+    kept_to: usize,
+    /// Refused rows, in order (the search goes in row order).
+    refused: Vec<usize>,
+    /// Subtransactions the transaction holds.
+    released: usize,
+}
+
+impl Tries {
+    fn new(rows: usize, released: usize) -> Self {
+        Tries {
+            rows,
+            kept_to: 0,
+            refused: Vec::new(),
+            released,
+        }
+    }
+
+    /// Whether tries are rolled back (the transaction holds all the subtransactions it may).
+    fn dry(&self) -> bool {
+        self.released >= SUBTRANSACTIONS
+    }
+
+    /// The rows to send to try `r` (the search's next range): `r`, and once tries are rolled
+    /// back, the rows tried since the last one kept that were not refused before it.
+    fn rows(&self, r: &Range<usize>) -> copy::Rows {
+        let from = self.kept_to.min(r.start);
+        if !self.refused.iter().any(|&i| i >= from) {
+            return copy::Rows::Range(from..r.end);
+        }
+        let skip = self.refused.iter().copied().filter(|&i| i >= from);
+        let mut skip = skip.peekable();
+        let rows = (from..r.end)
+            .filter(|&i| match skip.peek() {
+                Some(&s) if s == i => {
+                    skip.next();
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        copy::Rows::List(rows)
+    }
+
+    /// Try `r` went in; returns what ends its savepoint.
+    fn went_in(&mut self, r: &Range<usize>) -> &'static str {
+        if self.dry() {
+            return ROLLED_BACK;
+        }
+        self.released += 1;
+        self.kept_to = r.end;
+        "RELEASE SAVEPOINT barge_rows; "
+    }
+
+    fn refused(&mut self, row: usize) {
+        self.refused.push(row);
+    }
+
+    /// The rows still to send once the search is over: those whose tries were rolled back.
+    fn rest(&self) -> copy::Rows {
+        self.rows(&(self.rows..self.rows))
     }
 }
 
 impl Work {
     /// The record number of line `line` (from 1) of a COPY payload that held rows `rows` of
     /// this chunk; `None` when the line is not one of those rows.
-    pub(super) fn record_at(&self, rows: &Range<usize>, line: u64) -> Option<u64> {
-        let i = usize::try_from(line).ok()?.checked_sub(1)?;
-        if i >= rows.len() {
-            return None;
-        }
-        let i = rows.start + i;
+    pub(super) fn record_at(&self, rows: &copy::Rows, line: u64) -> Option<u64> {
+        let i = rows.at_line(line)?;
         match self.raw_rows.get(i) {
             // Rows set aside on the client are not in the payload: the kept positions say
             // which record each row is.
@@ -710,5 +813,77 @@ fn server_reject(chunk: &Work, i: usize, e: &Error) -> Reject {
         reason,
         sqlstate: e.sqlstate().map(str::to_string),
         ..row_reject(chunk, i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A search over `rows` rows of which `bad` are refused, by a server that blames the
+    /// first bad row it meets (or none, as a merge does), starting with `held`
+    /// subtransactions. Returns the refused rows, the rows in the table at the end (each time
+    /// a row went in for good), and the subtransactions held.
+    fn search(
+        rows: usize,
+        bad: &[usize],
+        blames: bool,
+        held: usize,
+    ) -> (Vec<usize>, Vec<usize>, usize) {
+        let mut tries = Tries::new(rows, held);
+        let pieces = if tries.dry() { 1 } else { bisect::PIECES };
+        let mut search = Bisection::new(rows, pieces);
+        let mut table = Vec::new();
+        let mut refused = Vec::new();
+        while let Some(r) = search.next_range() {
+            let sent = tries.rows(&r);
+            let list: Vec<usize> = match &sent {
+                copy::Rows::Range(r) => r.clone().collect(),
+                copy::Rows::List(l) => l.clone(),
+            };
+            // What a try sends is the rows since the last kept one, less the refused ones.
+            assert!(list.iter().all(|i| refused.binary_search(i).is_err()));
+            assert_eq!(list.last(), Some(&(r.end - 1)));
+            match list.iter().position(|i| bad.contains(i)) {
+                None => {
+                    if !tries.dry() {
+                        table.extend(r.clone());
+                    }
+                    tries.went_in(&r);
+                }
+                Some(at) => {
+                    let blamed = blames.then(|| sent.at_line(at as u64 + 1)).flatten();
+                    if let Some(row) = search.refused(r, blamed) {
+                        tries.refused(row);
+                        refused.push(row);
+                    }
+                }
+            }
+        }
+        match tries.rest() {
+            copy::Rows::Range(r) => table.extend(r),
+            copy::Rows::List(l) => table.extend(l),
+        }
+        (refused, table, tries.released)
+    }
+
+    #[test]
+    fn a_search_holds_no_more_subtransactions_than_it_may_and_loses_no_row() {
+        let bad: Vec<usize> = (0..3_000).filter(|i| i % 37 == 13).collect();
+        let good: Vec<usize> = (0..3_000).filter(|i| i % 37 != 13).collect();
+        for blames in [true, false] {
+            for held in [0, 30, SUBTRANSACTIONS - 1, SUBTRANSACTIONS, 200] {
+                let (refused, mut table, released) = search(3_000, &bad, blames, held);
+                assert_eq!(refused, bad, "blames {blames}, held {held}");
+                table.sort_unstable();
+                assert_eq!(table, good, "blames {blames}, held {held}");
+                assert!(released <= SUBTRANSACTIONS.max(held), "{released} held");
+            }
+        }
+        // Few refusals under the limit: every try is kept, nothing is sent twice.
+        let (refused, table, released) = search(10_000, &[5, 7000], true, 0);
+        assert_eq!(refused, vec![5, 7000]);
+        assert_eq!(table.len(), 9_998);
+        assert!(released < SUBTRANSACTIONS);
     }
 }

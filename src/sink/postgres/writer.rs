@@ -3,7 +3,6 @@
 //! retried whole on a new connection after a transient fault.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -31,6 +30,9 @@ pub(super) struct Session {
     pub(super) keys_ready: bool,
     /// The stage of the columns foreign keys and checks read exists (see `refused.rs`).
     pub(super) checked_ready: bool,
+    /// Subtransactions the transaction under way holds (savepoints released after writing):
+    /// see [`refused::SUBTRANSACTIONS`].
+    pub(super) subtransactions: usize,
     prepared: insert::Prepared,
     /// Statements sent for every chunk (its COPY, its checkpoint), prepared once.
     statements: HashMap<String, Statement>,
@@ -171,7 +173,7 @@ impl PgSink {
         copy_sql: &str,
         payload: Bytes,
         work: &Work,
-        rows: Range<usize>,
+        rows: &copy::Rows,
     ) -> Result<()> {
         let meta = &work.meta;
         let verb = match plan.method {
@@ -182,7 +184,7 @@ impl PgSink {
         let ctx = |e: tokio_postgres::Error| {
             let mut context = what.clone();
             let line = copy::copy_line(&e, plan.relation());
-            if let Some(record) = line.and_then(|l| work.record_at(&rows, l)) {
+            if let Some(record) = line.and_then(|l| work.record_at(rows, l)) {
                 context = format!("{context}, at record {record}");
             }
             Error::db(context, e).in_chunk(meta.seq)
@@ -324,7 +326,7 @@ impl PgSink {
             &self.copy_sql,
             chunk.data.clone(),
             chunk,
-            0..meta.rows as usize,
+            &copy::Rows::Range(0..meta.rows as usize),
         )
         .await?;
         let mut inserted = None;
@@ -380,6 +382,7 @@ impl PgSink {
         let what = format!("writing into {} ({})", plan.table, meta.describe());
         let ctx = |e| Error::db(what.clone(), e).in_chunk(meta.seq);
         let tx = client.transaction().await.map_err(ctx)?;
+        self.session.subtransactions = 0;
         // In turn before anything is sent: the rows of earlier chunks are then all in the
         // table, so a duplicate found here is the second occurrence.
         plan.turnstile.wait(chunk.ordinal).await?;
@@ -426,11 +429,17 @@ impl PgSink {
                 .await
                 .map_err(|e| Error::db("starting the load's transaction", e))?;
             self.begun = true;
+            self.session.subtransactions = 0;
             if plan.build_indexes_at_end {
                 self.deferred = super::deferred::drop_indexes(client, &plan.table.quoted()).await?;
+                // Its savepoint, released when the indexes were dropped.
+                self.session.subtransactions += usize::from(self.deferred.is_some());
             }
         }
         let rejecting = plan.rejects.is_some();
+        if rejecting && self.session.subtransactions >= refused::SUBTRANSACTIONS {
+            return self.write_atomic_tried(chunk).await;
+        }
         let sp = |sql: &'static str| async move {
             client
                 .batch_execute(sql)
@@ -447,7 +456,7 @@ impl PgSink {
             &self.copy_sql,
             chunk.data.clone(),
             chunk,
-            0..meta.rows as usize,
+            &copy::Rows::Range(0..meta.rows as usize),
         )
         .await;
         let mut inserted = None;
@@ -488,7 +497,42 @@ impl PgSink {
             let all = seal::all_rejects(&chunk.rejects, &refused);
             Self::seal(client, &mut self.session, &plan, &self.progress, meta, &all).await?;
             sp("RELEASE SAVEPOINT barge_chunk").await?;
+            self.session.subtransactions += 1;
+            if self.session.subtransactions >= refused::SUBTRANSACTIONS {
+                tracing::info!(
+                    "the load's transaction holds {} subtransactions, one per chunk: each \
+                     further chunk is tried under a savepoint that is rolled back, then sent \
+                     again in the transaction itself (slower; past 64, PostgreSQL would slow \
+                     down every session on the server until the load commits)",
+                    self.session.subtransactions
+                );
+            }
         }
+        Ok(Written {
+            inserted,
+            refused: refused.len() as u64,
+            ..Written::default()
+        })
+    }
+
+    /// A chunk of a load that is one transaction with `--rejects`, once the transaction holds
+    /// all the subtransactions it may ([`refused::SUBTRANSACTIONS`]): the search's tries are
+    /// rolled back, and the rows that went in are sent again in the transaction itself.
+    async fn write_atomic_tried(&mut self, chunk: &Work) -> Result<Written> {
+        let plan = self.plan.clone();
+        let meta = &chunk.meta;
+        let client: &Client = connected(&mut self.client)?;
+        let (inserted, refused) = Self::send_bisecting(
+            client,
+            &mut self.session,
+            &plan,
+            &self.copy_sql,
+            self.merge_sql.as_deref(),
+            chunk,
+        )
+        .await?;
+        let all = seal::all_rejects(&chunk.rejects, &refused);
+        Self::seal(client, &mut self.session, &plan, &self.progress, meta, &all).await?;
         Ok(Written {
             inserted,
             refused: refused.len() as u64,
