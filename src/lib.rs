@@ -43,8 +43,8 @@ pub use error::{Error, ErrorClass, ErrorKind, Result};
 pub use ident::Dialect;
 pub use infer::{InferredTable, DEFAULT_SAMPLE_ROWS};
 pub use load::{
-    default_table_name, parse_bytes, parse_delimiter, parse_mode, AlreadyLoaded, Load, LoadOptions,
-    LoadReport, Mode, UpsertReport, DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS,
+    default_table_name, parse_bytes, parse_delimiter, parse_mode, AlreadyLoaded, IndexesBuilt,
+    Load, LoadOptions, LoadReport, Mode, UpsertReport, DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS,
 };
 pub use position::Position;
 pub use progress::{Progress, ProgressEvent};

@@ -327,6 +327,15 @@ fn summary(r: &LoadReport, input: &str) -> String {
             if r.rejected == 1 { "" } else { "s" },
         ));
     }
+    if let Some(b) = &r.indexes_built {
+        s.push_str(&format!(
+            "\nBuilt {} index{} in {:.2} s at the end (left out while the empty table loaded; \
+             --keep-indexes keeps them in place)",
+            b.count,
+            if b.count == 1 { "" } else { "es" },
+            b.elapsed.as_secs_f64(),
+        ));
+    }
     if r.skipped_rows > 0 {
         s.push_str(&format!(
             "\nResumed: skipped {} committed by an earlier run",

@@ -116,6 +116,12 @@ class Report:
     def rejects_file(self) -> Optional[str]:
         return self._d.get("rejects_file")
 
+    @property
+    def indexes_built(self) -> int:
+        """Indexes left out while the empty table loaded and built at the end (PostgreSQL)."""
+        built = self._d.get("indexes_built")
+        return built["count"] if built else 0
+
     def to_dict(self) -> dict:
         return dict(self._d)
 

@@ -39,7 +39,7 @@ mod table;
 
 pub use crate::sink::Mode;
 pub use options::{parse_bytes, parse_delimiter, parse_mode, LoadOptions};
-pub use report::{AlreadyLoaded, LoadReport, UpsertReport};
+pub use report::{AlreadyLoaded, IndexesBuilt, LoadReport, UpsertReport};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two
 /// workers (3 alternating runs each): 5k, 10k and 20k rows per chunk all took 2.2-2.6 s, within
@@ -454,7 +454,7 @@ impl Load {
             Some(t) => t.clone(),
             None => default_table_name(path)?,
         };
-        self.observed(self.run(Input::File(path.to_path_buf()), &name, &table, true))
+        self.observed(self.run(Input::File(path.to_path_buf()), &name, &table, Among::ALONE))
             .await
     }
 
@@ -471,7 +471,7 @@ impl Load {
         name: &str,
     ) -> Result<LoadReport> {
         let table = self.named_table()?;
-        self.observed(self.run(Input::Reader(Box::new(reader)), name, &table, true))
+        self.observed(self.run(Input::Reader(Box::new(reader)), name, &table, Among::ALONE))
             .await
     }
 
@@ -564,7 +564,7 @@ impl Load {
             create: Some(false),
             ..self.clone()
         };
-        self.observed(load.run(Input::Rows(boxed), "rows", &table, true))
+        self.observed(load.run(Input::Rows(boxed), "rows", &table, Among::ALONE))
             .await
     }
 
@@ -618,7 +618,7 @@ impl Load {
             create: Some(false),
             ..self.clone()
         };
-        self.observed(load.run(Input::Records(source, columns), name, &table, true))
+        self.observed(load.run(Input::Records(source, columns), name, &table, Among::ALONE))
             .await
     }
 
@@ -686,8 +686,13 @@ impl Load {
                 .bytes_base
                 .store(sizes[..i].iter().sum(), Ordering::Relaxed);
             let name = path.display().to_string();
+            let among = Among {
+                first: i == 0,
+                last: i + 1 == paths.len(),
+                group: reports.first().and_then(|r| r.load_id.clone()),
+            };
             let r = this
-                .run(Input::File(path.clone()), &name, &table, i == 0)
+                .run(Input::File(path.clone()), &name, &table, among)
                 .await?;
             reports.push(r);
         }
@@ -711,13 +716,13 @@ impl Load {
         Ok(total)
     }
 
-    async fn run(&self, input: Input, name: &str, table: &str, first: bool) -> Result<LoadReport> {
+    async fn run(&self, input: Input, name: &str, table: &str, among: Among) -> Result<LoadReport> {
         let path = match &input {
             Input::File(path) => Some(path.clone()),
             _ => None,
         };
         let before = self.progress.snapshot();
-        match (self.run_once(input, name, table, first).await, path) {
+        match (self.run_once(input, name, table, among.clone()).await, path) {
             // Rows that a unique index refused when it was built at the end: everything was
             // rolled back; the file goes again with the indexes in place, which finds them.
             (Err(e), Some(path)) if is_refused_rebuild(&e) => {
@@ -729,7 +734,7 @@ impl Load {
                     keep_indexes: true,
                     ..self.clone()
                 };
-                Box::pin(again.run_once(Input::File(path), name, table, first)).await
+                Box::pin(again.run_once(Input::File(path), name, table, among)).await
             }
             (result, _) => result,
         }
@@ -740,7 +745,7 @@ impl Load {
         input: Input,
         name: &str,
         table: &str,
-        first: bool,
+        among: Among,
     ) -> Result<LoadReport> {
         self.check_options()?;
         // The one place that knows which databases there are.
@@ -748,17 +753,17 @@ impl Load {
             #[cfg(feature = "postgres")]
             Target::Postgres(pg) => {
                 let db = PgBackend::open(pg, self.retry, &self.progress).await?;
-                self.run_on(db, input, name, table, first).await
+                self.run_on(db, input, name, table, among).await
             }
             #[cfg(feature = "sqlite")]
             Target::Sqlite(t) => {
                 let db = SqliteBackend::open(t)?;
-                self.run_on(db, input, name, table, first).await
+                self.run_on(db, input, name, table, among).await
             }
             #[cfg(feature = "mysql")]
             Target::Mysql(t) => {
                 let db = MyBackend::open(t, self.retry, &self.progress).await?;
-                self.run_on(db, input, name, table, first).await
+                self.run_on(db, input, name, table, among).await
             }
         }
     }
@@ -855,20 +860,26 @@ impl Load {
         input: Input,
         name: &str,
         table: &str,
-        first: bool,
+        among: Among,
     ) -> Result<LoadReport> {
         let started = Instant::now();
         let from_file = matches!(input, Input::File(_));
         let (reader, dest) = self.destination(&mut db, input, name, table).await?;
-        let (rows, run) = match self.resume(&mut db, &dest, reader, name, first).await? {
+        let (rows, run) = match self
+            .resume(&mut db, &dest, reader, name, among.first)
+            .await?
+        {
             resume::Begin::AlreadyLoaded(report) => return Ok(report.timed(started)),
             resume::Begin::Run(rows, run) => (rows, run),
         };
         // A resumable load into an empty table leaves out, until its end, the indexes that no
         // row can fail; indexes an earlier load left out are built first where they cannot.
+        // The files of a load of several keep them out under the first file's id, until the
+        // last file's end.
         let deferred = match &run.checkpoints {
             Some(cp) if !run.atomic => {
-                db.defer_indexes(&dest.table, cp, !self.keep_indexes)
+                let load = among.group.as_deref().unwrap_or(cp.load_id());
+                db.defer_indexes(&dest.table, cp, load, !self.keep_indexes)
                     .await?
             }
             _ => false,
@@ -883,17 +894,29 @@ impl Load {
             not_resumable,
             ..
         } = run;
+        let mut indexes_built = None;
         if let (true, Some(cp)) = (deferred, &checkpoints) {
             // Whether the load went through or stopped: a table is left with its indexes
-            // whenever the server lets barge build them (a kill leaves them recorded).
-            let built = db.build_indexes(&dest.table, cp, workers).await;
-            match (&stats, built) {
-                (Ok(_), Err(e)) => return Err(e.with_load_id(Some(cp.load_id().to_string()))),
-                (Err(_), Err(e)) => tracing::warn!(
-                    "the indexes left out while {} loaded are not built ({e}): the next load into it builds them",
-                    dest.table.quoted()
-                ),
-                _ => {}
+            // whenever the server lets barge build them (a kill leaves them recorded). A file
+            // of several that is not the last leaves them to the next.
+            if among.last || stats.is_err() {
+                let building = Instant::now();
+                let built = db.build_indexes(&dest.table, cp, workers).await;
+                match (&stats, built) {
+                    (Ok(_), Err(e)) => {
+                        return Err(e.with_load_id(Some(cp.load_id().to_string())))
+                    }
+                    (Err(_), Err(e)) => tracing::warn!(
+                        "the indexes left out while {} loaded are not built ({e}): the next load into it builds them",
+                        dest.table.quoted()
+                    ),
+                    (_, Ok(count)) => {
+                        indexes_built = (count > 0).then(|| IndexesBuilt {
+                            count,
+                            elapsed: building.elapsed(),
+                        })
+                    }
+                }
             }
         }
         let load_id = checkpoints.as_ref().map(|c| c.load_id().to_string());
@@ -905,8 +928,31 @@ impl Load {
             let e = if atomic { e.with_committed(0) } else { e };
             dest.explain(e.with_load_id(load_id.clone()))
         })?;
-        Ok(self.report(&dest, stats, load_id, (atomic, not_resumable), started))
+        let mut report = self.report(&dest, stats, load_id, (atomic, not_resumable), started);
+        report.indexes_built = indexes_built;
+        Ok(report)
     }
+}
+
+/// Where a run stands in a load of several files (a file alone, standard input and a stream
+/// of rows are a load of one).
+#[derive(Clone, Debug)]
+struct Among {
+    /// The first file (the others resume among its checkpoints' neighbours).
+    first: bool,
+    /// The last: the indexes left out while the files loaded are built at its end.
+    last: bool,
+    /// The first file's load id: the indexes left out are recorded under it, so that every
+    /// file of the load, and a rerun of any of them, keeps them out.
+    group: Option<String>,
+}
+
+impl Among {
+    const ALONE: Among = Among {
+        first: true,
+        last: true,
+        group: None,
+    };
 }
 
 /// Whether `e` is an index built at the end of an atomic load refusing rows (PostgreSQL's

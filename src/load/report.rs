@@ -53,6 +53,19 @@ pub struct LoadReport {
     /// create or write the checkpoint table): it was loaded as one transaction instead, and an
     /// interrupted run starts over rather than resuming.
     pub not_resumable: Option<String>,
+    /// Indexes left out while the empty table loaded, built at the end by this run.
+    pub indexes_built: Option<IndexesBuilt>,
+}
+
+/// Indexes built once at the end of a load instead of row by row (PostgreSQL, into an empty
+/// table).
+#[derive(Clone, Debug, Serialize)]
+pub struct IndexesBuilt {
+    /// How many.
+    pub count: usize,
+    /// How long building them took (part of the load's time).
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
 }
 
 /// What an upsert did.
@@ -125,6 +138,7 @@ impl Load {
             files: 1,
             atomic,
             not_resumable,
+            indexes_built: None,
             upsert: dest.upsert.as_ref().map(|u| UpsertReport {
                 on_conflict: u.on_conflict,
                 key: u.key.iter().map(|c| c.name.clone()).collect(),

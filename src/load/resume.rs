@@ -276,6 +276,7 @@ impl Load {
             files: 1,
             atomic: false,
             not_resumable: None,
+            indexes_built: None,
         }
     }
 }

@@ -144,24 +144,28 @@ pub trait Backend: Send {
     /// `sink::postgres::pending_indexes`). First builds any that another load left out (and
     /// this load's own too, unless `leave_out`). Returns whether indexes are left out for this
     /// load.
+    ///
+    /// `load` is the id they are recorded under: the load's own, or for the files of a load of
+    /// several, the first file's.
     fn defer_indexes(
         &mut self,
         _table: &Table,
         _checkpoints: &Checkpoints,
+        _load: &str,
         _leave_out: bool,
     ) -> impl Future<Output = Result<bool>> + Send {
         async { Ok(false) }
     }
 
     /// Builds the indexes [`Backend::defer_indexes`] left out, on up to `connections`
-    /// connections at once.
+    /// connections at once; returns how many this process built.
     fn build_indexes(
         &mut self,
         _table: &Table,
         _checkpoints: &Checkpoints,
         _connections: usize,
-    ) -> impl Future<Output = Result<()>> + Send {
-        async { Ok(()) }
+    ) -> impl Future<Output = Result<usize>> + Send {
+        async { Ok(0) }
     }
 
     /// Whether the table holds no row.

@@ -329,6 +329,14 @@ async fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail
         "{}",
         run.stderr
     );
+    assert!(
+        run.stdout.contains("\nBuilt 3 indexes in ")
+            && run
+                .stdout
+                .contains(" s at the end (left out while the empty table loaded"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(definitions(&db).await, before);
     assert!(recorded(&db).await.is_empty());
     db.server_copy("oracle", "FORMAT csv, HEADER true", csv.as_bytes())
@@ -477,4 +485,78 @@ async fn a_kill_leaves_the_indexes_recorded_and_the_next_run_builds_them() {
         assert!(recorded(&db).await.is_empty());
         assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
     }
+}
+
+/// The files of one load (a glob) keep the indexes out from the first file's start to the last
+/// file's end, recorded under the first file's load: killed in the second file, the table
+/// still lacks them (and every constraint is there); the same command resumes, builds them at
+/// its end and says so.
+#[tokio::test]
+async fn the_files_of_one_load_keep_the_indexes_out_until_the_last_ones_end() {
+    let db = table_with_plain_indexes("plain_files").await;
+    let before = definitions(&db).await;
+    let names = index_names(&db).await;
+    let dir = Dir::new();
+    let csv = events_csv(90_000);
+    let (header, body) = csv.split_once('\n').unwrap();
+    // Every record ends with its quoted payload (some hold line breaks).
+    let records: Vec<&str> = body.split_inclusive("}\"\n").collect();
+    assert_eq!(records.len(), 90_000);
+    for (i, part) in records.chunks(30_000).enumerate() {
+        dir.write(
+            &format!("part{i}.csv"),
+            format!("{header}\n{}", part.concat()),
+        );
+    }
+    db.server_copy("oracle", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    let glob = dir.path().join("part*.csv");
+    let args = [
+        "load",
+        glob.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "1000",
+        "--quiet",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .spawn()
+        .expect("spawn barge");
+    // Killed once the second file is under way.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while db.rows_text("SELECT count(*) > 32000 FROM t").await != vec!["(t)"] {
+        assert!(
+            Instant::now() < deadline,
+            "the second file was never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert_eq!(
+        db.rows_text("SELECT count(*) < 60000 FROM t").await,
+        vec!["(t)"],
+        "the second file ended before the kill"
+    );
+    assert_eq!(recorded(&db).await, LEFT_OUT);
+    let kept: Vec<String> = names
+        .iter()
+        .filter(|n| !LEFT_OUT.contains(&n.replace("(", "(public.").as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(index_names(&db).await, kept);
+    let run = barge(&args[..args.len() - 1]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("from 3 files") && run.stdout.contains("\nBuilt 3 indexes in "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(definitions(&db).await, before);
+    assert!(recorded(&db).await.is_empty());
+    assert_eq!(db.checksum("t").await, db.checksum("oracle").await);
 }

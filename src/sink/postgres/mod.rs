@@ -268,6 +268,7 @@ impl Backend for PgBackend {
         &mut self,
         table: &Table,
         checkpoints: &Checkpoints,
+        load: &str,
         leave_out: bool,
     ) -> Result<bool> {
         if self.citus {
@@ -279,9 +280,7 @@ impl Backend for PgBackend {
             .client
             .as_mut()
             .ok_or_else(|| Error::internal("the bookkeeping connection is gone"))?;
-        Ok(pending
-            .defer(client, checkpoints.load_id(), leave_out)
-            .await)
+        Ok(pending.defer(client, load, leave_out).await)
     }
 
     /// On the bookkeeping connection and as many more as `connections` asks (each index is
@@ -291,7 +290,7 @@ impl Backend for PgBackend {
         table: &Table,
         checkpoints: &Checkpoints,
         connections: usize,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let pending = PendingIndexes::new(checkpoints.table(), &table.quoted())?;
         self.client().await?;
         let mut clients: Vec<Client> = self.client.take().into_iter().collect();

@@ -256,7 +256,7 @@ impl PendingIndexes {
     ///
     /// # Errors
     /// The server's; what was not built stays recorded, for the next load into the table.
-    pub async fn build(&self, clients: &mut [Client]) -> Result<()> {
+    pub async fn build(&self, clients: &mut [Client]) -> Result<usize> {
         let names: Vec<String> = match clients.first() {
             Some(c) => self
                 .recorded(c)
@@ -264,29 +264,37 @@ impl PendingIndexes {
                 .into_iter()
                 .map(|(n, _)| n)
                 .collect(),
-            None => return Ok(()),
+            None => return Ok(0),
         };
         if names.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let started = std::time::Instant::now();
-        let count = names.len();
         let queue = Arc::new(Mutex::new(names));
         let builders = clients
             .iter_mut()
             .map(|c| self.build_from(c, queue.clone()));
-        futures_util::future::try_join_all(builders).await?;
+        let count = futures_util::future::try_join_all(builders)
+            .await?
+            .into_iter()
+            .sum();
         tracing::info!(
             table = %self.table,
             indexes = count,
             ms = started.elapsed().as_millis() as u64,
             "built the indexes left out while the table loaded"
         );
-        Ok(())
+        Ok(count)
     }
 
-    /// One connection's share of [`PendingIndexes::build`]: takes names until none is left.
-    async fn build_from(&self, client: &mut Client, queue: Arc<Mutex<Vec<String>>>) -> Result<()> {
+    /// One connection's share of [`PendingIndexes::build`]: takes names until none is left;
+    /// returns how many it built.
+    async fn build_from(
+        &self,
+        client: &mut Client,
+        queue: Arc<Mutex<Vec<String>>>,
+    ) -> Result<usize> {
+        let mut built = 0;
         let take = format!(
             "DELETE FROM {} WHERE table_oid = pg_catalog.to_regclass($1)::oid AND index_name = $2 \
              RETURNING definition, pg_catalog.to_regclass(index_name) IS NOT NULL",
@@ -294,7 +302,7 @@ impl PendingIndexes {
         );
         loop {
             let Some(name) = queue.lock().await.pop() else {
-                return Ok(());
+                return Ok(built);
             };
             let ctx = |e| Error::db(format!("building index {name} of {}", self.table), e);
             let tx = client.transaction().await.map_err(ctx)?;
@@ -321,6 +329,7 @@ impl PendingIndexes {
                     .await
                     .map_err(ctx)?;
                 tx.batch_execute(&definition).await.map_err(ctx)?;
+                built += 1;
             }
             tx.commit().await.map_err(ctx)?;
         }
