@@ -2,7 +2,7 @@
 //! connecting the way the mysql client does, INSERT mode, --create, --atomic, a server that
 //! refuses LOCAL INFILE, and faults: connections killed and the server restarted mid-load.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -648,4 +648,80 @@ async fn a_missing_table_says_what_to_check_in_mysql_terms() {
         "error: table \"nope\" does not exist\nhint: create the table first (or pass --create), \
          or check --table (table, or database.table; on some servers names are case-sensitive)\n"
     );
+}
+
+/// Duplicate keys with `--rejects` are found with a query on the chunk's staged keys, not by
+/// the search, and as the key's index compares them (its collation: `K20` repeats `k20`): a
+/// key already in the table, one repeated in its chunk (byte for byte or not), one repeated
+/// in a later chunk. Exactly those rows are set aside with the server's words, every other
+/// row loads once.
+#[tokio::test]
+async fn duplicate_keys_are_set_aside_with_a_query_as_the_index_compares_them() {
+    let db = fresh_db("dedupe").await;
+    db.exec(
+        "CREATE TABLE d (k varchar(20) COLLATE utf8mb4_general_ci PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO d VALUES ('pre1', 0), ('pre2', 0), ('pre3', 0)",
+    )
+    .await;
+    let mut csv = String::from("k,v\n");
+    let mut bad = BTreeSet::new();
+    let mut sum = 0i64;
+    let mut good = 0i64;
+    for i in 1..=3000i64 {
+        let row = match i {
+            _ if i % 400 == 17 => format!("k{},{i}\n", i - 1),
+            _ if i % 400 == 33 => format!("K{},{i}\n", i - 1),
+            1500 => format!("PRE2,{i}\n"),
+            2100 => "pre3,2100\n".to_string(),
+            2900 => "k5,2900\n".to_string(),
+            _ => {
+                good += 1;
+                sum += i;
+                csv.push_str(&format!("k{i},{i}\n"));
+                continue;
+            }
+        };
+        csv.push_str(&row);
+        bad.insert(row);
+    }
+    let dir = Dir::new();
+    let f = dir.write("d.csv", &csv);
+    let rej = dir.path().join("d.rej");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "d",
+        "--rejects",
+        rej.to_str().unwrap(),
+        "--chunk-rows",
+        "250",
+        "-vv",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let set_aside: BTreeSet<String> = std::fs::read_to_string(&rej)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(set_aside, bad);
+    let reasons = std::fs::read_to_string(dir.path().join("d.rej.errors.jsonl")).unwrap();
+    assert_eq!(reasons.lines().count(), bad.len());
+    assert!(
+        reasons.lines().all(|l| l.contains("Duplicate entry '")
+            && l.contains("for key 'PRIMARY' (error 1062)")
+            && l.contains("\"sqlstate\":\"23000\"")),
+        "{reasons}"
+    );
+    assert!(
+        run.stderr.contains("duplicate keys found with one query")
+            && !run.stderr.contains("how=Search"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM d WHERE v > 0").await, good);
+    assert_eq!(count(&db, "SELECT sum(v) FROM d").await, sum);
 }

@@ -71,8 +71,22 @@ pub async fn send(
     rows: u64,
     context: &str,
 ) -> Result<()> {
+    send_parts(conn, statement, vec![data], rows, context).await
+}
+
+/// As [`send`], the "file" given in parts (slices of a chunk, which are not copied).
+///
+/// # Errors
+/// As [`send`].
+pub async fn send_parts(
+    conn: &mut Conn,
+    statement: &str,
+    parts: Vec<Bytes>,
+    rows: u64,
+    context: &str,
+) -> Result<()> {
     conn.set_infile_handler(async move {
-        let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(data)]);
+        let stream = futures_util::stream::iter(parts.into_iter().map(Ok::<Bytes, std::io::Error>));
         Ok(Box::pin(stream) as mysql_async::InfileData)
     });
     conn.query_drop(statement)
@@ -97,12 +111,17 @@ pub async fn send(
             format!("the server loaded {affected} of {rows} rows without saying why"),
         ),
     };
+    // A warning has no SQLSTATE of its own: a duplicate key's is the error's.
+    let state = match code {
+        1062 => "23000",
+        _ => "HY000",
+    };
     Err(Error::mysql_row(
         context,
         mysql_async::Error::Server(ServerError {
             code,
             message,
-            state: "HY000".into(),
+            state: state.into(),
         }),
     ))
 }

@@ -10,6 +10,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Params, Row, Value};
 
 use self::conninfo::{MyTarget, SslMode};
+use self::duplicates::SoleKey;
+use self::writer::Method;
 use crate::checkpoint::{Cell, Ledger, Param};
 use crate::chunk::WireFormat;
 use crate::error::{Error, Result};
@@ -21,6 +23,7 @@ use crate::sink::{Backend, Mode, Plan};
 use crate::upsert::UniqueKey;
 
 pub mod conninfo;
+pub mod duplicates;
 pub mod error;
 pub mod insert;
 pub mod load_data;
@@ -394,6 +397,11 @@ impl Backend for MyBackend {
     ) -> Result<Vec<MySink>> {
         let mut plan = MyPlan::new(plan, self.local_infile);
         plan.base.retry = self.retry;
+        if plan.rejects.is_some() && plan.upsert.is_none() && plan.method == Method::LoadData {
+            let conn = self.conn().await?;
+            plan.unique =
+                SoleKey::of(conn, &plan.base.table, &plan.base.columns, plan.types()).await?;
+        }
         let wanted = if plan.atomic { 1 } else { workers.max(1) };
         let plan = Arc::new(plan);
         let first = match self.conn.take() {

@@ -4,6 +4,7 @@
 //! under savepoints for the rows the server refuses.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
 use super::conninfo::MyTarget;
+use super::duplicates::SoleKey;
 use super::{insert, load_data, upsert, MyLedger};
 use crate::checkpoint::ChunkMeta;
 use crate::chunk::{Chunk, RawRow};
@@ -48,6 +50,12 @@ pub struct MyPlan {
     load_sql: String,
     /// Chunks take effect in input order where that matters (upserts, rejects).
     turnstile: Turnstile,
+    /// With `--rejects`: the table's one unique key, when its duplicates can be found with a
+    /// query (see [`super::duplicates`]).
+    pub unique: Option<SoleKey>,
+    /// A chunk met a duplicate key: from then on every chunk has its duplicates taken out
+    /// first.
+    seen_duplicate: AtomicBool,
 }
 
 impl std::ops::Deref for MyPlan {
@@ -85,7 +93,14 @@ impl MyPlan {
             dest,
             load_sql,
             turnstile: Turnstile::default(),
+            unique: None,
+            seen_duplicate: AtomicBool::new(false),
         }
+    }
+
+    /// Each column's declared type.
+    pub fn types(&self) -> &[MyType] {
+        &self.types
     }
 
     /// Whether chunks must take effect in input order: an upsert's last (or first)
@@ -103,6 +118,19 @@ struct Work {
     rejects: Vec<Reject>,
     raw: Vec<u8>,
     raw_rows: Vec<RawRow>,
+}
+
+/// How an attempt sends a chunk's rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum How {
+    /// All of them at once.
+    Whole,
+    /// Without the rows whose key repeats an earlier row's of the chunk, byte for byte.
+    Repeats,
+    /// Without the rows whose key is a duplicate, found first with a query.
+    Probed,
+    /// Range by range under savepoints, until each refused row stands alone.
+    Search,
 }
 
 /// What one attempt committed.
@@ -265,9 +293,66 @@ impl MySink {
         Ok(written)
     }
 
+    /// The chunk without the rows whose key is a duplicate (see [`super::duplicates`]): those
+    /// that repeat an earlier row of the chunk, or with `probe` every one the server finds.
+    async fn send_sorted(
+        conn: &mut Conn,
+        plan: &MyPlan,
+        work: &Work,
+        probe: bool,
+    ) -> Result<Written> {
+        let Some(unique) = &plan.unique else {
+            return Err(Error::internal(
+                "duplicates looked for without a unique key",
+            ));
+        };
+        let ranges = load_data::row_ranges(&work.data);
+        let found = match probe {
+            true => {
+                let table = plan.table.quoted_in(Dialect::Mysql);
+                unique.find(conn, &table, &work.data, &ranges).await?
+            }
+            false => unique.repeats(&work.data, &ranges),
+        };
+        let mut parts = Vec::with_capacity(found.len() + 1);
+        let mut from = 0;
+        for r in found.iter().filter_map(|(i, _)| ranges.get(*i)) {
+            if r.start > from {
+                parts.push(work.data.slice(from..r.start));
+            }
+            from = r.end;
+        }
+        if from < work.data.len() {
+            parts.push(work.data.slice(from..));
+        }
+        let rows = (ranges.len() - found.len()) as u64;
+        let context = format!("LOAD DATA into {} ({})", plan.table, work.meta.describe());
+        load_data::send_parts(conn, &plan.load_sql, parts, rows, &context)
+            .await
+            .map_err(|e| e.in_chunk(work.meta.seq))?;
+        if !found.is_empty() {
+            tracing::debug!(
+                chunk = work.meta.seq,
+                rows = found.len(),
+                "duplicate keys found with one query"
+            );
+        }
+        Ok(Written {
+            refused: found
+                .into_iter()
+                .map(|(i, reason)| Reject {
+                    reason,
+                    sqlstate: Some("23000".into()),
+                    ..row_reject(work, i)
+                })
+                .collect(),
+            ..Written::default()
+        })
+    }
+
     /// One attempt at a chunk, in a transaction of its own (or, for an atomic load, under a
     /// savepoint of the load's transaction): rows, merge, rejects and checkpoint.
-    async fn attempt(&mut self, work: &Work, bisecting: bool, in_turn: bool) -> Result<Written> {
+    async fn attempt(&mut self, work: &Work, how: How, in_turn: bool) -> Result<Written> {
         let plan = self.plan.clone();
         let atomic = plan.atomic;
         let begun = self.begun;
@@ -280,9 +365,11 @@ impl MySink {
         if atomic {
             exec(conn, "SAVEPOINT barge_chunk").await?;
         }
-        let result = match bisecting {
-            true => Self::send_bisecting(conn, &plan, work).await,
-            false => {
+        let result = match how {
+            How::Search => Self::send_bisecting(conn, &plan, work).await,
+            How::Repeats => Self::send_sorted(conn, &plan, work, false).await,
+            How::Probed => Self::send_sorted(conn, &plan, work, true).await,
+            How::Whole => {
                 let rows = work.meta.rows as usize;
                 Self::send_rows(conn, &plan, work, work.data.clone(), rows)
                     .await
@@ -374,12 +461,15 @@ impl MySink {
             raw_rows: std::mem::take(&mut chunk.raw_rows),
         };
         let mut retrier = Retrier::new(plan.retry);
-        let mut bisecting = false;
+        let mut how = match plan.seen_duplicate.load(Ordering::Relaxed) {
+            true => How::Repeats,
+            false => How::Whole,
+        };
         let mut in_turn = false;
         loop {
             // An upsert's merge, a search for refused rows and a chunk that went out of turn
             // run in turn from the start; other ordered chunks send first and commit in turn.
-            let first_in_turn = plan.upsert.is_some() || bisecting || in_turn;
+            let first_in_turn = plan.upsert.is_some() || how == How::Search || in_turn;
             if plan.ordered() && first_in_turn {
                 plan.turnstile.wait(work.ordinal).await?;
             }
@@ -393,7 +483,7 @@ impl MySink {
                     plan.turnstile.done(work.ordinal);
                     return Ok(work.meta.rows);
                 }
-                Ok(false) => self.attempt(&work, bisecting, first_in_turn).await,
+                Ok(false) => self.attempt(&work, how, first_in_turn).await,
                 Err(e) => Err(e),
             };
             match result {
@@ -404,9 +494,18 @@ impl MySink {
                     plan.turnstile.done(work.ordinal);
                     return Ok(rows);
                 }
-                Err(e) if !bisecting && plan.rejects.is_some() && row_error(&e) => {
-                    tracing::debug!(chunk = work.meta.seq, error = %e, "looking for the refused rows");
-                    bisecting = true;
+                Err(e) if how != How::Search && plan.rejects.is_some() && row_error(&e) => {
+                    // A duplicate key: taken out with a query; the next chunks first take out
+                    // what repeats inside them (duplicates come spread over a file). Anything
+                    // else: the search.
+                    how = match (how, e.mysql_code(), &plan.unique) {
+                        (How::Whole | How::Repeats, Some(1062), Some(_)) => {
+                            plan.seen_duplicate.store(true, Ordering::Relaxed);
+                            How::Probed
+                        }
+                        _ => How::Search,
+                    };
+                    tracing::debug!(chunk = work.meta.seq, error = %e, ?how, "looking for the refused rows");
                 }
                 // One transaction for the whole load: a lost connection loses it all.
                 Err(e) if plan.atomic => return Err(e),
@@ -446,8 +545,8 @@ fn slice(data: &Bytes, ranges: &[Range<usize>], rows: Range<usize>) -> Bytes {
     }
 }
 
-/// Row `i` of the chunk, refused by the server with `e`.
-fn server_reject(work: &Work, i: usize, e: &Error) -> Reject {
+/// Row `i` of the chunk as a reject, its reason still to be said.
+fn row_reject(work: &Work, i: usize) -> Reject {
     let (position, raw) = match work.raw_rows.get(i) {
         Some(row) => (
             row.position,
@@ -455,6 +554,18 @@ fn server_reject(work: &Work, i: usize, e: &Error) -> Reject {
         ),
         None => (Default::default(), Vec::new()),
     };
+    Reject {
+        position,
+        raw,
+        column: None,
+        value: None,
+        reason: String::new(),
+        sqlstate: None,
+    }
+}
+
+/// Row `i` of the chunk, refused by the server with `e`.
+fn server_reject(work: &Work, i: usize, e: &Error) -> Reject {
     let (reason, sqlstate) = match e.kind() {
         ErrorKind::Mysql {
             source: mysql_async::Error::Server(s),
@@ -466,12 +577,9 @@ fn server_reject(work: &Work, i: usize, e: &Error) -> Reject {
         _ => (e.to_string(), None),
     };
     Reject {
-        position,
-        raw,
-        column: None,
-        value: None,
         reason,
         sqlstate,
+        ..row_reject(work, i)
     }
 }
 
