@@ -1163,3 +1163,71 @@ async fn subtrans_reads(db: &TestDb) -> i64 {
         .parse()
         .unwrap_or_else(|e| panic!("{n:?}: {e}"))
 }
+
+/// A duplicate a few rows apart across a chunk boundary: the later chunk, sent out of turn,
+/// holds the key the earlier one (still sending) inserts too, and waits for the earlier one's
+/// commit while the earlier one waits on its lock. The later one lets go as soon as it sees
+/// that (not after a timeout) and goes again in its turn: the second occurrence of each key is
+/// set aside, every other row loads once.
+#[tokio::test]
+async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
+    let db = fresh_db("rejects_cross").await;
+    db.exec("CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL)")
+        .await;
+    let mut csv = String::from("id,v\n");
+    let mut bad = BTreeSet::new();
+    let (mut good, mut sum) = (0, 0i64);
+    for i in 1..=10_000i64 {
+        // Row 2 of each chunk of 500 repeats the key of row 498 of the chunk before.
+        let row = if i > 500 && i % 500 == 2 {
+            let row = format!("{},{i}\n", i - 4);
+            bad.insert(row.clone().into_bytes());
+            row
+        } else {
+            good += 1;
+            sum += i;
+            format!("{i},{i}\n")
+        };
+        csv.push_str(&row);
+    }
+    let dir = Dir::new();
+    let f = dir.write("t.csv", &csv);
+    let rej = dir.path().join("t.rej");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--rejects",
+        rej.to_str().unwrap(),
+        "--chunk-rows",
+        "500",
+        "--workers",
+        "2",
+        "-vv",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let bytes = std::fs::read(&rej).unwrap();
+    let got: BTreeSet<Vec<u8>> = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(got, bad);
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(v) FROM t").await,
+        [format!("({good},{sum})")]
+    );
+    assert!(
+        run.stderr
+            .contains("another writer waits on a key this chunk holds"),
+        "no chunk let go on seeing a writer wait on it: {}",
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("barge"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

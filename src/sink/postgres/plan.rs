@@ -24,6 +24,9 @@ pub struct PgPlan {
     pub method: Method,
     /// Chunks take effect in input order where that matters (upserts, rejects).
     pub turnstile: Turnstile,
+    /// The server process of each writer's connection: a chunk waiting for its turn lets go
+    /// as soon as one of them waits on it (see [`super::writer::PgSink::wait_turn`]).
+    pub writer_pids: std::sync::Mutex<Vec<i32>>,
     /// With `--rejects` into a table whose one unique key is all loaded: that key's columns,
     /// so that duplicate keys are found with one query, not by a search (see
     /// [`super::refused`]).
@@ -94,6 +97,7 @@ impl PgPlan {
             base: plan,
             method,
             turnstile: Turnstile::default(),
+            writer_pids: std::sync::Mutex::new(Vec::new()),
             dedupe_key: None,
             dedupe_fields: Vec::new(),
             dedupe_seen: std::sync::Mutex::new(None),

@@ -141,22 +141,15 @@ impl PgSink {
         // Sorted out and sent in parallel with other chunks, committed in turn, as a clean
         // chunk is: a key of an earlier chunk not yet committed fails the COPY, and the chunk
         // goes again once its turn has come.
-        if !in_turn {
-            let turn = tokio::time::timeout(
-                super::writer::ORDER_WAIT,
-                plan.turnstile.wait(chunk.ordinal),
-            );
-            match turn.await {
-                Ok(r) => r?,
-                // An earlier chunk may be waiting on a key this one holds: let go.
-                Err(_) => {
-                    tx.rollback().await.map_err(ctx)?;
-                    return Ok(Written {
-                        out_of_turn: true,
-                        ..Written::default()
-                    });
-                }
-            }
+        if !in_turn
+            && !Self::wait_turn(tx.client(), &mut self.session, &plan, chunk.ordinal).await?
+        {
+            // An earlier chunk may be waiting on a key this one holds: let go.
+            tx.rollback().await.map_err(ctx)?;
+            return Ok(Written {
+                out_of_turn: true,
+                ..Written::default()
+            });
         }
         let refused: Vec<Reject> = refused.into_iter().map(|(_, r)| r).collect();
         let all = crate::sink::seal::all_rejects(&chunk.rejects, &refused);
