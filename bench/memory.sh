@@ -5,9 +5,9 @@
 #   big.csv     200 rows, each a ~1 MiB text field
 #   quotes.csv  200 rows, each a quoted ~1.1 MiB field dense with doubled quotes
 #   huge.csv    one row with a 50,000,000-byte field, then one small row
-# and loads each into a new table (PostgreSQL at URL), from scratch each time. Prints TSV:
-# shape, variant, seconds, peak RSS (KiB), rows in the table.
-# Usage: bench/memory.sh URL DIR [ROUNDS]
+# and loads each into a new table (PostgreSQL, or MySQL/MariaDB for a mysql:// URL, at URL),
+# from scratch each time. Prints TSV: shape, variant, seconds, peak RSS (KiB), rows in the table.
+# Usage: bench/memory.sh URL DIR [ROUNDS]   (MySQL: the mysql client, as mysql://user@host:port/db)
 set -eu
 URL=$1
 DIR=$2
@@ -42,17 +42,29 @@ with open(sys.argv[1], "w") as f:
     f.write("id,body\n")
     f.write("1," + "x" * 50_000_000 + "\n2,small\n")
 PY
+# SQL on the target, whichever it is.
+sql() {
+  case $URL in
+    mysql://*)
+      rest=${URL#mysql://}; user=${rest%%@*}; hostport=${rest#*@}; db=${hostport#*/}
+      hostport=${hostport%%/*}; host=${hostport%%:*}; port=${hostport#*:}
+      mysql -N -u"$user" -h"$host" -P"$port" "$db" -e "$1" ;;
+    *) psql -qXAt "$URL" -c "$1" ;;
+  esac
+}
 printf 'shape\tvariant\tseconds\tpeak_rss_kib\trows\n'
 for r in $(seq "$ROUNDS"); do
   for shape in wide big quotes huge; do
     for v in plain rejects create; do
-      psql -qX "$URL" -c "DROP TABLE IF EXISTS mem_$shape; DROP TABLE IF EXISTS barge_checkpoint" 2>/dev/null
+      sql "DROP TABLE IF EXISTS mem_$shape" 2>/dev/null
+      sql "DROP TABLE IF EXISTS barge_checkpoint" 2>/dev/null
       if [ "$v" != create ]; then
         if [ "$shape" = wide ]; then
           cols=$(head -1 "$DIR/wide.csv" | sed 's/,/ bigint,/g; s/$/ bigint/')
-          psql -qX "$URL" -c "CREATE TABLE mem_wide ($cols)"
+          sql "CREATE TABLE mem_wide ($cols)"
         else
-          psql -qX "$URL" -c "CREATE TABLE mem_$shape (id bigint, body text)"
+          sql "CREATE TABLE mem_$shape (id bigint, body longtext)" 2>/dev/null ||
+            sql "CREATE TABLE mem_$shape (id bigint, body text)"
         fi
       fi
       case $v in
@@ -63,7 +75,7 @@ for r in $(seq "$ROUNDS"); do
       # shellcheck disable=SC2086
       /usr/bin/time -f '%e %M' -o "$T/t" "$BARGE" load "$DIR/$shape.csv" --into "$URL" \
         --table "mem_$shape" --quiet $extra || true
-      rows=$(psql -qXAt "$URL" -c "SELECT count(*) FROM mem_$shape" 2>/dev/null || echo -)
+      rows=$(sql "SELECT count(*) FROM mem_$shape" 2>/dev/null || echo -)
       rm -f "$T"/rej.csv*
       printf '%s\t%s\t%s\t%s\t%s\n' "$shape" "$v" "$(tail -1 "$T/t" | cut -d' ' -f1)" \
         "$(tail -1 "$T/t" | cut -d' ' -f2)" "$rows"
