@@ -717,7 +717,9 @@ async fn duplicate_keys_are_set_aside_with_a_query_as_the_index_compares_them() 
         "{reasons}"
     );
     assert!(
-        run.stderr.contains("duplicate keys found with one query")
+        run.stderr
+            .contains("duplicate keys taken out before the chunk's LOAD DATA")
+            && run.stderr.contains("probe=true")
             && !run.stderr.contains("how=Search"),
         "{}",
         run.stderr

@@ -325,7 +325,7 @@ impl MySink {
         if from < work.data.len() {
             parts.push(work.data.slice(from..));
         }
-        let rows = (ranges.len() - found.len()) as u64;
+        let rows = ranges.len().saturating_sub(found.len()) as u64;
         let context = format!("LOAD DATA into {} ({})", plan.table, work.meta.describe());
         load_data::send_parts(conn, &plan.load_sql, parts, rows, &context)
             .await
@@ -334,7 +334,8 @@ impl MySink {
             tracing::debug!(
                 chunk = work.meta.seq,
                 rows = found.len(),
-                "duplicate keys found with one query"
+                probe,
+                "duplicate keys taken out before the chunk's LOAD DATA"
             );
         }
         Ok(Written {

@@ -791,13 +791,11 @@ impl PgSink {
                     return Ok(false);
                 }
                 Ok(false) => {}
-                // Not worth failing a chunk over: it waits as it did without asking.
+                // The failed query ended the transaction's use: the chunk goes again in its
+                // turn, which needs no asking.
                 Err(e) => {
                     tracing::debug!("asking which writers wait on this one: {e}");
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    return tokio::time::timeout(left, turn)
-                        .await
-                        .map_or(Ok(false), |r| r.map(|()| true));
+                    return Ok(false);
                 }
             }
         }
