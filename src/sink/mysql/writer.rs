@@ -56,6 +56,8 @@ pub struct MyPlan {
     /// A chunk met a duplicate key: from then on every chunk has its duplicates taken out
     /// first.
     seen_duplicate: AtomicBool,
+    /// Staging a chunk's keys failed once: duplicates are left to the search.
+    no_probe: AtomicBool,
 }
 
 impl std::ops::Deref for MyPlan {
@@ -95,6 +97,7 @@ impl MyPlan {
             turnstile: Turnstile::default(),
             unique: None,
             seen_duplicate: AtomicBool::new(false),
+            no_probe: AtomicBool::new(false),
         }
     }
 
@@ -499,14 +502,23 @@ impl MySink {
                     // A duplicate key: taken out with a query; the next chunks first take out
                     // what repeats inside them (duplicates come spread over a file). Anything
                     // else: the search.
-                    how = match (how, e.mysql_code(), &plan.unique) {
-                        (How::Whole | How::Repeats, Some(1062), Some(_)) => {
+                    let probe = plan.unique.is_some() && !plan.no_probe.load(Ordering::Relaxed);
+                    how = match (how, e.mysql_code()) {
+                        (How::Whole | How::Repeats, Some(1062)) if probe => {
                             plan.seen_duplicate.store(true, Ordering::Relaxed);
                             How::Probed
                         }
                         _ => How::Search,
                     };
                     tracing::debug!(chunk = work.meta.seq, error = %e, ?how, "looking for the refused rows");
+                }
+                // The keys could not be staged or looked up (a role without CREATE TEMPORARY
+                // TABLES, say): this chunk and every later one go to the search.
+                Err(e) if how == How::Probed && transient_reason(&e).is_none() => {
+                    if !plan.no_probe.swap(true, Ordering::Relaxed) {
+                        tracing::info!("duplicate keys are looked for by the search: {e}");
+                    }
+                    how = How::Search;
                 }
                 // One transaction for the whole load: a lost connection loses it all.
                 Err(e) if plan.atomic => return Err(e),
