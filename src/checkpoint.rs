@@ -95,8 +95,8 @@ pub trait Ledger {
     /// The SQL type and default of `committed_at`.
     const TIMESTAMP_COLUMN: &'static str;
 
-    /// The type a value is cast to for text (`text`; MySQL says `CHAR`).
-    const TEXT_TYPE: &'static str = "text";
+    /// `committed_at` as text that says its time zone (a `timestamptz` prints its offset).
+    const COMMITTED_AT_TEXT: &'static str = "CAST(committed_at AS text)";
 
     /// The function that counts a text's characters (MySQL's `length` counts bytes).
     const CHAR_LENGTH: &'static str = "length";
@@ -237,7 +237,7 @@ impl Checkpoints {
             .query(
                 &format!(
                     "SELECT load_id, \
-                            max(CASE WHEN {done} THEN CAST(committed_at AS {text}) END), \
+                            max(CASE WHEN {done} THEN {at} END), \
                             max(CASE WHEN {done} THEN {rows} END) \
                      FROM {table} \
                      WHERE load_id = {} OR substr(load_id, 1, {len}({})) = {} \
@@ -245,7 +245,7 @@ impl Checkpoints {
                     p(1),
                     p(2),
                     p(3),
-                    text = L::TEXT_TYPE,
+                    at = L::COMMITTED_AT_TEXT,
                     len = L::CHAR_LENGTH,
                     rows = L::ROWS,
                 ),

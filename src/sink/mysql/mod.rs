@@ -467,7 +467,10 @@ fn my_params(params: &[Param<'_>]) -> Params {
 
 impl Ledger for MyLedger<'_> {
     const TIMESTAMP_COLUMN: &'static str = "timestamp(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)";
-    const TEXT_TYPE: &'static str = "CHAR";
+    // A `timestamp` prints in the session's time zone, without saying which: in UTC, said
+    // (as it was when the session's zone has no conversion rules loaded).
+    const COMMITTED_AT_TEXT: &'static str = "COALESCE(CONCAT(CAST(CONVERT_TZ(committed_at, \
+        @@session.time_zone, '+00:00') AS CHAR), ' UTC'), CAST(committed_at AS CHAR))";
     const CHAR_LENGTH: &'static str = "char_length";
     const ROWS: &'static str = "`rows`";
     const ID_TYPE: &'static str = "varchar(255)";

@@ -349,6 +349,8 @@ fn bind_params(params: &[Param<'_>]) -> Vec<rusqlite::types::Value> {
 /// short, and run only before and after the rows).
 impl Ledger for &mut Connection {
     const TIMESTAMP_COLUMN: &'static str = "text NOT NULL DEFAULT CURRENT_TIMESTAMP";
+    // SQLite's CURRENT_TIMESTAMP is UTC, and says nothing.
+    const COMMITTED_AT_TEXT: &'static str = "committed_at || ' UTC'";
 
     async fn execute(&mut self, sql: &str, params: &[Param<'_>], context: &str) -> Result<()> {
         Connection::execute(self, sql, rusqlite::params_from_iter(bind_params(params)))
