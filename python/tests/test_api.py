@@ -145,6 +145,28 @@ def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table,
         barge.load(pg.url, table, str(path), atomic=True, keep_indexes=True)
 
 
+def test_a_resumable_load_of_several_files_builds_plain_indexes_once_at_the_end(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, n int, v text); "
+           f"CREATE INDEX ON {table} (n); CREATE INDEX ON {table} (v)")
+    defs = (f"SELECT string_agg(pg_get_indexdef(indexrelid), ';' "
+            f"ORDER BY pg_get_indexdef(indexrelid)) "
+            f"FROM pg_index WHERE indrelid = '{table}'::regclass")
+    before = pg.sql(defs)
+    for k in range(3):
+        (tmp_path / f"part{k}.csv").write_text(
+            "id,n,v\n" + "".join(f"{k * 1000 + i},{i % 13},t{i}\n" for i in range(1000))
+        )
+    r = barge.load(pg.url, table, str(tmp_path / "part*.csv"))
+    # The index on n (a fixed-size column) waits for the end; the one on text stays.
+    assert r.rows == 3000 and r.indexes_built == 1
+    assert r.to_dict()["indexes_built"]["count"] == 1
+    assert pg.sql(defs) == before
+    assert pg.sql(f"SELECT count(*), sum(n) FROM {table}") == f"3000|{3 * sum(i % 13 for i in range(1000))}"
+    # A table that holds rows keeps its indexes: nothing is built at the end.
+    (tmp_path / "more.csv").write_text("id,n,v\n5000,1,x\n")
+    assert barge.load(pg.url, table, str(tmp_path / "more.csv")).indexes_built == 0
+
+
 def test_the_embedded_default_needs_no_server(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
