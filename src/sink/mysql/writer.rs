@@ -146,8 +146,21 @@ struct Written {
 }
 
 /// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
-/// its locks (an earlier chunk may be waiting on one of them).
+/// its locks (an earlier chunk may be waiting on one of them), at most.
 const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long a chunk whose rows took `sent` to send waits for its turn: four times that,
+/// between 100 ms and [`ORDER_WAIT`].
+///
+/// The earlier chunks were sent alongside it, so they are done in about the same time unless
+/// one of them waits on a lock this one holds (a key in both, a few rows apart across the
+/// boundary). MySQL shows which session waits on which only to a role with PROCESS, so the
+/// wait is what tells: with a fixed second, 0.05% duplicates 500 rows apart made a load 4-5x
+/// slower. Letting go when the earlier chunk was merely slow costs this chunk's rows sent
+/// again, in its turn.
+fn turn_wait(sent: std::time::Duration) -> std::time::Duration {
+    (sent * 4).clamp(std::time::Duration::from_millis(100), ORDER_WAIT)
+}
 
 /// A connection that writes chunks into one table.
 pub struct MySink {
@@ -369,6 +382,7 @@ impl MySink {
         if atomic {
             exec(conn, "SAVEPOINT barge_chunk").await?;
         }
+        let sending = std::time::Instant::now();
         let result = match how {
             How::Search => Self::send_bisecting(conn, &plan, work).await,
             How::Repeats => Self::send_sorted(conn, &plan, work, false).await,
@@ -386,7 +400,8 @@ impl MySink {
         // Sent in parallel with other chunks, committed in turn: a chunk that waits long may
         // hold a key an earlier one waits for, so it lets go and goes again in its turn.
         if result.is_ok() && plan.ordered() && !in_turn {
-            let turn = tokio::time::timeout(ORDER_WAIT, plan.turnstile.wait(work.ordinal));
+            let wait = turn_wait(sending.elapsed());
+            let turn = tokio::time::timeout(wait, plan.turnstile.wait(work.ordinal));
             match turn.await {
                 Ok(r) => r?,
                 Err(_) => {
