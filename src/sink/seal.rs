@@ -3,6 +3,7 @@
 //! on the chunk's own connection, with the ledger's statement.)
 
 use crate::checkpoint::ChunkMeta;
+use crate::chunk::RawRow;
 use crate::error::{ErrorKind, Result};
 use crate::progress::Progress;
 use crate::rejects::Reject;
@@ -48,5 +49,25 @@ pub fn count_upsert(plan: &Plan, progress: &Progress, inserted: Option<u64>, row
         Progress::add(&progress.upsert_inserted, c.inserted);
         Progress::add(&progress.upsert_updated, c.updated);
         Progress::add(&progress.upsert_skipped, c.skipped);
+    }
+}
+
+/// Row `i` of a chunk (its kept input `raw`, at `raw_rows`) as a reject whose reason is still
+/// to be said: what every backend sets aside for a row the server refused.
+pub fn row_reject(raw_rows: &[RawRow], raw: &[u8], i: usize) -> Reject {
+    let (position, raw) = match raw_rows.get(i) {
+        Some(row) => (
+            row.position,
+            raw.get(row.raw.clone()).unwrap_or_default().to_vec(),
+        ),
+        None => (Default::default(), Vec::new()),
+    };
+    Reject {
+        position,
+        raw,
+        column: None,
+        value: None,
+        reason: String::new(),
+        sqlstate: None,
     }
 }

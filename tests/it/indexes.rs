@@ -293,6 +293,23 @@ async fn index_names(db: &TestDb) -> Vec<String> {
     .await
 }
 
+/// Runs `barge` with `args` and kills it (-9) once `t` meets `condition` (an aggregate over
+/// `t`), failing with `never` when it does not within two minutes.
+async fn kill_once(db: &TestDb, args: &[&str], condition: &str, never: &str) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .spawn()
+        .expect("spawn barge");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let sql = format!("SELECT {condition} FROM t");
+    while db.rows_text(&sql).await != vec!["(t)"] {
+        assert!(Instant::now() < deadline, "{never}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+}
+
 /// The indexes recorded as left out, by name.
 async fn recorded(db: &TestDb) -> Vec<String> {
     db.rows_text("SELECT index_name FROM barge_checkpoint_indexes ORDER BY 1")
@@ -448,18 +465,8 @@ async fn a_kill_leaves_the_indexes_recorded_and_the_next_run_builds_them() {
     for extra in [&[][..], &["--keep-indexes"][..]] {
         db.exec("TRUNCATE t; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
-            .args(args)
-            .spawn()
-            .expect("spawn barge");
-        // Wait until chunks are committed: the table holds rows without the indexes left out.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while db.rows_text("SELECT count(*) > 0 FROM t").await != vec!["(t)"] {
-            assert!(Instant::now() < deadline, "no chunk was ever committed");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        child.kill().expect("kill -9");
-        let _ = child.wait();
+        // Once chunks are committed: the table holds rows without the indexes left out.
+        kill_once(&db, &args, "count(*) > 0", "no chunk was ever committed").await;
         let partial = db.rows_text("SELECT count(*) < 300000 FROM t").await;
         assert_eq!(partial, vec!["(t)"], "the load ended before the kill");
         // Every constraint is in place; what is missing is recorded.
@@ -522,21 +529,14 @@ async fn the_files_of_one_load_keep_the_indexes_out_until_the_last_ones_end() {
         "1000",
         "--quiet",
     ];
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
-        .args(args)
-        .spawn()
-        .expect("spawn barge");
     // Killed once the second file is under way.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while db.rows_text("SELECT count(*) > 32000 FROM t").await != vec!["(t)"] {
-        assert!(
-            Instant::now() < deadline,
-            "the second file was never loaded"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.kill().expect("kill -9");
-    let _ = child.wait();
+    kill_once(
+        &db,
+        &args,
+        "count(*) > 32000",
+        "the second file was never loaded",
+    )
+    .await;
     assert_eq!(
         db.rows_text("SELECT count(*) < 60000 FROM t").await,
         vec!["(t)"],

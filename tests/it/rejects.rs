@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::pg::{fresh_db_at, PrivateServer};
-use crate::support::{barge, fresh_db, Dir, TestDb};
+use crate::support::{barge, fresh_db, Dir, Run, TestDb};
 
 const DDL: &str = "id int PRIMARY KEY, n smallint, amount numeric(6,2), \
                    name varchar(5) NOT NULL, d date, j jsonb, v int CHECK (v >= 0)";
@@ -667,6 +667,35 @@ async fn duplicate_keys_are_set_aside_from_text_copy_chunks_too() {
     .await;
 }
 
+/// `csv` loaded into `db`'s table `t` with `--rejects` and `extra`, which sets rows aside
+/// (exit code 3): the run, the rows set aside (each with its line break) and their reasons
+/// (the `.errors.jsonl` file).
+fn load_setting_aside(db: &TestDb, csv: &str, extra: &[&str]) -> (Run, BTreeSet<Vec<u8>>, String) {
+    let dir = Dir::new();
+    let f = dir.write("t.csv", csv);
+    let rej = dir.path().join("t.rej");
+    let args = [
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--rejects",
+        rej.to_str().unwrap(),
+    ];
+    let run = barge(&[&args[..], extra].concat());
+    assert_eq!(run.code, 3, "{}", run.all());
+    let bytes = std::fs::read(&rej).unwrap();
+    let rows = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let errors = std::fs::read_to_string(dir.path().join("t.rej.errors.jsonl")).unwrap();
+    (run, rows, errors)
+}
+
 /// Loads 2,000 rows with repeated keys (within and across chunks, and one already in the
 /// table), NULL keys and a check violation into `t`, which has a unique key (a, b) and
 /// holds (0, 0): the rejects are exactly the repeats and the violation.
@@ -712,36 +741,12 @@ async fn dedupe_case(db: &TestDb, line: impl Fn(i64, &str, i64) -> String, heade
             good += 1;
         }
     }
-    let dir = Dir::new();
-    let f = dir.write("d.csv", &csv);
-    let rej = dir.path().join("d.rej");
-    let run = barge(&[
-        "load",
-        f.to_str().unwrap(),
-        "--into",
-        &db.url,
-        "--table",
-        "t",
-        "--rejects",
-        rej.to_str().unwrap(),
-        "--chunk-rows",
-        "150",
-        "--workers",
-        "3",
-    ]);
-    assert_eq!(run.code, 3, "{}", run.all());
-    let bytes = std::fs::read(&rej).unwrap();
-    let got: BTreeSet<Vec<u8>> = bytes
-        .split_inclusive(|&b| b == b'\n')
-        .skip(1)
-        .map(<[u8]>::to_vec)
-        .collect();
+    let (_, got, errors) = load_setting_aside(db, &csv, &["--chunk-rows", "150", "--workers", "3"]);
     assert_eq!(got, want_bad);
     assert_eq!(
         db.rows_text("SELECT count(*) FROM t").await,
         [format!("({good})")]
     );
-    let errors = std::fs::read_to_string(format!("{}.errors.jsonl", rej.display())).unwrap();
     assert!(
         errors.contains("Key (a, b)=(0, 0) already exists.") && errors.contains("\"23505\""),
         "{errors}"
@@ -1190,31 +1195,8 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
         };
         csv.push_str(&row);
     }
-    let dir = Dir::new();
-    let f = dir.write("t.csv", &csv);
-    let rej = dir.path().join("t.rej");
-    let run = barge(&[
-        "load",
-        f.to_str().unwrap(),
-        "--into",
-        &db.url,
-        "--table",
-        "t",
-        "--rejects",
-        rej.to_str().unwrap(),
-        "--chunk-rows",
-        "500",
-        "--workers",
-        "2",
-        "-vv",
-    ]);
-    assert_eq!(run.code, 3, "{}", run.all());
-    let bytes = std::fs::read(&rej).unwrap();
-    let got: BTreeSet<Vec<u8>> = bytes
-        .split_inclusive(|&b| b == b'\n')
-        .skip(1)
-        .map(<[u8]>::to_vec)
-        .collect();
+    let (run, got, _) =
+        load_setting_aside(&db, &csv, &["--chunk-rows", "500", "--workers", "2", "-vv"]);
     assert_eq!(got, bad);
     assert_eq!(
         db.rows_text("SELECT count(*), sum(v) FROM t").await,

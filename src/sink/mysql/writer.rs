@@ -575,21 +575,7 @@ fn slice(data: &Bytes, ranges: &[Range<usize>], rows: Range<usize>) -> Bytes {
 
 /// Row `i` of the chunk as a reject, its reason still to be said.
 fn row_reject(work: &Work, i: usize) -> Reject {
-    let (position, raw) = match work.raw_rows.get(i) {
-        Some(row) => (
-            row.position,
-            work.raw.get(row.raw.clone()).unwrap_or_default().to_vec(),
-        ),
-        None => (Default::default(), Vec::new()),
-    };
-    Reject {
-        position,
-        raw,
-        column: None,
-        value: None,
-        reason: String::new(),
-        sqlstate: None,
-    }
+    seal::row_reject(&work.raw_rows, &work.raw, i)
 }
 
 /// Row `i` of the chunk, refused by the server with `e`.

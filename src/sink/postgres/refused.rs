@@ -33,6 +33,7 @@ use crate::ident::quote_ident;
 use crate::rejects::Reject;
 use crate::retry::row_error;
 use crate::sink::bisect::{self, Bisection};
+use crate::sink::seal;
 
 /// The duplicate-key path's stage: each row's number in its chunk and its key, emptied at
 /// every commit. Made once per connection: a table made and dropped per chunk cost catalog
@@ -152,7 +153,7 @@ impl PgSink {
             });
         }
         let refused: Vec<Reject> = refused.into_iter().map(|(_, r)| r).collect();
-        let all = crate::sink::seal::all_rejects(&chunk.rejects, &refused);
+        let all = seal::all_rejects(&chunk.rejects, &refused);
         Self::seal(
             tx.client(),
             &mut self.session,
@@ -767,23 +768,9 @@ fn key_names(plan: &PgPlan) -> String {
         .join(", ")
 }
 
-/// Row `i` of the chunk as a reject, its reason still to fill in.
+/// Row `i` of the chunk as a reject, its reason still to be said.
 fn row_reject(chunk: &Work, i: usize) -> Reject {
-    let (position, raw) = match chunk.raw_rows.get(i) {
-        Some(row) => (
-            row.position,
-            chunk.raw.get(row.raw.clone()).unwrap_or_default().to_vec(),
-        ),
-        None => (Default::default(), Vec::new()),
-    };
-    Reject {
-        position,
-        raw,
-        column: None,
-        value: None,
-        reason: String::new(),
-        sqlstate: None,
-    }
+    seal::row_reject(&chunk.raw_rows, &chunk.raw, i)
 }
 
 /// Row `i` of the chunk, refused by the server with `e`.
