@@ -315,6 +315,7 @@ const ROLLED_BACK: &str = "ROLLBACK TO SAVEPOINT barge_rows; RELEASE SAVEPOINT b
 /// Which rows each try of a search sends, within the transaction's [`SUBTRANSACTIONS`].
 #[derive(Debug)]
 struct Tries {
+    /// The chunk's rows.
     rows: usize,
     /// The rows before this one are in the table (their tries' savepoints released) or
     /// refused.
