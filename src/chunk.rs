@@ -1,5 +1,9 @@
 //! A chunk: the unit of work, of transaction and of progress.
 
+use std::ops::Range;
+
+use bytes::Bytes;
+
 use crate::position::Position;
 use crate::rejects::Reject;
 
@@ -179,6 +183,23 @@ impl Chunk {
     pub fn bytes(&self) -> usize {
         self.data.capacity() + self.raw.capacity()
     }
+}
+
+/// An encoded chunk's payload `data` without the rows `skip` (sorted indexes into `ranges`,
+/// where each row lies), as slices of it: a chunk is not copied to leave a few rows out.
+pub fn without_rows(data: &Bytes, ranges: &[Range<usize>], skip: &[usize]) -> Vec<Bytes> {
+    let mut parts = Vec::with_capacity(skip.len() + 1);
+    let mut from = 0;
+    for r in skip.iter().filter_map(|&i| ranges.get(i)) {
+        if r.start > from {
+            parts.push(data.slice(from..r.start));
+        }
+        from = r.end;
+    }
+    if from < data.len() {
+        parts.push(data.slice(from..));
+    }
+    parts
 }
 
 #[cfg(test)]

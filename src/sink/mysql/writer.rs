@@ -330,17 +330,8 @@ impl MySink {
             }
             false => unique.repeats(&work.data, &ranges),
         };
-        let mut parts = Vec::with_capacity(found.len() + 1);
-        let mut from = 0;
-        for r in found.iter().filter_map(|(i, _)| ranges.get(*i)) {
-            if r.start > from {
-                parts.push(work.data.slice(from..r.start));
-            }
-            from = r.end;
-        }
-        if from < work.data.len() {
-            parts.push(work.data.slice(from..));
-        }
+        let skip: Vec<usize> = found.iter().map(|(i, _)| *i).collect();
+        let parts = crate::chunk::without_rows(&work.data, &ranges, &skip);
         let rows = ranges.len().saturating_sub(found.len()) as u64;
         let context = format!("LOAD DATA into {} ({})", plan.table, work.meta.describe());
         load_data::send_parts(conn, &plan.load_sql, parts, rows, &context)

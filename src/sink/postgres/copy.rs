@@ -114,23 +114,6 @@ pub fn row_ranges(data: &[u8], format: WireFormat) -> Option<Vec<Range<usize>>> 
     }
 }
 
-/// The COPY payload `data` without the rows `skip` (sorted indexes into `ranges`), as slices
-/// of it: a chunk is not copied to leave a few rows out.
-pub fn without_rows(data: &Bytes, ranges: &[Range<usize>], skip: &[usize]) -> Vec<Bytes> {
-    let mut parts = Vec::with_capacity(skip.len() + 1);
-    let mut from = 0;
-    for r in skip.iter().filter_map(|&i| ranges.get(i)) {
-        if r.start > from {
-            parts.push(data.slice(from..r.start));
-        }
-        from = r.end;
-    }
-    if from < data.len() {
-        parts.push(data.slice(from..));
-    }
-    parts
-}
-
 /// The COPY payload of the rows `rows` (indexes into `ranges`, in order) alone, each run of
 /// neighbouring rows copied in one piece.
 pub fn rows_payload(

@@ -135,7 +135,7 @@ impl PgSink {
         let refused: Vec<(usize, Reject)> = duplicates.into_iter().chain(others).collect();
         // The rest go in by COPY, the fastest way in: the chunk without the duplicates.
         let skip: Vec<usize> = refused.iter().map(|(i, _)| *i).collect();
-        let parts = copy::without_rows(&chunk.data, &ranges, &skip);
+        let parts = crate::chunk::without_rows(&chunk.data, &ranges, &skip);
         copy::send_parts(tx.client(), &self.copy_sql, parts)
             .await
             .map_err(ctx)?;
