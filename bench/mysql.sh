@@ -9,7 +9,8 @@
 # mariadb-import is not strict (LOCAL turns errors into warnings): it loads the CSV's empty
 # fields as 0 and '' where barge and SQLAlchemy store NULL, so its checksum differs.
 # Usage: bench/mysql.sh DIR ROUNDS [SA_ROUNDS]   (DIR holds events_1m.csv; PYTHON is a Python
-# with sqlalchemy[asyncio] and asyncmy)
+# with sqlalchemy[asyncio] and asyncmy; KEYS=1 gives the table three secondary KEYs besides its
+# primary key; METHODS picks the methods, "mariadb_import barge" unless told)
 set -eu
 DIR=$1
 ROUNDS=${2:-3}
@@ -44,7 +45,7 @@ run() {
   m=$1; r=$2
   $M bench -e "DROP TABLE IF EXISTS events, barge_checkpoint; CREATE TABLE events (id bigint PRIMARY KEY, \
     user_id int, amount decimal(12,2) NOT NULL, score double, active enum('true','false') NOT NULL, \
-    name text, created_at datetime(3) NOT NULL, day date NOT NULL, tag char(36) NOT NULL, payload json)"
+    name text, created_at datetime(3) NOT NULL, day date NOT NULL, tag char(36) NOT NULL, payload json${KEYS:+, KEY ev_user (user_id), KEY ev_created (created_at), KEY ev_tag (tag)})"
   case $m in
     mariadb_import) cmd="mariadb-import --no-defaults --local -h127.0.0.1 -P$PORT -uroot \
       --fields-terminated-by=, --fields-optionally-enclosed-by=\" --fields-escaped-by= --ignore-lines=1 bench $DIR/myimport/events.csv" ;;
@@ -58,6 +59,6 @@ run() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$r" "$(tail -1 "$T/t" | cut -d' ' -f1)" "$(tail -1 "$T/t" | cut -d' ' -f2)" "$rows" "$sum"
 }
 for r in $(seq "$ROUNDS"); do
-  for m in mariadb_import barge; do run $m $r; done
+  for m in ${METHODS:-mariadb_import barge}; do run $m $r; done
 done
 for r in $(seq "$SA_ROUNDS"); do run sa_asyncmy $r; done

@@ -224,10 +224,11 @@ pub struct LoadArgs {
     #[arg(long, conflicts_with_all = ["again", "load_id"])]
     pub atomic: bool,
 
-    /// Keep an empty PostgreSQL table's indexes in place while it loads (slower). Without it,
-    /// a resumable load leaves out the indexes that no row can fail (not unique, on
-    /// fixed-size columns) and builds them at its end (or in the next run, after a kill);
-    /// an --atomic load builds all of them at its end, with the table locked until it commits.
+    /// Keep an empty PostgreSQL or MySQL table's indexes in place while it loads (slower).
+    /// Without it, a resumable load leaves out the indexes that no row can fail (not unique;
+    /// on PostgreSQL, on fixed-size columns) and builds them at its end (or in the next run,
+    /// after a kill); an --atomic load into PostgreSQL builds all of them at its end, with the
+    /// table locked until it commits.
     #[arg(long)]
     pub keep_indexes: bool,
 

@@ -141,7 +141,7 @@ pub trait Backend: Send {
 
     /// At the start of a resumable load: where `leave_out`, leaves out of an empty table,
     /// until [`Backend::build_indexes`], the indexes that no row can fail (PostgreSQL's
-    /// `sink::postgres::pending_indexes`). First builds any that another load left out (and
+    /// `sink::postgres::pending_indexes`, MySQL's `sink::mysql::pending_indexes`). First builds any that another load left out (and
     /// this load's own too, unless `leave_out`). Returns whether indexes are left out for this
     /// load.
     ///

@@ -14,6 +14,7 @@ mod faults;
 mod indexes;
 mod library;
 mod mysql;
+mod mysql_indexes;
 mod oracle;
 mod readme;
 mod rejects;

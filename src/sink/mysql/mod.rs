@@ -11,6 +11,7 @@ use mysql_async::{Conn, DriverError, Params, Row, Value};
 
 use self::conninfo::{MyTarget, SslMode};
 use self::duplicates::SoleKey;
+use self::pending_indexes::PendingIndexes;
 use self::writer::Method;
 use crate::checkpoint::{Cell, Ledger, Param};
 use crate::chunk::WireFormat;
@@ -27,6 +28,7 @@ pub mod duplicates;
 pub mod error;
 pub mod insert;
 pub mod load_data;
+pub mod pending_indexes;
 pub mod upsert;
 pub mod writer;
 
@@ -344,6 +346,29 @@ impl Backend for MyBackend {
                 })
             })
             .collect())
+    }
+
+    async fn defer_indexes(
+        &mut self,
+        table: &Table,
+        checkpoints: &crate::checkpoint::Checkpoints,
+        load: &str,
+        leave_out: bool,
+    ) -> Result<bool> {
+        let pending = PendingIndexes::new(checkpoints.table(), table)?;
+        Ok(pending.defer(self.conn().await?, load, leave_out).await)
+    }
+
+    /// In one `ALTER TABLE` on the bookkeeping connection: InnoDB builds every index added
+    /// together from one read of the rows, so more connections would read them more often.
+    async fn build_indexes(
+        &mut self,
+        table: &Table,
+        checkpoints: &crate::checkpoint::Checkpoints,
+        _connections: usize,
+    ) -> Result<usize> {
+        let pending = PendingIndexes::new(checkpoints.table(), table)?;
+        pending.build(self.conn().await?).await
     }
 
     type Ledger<'a> = MyLedger<'a>;
