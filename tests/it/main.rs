@@ -21,6 +21,7 @@ mod rejects;
 mod sources;
 mod split;
 mod sqlite;
+mod sqlite_indexes;
 mod tls;
 mod types;
 mod upsert;

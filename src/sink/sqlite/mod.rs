@@ -9,10 +9,13 @@
 
 pub mod error;
 pub mod insert;
+pub mod pending_indexes;
 pub mod upsert;
 pub mod writer;
 
 pub use writer::{SqlitePlan, SqliteSink};
+
+use self::pending_indexes::PendingIndexes;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -129,6 +132,30 @@ impl Backend for SqliteBackend {
 
     async fn unique_keys(&mut self, table: &Table) -> Result<Vec<UniqueKey>> {
         unique_keys(&self.conn, table)
+    }
+
+    async fn defer_indexes(
+        &mut self,
+        table: &Table,
+        checkpoints: &crate::checkpoint::Checkpoints,
+        load: &str,
+        leave_out: bool,
+    ) -> Result<bool> {
+        Ok(PendingIndexes::new(checkpoints.table(), table)?
+            .is_some_and(|pending| pending.defer(&mut self.conn, load, leave_out)))
+    }
+
+    /// On the bookkeeping connection: SQLite writes one statement at a time.
+    async fn build_indexes(
+        &mut self,
+        table: &Table,
+        checkpoints: &crate::checkpoint::Checkpoints,
+        _connections: usize,
+    ) -> Result<usize> {
+        match PendingIndexes::new(checkpoints.table(), table)? {
+            Some(pending) => pending.build(&mut self.conn),
+            None => Ok(0),
+        }
     }
 
     type Ledger<'a> = &'a mut Connection;
