@@ -232,7 +232,8 @@ impl Backend for MyBackend {
             .await?
             .exec(
                 "SELECT column_name, column_type, is_nullable, character_set_name, data_type, \
-                        extra, column_default IS NULL \
+                        extra, column_default IS NULL, \
+                        COALESCE(generation_expression, '') <> '' \
                  FROM information_schema.columns \
                  WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
                 (schema.as_str(), name.name.as_str()),
@@ -270,9 +271,15 @@ impl Backend for MyBackend {
         let plain = plain == Some(1);
         let mut columns = Vec::new();
         let mut required = Vec::new();
+        // `1` as MySQL and MariaDB send a boolean.
+        let yes = |r: &Row, i: usize| {
+            matches!(r.as_ref(i), Some(Value::Int(1) | Value::UInt(1))) || text(r, i) == "1"
+        };
         for r in &rows {
-            // Generated columns take no values.
-            if text(r, 5).to_ascii_uppercase().contains("GENERATED") {
+            // Generated columns take no values. (Not `extra`: MySQL 8 says `DEFAULT_GENERATED`
+            // there for a column whose default is an expression, `CURRENT_TIMESTAMP` among
+            // them, which takes values like any other.)
+            if yes(r, 7) {
                 continue;
             }
             let charset = text(r, 3).to_ascii_lowercase();
@@ -281,8 +288,7 @@ impl Backend for MyBackend {
                 type_name.push_str(&format!(" character set {charset}"));
             }
             let not_null = text(r, 2) == "NO";
-            let no_default =
-                matches!(r.as_ref(6), Some(Value::Int(1) | Value::UInt(1))) || text(r, 6) == "1";
+            let no_default = yes(r, 6);
             let auto = text(r, 5).to_ascii_lowercase().contains("auto_increment");
             if plain && not_null && no_default && !auto {
                 required.push(text(r, 0));
