@@ -20,6 +20,8 @@ use crate::upsert::UniqueKey;
 pub mod bisect;
 #[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) mod pending;
 pub mod plan;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -29,6 +29,7 @@ use mysql_async::Conn;
 use crate::error::{Error, Result};
 use crate::ident::Dialect;
 use crate::schema::Table;
+use crate::sink::pending::{self, Pending};
 
 /// The recording table's name: the checkpoint table's, with this added.
 const SUFFIX: &str = "_indexes";
@@ -62,7 +63,8 @@ LEFT JOIN information_schema.columns c
 WHERE s.table_schema = ? AND s.table_name = ?
 GROUP BY s.index_name
 HAVING MIN(s.non_unique) = 1 AND SUM(s.index_type NOT IN ('BTREE', 'HASH')) = 0
-   AND SUM(c.column_name IS NULL) = 0 AND SUM(UPPER(c.extra) LIKE '%GENERATED%') = 0
+   AND SUM(c.column_name IS NULL) = 0
+   AND SUM(COALESCE(c.generation_expression, '') <> '') = 0
 ORDER BY s.index_name";
 
 /// Where the indexes a load left out of a table are recorded.
@@ -109,17 +111,9 @@ impl PendingIndexes {
     }
 
     /// At the start of load `load_id`: returns whether indexes of the table are left out for
-    /// this load (to be built by [`PendingIndexes::build`] at its end).
-    ///
-    /// Indexes an earlier run of this same load left out stay out (it is resuming), unless
-    /// not `leave_out` (`--keep-indexes`); those another load left out are built now, before
-    /// any row goes in. Otherwise, if `leave_out` and the table is empty, the indexes that may
-    /// wait are recorded and dropped.
-    ///
-    /// Nothing here fails the load: what stands in the way (a recording table this user may
-    /// not read or create, a lock not granted within seconds, a drop that fails, another
-    /// load's indexes this user may not build) leaves the table's indexes as they are, and is
-    /// said at `-v` (a warning for indexes still missing).
+    /// this load (to be built by [`PendingIndexes::build`] at its end), as
+    /// [`crate::sink::pending::defer`] decides, under the named lock. Into an empty table, the
+    /// indexes that may wait are recorded, then dropped.
     pub async fn defer(&self, conn: &mut Conn, load_id: &str, leave_out: bool) -> bool {
         match self.lock(conn, START_WAIT_SECONDS).await {
             Ok(true) => {}
@@ -132,56 +126,17 @@ impl PendingIndexes {
                 return false;
             }
         }
-        let deferred = self.defer_locked(conn, load_id, leave_out).await;
+        let deferred = pending::defer(
+            &mut OnConn {
+                pending: self,
+                conn: &mut *conn,
+            },
+            load_id,
+            leave_out,
+        )
+        .await;
         self.unlock(conn).await;
         deferred
-    }
-
-    /// [`PendingIndexes::defer`], under the named lock.
-    async fn defer_locked(&self, conn: &mut Conn, load_id: &str, leave_out: bool) -> bool {
-        let recorded = match self.recorded(conn).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {e}");
-                return false;
-            }
-        };
-        if leave_out && recorded.iter().any(|r| r.load_id == load_id) {
-            tracing::info!(
-                table = %self.table,
-                indexes = recorded.len(),
-                "indexes left out by an earlier run of this load are built at its end"
-            );
-            return true;
-        }
-        if !recorded.is_empty() {
-            tracing::info!(
-                table = %self.table,
-                "building the indexes an earlier load left out of the table before loading"
-            );
-            if let Err(e) = self.build_locked(conn).await {
-                let names: Vec<&str> = recorded.iter().map(|r| r.name.as_str()).collect();
-                tracing::warn!(
-                    table = %self.table,
-                    "indexes an earlier load left out ({}) could not be built: {e}; they are \
-                     recorded in {}, and any load into the table by a user who may build them \
-                     does",
-                    names.join(", "),
-                    self.ledger
-                );
-                return false;
-            }
-        }
-        if !leave_out {
-            return false;
-        }
-        match self.drop_and_record(conn, load_id).await {
-            Ok(dropped) => dropped,
-            Err(e) => {
-                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {e}");
-                false
-            }
-        }
     }
 
     /// Takes the named lock for this table, waiting up to `seconds`; `false` when another
@@ -211,7 +166,8 @@ impl PendingIndexes {
         }
     }
 
-    /// The indexes recorded for the table; none when nothing was ever recorded here.
+    /// The indexes recorded for the table, in their order; none when nothing was ever recorded
+    /// here.
     async fn recorded(&self, conn: &mut Conn) -> Result<Vec<Recorded>> {
         let ctx = |e| Error::mysql(format!("reading {}", self.ledger), e);
         let exists: Option<i64> = conn
@@ -257,12 +213,11 @@ impl PendingIndexes {
             .unwrap_or_default())
     }
 
-    /// Records and drops the indexes that may wait; `Ok(false)` when there are none or the
-    /// table holds rows.
+    /// Records and drops the indexes that may wait; how many (none when the table holds rows).
     ///
     /// # Errors
     /// What stood in the way; nothing is left recorded for an index still in place.
-    async fn drop_and_record(&self, conn: &mut Conn, load_id: &str) -> Result<bool> {
+    async fn drop_and_record(&self, conn: &mut Conn, load_id: &str) -> Result<usize> {
         let ctx = |what: &str| {
             let what = format!("{what} {}", self.table);
             move |e| Error::mysql(what, e)
@@ -272,14 +227,14 @@ impl PendingIndexes {
             .await
             .map_err(ctx("reading the keys of"))?;
         if qualifies.unwrap_or(0) == 0 {
-            return Ok(false);
+            return Ok(0);
         }
         let names: Vec<String> = conn
             .exec(CANDIDATES, (self.schema.as_str(), self.name.as_str()))
             .await
             .map_err(ctx("reading the indexes of"))?;
         if names.is_empty() {
-            return Ok(false);
+            return Ok(0);
         }
         // A table that holds rows (a load into a busy table) keeps its indexes: dropping them
         // would slow every session using it, and building them costs more than it saves.
@@ -288,12 +243,12 @@ impl PendingIndexes {
             .await
             .map_err(ctx("reading"))?;
         if empty != Some(1) {
-            return Ok(false);
+            return Ok(0);
         }
         let keys = self.clauses(conn).await?;
         let waiting = waiting(&keys, &names);
         if waiting.is_empty() {
-            return Ok(false);
+            return Ok(0);
         }
         conn.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {} (\
@@ -350,12 +305,7 @@ impl PendingIndexes {
             self.forget(conn, &names).await?;
             return Err(e);
         }
-        tracing::info!(
-            table = %self.table,
-            indexes = waiting.len(),
-            "the table is empty: its indexes that no row can fail are built at the end of the load"
-        );
-        Ok(true)
+        Ok(waiting.len())
     }
 
     /// Runs `alter` waiting at most [`START_WAIT_SECONDS`] for the table's metadata lock, then
@@ -481,6 +431,35 @@ impl PendingIndexes {
             "built the indexes left out while the table loaded"
         );
         Ok(adds.len())
+    }
+}
+
+/// [`PendingIndexes`] on one connection holding the named lock, for [`pending::defer`].
+struct OnConn<'a> {
+    pending: &'a PendingIndexes,
+    conn: &'a mut Conn,
+}
+
+impl Pending for OnConn<'_> {
+    fn table(&self) -> &str {
+        &self.pending.table
+    }
+
+    fn ledger(&self) -> &str {
+        &self.pending.ledger
+    }
+
+    async fn recorded(&mut self) -> Result<Vec<(String, String)>> {
+        let recorded = self.pending.recorded(self.conn).await?;
+        Ok(recorded.into_iter().map(|r| (r.name, r.load_id)).collect())
+    }
+
+    async fn build(&mut self) -> Result<usize> {
+        self.pending.build_locked(self.conn).await
+    }
+
+    async fn drop_and_record(&mut self, load_id: &str) -> Result<usize> {
+        self.pending.drop_and_record(self.conn, load_id).await
     }
 }
 

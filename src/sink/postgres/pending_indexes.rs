@@ -30,6 +30,7 @@ use tokio_postgres::{Client, GenericClient};
 
 use crate::error::{Error, Result};
 use crate::schema::TableName;
+use crate::sink::pending::{self, Pending};
 
 /// The recording table's name: the checkpoint table's, with this added.
 const SUFFIX: &str = "_indexes";
@@ -114,61 +115,15 @@ impl PendingIndexes {
     }
 
     /// At the start of load `load_id`: returns whether indexes of the table are left out for
-    /// this load (to be built by [`PendingIndexes::build`] at its end).
-    ///
-    /// Indexes an earlier run of this same load left out stay out (it is resuming), unless
-    /// not `leave_out` (`--keep-indexes`); those another load left out are built now, before
-    /// any row goes in. Otherwise, if `leave_out` and the table is empty, the indexes that may
-    /// wait are dropped and recorded, in one transaction under an exclusive lock.
-    ///
-    /// Nothing here fails the load: what stands in the way (a recording table this role may
-    /// not read or create, a lock not granted within seconds, a drop that fails, another
-    /// load's indexes this role may not build) leaves the table's indexes as they are, and is
-    /// said at `-v` (a warning for indexes still missing).
+    /// this load (to be built by [`PendingIndexes::build`] at its end), as
+    /// [`crate::sink::pending::defer`] decides. Into an empty table, the indexes that may wait
+    /// are dropped and recorded in one transaction under an exclusive lock.
     pub async fn defer(&self, client: &mut Client, load_id: &str, leave_out: bool) -> bool {
-        let recorded = match self.recorded(client).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {e}");
-                return false;
-            }
+        let mut on = OnClient {
+            pending: self,
+            client,
         };
-        if leave_out && recorded.iter().any(|(_, id)| id == load_id) {
-            tracing::info!(
-                table = %self.table,
-                indexes = recorded.len(),
-                "indexes left out by an earlier run of this load are built at its end"
-            );
-            return true;
-        }
-        if !recorded.is_empty() {
-            tracing::info!(
-                table = %self.table,
-                "building the indexes an earlier load left out of the table before loading"
-            );
-            if let Err(e) = self.build(std::slice::from_mut(client)).await {
-                let names: Vec<&str> = recorded.iter().map(|(n, _)| n.as_str()).collect();
-                tracing::warn!(
-                    table = %self.table,
-                    "indexes an earlier load left out ({}) could not be built: {e}; they are \
-                     recorded in {}, and any load into the table by a role that may build \
-                     them does",
-                    names.join(", "),
-                    self.ledger
-                );
-                return false;
-            }
-        }
-        if !leave_out {
-            return false;
-        }
-        match self.drop_and_record(client, load_id).await {
-            Ok(dropped) => dropped,
-            Err(why) => {
-                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {why}");
-                false
-            }
-        }
+        pending::defer(&mut on, load_id, leave_out).await
     }
 
     /// Whether the table holds no row, asked on `db` (a connection or a transaction on it).
@@ -180,25 +135,24 @@ impl PendingIndexes {
         db.query_one(&sql, &[]).await?.try_get(0)
     }
 
-    /// Drops the indexes that may wait and records them; `Ok(false)` when there are none or
-    /// the table holds rows, `Err` (the reason) when something stood in the way.
-    async fn drop_and_record(
-        &self,
-        client: &mut Client,
-        load_id: &str,
-    ) -> std::result::Result<bool, String> {
-        let text = |e: tokio_postgres::Error| Error::db("leaving indexes out", e).to_string();
+    /// Drops the indexes that may wait and records them; how many (none when the table holds
+    /// rows).
+    ///
+    /// # Errors
+    /// What stood in the way.
+    async fn drop_and_record(&self, client: &mut Client, load_id: &str) -> Result<usize> {
+        let text = |e: tokio_postgres::Error| Error::db("leaving indexes out", e);
         let candidates = client
             .query(CANDIDATES, &[&self.table])
             .await
             .map_err(text)?;
         if candidates.is_empty() {
-            return Ok(false);
+            return Ok(0);
         }
         // Looked at before locking: a table that holds rows (a load into a busy table) must
         // not wait for, nor hold up, the sessions using it.
         if !self.is_empty(&*client).await.map_err(text)? {
-            return Ok(false);
+            return Ok(0);
         }
         client
             .batch_execute(&format!(
@@ -220,7 +174,7 @@ impl PendingIndexes {
         .map_err(text)?;
         // Under the lock, again: another process of this load (`--split`) may have been first.
         if !self.is_empty(&tx).await.map_err(text)? {
-            return Ok(false);
+            return Ok(0);
         }
         let candidates = tx.query(CANDIDATES, &[&self.table]).await.map_err(text)?;
         let insert = format!(
@@ -241,12 +195,7 @@ impl PendingIndexes {
                 .map_err(text)?;
         }
         tx.commit().await.map_err(text)?;
-        tracing::info!(
-            table = %self.table,
-            indexes = candidates.len(),
-            "the table is empty: its indexes that no row can fail are built at the end of the load"
-        );
-        Ok(!candidates.is_empty())
+        Ok(candidates.len())
     }
 
     /// Builds every index recorded for the table, spread over `clients`, each in a
@@ -333,5 +282,33 @@ impl PendingIndexes {
             }
             tx.commit().await.map_err(ctx)?;
         }
+    }
+}
+
+/// [`PendingIndexes`] on one connection, for [`pending::defer`].
+struct OnClient<'a> {
+    pending: &'a PendingIndexes,
+    client: &'a mut Client,
+}
+
+impl Pending for OnClient<'_> {
+    fn table(&self) -> &str {
+        &self.pending.table
+    }
+
+    fn ledger(&self) -> &str {
+        &self.pending.ledger
+    }
+
+    async fn recorded(&mut self) -> Result<Vec<(String, String)>> {
+        self.pending.recorded(self.client).await
+    }
+
+    async fn build(&mut self) -> Result<usize> {
+        self.pending.build(std::slice::from_mut(self.client)).await
+    }
+
+    async fn drop_and_record(&mut self, load_id: &str) -> Result<usize> {
+        self.pending.drop_and_record(self.client, load_id).await
     }
 }

@@ -141,8 +141,10 @@ impl Backend for SqliteBackend {
         load: &str,
         leave_out: bool,
     ) -> Result<bool> {
-        Ok(PendingIndexes::new(checkpoints.table(), table)?
-            .is_some_and(|pending| pending.defer(&mut self.conn, load, leave_out)))
+        Ok(match PendingIndexes::new(checkpoints.table(), table)? {
+            Some(pending) => pending.defer(&mut self.conn, load, leave_out).await,
+            None => false,
+        })
     }
 
     /// On the bookkeeping connection: SQLite writes one statement at a time.

@@ -22,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{Error, Result};
 use crate::ident::quote_ident;
 use crate::schema::{Table, TableName};
+use crate::sink::pending::{self, Pending};
 
 /// The recording table's name: the checkpoint table's, with this added.
 const SUFFIX: &str = "_indexes";
@@ -68,56 +69,19 @@ impl PendingIndexes {
     }
 
     /// At the start of load `load_id`: returns whether indexes of the table are left out for
-    /// this load (to be built by [`PendingIndexes::build`] at its end). As PostgreSQL's:
-    /// indexes an earlier run of this load left out stay out, unless not `leave_out`
-    /// (`--keep-indexes`); another load's are built now; otherwise, if `leave_out` and the
-    /// table is empty, those that may wait are recorded and dropped.
-    ///
-    /// Nothing here fails the load: what stands in the way leaves the table's indexes as they
-    /// are, and is said at `-v` (a warning for indexes still missing).
-    pub fn defer(&self, conn: &mut Connection, load_id: &str, leave_out: bool) -> bool {
-        let recorded = match self.recorded(conn) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {e}");
-                return false;
-            }
-        };
-        if leave_out && recorded.iter().any(|(_, id)| id == load_id) {
-            tracing::info!(
-                table = %self.table,
-                indexes = recorded.len(),
-                "indexes left out by an earlier run of this load are built at its end"
-            );
-            return true;
-        }
-        if !recorded.is_empty() {
-            tracing::info!(
-                table = %self.table,
-                "building the indexes an earlier load left out of the table before loading"
-            );
-            if let Err(e) = self.build(conn) {
-                let names: Vec<&str> = recorded.iter().map(|(n, _)| n.as_str()).collect();
-                tracing::warn!(
-                    table = %self.table,
-                    "indexes an earlier load left out ({}) could not be built: {e}; they are \
-                     recorded in {}, and any load into the table builds them",
-                    names.join(", "),
-                    self.ledger
-                );
-                return false;
-            }
-        }
-        if !leave_out {
-            return false;
-        }
-        match self.drop_and_record(conn, load_id) {
-            Ok(dropped) => dropped,
-            Err(e) => {
-                tracing::info!(table = %self.table, "the table keeps its indexes while it loads: {e}");
-                false
-            }
-        }
+    /// this load (to be built by [`PendingIndexes::build`] at its end), as
+    /// [`crate::sink::pending::defer`] decides. Into an empty table, the indexes that may wait
+    /// are recorded and dropped in one transaction.
+    pub async fn defer(&self, conn: &mut Connection, load_id: &str, leave_out: bool) -> bool {
+        pending::defer(
+            &mut OnConnection {
+                pending: self,
+                conn,
+            },
+            load_id,
+            leave_out,
+        )
+        .await
     }
 
     /// The indexes recorded for the table, by name, with the load that left them out; none
@@ -175,12 +139,12 @@ impl PendingIndexes {
         )
     }
 
-    /// Records and drops the indexes that may wait, in one transaction; `Ok(false)` when there
-    /// are none or the table holds rows.
-    fn drop_and_record(&self, conn: &mut Connection, load_id: &str) -> Result<bool> {
+    /// Records and drops the indexes that may wait, in one transaction; how many (none when
+    /// the table holds rows).
+    fn drop_and_record(&self, conn: &mut Connection, load_id: &str) -> Result<usize> {
         let ctx = |e| Error::sqlite(format!("leaving the indexes of {} out", self.table), e);
         if self.candidates(conn).map_err(ctx)?.is_empty() || !self.is_empty(conn).map_err(ctx)? {
-            return Ok(false);
+            return Ok(0);
         }
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {} (\
@@ -196,7 +160,7 @@ impl PendingIndexes {
         let tx = rusqlite::Transaction::new(conn, rusqlite::TransactionBehavior::Immediate)
             .map_err(ctx)?;
         if !self.is_empty(&tx).map_err(ctx)? {
-            return Ok(false);
+            return Ok(0);
         }
         let candidates = self.candidates(&tx).map_err(ctx)?;
         let insert = format!(
@@ -214,14 +178,7 @@ impl PendingIndexes {
                 .map_err(ctx)?;
         }
         tx.commit().map_err(ctx)?;
-        if !candidates.is_empty() {
-            tracing::info!(
-                table = %self.table,
-                indexes = candidates.len(),
-                "the table is empty: its indexes that no row can fail are built at the end of the load"
-            );
-        }
-        Ok(!candidates.is_empty())
+        Ok(candidates.len())
     }
 
     /// Builds every index recorded for the table, in one transaction that also deletes their
@@ -302,5 +259,34 @@ impl PendingIndexes {
             "built the indexes left out while the table loaded"
         );
         Ok(built)
+    }
+}
+
+/// [`PendingIndexes`] on the bookkeeping connection, for [`pending::defer`]. (SQLite's calls
+/// are synchronous; they are few and run before the rows.)
+struct OnConnection<'a> {
+    pending: &'a PendingIndexes,
+    conn: &'a mut Connection,
+}
+
+impl Pending for OnConnection<'_> {
+    fn table(&self) -> &str {
+        &self.pending.table
+    }
+
+    fn ledger(&self) -> &str {
+        &self.pending.ledger
+    }
+
+    async fn recorded(&mut self) -> Result<Vec<(String, String)>> {
+        self.pending.recorded(self.conn)
+    }
+
+    async fn build(&mut self) -> Result<usize> {
+        self.pending.build(self.conn)
+    }
+
+    async fn drop_and_record(&mut self, load_id: &str) -> Result<usize> {
+        self.pending.drop_and_record(self.conn, load_id)
     }
 }
