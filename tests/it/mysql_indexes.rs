@@ -188,6 +188,39 @@ async fn a_resumable_load_into_an_empty_table_builds_its_plain_keys_at_its_end()
     assert_eq!(checksum(&db, "t").await, checksum(&db, "oracle").await);
     assert_eq!(definition(&db, "t").await, before);
 
+    // Nor for a user who may not alter the table: the keys stay, and nothing is left recorded.
+    let name = db.url.rsplit('/').next().unwrap_or_default();
+    db.exec(&format!(
+        "DELETE FROM t; \
+         CREATE USER IF NOT EXISTS 'noalter'@'%'; CREATE USER IF NOT EXISTS 'noalter'@'localhost'; \
+         GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{name}`.* TO 'noalter'@'%'; \
+         GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{name}`.* TO 'noalter'@'localhost'"
+    ))
+    .await;
+    let into = db.url.replacen("root@", "noalter@", 1);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &into,
+        "--table",
+        "t",
+        "--again",
+        "-v",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("the table keeps its indexes while it loads: leaving the indexes of")
+            && run.stderr.contains("command denied"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
+    assert!(recorded(&db).await.is_empty());
+    assert_eq!(checksum(&db, "t").await, checksum(&db, "oracle").await);
+    assert_eq!(definition(&db, "t").await, before);
+
     // Nor when a key that must stay comes after them: added again, they would come after it.
     // (Dropped and added in one statement, a key keeps its place.)
     db.exec("DELETE FROM t; ALTER TABLE t DROP INDEX t_doubled; ALTER TABLE t ADD KEY t_doubled (doubled)")
