@@ -150,8 +150,12 @@ fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail_at_it
     let before = definitions(&db);
     let (csv, want) = rows(20_000);
     let f = dir.write("rows.csv", &csv);
-    let run = load(&db, &f, &["--chunk-rows", "3000", "-v"]);
+    let run = load(&db, &f, &["-v"]);
     run.assert_ok();
+    // It keeps its unique constraint's index, so it loads in chunks as large as the byte
+    // bound allows (every commit writes each index page its chunk changed): the 20,000 rows
+    // (1.5 MB) in one.
+    assert!(run.stdout.contains(", 1 chunk, "), "{}", run.stdout);
     assert!(
         run.stderr
             .contains("its indexes that no row can fail are built at the end of the load")
@@ -190,8 +194,22 @@ fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail_at_it
     let run = load(&db, &f, &["--again", "--keep-indexes", "-v"]);
     run.assert_ok();
     assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
+    assert!(run.stdout.contains(", 1 chunk, "), "{}", run.stdout);
     assert_eq!(table_rows(&db), want);
     assert_eq!(definitions(&db), before);
+
+    // A table without an index loads in chunks of 10,000 rows.
+    let bare = dir.path().join("bare.db");
+    open(&bare)
+        .execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, user_id INTEGER, tag TEXT, score REAL, \
+             created_at TEXT, note TEXT)",
+        )
+        .expect("create the table");
+    let run = load(&bare, &f, &[]);
+    run.assert_ok();
+    assert!(run.stdout.contains(", 2 chunks, "), "{}", run.stdout);
+    assert_eq!(table_rows(&bare), want);
 }
 
 #[test]
