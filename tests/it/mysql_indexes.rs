@@ -350,3 +350,55 @@ async fn a_kill_leaves_the_keys_recorded_and_the_next_run_builds_them() {
     assert_eq!(definition(&db, "t").await, before);
     assert_eq!(checksum(&db, "t").await, checksum(&db, "oracle").await);
 }
+
+/// Three processes of one load (`--split K/3`) at once: whichever finds the table empty leaves
+/// the keys out for all (the named lock lets one decide at a time), and they are built once;
+/// the table ends with its definition and every row once.
+#[tokio::test]
+async fn the_shares_of_a_split_load_leave_the_keys_out_once_and_build_them_once() {
+    let dir = Dir::new();
+    let csv = rows_csv(90_000);
+    let db = tables("my_keys_split", &dir, &csv).await;
+    let before = definition(&db, "t").await;
+    let f = dir.write("rows.csv", &csv);
+    let file = f.to_str().unwrap();
+    let children: Vec<std::process::Child> = (1..=3)
+        .map(|k| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+                .args([
+                    "load",
+                    file,
+                    "--into",
+                    &db.url,
+                    "--table",
+                    "t",
+                    "--split",
+                    &format!("{k}/3"),
+                    "--chunk-rows",
+                    "2000",
+                    "-v",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn barge")
+        })
+        .collect();
+    let mut said = String::new();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        said.push_str(&err);
+    }
+    assert_eq!(
+        said.matches("its indexes that no row can fail are built at the end of the load")
+            .count(),
+        1,
+        "{said}"
+    );
+    assert_eq!(definition(&db, "t").await, before);
+    assert!(recorded(&db).await.is_empty());
+    assert_eq!(checksum(&db, "t").await, checksum(&db, "oracle").await);
+    keys_hold_every_row(&db).await;
+}
