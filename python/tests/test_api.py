@@ -167,6 +167,30 @@ def test_a_resumable_load_of_several_files_builds_plain_indexes_once_at_the_end(
     assert barge.load(pg.url, table, str(tmp_path / "more.csv")).indexes_built == 0
 
 
+def test_a_sqlite_file_builds_its_plain_indexes_at_the_end(tmp_path):
+    db = tmp_path / "shop.db"
+    con = sqlite3.connect(db)
+    con.executescript(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n int, v text); "
+        "CREATE INDEX t_n ON t (n); CREATE INDEX t_v ON t (v); "
+        "CREATE INDEX t_lower ON t (lower(v))"
+    )
+    con.close()
+    schema = "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 't' ORDER BY name"
+    before = sqlite3.connect(db).execute(schema).fetchall()
+    path = tmp_path / "t.csv"
+    path.write_text("id,n,v\n" + "".join(f"{i},{i % 13},t{i}\n" for i in range(3000)))
+    r = barge.load(f"sqlite:///{db}", "t", str(path))
+    # The plain indexes wait for the end; the one on an expression stays.
+    assert r.rows == 3000 and r.indexes_built == 2
+    con = sqlite3.connect(db)
+    assert con.execute(schema).fetchall() == before
+    assert con.execute("SELECT count(*), sum(n), count(DISTINCT v) FROM t").fetchone() == (
+        3000, sum(i % 13 for i in range(3000)), 3000)
+    assert con.execute("SELECT count(*) FROM barge_checkpoint_indexes").fetchone() == (0,)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
 def test_the_embedded_default_needs_no_server(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
