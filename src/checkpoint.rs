@@ -14,8 +14,14 @@ use std::time::UNIX_EPOCH;
 use sha2::{Digest, Sha256};
 
 use crate::chunk::Chunk;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::split::Split;
+
+/// Tries of a done marker. Its summing upsert reads the load's checkpoint rows with locks (on
+/// MySQL, next-key locks over the range), while the other shares of a `--split` load may
+/// still insert theirs: InnoDB then ends one of them as a deadlock (seen in 1 of 8 three-share
+/// loads on a busy machine), and the marker written again once the other commits is the same.
+const MARK_TRIES: u32 = 5;
 
 /// Default name of the bookkeeping table.
 pub const DEFAULT_TABLE: &str = "barge_checkpoint";
@@ -437,8 +443,26 @@ impl Checkpoints {
         Ok(rows)
     }
 
-    /// Writes a done marker (`first_byte` = `marker`).
+    /// Writes a done marker (`first_byte` = `marker`), trying again after a deadlock or a
+    /// serialization failure ([`MARK_TRIES`]).
     async fn mark<L: Ledger>(&self, db: &mut L, marker: i64) -> Result<u64> {
+        let mut tries = 1;
+        loop {
+            match self.mark_once(db, marker).await {
+                Err(e) if e.class() == ErrorClass::Transient && tries < MARK_TRIES => {
+                    tracing::debug!(tries, "writing the done marker failed ({e}); trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(tries)))
+                        .await;
+                    tries += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// [`Checkpoints::mark`], once: its statements are upserts, so a second try after a
+    /// failed one writes the same marker.
+    async fn mark_once<L: Ledger>(&self, db: &mut L, marker: i64) -> Result<u64> {
         let context = format!("writing to the checkpoint table {}", self.table);
         let mut statements = L::mark_done_sql(&self.table, marker);
         let Some((last, last_ids)) = statements.pop() else {
