@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
 use crate::support::pg::{connect, fresh_db, TestDb};
-use crate::support::{barge, Dir, Run};
+use crate::support::{assert_indexes_built_at_the_end, barge, rerun_after_a_kill, Dir, Run};
 
 /// Indexes and constraints of every kind `pg_get_indexdef`/`pg_get_constraintdef` render:
 /// a primary key, a deferrable unique constraint, an exclusion constraint, a partial, an
@@ -336,24 +336,7 @@ async fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail
     assert_eq!(before.len(), 12, "{before:#?}");
     let dir = Dir::new();
     let (csv, f, run) = load_events(&db, &dir, load);
-    assert!(
-        run.stderr
-            .contains("its indexes that no row can fail are built at the end of the load")
-            && run.stderr.contains("indexes=3")
-            && run
-                .stderr
-                .contains("built the indexes left out while the table loaded"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout.contains("\nBuilt 3 indexes in ")
-            && run
-                .stdout
-                .contains(" s at the end (left out while the empty table loaded"),
-        "{}",
-        run.stdout
-    );
+    assert_indexes_built_at_the_end(&run, 3);
     assert_eq!(definitions(&db).await, before);
     assert!(recorded(&db).await.is_empty());
     db.server_copy("oracle", "FORMAT csv, HEADER true", csv.as_bytes())
@@ -480,14 +463,7 @@ async fn a_kill_leaves_the_indexes_recorded_and_the_next_run_builds_them() {
         // Other sessions read the table meanwhile (it is not locked).
         db.exec("SET lock_timeout = '300ms'; SELECT count(*) FROM t; RESET lock_timeout")
             .await;
-        let run = barge(&[&args[..], extra, &["-v"]].concat());
-        run.assert_ok();
-        let said = if extra.is_empty() {
-            "left out by an earlier run of this load are built at its end"
-        } else {
-            "building the indexes an earlier load left out of the table before loading"
-        };
-        assert!(run.stderr.contains(said), "{}", run.stderr);
+        rerun_after_a_kill(&args, extra);
         assert_eq!(definitions(&db).await, before);
         assert!(recorded(&db).await.is_empty());
         assert_eq!(db.checksum("t").await, db.checksum("oracle").await);

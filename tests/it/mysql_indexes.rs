@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 
 use crate::support::mysql::{fresh_db, MyDb};
-use crate::support::{barge, Dir, Run};
+use crate::support::{assert_indexes_built_at_the_end, barge, rerun_after_a_kill, Dir, Run};
 
 /// Every kind of key: the primary key and a unique key (constraints, kept), a key on a
 /// generated column (kept), a plain key, one with a quoted name, two columns and a comment, a
@@ -145,22 +145,7 @@ async fn a_resumable_load_into_an_empty_table_builds_its_plain_keys_at_its_end()
     let before = definition(&db, "t").await;
     let f = dir.write("rows.csv", &csv);
     let run = load(&db, &f, &["--chunk-rows", "3000", "-v"]);
-    run.assert_ok();
-    assert!(
-        run.stderr
-            .contains("its indexes that no row can fail are built at the end of the load")
-            && run.stderr.contains("indexes=3")
-            && run
-                .stderr
-                .contains("built the indexes left out while the table loaded"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout.contains("\nBuilt 3 indexes in "),
-        "{}",
-        run.stdout
-    );
+    assert_indexes_built_at_the_end(&run, 3);
     assert_eq!(definition(&db, "t").await, before);
     assert!(recorded(&db).await.is_empty());
     assert_eq!(checksum(&db, "t").await, checksum(&db, "oracle").await);
@@ -309,14 +294,7 @@ async fn a_kill_leaves_the_keys_recorded_and_the_next_run_builds_them() {
             .cloned()
             .collect();
         assert_eq!(index_names(&db).await, kept);
-        let run = barge(&[&args[..], extra, &["-v"]].concat());
-        run.assert_ok();
-        let said = if extra.is_empty() {
-            "left out by an earlier run of this load are built at its end"
-        } else {
-            "building the indexes an earlier load left out of the table before loading"
-        };
-        assert!(run.stderr.contains(said), "{}", run.stderr);
+        rerun_after_a_kill(&args, extra);
         assert_eq!(definition(&db, "t").await, before);
         assert!(recorded(&db).await.is_empty());
         assert_eq!(checksum(&db, "t").await, checksum(&db, "oracle").await);

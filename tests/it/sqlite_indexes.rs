@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::support::{barge, Dir, Run};
+use crate::support::{assert_indexes_built_at_the_end, barge, rerun_after_a_kill, Dir, Run};
 
 /// A primary key and a unique constraint (kept), three indexes that may wait (one with a
 /// quoted name, a descending column and a collation), and an expression, a partial and a
@@ -156,18 +156,7 @@ fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail_at_it
     // bound allows (every commit writes each index page its chunk changed): the 20,000 rows
     // (1.5 MB) in one.
     assert!(run.stdout.contains(", 1 chunk, "), "{}", run.stdout);
-    assert!(
-        run.stderr
-            .contains("its indexes that no row can fail are built at the end of the load")
-            && run.stderr.contains("indexes=3"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stdout.contains("\nBuilt 3 indexes in "),
-        "{}",
-        run.stdout
-    );
+    assert_indexes_built_at_the_end(&run, 3);
     assert_eq!(definitions(&db), before);
     assert!(recorded(&db).is_empty());
     assert_eq!(table_rows(&db), want);
@@ -262,14 +251,7 @@ fn a_kill_leaves_the_indexes_recorded_and_the_next_run_builds_them() {
             .cloned()
             .collect();
         assert_eq!(index_names(&db), kept);
-        let run = barge(&[&args[..], extra, &["-v"]].concat());
-        run.assert_ok();
-        let said = if extra.is_empty() {
-            "left out by an earlier run of this load are built at its end"
-        } else {
-            "building the indexes an earlier load left out of the table before loading"
-        };
-        assert!(run.stderr.contains(said), "{}", run.stderr);
+        rerun_after_a_kill(&args, extra);
         assert_eq!(definitions(&db), before);
         assert!(recorded(&db).is_empty());
         assert_eq!(table_rows(&db), want);

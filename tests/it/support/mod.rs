@@ -89,6 +89,45 @@ pub fn barge_in(
     run
 }
 
+/// Asserts that `run` (with `-v`) left `count` indexes out of an empty table and built them at
+/// its end, and said so in its log and its summary, as every backend says it.
+pub fn assert_indexes_built_at_the_end(run: &Run, count: usize) {
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("its indexes that no row can fail are built at the end of the load")
+            && run.stderr.contains(&format!("indexes={count}"))
+            && run
+                .stderr
+                .contains("built the indexes left out while the table loaded"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!("\nBuilt {count} indexes in "))
+            && run
+                .stdout
+                .contains(" s at the end (left out while the empty table loaded"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Runs again (with `-v`) the load `args` that a kill stopped while indexes were left out,
+/// with `extra`, and asserts that it says what becomes of them: left out until its end, or with
+/// `--keep-indexes` built before it loads.
+pub fn rerun_after_a_kill(args: &[&str], extra: &[&str]) -> Run {
+    let run = barge(&[args, extra, &["-v"]].concat());
+    run.assert_ok();
+    let said = if extra.is_empty() {
+        "left out by an earlier run of this load are built at its end"
+    } else {
+        "building the indexes an earlier load left out of the table before loading"
+    };
+    assert!(run.stderr.contains(said), "{}", run.stderr);
+    run
+}
+
 /// The passwords and key material the tests hand to barge.
 pub const SECRETS: &[&str] = &["hunter2", "s3cret", "Wr0ng-pw", "PRIVATE KEY"];
 
