@@ -745,3 +745,87 @@ async fn duplicate_keys_are_set_aside_with_a_query_as_the_index_compares_them() 
         assert_eq!(count(&db, "SELECT sum(v) FROM d").await, sum);
     }
 }
+
+/// A duplicate a few rows apart across a chunk boundary: the later chunk, sent while the
+/// earlier one still inserts, can hold the key the earlier one inserts too, which then waits on
+/// its lock while the later one waits for its turn. Asked which sessions wait on it (the
+/// server tells a user with PROCESS), the later one lets go at once and goes again in its turn;
+/// a user without PROCESS gets the same rows after a wait. The second occurrence of each key is
+/// set aside, every other row loads once.
+#[tokio::test]
+async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
+    let db = fresh_db("cross").await;
+    db.exec("CREATE TABLE c (id int PRIMARY KEY, v int NOT NULL)")
+        .await;
+    let mut csv = String::from("id,v\n");
+    let mut bad = BTreeSet::new();
+    let (mut good, mut sum) = (0i64, 0i64);
+    for i in 1..=10_000i64 {
+        // Row 2 of each chunk of 500 repeats the key of row 498 of the chunk before.
+        if i > 500 && i % 500 == 2 {
+            let row = format!("{},{i}\n", i - 4);
+            csv.push_str(&row);
+            bad.insert(row);
+        } else {
+            good += 1;
+            sum += i;
+            csv.push_str(&format!("{i},{i}\n"));
+        }
+    }
+    let dir = Dir::new();
+    let f = dir.write("c.csv", &csv);
+    let name = db.url.rsplit('/').next().unwrap_or_default();
+    db.exec(&format!(
+        "CREATE USER IF NOT EXISTS 'noprocess'@'%'; CREATE USER IF NOT EXISTS 'noprocess'@'localhost'; \
+         GRANT ALL ON `{0}`.* TO 'noprocess'@'%'; GRANT ALL ON `{0}`.* TO 'noprocess'@'localhost'",
+        name
+    ))
+    .await;
+    let noprocess = db.url.replacen("root@", "noprocess@", 1);
+    for (url, tells) in [(&db.url, true), (&noprocess, false)] {
+        db.exec("DELETE FROM c; DROP TABLE IF EXISTS barge_checkpoint")
+            .await;
+        let rej = dir.path().join("c.rej");
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            url,
+            "--table",
+            "c",
+            "--rejects",
+            rej.to_str().unwrap(),
+            "--chunk-rows",
+            "500",
+            "--workers",
+            "2",
+            "-vv",
+        ]);
+        assert_eq!(run.code, 3, "{}", run.all());
+        let set_aside: BTreeSet<String> = std::fs::read_to_string(&rej)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(set_aside, bad);
+        assert_eq!(count(&db, "SELECT count(*) FROM c").await, good);
+        assert_eq!(count(&db, "SELECT sum(v) FROM c").await, sum);
+        let let_go = run
+            .stderr
+            .contains("another session waits on a key this chunk holds");
+        let not_told = run
+            .stderr
+            .contains("a chunk waits for its turn a while, then lets go");
+        assert_eq!(
+            (let_go, not_told),
+            (tells, !tells),
+            "{}",
+            run.stderr
+                .lines()
+                .filter(|l| l.contains("barge") && !l.contains("DEBUG mysql_async"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}

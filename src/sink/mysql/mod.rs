@@ -29,6 +29,7 @@ pub mod error;
 pub mod insert;
 pub mod load_data;
 pub mod pending_indexes;
+pub mod turn;
 pub mod upsert;
 pub mod writer;
 

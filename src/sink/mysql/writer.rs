@@ -26,6 +26,8 @@ use crate::sink::bisect::{self, Bisection};
 use crate::sink::{seal, Mode, Plan, Sink};
 use crate::turnstile::Turnstile;
 
+use super::turn::Waiters;
+
 /// How rows travel to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
@@ -58,6 +60,8 @@ pub struct MyPlan {
     seen_duplicate: AtomicBool,
     /// Staging a chunk's keys failed once: duplicates are left to the search.
     no_probe: AtomicBool,
+    /// How this server tells a writer that another session waits on it.
+    waiters: Waiters,
 }
 
 impl std::ops::Deref for MyPlan {
@@ -98,6 +102,7 @@ impl MyPlan {
             unique: None,
             seen_duplicate: AtomicBool::new(false),
             no_probe: AtomicBool::new(false),
+            waiters: Waiters::default(),
         }
     }
 
@@ -143,23 +148,6 @@ struct Written {
     refused: Vec<Reject>,
     /// Nothing was committed: the chunk waited too long for its turn and must go again in it.
     out_of_turn: bool,
-}
-
-/// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
-/// its locks (an earlier chunk may be waiting on one of them), at most.
-const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// How long a chunk whose rows took `sent` to send waits for its turn: four times that,
-/// between 100 ms and [`ORDER_WAIT`].
-///
-/// The earlier chunks were sent alongside it, so they are done in about the same time unless
-/// one of them waits on a lock this one holds (a key in both, a few rows apart across the
-/// boundary). MySQL shows which session waits on which only to a role with PROCESS, so the
-/// wait is what tells: with a fixed second, 0.05% duplicates 500 rows apart made a load 4-5x
-/// slower. Letting go when the earlier chunk was merely slow costs this chunk's rows sent
-/// again, in its turn.
-fn turn_wait(sent: std::time::Duration) -> std::time::Duration {
-    (sent * 4).clamp(std::time::Duration::from_millis(100), ORDER_WAIT)
 }
 
 /// A connection that writes chunks into one table.
@@ -390,19 +378,19 @@ impl MySink {
         };
         // Sent in parallel with other chunks, committed in turn: a chunk that waits long may
         // hold a key an earlier one waits for, so it lets go and goes again in its turn.
-        if result.is_ok() && plan.ordered() && !in_turn {
-            let wait = turn_wait(sending.elapsed());
-            let turn = tokio::time::timeout(wait, plan.turnstile.wait(work.ordinal));
-            match turn.await {
-                Ok(r) => r?,
-                Err(_) => {
-                    let _ = conn.query_drop("ROLLBACK").await;
-                    return Ok(Written {
-                        out_of_turn: true,
-                        ..Written::default()
-                    });
-                }
-            }
+        if result.is_ok()
+            && plan.ordered()
+            && !in_turn
+            && !plan
+                .waiters
+                .wait_turn(conn, &plan.turnstile, work.ordinal, sending.elapsed())
+                .await?
+        {
+            let _ = conn.query_drop("ROLLBACK").await;
+            return Ok(Written {
+                out_of_turn: true,
+                ..Written::default()
+            });
         }
         let result = match result {
             Ok(w) => {
