@@ -687,15 +687,9 @@ async fn duplicate_keys_are_set_aside_with_a_query_as_the_index_compares_them() 
     let dir = Dir::new();
     let f = dir.write("d.csv", &csv);
     // Also as a role that may not create temporary tables: the search finds the same rows.
-    let name = db.url.rsplit('/').next().unwrap_or_default();
-    db.exec(&format!(
-        "CREATE USER IF NOT EXISTS 'notemp'@'%'; CREATE USER IF NOT EXISTS 'notemp'@'localhost'; \
-         GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{0}`.* TO 'notemp'@'%'; \
-         GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{0}`.* TO 'notemp'@'localhost'",
-        name
-    ))
-    .await;
-    let notemp = db.url.replacen("root@", "notemp@", 1);
+    let notemp = db
+        .user("notemp", "SELECT, INSERT, UPDATE, DELETE, CREATE")
+        .await;
     for (url, probed) in [(&db.url, true), (&notemp, false)] {
         db.exec("DELETE FROM d WHERE v > 0; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
@@ -774,14 +768,7 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
     }
     let dir = Dir::new();
     let f = dir.write("c.csv", &csv);
-    let name = db.url.rsplit('/').next().unwrap_or_default();
-    db.exec(&format!(
-        "CREATE USER IF NOT EXISTS 'noprocess'@'%'; CREATE USER IF NOT EXISTS 'noprocess'@'localhost'; \
-         GRANT ALL ON `{0}`.* TO 'noprocess'@'%'; GRANT ALL ON `{0}`.* TO 'noprocess'@'localhost'",
-        name
-    ))
-    .await;
-    let noprocess = db.url.replacen("root@", "noprocess@", 1);
+    let noprocess = db.user("noprocess", "ALL").await;
     for (url, tells) in [(&db.url, true), (&noprocess, false)] {
         db.exec("DELETE FROM c; DROP TABLE IF EXISTS barge_checkpoint")
             .await;

@@ -282,6 +282,19 @@ impl MyDb {
         connect(&self.url).await
     }
 
+    /// Makes user `name` (without a password, from any host) with `privileges` on this
+    /// database, and returns the URL that connects as it.
+    pub async fn user(&self, name: &str, privileges: &str) -> String {
+        let db = self.url.rsplit('/').next().unwrap_or_default();
+        self.exec(&format!(
+            "CREATE USER IF NOT EXISTS '{name}'@'%'; CREATE USER IF NOT EXISTS '{name}'@'localhost'; \
+             GRANT {privileges} ON `{db}`.* TO '{name}'@'%'; \
+             GRANT {privileges} ON `{db}`.* TO '{name}'@'localhost'"
+        ))
+        .await;
+        self.url.replacen("root@", &format!("{name}@"), 1)
+    }
+
     pub async fn exec(&self, sql: &str) {
         let mut c = self.conn().await;
         c.query_drop(sql)
