@@ -266,8 +266,8 @@ fn write_chunk(
             let committing = std::time::Instant::now();
             conn.execute_batch("COMMIT").map_err(ctx)?;
             // What this chunk's commit cost (writing the pages it changed, and syncing), against
-            // the whole chunk: a table whose indexes are kept and outgrow the page cache
-            // changes pages all over them with every chunk.
+            // the whole chunk: where a sync is slow, small chunks spend most of their time on
+            // it, and grow.
             plan.tuner
                 .observe(chunk.rows as usize, started.elapsed(), committing.elapsed());
             Ok(w)
