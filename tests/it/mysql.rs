@@ -418,6 +418,16 @@ async fn insert_mode_create_and_atomic_give_the_load_data_table() {
     assert_eq!(count(&db, "SELECT count(*) FROM d").await, 0);
 }
 
+/// The rows a rejects file holds (after its header), each with its line end.
+fn set_aside(rejects: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_to_string(rejects)
+        .unwrap_or_else(|e| panic!("{}: {e}", rejects.display()))
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn spawn(args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_barge"))
         .args(args)
@@ -708,13 +718,7 @@ async fn duplicate_keys_are_set_aside_with_a_query_as_the_index_compares_them() 
             "-vv",
         ]);
         assert_eq!(run.code, 3, "{}", run.all());
-        let set_aside: BTreeSet<String> = std::fs::read_to_string(&rej)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_eq!(set_aside, bad);
+        assert_eq!(set_aside(&rej), bad);
         let reasons = std::fs::read_to_string(dir.path().join("d.rej.errors.jsonl")).unwrap();
         assert_eq!(reasons.lines().count(), bad.len());
         assert!(
@@ -789,13 +793,7 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
             "-vv",
         ]);
         assert_eq!(run.code, 3, "{}", run.all());
-        let set_aside: BTreeSet<String> = std::fs::read_to_string(&rej)
-            .unwrap()
-            .lines()
-            .skip(1)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert_eq!(set_aside, bad);
+        assert_eq!(set_aside(&rej), bad);
         assert_eq!(count(&db, "SELECT count(*) FROM c").await, good);
         assert_eq!(count(&db, "SELECT sum(v) FROM c").await, sum);
         let let_go = run
