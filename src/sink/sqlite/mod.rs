@@ -84,8 +84,6 @@ pub struct SqliteBackend {
     /// Names the in-memory database of `sqlite::memory:`, which every connection of the load
     /// opens.
     memory_key: u64,
-    /// Whether the table keeps an index while it loads (see [`SqliteBackend::chunk_sizing`]).
-    keeps_indexes: bool,
 }
 
 impl SqliteBackend {
@@ -99,7 +97,6 @@ impl SqliteBackend {
             conn: open(target, memory_key)?,
             target: target.clone(),
             memory_key,
-            keeps_indexes: false,
         })
     }
 }
@@ -124,8 +121,11 @@ impl Backend for SqliteBackend {
     /// (`bench-results/2026-12-06-sqlite-indexes-at-end-1m.tsv`). A chunk's commit is not
     /// where SQLite spends this (it writes pages out as its cache fills), so the tuner, which
     /// grows chunks whose commits are costly, does not see it.
-    fn chunk_sizing(&self) -> Option<crate::sink::ChunkSizing> {
-        self.keeps_indexes.then_some(crate::sink::ChunkSizing {
+    /// (Asked of the table as it stands once indexes are left out; a table whose indexes
+    /// cannot be read keeps the defaults.)
+    fn chunk_sizing(&self, table: &Table) -> Option<crate::sink::ChunkSizing> {
+        let keeps_indexes = indexes_of(&self.conn, table).is_ok_and(|n| n > 0);
+        keeps_indexes.then_some(crate::sink::ChunkSizing {
             rows: usize::MAX,
             bytes: crate::load::DEFAULT_CHUNK_BYTES,
             workers: 1,
@@ -160,12 +160,10 @@ impl Backend for SqliteBackend {
         load: &str,
         leave_out: bool,
     ) -> Result<bool> {
-        let deferred = match PendingIndexes::new(checkpoints.table(), table)? {
+        Ok(match PendingIndexes::new(checkpoints.table(), table)? {
             Some(pending) => pending.defer(&mut self.conn, load, leave_out).await,
             None => false,
-        };
-        self.keeps_indexes = indexes_of(&self.conn, table)? > 0;
-        Ok(deferred)
+        })
     }
 
     /// On the bookkeeping connection: SQLite writes one statement at a time.
