@@ -1204,7 +1204,7 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
     );
     assert!(
         run.stderr
-            .contains("another writer waits on a key this chunk holds"),
+            .contains("another session waits on a key this chunk holds"),
         "no chunk let go on seeing a writer wait on it: {}",
         run.stderr
             .lines()

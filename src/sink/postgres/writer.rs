@@ -21,6 +21,7 @@ use crate::progress::Progress;
 use crate::rejects::Reject;
 use crate::retry::{row_error, transient_reason, Retrier};
 use crate::sink::{seal, Sink};
+use crate::turnstile::{AskBlocking, Asked, ORDER_WAIT};
 
 /// What a connection has set up for the load (lost with the connection).
 #[derive(Default)]
@@ -732,71 +733,62 @@ pub(super) struct Written {
     pub(super) needs_search: bool,
 }
 
-/// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
-/// its locks (an earlier chunk may be waiting on one of them).
-pub(super) const ORDER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// How often a chunk waiting for its turn asks whether another writer waits on it.
-const BLOCKING_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
-
 impl PgSink {
     /// Waits, in the chunk's transaction on `tx`, for chunk `ordinal`'s turn to commit; false
-    /// when it should let go of what it holds and go again in its turn.
-    ///
-    /// A chunk sent out of turn can hold a key that an earlier chunk, still sending, inserts
-    /// too (a duplicate a few rows apart, across a chunk boundary): the earlier one waits on
-    /// this one's lock and this one on the earlier one's commit. That used to last until
-    /// [`ORDER_WAIT`], a second per such pair (0.05% duplicates 500 rows apart made a load
-    /// 5x slower); the other writers' server processes are asked instead whether they wait on
-    /// this one (`pg_blocking_pids`), so it lets go within [`BLOCKING_EVERY`].
+    /// when it should let go of what it holds and go again in its turn
+    /// ([`crate::turnstile::Turnstile::wait_or_let_go`]): PostgreSQL tells any role which
+    /// sessions block which (`pg_blocking_pids`), so the other writers' server processes are
+    /// asked whether they wait on this one.
     pub(super) async fn wait_turn(
         tx: &Client,
         session: &mut Session,
         plan: &PgPlan,
         ordinal: u64,
     ) -> Result<bool> {
-        let turn = plan.turnstile.wait(ordinal);
-        tokio::pin!(turn);
-        let deadline = std::time::Instant::now() + ORDER_WAIT;
-        loop {
-            match tokio::time::timeout(BLOCKING_EVERY, &mut turn).await {
-                Ok(r) => return r.map(|()| true),
-                Err(_) if std::time::Instant::now() >= deadline => return Ok(false),
-                Err(_) => {}
-            }
-            let others: Vec<i32> = match plan.writer_pids.lock() {
-                Ok(pids) => pids.clone(),
-                Err(_) => Vec::new(),
-            };
-            let waits_on_me = session
-                .statement(
-                    tx,
-                    "SELECT EXISTS (SELECT FROM unnest($1::int4[]) w \
-                     WHERE pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(w)))",
-                )
-                .await;
-            let blocking = match waits_on_me {
-                Ok(st) => tx
-                    .query_one(&st, &[&others])
-                    .await
-                    .and_then(|r| r.try_get(0)),
-                Err(e) => Err(e),
-            };
-            match blocking {
-                Ok(true) => {
-                    tracing::debug!(
-                        chunk = ordinal,
-                        "another writer waits on a key this chunk holds: it lets go and goes again in its turn"
-                    );
-                    return Ok(false);
-                }
-                Ok(false) => {}
-                // The failed query ended the transaction's use: the chunk goes again in its
-                // turn, which needs no asking.
-                Err(e) => {
-                    tracing::debug!("asking which writers wait on this one: {e}");
-                    return Ok(false);
-                }
+        let mut asker = Blocking { tx, session, plan };
+        plan.turnstile
+            .wait_or_let_go(ordinal, ORDER_WAIT, &mut asker)
+            .await
+    }
+}
+
+/// Asks whether another writer's server process waits on this chunk's transaction.
+struct Blocking<'a> {
+    tx: &'a Client,
+    session: &'a mut Session,
+    plan: &'a PgPlan,
+}
+
+impl AskBlocking for Blocking<'_> {
+    async fn ask(&mut self) -> Asked {
+        let others: Vec<i32> = match self.plan.writer_pids.lock() {
+            Ok(pids) => pids.clone(),
+            Err(_) => Vec::new(),
+        };
+        let waits_on_me = self
+            .session
+            .statement(
+                self.tx,
+                "SELECT EXISTS (SELECT FROM unnest($1::int4[]) w \
+                 WHERE pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(w)))",
+            )
+            .await;
+        let blocking = match waits_on_me {
+            Ok(st) => self
+                .tx
+                .query_one(&st, &[&others])
+                .await
+                .and_then(|r| r.try_get(0)),
+            Err(e) => Err(e),
+        };
+        match blocking {
+            Ok(true) => Asked::Blocks,
+            Ok(false) => Asked::Clear,
+            // The failed query ended the transaction's use: the chunk goes again in its
+            // turn, which needs no asking.
+            Err(e) => {
+                tracing::debug!("asking which writers wait on this one: {e}");
+                Asked::Failed
             }
         }
     }
