@@ -3,14 +3,14 @@
 # index, 1M rows made here (deterministic). Per round, each from an empty table after a
 # CHECKPOINT, alternating: the server's own binary COPY of the same rows from two pre-encoded
 # files in two sessions (copy_bin2: its ingest limit, no client), barge (defaults), and
-# psql \copy. Prints TSV: method, round, wall seconds, client CPU seconds, peak RSS (KiB),
-# and a checksum of the loaded rows (equal across methods).
+# psql \copy, run by bench/rounds.sh (METHODS picks others). Prints TSV: method, round, wall
+# seconds, client CPU seconds, peak RSS (KiB), and a checksum of the loaded rows (equal across
+# methods).
 # Usage: bench/narrow.sh URL ROUNDS [DIR]   (DIR keeps the CSV and binary files; default /tmp/narrow)
 set -eu
 URL=$1
 ROUNDS=${2:-3}
 DIR=${3:-/tmp/narrow}
-BARGE=${BARGE:-target/release/barge}
 CSV=$DIR/narrow_1m.csv
 mkdir -p "$DIR"
 chmod 777 "$DIR"
@@ -46,21 +46,5 @@ sql "DROP TABLE IF EXISTS narrow; CREATE TABLE narrow (
 sql "COPY narrow FROM '$CSV' (FORMAT csv, HEADER true)"
 sql "COPY (SELECT * FROM narrow WHERE trip_id % 2 = 0) TO '$DIR/h0.bin' (FORMAT binary)"
 sql "COPY (SELECT * FROM narrow WHERE trip_id % 2 = 1) TO '$DIR/h1.bin' (FORMAT binary)"
-T=$(mktemp -d)
-printf 'method\tround\tseconds\tclient_cpu_s\tpeak_rss_kib\trows_checksum\n'
-for r in $(seq "$ROUNDS"); do
-  for m in copy_bin2 barge psql_copy; do
-    sql "TRUNCATE narrow; DROP TABLE IF EXISTS barge_checkpoint; CHECKPOINT"
-    case $m in
-      copy_bin2) cmd="psql '$URL' -qX -c \"COPY narrow FROM '$DIR/h0.bin' (FORMAT binary)\" & psql '$URL' -qX -c \"COPY narrow FROM '$DIR/h1.bin' (FORMAT binary)\"; wait" ;;
-      barge) cmd="'$BARGE' load '$CSV' --into '$URL' --table narrow --quiet" ;;
-      psql_copy) cmd="psql '$URL' -qX -c \"\\\\copy narrow FROM '$CSV' (FORMAT csv, HEADER true)\"" ;;
-    esac
-    /usr/bin/time -f '%e %U %S %M' -o "$T/t" sh -c "$cmd"
-    sum=$(sql "SELECT count(*) || ':' || sum(hashtextextended(n::text, 0)) FROM narrow n")
-    read -r wall user sys rss < "$T/t"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$r" "$wall" "$(echo "$user + $sys" | bc)" "$rss" "$sum"
-  done
-done
+METHODS=${METHODS:-copy_bin2 barge psql_copy} "$(dirname "$0")/rounds.sh" "$URL" narrow "$CSV" "$DIR" "$ROUNDS"
 [ -n "${KEEP:-}" ] || sql "DROP TABLE narrow"
-rm -rf "$T"
