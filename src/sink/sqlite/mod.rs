@@ -201,11 +201,10 @@ impl Backend for SqliteBackend {
             tracing::info!("SQLite takes one writer at a time: loading with 1 worker");
         }
         let conn = open(&self.target, self.memory_key)?;
-        Ok(vec![SqliteSink::new(
-            conn,
-            Arc::new(SqlitePlan::new(plan)),
-            progress,
-        )?])
+        // (A table whose indexes cannot be read is taken for one without.)
+        let keeps_indexes = indexes_of(&conn, &plan.table).is_ok_and(|n| n > 0);
+        let plan = SqlitePlan::new(plan, keeps_indexes);
+        Ok(vec![SqliteSink::new(conn, Arc::new(plan), progress)?])
     }
 }
 
