@@ -34,7 +34,8 @@ impl std::ops::Deref for SqlitePlan {
 
 impl SqlitePlan {
     /// SQLite's way of carrying out `plan`: statements of as many rows as the parameter limit
-    /// allows, up to the chunk; one row each into a table that `keeps_indexes`.
+    /// allows, up to the chunk; one row each into a table that `keeps_indexes` (an upsert's
+    /// rows go to its staging table, which has none, so they keep their long statements).
     ///
     /// A statement that writes several rows and may fail partway (a constraint, or a value for
     /// an `INTEGER PRIMARY KEY` that must be an integer: nearly every table) makes SQLite keep a
@@ -47,7 +48,7 @@ impl SqlitePlan {
     /// transaction (`--atomic --keep-indexes`) 29.3-30.3 s -> 22.2 s.
     pub fn new(plan: Plan, keeps_indexes: bool) -> Self {
         let per_row = plan.columns.len().max(1);
-        let most = if keeps_indexes {
+        let most = if keeps_indexes && plan.upsert.is_none() {
             1
         } else {
             MAX_ROWS_PER_STATEMENT
