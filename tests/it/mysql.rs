@@ -428,6 +428,30 @@ fn set_aside(rejects: &std::path::Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// `barge load FILE --into URL --table TABLE --rejects REJ -vv`, and `extra`.
+fn load_setting_aside(
+    url: &str,
+    file: &std::path::Path,
+    table: &str,
+    rejects: &std::path::Path,
+    extra: &[&str],
+) -> crate::support::Run {
+    let (file, rejects) = (file.to_string_lossy(), rejects.to_string_lossy());
+    let mut args = vec![
+        "load",
+        &file,
+        "--into",
+        url,
+        "--table",
+        table,
+        "--rejects",
+        &rejects,
+        "-vv",
+    ];
+    args.extend_from_slice(extra);
+    barge(&args)
+}
+
 fn spawn(args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_barge"))
         .args(args)
@@ -704,19 +728,7 @@ async fn duplicate_keys_are_set_aside_with_a_query_as_the_index_compares_them() 
         db.exec("DELETE FROM d WHERE v > 0; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
         let rej = dir.path().join("d.rej");
-        let run = barge(&[
-            "load",
-            f.to_str().unwrap(),
-            "--into",
-            url,
-            "--table",
-            "d",
-            "--rejects",
-            rej.to_str().unwrap(),
-            "--chunk-rows",
-            "250",
-            "-vv",
-        ]);
+        let run = load_setting_aside(url, &f, "d", &rej, &["--chunk-rows", "250"]);
         assert_eq!(run.code, 3, "{}", run.all());
         assert_eq!(set_aside(&rej), bad);
         let reasons = std::fs::read_to_string(dir.path().join("d.rej.errors.jsonl")).unwrap();
@@ -777,21 +789,13 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
         db.exec("DELETE FROM c; DROP TABLE IF EXISTS barge_checkpoint")
             .await;
         let rej = dir.path().join("c.rej");
-        let run = barge(&[
-            "load",
-            f.to_str().unwrap(),
-            "--into",
+        let run = load_setting_aside(
             url,
-            "--table",
+            &f,
             "c",
-            "--rejects",
-            rej.to_str().unwrap(),
-            "--chunk-rows",
-            "500",
-            "--workers",
-            "2",
-            "-vv",
-        ]);
+            &rej,
+            &["--chunk-rows", "500", "--workers", "2"],
+        );
         assert_eq!(run.code, 3, "{}", run.all());
         assert_eq!(set_aside(&rej), bad);
         assert_eq!(count(&db, "SELECT count(*) FROM c").await, good);

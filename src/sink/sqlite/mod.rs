@@ -121,11 +121,8 @@ impl Backend for SqliteBackend {
     /// (`bench-results/2026-12-06-sqlite-indexes-at-end-1m.tsv`). A chunk's commit is not
     /// where SQLite spends this (it writes pages out as its cache fills), so the tuner, which
     /// grows chunks whose commits are costly, does not see it.
-    /// (Asked of the table as it stands once indexes are left out; a table whose indexes
-    /// cannot be read keeps the defaults.)
     fn chunk_sizing(&self, table: &Table) -> Option<crate::sink::ChunkSizing> {
-        let keeps_indexes = indexes_of(&self.conn, table).is_ok_and(|n| n > 0);
-        keeps_indexes.then_some(crate::sink::ChunkSizing {
+        keeps_indexes(&self.conn, table).then_some(crate::sink::ChunkSizing {
             rows: usize::MAX,
             bytes: crate::load::DEFAULT_CHUNK_BYTES,
             workers: 1,
@@ -201,9 +198,8 @@ impl Backend for SqliteBackend {
             tracing::info!("SQLite takes one writer at a time: loading with 1 worker");
         }
         let conn = open(&self.target, self.memory_key)?;
-        // (A table whose indexes cannot be read is taken for one without.)
-        let keeps_indexes = indexes_of(&conn, &plan.table).is_ok_and(|n| n > 0);
-        let plan = SqlitePlan::new(plan, keeps_indexes);
+        let indexed = keeps_indexes(&conn, &plan.table);
+        let plan = SqlitePlan::new(plan, indexed);
         Ok(vec![SqliteSink::new(conn, Arc::new(plan), progress)?])
     }
 }
@@ -388,6 +384,13 @@ pub fn indexes_of(conn: &Connection, table: &Table) -> Result<i64> {
         |r| r.get(0),
     )
     .map_err(|e| Error::sqlite(format!("reading the indexes of {}", table.quoted()), e))
+}
+
+/// Whether `table` has an index as it stands (once a load's indexes are left out or kept),
+/// which sizes its chunks and statements; a table whose indexes cannot be read is taken for
+/// one without.
+fn keeps_indexes(conn: &Connection, table: &Table) -> bool {
+    indexes_of(conn, table).is_ok_and(|n| n > 0)
 }
 
 /// Runs one DDL statement (`CREATE TABLE` from inference).
