@@ -1,12 +1,12 @@
 //! Exactly once under faults: kill -9, terminated connections, a restarted server, too few
 //! connection slots, Ctrl-C; and the re-run, --again and --atomic rules.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
 use crate::support::pg::{fresh_db_at, PrivateServer};
-use crate::support::{barge, fresh_db, Dir, TestDb};
+use crate::support::{barge, fresh_db, spawn_barge, Dir, TestDb};
 
 /// Loads `csv` with the server's own COPY into `events_ref` and returns its checksum.
 async fn reference(db: &TestDb, csv: &str) -> (i64, String) {
@@ -17,16 +17,6 @@ async fn reference(db: &TestDb, csv: &str) -> (i64, String) {
     db.server_copy("events_ref", "FORMAT csv, HEADER true", csv.as_bytes())
         .await;
     db.checksum("events_ref").await
-}
-
-fn spawn_barge(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_barge"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn barge")
 }
 
 fn finish(child: Child) -> (i32, String, String) {

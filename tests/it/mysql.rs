@@ -3,13 +3,12 @@
 //! refuses LOCAL INFILE, and faults: connections killed and the server restarted mid-load.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 
 use crate::support::mysql::{connect, fresh_db, MyDb, MyInstance};
-use crate::support::{barge, barge_with, Dir};
+use crate::support::{barge, barge_with, spawn_barge, Dir};
 
 /// Each type with values at and past its edges, and forms a reader might send.
 const CASES: &[(&str, &[&str])] = &[
@@ -452,16 +451,6 @@ fn load_setting_aside(
     barge(&args)
 }
 
-fn spawn(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_barge"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run barge")
-}
-
 #[tokio::test]
 async fn killed_connections_are_retried_and_the_load_is_exact() {
     let db = fresh_db("mysql_kill_conn").await;
@@ -470,7 +459,7 @@ async fn killed_connections_are_retried_and_the_load_is_exact() {
     let dir = Dir::new();
     let f = dir.write("kv.csv", kv_csv(60_000));
     let name = db.url.rsplit('/').next().unwrap().to_string();
-    let mut child = spawn(&[
+    let mut child = spawn_barge(&[
         "load",
         f.to_str().unwrap(),
         "--into",
@@ -525,7 +514,7 @@ async fn a_server_restart_mid_load_is_waited_out() {
     }
     let dir = Dir::new();
     let f = dir.write("kv.csv", kv_csv(60_000));
-    let child = spawn(&[
+    let child = spawn_barge(&[
         "load",
         f.to_str().unwrap(),
         "--into",

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 
 use crate::support::mysql::{fresh_db, MyDb};
-use crate::support::{assert_indexes_built_at_the_end, barge, rerun_after_a_kill, Dir, Run};
+use crate::support::{
+    assert_indexes_built_at_the_end, barge, rerun_after_a_kill, spawn_barge, Dir, Run,
+};
 
 /// Every kind of key: the primary key and a unique key (constraints, kept), a key on a
 /// generated column (kept), a plain key, one with a quoted name, two columns and a comment, a
@@ -337,24 +339,19 @@ async fn the_shares_of_a_split_load_leave_the_keys_out_once_and_build_them_once(
     let file = f.to_str().unwrap();
     let children: Vec<std::process::Child> = (1..=3)
         .map(|k| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
-                .args([
-                    "load",
-                    file,
-                    "--into",
-                    &db.url,
-                    "--table",
-                    "t",
-                    "--split",
-                    &format!("{k}/3"),
-                    "--chunk-rows",
-                    "2000",
-                    "-v",
-                ])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn barge")
+            spawn_barge(&[
+                "load",
+                file,
+                "--into",
+                &db.url,
+                "--table",
+                "t",
+                "--split",
+                &format!("{k}/3"),
+                "--chunk-rows",
+                "2000",
+                "-v",
+            ])
         })
         .collect();
     let mut said = String::new();

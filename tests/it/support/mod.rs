@@ -37,6 +37,18 @@ pub fn barge(args: &[&str]) -> Run {
     barge_with(args, &[], None)
 }
 
+/// Starts `barge` without waiting for it (to kill it, or to run several at once), its output
+/// piped.
+pub fn spawn_barge(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn barge")
+}
+
 /// Runs `barge` with extra environment variables and, optionally, bytes on stdin.
 pub fn barge_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     barge_in(None, args, env, stdin)
