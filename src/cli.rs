@@ -192,6 +192,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "BYTES", value_parser = barge::parse_bytes)]
     pub chunk_bytes: Option<usize>,
 
+    /// SQLite: chunks share a transaction for up to SECS while the input keeps up (a commit
+    /// rewrites every index page the transaction changed); a kill loses at most that much work,
+    /// which the rerun loads again. 0 commits each chunk on its own. PostgreSQL and MySQL commit
+    /// each chunk on its own.
+    #[arg(long, value_name = "SECS", default_value_t = barge::DEFAULT_COMMIT_EVERY.as_secs_f64())]
+    pub commit_every: f64,
+
     /// Writer connections, each sending chunks in its own transactions. The default, 2, was
     /// fastest on a 2-core machine with the server on it (1: 2.7 s, 2: 2.3 s, 4: 2.5 s for the
     /// 1M-row bench file); more help when the server has cores of its own.

@@ -45,6 +45,7 @@ pub use infer::{InferredTable, DEFAULT_SAMPLE_ROWS};
 pub use load::{
     default_table_name, parse_bytes, parse_delimiter, parse_mode, AlreadyLoaded, IndexesBuilt,
     Load, LoadOptions, LoadReport, Mode, UpsertReport, DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS,
+    DEFAULT_COMMIT_EVERY,
 };
 pub use position::Position;
 pub use progress::{Progress, ProgressEvent};

@@ -200,6 +200,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         keep_indexes: args.keep_indexes,
         retries: args.retries,
         retry_for: args.retry_for,
+        commit_every: args.commit_every,
     };
     let mut load = match options.load(&into) {
         Ok(l) => l,

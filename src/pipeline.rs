@@ -22,7 +22,7 @@ use crate::progress::Progress;
 use crate::record::Record;
 use crate::record::RecordSource;
 use crate::rejects::Reject;
-use crate::sink::Sink;
+use crate::sink::{Committed, Sink};
 
 /// How rows are cut into chunks and how many writers send them.
 #[derive(Clone, Debug)]
@@ -345,40 +345,64 @@ fn cut_if_full(
     send(full)
 }
 
+/// How long a writer waits for the next chunk before it has the sink commit what waits in an
+/// open transaction. A reader that keeps up has its next chunk built when a writer is done with
+/// one, held only until the chunk's bytes are given back: it comes within a millisecond or so.
+const PATIENCE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// One writer task: takes chunks until the channel is empty and closed, or a flag (`stop`
 /// after a failure, `cancel` from the user) is raised; then finishes the sink if all went well.
+///
+/// When the next chunk is not there within [`PATIENCE`], and when it stops early without its own
+/// fault, it has the sink commit whatever waits in an open transaction: a writer that lets
+/// chunks share a transaction does so only while the reader keeps up, so rows do not sit
+/// uncommitted while the input is slow to come.
 async fn write_chunks<S: Sink>(
     mut sink: S,
     rx: Arc<Mutex<mpsc::Receiver<Chunk>>>,
     [stop, cancel, reader_failed]: [Arc<AtomicBool>; 3],
     progress: Arc<Progress>,
 ) -> Result<()> {
-    loop {
-        if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let next = rx.lock().await.recv().await;
-        let Some(chunk) = next else {
-            let failed = [&stop, &cancel, &reader_failed]
-                .iter()
-                .any(|f| f.load(Ordering::SeqCst));
-            return if failed { Ok(()) } else { sink.finish().await };
-        };
-        let rows = chunk.rows;
-        // Rows the server refuses are counted by the sink; the client's are known here.
-        let client_rejects = chunk.rejects.len() as u64;
-        let committed = match sink.write(chunk).await {
-            Ok(n) => n,
-            Err(e) => {
-                stop.store(true, Ordering::Relaxed);
-                return Err(e);
+    let count = |c: Committed| {
+        Progress::add(&progress.rows_committed, c.rows);
+        Progress::add(&progress.chunks_committed, c.chunks);
+    };
+    let result = async {
+        loop {
+            if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
+                count(sink.flush().await?);
+                return Ok(());
             }
-        };
-        Progress::add(
-            &progress.rows_rejected,
-            client_rejects + rows.saturating_sub(committed),
-        );
-        Progress::add(&progress.rows_committed, committed);
-        Progress::add(&progress.chunks_committed, 1);
+            let soon = tokio::time::timeout(PATIENCE, async { rx.lock().await.recv().await });
+            let next = match soon.await {
+                Ok(next) => next,
+                Err(_) => {
+                    count(sink.flush().await?);
+                    rx.lock().await.recv().await
+                }
+            };
+            let Some(chunk) = next else {
+                let failed = [&stop, &cancel, &reader_failed]
+                    .iter()
+                    .any(|f| f.load(Ordering::SeqCst));
+                count(if failed {
+                    sink.flush().await?
+                } else {
+                    sink.finish().await?
+                });
+                return Ok(());
+            };
+            // Rows the server refuses are counted by the sink; the client's are known here.
+            let client_rejects = chunk.rejects.len() as u64;
+            let written = sink.write(chunk).await?;
+            Progress::add(&progress.rows_rejected, client_rejects + written.refused);
+            count(written.committed);
+        }
     }
+    .await;
+    if result.is_err() {
+        // The other writers stop too; the reader stops at its next chunk.
+        stop.store(true, Ordering::Relaxed);
+    }
+    result
 }

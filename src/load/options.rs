@@ -90,6 +90,8 @@ pub struct LoadOptions {
     pub retries: u32,
     /// `--retry-for`, in seconds.
     pub retry_for: u64,
+    /// `--commit-every`, in seconds.
+    pub commit_every: f64,
 }
 
 impl Default for LoadOptions {
@@ -124,6 +126,7 @@ impl Default for LoadOptions {
             keep_indexes: false,
             retries: 10,
             retry_for: 300,
+            commit_every: super::DEFAULT_COMMIT_EVERY.as_secs_f64(),
         }
     }
 }
@@ -152,6 +155,13 @@ impl LoadOptions {
         if let Some(id) = &self.load_id {
             load = load.load_id(id);
         }
+        let every = Duration::try_from_secs_f64(self.commit_every).map_err(|_| {
+            Error::config(format!(
+                "--commit-every takes seconds, 0 or more: {} is not",
+                self.commit_every
+            ))
+        })?;
+        load = load.commit_every(every);
         // Only what was given counts as chosen (the default's value given too): the backend
         // and the tuner size the rest.
         if let Some(n) = self.chunk_rows {

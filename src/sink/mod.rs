@@ -31,16 +31,58 @@ pub mod sqlite;
 
 pub use plan::{Mode, Plan};
 
-/// Writes whole chunks, each in a transaction of its own (or, for an atomic load, all in one).
+/// Writes whole chunks, each in a transaction of its own (a writer may let several chunks share
+/// one, each with its checkpoint; or, for an atomic load, all in one).
 pub trait Sink: Send + 'static {
-    /// Writes and commits one chunk; on error nothing of it is committed. Returns the rows
-    /// committed: all of the chunk's, or fewer when the database refused some and they were
-    /// set aside (`--rejects`).
-    fn write(&mut self, chunk: Chunk) -> impl Future<Output = Result<u64>> + Send;
+    /// Writes one chunk; on error nothing of it, nor of the chunks that wait with it in an open
+    /// transaction, is committed. Says what the database refused of it and what this write made
+    /// durable.
+    fn write(&mut self, chunk: Chunk) -> impl Future<Output = Result<Outcome>> + Send;
 
-    /// Called once after the last chunk when the load succeeded.
-    fn finish(&mut self) -> impl Future<Output = Result<()>> + Send {
-        async { Ok(()) }
+    /// Commits the chunks that wait in an open transaction: called when the writer has no next
+    /// chunk at hand, and when the load stops early without this writer's fault. Never commits
+    /// an atomic load.
+    fn flush(&mut self) -> impl Future<Output = Result<Committed>> + Send {
+        async { Ok(Committed::default()) }
+    }
+
+    /// Called once after the last chunk when the load succeeded; commits what waits.
+    fn finish(&mut self) -> impl Future<Output = Result<Committed>> + Send {
+        async { Ok(Committed::default()) }
+    }
+}
+
+/// Rows and chunks that a commit made durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// Rows written (refused rows not among them).
+    pub rows: u64,
+    /// Chunks, each with its checkpoint.
+    pub chunks: u64,
+}
+
+/// What one [`Sink::write`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The chunk's rows that the database refused and that were set aside (`--rejects`).
+    pub refused: u64,
+    /// What this write made durable: the chunk, or nothing while it waits in an open
+    /// transaction, or it and the chunks that waited with it. (An atomic load's chunks count
+    /// when written: a failed atomic load reports nothing committed.)
+    pub committed: Committed,
+}
+
+impl Outcome {
+    /// A chunk of `rows` rows committed in a transaction of its own, `committed` of them
+    /// written and the rest refused.
+    pub fn alone(rows: u64, committed: u64) -> Outcome {
+        Outcome {
+            refused: rows.saturating_sub(committed),
+            committed: Committed {
+                rows: committed,
+                chunks: 1,
+            },
+        }
     }
 }
 

@@ -51,6 +51,9 @@ pub struct Plan {
     pub max_errors: Option<u64>,
     /// Rows per chunk as the reader cuts them: writers tell it what a commit costs.
     pub tuner: std::sync::Arc<crate::tuner::ChunkTuner>,
+    /// How long chunks may share a transaction while the reader keeps up, where the backend
+    /// lets them (SQLite's writer; the others commit each chunk on its own).
+    pub commit_every: std::time::Duration,
 }
 
 impl Plan {
@@ -83,6 +86,7 @@ impl Plan {
             rejects: None,
             max_errors: None,
             tuner: std::sync::Arc::new(crate::tuner::ChunkTuner::fixed(chunk_rows)),
+            commit_every: std::time::Duration::ZERO,
         }
     }
 }

@@ -185,6 +185,31 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn commit_every_takes_seconds_and_says_so_otherwise() {
+    let dir = Dir::new();
+    let f = dir.write("s.csv", b"id,v\n1,2\n");
+    let f = f.to_str().unwrap();
+    let run = barge(&["load", f, "--into", "sqlite::memory:", "--commit-every=-1"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("--commit-every takes seconds, 0 or more: -1 is not"),
+        "{}",
+        run.stderr
+    );
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        "sqlite::memory:",
+        "--commit-every",
+        "0.5",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("Loaded 1 row"), "{}", run.stdout);
+}
+
+#[test]
 fn chunk_bytes_take_a_unit() {
     let dir = Dir::new();
     let mut csv = String::from("id,v\n");

@@ -437,6 +437,81 @@ fn sqlite_sets_aside_what_it_refuses() {
     assert_eq!(n as usize, c.good_ids + lenient.len());
 }
 
+/// An upsert into SQLite with rows its target refuses: the merge of a chunk fails as a whole, the
+/// chunk is searched under a savepoint, and the chunks before it in the same transaction stay.
+#[test]
+fn sqlite_upsert_sets_aside_refused_rows_and_keeps_the_chunks_before_them() {
+    let dir = Dir::new();
+    let mut csv = String::from("k,v\n");
+    let mut want: BTreeMap<u32, i64> = BTreeMap::new();
+    let mut bad = BTreeSet::new();
+    for i in 0..3_000u32 {
+        let k = (i * 7) % 1_000;
+        // One row in 150 breaks the target's CHECK: only the merge into it can tell.
+        let v = if i % 150 == 75 {
+            -i64::from(i)
+        } else {
+            i64::from(i)
+        };
+        let line = format!("{k},{v}\n");
+        if v < 0 {
+            bad.insert(line.clone().into_bytes());
+        } else {
+            want.insert(k, v);
+        }
+        csv.push_str(&line);
+    }
+    let f = dir.write("kv.csv", &csv);
+    let db = dir.path().join("u.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.execute_batch("CREATE TABLE kv (k INTEGER PRIMARY KEY, v INTEGER CHECK (v >= 0))")
+        })
+        .expect("create the table");
+    let rej = dir.path().join("rej.csv");
+    let into = format!("sqlite://{}", db.display());
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &into,
+        "--table",
+        "kv",
+        "--on-conflict",
+        "update",
+        "--chunk-rows",
+        "100",
+        "--commit-every",
+        "3600",
+        "--rejects",
+        rej.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(
+        run.all().contains(&format!("Rejected {} rows", bad.len())),
+        "{}",
+        run.all()
+    );
+    let body = std::fs::read(&rej).expect("read the rejects file");
+    let got: BTreeSet<Vec<u8>> = body
+        .strip_prefix(b"k,v\n".as_slice())
+        .expect("the rejects file starts with the header")
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(got, bad);
+    let conn = rusqlite::Connection::open(&db).expect("open the database");
+    let mut stmt = conn
+        .prepare("SELECT k, v FROM kv ORDER BY k")
+        .expect("prepare");
+    let rows: BTreeMap<u32, i64> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("read kv");
+    assert_eq!(rows, want);
+}
+
 #[tokio::test]
 async fn latin1_files_load_with_encoding_and_say_so_without() {
     let db = fresh_db("encoding").await;

@@ -297,6 +297,19 @@ fn committed_chunks(db: &Path) -> i64 {
 
 #[tokio::test]
 async fn kill_9_then_rerun_loads_every_row_exactly_once() {
+    kill_9_then_rerun("0").await;
+}
+
+/// Chunks that share transactions (several per commit), killed in the middle of one: the
+/// chunks of a group commit together with their checkpoints or not at all.
+#[tokio::test]
+async fn kill_9_in_a_transaction_of_several_chunks_then_rerun_loads_every_row_once() {
+    kill_9_then_rerun("0.05").await;
+}
+
+/// Kills a load (chunks committed `--commit-every` seconds apart) at random moments after a
+/// commit, then reruns it to the end: every row once.
+async fn kill_9_then_rerun(commit_every: &str) {
     let csv = events_csv(100_000);
     let want = reference(&csv).await;
     let dir = Dir::new();
@@ -308,7 +321,16 @@ async fn kill_9_then_rerun_loads_every_row_exactly_once() {
         .and_then(|c| c.execute_batch(&EVENTS_SQLITE.replace(" PRIMARY KEY", "")))
         .expect("create the table");
     let into = format!("sqlite://{}", db.display());
-    let args = ["load", f, "--into", &into, "--chunk-rows", "1000"];
+    let args = [
+        "load",
+        f,
+        "--into",
+        &into,
+        "--chunk-rows",
+        "1000",
+        "--commit-every",
+        commit_every,
+    ];
     let seed = fastrand::u64(..);
     eprintln!("kill -9 moments from seed {seed}");
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -336,6 +358,41 @@ async fn kill_9_then_rerun_loads_every_row_exactly_once() {
     assert_eq!(count(&db, "SELECT count(*) FROM events"), 100_000);
     assert_eq!(count(&db, "SELECT count(DISTINCT id) FROM events"), 100_000);
     assert_eq!(sqlite_rows(&db, "events"), want);
+}
+
+/// A row SQLite refuses (a CHECK) fails the load without `--rejects`: the chunks that shared
+/// its transaction are rolled back with it, and what the load says was committed is what the
+/// table holds, chunks sharing transactions or not.
+#[test]
+fn a_refused_row_fails_the_load_and_it_says_what_was_committed() {
+    let dir = Dir::new();
+    let mut csv = String::from("id,v\n");
+    for i in 1..=50 {
+        csv.push_str(&format!("{i},{}\n", i * 2));
+    }
+    csv.push_str("51,-1\n");
+    let f = dir.write("nums.csv", &csv);
+    let f = f.to_str().unwrap();
+    for (every, committed) in [("3600", 0), ("0", 50)] {
+        let db = dir.path().join(format!("c{every}.db"));
+        Connection::open(&db)
+            .and_then(|c| {
+                c.execute_batch("CREATE TABLE nums (id INTEGER, v INTEGER CHECK (v >= 0))")
+            })
+            .expect("create the table");
+        let into = format!("sqlite://{}", db.display());
+        let args = ["load", f, "--into", &into, "--chunk-rows", "10"];
+        let run = barge(&[&args[..], &["--commit-every", every]].concat());
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.stderr.contains("CHECK constraint failed"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM nums"), committed);
+        let said = format!("note: {committed} rows were committed before the error");
+        assert!(run.stderr.contains(&said), "{}", run.stderr);
+    }
 }
 
 #[test]

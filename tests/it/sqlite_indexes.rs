@@ -228,6 +228,9 @@ fn a_kill_leaves_the_indexes_recorded_and_the_next_run_builds_them() {
         "t",
         "--chunk-rows",
         "2000",
+        // Commits soon after the first chunks, so that the kill comes in the middle.
+        "--commit-every",
+        "0.1",
         "--quiet",
     ];
     // The same command resumes and builds them at its end; with --keep-indexes it builds

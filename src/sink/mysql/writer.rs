@@ -23,7 +23,7 @@ use crate::progress::Progress;
 use crate::rejects::Reject;
 use crate::retry::{row_error, transient_reason, Retrier};
 use crate::sink::bisect::{self, Bisection};
-use crate::sink::{seal, Mode, Plan, Sink};
+use crate::sink::{seal, Committed, Mode, Outcome, Plan, Sink};
 use crate::turnstile::Turnstile;
 
 use super::turn::Waiters;
@@ -577,20 +577,21 @@ fn server_reject(work: &Work, i: usize, e: &Error) -> Reject {
 }
 
 impl Sink for MySink {
-    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
+    async fn write(&mut self, chunk: Chunk) -> Result<Outcome> {
+        let rows = chunk.rows;
         let result = self.write_chunk(chunk).await;
         if result.is_err() {
             // Chunks after this one must not take effect before it: stop them.
             self.plan.turnstile.poison();
         }
-        result
+        result.map(|committed| Outcome::alone(rows, committed))
     }
 
-    async fn finish(&mut self) -> Result<()> {
+    async fn finish(&mut self) -> Result<Committed> {
         if self.plan.atomic && self.begun {
             let conn = self.conn().await?;
             exec(conn, "COMMIT").await?;
         }
-        Ok(())
+        Ok(Committed::default())
     }
 }

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::rejects::Reject;
 use crate::retry::{row_error, transient_reason, Retrier};
-use crate::sink::{seal, Sink};
+use crate::sink::{seal, Committed, Outcome, Sink};
 use crate::turnstile::{AskBlocking, Asked, ORDER_WAIT};
 
 /// What a connection has set up for the load (lost with the connection).
@@ -795,16 +795,17 @@ impl AskBlocking for Blocking<'_> {
 }
 
 impl Sink for PgSink {
-    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
+    async fn write(&mut self, chunk: Chunk) -> Result<Outcome> {
+        let rows = chunk.rows;
         let result = self.write_chunk(chunk).await;
         if result.is_err() {
             // Chunks after this one must not take effect before it: stop them.
             self.plan.turnstile.poison();
         }
-        result
+        result.map(|committed| Outcome::alone(rows, committed))
     }
 
-    async fn finish(&mut self) -> Result<()> {
+    async fn finish(&mut self) -> Result<Committed> {
         if self.plan.atomic && self.begun {
             let deferred = self.deferred.take();
             let client = self.client().await?;
@@ -820,6 +821,6 @@ impl Sink for PgSink {
                 .await
                 .map_err(|e| Error::db("committing the load's transaction", e))?;
         }
-        Ok(())
+        Ok(Committed::default())
     }
 }

@@ -42,30 +42,48 @@ pub(crate) fn insert_rows(
     data: &[u8],
     rows: usize,
 ) -> rusqlite::Result<()> {
-    let ncols = plan.columns.len();
-    let full = plan.rows_per_statement;
     let mut pos = 0;
     let mut left = rows;
     while left > 0 {
-        let n = left.min(full);
-        let mut stmt = conn.prepare_cached(&plan.insert_sql(n))?;
-        for i in 1..=n * ncols {
-            let v = match decode(data, &mut pos) {
-                Some(Value::Null) => ValueRef::Null,
-                Some(Value::Integer(v)) => ValueRef::Integer(v),
-                Some(Value::Real(v)) => ValueRef::Real(v),
-                Some(Value::Text(t)) => ValueRef::Text(t),
-                Some(Value::Blob(b)) => ValueRef::Blob(b),
-                None => {
-                    return Err(rusqlite::Error::ToSqlConversionFailure(
-                        "the chunk holds fewer values than rows x columns".into(),
-                    ))
-                }
-            };
-            stmt.raw_bind_parameter(i, rusqlite::types::ToSqlOutput::Borrowed(v))?;
-        }
-        stmt.raw_execute()?;
+        let n = left.min(plan.rows_per_statement);
+        insert_statement(conn, plan, data, &mut pos, n)?;
         left -= n;
     }
     Ok(())
+}
+
+/// Inserts the `n` rows of `data` that start at `pos` in one statement, and moves `pos` past
+/// them even when SQLite refuses a value as it is bound (too big), so that the rows after
+/// them can still be sent.
+pub(crate) fn insert_statement(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    data: &[u8],
+    pos: &mut usize,
+    n: usize,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&plan.insert_sql(n))?;
+    let mut refused = None;
+    for i in 1..=n * plan.columns.len() {
+        let v = match decode(data, pos) {
+            Some(Value::Null) => ValueRef::Null,
+            Some(Value::Integer(v)) => ValueRef::Integer(v),
+            Some(Value::Real(v)) => ValueRef::Real(v),
+            Some(Value::Text(t)) => ValueRef::Text(t),
+            Some(Value::Blob(b)) => ValueRef::Blob(b),
+            None => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "the chunk holds fewer values than rows x columns".into(),
+                ))
+            }
+        };
+        if refused.is_none() {
+            let bound = stmt.raw_bind_parameter(i, rusqlite::types::ToSqlOutput::Borrowed(v));
+            refused = bound.err();
+        }
+    }
+    match refused {
+        Some(e) => Err(e),
+        None => stmt.raw_execute().map(|_| ()),
+    }
 }

@@ -1,11 +1,21 @@
-//! A SQLite writer: each chunk in one transaction together with its checkpoint (or, for an
-//! atomic load, all in one), rows a constraint refuses found under savepoints and set aside.
+//! A SQLite writer: chunks with their checkpoints in transactions that a few chunks may share
+//! (or, for an atomic load, all in one), rows a constraint refuses found under savepoints and
+//! set aside.
+//!
+//! A commit writes every page its transaction changed, and the rollback journal first copies
+//! each of them: into a table that keeps indexes, whose keys come in no order, that is most of
+//! every index, again at every commit. So while the next chunk is already waiting, the
+//! transaction stays open for it, up to `--commit-every`; each chunk's checkpoint is written in
+//! it, so that a crash loses the group's chunks and their checkpoints together and the rerun
+//! loads them again. When no chunk waits (the input is slower than the database), each chunk
+//! commits on its own as before.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use rusqlite::Connection;
 
-use super::insert::{insert_rows, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
+use super::insert::{insert_rows, insert_statement, MAX_PARAMS, MAX_ROWS_PER_STATEMENT};
 use super::upsert::STAGE;
 use crate::checkpoint::ChunkMeta;
 use crate::chunk::Chunk;
@@ -14,7 +24,7 @@ use crate::progress::Progress;
 use crate::rejects::Reject;
 use crate::retry::row_error;
 use crate::sink::bisect::{self, Bisection};
-use crate::sink::{seal, Plan, Sink};
+use crate::sink::{seal, Committed, Outcome, Plan, Sink};
 
 /// The load's [`Plan`] as SQLite's writer carries it out.
 #[derive(Debug)]
@@ -65,8 +75,32 @@ pub struct SqliteSink {
     conn: Option<Connection>,
     plan: Arc<SqlitePlan>,
     progress: Arc<Progress>,
-    /// In atomic mode: whether BEGIN has been sent.
-    begun: bool,
+    /// The open transaction and the chunks written in it, when there is one.
+    open: Option<Group>,
+}
+
+/// Chunks written in the open transaction, not yet committed.
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    /// When it began.
+    since: Instant,
+    /// Rows written (not those refused).
+    rows: u64,
+    /// Chunks written.
+    chunks: u64,
+    /// Rows an upsert's merges inserted.
+    inserted: Option<u64>,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            since: Instant::now(),
+            rows: 0,
+            chunks: 0,
+            inserted: None,
+        }
+    }
 }
 
 impl SqliteSink {
@@ -86,30 +120,86 @@ impl SqliteSink {
             conn: Some(conn),
             plan,
             progress,
-            begun: false,
+            open: None,
         })
     }
 
     /// Runs `f` on the connection on a blocking thread: SQLite calls block on the disk.
     async fn with_conn<T: Send + 'static>(
         &mut self,
-        f: impl FnOnce(&Connection, &SqlitePlan, &mut bool) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&Connection, &SqlitePlan, &mut Option<Group>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let conn = self
             .conn
             .take()
             .ok_or_else(|| Error::config("the SQLite connection was lost after an error"))?;
         let plan = self.plan.clone();
-        let mut begun = self.begun;
-        let (conn, begun, result) = tokio::task::spawn_blocking(move || {
-            let r = f(&conn, &plan, &mut begun);
-            (conn, begun, r)
+        let mut open = self.open;
+        let (conn, open, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&conn, &plan, &mut open);
+            (conn, open, r)
         })
         .await
         .map_err(|e| Error::config(format!("a SQLite writer failed: {e}")))?;
         self.conn = Some(conn);
-        self.begun = begun;
+        self.open = open;
         result
+    }
+
+    /// Commits the open transaction, if any, and counts what it held.
+    async fn commit(&mut self) -> Result<Committed> {
+        let group = self
+            .with_conn(|conn, plan, open| {
+                let Some(group) = open.take() else {
+                    return Ok(None);
+                };
+                commit(conn, plan, &group)?;
+                Ok(Some(group))
+            })
+            .await?;
+        Ok(match group {
+            Some(g) => {
+                seal::count_upsert(&self.plan, &self.progress, g.inserted, g.rows);
+                Committed {
+                    rows: g.rows,
+                    chunks: g.chunks,
+                }
+            }
+            None => Committed::default(),
+        })
+    }
+}
+
+/// COMMIT, told to the tuner: where a sync is slow, small chunks spend most of their time on it,
+/// and grow. On error the transaction is rolled back.
+fn commit(conn: &Connection, plan: &SqlitePlan, group: &Group) -> Result<()> {
+    let committing = Instant::now();
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        rollback(conn);
+        return Err(Error::sqlite(
+            format!("committing {} chunk(s) into {}", group.chunks, plan.table),
+            e,
+        ));
+    }
+    tracing::debug!(
+        chunks = group.chunks,
+        rows = group.rows,
+        open_s = group.since.elapsed().as_secs_f64(),
+        commit_s = committing.elapsed().as_secs_f64(),
+        "committed"
+    );
+    plan.tuner.observe(
+        usize::try_from(group.rows).unwrap_or(usize::MAX),
+        group.since.elapsed(),
+        committing.elapsed(),
+    );
+    Ok(())
+}
+
+/// Rolls the open transaction back (what is said of a failure is the error that led here).
+fn rollback(conn: &Connection) {
+    if let Err(rb) = conn.execute_batch("ROLLBACK") {
+        tracing::debug!(error = %rb, "ROLLBACK failed");
     }
 }
 
@@ -156,6 +246,75 @@ fn apply_rows(
     Ok(Some(n as u64))
 }
 
+/// Inserts a chunk's rows into the target, setting aside those SQLite refuses, with no search
+/// and no savepoint: SQLite undoes only the statement that failed (a constraint's default
+/// `ABORT`), so a refused one-row statement is the refused row, and the rows of a refused
+/// statement of several go again one at a time. (An upsert's rows are refused by its merge, a
+/// statement for the whole chunk: those are searched for, [`bisect`].)
+fn insert_setting_aside(
+    conn: &Connection,
+    plan: &SqlitePlan,
+    chunk: &Chunk,
+    meta: &ChunkMeta,
+) -> Result<Vec<Reject>> {
+    let data = &chunk.data[..];
+    let rows = chunk.rows as usize;
+    let mut refused = Vec::new();
+    // Sends `n` rows from `pos`; a refusal of this row's data is `Ok(Some)`.
+    let send = |pos: &mut usize, n: usize| -> Result<Option<Error>> {
+        match insert_statement(conn, plan, data, pos, n) {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                let what = format!("INSERT into {} ({})", plan.table, meta.describe());
+                let e = Error::sqlite(what, e).in_chunk(meta.seq);
+                // A refusal that undid more than its statement (the table's own `ON CONFLICT
+                // ROLLBACK`) took the chunks before it with it: that fails the load.
+                if row_error(&e) && !conn.is_autocommit() {
+                    Ok(Some(e))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    };
+    let (mut pos, mut row) = (0, 0);
+    while row < rows {
+        let n = (rows - row).min(plan.rows_per_statement);
+        let start = pos;
+        if let Some(e) = send(&mut pos, n)? {
+            if n == 1 {
+                refused.push(refusal(chunk, row, &e));
+            } else {
+                let mut again = start;
+                for i in row..row + n {
+                    if let Some(e) = send(&mut again, 1)? {
+                        refused.push(refusal(chunk, i, &e));
+                    }
+                }
+            }
+        }
+        row += n;
+    }
+    Ok(refused)
+}
+
+/// Row `row` of `chunk` set aside for `e`, SQLite's refusal of it.
+fn refusal(chunk: &Chunk, row: usize, e: &Error) -> Reject {
+    let (position, raw) = chunk.raw_row(row).unwrap_or_default();
+    let reason = match e.kind() {
+        crate::error::ErrorKind::Sqlite { source, .. } => source.to_string(),
+        _ => e.to_string(),
+    };
+    Reject {
+        position,
+        raw: raw.to_vec(),
+        column: None,
+        value: None,
+        reason,
+        sqlstate: None,
+    }
+}
+
 /// The rows SQLite refuses, found by inserting the chunk in ranges under savepoints and
 /// splitting each refused range in halves until every bad row stands alone.
 fn bisect(
@@ -194,19 +353,7 @@ fn bisect(
                 sp("ROLLBACK TO barge_rows; RELEASE barge_rows")?;
                 // SQLite does not say which row of a statement it refused.
                 if let Some(row) = search.refused(r, None) {
-                    let (position, raw) = chunk.raw_row(row).unwrap_or_default();
-                    let reason = match e.kind() {
-                        crate::error::ErrorKind::Sqlite { source, .. } => source.to_string(),
-                        _ => e.to_string(),
-                    };
-                    refused.push(Reject {
-                        position,
-                        raw: raw.to_vec(),
-                        column: None,
-                        value: None,
-                        reason,
-                        sqlstate: None,
-                    });
+                    refused.push(refusal(chunk, row, &e));
                 }
             }
             Err(e) => return Err(e),
@@ -236,86 +383,112 @@ fn seal(
     Ok(())
 }
 
+/// Writes `chunk` in the open transaction (beginning one when there is none) with its
+/// checkpoint, setting aside with `--rejects` the rows SQLite refuses without undoing the
+/// chunks before it in the transaction.
 fn write_chunk(
     conn: &Connection,
     plan: &SqlitePlan,
     chunk: &Chunk,
-    begun: &mut bool,
+    open: &mut Option<Group>,
     rejected_before: u64,
 ) -> Result<Written> {
-    let started = std::time::Instant::now();
     let meta = ChunkMeta::of(chunk);
     let what = format!("INSERT into {} ({})", plan.table, meta.describe());
     let ctx = |e| Error::sqlite(what.clone(), e).in_chunk(meta.seq);
-    if !*begun {
+    if open.is_none() {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(ctx)?;
-        *begun = true;
+        *open = Some(Group::new());
     }
-    let mut result = apply_rows(conn, plan, &chunk.data, chunk.rows as usize, &meta)
-        .map(|inserted| (inserted, Vec::new()));
+    let rejecting = plan.rejects.is_some() && !plan.atomic;
+    // An upsert's merge is searched under a savepoint, which leaves the chunks before it alone.
+    let searching = rejecting && plan.upsert.is_some();
+    if searching {
+        conn.execute_batch("SAVEPOINT barge_chunk").map_err(ctx)?;
+    }
+    let mut result = if rejecting && !searching {
+        insert_setting_aside(conn, plan, chunk, &meta).map(|refused| (None, refused))
+    } else {
+        apply_rows(conn, plan, &chunk.data, chunk.rows as usize, &meta)
+            .map(|inserted| (inserted, Vec::new()))
+    };
     if let Err(e) = &result {
-        if plan.rejects.is_some() && !plan.atomic && row_error(e) {
+        if searching && row_error(e) {
             // Earlier statements of the chunk went in: start the chunk over, row by range.
-            conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE")
-                .map_err(ctx)?;
+            conn.execute_batch("ROLLBACK TO barge_chunk").map_err(ctx)?;
             result = bisect(conn, plan, chunk, &meta);
         }
     }
     let result = result.and_then(|(inserted, refused)| {
         let all = seal::all_rejects(&chunk.rejects, &refused);
         seal(conn, plan, &meta, &all, rejected_before)?;
+        if searching {
+            conn.execute_batch("RELEASE barge_chunk").map_err(ctx)?;
+        }
         Ok(Written {
             inserted,
             refused: refused.len() as u64,
         })
     });
-    if plan.atomic {
-        // Rolled back with the connection when the load fails.
-        return result;
-    }
-    *begun = false;
     match result {
         Ok(w) => {
-            let committing = std::time::Instant::now();
-            conn.execute_batch("COMMIT").map_err(ctx)?;
-            // What this chunk's commit cost (writing the pages it changed, and syncing), against
-            // the whole chunk: where a sync is slow, small chunks spend most of their time on
-            // it, and grow.
-            plan.tuner
-                .observe(chunk.rows as usize, started.elapsed(), committing.elapsed());
+            if let Some(group) = open {
+                group.rows += chunk.rows - w.refused;
+                group.chunks += 1;
+                if let Some(n) = w.inserted {
+                    group.inserted = Some(group.inserted.unwrap_or(0) + n);
+                }
+            }
             Ok(w)
         }
+        // An atomic load's transaction is rolled back with the connection when the load fails.
+        Err(e) if plan.atomic => Err(e),
         Err(e) => {
-            if let Err(rb) = conn.execute_batch("ROLLBACK") {
-                tracing::debug!(error = %rb, "ROLLBACK failed");
-            }
+            rollback(conn);
+            *open = None;
             Err(e)
         }
     }
 }
 
 impl Sink for SqliteSink {
-    async fn write(&mut self, chunk: Chunk) -> Result<u64> {
+    async fn write(&mut self, chunk: Chunk) -> Result<Outcome> {
         let rows = chunk.rows;
         let before = Progress::get(&self.progress.rows_rejected);
         let written = self
-            .with_conn(move |conn, plan, begun| write_chunk(conn, plan, &chunk, begun, before))
+            .with_conn(move |conn, plan, open| write_chunk(conn, plan, &chunk, open, before))
             .await?;
-        let committed = rows - written.refused;
-        seal::count_upsert(&self.plan, &self.progress, written.inserted, committed);
-        Ok(committed)
+        if self.plan.atomic {
+            return Ok(Outcome::alone(rows, rows - written.refused));
+        }
+        let due = self
+            .open
+            .is_some_and(|g| g.since.elapsed() >= self.plan.commit_every);
+        Ok(Outcome {
+            refused: written.refused,
+            committed: if due {
+                self.commit().await?
+            } else {
+                Committed::default()
+            },
+        })
     }
 
-    async fn finish(&mut self) -> Result<()> {
-        if !self.plan.atomic || !self.begun {
-            return Ok(());
+    async fn flush(&mut self) -> Result<Committed> {
+        if self.plan.atomic {
+            return Ok(Committed::default());
         }
-        self.with_conn(|conn, _, begun| {
-            *begun = false;
-            conn.execute_batch("COMMIT")
-                .map_err(|e| Error::sqlite("committing the load", e))
+        self.commit().await
+    }
+
+    async fn finish(&mut self) -> Result<Committed> {
+        let committed = self.commit().await?;
+        // An atomic load's rows counted as they were written.
+        Ok(if self.plan.atomic {
+            Committed::default()
+        } else {
+            committed
         })
-        .await
     }
 }
 
