@@ -181,7 +181,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", requires = "rejects")]
     pub max_errors: Option<u64>,
 
-    /// Rows per chunk; each chunk is one transaction. Unset: 10000, doubled while commits take
+    /// Rows per chunk; each commits with its checkpoint (see --commit-every). Unset: 10000, doubled while commits take
     /// half a chunk's time (slow storage, a distributed commit), or what the target needs
     /// (Citus); a number given is kept as given.
     #[arg(long, value_name = "N")]

@@ -252,6 +252,7 @@ def load(
     keep_indexes: bool = False,
     retries: int = 10,
     retry_for: int = 300,
+    commit_every: float = 5,
     quiet: bool = False,
     json: bool = False,
     progress: bool = False,
@@ -322,6 +323,7 @@ def load(
         keep_indexes=keep_indexes,
         retries=retries,
         retry_for=retry_for,
+        commit_every=commit_every,
     )
     target = _target(url)
     show = progress and not quiet

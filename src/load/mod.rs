@@ -190,7 +190,7 @@ impl Load {
         self
     }
 
-    /// Rows per chunk (one transaction each).
+    /// Rows per chunk (each commits with its checkpoint; see [`Load::commit_every`]).
     pub fn chunk_rows(mut self, rows: usize) -> Self {
         self.chunk_rows = rows.max(1);
         self.given[0] = true;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
 use crate::support::pg::{fresh_db_at, PrivateServer};
-use crate::support::{barge, fresh_db, spawn_barge, Dir, TestDb};
+use crate::support::{barge, fresh_db, spawn_barge, thousands, Dir, TestDb};
 
 /// Loads `csv` with the server's own COPY into `events_ref` and returns its checksum.
 async fn reference(db: &TestDb, csv: &str) -> (i64, String) {
@@ -272,18 +272,6 @@ async fn interrupt_stops_cleanly_and_the_same_command_resumes() {
         run.stdout
     );
     assert_eq!(db.checksum("events").await, want);
-}
-
-fn thousands(n: i64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[tokio::test]

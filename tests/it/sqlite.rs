@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
-use crate::support::{barge, barge_in, fresh_db, Dir, TestDb};
+use crate::support::{barge, barge_in, fresh_db, spawn_barge, thousands, Dir, TestDb};
 
 /// The events table as a SQLite user declares it.
 const EVENTS_SQLITE: &str = "CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER, \
@@ -293,6 +293,68 @@ fn committed_chunks(db: &Path) -> i64 {
             )
         })
         .unwrap_or(0)
+}
+
+/// Ctrl-C in the middle of a transaction that several chunks share: the chunks already written
+/// commit with their checkpoints before barge exits, it says how many rows, and the same
+/// command resumes after them.
+#[tokio::test]
+async fn interrupt_commits_the_chunks_written_and_the_same_command_resumes() {
+    let csv = events_csv(200_000);
+    let want = reference(&csv).await;
+    let dir = Dir::new();
+    let f = dir.write("events.csv", &csv);
+    let f = f.to_str().unwrap();
+    let db = dir.path().join("i.db");
+    Connection::open(&db)
+        .and_then(|c| c.execute_batch(EVENTS_SQLITE))
+        .expect("create the table");
+    let into = format!("sqlite://{}", db.display());
+    let args = [
+        "load",
+        f,
+        "--into",
+        &into,
+        "--chunk-rows",
+        "1000",
+        "--commit-every",
+        "3600",
+    ];
+    let child = spawn_barge(&args);
+    // The rollback journal is there while a transaction has written pages: the load's, once
+    // its rows go in (the bookkeeping's own commits before it are quick).
+    let journal = dir.path().join("i.db-journal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !journal.exists() {
+        assert!(Instant::now() < deadline, "no transaction began");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait for barge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let committed = count(&db, "SELECT count(*) FROM events");
+    assert!(committed > 0 && committed < 200_000, "{committed} rows");
+    assert!(
+        err.contains(&format!(
+            "note: {} rows were committed before the error",
+            thousands(committed)
+        )),
+        "{err}"
+    );
+    let run = barge(&args);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains(&format!(
+            "Resumed: skipped {} rows committed by an earlier run",
+            thousands(committed)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(sqlite_rows(&db, "events"), want);
 }
 
 #[tokio::test]

@@ -49,6 +49,19 @@ pub fn spawn_barge(args: &[&str]) -> std::process::Child {
         .expect("spawn barge")
 }
 
+/// `n` as barge writes counts: `1,234,567`.
+pub fn thousands(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Runs `barge` with extra environment variables and, optionally, bytes on stdin.
 pub fn barge_with(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     barge_in(None, args, env, stdin)
