@@ -1,6 +1,6 @@
 //! A SQLite writer: chunks with their checkpoints in transactions that a few chunks may share
-//! (or, for an atomic load, all in one), rows a constraint refuses found under savepoints and
-//! set aside.
+//! (or, for an atomic load, all in one), rows a constraint refuses set aside (statement by
+//! statement; an upsert's, refused by its chunk's merge, searched for under savepoints).
 //!
 //! A commit writes every page its transaction changed, and the rollback journal first copies
 //! each of them: into a table that keeps indexes, whose keys come in no order, that is most of
