@@ -4,7 +4,9 @@
 # (KiB), rows in the table.
 # Usage: bench/sqlite_vs_import.sh FILE.csv ROUNDS [BARGE]
 # INDEXES=1 gives the table three plain indexes (user_id, created_at, tag); METHODS picks the
-# methods ("barge import" unless told; "barge_keep" is barge with --keep-indexes).
+# methods ("barge import" unless told; "barge_keep" is barge with --keep-indexes; "base" and
+# "base_keep" the same with the binary in $BASE, an earlier build to compare with). EXTRA
+# adds arguments to every barge run (e.g. "--rejects /tmp/r.csv").
 set -eu
 FILE=$1
 ROUNDS=${2:-3}
@@ -20,15 +22,23 @@ for r in $(seq "$ROUNDS"); do
   for m in ${METHODS:-barge import}; do
     rm -f "$DIR/b.db"*
     sqlite3 "$DIR/b.db" "$DDL"
-    if [ "$m" = barge ]; then
-      /usr/bin/time -f '%e %M' -o "$DIR/t" "$BARGE" load "$FILE" --into "sqlite://$DIR/b.db" --table events --quiet
-    elif [ "$m" = barge_keep ]; then
-      /usr/bin/time -f '%e %M' -o "$DIR/t" "$BARGE" load "$FILE" --into "sqlite://$DIR/b.db" --table events --quiet --keep-indexes
+    case $m in
+      base*) bin=${BASE:?BASE names the earlier build} ;;
+      *) bin=$BARGE ;;
+    esac
+    case $m in
+      *_keep) keep=--keep-indexes ;;
+      *) keep= ;;
+    esac
+    if [ "$m" != import ]; then
+      # shellcheck disable=SC2086 # EXTRA is split on purpose
+      /usr/bin/time -f '%e %M' -o "$DIR/t" "$bin" load "$FILE" --into "sqlite://$DIR/b.db" --table events --quiet $keep ${EXTRA:-} || true
     else
       /usr/bin/time -f '%e %M' -o "$DIR/t" sqlite3 "$DIR/b.db" ".import --csv --skip 1 $FILE events"
     fi
     rows=$(sqlite3 "$DIR/b.db" 'SELECT count(*) FROM events')
-    printf '%s\t%s\t%s\t%s\n' "$m" "$(cut -d' ' -f1 "$DIR/t")" "$(cut -d' ' -f2 "$DIR/t")" "$rows"
+    t=$(tail -n 1 "$DIR/t")  # after "Command exited with non-zero status 3"
+    printf '%s\t%s\t%s\t%s\n' "$m" "${t% *}" "${t#* }" "$rows"
   done
 done
 rm -rf "$DIR"

@@ -61,8 +61,8 @@ pub const DEFAULT_CHUNK_BYTES: usize = 8 * 1024 * 1024;
 /// a backend lets them (SQLite, whose commit rewrites every page its transaction changed: most
 /// of every index of a table that keeps them). 1M bench rows into a SQLite table that keeps
 /// three indexes, 27 chunks of 8 MiB: a commit per chunk 20.6 s, one per ~2 s of chunks
-/// 16.3 s, per ~5 s 14.1-14.5 s, one transaction (`--atomic`) 14.3 s (the `sqlite3` shell's
-/// `.import`: 14.9 s). A kill loses at most this much work (the rerun does it again).
+/// 16.3 s, per ~5 s 14.0-14.5 s, one transaction (`--atomic`) 14.3 s (the `sqlite3` shell's
+/// `.import`: 13.6-14.9 s). A kill loses at most this much work (the rerun does it again).
 pub const DEFAULT_COMMIT_EVERY: Duration = Duration::from_secs(5);
 
 /// A load into one table.
