@@ -808,7 +808,7 @@ impl Load {
         .with_session_offset(db.session_offset().await?);
         // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
         // larger chunks); the memory bound holds either way.
-        let sizing = db.chunk_sizing(&dest.table);
+        let sizing = db.chunk_sizing();
         let pick = |given: bool, own: usize, theirs: Option<usize>| match theirs {
             Some(v) if !given => v,
             _ => own,

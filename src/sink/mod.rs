@@ -112,11 +112,11 @@ pub trait Backend: Send {
         false
     }
 
-    /// How chunks into `table` are best sized on this server where the user did not say:
-    /// `None` keeps the defaults. (A distributed commit costs a Citus coordinator far more
-    /// than a commit costs a single server; a SQLite commit writes every index page its
-    /// chunk changed.) Asked once the load's indexes are left out or kept.
-    fn chunk_sizing(&self, _table: &Table) -> Option<ChunkSizing> {
+    /// How chunks are best sized on this server where the user did not say: `None` keeps the
+    /// defaults. (A distributed commit costs a Citus coordinator far more than a commit costs
+    /// a single server. SQLite, whose commit rewrites every index page its transaction
+    /// changed, lets chunks share a transaction instead: `--commit-every`.)
+    fn chunk_sizing(&self) -> Option<ChunkSizing> {
         None
     }
 

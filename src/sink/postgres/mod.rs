@@ -173,7 +173,7 @@ impl Backend for PgBackend {
     /// 10 MiB chunks keep the peak under 64 MiB (1M bench rows, one machine: 10 MiB 4.8-5.0 s
     /// at 56-58 MiB; 12 MiB 4.7-4.9 s at 66-70 MiB; 16 MiB 4.1-4.6 s at 98 MiB; 24 MiB
     /// 4.0-5.1 s at 140 MiB; `\copy` 8.4 s that day).
-    fn chunk_sizing(&self, _table: &Table) -> Option<ChunkSizing> {
+    fn chunk_sizing(&self) -> Option<ChunkSizing> {
         let mib = if self.hash_distributed { 10 } else { 24 };
         self.citus.then_some(ChunkSizing {
             rows: usize::MAX,

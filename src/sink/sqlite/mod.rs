@@ -113,22 +113,6 @@ impl Backend for SqliteBackend {
         true
     }
 
-    /// Into a table that keeps an index, chunks as large as the byte bound allows. Each
-    /// commit writes every page its chunk changed (and the rollback journal a copy of each
-    /// first), and a chunk of keys in no order changes pages all over an index: appending 1M
-    /// bench rows to a table with three indexes took 31.6-34.4 s in 10k-row chunks against
-    /// 20.0-21.1 s in 8 MiB ones (about 27k rows) at 41 MiB
-    /// (`bench-results/2026-12-06-sqlite-indexes-at-end-1m.tsv`). A chunk's commit is not
-    /// where SQLite spends this (it writes pages out as its cache fills), so the tuner, which
-    /// grows chunks whose commits are costly, does not see it.
-    fn chunk_sizing(&self, table: &Table) -> Option<crate::sink::ChunkSizing> {
-        keeps_indexes(&self.conn, table).then_some(crate::sink::ChunkSizing {
-            rows: usize::MAX,
-            bytes: crate::load::DEFAULT_CHUNK_BYTES,
-            workers: 1,
-        })
-    }
-
     /// SQLite has no bulk path: rows always go by prepared INSERTs.
     fn wire_format(&self, _: &[Column], _: Mode) -> (WireFormat, &'static str) {
         (WireFormat::Sqlite, WireFormat::Sqlite.as_str())
