@@ -179,7 +179,6 @@ fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail_at_it
     let run = load(&db, &f, &["--again", "--keep-indexes", "-v"]);
     run.assert_ok();
     assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
-    assert!(run.stdout.contains(", 1 chunk, "), "{}", run.stdout);
     assert_eq!(table_rows(&db), want);
     assert_eq!(definitions(&db), before);
 
@@ -188,11 +187,10 @@ fn a_resumable_load_into_an_empty_table_builds_the_indexes_no_row_can_fail_at_it
     let run = load(&db, &f, &["--no-checkpoint", "-v"]);
     run.assert_ok();
     assert!(!run.stderr.contains("built at the end"), "{}", run.stderr);
-    assert!(run.stdout.contains(", 1 chunk, "), "{}", run.stdout);
     assert_eq!(table_rows(&db), want);
     assert_eq!(definitions(&db), before);
 
-    // A table without an index loads in chunks of 10,000 rows.
+    // A table without an index loads in chunks of 10,000 rows, as one with indexes does.
     let bare = dir.path().join("bare.db");
     open(&bare)
         .execute_batch(
