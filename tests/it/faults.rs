@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::fixtures::{events_csv, EVENTS_DDL};
 use crate::support::pg::{fresh_db_at, PrivateServer};
-use crate::support::{barge, fresh_db, spawn_barge, thousands, Dir, TestDb};
+use crate::support::{assert_resumed_after, barge, fresh_db, spawn_barge, Dir, TestDb};
 
 /// Loads `csv` with the server's own COPY into `events_ref` and returns its checksum.
 async fn reference(db: &TestDb, csv: &str) -> (i64, String) {
@@ -263,14 +263,7 @@ async fn interrupt_stops_cleanly_and_the_same_command_resumes() {
     assert!(committed > 0 && committed < 100_000, "{committed} rows");
     let run = barge(&args);
     run.assert_ok();
-    assert!(
-        run.stdout.contains(&format!(
-            "Resumed: skipped {} rows committed by an earlier run",
-            thousands(committed)
-        )),
-        "{}",
-        run.stdout
-    );
+    assert_resumed_after(&run, committed);
     assert_eq!(db.checksum("events").await, want);
 }
 

@@ -138,11 +138,16 @@ fn corpus(n: usize, every: usize, kinds: usize) -> Corpus {
     }
 }
 
-/// The rejects file's rows (after its header), as a set of raw records.
+/// The rejects file's rows (after the corpus' header), as a set of raw records.
 fn rejected_rows(path: &std::path::Path) -> BTreeSet<Vec<u8>> {
+    rejected_rows_after(path, b"id,n,amount,name,d,j,v\n")
+}
+
+/// The rejects file's rows after `header`, as a set of raw records; each only once.
+fn rejected_rows_after(path: &std::path::Path, header: &[u8]) -> BTreeSet<Vec<u8>> {
     let bytes = std::fs::read(path).expect("read the rejects file");
     let body = bytes
-        .strip_prefix(b"id,n,amount,name,d,j,v\n".as_slice())
+        .strip_prefix(header)
         .expect("the rejects file starts with the header");
     let mut rows = BTreeSet::new();
     let mut start = 0;
@@ -159,6 +164,16 @@ fn rejected_rows(path: &std::path::Path) -> BTreeSet<Vec<u8>> {
         }
     }
     rows
+}
+
+/// A SQLite file `name` in `dir` made by `ddl`, and its URL.
+fn sqlite_file(dir: &Dir, name: &str, ddl: &str) -> (std::path::PathBuf, String) {
+    let db = dir.path().join(name);
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute_batch(ddl))
+        .expect("create the table");
+    let into = format!("sqlite://{}", db.display());
+    (db, into)
 }
 
 async fn setup(db: &TestDb, c: &Corpus) {
@@ -393,17 +408,13 @@ fn sqlite_sets_aside_what_it_refuses() {
     let c = corpus(1_000, 41, SQLITE_KINDS);
     let dir = Dir::new();
     let f = dir.write("in.csv", &c.csv);
-    let db = dir.path().join("r.db");
-    rusqlite::Connection::open(&db)
-        .and_then(|conn| {
-            conn.execute_batch(
-                "CREATE TABLE t (id INTEGER PRIMARY KEY, n SMALLINT, amount NUMERIC(6,2), \
-                 name VARCHAR(5) NOT NULL, d DATE, j JSON, v INTEGER CHECK (v >= 0))",
-            )
-        })
-        .unwrap();
+    let (db, into) = sqlite_file(
+        &dir,
+        "r.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n SMALLINT, amount NUMERIC(6,2), \
+         name VARCHAR(5) NOT NULL, d DATE, j JSON, v INTEGER CHECK (v >= 0))",
+    );
     let rej = dir.path().join("rej.csv");
-    let into = format!("sqlite://{}", db.display());
     let run = barge(&[
         "load",
         f.to_str().unwrap(),
@@ -462,14 +473,12 @@ fn sqlite_upsert_sets_aside_refused_rows_and_keeps_the_chunks_before_them() {
         csv.push_str(&line);
     }
     let f = dir.write("kv.csv", &csv);
-    let db = dir.path().join("u.db");
-    rusqlite::Connection::open(&db)
-        .and_then(|c| {
-            c.execute_batch("CREATE TABLE kv (k INTEGER PRIMARY KEY, v INTEGER CHECK (v >= 0))")
-        })
-        .expect("create the table");
+    let (db, into) = sqlite_file(
+        &dir,
+        "u.db",
+        "CREATE TABLE kv (k INTEGER PRIMARY KEY, v INTEGER CHECK (v >= 0))",
+    );
     let rej = dir.path().join("rej.csv");
-    let into = format!("sqlite://{}", db.display());
     let run = barge(&[
         "load",
         f.to_str().unwrap(),
@@ -492,14 +501,7 @@ fn sqlite_upsert_sets_aside_refused_rows_and_keeps_the_chunks_before_them() {
         "{}",
         run.all()
     );
-    let body = std::fs::read(&rej).expect("read the rejects file");
-    let got: BTreeSet<Vec<u8>> = body
-        .strip_prefix(b"k,v\n".as_slice())
-        .expect("the rejects file starts with the header")
-        .split_inclusive(|&b| b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect();
-    assert_eq!(got, bad);
+    assert_eq!(rejected_rows_after(&rej, b"k,v\n"), bad);
     let conn = rusqlite::Connection::open(&db).expect("open the database");
     let mut stmt = conn
         .prepare("SELECT k, v FROM kv ORDER BY k")

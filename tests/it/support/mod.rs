@@ -49,6 +49,15 @@ pub fn spawn_barge(args: &[&str]) -> std::process::Child {
         .expect("spawn barge")
 }
 
+/// The rerun `run` said it resumed after the `committed` rows of the run it follows.
+pub fn assert_resumed_after(run: &Run, committed: i64) {
+    let said = format!(
+        "Resumed: skipped {} rows committed by an earlier run",
+        thousands(committed)
+    );
+    assert!(run.stdout.contains(&said), "{}", run.stdout);
+}
+
 /// `n` as barge writes counts: `1,234,567`.
 pub fn thousands(n: i64) -> String {
     let s = n.to_string();
