@@ -415,18 +415,24 @@ async fn kill_9_then_rerun(commit_every: &str) {
     assert_eq!(sqlite_rows(&db, "events"), want);
 }
 
+/// `id,v` rows 1..=50 (v = 2 id), then `last`.
+fn nums_then(last: &str) -> String {
+    let mut csv = String::from("id,v\n");
+    for i in 1..=50 {
+        csv.push_str(&format!("{i},{}\n", i * 2));
+    }
+    csv.push_str(last);
+    csv.push('\n');
+    csv
+}
+
 /// A row SQLite refuses (a CHECK) fails the load without `--rejects`: the chunks that shared
 /// its transaction are rolled back with it, and what the load says was committed is what the
 /// table holds, chunks sharing transactions or not.
 #[test]
 fn a_refused_row_fails_the_load_and_it_says_what_was_committed() {
     let dir = Dir::new();
-    let mut csv = String::from("id,v\n");
-    for i in 1..=50 {
-        csv.push_str(&format!("{i},{}\n", i * 2));
-    }
-    csv.push_str("51,-1\n");
-    let f = dir.write("nums.csv", &csv);
+    let f = dir.write("nums.csv", nums_then("51,-1"));
     let f = f.to_str().unwrap();
     for (every, committed) in [("3600", 0), ("0", 50)] {
         let db = dir.path().join(format!("c{every}.db"));
@@ -453,11 +459,7 @@ fn a_refused_row_fails_the_load_and_it_says_what_was_committed() {
 #[test]
 fn atomic_and_resume_after_a_bad_row() {
     let dir = Dir::new();
-    let mut csv = String::from("id,v\n");
-    for i in 1..=50 {
-        csv.push_str(&format!("{i},{}\n", i * 2));
-    }
-    csv.push_str("51,oops\n");
+    let csv = nums_then("51,oops");
     let f = dir.write("nums.csv", &csv);
     let f = f.to_str().unwrap();
     let db = dir.path().join("a.db");
