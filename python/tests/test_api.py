@@ -200,3 +200,25 @@ def test_the_embedded_default_needs_no_server(tmp_path, monkeypatch):
     assert sqlite3.connect(tmp_path / "barge.db").execute(
         "SELECT count(*) FROM events").fetchone() == (2,)
     assert barge.load(None, None, "events.csv", json=True)["already_loaded"] is not None
+
+
+def test_rows_from_a_program_need_their_table_and_say_so(tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"  # SQLAlchemy's form: four slashes, an absolute path
+    rows = [{"id": 1, "v": "a"}]
+    # create= or not: said so, not "pass create=".
+    for create in (True, False):
+        with pytest.raises(barge.ConfigError) as e:
+            barge.load(url, "t", rows, create=create)
+        assert str(e.value).startswith('table "t" does not exist'), e.value
+        assert e.value.hint.startswith("rows from a program go into a table that exists"), e.value.hint
+
+
+def test_commit_every_reaches_the_load(tmp_path):
+    with sqlite3.connect(tmp_path / "c.db") as c:
+        c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    rows = [{"id": i, "v": f"v{i}"} for i in range(2500)]
+    with pytest.raises(barge.ConfigError, match="--commit-every takes seconds, 0 or more: -1 is not"):
+        barge.load(url, "t", rows, commit_every=-1)
+    r = barge.load(url, "t", rows, commit_every=0, chunk_rows=1000)
+    assert r.rows == 2500 and r.to_dict()["chunks"] == 3

@@ -88,6 +88,13 @@ impl Load {
         let table_name = TableName::parse(table)?;
         let existing = db.introspect(&table_name).await?;
         let create = self.create.unwrap_or(db.creates_tables());
+        if existing.is_none() && matches!(input, Input::Rows(_) | Input::Records(..)) {
+            // Inference reads a file's text; rows from a program have no sample to read again.
+            return Err(not_found(&table_name, db.dialect()).with_hint(
+                "rows from a program go into a table that exists: create it first (`barge \
+                 schema FILE` prints a CREATE TABLE inferred from a sample file)",
+            ));
+        }
         if existing.is_none() && !create {
             return Err(not_found(&table_name, db.dialect()));
         }
