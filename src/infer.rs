@@ -43,6 +43,10 @@ pub enum Inferred {
     Json,
     /// Anything else, and columns that were empty in the whole sample.
     Text,
+    /// A time of day. Only a typed source (Arrow) says so: text that looks like one stays text.
+    Time,
+    /// Bytes. Only a typed source (Arrow) says so: a text field is never read as bytes.
+    Bytes,
 }
 
 impl Inferred {
@@ -288,6 +292,8 @@ impl InferredColumn {
             (Dialect::Postgres, Uuid) => "uuid",
             (Dialect::Postgres, Json) => "jsonb",
             (Dialect::Postgres, Text) => "text",
+            (Dialect::Postgres, Time) => "time",
+            (Dialect::Postgres, Bytes) => "bytea",
             // SQLite's affinities from these names: INTEGER, REAL, NUMERIC, TEXT; the others
             // (BOOLEAN, DATE, ...) tell barge, and other tools, what the column holds.
             (Dialect::Sqlite, Boolean) => "BOOLEAN",
@@ -300,6 +306,8 @@ impl InferredColumn {
             (Dialect::Sqlite, Uuid) => "UUID",
             (Dialect::Sqlite, Json) => "JSON",
             (Dialect::Sqlite, Text) => "TEXT",
+            (Dialect::Sqlite, Time) => "TIME",
+            (Dialect::Sqlite, Bytes) => "BLOB",
             (Dialect::Mysql, Boolean) => "BOOLEAN",
             (Dialect::Mysql, Bigint) => "BIGINT",
             (Dialect::Mysql, Double) => "DOUBLE",
@@ -322,12 +330,34 @@ impl InferredColumn {
             (Dialect::Mysql, Text) if self.max_len < 16_000 => "TEXT",
             (Dialect::Mysql, Text) if self.max_len < 4_000_000 => "MEDIUMTEXT",
             (Dialect::Mysql, Text) => "LONGTEXT",
+            (Dialect::Mysql, Time) => "TIME(6)",
+            (Dialect::Mysql, Bytes) => "LONGBLOB",
         };
         s.to_string()
     }
 }
 
 impl InferredTable {
+    /// The table of a typed source (Arrow), whose columns' types are known without a sample:
+    /// `columns` are each one's name, type, digits before and after the point (a decimal's) and
+    /// longest value (unknown: `usize::MAX`, the widest text type).
+    pub fn of_types(columns: Vec<(String, Inferred, (usize, usize), usize)>) -> InferredTable {
+        let header: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+        InferredTable {
+            columns: column_names(&header)
+                .into_iter()
+                .zip(columns)
+                .map(|(name, (_, ty, digits, max_len))| InferredColumn {
+                    name,
+                    ty,
+                    digits,
+                    max_len,
+                })
+                .collect(),
+            sampled_rows: 0,
+        }
+    }
+
     /// `CREATE TABLE [IF NOT EXISTS] <table> (...)` in `dialect`; `table` is already quoted.
     pub fn create_sql(&self, table: &str, dialect: Dialect, if_not_exists: bool) -> String {
         let quote = |n: &str| dialect.quote(n);

@@ -414,6 +414,12 @@ pub trait RecordSource: Send {
     /// such a field its JSON text unchanged, so a JSON string stays a JSON string; a text
     /// format has nothing to do.
     fn set_json_fields(&mut self, _json: &[bool]) {}
+
+    /// The table a source whose values are typed makes for `--create`, from its own types
+    /// without a sample (Arrow's schema); `None` for a source that has no such types.
+    fn inferred(&self) -> Option<crate::infer::InferredTable> {
+        None
+    }
 }
 
 impl RecordSource for Box<dyn RecordSource> {
@@ -435,6 +441,10 @@ impl RecordSource for Box<dyn RecordSource> {
 
     fn set_json_fields(&mut self, json: &[bool]) {
         (**self).set_json_fields(json);
+    }
+
+    fn inferred(&self) -> Option<crate::infer::InferredTable> {
+        (**self).inferred()
     }
 }
 

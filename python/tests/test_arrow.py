@@ -4,11 +4,13 @@ the CLI makes of the same rows written as CSV."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from decimal import Decimal
 
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pytest
 
 import barge
 from test_values import text
@@ -113,3 +115,62 @@ def test_a_record_batch_reader_streams_and_a_bad_value_is_set_aside(pg, table, t
     )
     lines = bad.read_text().splitlines()
     assert lines == ["id,small", "25000,70000", "50000,70000", "75000,70000", "100000,70000"]
+
+
+def test_a_frame_creates_its_table_from_its_types(pg, table, tmp_path):
+    df = frame()
+    # PostgreSQL with create=: each column's type from the frame's own.
+    r = barge.load(pg.url, table, df, create=True)
+    assert r.rows == len(df) and r.to_dict()["created"]
+    types = pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    assert types == (
+        "id bigint, i bigint, small bigint, f double precision, r double precision, "
+        "ok boolean, s text, cat text, ts timestamp without time zone, "
+        "tstz timestamp with time zone, d date, tm time without time zone, n numeric, "
+        "raw bytea, doc text"), types
+    # The values are the frame's: the same as into the table the CLI makes of them.
+    pg.sql(PG_TABLE.format(t=f"{table}_ref"))
+    barge.load(pg.url, f"{table}_ref", df)
+    cols = "id, i, small, f, r::float8, ok, s, cat, ts, tstz, d, tm, n, raw, doc::jsonb"
+    diff = pg.sql(f"SELECT count(*) FROM ((SELECT {cols} FROM {table} EXCEPT "
+                  f"SELECT {cols} FROM {table}_ref) UNION ALL (SELECT {cols} FROM {table}_ref "
+                  f"EXCEPT SELECT {cols} FROM {table})) AS d")
+    assert diff == "0", diff
+    # Without create= a missing table is an error that says how.
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, f"{table}_none", df)
+    assert "create=" in e.value.hint, e.value.hint
+    # The embedded default creates it unasked, as it does a file's.
+    db = tmp_path / "f.db"
+    r = barge.load(f"sqlite:///{db}", "f", df)
+    assert r.rows == len(df) and r.to_dict()["created"]
+    con = sqlite3.connect(db)
+    decl = [(c[1], c[2]) for c in con.execute("PRAGMA table_info(f)")]
+    assert decl == [("id", "INTEGER"), ("i", "INTEGER"), ("small", "INTEGER"), ("f", "REAL"),
+                    ("r", "REAL"), ("ok", "BOOLEAN"), ("s", "TEXT"), ("cat", "TEXT"),
+                    ("ts", "TIMESTAMP"), ("tstz", "TIMESTAMPTZ"), ("d", "DATE"), ("tm", "TIME"),
+                    ("n", "NUMERIC"), ("raw", "BLOB"), ("doc", "TEXT")], decl
+    assert con.execute("SELECT count(*), sum(id), sum(length(raw)) FROM f").fetchone() == (
+        6, 21, 2 + 0 + 16 + 1 + 3)
+
+
+def test_a_frame_creates_its_table_in_mariadb(mariadb, table):
+    df = frame().drop(columns=["tstz"])  # MySQL has no time zone type: DATETIME(6) in UTC
+    r = barge.load(mariadb.url, table, df, create=True)
+    assert r.rows == len(df) and r.to_dict()["created"]
+    types = mariadb.sql(
+        "SELECT group_concat(column_name, ' ', column_type ORDER BY ordinal_position "
+        "SEPARATOR ', ') FROM information_schema.columns "
+        f"WHERE table_schema = database() AND table_name = '{table}'")
+    assert types == (
+        "id bigint(20), i bigint(20), small bigint(20), f double, r double, ok tinyint(1), "
+        "s longtext, cat longtext, ts datetime(6), d date, tm time(6), n decimal(12,4), "
+        "raw longblob, doc longtext"), types
+    got = mariadb.sql(
+        f"SELECT count(*), sum(id), sum(i), sum(length(raw)), sum(tm = '23:59:59.999999'), "
+        f"sum(n) FROM {table}").split("\t")
+    want = (6, 21, 1 + (-(2**31)) + (2**31 - 1) + 0, 2 + 0 + 16 + 1 + 3, 1,
+            Decimal("1.2345") - Decimal("99999999.0001") + Decimal("12.5") + 3)
+    assert got == [str(v) for v in want], got

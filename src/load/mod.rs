@@ -603,9 +603,10 @@ impl Load {
     }
 
     /// Loads Arrow record batches (a DataFrame's, a Parquet file's, another library's through
-    /// the C stream interface), their columns mapped to the table's by name. The table must
-    /// exist. Values are read from Arrow's buffers and keep their types (see
-    /// [`crate::source::arrow`]).
+    /// the C stream interface), their columns mapped to the table's by name. A missing table
+    /// is created as a file's is (with [`Load::create`], or into the embedded default), its
+    /// columns' types from the Arrow schema's. Values are read from Arrow's buffers and keep
+    /// their types (see [`crate::source::arrow`]).
     ///
     /// # Errors
     /// As [`Load::load_batches`]; also for a column of an Arrow type that has no text form.
@@ -631,11 +632,7 @@ impl Load {
         name: &str,
     ) -> Result<LoadReport> {
         let table = self.named_table()?;
-        let load = Load {
-            create: Some(false),
-            ..self.clone()
-        };
-        self.observed(load.run(Input::Records(source, columns), name, &table, Among::ALONE))
+        self.observed(self.run(Input::Records(source, columns), name, &table, Among::ALONE))
             .await
     }
 

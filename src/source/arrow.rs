@@ -47,6 +47,8 @@ pub struct ArrowSource {
     numbers: super::batch::RowNumbers,
     null: Vec<u8>,
     null_strings: bool,
+    /// The table its schema makes, for `--create`.
+    table: crate::infer::InferredTable,
 }
 
 impl ArrowSource {
@@ -58,14 +60,12 @@ impl ArrowSource {
         keep_raw: bool,
         null: Option<Vec<u8>>,
     ) -> (ArrowSource, Vec<String>) {
-        let names = reader
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let schema = reader.schema();
+        let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let table = table_of(&schema);
         (
             ArrowSource {
+                table,
                 reader,
                 name: name.to_string(),
                 columns: Vec::new(),
@@ -91,6 +91,51 @@ impl ArrowSource {
         self.next_row = 0;
         Ok(())
     }
+}
+
+/// The table a reader of `schema` creates (`--create`): each column's type from its Arrow type,
+/// without a sample. A type barge reads as text (a dictionary's values, a list) is text.
+pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
+    use crate::infer::Inferred;
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let (ty, digits) = match f.data_type() {
+                DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32 => (Inferred::Bigint, (0, 0)),
+                // Past i64: exact, as a decimal of 20 digits.
+                DataType::UInt64 => (Inferred::Numeric, (20, 0)),
+                DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+                    (Inferred::Double, (0, 0))
+                }
+                DataType::Boolean => (Inferred::Boolean, (0, 0)),
+                DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+                    let scale = usize::try_from(*s).unwrap_or(0);
+                    (
+                        Inferred::Numeric,
+                        (usize::from(*p).saturating_sub(scale), scale),
+                    )
+                }
+                DataType::Date32 | DataType::Date64 => (Inferred::Date, (0, 0)),
+                DataType::Time32(_) | DataType::Time64(_) => (Inferred::Time, (0, 0)),
+                DataType::Timestamp(_, None) => (Inferred::Timestamp, (0, 0)),
+                DataType::Timestamp(_, Some(_)) => (Inferred::Timestamptz, (0, 0)),
+                DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
+                _ => (Inferred::Text, (0, 0)),
+            };
+            (f.name().clone(), ty, digits, usize::MAX)
+        })
+        .collect();
+    crate::infer::InferredTable::of_types(columns)
 }
 
 fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
@@ -249,6 +294,10 @@ fn push(rec: &mut Record, col: &Column, i: usize, null: &[u8], null_strings: boo
 }
 
 impl RecordSource for ArrowSource {
+    fn inferred(&self) -> Option<crate::infer::InferredTable> {
+        Some(self.table.clone())
+    }
+
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         while self.next_row >= self.rows {
             match self.reader.next() {
@@ -279,5 +328,60 @@ impl RecordSource for ArrowSource {
 
     fn can_continue(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ident::Dialect;
+    use arrow_schema::{Field, Schema};
+
+    #[test]
+    fn a_schema_makes_its_table_without_a_sample() {
+        let schema = Schema::new(vec![
+            Field::new("Id", DataType::Int32, false),
+            Field::new("big", DataType::UInt64, true),
+            Field::new("price", DataType::Decimal128(10, 2), true),
+            Field::new("at", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+            Field::new(
+                "at utc",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+            Field::new("tm", DataType::Time64(TimeUnit::Microsecond), true),
+            Field::new("raw", DataType::Binary, true),
+            Field::new(
+                "tags",
+                DataType::List(std::sync::Arc::new(Field::new("t", DataType::Utf8, true))),
+                true,
+            ),
+        ]);
+        let t = table_of(&schema);
+        assert_eq!(
+            t.create_sql("\"t\"", Dialect::Postgres, false),
+            "CREATE TABLE \"t\" (\n    \"id\" bigint,\n    \"big\" numeric,\n    \"price\" numeric,\n    \
+             \"at\" timestamp,\n    \"at_utc\" timestamptz,\n    \"tm\" time,\n    \"raw\" bytea,\n    \
+             \"tags\" text\n)"
+        );
+        let mysql: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| c.sql_type(Dialect::Mysql))
+            .collect();
+        assert_eq!(
+            mysql,
+            [
+                "BIGINT",
+                "DECIMAL(20,0)",
+                "DECIMAL(10,2)",
+                "DATETIME(6)",
+                "DATETIME(6)",
+                "TIME(6)",
+                "LONGBLOB",
+                "LONGTEXT"
+            ]
+        );
+        assert_eq!(t.sampled_rows, 0);
     }
 }

@@ -168,16 +168,20 @@ pub fn read_head(
                 });
             }
             Input::Records(reader, names) => {
-                if sample_rows.is_some() {
-                    return Err(Error::config(
-                        "rows from a program do not create their table: create it first",
-                    ));
-                }
+                // Typed values (Arrow) say their table without a sample; others cannot.
+                let inferred = match sample_rows {
+                    Some(_) => Some(reader.inferred().ok_or_else(|| {
+                        Error::config(
+                            "rows from a program do not create their table: create it first",
+                        )
+                    })?),
+                    None => None,
+                };
                 let header_raw = opts.csv.keep_raw.then(|| super::batch::csv_header(&names));
                 return Ok(Head {
                     reader,
                     names: Some(names),
-                    inferred: None,
+                    inferred,
                     header_raw,
                     compression: Compression::None,
                 });
