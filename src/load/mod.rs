@@ -577,11 +577,7 @@ impl Load {
         let boxed: crate::source::rows::BoxedRows = Box::pin(
             rows.map(|v| Box::new(v) as Box<dyn crate::source::rows::erased::ErasedSerialize>),
         );
-        let load = Load {
-            create: Some(false),
-            ..self.clone()
-        };
-        self.observed(load.run(Input::Rows(boxed), "rows", &table, Among::ALONE))
+        self.observed(self.run(Input::Rows(boxed), "rows", &table, Among::ALONE))
             .await
     }
 
