@@ -146,12 +146,9 @@ pub fn read_head(
     // A stream is read once: what sampling reads is kept and played back before the rest.
     let (first, again, compression): (Box<dyn Read + Send>, Option<PathBuf>, Compression) =
         match input {
+            // Rows from a program into a missing table are refused before this (`load::table`);
+            // only typed values (Arrow) say a table to create, from their own types.
             Input::Rows(rows) => {
-                if sample_rows.is_some() {
-                    return Err(Error::config(
-                        "a stream of values does not create its table: create it first",
-                    ));
-                }
                 let (reader, names) = super::rows::RowStream::new(
                     rows,
                     tokio::runtime::Handle::current(),
@@ -168,15 +165,7 @@ pub fn read_head(
                 });
             }
             Input::Records(reader, names) => {
-                // Typed values (Arrow) say their table without a sample; others cannot.
-                let inferred = match sample_rows {
-                    Some(_) => Some(reader.inferred().ok_or_else(|| {
-                        Error::config(
-                            "rows from a program do not create their table: create it first",
-                        )
-                    })?),
-                    None => None,
-                };
+                let inferred = sample_rows.and_then(|_| reader.inferred());
                 let header_raw = opts.csv.keep_raw.then(|| super::batch::csv_header(&names));
                 return Ok(Head {
                     reader,
