@@ -3,7 +3,6 @@
 //! its columns), the resume (checkpoints, what to skip, the rejects file), the rows (reader ->
 //! encoder -> the backend's writers), and the report.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +27,7 @@ use crate::sink::{Backend, Plan};
 use crate::source::batch::{BatchSource, RowBatch};
 use crate::source::csv::CsvOptions;
 use crate::source::format::Format;
-use crate::source::input::{Input, InputOptions};
+use crate::source::input::{input_size, Input, InputOptions};
 use crate::target::Target;
 use crate::upsert::OnConflict;
 
@@ -463,9 +462,7 @@ impl Load {
     pub async fn load_path(&self, path: impl AsRef<Path>) -> Result<LoadReport> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let file =
-            File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = input_size(path)?;
         self.progress.bytes_total.store(size, Ordering::Relaxed);
         let table = match &self.table {
             Some(t) => t.clone(),
@@ -659,10 +656,10 @@ impl Load {
             Some(t) => t.clone(),
             None => default_table_name(first)?,
         };
-        let sizes: Vec<u64> = paths
+        let sizes = paths
             .iter()
-            .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-            .collect();
+            .map(|p| input_size(p))
+            .collect::<Result<Vec<u64>>>()?;
         self.progress
             .bytes_total
             .store(sizes.iter().sum(), Ordering::Relaxed);

@@ -96,9 +96,60 @@ fn layers(
 }
 
 fn open_file(p: &Path) -> Result<Box<dyn Read + Send>> {
-    let f =
-        File::open(p).map_err(|e| Error::config(format!("cannot open {}: {e}", p.display())))?;
+    let f = File::open(p).map_err(|e| cannot_open(p, &e))?;
     Ok(Box::new(f))
+}
+
+/// The size of the input file `path`, checked before a load begins, so that of several files
+/// a missing one fails the load before any row of the others is committed.
+///
+/// # Errors
+/// The file cannot be read (see [`cannot_open`]), or it is a directory.
+pub fn input_size(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path).map_err(|e| cannot_open(path, &e))?;
+    if meta.is_dir() {
+        return Err(Error::config(format!(
+            "{} is a directory: name its files (a quoted glob such as '{}/*.csv' names them all)",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(meta.len())
+}
+
+/// The error for an input that cannot be opened. A database address given where a file goes
+/// (`barge load data.csv postgres://...`) is named as one, and shown as a target is: without
+/// its password.
+pub fn cannot_open(path: &Path, e: &std::io::Error) -> Error {
+    let name = path.to_string_lossy();
+    match address_shown(&name) {
+        Some(shown) if e.kind() == std::io::ErrorKind::NotFound => Error::config(format!(
+            "{shown} is not a file but a database address: give it with --into (or as \
+             DATABASE_URL), and the files alone as arguments"
+        )),
+        Some(shown) => Error::config(format!("cannot open {shown}: {e}")),
+        None => Error::config(format!("cannot open {name}: {e}")),
+    }
+}
+
+/// How to show `name` when it looks like a database address rather than a file's name: as
+/// its parsed target (the password left out), or by its scheme alone when it does not parse.
+/// `None` for anything else.
+fn address_shown(name: &str) -> Option<String> {
+    let scheme = name
+        .split_once("://")
+        .map(|(scheme, _)| scheme)
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+'));
+    // A libpq "host=... dbname=..." string.
+    let conninfo = name.contains('=') && name.contains(' ');
+    if scheme.is_none() && !conninfo && !name.starts_with("sqlite:") {
+        return None;
+    }
+    Some(match (crate::target::Target::parse(name), scheme) {
+        (Ok(target), _) => target.to_string(),
+        (Err(_), Some(scheme)) => format!("{scheme}://..."),
+        (Err(_), None) => "a connection string".into(),
+    })
 }
 
 fn csv_options(opts: &InputOptions) -> CsvOptions {
@@ -272,8 +323,7 @@ pub fn reopen_at(
     names: &[String],
     start: Position,
 ) -> Result<Box<dyn RecordSource>> {
-    let mut file =
-        File::open(path).map_err(|e| Error::config(format!("cannot open {name}: {e}")))?;
+    let mut file = File::open(path).map_err(|e| cannot_open(path, &e))?;
     file.seek(SeekFrom::Start(start.byte)).map_err(io(name))?;
     Ok(match opts.format {
         Format::Csv | Format::Tsv => Box::new(CsvReader::starting_at(
@@ -327,6 +377,10 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for a in args {
         let s = a.to_string_lossy();
+        if !a.exists() && address_shown(&s).is_some() {
+            // Not a pattern either: a `?` in a URL's options would make it one.
+            return Err(cannot_open(a, &std::io::ErrorKind::NotFound.into()));
+        }
         if a.exists() || !s.contains(['*', '?', '[']) {
             out.push(a.clone());
             continue;

@@ -325,3 +325,88 @@ async fn connection_errors_name_the_target_without_password() {
         "error: cannot open /nonexistent/x.csv: No such file or directory (os error 2)\n"
     );
 }
+
+/// Every input is looked at before any row is loaded: a missing second file, a directory, or
+/// a database address given where a file goes (as with `psql`'s argument order) fail the
+/// load at once, with nothing written, and the address is shown without its password.
+#[test]
+fn inputs_are_checked_before_any_row() {
+    let dir = Dir::new();
+    let a = dir.write("a.csv", "id\n1\n2\n");
+    let a = a.to_str().unwrap();
+    let missing = dir.path().join("missing.csv");
+    let missing = missing.to_str().unwrap();
+    let db = dir.path().join("t.db");
+    let into = format!("sqlite://{}", db.display());
+    let run = barge(&["load", a, missing, "--into", &into, "--table", "t"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        format!("error: cannot open {missing}: No such file or directory (os error 2)\n")
+    );
+    // Before this check, the first file's rows were committed, then the load failed.
+    let tables: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 't'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
+
+    let run = barge(&[
+        "load",
+        a,
+        dir.path().to_str().unwrap(),
+        "--into",
+        &into,
+        "--table",
+        "t",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {0} is a directory: name its files (a quoted glob such as '{0}/*.csv' names them all)\n",
+            dir.path().display()
+        )
+    );
+
+    // The URL in the second place (where psql takes it): once, the file went into ./barge.db
+    // and the URL, password and all, was printed as a file that could not be opened. A `?` in
+    // it made it a glob pattern that matched nothing.
+    for address in [
+        "postgres://bob:hunter2@127.0.0.1:1/db?sslmode=disable",
+        "postgresql://bob:hunter2@127.0.0.1:1/db",
+    ] {
+        let run = barge_in(
+            Some(dir.path()),
+            &["load", a, address, "--table", "t"],
+            &[],
+            None,
+        );
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert_eq!(
+            run.stderr,
+            "error: postgresql://bob@127.0.0.1:1/db is not a file but a database address: give it \
+             with --into (or as DATABASE_URL), and the files alone as arguments\n"
+        );
+        assert!(!dir.path().join("barge.db").exists());
+    }
+    // One that does not parse is named by its scheme alone.
+    let run = barge_in(
+        Some(dir.path()),
+        &["load", "mysql://bob:hunter2@h:port/db", "--table", "t"],
+        &[],
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with("error: mysql://... is not a file but a database address"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("barge.db").exists());
+}
