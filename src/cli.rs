@@ -22,7 +22,7 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load CSV, TSV or NDJSON files (plain, gzip or zstd) into a table.
+    /// Load CSV, TSV or NDJSON files (plain, gzip or zstd), or Parquet files, into a table.
     Load(LoadArgs),
     /// Print the CREATE TABLE that `load --create` would run for a file.
     Schema(SchemaArgs),
@@ -36,9 +36,10 @@ pub struct CsvArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
     pub columns: Option<Vec<String>>,
 
-    /// The input's format: csv, tsv or ndjson (one JSON object per line). Default: from the
-    /// file name (.csv, .tsv, .ndjson, .jsonl, also under .gz or .zst), else csv. gzip and zstd
-    /// input is recognised by its first bytes, whatever the name.
+    /// The input's format: csv, tsv, ndjson (one JSON object per line) or parquet. Default:
+    /// from the file name (.csv, .tsv, .ndjson, .jsonl, also under .gz or .zst; .parquet), else
+    /// parquet for a file that starts as one, else csv. gzip and zstd input is recognised by
+    /// its first bytes, whatever the name.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
 
@@ -100,7 +101,8 @@ pub struct SchemaArgs {
 /// `barge load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The files to load (CSV, TSV or NDJSON, plain, gzip or zstd), or - for standard input.
+    /// The files to load (CSV, TSV or NDJSON, plain, gzip or zstd; Parquet), or - for
+    /// standard input (not Parquet).
     /// Several files (or a quoted glob such as 'data/*.csv.gz') load as one load into one
     /// table.
     #[arg(required = true, value_name = "FILE")]

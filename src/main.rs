@@ -90,10 +90,7 @@ fn csv_options(a: &CsvArgs) -> CsvOptions {
 
 /// How `barge schema` reads its input: as `barge load` would.
 fn input_options(a: &CsvArgs, path: Option<&std::path::Path>) -> barge::Result<InputOptions> {
-    let format = a
-        .format
-        .or_else(|| path.and_then(Format::from_path))
-        .unwrap_or(Format::Csv);
+    let format = a.format.unwrap_or_else(|| Format::of_input(path));
     let mut csv = csv_options(a);
     if format == Format::Tsv && a.delimiter.is_none() {
         csv.delimiter = b'\t';
@@ -154,11 +151,15 @@ fn schema(args: SchemaArgs) -> ExitCode {
     match inferred {
         Ok(t) => {
             out!("{};", t.create_sql(&table, dialect, false));
-            out!(
-                "-- from the header and {} row{}",
-                thousands(t.sampled_rows),
-                if t.sampled_rows == 1 { "" } else { "s" }
-            );
+            if opts.format == Format::Parquet {
+                out!("-- from the Parquet schema");
+            } else {
+                out!(
+                    "-- from the header and {} row{}",
+                    thousands(t.sampled_rows),
+                    if t.sampled_rows == 1 { "" } else { "s" }
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -374,10 +374,7 @@ impl Load {
     fn input_options(&self, path: Option<&Path>) -> InputOptions {
         let mut csv = self.csv.clone();
         csv.keep_raw = self.rejects.is_some();
-        let format = self
-            .format
-            .or_else(|| path.and_then(Format::from_path))
-            .unwrap_or(Format::Csv);
+        let format = self.format.unwrap_or_else(|| Format::of_input(path));
         if format == Format::Ndjson {
             // Missing keys and null are NULL; a string is never NULL.
             csv.null = Vec::new();

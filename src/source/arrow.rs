@@ -79,6 +79,12 @@ impl ArrowSource {
         )
     }
 
+    /// Numbers rows after the first `skip`, which the reader has passed over (a Parquet file
+    /// opened again at the first row a resumed load needs).
+    pub fn starting_at(&mut self, skip: u64) {
+        self.numbers.starting_at(skip);
+    }
+
     fn start(&mut self, batch: &RecordBatch) -> Result<()> {
         let schema = batch.schema();
         self.columns = batch

@@ -211,6 +211,11 @@ impl RowNumbers {
         RowNumbers { count: 0, keep_raw }
     }
 
+    /// The next row is number `skip + 1`: the rows before it were passed over.
+    pub(crate) fn starting_at(&mut self, skip: u64) {
+        self.count = skip;
+    }
+
     /// Starts the next row's record.
     pub(crate) fn begin(&mut self, rec: &mut Record) {
         self.count += 1;

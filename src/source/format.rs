@@ -1,5 +1,5 @@
 //! Which reader a file needs: from `--format`, else from its name (`.csv`, `.tsv`, `.ndjson`,
-//! `.jsonl`, under `.gz` / `.zst`).
+//! `.jsonl`, under `.gz` / `.zst`; `.parquet`), else from its first bytes (Parquet's magic).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -13,6 +13,8 @@ pub enum Format {
     Tsv,
     /// One JSON object per line.
     Ndjson,
+    /// Apache Parquet (a file, not a stream: its index is at its end).
+    Parquet,
 }
 
 impl FromStr for Format {
@@ -22,7 +24,10 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "tsv" | "tab" => Ok(Format::Tsv),
             "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
-            _ => Err(format!("unknown format {s:?}: use csv, tsv or ndjson")),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(format!(
+                "unknown format {s:?}: use csv, tsv, ndjson or parquet"
+            )),
         }
     }
 }
@@ -41,8 +46,29 @@ impl Format {
             "csv" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
             "ndjson" | "jsonl" => Some(Format::Ndjson),
+            "parquet" | "parq" | "pq" => Some(Format::Parquet),
             _ => None,
         }
+    }
+
+    /// The format of the input at `path` (if a file) when `--format` does not say it: from
+    /// its name, else Parquet when it starts with Parquet's magic bytes, else CSV.
+    pub fn of_input(path: Option<&Path>) -> Format {
+        let Some(path) = path else {
+            return Format::Csv;
+        };
+        Format::from_path(path).unwrap_or_else(|| {
+            let mut magic = [0u8; 4];
+            let parquet = std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                .is_ok()
+                && &magic == b"PAR1";
+            if parquet {
+                Format::Parquet
+            } else {
+                Format::Csv
+            }
+        })
     }
 }
 
@@ -62,6 +88,10 @@ mod tests {
             Some(Format::Ndjson)
         );
         assert_eq!(Format::from_path(Path::new("b.txt")), None);
+        assert_eq!(
+            Format::from_path(Path::new("part-0.parquet")),
+            Some(Format::Parquet)
+        );
         assert_eq!(Format::from_path(Path::new("-")), None);
     }
 }

@@ -194,6 +194,9 @@ pub fn read_head(
     sample_rows: Option<usize>,
     compressed: Arc<AtomicU64>,
 ) -> Result<Head> {
+    if opts.format == Format::Parquet {
+        return parquet_head(input, name, opts, sample_rows);
+    }
     // A stream is read once: what sampling reads is kept and played back before the rest.
     let (first, again, compression): (Box<dyn Read + Send>, Option<PathBuf>, Compression) =
         match input {
@@ -308,6 +311,64 @@ pub fn read_head(
                 compression,
             })
         }
+        // Taken above, before a file is opened as text.
+        Format::Parquet => parquet_head(Input::Reader(first), name, opts, sample_rows),
+    }
+}
+
+/// [`read_head`] for a Parquet file: its schema names the columns (`--columns` renames them,
+/// in order) and says the table's types, without a sample.
+fn parquet_head(
+    input: Input,
+    name: &str,
+    opts: &InputOptions,
+    sample_rows: Option<usize>,
+) -> Result<Head> {
+    let Input::File(path) = input else {
+        return Err(Error::config(format!(
+            "{name}: Parquet is read from a file (its index is at its end), not from a stream: \
+             save it to a file and load that"
+        )));
+    };
+    #[cfg(feature = "parquet")]
+    {
+        let (reader, names) =
+            super::parquet::ParquetSource::open(&path, name, opts.csv.keep_raw, 0)?;
+        let mut inferred = sample_rows.and_then(|_| reader.inferred());
+        let names = match &opts.columns {
+            None => names,
+            Some(given) if given.len() == names.len() => {
+                if let Some(t) = &mut inferred {
+                    for (c, n) in t.columns.iter_mut().zip(crate::ident::column_names(given)) {
+                        c.name = n;
+                    }
+                }
+                given.clone()
+            }
+            Some(given) => {
+                return Err(Error::config(format!(
+                    "--columns names {} columns, and {name} has {}: {}",
+                    given.len(),
+                    names.len(),
+                    names.join(", ")
+                )))
+            }
+        };
+        let header_raw = opts.csv.keep_raw.then(|| super::batch::csv_header(&names));
+        Ok(Head {
+            reader: Box::new(reader),
+            names: Some(names),
+            inferred,
+            header_raw,
+            compression: Compression::None,
+        })
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (path, sample_rows);
+        Err(Error::config(
+            "this barge was built without Parquet: build it with the cargo feature \"parquet\"",
+        ))
     }
 }
 
@@ -323,18 +384,21 @@ pub fn reopen_at(
     names: &[String],
     start: Position,
 ) -> Result<Box<dyn RecordSource>> {
-    let mut file = File::open(path).map_err(|e| cannot_open(path, &e))?;
-    file.seek(SeekFrom::Start(start.byte)).map_err(io(name))?;
+    let at = |start: u64| -> Result<Box<dyn Read + Send>> {
+        let mut file = File::open(path).map_err(|e| cannot_open(path, &e))?;
+        file.seek(SeekFrom::Start(start)).map_err(io(name))?;
+        Ok(Box::new(file))
+    };
     Ok(match opts.format {
         Format::Csv | Format::Tsv => Box::new(CsvReader::starting_at(
-            Box::new(file) as Box<dyn Read + Send>,
+            at(start.byte)?,
             name,
             csv_options(opts),
             start,
         )),
         Format::Ndjson => Box::new(
             NdjsonReader::new(
-                Box::new(file) as Box<dyn Read + Send>,
+                at(start.byte)?,
                 name,
                 names,
                 opts.ignore_unknown,
@@ -342,7 +406,31 @@ pub fn reopen_at(
             )
             .starting_at(start),
         ),
+        Format::Parquet => reopen_parquet(path, name, opts, start)?,
     })
+}
+
+/// [`reopen_at`] for a Parquet file, whose positions are row numbers: the reader starts at
+/// the row `start` names, the rows before it skipped unread where whole pages allow.
+fn reopen_parquet(
+    path: &Path,
+    name: &str,
+    opts: &InputOptions,
+    start: Position,
+) -> Result<Box<dyn RecordSource>> {
+    #[cfg(feature = "parquet")]
+    {
+        let skip = start.byte.saturating_sub(1);
+        let (reader, _) = super::parquet::ParquetSource::open(path, name, opts.csv.keep_raw, skip)?;
+        Ok(Box::new(reader))
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (path, name, opts, start);
+        Err(Error::config(
+            "this barge was built without Parquet: build it with the cargo feature \"parquet\"",
+        ))
+    }
 }
 
 /// The table `--create` would make for `input`: its column names and the types of the first

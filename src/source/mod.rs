@@ -1,4 +1,4 @@
-//! Where rows come from: CSV/TSV and NDJSON readers, each turning its input into
+//! Where rows come from: CSV/TSV, NDJSON and Parquet readers, each turning its input into
 //! [`crate::record::Record`]s (fields as text, with whether each was quoted), so that one pipeline and one
 //! set of encoders serve them all; and the layers under them (decompression, sampling).
 
@@ -10,6 +10,8 @@ pub mod decompress;
 pub mod format;
 pub mod input;
 pub mod ndjson;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod replay;
 pub mod rows;
 
