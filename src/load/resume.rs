@@ -126,13 +126,6 @@ impl Load {
             .as_ref()
             .filter(|_| self.encoding.is_none() && dest.compression == Compression::None);
         if let Some(share) = self.split {
-            if dest.opts.format == crate::source::format::Format::Parquet {
-                return Err(Error::config(format!(
-                    "--split {share} shares one file by bytes, and a Parquet file's rows are not \
-                     found by bytes: give each process whole files (several files are shared \
-                     file by file)"
-                )));
-            }
             // This process' share of the file: from its first record to the next share's.
             let p = seekable.ok_or_else(|| {
                 Error::config(format!(

@@ -16,6 +16,8 @@ mod library;
 mod mysql;
 mod mysql_indexes;
 mod oracle;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod readme;
 mod rejects;
 mod sources;

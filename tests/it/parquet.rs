@@ -1,0 +1,350 @@
+//! Parquet files as input: every value as the server stores the same values written by SQL,
+//! on every backend; a load killed mid-file resumes at its first uncommitted row; bad values
+//! go to the rejects file as CSV lines; and what cannot work says what to do.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, TimestampMicrosecondArray,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::support::backend::TestTarget;
+use crate::support::{barge, barge_with, fresh_db, Dir};
+
+/// The columns of the test file, as PostgreSQL declares them; `oracle` fills a table of them
+/// with the same values by SQL.
+const DDL: &str = "k bigint, v text, n integer, amount numeric(12,2), at timestamptz, day date, \
+                   ok boolean, doc jsonb";
+
+/// Row `k`'s values, by SQL, for the table `table` holding rows 1 to `rows`.
+fn oracle(table: &str, rows: i64) -> String {
+    format!(
+        "CREATE TABLE {table} ({DDL}); INSERT INTO {table} SELECT k, \
+         CASE WHEN k % 7 = 0 THEN NULL WHEN k % 10 = 3 THEN 'Zoë ' || k ELSE 'value ' || k END, \
+         k % 1000, k * 1.01, timestamptz '1970-01-01 00:00:00+00' + (1700000000 + k) * interval '1 second', \
+         date '1970-01-01' + (19000 + k % 365)::int, k % 2 = 0, jsonb_build_object('k', k) \
+         FROM generate_series(1, {rows}) k"
+    )
+}
+
+/// Writes rows 1 to `rows` (see [`oracle`]) as a zstd Parquet file of row groups of
+/// `group` rows, written in batches of 1,000 rows.
+fn write_parquet(path: &Path, rows: i64, group: usize) {
+    let batch = |from: i64, to: i64| {
+        let ks: Vec<i64> = (from..=to).collect();
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("k", Arc::new(Int64Array::from(ks.clone()))),
+            (
+                "v",
+                Arc::new(StringArray::from_iter(ks.iter().map(|k| match k {
+                    k if k % 7 == 0 => None,
+                    k if k % 10 == 3 => Some(format!("Zoë {k}")),
+                    k => Some(format!("value {k}")),
+                }))),
+            ),
+            (
+                "n",
+                Arc::new(Int32Array::from_iter_values(
+                    ks.iter().map(|k| (k % 1000) as i32),
+                )),
+            ),
+            (
+                "amount",
+                Arc::new(
+                    Decimal128Array::from_iter_values(ks.iter().map(|k| i128::from(*k) * 101))
+                        .with_precision_and_scale(12, 2)
+                        .unwrap(),
+                ),
+            ),
+            (
+                "at",
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter_values(
+                        ks.iter().map(|k| (1_700_000_000 + k) * 1_000_000),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ),
+            (
+                "day",
+                Arc::new(Date32Array::from_iter_values(
+                    ks.iter().map(|k| 19000 + (k % 365) as i32),
+                )),
+            ),
+            (
+                "ok",
+                Arc::new(BooleanArray::from_iter(ks.iter().map(|k| Some(k % 2 == 0)))),
+            ),
+            (
+                "doc",
+                Arc::new(StringArray::from_iter_values(
+                    ks.iter().map(|k| format!("{{\"k\": {k}}}")),
+                )),
+            ),
+        ];
+        RecordBatch::try_from_iter(columns).unwrap()
+    };
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(group))
+        .build();
+    let first = batch(1, rows.min(1000));
+    let mut writer =
+        ArrowWriter::try_new(File::create(path).unwrap(), first.schema(), Some(props)).unwrap();
+    writer.write(&first).unwrap();
+    for from in (1001..=rows).step_by(1000) {
+        writer.write(&batch(from, (from + 999).min(rows))).unwrap();
+    }
+    writer.close().unwrap();
+}
+
+fn parquet_file(dir: &Dir, name: &str, rows: i64) -> PathBuf {
+    let path = dir.path().join(name);
+    write_parquet(&path, rows, 2500);
+    path
+}
+
+/// The values a backend stores, compared as text: counts and sums, and three rows (one with
+/// a non-ASCII string, one with a NULL).
+async fn assert_loaded(db: &TestTarget, rows: i64) {
+    let sum_n: i64 = (1..=rows).map(|k| k % 1000).sum();
+    let nulls = rows / 7;
+    assert_eq!(
+        db.rows("SELECT count(*), sum(k), sum(n), count(v), count(DISTINCT k) FROM pq")
+            .await,
+        [format!(
+            "{rows}|{}|{sum_n}|{}|{rows}",
+            rows * (rows + 1) / 2,
+            rows - nulls
+        )],
+        "{}",
+        db.name()
+    );
+    assert_eq!(
+        db.rows("SELECT k, v, n FROM pq WHERE k IN (7, 13, 14) ORDER BY k")
+            .await,
+        ["7|∅|7", "13|Zoë 13|13", "14|∅|14"],
+        "{}",
+        db.name()
+    );
+}
+
+/// A Parquet file into a table it creates, on every backend; on PostgreSQL every value equals
+/// the same value written by SQL (the file's types: decimals, UTC timestamps, dates, booleans,
+/// JSON text into jsonb).
+#[tokio::test]
+async fn a_parquet_file_loads_its_typed_values_on_every_backend() {
+    let dir = Dir::new();
+    let rows = 12_345;
+    let f = parquet_file(&dir, "pq.parquet", rows);
+    let f = f.to_str().unwrap();
+    for db in TestTarget::each("parquet_each").await {
+        let url = db.url();
+        let run = barge(&["load", f, "--into", &url, "--create"]);
+        run.assert_ok();
+        assert!(
+            run.stdout.starts_with("Loaded 12,345 rows into new table "),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+        assert_loaded(&db, rows).await;
+    }
+
+    let db = fresh_db("parquet_values").await;
+    db.exec(&oracle("expected", rows)).await;
+    db.exec(&format!("CREATE TABLE pq ({DDL})")).await;
+    barge(&["load", f, "--into", &db.url]).assert_ok();
+    assert_eq!(db.checksum("pq").await, db.checksum("expected").await);
+    assert_eq!(db.checksum("pq").await.0, rows);
+
+    // The table it would create, from the file's schema alone.
+    let run = barge(&["schema", f, "--into", &db.url]);
+    run.assert_ok();
+    assert_eq!(
+        run.stdout,
+        "CREATE TABLE \"pq\" (\n    \"k\" bigint,\n    \"v\" text,\n    \"n\" bigint,\n    \
+         \"amount\" numeric,\n    \"at\" timestamptz,\n    \"day\" date,\n    \"ok\" boolean,\n    \
+         \"doc\" text\n);\n-- from the Parquet schema\n"
+    );
+}
+
+/// Killed at moments spread over the load, then run again: every row once, on every backend.
+/// The rerun opens the file at the first row no chunk committed.
+#[tokio::test]
+async fn a_parquet_load_killed_mid_file_resumes_exactly_on_every_backend() {
+    let dir = Dir::new();
+    let rows = 60_000;
+    let f = parquet_file(&dir, "pq.parquet", rows);
+    let f = f.to_str().unwrap();
+    for db in TestTarget::each("parquet_kill").await {
+        let url = db.url();
+        let args = [
+            "load",
+            f,
+            "--into",
+            &url,
+            "--create",
+            "--chunk-rows",
+            "500",
+            // SQLite commits each chunk, not a group of them (so that a kill leaves some).
+            "--commit-every",
+            "0",
+            "--quiet",
+        ];
+        let mut killed = 0;
+        for wait_ms in [60, 150, 300, 450] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+                .args(args)
+                .env_remove("DATABASE_URL")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("run barge");
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            if child.try_wait().expect("poll barge").is_none() {
+                killed += 1;
+            }
+            child.kill().expect("kill -9 barge");
+            child.wait().expect("reap barge");
+        }
+        assert!(killed > 0, "{}: every run finished first", db.name());
+        let run = barge(&args[..args.len() - 1]);
+        run.assert_ok();
+        assert_loaded(&db, rows).await;
+        assert!(
+            run.stdout.contains("Resumed: skipped ") || run.stdout.contains("already loaded"),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+    }
+}
+
+/// A row the table refuses (a check constraint) is set aside as a CSV line under the file's
+/// column names; the rest load.
+#[tokio::test]
+async fn refused_parquet_rows_go_to_the_rejects_file_as_csv() {
+    let dir = Dir::new();
+    let rows = 3000;
+    let f = parquet_file(&dir, "pq.parquet", rows);
+    let db = fresh_db("parquet_rejects").await;
+    db.exec(&format!("CREATE TABLE pq ({DDL}, CHECK (n % 100 <> 0))"))
+        .await;
+    let rejects = dir.path().join("rejects.csv");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    // Exit code 3: loaded, with rows set aside.
+    assert_eq!(run.code, 3, "{}", run.all());
+    // Rows whose k is a multiple of 100 are refused: 30 of the 3,000.
+    db.exec(&format!(
+        "{}; DELETE FROM expected WHERE n % 100 = 0",
+        oracle("expected", rows)
+    ))
+    .await;
+    assert_eq!(db.checksum("pq").await, db.checksum("expected").await);
+    assert_eq!(db.checksum("pq").await.0, 2970);
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("k,v,n,amount,at,day,ok,doc"));
+    let firsts: Vec<&str> = lines
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>())
+        .map(|f| f.join(","))
+        .map(|l| l.leak() as &str)
+        .collect();
+    assert_eq!(firsts.len(), 30, "{text}");
+    assert_eq!(firsts[0], "100,value 100,100,101.00", "{text}");
+    assert_eq!(firsts[29], "3000,value 3000,0,3030.00", "{text}");
+}
+
+/// What cannot work says so before loading: a Parquet stream, one Parquet file shared by
+/// bytes, a file that is not Parquet; a Parquet file under another name is still read as one.
+#[test]
+fn parquet_that_cannot_be_read_says_what_to_do() {
+    let dir = Dir::new();
+    let f = parquet_file(&dir, "pq.parquet", 10);
+    let bytes = std::fs::read(&f).unwrap();
+    let into = format!("sqlite://{}", dir.path().join("t.db").display());
+
+    let run = barge_with(
+        &[
+            "load", "-", "--format", "parquet", "--table", "pq", "--into", &into,
+        ],
+        &[],
+        Some(&bytes),
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        "error: -: Parquet is read from a file (its index is at its end), not from a stream: save \
+         it to a file and load that\n"
+    );
+
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &into,
+        "--split",
+        "1/2",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.starts_with(
+            "error: --split 1/2 shares one file by bytes, and a Parquet file's rows are not found by bytes"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let csv = dir.write("plain.csv", "a,b\n1,2\n");
+    let run = barge(&[
+        "load",
+        csv.to_str().unwrap(),
+        "--format",
+        "parquet",
+        "--into",
+        &into,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: {} cannot be read as Parquet: ",
+            csv.display()
+        )),
+        "{}",
+        run.stderr
+    );
+
+    // Named as something else, found by its magic bytes.
+    let renamed = dir.write("export.dat", &bytes);
+    let run = barge(&[
+        "load",
+        renamed.to_str().unwrap(),
+        "--into",
+        &into,
+        "--table",
+        "pq",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("Loaded 10 rows into new table \"main\".\"pq\""),
+        "{}",
+        run.stdout
+    );
+}
