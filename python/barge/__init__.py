@@ -268,8 +268,8 @@ def load(
     ``data``:
 
     * a path, a quoted glob (``"data/*.csv.gz"``) or a list of them: CSV, TSV or NDJSON,
-      plain, gzip or zstd, as ``barge load FILE`` reads them (``table`` may be None: the file's
-      name);
+      plain, gzip or zstd, or Parquet, as ``barge load FILE`` reads them (``table`` may be
+      None: the file's name);
     * an iterable of dicts (keys are columns; a missing key is NULL) or of tuples with
       ``columns=[...]`` (a namedtuple names its own);
     * a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader, or anything with

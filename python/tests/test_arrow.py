@@ -174,3 +174,24 @@ def test_a_frame_creates_its_table_in_mariadb(mariadb, table):
     want = (6, 21, 1 + (-(2**31)) + (2**31 - 1) + 0, 2 + 0 + 16 + 1 + 3, 1,
             Decimal("1.2345") - Decimal("99999999.0001") + Decimal("12.5") + 3)
     assert got == [str(v) for v in want], got
+
+
+def test_a_parquet_file_loads_as_its_frame_does(pg, cli, table, tmp_path):
+    """The frame written as Parquet (by pyarrow, as pandas' to_parquet writes it) loads every
+    value as the frame itself does, by path from Python and by the CLI."""
+    import pyarrow.parquet as pq
+
+    for t in ("_df", "_py", "_cli"):
+        pg.sql(PG_TABLE.format(t=table + t))
+    df = frame()
+    barge.load(pg.url, table + "_df", df)
+    path = tmp_path / "frame.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=4)
+    r = barge.load(pg.url, table + "_py", str(path))
+    assert (r.rows, r.rejected) == (len(df), 0)
+    cli("load", str(path), "--into", pg.url, "--table", table + "_cli", "--quiet")
+    want = dump(pg, table + "_df")
+    assert dump(pg, table + "_py") == want
+    assert dump(pg, table + "_cli") == want
+    # Loaded once: the same path again is known.
+    assert barge.load(pg.url, table + "_py", str(path)).already_loaded
