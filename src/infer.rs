@@ -50,6 +50,24 @@ pub enum Inferred {
 }
 
 impl Inferred {
+    /// The type a typed value says.
+    pub fn of_typed(v: crate::record::Typed) -> Inferred {
+        use crate::record::Typed;
+        match v {
+            Typed::Int(_) => Inferred::Bigint,
+            Typed::Float(_) => Inferred::Double,
+            Typed::Bool(_) => Inferred::Boolean,
+            Typed::Date(_) => Inferred::Date,
+            Typed::Time(_) => Inferred::Time,
+            Typed::Timestamp {
+                offset: Some(_), ..
+            } => Inferred::Timestamptz,
+            Typed::Timestamp { offset: None, .. } => Inferred::Timestamp,
+            Typed::Uuid(_) => Inferred::Uuid,
+            Typed::Bytes => Inferred::Bytes,
+        }
+    }
+
     fn merge(self, other: Inferred) -> Inferred {
         use Inferred::*;
         match (self, other) {
@@ -213,12 +231,9 @@ pub fn infer_within<S: RecordSource>(
     max_bytes: u64,
 ) -> Result<InferredTable> {
     let mut rec = Record::default();
-    let mut width = names.map(<[String]>::len);
-    let mut types: Vec<Option<Inferred>> = Vec::new();
-    let mut digits: Vec<(usize, usize)> = Vec::new();
-    let mut max_len: Vec<usize> = Vec::new();
-    let mut rows = 0u64;
-    while (sample_rows == 0 || rows < sample_rows as u64) && reader.bytes_read() < max_bytes {
+    let mut sample = Sample::new(names, null);
+    while (sample_rows == 0 || sample.rows < sample_rows as u64) && reader.bytes_read() < max_bytes
+    {
         match reader.read_record(&mut rec) {
             Ok(true) => {}
             Ok(false) => break,
@@ -227,54 +242,99 @@ pub fn infer_within<S: RecordSource>(
             Err(e) if matches!(e.kind(), crate::error::ErrorKind::Csv { .. }) => break,
             Err(e) => return Err(e),
         }
-        rows += 1;
-        let width = *width.get_or_insert(rec.len());
-        if rec.len() != width {
-            continue;
+        sample.add(&rec);
+    }
+    Ok(sample.table())
+}
+
+/// The types of the records seen so far, column by column.
+pub struct Sample<'a> {
+    names: Option<&'a [String]>,
+    null: &'a [u8],
+    width: Option<usize>,
+    types: Vec<Option<Inferred>>,
+    digits: Vec<(usize, usize)>,
+    max_len: Vec<usize>,
+    rows: u64,
+}
+
+impl<'a> Sample<'a> {
+    /// A sample of records whose columns are `names` (else as many as the first record has),
+    /// in which an unquoted field equal to `null` is NULL.
+    pub fn new(names: Option<&'a [String]>, null: &'a [u8]) -> Sample<'a> {
+        Sample {
+            names,
+            null,
+            width: names.map(<[String]>::len),
+            types: Vec::new(),
+            digits: Vec::new(),
+            max_len: Vec::new(),
+            rows: 0,
         }
-        if width > types.len() {
-            types.resize(width, None);
-            digits.resize(width, (0, 0));
-            max_len.resize(width, 0);
+    }
+
+    /// Adds a record. One of another width than the first is counted and left out (the load
+    /// reports it). A typed field (from a program or Arrow) says its type; a text field's is
+    /// read from its text.
+    pub fn add(&mut self, rec: &Record) {
+        self.rows += 1;
+        let width = *self.width.get_or_insert(rec.len());
+        if rec.len() != width {
+            return;
+        }
+        if width > self.types.len() {
+            self.types.resize(width, None);
+            self.digits.resize(width, (0, 0));
+            self.max_len.resize(width, 0);
         }
         for i in 0..width {
             let (raw, quoted) = rec.field(i);
-            if !quoted && raw == null {
+            let typed = rec.typed(i);
+            if typed.is_none() && !quoted && raw == self.null {
                 continue;
             }
-            max_len[i] = max_len[i].max(raw.len());
-            let (ty, d) = if raw.is_empty() {
-                (Inferred::Text, (0, 0))
-            } else {
-                classify(raw)
+            self.max_len[i] = self.max_len[i].max(raw.len());
+            let (ty, d) = match typed {
+                Some(v) => (Inferred::of_typed(v), (0, 0)),
+                None if raw.is_empty() => (Inferred::Text, (0, 0)),
+                None => classify(raw),
             };
-            digits[i] = (digits[i].0.max(d.0), digits[i].1.max(d.1));
-            types[i] = Some(match types[i] {
+            self.digits[i] = (self.digits[i].0.max(d.0), self.digits[i].1.max(d.1));
+            self.types[i] = Some(match self.types[i] {
                 None => ty,
                 Some(t) => t.merge(ty),
             });
         }
     }
-    let given: Vec<String> = names.map(<[String]>::to_vec).unwrap_or_default();
-    let count = width.unwrap_or(0);
-    let header: Vec<String> = (0..count)
-        .map(|i| given.get(i).cloned().unwrap_or_default())
-        .collect();
-    let names = column_names(&header);
-    let columns = names
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| InferredColumn {
-            name,
-            ty: types.get(i).copied().flatten().unwrap_or(Inferred::Text),
-            digits: digits.get(i).copied().unwrap_or((0, 0)),
-            max_len: max_len.get(i).copied().unwrap_or(0),
-        })
-        .collect();
-    Ok(InferredTable {
-        columns,
-        sampled_rows: rows,
-    })
+
+    /// The table of the records added.
+    pub fn table(self) -> InferredTable {
+        let given: Vec<String> = self.names.map(<[String]>::to_vec).unwrap_or_default();
+        let count = self.width.unwrap_or(0);
+        let header: Vec<String> = (0..count)
+            .map(|i| given.get(i).cloned().unwrap_or_default())
+            .collect();
+        let names = column_names(&header);
+        let columns = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| InferredColumn {
+                name,
+                ty: self
+                    .types
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(Inferred::Text),
+                digits: self.digits.get(i).copied().unwrap_or((0, 0)),
+                max_len: self.max_len.get(i).copied().unwrap_or(0),
+            })
+            .collect();
+        InferredTable {
+            columns,
+            sampled_rows: self.rows,
+        }
+    }
 }
 
 impl InferredColumn {

@@ -202,15 +202,50 @@ def test_the_embedded_default_needs_no_server(tmp_path, monkeypatch):
     assert barge.load(None, None, "events.csv", json=True)["already_loaded"] is not None
 
 
-def test_rows_from_a_program_need_their_table_and_say_so(tmp_path):
+def test_rows_from_a_program_create_their_table_from_a_sample(pg, table, tmp_path):
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    def rows(n):
+        for i in range(1, n + 1):
+            yield {"id": i, "score": i / 4 if i % 2 else i, "ok": i % 3 == 0,
+                   "price": Decimal(i) / 100, "doc": {"n": i}, "code": f"{i:05d}",
+                   "at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=i),
+                   "day": dt.date(2024, 1, 1) + dt.timedelta(days=i % 300),
+                   "tag": uuid.UUID(int=i), "raw": bytes([i % 256]), "none": None}
+
+    # SQLite, the embedded kind, creates unasked.
     url = f"sqlite:///{tmp_path / 'c.db'}"  # SQLAlchemy's form: four slashes, an absolute path
-    rows = [{"id": 1, "v": "a"}]
-    # create= or not: said so, not "pass create=".
-    for create in (True, False):
-        with pytest.raises(barge.ConfigError) as e:
-            barge.load(url, "t", rows, create=create)
-        assert str(e.value).startswith('table "t" does not exist'), e.value
-        assert e.value.hint.startswith("rows from a program go into a table that exists"), e.value.hint
+    r = barge.load(url, "t", rows(25_000))
+    assert r.rows == 25_000 and r.to_dict()["created"]
+    con = sqlite3.connect(tmp_path / "c.db")
+    assert con.execute("SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()[0] == (
+        'CREATE TABLE "t" (\n    "id" INTEGER,\n    "score" REAL,\n    "ok" BOOLEAN,\n'
+        '    "price" NUMERIC,\n    "doc" TEXT,\n    "code" TEXT,\n    "at" TIMESTAMPTZ,\n'
+        '    "day" DATE,\n    "tag" UUID,\n    "raw" BLOB,\n    "none" TEXT\n)')
+    # Every row once, the sample's first 10,000 among them.
+    assert con.execute("SELECT count(*), sum(id), count(DISTINCT id), sum(ok) FROM t").fetchone() == (
+        25_000, 25_000 * 25_001 // 2, 25_000, 25_000 // 3)
+
+    # PostgreSQL with create=True: the types, and the values as typed.
+    r = barge.load(pg.url, table, rows(3), create=True)
+    assert r.rows == 3 and r.to_dict()["created"]
+    types = pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    assert types == (
+        "id bigint, score double precision, ok boolean, price numeric, doc jsonb, code text, "
+        "at timestamp with time zone, day date, tag uuid, raw bytea, none text"), types
+    assert pg.sql(f"SELECT id, score, ok, price, doc, code, at AT TIME ZONE 'UTC', tag, raw "
+                  f"FROM {table} WHERE id = 3") == (
+        '3|0.75|t|0.03|{"n": 3}|00003|2024-01-01 03:00:00|'
+        '00000000-0000-0000-0000-000000000003|\\x03')
+
+    # Without create=, PostgreSQL says so.
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table + "_missing", rows(3))
+    assert str(e.value).startswith(f'table "{table}_missing" does not exist'), e.value
 
 
 def test_commit_every_reaches_the_load(tmp_path):

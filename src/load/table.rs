@@ -88,20 +88,6 @@ impl Load {
         let table_name = TableName::parse(table)?;
         let existing = db.introspect(&table_name).await?;
         let create = self.create.unwrap_or(db.creates_tables());
-        // Inference reads a file's text; rows from a program have no sample to read again,
-        // unless their values are typed (Arrow), which says their table.
-        let untyped = match &input {
-            Input::Rows(_) => true,
-            Input::Records(source, _) => source.inferred().is_none(),
-            Input::File(_) | Input::Reader(_) => false,
-        };
-        if existing.is_none() && untyped {
-            return Err(not_found(&table_name, db.dialect()).with_hint(
-                "rows from a program go into a table that exists: create it first (`barge \
-                 schema FILE` prints a CREATE TABLE inferred from a sample file; a DataFrame \
-                 or Arrow data creates its own with --create)",
-            ));
-        }
         if existing.is_none() && !create {
             return Err(not_found(&table_name, db.dialect()));
         }

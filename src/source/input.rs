@@ -200,8 +200,9 @@ pub fn read_head(
     // A stream is read once: what sampling reads is kept and played back before the rest.
     let (first, again, compression): (Box<dyn Read + Send>, Option<PathBuf>, Compression) =
         match input {
-            // Rows from a program into a missing table are refused before this (`load::table`);
-            // only typed values (Arrow) say a table to create, from their own types.
+            // Rows from a program: a table to create comes from a sample of them, kept and
+            // handed out again (typed values say their types, strings are read as a file's
+            // fields are); Arrow data says its table from its schema.
             Input::Rows(rows) => {
                 let (reader, names) = super::rows::RowStream::new(
                     rows,
@@ -210,24 +211,10 @@ pub fn read_head(
                     opts.columns.clone(),
                     opts.csv.keep_raw,
                 )?;
-                return Ok(Head {
-                    reader: Box::new(reader),
-                    names: Some(names),
-                    inferred: None,
-                    header_raw: None,
-                    compression: Compression::None,
-                });
+                return program_head(Box::new(reader), names, opts, sample_rows, false);
             }
             Input::Records(reader, names) => {
-                let inferred = sample_rows.and_then(|_| reader.inferred());
-                let header_raw = opts.csv.keep_raw.then(|| super::batch::csv_header(&names));
-                return Ok(Head {
-                    reader,
-                    names: Some(names),
-                    inferred,
-                    header_raw,
-                    compression: Compression::None,
-                });
+                return program_head(reader, names, opts, sample_rows, true);
             }
             // A file is opened again for the load: this first reading is for sampling only,
             // and its bytes are not progress.
@@ -314,6 +301,43 @@ pub fn read_head(
         // Taken above, before a file is opened as text.
         Format::Parquet => parquet_head(Input::Reader(first), name, opts, sample_rows),
     }
+}
+
+/// [`read_head`] for records a program hands over (`header`: they go to a rejects file as
+/// CSV lines under their names). With `sample_rows`, a table to create: the source's own
+/// (Arrow's schema), else one inferred from a sample of the records, which are kept and handed
+/// out again before the rest.
+fn program_head(
+    reader: Box<dyn RecordSource>,
+    names: Vec<String>,
+    opts: &InputOptions,
+    sample_rows: Option<usize>,
+    header: bool,
+) -> Result<Head> {
+    let header_raw = (header && opts.csv.keep_raw).then(|| super::batch::csv_header(&names));
+    let (reader, inferred): (Box<dyn RecordSource>, _) = match sample_rows {
+        None => (reader, None),
+        Some(_) if reader.inferred().is_some() => {
+            let inferred = reader.inferred();
+            (reader, inferred)
+        }
+        Some(n) => {
+            let kept = super::replay::KeptRecords::sample(reader, n)?;
+            let mut sample = infer::Sample::new(Some(&names), &opts.csv.null);
+            for rec in kept.kept() {
+                sample.add(rec);
+            }
+            let table = sample.table();
+            (Box::new(kept), Some(table))
+        }
+    };
+    Ok(Head {
+        reader,
+        names: Some(names),
+        inferred,
+        header_raw,
+        compression: Compression::None,
+    })
 }
 
 /// [`read_head`] for a Parquet file: its schema names the columns (`--columns` renames them,

@@ -63,3 +63,71 @@ mod tests {
         assert_eq!(all, b"abcdefgh");
     }
 }
+
+/// Records a program hands over (rows, batches), of which the first were read for a sample:
+/// they are handed out again, then the rest. A program's rows cannot be asked for twice, so
+/// the sample is kept, within [`SAMPLE_BYTES`] of field data.
+pub struct KeptRecords {
+    kept: std::collections::VecDeque<crate::record::Record>,
+    inner: Box<dyn crate::record::RecordSource>,
+}
+
+impl KeptRecords {
+    /// Reads up to `rows` records (0: no limit but the bytes) of `inner` and keeps them; the
+    /// source returned hands them out first.
+    ///
+    /// # Errors
+    /// The source's own, for a record it could not make.
+    pub fn sample(
+        mut inner: Box<dyn crate::record::RecordSource>,
+        rows: usize,
+    ) -> crate::error::Result<KeptRecords> {
+        let mut kept = std::collections::VecDeque::new();
+        let mut bytes = 0u64;
+        while (rows == 0 || kept.len() < rows) && bytes < SAMPLE_BYTES {
+            let mut rec = crate::record::Record::default();
+            if !inner.read_record(&mut rec)? {
+                break;
+            }
+            bytes += (rec.data.len() + rec.raw.len()) as u64;
+            kept.push_back(rec);
+        }
+        Ok(KeptRecords { kept, inner })
+    }
+
+    /// The kept records, for inference, in order.
+    pub fn kept(&self) -> impl Iterator<Item = &crate::record::Record> {
+        self.kept.iter()
+    }
+}
+
+impl crate::record::RecordSource for KeptRecords {
+    fn read_record(&mut self, rec: &mut crate::record::Record) -> crate::error::Result<bool> {
+        match self.kept.pop_front() {
+            Some(next) => {
+                *rec = next;
+                Ok(true)
+            }
+            None => self.inner.read_record(rec),
+        }
+    }
+
+    fn line(&self) -> u64 {
+        match self.kept.front() {
+            Some(next) => next.position.line,
+            None => self.inner.line(),
+        }
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.inner.bytes_read()
+    }
+
+    fn can_continue(&self) -> bool {
+        self.inner.can_continue()
+    }
+
+    fn set_json_fields(&mut self, json: &[bool]) {
+        self.inner.set_json_fields(json);
+    }
+}

@@ -343,6 +343,41 @@ async fn a_stream_of_structs_gives_the_same_table() {
     assert_eq!(report.rows, 5_000);
     assert_eq!(db.checksum("t").await, want);
 
+    // Into a table that does not exist, with create: its types from a sample of the first
+    // 1,000 rows (typed values say theirs, strings are read as a file's fields), which are kept
+    // and loaded with the rest. The same rows and values as the table made by hand.
+    let structs = |data: &[Row]| -> Vec<Event> {
+        data.iter()
+            .map(|r| Event {
+                id: r.id,
+                n: r.n.clone(),
+                ok: r.ok,
+                name: r.name.clone(),
+                at: r.at.clone(),
+                doc: serde_json::from_str(&r.doc).unwrap(),
+            })
+            .collect()
+    };
+    let report = barge::Load::into(&db.url)
+        .unwrap()
+        .table("made")
+        .create(true)
+        .sample_rows(1_000)
+        .chunk_rows(700)
+        .load_rows(futures_util::stream::iter(structs(&data)))
+        .await
+        .expect("the load");
+    assert_eq!((report.rows, report.created), (5_000, true));
+    assert_eq!(db.checksum("made").await, want);
+    assert_eq!(
+        db.rows_text(
+            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) \
+             FROM information_schema.columns WHERE table_name = 'made'"
+        )
+        .await,
+        ["(\"id bigint, n numeric, ok boolean, name text, at timestamp with time zone, doc jsonb\")"]
+    );
+
     // A value the table refuses is set aside as its JSON, the others load.
     let dir = Dir::new();
     let rej = dir.path().join("rej.ndjson");
