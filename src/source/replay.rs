@@ -48,22 +48,6 @@ impl<R: Read> Read for Recorder<R> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replay_gives_the_whole_stream() {
-        let mut r = Recorder::new(&b"abcdefgh"[..], true);
-        let mut head = [0u8; 3];
-        r.read_exact(&mut head).unwrap();
-        assert_eq!(&head, b"abc");
-        let mut all = Vec::new();
-        r.replay().read_to_end(&mut all).unwrap();
-        assert_eq!(all, b"abcdefgh");
-    }
-}
-
 /// Records a program hands over (rows, batches), of which the first were read for a sample:
 /// they are handed out again, then the rest. A program's rows cannot be asked for twice, so
 /// the sample is kept, within [`SAMPLE_BYTES`] of field data.
@@ -129,5 +113,21 @@ impl crate::record::RecordSource for KeptRecords {
 
     fn set_json_fields(&mut self, json: &[bool]) {
         self.inner.set_json_fields(json);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_gives_the_whole_stream() {
+        let mut r = Recorder::new(&b"abcdefgh"[..], true);
+        let mut head = [0u8; 3];
+        r.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"abc");
+        let mut all = Vec::new();
+        r.replay().read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"abcdefgh");
     }
 }
