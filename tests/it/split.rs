@@ -242,6 +242,18 @@ async fn several_files_are_shared_whole_and_upserts_refuse_to_split() {
         "{}",
         run.stderr
     );
+    // SQLite takes one writer at a time: refused before a table is made.
+    let db = dir.path().join("shared.db");
+    let into = format!("sqlite://{}", db.display());
+    let run = barge(&["load", &files[0], "--into", &into, "--split", "1/2"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        "error: --split 1/2 into SQLite: SQLite takes one writer at a time, so the processes \
+         would only take turns (and one kept waiting over 30 s fails with \"database is \
+         locked\"); load the input with one process, which is as fast\n"
+    );
+    assert!(!db.exists() || std::fs::metadata(&db).unwrap().len() == 0);
 }
 
 /// Processes started together each create the bookkeeping table when it is not there yet;
