@@ -281,6 +281,11 @@ def load(
     json, JSON text); a ``dict`` or ``list`` is a JSON value. numpy scalars and pandas' NA/NaT
     are understood.
 
+    A missing table is created (into SQLite unasked, elsewhere with ``create=True``): a
+    file's from its header and a sample of its rows, a DataFrame's or Parquet file's from its
+    schema, and rows from an iterable from a sample of the first ``sample_rows`` (a value's
+    type says its column's, a ``str`` is read as a file's field is).
+
     Rows from a program keep no checkpoints unless ``load_id=`` names the load; with one, the
     same call after an interruption resumes after the rows already committed. ``null=""``
     makes an empty string NULL, as an empty field is in a CSV file: the dicts of
