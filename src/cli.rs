@@ -233,6 +233,13 @@ pub struct LoadArgs {
     #[arg(long, conflicts_with_all = ["again", "load_id"])]
     pub atomic: bool,
 
+    /// Replace the table's rows with the input's, in one transaction (--atomic): the old rows
+    /// are deleted at its start, other sessions go on reading them until the new ones commit,
+    /// and a load that fails or is interrupted leaves them as they were. Run it again to
+    /// replace them again.
+    #[arg(long, conflicts_with_all = ["again", "load_id", "on_conflict", "no_checkpoint"])]
+    pub replace: bool,
+
     /// Keep an empty PostgreSQL or MySQL table's indexes in place while it loads (slower).
     /// Without it, a resumable load leaves out the indexes that no row can fail (not unique;
     /// on PostgreSQL, on fixed-size columns) and builds them at its end (or in the next run,

@@ -198,6 +198,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         load_id: args.load_id.clone(),
         again: args.again,
         atomic: args.atomic,
+        replace: args.replace,
         keep_indexes: args.keep_indexes,
         retries: args.retries,
         retry_for: args.retry_for,
@@ -264,7 +265,13 @@ async fn load(args: LoadArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(e) => fail(&e),
+        Err(e) => {
+            let code = fail(&e);
+            if args.replace {
+                err!("note: the table keeps its earlier rows: --replace commits the new ones only all together");
+            }
+            code
+        }
     }
 }
 
@@ -288,7 +295,7 @@ fn summary(r: &LoadReport, input: &str) -> String {
         f => format!("{f} COPY"),
     };
     let mut s = format!(
-        "Loaded {} {}into {}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
+        "Loaded {} {}into {}{}{} at {} in {:.2} s ({} rows/s, {:.1} MB/s, {} chunk{}, {how})",
         rows(r.rows),
         if r.files > 1 {
             format!("from {} files ", r.files)
@@ -297,6 +304,11 @@ fn summary(r: &LoadReport, input: &str) -> String {
         },
         if r.created { "new table " } else { "" },
         r.table,
+        if r.replaced {
+            " (its earlier rows replaced)"
+        } else {
+            ""
+        },
         r.target,
         secs,
         thousands(r.rows_per_sec() as u64),

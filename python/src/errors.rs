@@ -147,6 +147,7 @@ fn python_spelling(advice: &str) -> String {
         "--sample-rows",
         "--workers",
         "--atomic",
+        "--replace",
         "--mode",
         "--key",
         "--no-checkpoint",

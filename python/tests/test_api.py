@@ -257,3 +257,16 @@ def test_commit_every_reaches_the_load(tmp_path):
         barge.load(url, "t", rows, commit_every=-1)
     r = barge.load(url, "t", rows, commit_every=0, chunk_rows=1000)
     assert r.rows == 2500 and r.to_dict()["chunks"] == 3
+
+
+def test_replace_swaps_the_rows_or_keeps_the_old_ones(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)")
+    barge.load(pg.url, table, [{"id": i, "v": "old"} for i in range(1, 11)])
+    r = barge.load(pg.url, table, [{"id": i, "v": "new"} for i in range(5, 8)], replace=True)
+    assert r.rows == 3 and r.to_dict()["replaced"] and r.to_dict()["atomic"]
+    assert pg.sql(f"SELECT count(*), min(id), max(id), string_agg(DISTINCT v, ',') FROM {table}") == "3|5|7|new"
+    # A bad row: the new rows are not committed, the old ones stay.
+    with pytest.raises(barge.BadRow):
+        barge.load(pg.url, table, [{"id": 1, "v": "x"}, {"id": "not a number", "v": "y"}],
+                   replace=True)
+    assert pg.sql(f"SELECT count(*), min(id), max(id) FROM {table}") == "3|5|7"

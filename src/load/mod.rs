@@ -90,6 +90,7 @@ pub struct Load {
     load_id: Option<String>,
     again: bool,
     atomic: bool,
+    replace: bool,
     keep_indexes: bool,
     retry: RetryPolicy,
     create: Option<bool>,
@@ -147,6 +148,7 @@ impl Load {
             load_id: None,
             again: false,
             atomic: false,
+            replace: false,
             keep_indexes: false,
             retry: RetryPolicy::default(),
             create: None,
@@ -251,6 +253,23 @@ impl Load {
     /// until the commit (see [`Load::keep_indexes`]).
     pub fn atomic(mut self, yes: bool) -> Self {
         self.atomic = yes;
+        self
+    }
+
+    /// Replace the table's rows with the input's, in one transaction (so this makes the load
+    /// [`Load::atomic`]): its rows are deleted at the start of that transaction, so other
+    /// sessions go on reading the old rows, unblocked, until the new ones commit, and a load
+    /// that fails or is interrupted leaves the old rows as they were. The table keeps its
+    /// indexes in place (building them at the end would lock readers out).
+    ///
+    /// A `DELETE`, not a `TRUNCATE` (which would lock readers out for the whole load): the old
+    /// rows' space is reclaimed by the database's own vacuum (PostgreSQL, SQLite's freelist),
+    /// not at once.
+    pub fn replace(mut self, yes: bool) -> Self {
+        self.replace = yes;
+        if yes {
+            self.atomic = true;
+        }
         self
     }
 
@@ -512,6 +531,17 @@ impl Load {
     }
 
     fn check_options(&self) -> Result<()> {
+        if self.replace && !self.atomic {
+            return Err(Error::config(
+                "--replace loads in one transaction: it cannot go with atomic turned off",
+            ));
+        }
+        if self.replace && self.on_conflict.is_some() {
+            return Err(Error::config(
+                "--replace deletes the table's rows first, so no row can conflict with them: \
+                 drop --on-conflict",
+            ));
+        }
         if self.atomic && self.workers > 1 {
             return Err(Error::config(
                 "--atomic loads over one connection: drop --workers",
@@ -857,8 +887,11 @@ impl Load {
             upsert: dest.upsert.clone(),
             checkpoints: run.checkpoints.clone(),
             atomic: run.atomic,
-            // Only where a refused row can be found by reading the input again.
+            replace: self.replace,
+            // Only where a refused row can be found by reading the input again, and not while
+            // other sessions read the rows a replace deletes.
             build_indexes_at_end: self.atomic
+                && !self.replace
                 && !self.keep_indexes
                 && from_file
                 && dest.upsert.is_none()

@@ -84,6 +84,8 @@ pub struct LoadOptions {
     pub again: bool,
     /// `--atomic`
     pub atomic: bool,
+    /// `--replace`
+    pub replace: bool,
     /// `--keep-indexes`
     pub keep_indexes: bool,
     /// `--retries`
@@ -123,6 +125,7 @@ impl Default for LoadOptions {
             load_id: None,
             again: false,
             atomic: false,
+            replace: false,
             keep_indexes: false,
             retries: 10,
             retry_for: 300,
@@ -140,10 +143,11 @@ impl LoadOptions {
         let mut load = Load::into(target)?
             .csv(self.csv())
             .sample_rows(self.sample_rows)
-            .default_workers(if self.atomic { 1 } else { 2 })
+            .default_workers(if self.atomic || self.replace { 1 } else { 2 })
             .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
             .again(self.again)
             .atomic(self.atomic)
+            .replace(self.replace)
             .keep_indexes(self.keep_indexes)
             .mode(self.mode)
             .ignore_unknown(self.ignore_unknown)

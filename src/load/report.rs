@@ -49,6 +49,8 @@ pub struct LoadReport {
     /// Whether the load was one all-or-nothing transaction (`--atomic`, or no checkpoints
     /// could be kept).
     pub atomic: bool,
+    /// Whether the rows replaced the table's earlier rows (`--replace`).
+    pub replaced: bool,
     /// Why this load kept no checkpoints, when it wanted to and could not (the role may not
     /// create or write the checkpoint table): it was loaded as one transaction instead, and an
     /// interrupted run starts over rather than resuming.
@@ -137,6 +139,7 @@ impl Load {
             rejects_file: self.rejects.as_ref().map(|p| p.display().to_string()),
             files: 1,
             atomic,
+            replaced: self.replace,
             not_resumable,
             indexes_built: None,
             upsert: dest.upsert.as_ref().map(|u| UpsertReport {

@@ -275,6 +275,7 @@ impl Load {
             rejects_file: None,
             files: 1,
             atomic: false,
+            replaced: false,
             not_resumable: None,
             indexes_built: None,
         }

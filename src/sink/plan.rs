@@ -40,6 +40,9 @@ pub struct Plan {
     pub checkpoints: Option<Checkpoints>,
     /// The whole load in one transaction (`--atomic`, or no checkpoints could be kept).
     pub atomic: bool,
+    /// The table's rows are deleted at the start of that one transaction (`--replace`): other
+    /// sessions see the old rows until the new ones commit, and a failed load leaves them.
+    pub replace: bool,
     /// An atomic load from a file may drop an empty table's indexes and build them at the
     /// end of its transaction, where the backend can do that safely (PostgreSQL).
     pub build_indexes_at_end: bool,
@@ -81,6 +84,7 @@ impl Plan {
             upsert: None,
             checkpoints: None,
             atomic: false,
+            replace: false,
             build_indexes_at_end: false,
             retry: RetryPolicy::default(),
             rejects: None,

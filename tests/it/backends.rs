@@ -468,3 +468,114 @@ async fn an_input_without_a_required_column_fails_before_loading_on_every_backen
         );
     }
 }
+
+/// The file's `rows` kv rows (`k`, "value k", `k % 1000`), with `bad` (a key that is not a
+/// number) at row `bad_at` when given.
+fn kv_csv(rows: i64, bad_at: Option<i64>) -> String {
+    let mut csv = String::from("k,v,n\n");
+    for k in 1..=rows {
+        if Some(k) == bad_at {
+            csv.push_str("x,bad,1\n");
+        } else {
+            csv.push_str(&format!("{k},value {k},{}\n", k % 1000));
+        }
+    }
+    csv
+}
+
+/// `--replace` swaps the table's rows for the file's in one transaction on every backend: the
+/// new rows replace the old; a bad row, a kill or an empty file in the middle of it leave the
+/// rows before it as they were (or, for an empty file, replace them by none).
+#[tokio::test]
+async fn replace_swaps_the_rows_in_one_transaction_on_every_backend() {
+    let dir = Dir::new();
+    let new = dir.write("new.csv", kv_csv(3_000, None));
+    let bad = dir.write("bad.csv", kv_csv(3_000, Some(2_500)));
+    let big = dir.write("big.csv", kv_csv(500_000, None));
+    let empty = dir.write("empty.csv", "k,v,n\n");
+    for db in TestTarget::each("replace").await {
+        db.exec(KV).await;
+        db.exec("INSERT INTO kv (k, v, n) VALUES (1, 'old', 1), (5000, 'old', 2)")
+            .await;
+        let url = db.url();
+        let load = |file: &std::path::Path| {
+            barge(&[
+                "load",
+                file.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                "kv",
+                "--replace",
+                "--chunk-rows",
+                "500",
+            ])
+        };
+        let state =
+            || db.rows("SELECT count(*), sum(k), count(*) - count(NULLIF(v, 'old')) FROM kv");
+
+        let run = load(&new);
+        run.assert_ok();
+        assert!(
+            run.stdout
+                .contains("\"kv\" (its earlier rows replaced) at "),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+        let replaced = vec![format!("3000|{}|0", 3000 * 3001 / 2)];
+        assert_eq!(state().await, replaced, "{}", db.name());
+
+        // A bad row 2,500 rows in: nothing of the new file, the old rows kept.
+        let run = load(&bad);
+        assert_eq!(run.code, 1, "{}: {}", db.name(), run.all());
+        assert!(
+            run.stderr.ends_with(
+                "note: the table keeps its earlier rows: --replace commits the new ones only all together\n"
+            ),
+            "{}: {}",
+            db.name(),
+            run.stderr
+        );
+        assert_eq!(state().await, replaced, "{}", db.name());
+
+        // Killed in the middle: the same. Every count read meanwhile is the old or the new.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args([
+                "load",
+                big.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                "kv",
+                "--replace",
+                "--chunk-rows",
+                "2000",
+            ])
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run barge");
+        let mut seen = BTreeSet::new();
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            seen.insert(db.rows("SELECT count(*) FROM kv").await.join(""));
+        }
+        let running = child.try_wait().expect("poll barge").is_none();
+        child.kill().expect("kill -9 barge");
+        child.wait().expect("reap barge");
+        assert!(running, "{}: the load ended before its kill", db.name());
+        assert_eq!(
+            seen,
+            BTreeSet::from(["3000".to_string()]),
+            "{}: a reader saw other than the old rows",
+            db.name()
+        );
+        assert_eq!(state().await, replaced, "{}", db.name());
+
+        // A file without rows replaces them by none.
+        load(&empty).assert_ok();
+        assert_eq!(state().await, ["0|∅|0"], "{}", db.name());
+    }
+}

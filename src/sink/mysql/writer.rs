@@ -358,6 +358,9 @@ impl MySink {
         if !atomic || !begun {
             exec(conn, "START TRANSACTION").await?;
         }
+        if atomic && !begun && plan.replace {
+            delete_all(conn, &plan).await?;
+        }
         if atomic {
             exec(conn, "SAVEPOINT barge_chunk").await?;
         }
@@ -538,6 +541,15 @@ impl MySink {
     }
 }
 
+/// `--replace`: the table's rows deleted in the load's transaction, before its first row
+/// (InnoDB's readers go on seeing them until the commit).
+async fn delete_all(conn: &mut Conn, plan: &MyPlan) -> Result<()> {
+    let table = plan.table.quoted_in(Dialect::Mysql);
+    conn.query_drop(format!("DELETE FROM {table}"))
+        .await
+        .map_err(|e| Error::mysql(format!("deleting the rows of {table} (--replace)"), e))
+}
+
 async fn exec(conn: &mut Conn, sql: &str) -> Result<()> {
     conn.query_drop(sql)
         .await
@@ -588,6 +600,14 @@ impl Sink for MySink {
     }
 
     async fn finish(&mut self) -> Result<Committed> {
+        if self.plan.replace && !self.begun {
+            // No row came: the table is replaced by none.
+            let plan = self.plan.clone();
+            let conn = self.conn().await?;
+            exec(conn, "START TRANSACTION").await?;
+            delete_all(conn, &plan).await?;
+            self.begun = true;
+        }
         if self.plan.atomic && self.begun {
             let conn = self.conn().await?;
             exec(conn, "COMMIT").await?;

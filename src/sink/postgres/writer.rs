@@ -443,6 +443,9 @@ impl PgSink {
                 .map_err(|e| Error::db("starting the load's transaction", e))?;
             self.begun = true;
             self.session.subtransactions = 0;
+            if plan.replace {
+                delete_all(client, &plan).await?;
+            }
             if plan.build_indexes_at_end {
                 self.deferred = super::deferred::drop_indexes(client, &plan.table.quoted()).await?;
                 // Its savepoint, released when the indexes were dropped.
@@ -806,6 +809,17 @@ impl Sink for PgSink {
     }
 
     async fn finish(&mut self) -> Result<Committed> {
+        if self.plan.replace && !self.begun {
+            // No row came: the table is replaced by none.
+            let plan = self.plan.clone();
+            let client = self.client().await?;
+            client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(|e| Error::db("starting the load's transaction", e))?;
+            delete_all(client, &plan).await?;
+            self.begun = true;
+        }
         if self.plan.atomic && self.begun {
             let deferred = self.deferred.take();
             let client = self.client().await?;
@@ -823,4 +837,15 @@ impl Sink for PgSink {
         }
         Ok(Committed::default())
     }
+}
+
+/// `--replace`: the table's rows deleted in the load's transaction, before its first row.
+/// (`DELETE`, not `TRUNCATE`: readers go on seeing the old rows, unblocked, until the commit.)
+async fn delete_all(client: &Client, plan: &PgPlan) -> Result<()> {
+    let table = plan.table.quoted();
+    client
+        .batch_execute(&format!("DELETE FROM {table}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::db(format!("deleting the rows of {table} (--replace)"), e))
 }

@@ -170,6 +170,26 @@ impl SqliteSink {
     }
 }
 
+/// Opens a transaction (the group of chunks to come); a `--replace` load's one transaction
+/// deletes the table's rows first. A deferred transaction would take the write lock at its
+/// first statement; `IMMEDIATE` takes it now, so that a busy database is waited for here.
+fn begin(conn: &Connection, plan: &SqlitePlan, open: &mut Option<Group>) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| Error::sqlite(format!("starting a transaction on {}", plan.table), e))?;
+    if plan.replace {
+        let delete = format!("DELETE FROM {}", plan.table.quoted());
+        if let Err(e) = conn.execute_batch(&delete) {
+            rollback(conn);
+            return Err(Error::sqlite(
+                format!("deleting the rows of {} (--replace)", plan.table),
+                e,
+            ));
+        }
+    }
+    *open = Some(Group::new());
+    Ok(())
+}
+
 /// COMMIT, told to the tuner: where a sync is slow, small chunks spend most of their time on it,
 /// and grow. On error the transaction is rolled back.
 fn commit(conn: &Connection, plan: &SqlitePlan, group: &Group) -> Result<()> {
@@ -397,8 +417,7 @@ fn write_chunk(
     let what = format!("INSERT into {} ({})", plan.table, meta.describe());
     let ctx = |e| Error::sqlite(what.clone(), e).in_chunk(meta.seq);
     if open.is_none() {
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(ctx)?;
-        *open = Some(Group::new());
+        begin(conn, plan, open)?;
     }
     let rejecting = plan.rejects.is_some() && !plan.atomic;
     // An upsert's merge is searched under a savepoint, which leaves the chunks before it alone.
@@ -482,6 +501,14 @@ impl Sink for SqliteSink {
     }
 
     async fn finish(&mut self) -> Result<Committed> {
+        if self.plan.replace {
+            // No row came: the table is replaced by none.
+            self.with_conn(|conn, plan, open| match open {
+                Some(_) => Ok(()),
+                None => begin(conn, plan, open),
+            })
+            .await?;
+        }
         let committed = self.commit().await?;
         // An atomic load's rows counted as they were written.
         Ok(if self.plan.atomic {
