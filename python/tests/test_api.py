@@ -222,7 +222,7 @@ def test_rows_from_a_program_create_their_table_from_a_sample(pg, table, tmp_pat
     con = sqlite3.connect(tmp_path / "c.db")
     assert con.execute("SELECT sql FROM sqlite_master WHERE name = 't'").fetchone()[0] == (
         'CREATE TABLE "t" (\n    "id" INTEGER,\n    "score" REAL,\n    "ok" BOOLEAN,\n'
-        '    "price" NUMERIC,\n    "doc" TEXT,\n    "code" TEXT,\n    "at" TIMESTAMPTZ,\n'
+        '    "price" NUMERIC,\n    "doc" JSON,\n    "code" TEXT,\n    "at" TIMESTAMPTZ,\n'
         '    "day" DATE,\n    "tag" UUID,\n    "raw" BLOB,\n    "none" TEXT\n)')
     # Every row once, the sample's first 10,000 among them.
     assert con.execute("SELECT count(*), sum(id), count(DISTINCT id), sum(ok) FROM t").fetchone() == (
