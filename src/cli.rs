@@ -36,10 +36,11 @@ pub struct CsvArgs {
     #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
     pub columns: Option<Vec<String>>,
 
-    /// The input's format: csv, tsv, ndjson (one JSON object per line) or parquet. Default:
-    /// from the file name (.csv, .tsv, .ndjson, .jsonl, also under .gz or .zst; .parquet), else
-    /// parquet for a file that starts as one, else csv. gzip and zstd input is recognised by
-    /// its first bytes, whatever the name.
+    /// The input's format: csv, tsv, ndjson (one JSON object per line), parquet, or text
+    /// (PostgreSQL's text format, what psql's \copy ... to writes: tab-separated, \N for NULL,
+    /// backslash escapes). Default: from the file name (.csv, .tsv, .ndjson, .jsonl, also under
+    /// .gz or .zst; .parquet), else parquet for a file that starts as one, else csv. gzip and
+    /// zstd input is recognised by its first bytes, whatever the name.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
 

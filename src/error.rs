@@ -212,6 +212,12 @@ impl Error {
             ErrorKind::Io { .. } => {
                 "check that the file is complete and readable (a compressed file may have been cut short)"
             }
+            // What PostgreSQL's and MySQL's text exports write for NULL, read as CSV or TSV.
+            ErrorKind::Value { value, .. } if value == "\\\\N" => {
+                "\\N is NULL in PostgreSQL's text format (what psql's \\copy ... to and MySQL's \
+                 INTO OUTFILE write), which escapes tabs and newlines with backslashes too: load \
+                 such a file with --format text"
+            }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
                 "fix the value in the file (or the table's column type) and run the load again, \
                  or pass --rejects FILE to set bad rows aside and load the rest"

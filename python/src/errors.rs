@@ -136,7 +136,8 @@ fn python_spelling(advice: &str) -> String {
         .replace("--on-conflict update", "on_conflict=\"update\"")
         .replace("--rejects FILE", "rejects=PATH")
         .replace("--delimiter '", "delimiter='")
-        .replace("--delimiter tab", "delimiter=\"tab\"");
+        .replace("--delimiter tab", "delimiter=\"tab\"")
+        .replace("--format text", "format=\"text\"");
     for flag in [
         "--create",
         "--table",

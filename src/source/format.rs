@@ -15,6 +15,9 @@ pub enum Format {
     Ndjson,
     /// Apache Parquet (a file, not a stream: its index is at its end).
     Parquet,
+    /// PostgreSQL's text format (`COPY ... TO`, `psql \copy ... to`, MySQL's `INTO OUTFILE`):
+    /// tab-separated, `\N` for NULL, backslash escapes, no quoting.
+    Text,
 }
 
 impl FromStr for Format {
@@ -25,8 +28,9 @@ impl FromStr for Format {
             "tsv" | "tab" => Ok(Format::Tsv),
             "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
             "parquet" => Ok(Format::Parquet),
+            "text" => Ok(Format::Text),
             _ => Err(format!(
-                "unknown format {s:?}: use csv, tsv, ndjson or parquet"
+                "unknown format {s:?}: use csv, tsv, ndjson, parquet or text"
             )),
         }
     }

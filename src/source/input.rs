@@ -13,6 +13,7 @@ use super::decompress::{self, Compression};
 use super::format::Format;
 use super::ndjson::{self, NdjsonReader};
 use super::replay::{Recorder, SAMPLE_BYTES};
+use super::text::TextReader;
 use super::RecordSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::infer::{self, InferredTable};
@@ -150,6 +151,42 @@ fn address_shown(name: &str) -> Option<String> {
         (Err(_), Some(scheme)) => format!("{scheme}://..."),
         (Err(_), None) => "a connection string".into(),
     })
+}
+
+/// The text format's delimiter (a tab, unless another than CSV's comma was given), its null
+/// marker (`\N`, unless `--null` gives another), and the load's NULL text, which the reader
+/// turns the marker into.
+fn text_options(opts: &InputOptions) -> (u8, (Vec<u8>, Vec<u8>)) {
+    let delimiter = match opts.csv.delimiter {
+        b',' => b'\t',
+        d => d,
+    };
+    let marker = if opts.csv.null.is_empty() {
+        super::text::DEFAULT_NULL.to_vec()
+    } else {
+        opts.csv.null.clone()
+    };
+    (delimiter, (marker, opts.csv.null.clone()))
+}
+
+/// The text format's header (or `--columns`), and the header line's bytes when kept.
+fn text_header<R: Read + Send>(
+    reader: &mut TextReader<R>,
+    opts: &InputOptions,
+) -> Result<(Names, Option<Vec<u8>>)> {
+    let mut header = Vec::new();
+    let mut raw = None;
+    if opts.csv.header {
+        let mut rec = Record::default();
+        header = reader.read_header(&mut rec)?;
+        raw = Some(rec.input().to_vec()).filter(|r| !r.is_empty());
+    }
+    Ok((
+        opts.columns
+            .clone()
+            .or((!header.is_empty()).then_some(header)),
+        raw,
+    ))
 }
 
 fn csv_options(opts: &InputOptions) -> CsvOptions {
@@ -298,6 +335,38 @@ pub fn read_head(
                 compression,
             })
         }
+        Format::Text => {
+            let (delimiter, null) = text_options(opts);
+            let (rdr, inferred) = match sample_rows {
+                None => (reopen(first)?, None),
+                Some(n) => {
+                    // A file is opened again for the load: its sample need not be kept.
+                    let stream = again.is_none();
+                    let mut sample = TextReader::new(
+                        Recorder::new(first, stream),
+                        name,
+                        delimiter,
+                        null.clone(),
+                        false,
+                    );
+                    let names = text_header(&mut sample, opts)?.0;
+                    let cap = if stream { SAMPLE_BYTES } else { u64::MAX };
+                    let t =
+                        infer::infer_within(&mut sample, names.as_deref(), &opts.csv.null, n, cap)?;
+                    let rest: Box<dyn Read + Send> = Box::new(sample.into_recorded().replay());
+                    (reopen(rest)?, Some(t))
+                }
+            };
+            let mut reader = TextReader::new(rdr, name, delimiter, null, opts.csv.keep_raw);
+            let (names, header_raw) = text_header(&mut reader, opts)?;
+            Ok(Head {
+                reader: Box::new(reader),
+                names,
+                inferred,
+                header_raw,
+                compression,
+            })
+        }
         // Taken above, before a file is opened as text.
         Format::Parquet => parquet_head(Input::Reader(first), name, opts, sample_rows),
     }
@@ -431,6 +500,13 @@ pub fn reopen_at(
             .starting_at(start),
         ),
         Format::Parquet => reopen_parquet(path, name, opts, start)?,
+        Format::Text => {
+            let (delimiter, null) = text_options(opts);
+            Box::new(
+                TextReader::new(at(start.byte)?, name, delimiter, null, opts.csv.keep_raw)
+                    .starting_at(start),
+            )
+        }
     })
 }
 

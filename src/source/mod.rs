@@ -14,6 +14,7 @@ pub mod ndjson;
 pub mod parquet;
 pub mod replay;
 pub mod rows;
+pub mod text;
 
 use crate::error::Result;
 use crate::record::{Record, RecordSource};

@@ -24,6 +24,7 @@ mod sources;
 mod split;
 mod sqlite;
 mod sqlite_indexes;
+mod text_format;
 mod tls;
 mod types;
 mod upsert;

@@ -1,0 +1,215 @@
+//! PostgreSQL's text format (`--format text`), as `psql \copy ... to` writes it: the server's
+//! own export of awkward values loads back to the same values, where read as TSV it would
+//! store `\N` and escapes as text; a load of it resumes and sets bad lines aside as they were.
+
+use futures_util::TryStreamExt;
+
+use crate::support::backend::TestTarget;
+use crate::support::{barge, fresh_db, Dir, TestDb};
+
+const DDL: &str = "id bigint, s text, n numeric(12,2), at timestamptz, doc jsonb, ok boolean";
+
+/// Rows with every escape the format has: tabs, newlines, carriage returns, backslashes, a
+/// string that reads `\N`, empty strings and NULLs, non-ASCII text.
+fn fill(table: &str, rows: i64) -> String {
+    format!(
+        "CREATE TABLE {table} ({DDL}); INSERT INTO {table} SELECT k, \
+         CASE k % 6 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN E'tab\\there\\nnew\\rline' \
+         WHEN 3 THEN E'back\\\\slash \\\\N' WHEN 4 THEN '\\N' ELSE 'Zoë ' || k END, \
+         CASE WHEN k % 7 = 0 THEN NULL ELSE k * 1.25 END, \
+         timestamptz '2024-01-01 00:00:00+00' + k * interval '1 minute', \
+         jsonb_build_object('k', k, 's', E'a\\tb'), k % 2 = 0 \
+         FROM generate_series(1, {rows}) k"
+    )
+}
+
+/// What `COPY (...) TO STDOUT` writes for `sql`: the text format, as `psql \copy ... to`.
+async fn export(db: &TestDb, sql: &str) -> Vec<u8> {
+    let stream = db
+        .client
+        .copy_out(&format!("COPY ({sql}) TO STDOUT"))
+        .await
+        .expect("COPY TO");
+    let parts: Vec<bytes::Bytes> = stream.try_collect().await.expect("the export");
+    parts.concat()
+}
+
+#[tokio::test]
+async fn the_servers_text_export_loads_back_to_the_same_values() {
+    let db = fresh_db("text_format").await;
+    db.exec(&fill("src", 3_000)).await;
+    let want = db.checksum("src").await;
+    assert_eq!(want.0, 3_000);
+    let dir = Dir::new();
+    let f = dir.write("src.txt", export(&db, "SELECT * FROM src").await);
+    let f = f.to_str().unwrap();
+
+    db.exec(&format!("CREATE TABLE dst ({DDL})")).await;
+    let args = [
+        "load", f, "--into", &db.url, "--table", "dst", "--format", "text",
+    ];
+    barge(&[&args[..], &["--no-header", "--chunk-rows", "700"]].concat()).assert_ok();
+    assert_eq!(db.checksum("dst").await, want);
+
+    // The same file read as TSV: `\N` stored as those two characters, escapes as text.
+    db.exec("CREATE TABLE as_tsv (id bigint, s text)").await;
+    let tsv = dir.write(
+        "src.tsv",
+        export(&db, "SELECT id, s FROM src WHERE id IN (4, 6)").await,
+    );
+    barge(&[
+        "load",
+        tsv.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "as_tsv",
+        "--no-header",
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT id, s FROM as_tsv ORDER BY id").await,
+        ["(4,\"\\\\\\\\N\")", "(6,\"\\\\N\")"]
+    );
+    // Into a column that is not text, `\N` fails the load, and the hint names the format.
+    db.exec("CREATE TABLE nums (id bigint, n numeric)").await;
+    let nums = dir.write(
+        "nums.tsv",
+        export(&db, "SELECT id, n FROM src WHERE id = 7").await,
+    );
+    let run = barge(&[
+        "load",
+        nums.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "nums",
+        "--no-header",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.ends_with(
+            "hint: \\N is NULL in PostgreSQL's text format (what psql's \\copy ... to and \
+             MySQL's INTO OUTFILE write), which escapes tabs and newlines with backslashes too: \
+             load such a file with --format text\n"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    // With a header line, and a bad value set aside as its own line.
+    let mut with_header = b"id\ts\tn\n".to_vec();
+    with_header.extend_from_slice(b"1\ta\\tb\t1.5\n2\t\\N\tnot a number\n3\t\t\\N\n");
+    let f = dir.write("head.txt", &with_header);
+    db.exec("CREATE TABLE small (id int, s text, n numeric)")
+        .await;
+    let rejects = dir.path().join("rejects.txt");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "small",
+        "--format",
+        "text",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT id, s, n FROM small ORDER BY id").await,
+        ["(1,\"a\tb\",1.5)", "(3,\"\",)"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap(),
+        "id\ts\tn\n2\t\\N\tnot a number\n"
+    );
+}
+
+/// Every backend stores the server's export with the same NULLs, empty strings and escapes.
+#[tokio::test]
+async fn a_text_export_loads_into_every_backend() {
+    let pg = fresh_db("text_export").await;
+    pg.exec(&fill("src", 600)).await;
+    let dir = Dir::new();
+    let f = dir.write("src.txt", export(&pg, "SELECT id, s, ok FROM src").await);
+    for db in TestTarget::each("text_each").await {
+        db.exec("CREATE TABLE t (id bigint, s text, ok boolean)")
+            .await;
+        barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url(),
+            "--table",
+            "t",
+            "--format",
+            "text",
+            "--columns",
+            "id,s,ok",
+            "--no-header",
+        ])
+        .assert_ok();
+        assert_eq!(
+            db.rows(
+                "SELECT count(*), count(s), sum(CASE WHEN s = '' THEN 1 ELSE 0 END), \
+                 sum(CASE WHEN length(s) = 2 AND substr(s, 2, 1) = 'N' THEN 1 ELSE 0 END) \
+                 FROM t"
+            )
+            .await,
+            ["600|500|100|100"],
+            "{}",
+            db.name()
+        );
+        let tab = db.rows("SELECT s FROM t WHERE id = 2").await.join("");
+        assert_eq!(tab, "tab\there\nnew\rline", "{}", db.name());
+        let backslash = db.rows("SELECT s FROM t WHERE id = 3").await.join("");
+        assert_eq!(backslash, "back\\slash \\N", "{}", db.name());
+    }
+}
+
+/// Killed in the middle, then run again: the rerun seeks past the committed lines, and every
+/// row is there once, with the same values.
+#[tokio::test]
+async fn a_text_load_killed_mid_file_resumes_exactly() {
+    let db = fresh_db("text_kill").await;
+    db.exec(&fill("src", 60_000)).await;
+    let want = db.checksum("src").await;
+    let dir = Dir::new();
+    let f = dir.write("src.txt", export(&db, "SELECT * FROM src").await);
+    db.exec(&format!("CREATE TABLE dst ({DDL})")).await;
+    let args = [
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "dst",
+        "--format",
+        "text",
+        "--no-header",
+        "--chunk-rows",
+        "500",
+    ];
+    let mut killed = 0;
+    for wait_ms in [150, 300] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run barge");
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        if child.try_wait().expect("poll barge").is_none() {
+            killed += 1;
+        }
+        child.kill().expect("kill -9 barge");
+        child.wait().expect("reap barge");
+    }
+    assert!(killed > 0, "every run finished first");
+    let run = barge(&args);
+    run.assert_ok();
+    assert_eq!(db.checksum("dst").await, want, "{}", run.stdout);
+}
