@@ -423,6 +423,11 @@ fn parquet_head(
              save it to a file and load that"
         )));
     };
+    if opts.encoding.is_some() {
+        return Err(Error::config(format!(
+            "{name}: Parquet's strings are UTF-8 by definition: drop --encoding"
+        )));
+    }
     #[cfg(feature = "parquet")]
     {
         let (reader, names) =

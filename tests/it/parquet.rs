@@ -311,6 +311,23 @@ fn parquet_that_cannot_be_read_says_what_to_do() {
         run.stderr
     );
 
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &into,
+        "--encoding",
+        "latin1",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {}: Parquet's strings are UTF-8 by definition: drop --encoding\n",
+            f.display()
+        )
+    );
+
     let csv = dir.write("plain.csv", "a,b\n1,2\n");
     let run = barge(&[
         "load",
