@@ -288,8 +288,7 @@ impl Load {
 
     /// Whether to create the table when it does not exist, from the input's header and the
     /// types of a sample of its rows (see [`crate::infer`]), or the schema of a typed input
-    /// (Arrow, Parquet). Default: yes for SQLite, no for
-    /// PostgreSQL.
+    /// (Arrow, Parquet). Default: yes for SQLite, no for PostgreSQL.
     pub fn create(mut self, yes: bool) -> Self {
         self.create = Some(yes);
         self
@@ -616,8 +615,9 @@ impl Load {
     /// Loads the values of a stream (structs, or maps with string keys), their fields mapped to
     /// the table's columns by name, as [`crate::source::rows`] describes. A missing table is
     /// created as a file's is ([`Load::create`]), from a sample of the first values, kept and
-    /// loaded with the rest: typed values say their types, strings are read as fields. Without [`Load::load_id`] such a load keeps no checkpoints; with one, a re-run of the
-    /// same stream resumes after the values already committed.
+    /// loaded with the rest: typed values say their types, strings are read as fields. Without
+    /// [`Load::load_id`] such a load keeps no checkpoints; with one, a re-run of the same stream
+    /// resumes after the values already committed.
     ///
     /// # Errors
     /// As [`Load::load_reader`]; also when a value is not a struct or map.
@@ -636,8 +636,9 @@ impl Load {
     }
 
     /// Loads rows that the program builds (see [`RowBatch`]), their values in the order of
-    /// `columns`. A missing table is created as [`Load::load_rows`]' is. The batches are pulled on the load's reader thread,
-    /// so an iterator that blocks (on a channel fed by another thread) is fine. Without
+    /// `columns`. A missing table is created as [`Load::load_rows`]' is. The batches are
+    /// pulled on the load's reader thread, so an iterator that blocks (on a channel fed by
+    /// another thread) is fine. Without
     /// [`Load::load_id`] such a load keeps no checkpoints; with one, a re-run with the same rows
     /// resumes after the rows already committed. With [`Load::rejects`], a bad row is written
     /// to the rejects file as a CSV line under a header of `columns`.

@@ -464,9 +464,7 @@ fn parquet_head(
     #[cfg(not(feature = "parquet"))]
     {
         let _ = (path, sample_rows);
-        Err(Error::config(
-            "this barge was built without Parquet: build it with the cargo feature \"parquet\"",
-        ))
+        Err(no_parquet())
     }
 }
 
@@ -515,6 +513,14 @@ pub fn reopen_at(
     })
 }
 
+/// Parquet input in a build without it.
+#[cfg(not(feature = "parquet"))]
+fn no_parquet() -> Error {
+    Error::config(
+        "this barge was built without Parquet: build it with the cargo feature \"parquet\"",
+    )
+}
+
 /// [`reopen_at`] for a Parquet file, whose positions are row numbers: the reader starts at
 /// the row `start` names, the rows before it skipped unread where whole pages allow.
 fn reopen_parquet(
@@ -532,9 +538,7 @@ fn reopen_parquet(
     #[cfg(not(feature = "parquet"))]
     {
         let _ = (path, name, opts, start);
-        Err(Error::config(
-            "this barge was built without Parquet: build it with the cargo feature \"parquet\"",
-        ))
+        Err(no_parquet())
     }
 }
 
