@@ -16,8 +16,29 @@ pub mod replay;
 pub mod rows;
 pub mod text;
 
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::record::{Record, RecordSource};
+
+/// Reads the next line of `rdr` into `buf` (emptied first), its newline included; returns its
+/// length, 0 at the end. For the formats whose records are lines (NDJSON, PostgreSQL's text
+/// format).
+///
+/// # Errors
+/// An I/O error, naming `input`.
+pub(crate) fn read_line(
+    rdr: &mut impl std::io::BufRead,
+    buf: &mut Vec<u8>,
+    input: &str,
+) -> Result<usize> {
+    buf.clear();
+    rdr.read_until(b'\n', buf).map_err(|source| {
+        ErrorKind::Io {
+            input: input.to_string(),
+            source,
+        }
+        .into()
+    })
+}
 
 impl<R: std::io::Read + Send> RecordSource for csv::CsvReader<R> {
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {

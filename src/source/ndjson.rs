@@ -117,16 +117,7 @@ pub fn sample_keys<R: Read>(rdr: R, lines: usize) -> std::io::Result<Vec<String>
 impl<R: Read + Send> RecordSource for NdjsonReader<R> {
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         loop {
-            self.buf.clear();
-            let n = self
-                .rdr
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|source| {
-                    crate::Error::from(ErrorKind::Io {
-                        input: self.input_name.clone(),
-                        source,
-                    })
-                })?;
+            let n = super::read_line(&mut self.rdr, &mut self.buf, &self.input_name)?;
             if n == 0 {
                 return Ok(false);
             }

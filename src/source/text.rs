@@ -10,7 +10,7 @@
 //! text is the null marker is an unquoted empty field (NULL). Lines are records, so positions
 //! are exact byte offsets: a resumed load seeks, and `--split` cuts between lines.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 
 use memchr::memchr2;
 
@@ -115,16 +115,7 @@ impl<R: Read + Send> RecordSource for TextReader<R> {
         if self.ended {
             return Ok(false);
         }
-        self.buf.clear();
-        let n = self
-            .rdr
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|source| {
-                crate::Error::from(ErrorKind::Io {
-                    input: self.input_name.clone(),
-                    source,
-                })
-            })?;
+        let n = super::read_line(&mut self.rdr, &mut self.buf, &self.input_name)?;
         if n == 0 {
             return Ok(false);
         }

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::backend::TestTarget;
-use crate::support::{barge, Dir};
+use crate::support::{barge, kill_after, Dir};
 
 const KV: &str =
     "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER CHECK (n >= 0))";
@@ -278,22 +278,7 @@ async fn a_load_killed_at_random_moments_resumes_exactly_on_every_backend() {
             "500",
             "--quiet",
         ];
-        let mut killed = 0;
-        for wait_ms in [40, 120, 250, 400] {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
-                .args(args)
-                .env_remove("DATABASE_URL")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("run barge");
-            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-            if child.try_wait().expect("poll barge").is_none() {
-                killed += 1;
-            }
-            child.kill().expect("kill -9 barge");
-            child.wait().expect("reap barge");
-        }
+        let killed = kill_after(&args, &[40, 120, 250, 400]).await;
         assert!(
             killed > 0,
             "{}: every run finished before its kill",

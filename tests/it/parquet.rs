@@ -4,9 +4,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch,
@@ -17,7 +15,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::support::backend::TestTarget;
-use crate::support::{barge, barge_with, fresh_db, Dir};
+use crate::support::{barge, barge_with, fresh_db, kill_after, Dir};
 
 /// The columns of the test file, as PostgreSQL declares them; `oracle` fills a table of them
 /// with the same values by SQL.
@@ -200,22 +198,7 @@ async fn a_parquet_load_killed_mid_file_resumes_exactly_on_every_backend() {
             "0",
             "--quiet",
         ];
-        let mut killed = 0;
-        for wait_ms in [60, 150, 300, 450] {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
-                .args(args)
-                .env_remove("DATABASE_URL")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("run barge");
-            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-            if child.try_wait().expect("poll barge").is_none() {
-                killed += 1;
-            }
-            child.kill().expect("kill -9 barge");
-            child.wait().expect("reap barge");
-        }
+        let killed = kill_after(&args, &[60, 150, 300, 450]).await;
         assert!(killed > 0, "{}: every run finished first", db.name());
         let run = barge(&args[..args.len() - 1]);
         run.assert_ok();

@@ -313,16 +313,9 @@ struct Event {
     doc: serde_json::Value,
 }
 
-/// The same rows as a stream of structs (the amount as a string keeps its exact digits, as a
-/// `Decimal` type would serialize it), into PostgreSQL and SQLite.
-#[tokio::test]
-async fn a_stream_of_structs_gives_the_same_table() {
-    let db = fresh_db("sources_structs").await;
-    let data = rows(5_000);
-    let want = reference(&db, &delimited(&data, ',')).await;
-    db.exec(&format!("CREATE TABLE t ({DDL})")).await;
-    let events: Vec<Event> = data
-        .iter()
+/// The rows as the structs a program would stream.
+fn structs(data: &[Row]) -> Vec<Event> {
+    data.iter()
         .map(|r| Event {
             id: r.id,
             n: r.n.clone(),
@@ -331,7 +324,18 @@ async fn a_stream_of_structs_gives_the_same_table() {
             at: r.at.clone(),
             doc: serde_json::from_str(&r.doc).unwrap(),
         })
-        .collect();
+        .collect()
+}
+
+/// The same rows as a stream of structs (the amount as a string keeps its exact digits, as a
+/// `Decimal` type would serialize it), into PostgreSQL and SQLite.
+#[tokio::test]
+async fn a_stream_of_structs_gives_the_same_table() {
+    let db = fresh_db("sources_structs").await;
+    let data = rows(5_000);
+    let want = reference(&db, &delimited(&data, ',')).await;
+    db.exec(&format!("CREATE TABLE t ({DDL})")).await;
+    let events = structs(&data);
     let report = barge::Load::into(&db.url)
         .unwrap()
         .table("t")
@@ -346,18 +350,6 @@ async fn a_stream_of_structs_gives_the_same_table() {
     // Into a table that does not exist, with create: its types from a sample of the first
     // 1,000 rows (typed values say theirs, strings are read as a file's fields), which are kept
     // and loaded with the rest. The same rows and values as the table made by hand.
-    let structs = |data: &[Row]| -> Vec<Event> {
-        data.iter()
-            .map(|r| Event {
-                id: r.id,
-                n: r.n.clone(),
-                ok: r.ok,
-                name: r.name.clone(),
-                at: r.at.clone(),
-                doc: serde_json::from_str(&r.doc).unwrap(),
-            })
-            .collect()
-    };
     let report = barge::Load::into(&db.url)
         .unwrap()
         .table("made")

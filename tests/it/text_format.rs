@@ -5,7 +5,7 @@
 use futures_util::TryStreamExt;
 
 use crate::support::backend::TestTarget;
-use crate::support::{barge, fresh_db, Dir, TestDb};
+use crate::support::{barge, fresh_db, kill_after, Dir, TestDb};
 
 const DDL: &str = "id bigint, s text, n numeric(12,2), at timestamptz, doc jsonb, ok boolean";
 
@@ -192,22 +192,7 @@ async fn a_text_load_killed_mid_file_resumes_exactly() {
         "--chunk-rows",
         "500",
     ];
-    let mut killed = 0;
-    for wait_ms in [150, 300] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_barge"))
-            .args(args)
-            .env_remove("DATABASE_URL")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("run barge");
-        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
-        if child.try_wait().expect("poll barge").is_none() {
-            killed += 1;
-        }
-        child.kill().expect("kill -9 barge");
-        child.wait().expect("reap barge");
-    }
+    let killed = kill_after(&args, &[150, 300]).await;
     assert!(killed > 0, "every run finished first");
     let run = barge(&args);
     run.assert_ok();

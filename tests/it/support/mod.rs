@@ -147,6 +147,28 @@ pub fn assert_indexes_built_at_the_end(run: &Run, count: usize) {
     );
 }
 
+/// Runs `barge args` once per wait in `waits_ms`, killing it (SIGKILL) after that long;
+/// returns how many of the runs were still going when killed.
+pub async fn kill_after(args: &[&str], waits_ms: &[u64]) -> usize {
+    let mut killed = 0;
+    for &wait_ms in waits_ms {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run barge");
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        if child.try_wait().expect("poll barge").is_none() {
+            killed += 1;
+        }
+        child.kill().expect("kill -9 barge");
+        child.wait().expect("reap barge");
+    }
+    killed
+}
+
 /// Runs again (with `-v`) the load `args` that a kill stopped while indexes were left out,
 /// with `extra`, and asserts that it says what becomes of them: left out until its end, or with
 /// `--keep-indexes` built before it loads.
