@@ -44,7 +44,9 @@ pub struct CsvArgs {
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
 
-    /// NDJSON: skip keys that are not columns of the table instead of failing.
+    /// Leave out the input's columns that the table does not have (a header's or --columns'
+    /// names, NDJSON keys, Parquet columns) instead of failing. A rejects file still holds
+    /// whole lines.
     #[arg(long)]
     pub ignore_unknown: bool,
 

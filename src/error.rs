@@ -203,7 +203,8 @@ impl Error {
                 "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path"
             }
             ErrorKind::UnknownColumns { .. } => {
-                "rename the file's header to match the table, or name the file's columns with --columns"
+                "rename the file's header to match the table, name the file's columns with \
+                 --columns, or pass --ignore-unknown to leave out the columns the table lacks"
             }
             #[cfg(feature = "postgres")]
             ErrorKind::Connect { .. } => {

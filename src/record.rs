@@ -66,6 +66,26 @@ impl Record {
         (&self.data[span.start..span.end], span.quoted)
     }
 
+    /// Keeps the fields whose `keep` is true, in order; a record of another width than `keep`
+    /// is left whole (the encoder reports its width). The record's input, kept for a rejects
+    /// file, stays the whole line.
+    pub(crate) fn keep_fields(&mut self, keep: &[bool]) {
+        if self.spans.len() != keep.len() {
+            return;
+        }
+        if self.shed.is_some() {
+            // Rebuilt from the fields: from all of them, before some go.
+            self.raw = self.input().into_owned();
+            self.shed = None;
+        }
+        let mut k = keep.iter();
+        self.spans.retain(|_| k.next().copied().unwrap_or(false));
+        if !self.typed.is_empty() {
+            let mut k = keep.iter();
+            self.typed.retain(|_| k.next().copied().unwrap_or(false));
+        }
+    }
+
     /// Where the record starts.
     pub fn position(&self) -> Position {
         self.position

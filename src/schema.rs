@@ -216,27 +216,7 @@ impl Table {
     pub fn map_columns(&self, names: &[String]) -> Result<Vec<usize>> {
         let mut unknown = Vec::new();
         let mut mapping = Vec::with_capacity(names.len());
-        for name in names {
-            let exact = self.columns.iter().position(|c| &c.name == name);
-            let unique = |same: &dyn Fn(&str) -> bool| {
-                let mut found = self
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| same(&c.name));
-                match (found.next(), found.next()) {
-                    (Some((i, _)), None) => Some(i),
-                    _ => None,
-                }
-            };
-            // Then the name `--create` would have given the column (`Event Type` ->
-            // `event_type`), so that a table barge created takes the same file again.
-            let found = exact
-                .or_else(|| unique(&|c| c.eq_ignore_ascii_case(name)))
-                .or_else(|| {
-                    let clean = crate::ident::sanitize(name);
-                    unique(&|c| !clean.is_empty() && c == clean)
-                });
+        for (name, found) in names.iter().zip(self.match_columns(names)) {
             match found {
                 Some(i) => mapping.push(i),
                 None => unknown.push(name.clone()),
@@ -259,6 +239,36 @@ impl Table {
             }
         }
         Ok(mapping)
+    }
+
+    /// The column each of the input's `names` matches (as [`Table::map_columns`] matches
+    /// them), `None` for a name the table lacks.
+    pub fn match_columns(&self, names: &[String]) -> Vec<Option<usize>> {
+        let mut mapping = Vec::with_capacity(names.len());
+        for name in names {
+            let exact = self.columns.iter().position(|c| &c.name == name);
+            let unique = |same: &dyn Fn(&str) -> bool| {
+                let mut found = self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| same(&c.name));
+                match (found.next(), found.next()) {
+                    (Some((i, _)), None) => Some(i),
+                    _ => None,
+                }
+            };
+            // Then the name `--create` would have given the column (`Event Type` ->
+            // `event_type`), so that a table barge created takes the same file again.
+            let found = exact
+                .or_else(|| unique(&|c| c.eq_ignore_ascii_case(name)))
+                .or_else(|| {
+                    let clean = crate::ident::sanitize(name);
+                    unique(&|c| !clean.is_empty() && c == clean)
+                });
+            mapping.push(found);
+        }
+        mapping
     }
 }
 

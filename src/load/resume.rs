@@ -145,7 +145,7 @@ impl Load {
             reader = match start {
                 Some(at) => {
                     let keys = dest.names.clone().unwrap_or_default();
-                    let mut r = input::reopen_at(p, name, &dest.opts, &keys, at)?;
+                    let mut r = dest.projected(input::reopen_at(p, name, &dest.opts, &keys, at)?);
                     r.set_json_fields(&json_fields(&dest.columns));
                     Box::new(crate::split::Bounded::new(r, end))
                 }
@@ -159,7 +159,7 @@ impl Load {
                 record: prefix.end_record,
             };
             let keys = dest.names.clone().unwrap_or_default();
-            reader = input::reopen_at(p, name, &dest.opts, &keys, start)?;
+            reader = dest.projected(input::reopen_at(p, name, &dest.opts, &keys, start)?);
             reader.set_json_fields(&json_fields(&dest.columns));
             resume.first_seq = prefix.chunk + 1;
             Progress::add(

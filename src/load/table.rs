@@ -15,6 +15,7 @@ use crate::sink::Backend;
 use crate::source::decompress::Compression;
 use crate::source::format::Format;
 use crate::source::input::{self, Head, Input, InputOptions};
+use crate::source::project::Projected;
 use crate::upsert::Upsert;
 
 /// Where the rows go and how they are read, as the table phase settled it.
@@ -27,6 +28,8 @@ pub(super) struct Destination {
     pub columns: Vec<Column>,
     /// The input's column names (header, NDJSON keys or `--columns`).
     pub names: Option<Vec<String>>,
+    /// Which of the input's fields are loaded, when some are left out (`--ignore-unknown`).
+    pub keep: Option<Vec<bool>>,
     /// The header line's bytes, for a rejects file.
     pub header_raw: Option<Vec<u8>>,
     /// What the input was compressed with.
@@ -46,6 +49,15 @@ pub(super) struct Destination {
 }
 
 impl Destination {
+    /// `reader` (the input opened again, to resume) with the fields this load leaves out left
+    /// out, as the first reader's were.
+    pub fn projected(&self, reader: Box<dyn RecordSource>) -> Box<dyn RecordSource> {
+        match &self.keep {
+            Some(keep) => Box::new(Projected::new(reader, keep.clone())),
+            None => reader,
+        }
+    }
+
     /// Adds what to do to a load's error: a value that does not fit a column this load chose
     /// the type of from a sample.
     pub fn explain(&self, e: Error) -> Error {
@@ -165,10 +177,38 @@ impl Load {
             }
             (None, None) => return Err(not_found(&table_name, db.dialect())),
         };
+        let mut keep = None;
         let columns = match &names {
             // A table created from this file has its columns in the file's order.
             _ if created.is_some() => table.columns.clone(),
             Some(names) => {
+                // With --ignore-unknown, the input's columns the table lacks are left out of
+                // each record (NDJSON's keys were left out by its reader already).
+                let found = table.match_columns(names);
+                let kept: Vec<String> = names
+                    .iter()
+                    .zip(&found)
+                    .filter(|(_, f)| f.is_some())
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                let names = if self.ignore_unknown && !kept.is_empty() && kept.len() < names.len() {
+                    let left_out: Vec<&str> = names
+                        .iter()
+                        .zip(&found)
+                        .filter(|(_, f)| f.is_none())
+                        .map(|(n, _)| n.as_str())
+                        .collect();
+                    tracing::info!(
+                        "leaving out the input's columns that {table} lacks: {}",
+                        left_out.join(", ")
+                    );
+                    let mask: Vec<bool> = found.iter().map(Option::is_some).collect();
+                    reader = Box::new(Projected::new(reader, mask.clone()));
+                    keep = Some(mask);
+                    &kept
+                } else {
+                    names
+                };
                 let mapping = table.map_columns(names).map_err(|e| match &guess {
                     Some(g) => e.with_hint(guess_hint(g)),
                     None => e,
@@ -224,6 +264,7 @@ impl Load {
                 created,
                 columns,
                 names,
+                keep,
                 header_raw,
                 compression,
                 path,

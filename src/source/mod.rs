@@ -12,6 +12,7 @@ pub mod input;
 pub mod ndjson;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod project;
 pub mod replay;
 pub mod rows;
 pub mod text;

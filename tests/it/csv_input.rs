@@ -1,6 +1,6 @@
 //! CSV reading: quoting, NULLs, encodings, headers and column mapping, identifiers.
 
-use crate::support::{assert_same_as_server_copy, barge, barge_with, fresh_db, Dir};
+use crate::support::{assert_same_as_server_copy, barge, barge_with, fresh_db, kill_after, Dir};
 
 #[tokio::test]
 async fn quoting_newlines_nulls_and_empty_strings() {
@@ -226,4 +226,83 @@ async fn many_chunks_and_workers_load_every_row_once() {
         .await;
         assert_eq!(count, 25_000);
     }
+}
+
+/// `--ignore-unknown` leaves out the file's columns the table lacks: the rest load as the
+/// server's COPY of those columns stores them, a bad row goes to the rejects file as its whole
+/// line, and a load killed in the middle resumes (the reopened file is narrowed the same way).
+#[tokio::test]
+async fn ignore_unknown_leaves_out_the_columns_the_table_lacks() {
+    let db = fresh_db("csv_ignore_unknown").await;
+    db.exec("CREATE TABLE t (id bigint, v text, n int); CREATE TABLE ref (LIKE t)")
+        .await;
+    let rows = 300_000;
+    let mut wide = String::from("extra,id,note,v,n,more\n");
+    let mut narrow = String::from("id,v,n\n");
+    for k in 1..=rows {
+        wide.push_str(&format!("x{k},{k},\"a, b\",value {k},{},{k}.5\n", k % 1000));
+        narrow.push_str(&format!("{k},value {k},{}\n", k % 1000));
+    }
+    db.server_copy("ref", "FORMAT csv, HEADER true", narrow.as_bytes())
+        .await;
+    let dir = Dir::new();
+    let f = dir.write("wide.csv", &wide);
+    let f = f.to_str().unwrap();
+    let args = [
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "500",
+    ];
+    // Without it: the columns the table lacks are named, and so is the way out.
+    let run = barge(&args);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.ends_with(
+            "hint: rename the file's header to match the table, name the file's columns with \
+             --columns, or pass --ignore-unknown to leave out the columns the table lacks\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let args = [&args[..], &["--ignore-unknown"]].concat();
+    let killed = kill_after(&args, &[150, 300]).await;
+    assert!(killed > 0, "every run finished first");
+    let run = barge(&args);
+    run.assert_ok();
+    assert_eq!(
+        db.checksum("t").await,
+        db.checksum("ref").await,
+        "{}",
+        run.stdout
+    );
+
+    // A bad value: its whole line, all six columns, is set aside.
+    let bad = dir.write(
+        "bad.csv",
+        "extra,id,note,v,n,more\nx,1,\"a, b\",v,notanumber,1.5\nx,2,n,w,3,2\n",
+    );
+    let rejects = dir.path().join("rejects.csv");
+    db.exec("TRUNCATE t").await;
+    let run = barge(&[
+        "load",
+        bad.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--ignore-unknown",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap(),
+        "extra,id,note,v,n,more\nx,1,\"a, b\",v,notanumber,1.5\n"
+    );
+    assert_eq!(db.rows_text("SELECT id, v, n FROM t").await, ["(2,w,3)"]);
 }
