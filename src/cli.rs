@@ -58,6 +58,11 @@ pub struct CsvArgs {
     #[arg(long)]
     pub no_header: bool,
 
+    /// The file has a header line: for --format text, whose files have none unless their
+    /// writer was asked for one (CSV and TSV files have one unless --no-header).
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+
     /// Unquoted text that means NULL. Default: an unquoted empty field is NULL; a quoted
     /// empty field ("") is the empty string, as in PostgreSQL's CSV COPY.
     #[arg(

@@ -82,7 +82,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn csv_options(a: &CsvArgs) -> CsvOptions {
     CsvOptions {
         delimiter: a.delimiter.unwrap_or(b','),
-        header: !a.no_header,
+        header: barge::has_header(a.format, a.header, a.no_header),
         null: a.null.clone().into_bytes(),
         ..CsvOptions::default()
     }
@@ -178,6 +178,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         ignore_unknown: args.csv.ignore_unknown,
         delimiter: args.csv.delimiter,
         no_header: args.csv.no_header,
+        header: args.csv.header,
         null: Some(args.csv.null.clone()),
         encoding: args.csv.encoding.clone(),
         sample_rows: args.csv.sample_rows,

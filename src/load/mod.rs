@@ -37,7 +37,7 @@ mod resume;
 mod table;
 
 pub use crate::sink::Mode;
-pub use options::{parse_bytes, parse_delimiter, parse_mode, LoadOptions};
+pub use options::{has_header, parse_bytes, parse_delimiter, parse_mode, LoadOptions};
 pub use report::{AlreadyLoaded, IndexesBuilt, LoadReport, UpsertReport};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two

@@ -35,6 +35,8 @@ pub struct LoadOptions {
     pub delimiter: Option<u8>,
     /// `--no-header`
     pub no_header: bool,
+    /// `--header` (for the text format, which has none unless told)
+    pub header: bool,
     /// `--null` (default: an unquoted empty field). For rows a program builds, a string
     /// equal to it is NULL only when it is given.
     pub null: Option<String>,
@@ -105,6 +107,7 @@ impl Default for LoadOptions {
             ignore_unknown: false,
             delimiter: None,
             no_header: false,
+            header: false,
             null: None,
             encoding: None,
             sample_rows: crate::infer::DEFAULT_SAMPLE_ROWS,
@@ -223,11 +226,17 @@ impl LoadOptions {
     pub fn csv(&self) -> CsvOptions {
         CsvOptions {
             delimiter: self.delimiter.unwrap_or(b','),
-            header: !self.no_header,
+            header: has_header(self.format, self.header, self.no_header),
             null: self.null.clone().unwrap_or_default().into_bytes(),
             ..CsvOptions::default()
         }
     }
+}
+
+/// Whether the input has a header line: `--header` or `--no-header` when given, else what
+/// its format has by default.
+pub fn has_header(format: Option<Format>, header: bool, no_header: bool) -> bool {
+    !no_header && (header || format.is_none_or(Format::header_by_default))
 }
 
 /// `--delimiter`'s value: one ASCII character that is not a quote or line break, or `tab`.

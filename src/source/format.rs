@@ -55,6 +55,13 @@ impl Format {
         }
     }
 
+    /// Whether a file of this format has a header line unless told otherwise: PostgreSQL's
+    /// text format has none (neither `COPY ... TO` nor `psql \copy ... to` writes one unless
+    /// asked to, nor MySQL's `INTO OUTFILE`); a CSV or TSV file has one.
+    pub fn header_by_default(self) -> bool {
+        self != Format::Text
+    }
+
     /// The format of the input at `path` (if a file) when `--format` does not say it: from
     /// its name, else Parquet when it starts with Parquet's magic bytes, else CSV.
     pub fn of_input(path: Option<&Path>) -> Format {
