@@ -149,6 +149,8 @@ fn python_spelling(advice: &str) -> String {
         "--workers",
         "--atomic",
         "--replace",
+        "--ignore-unknown",
+        "--header",
         "--mode",
         "--key",
         "--no-checkpoint",

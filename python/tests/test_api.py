@@ -270,3 +270,20 @@ def test_replace_swaps_the_rows_or_keeps_the_old_ones(pg, table, tmp_path):
         barge.load(pg.url, table, [{"id": 1, "v": "x"}, {"id": "not a number", "v": "y"}],
                    replace=True)
     assert pg.sql(f"SELECT count(*), min(id), max(id) FROM {table}") == "3|5|7"
+
+
+def test_text_format_and_ignore_unknown_are_keywords(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)")
+    path = tmp_path / "export.txt"
+    # As psql's \copy ... to writes it: no header, \N for NULL, backslash escapes.
+    path.write_text("1\ta\\tb\n2\t\\N\n3\t\n")
+    assert barge.load(pg.url, table, str(path), format="text").rows == 3
+    assert pg.sql(f"SELECT id, coalesce(v, 'NULL'), length(v) FROM {table} ORDER BY id") == (
+        "1|a\tb|3\n2|NULL|\n3||0")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("id,extra,v\n4,x,d\n")
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, str(wide))
+    assert "ignore_unknown=" in e.value.hint, e.value.hint
+    assert barge.load(pg.url, table, str(wide), ignore_unknown=True).rows == 1
+    assert pg.sql(f"SELECT v FROM {table} WHERE id = 4") == "d"
