@@ -5,11 +5,10 @@
 //! `TestTarget`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::backend::TestTarget;
-use crate::support::{barge, kill_after, Dir};
+use crate::support::{barge, kill_after, spawn_barge_silent, Dir};
 
 const KV: &str =
     "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER CHECK (n >= 0))";
@@ -525,23 +524,17 @@ async fn replace_swaps_the_rows_in_one_transaction_on_every_backend() {
         assert_eq!(state().await, replaced, "{}", db.name());
 
         // Killed in the middle: the same. Every count read meanwhile is the old or the new.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
-            .args([
-                "load",
-                big.to_str().unwrap(),
-                "--into",
-                &url,
-                "--table",
-                "kv",
-                "--replace",
-                "--chunk-rows",
-                "2000",
-            ])
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run barge");
+        let mut child = spawn_barge_silent(&[
+            "load",
+            big.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "kv",
+            "--replace",
+            "--chunk-rows",
+            "2000",
+        ]);
         let mut seen = BTreeSet::new();
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_millis(15)).await;

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::pg::{fresh_db_at, PrivateServer};
-use crate::support::{barge, fresh_db, Dir, Run, TestDb};
+use crate::support::{barge, fresh_db, spawn_barge_silent, Dir, Run, TestDb};
 
 const DDL: &str = "id int PRIMARY KEY, n smallint, amount numeric(6,2), \
                    name varchar(5) NOT NULL, d date, j jsonb, v int CHECK (v >= 0)";
@@ -363,13 +363,7 @@ async fn kill_9_and_rerun_write_each_reject_once() {
         // Each run is killed once it has committed a few more chunks (of 120), so that the
         // load is mid-way however fast the machine is.
         let before = committed_chunks(&db).await;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
-            .args(args)
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn barge");
+        let mut child = spawn_barge_silent(&args);
         let until = Instant::now() + Duration::from_secs(60);
         while Instant::now() < until && child.try_wait().ok().flatten().is_none() {
             if committed_chunks(&db).await >= before + 8 {

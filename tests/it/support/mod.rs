@@ -49,6 +49,18 @@ pub fn spawn_barge(args: &[&str]) -> std::process::Child {
         .expect("spawn barge")
 }
 
+/// Starts `barge` without waiting for it, its output thrown away (a run to be killed, whose
+/// output nobody reads, must not block on a full pipe).
+pub fn spawn_barge_silent(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_barge"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn barge")
+}
+
 /// The rerun `run` said it resumed after the `committed` rows of the run it follows.
 pub fn assert_resumed_after(run: &Run, committed: i64) {
     let said = format!(
@@ -152,13 +164,7 @@ pub fn assert_indexes_built_at_the_end(run: &Run, count: usize) {
 pub async fn kill_after(args: &[&str], waits_ms: &[u64]) -> usize {
     let mut killed = 0;
     for &wait_ms in waits_ms {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_barge"))
-            .args(args)
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run barge");
+        let mut child = spawn_barge_silent(args);
         tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
         if child.try_wait().expect("poll barge").is_none() {
             killed += 1;
