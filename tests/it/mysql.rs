@@ -756,6 +756,14 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
     let db = fresh_db("cross").await;
     db.exec("CREATE TABLE c (id int PRIMARY KEY, v int NOT NULL)")
         .await;
+    // Each chunk pauses before its row 497, so that the next chunk, sent meanwhile, takes the
+    // key of row 498 first, however busy the machine (without it, a loaded machine could run
+    // the chunks one after the other, and no chunk would ever hold another's key).
+    db.exec(
+        "CREATE TRIGGER c_pause BEFORE INSERT ON c FOR EACH ROW \
+         IF NEW.id % 500 = 497 THEN SET @paused = SLEEP(0.1); END IF",
+    )
+    .await;
     let mut csv = String::from("id,v\n");
     let mut bad = BTreeSet::new();
     let (mut good, mut sum) = (0i64, 0i64);
