@@ -49,6 +49,22 @@ pub fn spawn_barge(args: &[&str]) -> std::process::Child {
         .expect("spawn barge")
 }
 
+/// Runs the load `args` into PostgreSQL table `table` at `url`, killing it later each time
+/// until a kill leaves it midway (some of its `rows` committed, not all), however fast or busy
+/// the machine is; panics when none does.
+pub async fn kill_midway(args: &[&str], url: &str, table: &str, rows: i64) {
+    let sql = format!("SELECT count(*)::text FROM {table}");
+    let mut n = 0;
+    for wait_ms in [80, 200, 400, 800, 1600, 3200] {
+        kill_after(args, &[wait_ms]).await;
+        n = pg::query_text(url, &sql).await.parse().expect("a count");
+        if n > 0 && n < rows {
+            return;
+        }
+    }
+    panic!("no kill stopped the load midway: {n} rows");
+}
+
 /// Starts `barge` without waiting for it, its output thrown away (a run to be killed, whose
 /// output nobody reads, must not block on a full pipe).
 pub fn spawn_barge_silent(args: &[&str]) -> std::process::Child {
