@@ -151,14 +151,12 @@ fn schema(args: SchemaArgs) -> ExitCode {
     match inferred {
         Ok(t) => {
             out!("{};", t.create_sql(&table, dialect, false));
-            if opts.format == Format::Parquet {
-                out!("-- from the Parquet schema");
-            } else {
-                out!(
-                    "-- from the header and {} row{}",
-                    thousands(t.sampled_rows),
-                    if t.sampled_rows == 1 { "" } else { "s" }
-                );
+            let rows = rows(t.sampled_rows);
+            match opts.format {
+                Format::Parquet => out!("-- from the Parquet schema"),
+                Format::Ndjson => out!("-- from the keys and {rows}"),
+                _ if opts.csv.header => out!("-- from the header and {rows}"),
+                _ => out!("-- from {rows}"),
             }
             ExitCode::SUCCESS
         }

@@ -199,3 +199,27 @@ async fn a_text_load_killed_mid_file_resumes_exactly() {
     assert!(run.stdout.contains("Resumed: skipped "), "{}", run.stdout);
     assert_eq!(db.checksum("dst").await, want, "{}", run.stdout);
 }
+
+/// `barge schema` of a text-format file: no header line, so the names are given, and the
+/// summary says the types came from the rows alone.
+#[test]
+fn schema_of_a_text_file_names_its_columns_and_reads_no_header() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/events.txt");
+    let run = barge(&[
+        "schema",
+        example,
+        "--format",
+        "text",
+        "--columns",
+        "id,user_id,amount,score,active,name,created_at,day,tag,payload",
+        "--dialect",
+        "postgres",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .ends_with("    \"tag\" uuid,\n    \"payload\" jsonb\n);\n-- from 12 rows\n"),
+        "{}",
+        run.stdout
+    );
+}
