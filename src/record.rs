@@ -468,6 +468,28 @@ impl RecordSource for Box<dyn RecordSource> {
     }
 }
 
+/// Every record of `src`, each as its fields' text (lossy) and whether each was quoted: what
+/// the readers' unit tests compare.
+#[cfg(test)]
+pub(crate) fn read_all(src: &mut dyn RecordSource) -> Vec<Vec<(String, bool)>> {
+    let mut rec = Record::default();
+    let mut out = Vec::new();
+    loop {
+        match src.read_record(&mut rec) {
+            Ok(true) => out.push(
+                (0..rec.len())
+                    .map(|i| {
+                        let (b, quoted) = rec.field(i);
+                        (String::from_utf8_lossy(b).into_owned(), quoted)
+                    })
+                    .collect(),
+            ),
+            Ok(false) => return out,
+            Err(e) => panic!("reading: {e}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -563,19 +563,7 @@ mod tests {
             }
         }
         let mut r = CsvReader::new(Slow(input, chunk), "t", CsvOptions::default());
-        let mut rec = Record::default();
-        let mut out = Vec::new();
-        while r.read_record(&mut rec).unwrap() {
-            out.push(
-                (0..rec.len())
-                    .map(|i| {
-                        let (b, q) = rec.field(i);
-                        (String::from_utf8(b.to_vec()).unwrap(), q)
-                    })
-                    .collect(),
-            );
-        }
-        out
+        crate::record::read_all(&mut r)
     }
 
     fn f(s: &str, q: bool) -> (String, bool) {

@@ -252,19 +252,15 @@ mod tests {
             (DEFAULT_NULL.to_vec(), Vec::new()),
             false,
         );
-        let mut rec = Record::default();
-        let mut out = Vec::new();
-        while r.read_record(&mut rec).unwrap() {
-            out.push(
-                (0..rec.len())
-                    .map(|i| {
-                        let (b, quoted) = rec.field(i);
-                        quoted.then(|| String::from_utf8_lossy(b).into_owned())
-                    })
-                    .collect(),
-            );
-        }
-        out
+        // A NULL is the one unquoted field here.
+        crate::record::read_all(&mut r)
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|(v, quoted)| quoted.then_some(v))
+                    .collect()
+            })
+            .collect()
     }
 
     fn s(v: &str) -> Option<String> {
