@@ -386,19 +386,18 @@ fn program_head(
     let header_raw = (header && opts.csv.keep_raw).then(|| super::batch::csv_header(&names));
     let (reader, inferred): (Box<dyn RecordSource>, _) = match sample_rows {
         None => (reader, None),
-        Some(_) if reader.inferred().is_some() => {
-            let inferred = reader.inferred();
-            (reader, inferred)
-        }
-        Some(n) => {
-            let kept = super::replay::KeptRecords::sample(reader, n)?;
-            let mut sample = infer::Sample::new(Some(&names), &opts.csv.null);
-            for rec in kept.kept() {
-                sample.add(rec);
+        Some(n) => match reader.inferred() {
+            Some(own) => (reader, Some(own)),
+            None => {
+                let kept = super::replay::KeptRecords::sample(reader, n)?;
+                let mut sample = infer::Sample::new(Some(&names), &opts.csv.null);
+                for rec in kept.kept() {
+                    sample.add(rec);
+                }
+                let table = sample.table();
+                (Box::new(kept), Some(table))
             }
-            let table = sample.table();
-            (Box::new(kept), Some(table))
-        }
+        },
     };
     Ok(Head {
         reader,
