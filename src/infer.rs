@@ -277,6 +277,10 @@ impl<'a> Sample<'a> {
     /// reports it). A typed field (from a program or Arrow) says its type; a text field's is
     /// read from its text.
     pub fn add(&mut self, rec: &Record) {
+        // As the load skips it (see `Record::is_blank_line`).
+        if rec.is_blank_line() && self.width.is_none_or(|w| w > 1) {
+            return;
+        }
         self.rows += 1;
         let width = *self.width.get_or_insert(rec.len());
         if rec.len() != width {

@@ -252,6 +252,11 @@ fn read_chunks<R: RecordSource>(
             }
             continue;
         }
+        // An empty line is no row of a table of several columns (a table of one takes it
+        // as a NULL, as PostgreSQL does).
+        if rec.is_blank_line() && encoder.columns().len() > 1 {
+            continue;
+        }
         if chunk.rows == 0 && chunk.rejects.is_empty() {
             chunk.first = rec.position();
         }

@@ -146,6 +146,14 @@ impl Record {
         self.typed.get(i).copied().flatten()
     }
 
+    /// Whether the record is an empty line: one unquoted empty field. Files often end with
+    /// one (spreadsheets, editors, files joined with `cat`); for a table of several columns
+    /// it is no row, where PostgreSQL's COPY would refuse it as one field of too few.
+    pub(crate) fn is_blank_line(&self) -> bool {
+        matches!(self.spans[..], [Span { start, end, quoted: false }] if start == end)
+            && self.typed.is_empty()
+    }
+
     /// The record's input bytes as [`Record::raw`] gives them, rebuilt from the fields when
     /// the reader let go of them.
     pub fn input(&self) -> std::borrow::Cow<'_, [u8]> {

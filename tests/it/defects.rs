@@ -557,3 +557,98 @@ async fn a_nul_byte_after_create_gets_no_hint_to_sample_more() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("--sample-rows"), "{}", run.stderr);
 }
+
+/// Spreadsheets and editors end files with an empty line, and `cat` joins files with them in
+/// between: each was refused as a row of one field ("expected 5 fields, found 1"), failing the
+/// load. Now an empty line is no row of a table of several columns, read or sampled; in a
+/// table of one column it is a NULL, as PostgreSQL's COPY reads it.
+#[tokio::test]
+async fn empty_lines_are_no_rows() {
+    let db = fresh_db("blank_lines").await;
+    db.exec("CREATE TABLE people (id int, name text, score numeric)")
+        .await;
+    let dir = Dir::new();
+    let body =
+        "id,name,score\r\n1,Ann,1.5\r\n\r\n2,Bob,2\r\n\"\",\"\",\r\n3,\"Cy\ncy\",3\r\n\r\n\r\n";
+    let f = dir.write("people.csv", body);
+    let f = f.to_str().unwrap();
+    // A quoted empty field is a value, not an empty line: that row is refused (id "").
+    let rej = dir.path().join("p.rej");
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--rejects",
+        rej.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stdout.contains("Rejected 1 row"), "{}", run.all());
+    assert_eq!(
+        std::fs::read_to_string(&rej).unwrap_or_default(),
+        "id,name,score\r\n\"\",\"\",\r\n"
+    );
+    assert_eq!(
+        db.rows_text(
+            "SELECT count(*), sum(id), string_agg(name, '|' ORDER BY id), sum(score) FROM people"
+        )
+        .await,
+        ["(3,6,\"Ann|Bob|Cy\ncy\",6.5)"]
+    );
+    // The embedded default creates the table from a sample with empty lines in it.
+    let f = dir.write("people2.csv", body.replace("\"\",\"\",\r\n", ""));
+    let run = barge_in(
+        Some(dir.path()),
+        &["load", f.to_str().unwrap(), "--table", "people"],
+        &[],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let conn = rusqlite::Connection::open(dir.path().join("barge.db")).unwrap();
+    let got: (i64, i64, f64) = conn
+        .query_row(
+            "SELECT count(*), sum(id), sum(score) FROM people",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(got, (3, 6, 6.5));
+    // One column: an empty line is a NULL there.
+    db.exec("CREATE TABLE one (v text)").await;
+    let one = dir.write("one.csv", "v\na\n\nb\n");
+    barge(&[
+        "load",
+        one.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "one",
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(v) FROM one").await,
+        ["(3,2)"]
+    );
+}
+
+/// An unknown user was told that pg_hba.conf kept it out, which sends a user to the server's
+/// files for a typo in the URL.
+#[tokio::test]
+async fn an_unknown_user_is_told_to_check_the_user_name() {
+    let db = fresh_db("unknown_user").await;
+    let dir = Dir::new();
+    let f = dir.write("t.csv", "a\n1\n");
+    let url = db.url.replacen("postgres@", "nobody_here:s3cret@", 1);
+    assert_ne!(url, db.url, "the test database's URL names its user");
+    let run = barge(&["load", f.to_str().unwrap(), "--into", &url, "--table", "t"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("role \"nobody_here\" does not exist")
+            && run.stderr.contains(
+                "hint: there is no user \"nobody_here\" on this server: check the user name"
+            ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all().contains("s3cret"), "{}", run.all());
+}

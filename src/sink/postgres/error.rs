@@ -149,6 +149,10 @@ fn connect_hint(e: &Error, pg: &PgTarget) -> Option<String> {
              with sslrootcert=...)"
                 .to_string()
         }
+        Some("28000") if text.contains("does not exist") => format!(
+            "there is no user \"{user}\" on this server: check the user name in the URL (or \
+             PGUSER), or create the role (CREATE ROLE ... LOGIN)"
+        ),
         Some("28000") => format!(
             "the server does not let user \"{user}\" in from here (pg_hba.conf); check the user, \
              host and sslmode"
