@@ -497,7 +497,7 @@ pub async fn is_empty<L: Ledger>(db: &mut L, table: &crate::schema::Table) -> Re
 }
 
 /// What a checkpoint row records of a chunk (its data may already be gone to the server).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ChunkMeta {
     /// Chunk number.
     pub seq: u64,
@@ -513,13 +513,20 @@ pub struct ChunkMeta {
     pub end_record: u64,
     /// Line after its last row.
     pub end_line: u64,
+    /// The input its rows come from, when one load reads several in one transaction.
+    pub input: Option<std::sync::Arc<str>>,
 }
 
 impl ChunkMeta {
-    /// `chunk 3, records 30001-40000`, for messages.
+    /// `chunk 3, records 30001-40000` (`... of b.csv` in a load of several files in one
+    /// transaction), for messages.
     pub fn describe(&self) -> String {
+        let of = match &self.input {
+            Some(input) => format!(" of {input}"),
+            None => String::new(),
+        };
         format!(
-            "chunk {}, records {}-{}",
+            "chunk {}, records {}-{}{of}",
             self.seq, self.first_record, self.end_record
         )
     }
@@ -534,6 +541,7 @@ impl ChunkMeta {
             first_record: chunk.first.record,
             end_record: chunk.last.record,
             end_line: chunk.end_line,
+            input: chunk.input.as_ref().map(|i| i.name.clone()),
         }
     }
 }

@@ -84,6 +84,9 @@ pub struct Chunk {
     pub raw_rows: Vec<RawRow>,
     /// The in-flight bytes this chunk holds, given back when it is dropped.
     pub grant: Option<crate::budget::Grant>,
+    /// The input its rows come from, when one load reads several in one transaction (see
+    /// [`crate::source::chain`]): its messages name it.
+    pub input: Option<crate::record::InputOf>,
 }
 
 /// Where one row of a chunk came from (kept with `--rejects`).
@@ -176,6 +179,7 @@ impl Chunk {
             raw: Vec::new(),
             raw_rows: Vec::new(),
             grant: None,
+            input: None,
         }
     }
 

@@ -301,6 +301,24 @@ impl Error {
         self
     }
 
+    /// An error about a record of `input`, whose positions were counted from `base` bytes
+    /// before its start (see [`crate::record::RecordSource::locate`]).
+    pub(crate) fn located(mut self, name: &str, base: u64) -> Self {
+        match &mut *self.kind {
+            ErrorKind::Csv {
+                input, position, ..
+            }
+            | ErrorKind::Value {
+                input, position, ..
+            } => {
+                *input = name.to_string();
+                position.byte = position.byte.saturating_sub(base);
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// Names the chunk a database error belongs to.
     pub(crate) fn in_chunk(mut self, seq: u64) -> Self {
         match &mut *self.kind {

@@ -235,12 +235,25 @@ fn read_chunks<R: RecordSource>(
         if flags.raised() {
             return Ok(());
         }
+        if let Some(input) = reader.next_input() {
+            // A chunk holds the rows of one input, which its messages name.
+            if chunk.rows > 0 || !chunk.rejects.is_empty() {
+                seq += 1;
+                let full = std::mem::replace(&mut chunk, Chunk::new(seq, capacity));
+                encoder.begin_chunk(&mut chunk);
+                if !send(full) {
+                    return Ok(());
+                }
+            }
+            chunk.input = Some(input);
+        }
         if let Some(done) = resume.skip.find(rec.position().byte) {
             Progress::add(&progress.rows_skipped, 1);
             if rec.position().byte == done.first_byte {
                 // The committed chunk's own number: chunks after it keep their numbers.
                 if chunk.rows > 0 {
                     let full = std::mem::replace(&mut chunk, Chunk::new(done.chunk + 1, capacity));
+                    chunk.input.clone_from(&full.input);
                     encoder.begin_chunk(&mut chunk);
                     if !send(full) {
                         return Ok(());
@@ -286,7 +299,7 @@ fn read_chunks<R: RecordSource>(
                 chunk.rejects.push(r);
                 count_reject(&mut rejected, opts)?;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(reader.locate(e)),
         }
         chunk.last = rec.position();
         chunk.end_byte = rec.position().byte + rec.input_len();
@@ -343,6 +356,7 @@ fn cut_if_full(
     // The input kept for --rejects, likewise (else it grows by doubling, up to twice over).
     let raw = chunk.raw.len();
     let full = std::mem::replace(chunk, Chunk::new(*seq, *capacity));
+    chunk.input.clone_from(&full.input);
     if opts.rejects {
         chunk.raw.reserve((raw + raw / 8).min(opts.chunk_bytes));
     }

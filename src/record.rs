@@ -417,6 +417,22 @@ pub fn typed_text(v: Typed, field: &[u8]) -> String {
     }
 }
 
+/// Which of several inputs read as one (see [`crate::source::chain`]) records come from.
+#[derive(Clone, Debug)]
+pub struct InputOf {
+    /// Its name, for messages.
+    pub name: std::sync::Arc<str>,
+    /// The bytes of the inputs before it: records' positions count over all of them.
+    pub base: u64,
+}
+
+impl InputOf {
+    /// `e`, an error about one of its records, named after it and placed in it.
+    pub fn locate(&self, e: crate::error::Error) -> crate::error::Error {
+        e.located(&self.name, self.base)
+    }
+}
+
 /// A reader of records.
 pub trait RecordSource: Send {
     /// Reads the next record into `rec`; `false` at the end of the input.
@@ -448,6 +464,19 @@ pub trait RecordSource: Send {
     fn inferred(&self) -> Option<crate::infer::InferredTable> {
         None
     }
+
+    /// The input the records from here on come from, once each time it changes, for a source
+    /// that reads several inputs one after another (`None` from any other). The pipeline
+    /// starts a new chunk there, so that a chunk's messages name one input.
+    fn next_input(&mut self) -> Option<InputOf> {
+        None
+    }
+
+    /// `e`, an error about the record just read, placed in the input that record came from: a
+    /// source of several inputs counts positions over all of them.
+    fn locate(&self, e: crate::error::Error) -> crate::error::Error {
+        e
+    }
 }
 
 impl RecordSource for Box<dyn RecordSource> {
@@ -473,6 +502,14 @@ impl RecordSource for Box<dyn RecordSource> {
 
     fn inferred(&self) -> Option<crate::infer::InferredTable> {
         (**self).inferred()
+    }
+
+    fn next_input(&mut self) -> Option<InputOf> {
+        (**self).next_input()
+    }
+
+    fn locate(&self, e: crate::error::Error) -> crate::error::Error {
+        (**self).locate(e)
     }
 }
 

@@ -701,15 +701,6 @@ impl Load {
         let Some(first) = paths.first() else {
             return Err(Error::config("no input files"));
         };
-        // Each file is a run of its own, so each would commit on its own: not all or nothing.
-        if self.atomic && paths.len() > 1 {
-            return Err(Error::config(format!(
-                "--atomic loads one file in one transaction, and {} files were given: load them \
-                 one --atomic run at a time, or together without --atomic (a rerun then skips \
-                 what was loaded)",
-                paths.len()
-            )));
-        }
         let table = match &self.table {
             Some(t) => t.clone(),
             None => default_table_name(first)?,
@@ -748,16 +739,25 @@ impl Load {
                 sizes.len()
             )));
         }
+        // Each file is a run of its own, which commits on its own; the files of one transaction
+        // (--atomic, --replace) are one run, read one after another.
+        let runs: Vec<(usize, Vec<PathBuf>)> = if this.atomic {
+            vec![(0, paths[1..].to_vec())]
+        } else {
+            (0..paths.len()).map(|i| (i, Vec::new())).collect()
+        };
         let mut reports: Vec<LoadReport> = Vec::with_capacity(paths.len());
-        for (i, path) in paths.iter().enumerate() {
+        for (i, then) in runs {
+            let path = &paths[i];
             self.progress
                 .bytes_base
                 .store(sizes[..i].iter().sum(), Ordering::Relaxed);
             let name = path.display().to_string();
             let among = Among {
                 first: i == 0,
-                last: i + 1 == paths.len(),
+                last: i + 1 == paths.len() || !then.is_empty(),
                 group: reports.first().and_then(|r| r.load_id.clone()),
+                then,
             };
             let r = this
                 .run(Input::File(path.clone()), &name, &table, among)
@@ -936,7 +936,9 @@ impl Load {
     ) -> Result<LoadReport> {
         let started = Instant::now();
         let from_file = matches!(input, Input::File(_));
-        let (reader, dest) = self.destination(&mut db, input, name, table).await?;
+        let (reader, dest) = self
+            .destination(&mut db, input, name, table, &among.then)
+            .await?;
         let (rows, run) = match self
             .resume(&mut db, &dest, reader, name, among.first)
             .await?
@@ -1017,6 +1019,9 @@ struct Among {
     /// The first file's load id: the indexes left out are recorded under it, so that every
     /// file of the load, and a rerun of any of them, keeps them out.
     group: Option<String>,
+    /// The files this run reads after its own, in the same transaction (an atomic load of
+    /// several files).
+    then: Vec<PathBuf>,
 }
 
 impl Among {
@@ -1024,6 +1029,7 @@ impl Among {
         first: true,
         last: true,
         group: None,
+        then: Vec::new(),
     };
 }
 

@@ -12,6 +12,7 @@ use crate::ident::Dialect;
 use crate::record::RecordSource;
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::Backend;
+use crate::source::chain;
 use crate::source::decompress::Compression;
 use crate::source::format::Format;
 use crate::source::input::{self, Head, Input, InputOptions};
@@ -96,6 +97,7 @@ impl Load {
         input: Input,
         name: &str,
         table: &str,
+        then: &[PathBuf],
     ) -> Result<(Box<dyn RecordSource>, Destination)> {
         let table_name = TableName::parse(table)?;
         let existing = db.introspect(&table_name).await?;
@@ -124,8 +126,28 @@ impl Load {
         let input_name = name.to_string();
         let compressed = self.progress.compressed_bytes_read.clone();
         let head_opts = opts.clone();
-        let head =
-            move || input::read_head(input, &input_name, &head_opts, sample_rows, compressed);
+        // The files read after this one in the same transaction, each with its own format.
+        let then: Vec<(PathBuf, InputOptions)> = then
+            .iter()
+            .map(|p| {
+                let mut o = self.input_options(Some(p));
+                o.known_columns.clone_from(&opts.known_columns);
+                (p.clone(), o)
+            })
+            .collect();
+        let head = move || -> Result<Head> {
+            let head = input::read_head(
+                input,
+                &input_name,
+                &head_opts,
+                sample_rows,
+                compressed.clone(),
+            )?;
+            if then.is_empty() {
+                return Ok(head);
+            }
+            chain::chained(head, &input_name, then, compressed)
+        };
         let head = tokio::task::spawn_blocking(head)
             .await
             .map_err(|e| Error::internal(format!("the reader thread failed: {e}")))??;

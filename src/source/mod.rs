@@ -5,6 +5,7 @@
 #[cfg(feature = "arrow")]
 pub mod arrow;
 pub mod batch;
+pub mod chain;
 pub mod csv;
 pub mod decompress;
 pub mod format;

@@ -54,4 +54,12 @@ impl RecordSource for Projected {
     fn inferred(&self) -> Option<crate::infer::InferredTable> {
         self.inner.inferred()
     }
+
+    fn next_input(&mut self) -> Option<crate::record::InputOf> {
+        self.inner.next_input()
+    }
+
+    fn locate(&self, e: crate::error::Error) -> crate::error::Error {
+        self.inner.locate(e)
+    }
 }

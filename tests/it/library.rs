@@ -72,9 +72,7 @@ async fn a_reader_and_a_file_give_the_same_rows() {
 async fn an_async_reader_loads_like_a_file_compressed_or_not() {
     let dir = Dir::new();
     let csv = events_csv(2_000);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, csv.as_bytes()).unwrap();
-    let gz = gz.finish().unwrap();
+    let gz = crate::support::gzip(csv.as_bytes());
     for (name, bytes) in [("plain", csv.as_bytes().to_vec()), ("gzip", gz)] {
         let db = dir.path().join(format!("{name}.db"));
         let report = barge::Load::into(&format!("sqlite://{}", db.display()))

@@ -1,9 +1,7 @@
 //! Every source gives the same table: CSV, TSV, NDJSON, gzip and zstd, standard input, several
 //! files and globs, into PostgreSQL and SQLite; a truncated gzip stream is an error.
 
-use std::io::Write;
-
-use crate::support::{barge, barge_with, fresh_db, Dir, TestDb};
+use crate::support::{barge, barge_with, fresh_db, gzip, Dir, TestDb};
 
 const DDL: &str = "id bigint PRIMARY KEY, n numeric(12,2), ok boolean, name text, \
                    at timestamptz, doc jsonb";
@@ -92,12 +90,6 @@ fn ndjson(rows: &[Row]) -> String {
         s.push('\n');
     }
     s
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(data).unwrap();
-    gz.finish().unwrap()
 }
 
 async fn reference(db: &TestDb, csv: &str) -> (i64, String) {

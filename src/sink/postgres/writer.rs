@@ -576,6 +576,10 @@ impl PgSink {
                     Ok(client) => {
                         resolve::resolve(client, &plan.input, &plan.columns, &mut chunk, rejecting)
                             .await
+                            .map_err(|e| match &chunk.input {
+                                Some(input) => input.locate(e),
+                                None => e,
+                            })
                     }
                     Err(e) => Err(e),
                 };
@@ -616,7 +620,7 @@ impl PgSink {
         let meta = ChunkMeta::of(&chunk);
         let mut work = Work {
             data: Bytes::from(std::mem::take(&mut chunk.data)),
-            meta,
+            meta: meta.clone(),
             ordinal: chunk.ordinal,
             rejects: std::mem::take(&mut chunk.rejects),
             raw: std::mem::take(&mut chunk.raw),

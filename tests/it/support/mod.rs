@@ -261,3 +261,10 @@ pub async fn assert_same_as_server_copy(
     }
     got
 }
+
+/// `data`, gzip-compressed.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, data).expect("compress in memory");
+    gz.finish().expect("compress in memory")
+}
