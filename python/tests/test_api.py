@@ -270,6 +270,18 @@ def test_replace_swaps_the_rows_or_keeps_the_old_ones(pg, table, tmp_path):
         barge.load(pg.url, table, [{"id": 1, "v": "x"}, {"id": "not a number", "v": "y"}],
                    replace=True)
     assert pg.sql(f"SELECT count(*), min(id), max(id) FROM {table}") == "3|5|7"
+    # Several files replace the rows together; a bad row in the second names that file.
+    parts = [tmp_path / "part-1.csv", tmp_path / "part-2.csv"]
+    parts[0].write_text("id,v\n1,a\n2,b\n")
+    parts[1].write_text("id,v\n3,c\n")
+    r = barge.load(pg.url, table, [str(p) for p in parts], replace=True)
+    assert r.rows == 3 and r.to_dict()["files"] == 2
+    assert pg.sql(f"SELECT string_agg(id || v, ',' ORDER BY id) FROM {table}") == "1a,2b,3c"
+    parts[1].write_text("id,v\n3,c\nx,d\n")
+    with pytest.raises(barge.BadRow) as e:
+        barge.load(pg.url, table, [str(p) for p in parts], replace=True)
+    assert str(e.value).startswith(f"{parts[1]}: record 3 (line 3, byte 8)"), str(e.value)
+    assert pg.sql(f"SELECT string_agg(id || v, ',' ORDER BY id) FROM {table}") == "1a,2b,3c"
 
 
 def test_text_format_and_ignore_unknown_are_keywords(pg, table, tmp_path):
