@@ -280,7 +280,7 @@ def test_replace_swaps_the_rows_or_keeps_the_old_ones(pg, table, tmp_path):
     parts[1].write_text("id,v\n3,c\nx,d\n")
     with pytest.raises(barge.BadRow) as e:
         barge.load(pg.url, table, [str(p) for p in parts], replace=True)
-    assert str(e.value).startswith(f"{parts[1]}: record 3 (line 3, byte 8)"), str(e.value)
+    assert str(e.value).startswith(f"{parts[1]}: record 3 (line 3, byte 9)"), str(e.value)
     assert pg.sql(f"SELECT string_agg(id || v, ',' ORDER BY id) FROM {table}") == "1a,2b,3c"
 
 
