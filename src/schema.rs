@@ -244,32 +244,34 @@ impl Table {
     /// The column each of the input's `names` matches (as [`Table::map_columns`] matches
     /// them), `None` for a name the table lacks.
     pub fn match_columns(&self, names: &[String]) -> Vec<Option<usize>> {
-        let mut mapping = Vec::with_capacity(names.len());
-        for name in names {
-            let exact = self.columns.iter().position(|c| &c.name == name);
-            let unique = |same: &dyn Fn(&str) -> bool| {
-                let mut found = self
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| same(&c.name));
-                match (found.next(), found.next()) {
-                    (Some((i, _)), None) => Some(i),
-                    _ => None,
-                }
-            };
-            // Then the name `--create` would have given the column (`Event Type` ->
-            // `event_type`), so that a table barge created takes the same file again.
-            let found = exact
-                .or_else(|| unique(&|c| c.eq_ignore_ascii_case(name)))
-                .or_else(|| {
-                    let clean = crate::ident::sanitize(name);
-                    unique(&|c| !clean.is_empty() && c == clean)
-                });
-            mapping.push(found);
-        }
-        mapping
+        match_names(&self.column_names(), names)
     }
+}
+
+/// The column of `columns` each of `names` matches: the same name, else the one column that
+/// differs only in case, else the name `--create` would have given it (`Event Type` ->
+/// `event_type`), so that a table barge created takes the same file again. `None` for a name
+/// that matches none.
+pub fn match_names(columns: &[String], names: &[String]) -> Vec<Option<usize>> {
+    let mut mapping = Vec::with_capacity(names.len());
+    for name in names {
+        let exact = columns.iter().position(|c| c == name);
+        let unique = |same: &dyn Fn(&str) -> bool| {
+            let mut found = columns.iter().enumerate().filter(|(_, c)| same(c));
+            match (found.next(), found.next()) {
+                (Some((i, _)), None) => Some(i),
+                _ => None,
+            }
+        };
+        let found = exact
+            .or_else(|| unique(&|c| c.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                let clean = crate::ident::sanitize(name);
+                unique(&|c| !clean.is_empty() && c == clean)
+            });
+        mapping.push(found);
+    }
+    mapping
 }
 
 impl fmt::Display for Table {

@@ -430,7 +430,7 @@ fn parquet_head(
     #[cfg(feature = "parquet")]
     {
         let (reader, names) =
-            super::parquet::ParquetSource::open(&path, name, opts.csv.keep_raw, 0)?;
+            super::parquet::ParquetSource::open(&path, name, opts.csv.keep_raw, 0, only(opts))?;
         let mut inferred = sample_rows.and_then(|_| reader.inferred());
         let names = match &opts.columns {
             None => names,
@@ -512,6 +512,16 @@ pub fn reopen_at(
     })
 }
 
+/// The table's columns, when the input's others are left out (`--ignore-unknown`, the
+/// input's own names): a Parquet file's columns beyond them are not read.
+#[cfg(feature = "parquet")]
+fn only(opts: &InputOptions) -> Option<&[String]> {
+    match (opts.ignore_unknown, &opts.columns) {
+        (true, None) => opts.known_columns.as_deref(),
+        _ => None,
+    }
+}
+
 /// Parquet input in a build without it.
 #[cfg(not(feature = "parquet"))]
 fn no_parquet() -> Error {
@@ -531,7 +541,8 @@ fn reopen_parquet(
     #[cfg(feature = "parquet")]
     {
         let skip = start.byte.saturating_sub(1);
-        let (reader, _) = super::parquet::ParquetSource::open(path, name, opts.csv.keep_raw, skip)?;
+        let (reader, _) =
+            super::parquet::ParquetSource::open(path, name, opts.csv.keep_raw, skip, only(opts))?;
         Ok(Box::new(reader))
     }
     #[cfg(not(feature = "parquet"))]

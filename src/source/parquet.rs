@@ -12,6 +12,7 @@ use std::fs::File;
 use std::path::Path;
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 
 use super::arrow::ArrowSource;
 use crate::error::{Error, Result};
@@ -35,7 +36,10 @@ pub struct ParquetSource {
 
 impl ParquetSource {
     /// Opens the Parquet file at `path` at row `skip` (0: the first); returns the source and
-    /// its column names. `keep_raw` keeps each row as a CSV line (the rejects file).
+    /// its column names. `keep_raw` keeps each row as a CSV line (the rejects file). With
+    /// `only` (the table's columns, for `--ignore-unknown`), the file's other columns are not
+    /// read at all: Parquet stores each column apart, so they are neither decompressed nor
+    /// decoded (unless `keep_raw`, whose lines hold every column).
     ///
     /// # Errors
     /// The file cannot be opened, or it is not Parquet (its footer says what is wrong).
@@ -44,6 +48,7 @@ impl ParquetSource {
         name: &str,
         keep_raw: bool,
         skip: u64,
+        only: Option<&[String]>,
     ) -> Result<(ParquetSource, Vec<String>)> {
         let file = File::open(path).map_err(|e| super::input::cannot_open(path, &e))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -53,7 +58,25 @@ impl ParquetSource {
                  extension, or pass --format)"
             ))
         };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)?;
+        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)?;
+        if let (Some(only), false) = (only, keep_raw) {
+            let names: Vec<String> = builder
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let kept: Vec<usize> = crate::schema::match_names(only, &names)
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| m.map(|_| i))
+                .collect();
+            // None kept: the load fails naming the file's columns, as without the mask.
+            if !kept.is_empty() && kept.len() < names.len() {
+                let mask = ProjectionMask::roots(builder.parquet_schema(), kept);
+                builder = builder.with_projection(mask);
+            }
+        }
         let meta = builder.metadata();
         let rows = u64::try_from(meta.file_metadata().num_rows()).unwrap_or(0);
         let bytes: u64 = meta
