@@ -39,6 +39,9 @@ pub struct PipelineOptions {
     pub rejects: bool,
     /// Fail once more rows than this were rejected.
     pub max_errors: Option<u64>,
+    /// The input, named in its chunks' messages: one file of a load of several (whose
+    /// messages would not say which file otherwise).
+    pub input: Option<crate::record::InputOf>,
 }
 
 /// What the pipeline did.
@@ -187,6 +190,7 @@ fn read_chunks<R: RecordSource>(
     // by doubling only once per load.
     let mut capacity = 64 * 1024;
     let mut chunk = Chunk::new(seq, capacity);
+    chunk.input.clone_from(&opts.input);
     encoder.begin_chunk(&mut chunk);
     let sent = std::cell::Cell::new(0u64);
     let budget = crate::budget::Budget::new(opts.in_flight_bytes);

@@ -844,7 +844,7 @@ impl Load {
         db: &mut B,
         dest: &table::Destination,
         name: &str,
-        from_file: bool,
+        (from_file, several): (bool, bool),
         rows: resume::Rows,
         run: &resume::Run,
     ) -> Result<(Result<pipeline::PipelineStats>, usize)> {
@@ -911,6 +911,10 @@ impl Load {
             chunk_bytes,
             // A chunk for each writer and one queued: more would only wait.
             in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
+            input: several.then(|| crate::record::InputOf {
+                name: name.into(),
+                base: 0,
+            }),
         };
         let stats = pipeline::run(
             rows.reader,
@@ -936,6 +940,8 @@ impl Load {
     ) -> Result<LoadReport> {
         let started = Instant::now();
         let from_file = matches!(input, Input::File(_));
+        // One file of several (each a run of its own): its chunks' messages name it.
+        let several = !(among.first && among.last);
         let (reader, dest) = self
             .destination(&mut db, input, name, table, &among.then)
             .await?;
@@ -959,7 +965,7 @@ impl Load {
             _ => false,
         };
         let (stats, workers) = self
-            .send(&mut db, &dest, name, from_file, rows, &run)
+            .send(&mut db, &dest, name, (from_file, several), rows, &run)
             .await
             .unwrap_or_else(|e| (Err(e), 1));
         let resume::Run {

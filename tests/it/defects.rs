@@ -652,3 +652,35 @@ async fn an_unknown_user_is_told_to_check_the_user_name() {
     );
     assert!(!run.all().contains("s3cret"), "{}", run.all());
 }
+
+/// A row the database refused in one file of several was reported as "chunk 0, records 2-2"
+/// without the file, which every file of the load has.
+#[tokio::test]
+async fn a_refused_row_in_one_file_of_several_names_its_file() {
+    let db = fresh_db("several_named").await;
+    db.exec("CREATE TABLE dk (id int PRIMARY KEY, v text)")
+        .await;
+    let dir = Dir::new();
+    let a = dir.write("a.csv", "id,v\n1,a\n2,b\n");
+    let b = dir.write("b.csv", "id,v\n3,c\n1,again\n");
+    let run = barge(&[
+        "load",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "dk",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: COPY into \"public\".\"dk\" (chunk 0, records 2-3 of {}), at record 3: \
+             duplicate key value violates unique constraint \"dk_pkey\"",
+            b.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM dk").await, ["(2)"]);
+}
