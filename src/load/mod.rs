@@ -480,7 +480,6 @@ impl Load {
         let path = path.as_ref();
         let name = path.display().to_string();
         let size = input_size(path)?;
-        self.refuse_split_parquet(path)?;
         self.progress.bytes_total.store(size, Ordering::Relaxed);
         let table = match &self.table {
             Some(t) => t.clone(),
@@ -488,21 +487,6 @@ impl Load {
         };
         self.observed(self.run(Input::File(path.to_path_buf()), &name, &table, Among::ALONE))
             .await
-    }
-
-    /// `--split` shares one file by bytes, which a Parquet file's rows cannot be found by:
-    /// refused before a table is created or a row read.
-    fn refuse_split_parquet(&self, path: &Path) -> Result<()> {
-        match self.split {
-            Some(share) if self.input_options(Some(path)).format == Format::Parquet => {
-                Err(Error::config(format!(
-                    "--split {share} shares one file by bytes, and a Parquet file's rows are not \
-                     found by bytes: give each process whole files (several files are shared \
-                     file by file)"
-                )))
-            }
-            _ => Ok(()),
-        }
     }
 
     /// Loads CSV from any reader; `name` is used in messages (`-` for stdin). Without
@@ -709,9 +693,6 @@ impl Load {
             .iter()
             .map(|p| input_size(p))
             .collect::<Result<Vec<u64>>>()?;
-        if paths.len() == 1 {
-            self.refuse_split_parquet(first)?;
-        }
         self.progress
             .bytes_total
             .store(sizes.iter().sum(), Ordering::Relaxed);

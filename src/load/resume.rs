@@ -132,16 +132,23 @@ impl Load {
                     "--split {share} shares one file by bytes, which needs it uncompressed and in UTF-8: split it into several files instead"
                 ))
             })?;
-            let size = std::fs::metadata(p)
-                .map_err(|e| Error::config(format!("cannot read {}: {e}", p.display())))?
-                .len();
-            let (back, found) = tokio::task::spawn_blocking(move || {
-                let found = crate::split::find(&mut *reader, share, size);
-                (reader, found)
-            })
-            .await
-            .map_err(|e| Error::internal(format!("the reader thread failed: {e}")))?;
-            let (start, end) = found?;
+            let (back, found) = match input::parquet_share(p, name, &dest.opts, share)? {
+                // A Parquet file's shares are rows: counted in its footer, not read.
+                Some(found) => (reader, found),
+                None => {
+                    let size = std::fs::metadata(p)
+                        .map_err(|e| Error::config(format!("cannot read {}: {e}", p.display())))?
+                        .len();
+                    let (back, found) = tokio::task::spawn_blocking(move || {
+                        let found = crate::split::find(&mut *reader, share, size);
+                        (reader, found)
+                    })
+                    .await
+                    .map_err(|e| Error::internal(format!("the reader thread failed: {e}")))?;
+                    (back, found?)
+                }
+            };
+            let (start, end) = found;
             reader = match start {
                 Some(at) => {
                     let keys = dest.names.clone().unwrap_or_default();

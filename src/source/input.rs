@@ -522,6 +522,40 @@ fn only(opts: &InputOptions) -> Option<&[String]> {
     }
 }
 
+/// Where this share of `--split` starts and the position its next share starts at, for a
+/// Parquet file (whose positions are row numbers, from 1): its rows are shared evenly, and a
+/// share is read from its first row on without reading the rows before it. `None` for a
+/// file of another format (shared by bytes: [`crate::split::find`]).
+///
+/// # Errors
+/// The file cannot be read as Parquet.
+pub fn parquet_share(
+    path: &Path,
+    name: &str,
+    opts: &InputOptions,
+    share: crate::split::Split,
+) -> Result<Option<(Option<Position>, u64)>> {
+    if opts.format != Format::Parquet {
+        return Ok(None);
+    }
+    #[cfg(feature = "parquet")]
+    {
+        let rows = super::parquet::rows_in(path, name)?;
+        let (lo, hi) = share.bytes(rows);
+        let start = (lo < hi).then_some(Position {
+            byte: lo + 1,
+            line: lo + 1,
+            record: lo + 1,
+        });
+        Ok(Some((start, hi + 1)))
+    }
+    #[cfg(not(feature = "parquet"))]
+    {
+        let _ = (path, name, share);
+        Err(no_parquet())
+    }
+}
+
 /// Parquet input in a build without it.
 #[cfg(not(feature = "parquet"))]
 fn no_parquet() -> Error {

@@ -97,6 +97,18 @@ impl ParquetSource {
     }
 }
 
+/// The rows of the Parquet file at `path`, from its footer (for `--split`, which shares a
+/// Parquet file by rows).
+///
+/// # Errors
+/// The file cannot be opened, or it is not Parquet.
+pub fn rows_in(path: &Path, name: &str) -> Result<u64> {
+    let file = File::open(path).map_err(|e| super::input::cannot_open(path, &e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::config(format!("{name} cannot be read as Parquet: {e}")))?;
+    Ok(u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0))
+}
+
 impl RecordSource for ParquetSource {
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         self.inner.read_record(rec)

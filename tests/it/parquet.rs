@@ -282,23 +282,6 @@ fn parquet_that_cannot_be_read_says_what_to_do() {
         f.to_str().unwrap(),
         "--into",
         &into,
-        "--split",
-        "1/2",
-    ]);
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.starts_with(
-            "error: --split 1/2 shares one file by bytes, and a Parquet file's rows are not found by bytes"
-        ),
-        "{}",
-        run.stderr
-    );
-
-    let run = barge(&[
-        "load",
-        f.to_str().unwrap(),
-        "--into",
-        &into,
         "--encoding",
         "latin1",
     ]);
@@ -415,4 +398,63 @@ async fn ignore_unknown_reads_only_the_tables_columns_of_a_parquet_file() {
         db.rows_text("SELECT count(*), sum(k) FROM few").await,
         [format!("({},{})", rows - 1, rows * (rows + 1) / 2 - 13)]
     );
+}
+
+/// `--split K/N` shares one Parquet file by rows (counted in its footer; a share opens the
+/// file at its first row, reading none before it): three processes at once, one killed and
+/// run again, load every row exactly once; each share and the whole file are then done.
+#[tokio::test]
+async fn processes_share_one_parquet_file_by_rows() {
+    let dir = Dir::new();
+    let rows = 60_000;
+    let f = parquet_file(&dir, "shared.parquet", rows);
+    let f = f.to_str().unwrap();
+    let db = fresh_db("parquet_split").await;
+    db.exec(&format!("CREATE TABLE pq ({DDL})")).await;
+    let args = |k: &'static str| {
+        vec![
+            "load",
+            f,
+            "--into",
+            &db.url,
+            "--table",
+            "pq",
+            "--split",
+            k,
+            "--chunk-rows",
+            "500",
+        ]
+    };
+    // Share 2 of 3 is rows 20,001 to 40,000: killed alone once some of them are in.
+    fn quiet<'a>(mut a: Vec<&'a str>) -> Vec<&'a str> {
+        a.push("--quiet");
+        a
+    }
+    let two = args("2/3");
+    crate::support::kill_midway(&quiet(two.clone()), &db.url, "pq", rows / 3).await;
+    let others = [
+        crate::support::spawn_barge(&quiet(args("1/3"))),
+        crate::support::spawn_barge(&quiet(args("3/3"))),
+    ];
+    let run = barge(&two);
+    for c in others {
+        let out = c.wait_with_output().expect("wait for a share");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    run.assert_ok();
+    assert!(run.stdout.contains("Resumed: skipped "), "{}", run.stdout);
+    for again in [args("1/3"), args("3/3"), args("2/3")[..6].to_vec()] {
+        let run = barge(&again);
+        run.assert_ok();
+        assert!(
+            run.stdout.contains("already loaded"),
+            "{again:?}: {}",
+            run.all()
+        );
+    }
+    assert_loaded(&TestTarget::Postgres(db), rows).await;
 }
