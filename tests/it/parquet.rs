@@ -426,7 +426,7 @@ async fn processes_share_one_parquet_file_by_rows() {
         ]
     };
     // Share 2 of 3 is rows 20,001 to 40,000: killed alone once some of them are in.
-    fn quiet<'a>(mut a: Vec<&'a str>) -> Vec<&'a str> {
+    fn quiet(mut a: Vec<&str>) -> Vec<&str> {
         a.push("--quiet");
         a
     }
