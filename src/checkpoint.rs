@@ -513,13 +513,13 @@ pub struct ChunkMeta {
     pub end_record: u64,
     /// Line after its last row.
     pub end_line: u64,
-    /// The input its rows come from, when one load reads several in one transaction.
+    /// The input its rows come from, in a load of several files.
     pub input: Option<std::sync::Arc<str>>,
 }
 
 impl ChunkMeta {
-    /// `chunk 3, records 30001-40000` (`... of b.csv` in a load of several files in one
-    /// transaction), for messages.
+    /// `chunk 3, records 30001-40000` (`... of b.csv` in a load of several files), for
+    /// messages.
     pub fn describe(&self) -> String {
         let of = match &self.input {
             Some(input) => format!(" of {input}"),

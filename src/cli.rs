@@ -144,8 +144,9 @@ pub struct LoadArgs {
 
     /// Load share K of N of the input, so that N processes (here or on other machines) load
     /// it together, each row exactly once: several files are shared whole, one file by byte
-    /// ranges cut where records start (a Parquet file by rows). Run the same command with 1/N .. N/N; a share that
-    /// stops is resumed by running it again. --rejects FILE becomes FILE.K-of-N.
+    /// ranges cut where records start (a Parquet file by rows). Run the same command with
+    /// 1/N .. N/N; a share that stops is resumed by running it again. --rejects FILE becomes
+    /// FILE.K-of-N.
     #[arg(long, value_name = "K/N")]
     pub split: Option<barge::Split>,
 

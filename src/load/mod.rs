@@ -736,7 +736,7 @@ impl Load {
             let name = path.display().to_string();
             let among = Among {
                 first: i == 0,
-                last: i + 1 == paths.len() || !then.is_empty(),
+                last: i + 1 + then.len() == paths.len(),
                 group: reports.first().and_then(|r| r.load_id.clone()),
                 then,
             };

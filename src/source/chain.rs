@@ -31,8 +31,11 @@ pub struct Chained {
     first: (String, Option<Vec<String>>),
     rest: std::vec::IntoIter<(PathBuf, InputOptions)>,
     open: Open,
-    /// Bytes of the files before `current`.
+    /// Where the files before `current` end: their records' positions are below it.
     base: u64,
+    /// Past the last record `current` gave, in its own positions (a Parquet file's are row
+    /// numbers, which its size in bytes need not exceed).
+    end: u64,
     /// The fields that go to json columns, told again to each file's reader.
     json: Option<Vec<bool>>,
 }
@@ -49,6 +52,7 @@ impl Chained {
             rest: rest.into_iter(),
             open,
             base: 0,
+            end: 0,
             json: None,
         }
     }
@@ -68,7 +72,8 @@ impl Chained {
         let name = path.display().to_string();
         let head = (self.open)(&path, opts)?;
         same_columns(&self.first, &name, &head)?;
-        self.base += self.current.bytes_read();
+        self.base += self.current.bytes_read().max(self.end);
+        self.end = 0;
         self.current = head.reader;
         if let Some(json) = &self.json {
             self.current.set_json_fields(json);
@@ -83,6 +88,7 @@ impl RecordSource for Chained {
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         loop {
             if self.current.read_record(rec)? {
+                self.end = rec.position.byte.saturating_add(rec.input_len.max(1));
                 rec.position.byte += self.base;
                 return Ok(true);
             }

@@ -458,3 +458,40 @@ async fn processes_share_one_parquet_file_by_rows() {
     }
     assert_loaded(&TestTarget::Postgres(db), rows).await;
 }
+
+/// Parquet files replace a table's rows together, in one transaction (`--replace` of several
+/// files): their positions are row numbers, which a small file's size in bytes need not
+/// exceed, and each row still has a place of its own.
+#[tokio::test]
+async fn several_parquet_files_replace_the_rows_together() {
+    let dir = Dir::new();
+    let rows = 3_000;
+    let a = parquet_file(&dir, "a.parquet", rows);
+    let b = parquet_file(&dir, "b.parquet", rows);
+    let db = fresh_db("parquet_replace").await;
+    db.exec(&format!("CREATE TABLE pq ({DDL}); INSERT INTO pq (k) VALUES (-1)"))
+        .await;
+    let run = barge(&[
+        "load",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "pq",
+        "--replace",
+        "--chunk-rows",
+        "700",
+    ]);
+    run.assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(k), count(DISTINCT k), sum(n) FROM pq")
+            .await,
+        [format!(
+            "({},{},{rows},{})",
+            2 * rows,
+            rows * (rows + 1),
+            2 * (1..=rows).map(|k| k % 1000).sum::<i64>()
+        )]
+    );
+}
