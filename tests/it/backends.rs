@@ -456,15 +456,7 @@ async fn an_input_without_a_required_column_fails_before_loading_on_every_backen
 /// The file's `rows` kv rows (`k`, "value k", `k % 1000`), with `bad` (a key that is not a
 /// number) at row `bad_at` when given.
 fn kv_csv(rows: i64, bad_at: Option<i64>) -> String {
-    let mut csv = String::from("k,v,n\n");
-    for k in 1..=rows {
-        if Some(k) == bad_at {
-            csv.push_str("x,bad,1\n");
-        } else {
-            csv.push_str(&format!("{k},value {k},{}\n", k % 1000));
-        }
-    }
-    csv
+    kv_rows(1, rows, bad_at)
 }
 
 /// `--replace` swaps the table's rows for the file's in one transaction on every backend: the

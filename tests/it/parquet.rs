@@ -469,8 +469,10 @@ async fn several_parquet_files_replace_the_rows_together() {
     let a = parquet_file(&dir, "a.parquet", rows);
     let b = parquet_file(&dir, "b.parquet", rows);
     let db = fresh_db("parquet_replace").await;
-    db.exec(&format!("CREATE TABLE pq ({DDL}); INSERT INTO pq (k) VALUES (-1)"))
-        .await;
+    db.exec(&format!(
+        "CREATE TABLE pq ({DDL}); INSERT INTO pq (k) VALUES (-1)"
+    ))
+    .await;
     let run = barge(&[
         "load",
         a.to_str().unwrap(),
