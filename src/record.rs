@@ -86,6 +86,29 @@ impl Record {
         }
     }
 
+    /// Puts the fields in `order` (field `j` becomes the one that was at `order[j]`); a record
+    /// of another width is left whole (the encoder reports its width). `scratch` is reused
+    /// from record to record. The record's input, kept for a rejects file, stays as it was.
+    pub(crate) fn reorder_fields(&mut self, order: &[usize], scratch: &mut Vec<Span>) {
+        if self.spans.len() != order.len() {
+            return;
+        }
+        if self.shed.is_some() {
+            // Rebuilt from the fields: in their own order, before it changes.
+            self.raw = self.input().into_owned();
+            self.shed = None;
+        }
+        scratch.clear();
+        scratch.extend(order.iter().filter_map(|&i| self.spans.get(i).copied()));
+        std::mem::swap(&mut self.spans, scratch);
+        if !self.typed.is_empty() {
+            self.typed = order
+                .iter()
+                .map(|&i| self.typed.get(i).copied().flatten())
+                .collect();
+        }
+    }
+
     /// Where the record starts.
     pub fn position(&self) -> Position {
         self.position

@@ -1,7 +1,7 @@
 //! Several files read one after another as one input, for a load that puts them all in one
 //! transaction (`--atomic` or `--replace` with several files: a nightly refresh from a
 //! directory of exported parts). Each file is opened with its own reader (its own format and
-//! compression) and must have the first file's columns.
+//! compression) and must have the first file's columns, in any order (read in the first's).
 //!
 //! Records' byte positions count over all the files, so that every record of the load has a
 //! place of its own (a chunk finds its rows by position); messages name the file and the
@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::format::Format;
 use super::input::{read_head, Head, Input, InputOptions};
+use super::project::Reordered;
 use crate::error::{Error, Result};
 use crate::record::{InputOf, Record, RecordSource};
 
@@ -71,10 +72,13 @@ impl Chained {
         };
         let name = path.display().to_string();
         let head = (self.open)(&path, opts)?;
-        same_columns(&self.first, &name, &head)?;
+        let order = same_columns(&self.first, &name, &head)?;
         self.base += self.current.bytes_read().max(self.end);
         self.end = 0;
-        self.current = head.reader;
+        self.current = match order {
+            Some(order) => Box::new(Reordered::new(head.reader, order)),
+            None => head.reader,
+        };
         if let Some(json) = &self.json {
             self.current.set_json_fields(json);
         }
@@ -147,13 +151,31 @@ fn open_one(
 }
 
 /// Refuses a file whose columns are not the first file's (`first`: its name and columns).
+/// Returns `None` when they are in the same order, else where each of the first file's
+/// columns is in this one (the same names in another order).
 fn same_columns(
     (first, names): &(String, Option<Vec<String>>),
     name: &str,
     head: &Head,
-) -> Result<()> {
+) -> Result<Option<Vec<usize>>> {
     if head.names == *names {
-        return Ok(());
+        return Ok(None);
+    }
+    // The same names, each once, in another order: read in the first file's.
+    if let (Some(want), Some(have)) = (names, &head.names) {
+        let order: Option<Vec<usize>> = want
+            .iter()
+            .map(|w| {
+                let mut at = have.iter().enumerate().filter(|(_, h)| *h == w);
+                match (at.next(), at.next()) {
+                    (Some((i, _)), None) => Some(i),
+                    _ => None,
+                }
+            })
+            .collect();
+        if let Some(order) = order.filter(|_| want.len() == have.len()) {
+            return Ok(Some(order));
+        }
     }
     let list = |n: &Option<Vec<String>>| match n {
         Some(n) => n.join(", "),
@@ -161,7 +183,7 @@ fn same_columns(
     };
     Err(Error::config(format!(
         "{name} has other columns ({}) than {first} ({}): the files of one transaction must \
-         have the same columns, in the same order",
+         have the same columns (in any order)",
         list(&head.names),
         list(names)
     )))
