@@ -122,3 +122,66 @@ impl RecordSource for Reordered {
         self.inner.inferred()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::read_all;
+    use crate::source::csv::{CsvOptions, CsvReader};
+
+    #[test]
+    fn reordered_puts_fields_in_the_first_inputs_order() {
+        let csv = CsvReader::new(
+            &b"\"c,1\",a,\"\"\nz,y,x\nonly,two\n"[..],
+            "t.csv",
+            CsvOptions {
+                header: false,
+                ..CsvOptions::default()
+            },
+        );
+        let mut src = Reordered::new(Box::new(csv), vec![1, 2, 0]);
+        let text = |rows: Vec<Vec<(String, bool)>>| -> Vec<String> {
+            rows.into_iter()
+                .map(|r| {
+                    r.into_iter()
+                        .map(|(v, q)| if q { format!("\"{v}\"") } else { v })
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect()
+        };
+        // Quoting travels with its field; a record of another width is left as it is.
+        assert_eq!(
+            text(read_all(&mut src)),
+            ["a|\"\"|\"c,1\"", "y|x|z", "only|two"]
+        );
+    }
+
+    /// What the reader is told about json columns is by its own fields.
+    #[test]
+    fn reordered_tells_json_fields_in_the_readers_order() {
+        struct Told(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
+        impl RecordSource for Told {
+            fn read_record(&mut self, _: &mut Record) -> Result<bool> {
+                Ok(false)
+            }
+            fn line(&self) -> u64 {
+                1
+            }
+            fn bytes_read(&self) -> u64 {
+                0
+            }
+            fn set_json_fields(&mut self, json: &[bool]) {
+                if let Ok(mut told) = self.0.lock() {
+                    *told = json.to_vec();
+                }
+            }
+        }
+        let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut src = Reordered::new(Box::new(Told(told.clone())), vec![2, 0, 1]);
+        // The first input's second column is json: it is this reader's first.
+        src.set_json_fields(&[false, true, false]);
+        let got = told.lock().map(|t| t.clone()).unwrap_or_default();
+        assert_eq!(got, [true, false, false]);
+    }
+}
