@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::format::Format;
 use super::input::{read_head, Head, Input, InputOptions};
-use super::project::Reordered;
+use super::project::Projected;
 use crate::error::{Error, Result};
 use crate::record::{InputOf, Record, RecordSource};
 
@@ -76,7 +76,7 @@ impl Chained {
         self.base += self.current.bytes_read().max(self.end);
         self.end = 0;
         self.current = match order {
-            Some(order) => Box::new(Reordered::new(head.reader, order)),
+            Some(order) => Box::new(Projected::reordered(head.reader, order)),
             None => head.reader,
         };
         if let Some(json) = &self.json {

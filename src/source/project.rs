@@ -7,16 +7,41 @@
 use crate::error::Result;
 use crate::record::{Record, RecordSource, Span};
 
-/// A source whose records keep only the fields `keep` marks.
+/// A source whose records' fields are made to fit: some left out, or put in another order.
 pub struct Projected {
     inner: Box<dyn RecordSource>,
-    keep: Vec<bool>,
+    fit: Fit,
+}
+
+/// What [`Projected`] does to each record's fields.
+enum Fit {
+    /// Keep the fields marked `true`.
+    Keep(Vec<bool>),
+    /// Field `j` becomes the one at `order[j]` (`scratch` reused from record to record).
+    Order {
+        order: Vec<usize>,
+        scratch: Vec<Span>,
+    },
 }
 
 impl Projected {
     /// `inner`'s records, each without the fields whose `keep` is false.
     pub fn new(inner: Box<dyn RecordSource>, keep: Vec<bool>) -> Projected {
-        Projected { inner, keep }
+        Projected {
+            inner,
+            fit: Fit::Keep(keep),
+        }
+    }
+
+    /// `inner`'s records with their fields in `order` (field `j` is the one at `order[j]`).
+    pub fn reordered(inner: Box<dyn RecordSource>, order: Vec<usize>) -> Projected {
+        Projected {
+            inner,
+            fit: Fit::Order {
+                order,
+                scratch: Vec::new(),
+            },
+        }
     }
 }
 
@@ -24,7 +49,10 @@ impl RecordSource for Projected {
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         let more = self.inner.read_record(rec)?;
         if more {
-            rec.keep_fields(&self.keep);
+            match &mut self.fit {
+                Fit::Keep(keep) => rec.keep_fields(keep),
+                Fit::Order { order, scratch } => rec.reorder_fields(order, scratch),
+            }
         }
         Ok(more)
     }
@@ -41,15 +69,26 @@ impl RecordSource for Projected {
         self.inner.can_continue()
     }
 
-    /// `json` is by the fields kept; the reader's own are by all of them.
+    /// `json` is by the fields as they come out; the reader's own are by its fields.
     fn set_json_fields(&mut self, json: &[bool]) {
-        let mut kept = json.iter();
-        let all: Vec<bool> = self
-            .keep
-            .iter()
-            .map(|&k| k && kept.next().copied().unwrap_or(false))
-            .collect();
-        self.inner.set_json_fields(&all);
+        let own: Vec<bool> = match &self.fit {
+            Fit::Keep(keep) => {
+                let mut kept = json.iter();
+                keep.iter()
+                    .map(|&k| k && kept.next().copied().unwrap_or(false))
+                    .collect()
+            }
+            Fit::Order { order, .. } => {
+                let mut own = vec![false; order.len()];
+                for (j, &i) in order.iter().enumerate() {
+                    if let (Some(slot), Some(&is)) = (own.get_mut(i), json.get(j)) {
+                        *slot = is;
+                    }
+                }
+                own
+            }
+        };
+        self.inner.set_json_fields(&own);
     }
 
     fn inferred(&self) -> Option<crate::infer::InferredTable> {
@@ -62,64 +101,6 @@ impl RecordSource for Projected {
 
     fn locate(&self, e: crate::error::Error) -> crate::error::Error {
         self.inner.locate(e)
-    }
-}
-
-/// A source whose records' fields are put in `order` (field `j` is the one at `order[j]`).
-pub struct Reordered {
-    inner: Box<dyn RecordSource>,
-    order: Vec<usize>,
-    scratch: Vec<Span>,
-    /// The fields that go to json columns, in the order of `inner`'s own fields.
-    json: Vec<bool>,
-}
-
-impl Reordered {
-    /// `inner`'s records with their fields in `order`.
-    pub fn new(inner: Box<dyn RecordSource>, order: Vec<usize>) -> Reordered {
-        Reordered {
-            inner,
-            order,
-            scratch: Vec::new(),
-            json: Vec::new(),
-        }
-    }
-}
-
-impl RecordSource for Reordered {
-    fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
-        let more = self.inner.read_record(rec)?;
-        if more {
-            rec.reorder_fields(&self.order, &mut self.scratch);
-        }
-        Ok(more)
-    }
-
-    fn line(&self) -> u64 {
-        self.inner.line()
-    }
-
-    fn bytes_read(&self) -> u64 {
-        self.inner.bytes_read()
-    }
-
-    fn can_continue(&self) -> bool {
-        self.inner.can_continue()
-    }
-
-    /// `json` is by the fields in their new order; the reader's own are by its order.
-    fn set_json_fields(&mut self, json: &[bool]) {
-        self.json = vec![false; self.order.len()];
-        for (j, &i) in self.order.iter().enumerate() {
-            if let (Some(slot), Some(&is)) = (self.json.get_mut(i), json.get(j)) {
-                *slot = is;
-            }
-        }
-        self.inner.set_json_fields(&self.json);
-    }
-
-    fn inferred(&self) -> Option<crate::infer::InferredTable> {
-        self.inner.inferred()
     }
 }
 
@@ -139,7 +120,7 @@ mod tests {
                 ..CsvOptions::default()
             },
         );
-        let mut src = Reordered::new(Box::new(csv), vec![1, 2, 0]);
+        let mut src = Projected::reordered(Box::new(csv), vec![1, 2, 0]);
         let text = |rows: Vec<Vec<(String, bool)>>| -> Vec<String> {
             rows.into_iter()
                 .map(|r| {
@@ -178,7 +159,7 @@ mod tests {
             }
         }
         let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut src = Reordered::new(Box::new(Told(told.clone())), vec![2, 0, 1]);
+        let mut src = Projected::reordered(Box::new(Told(told.clone())), vec![2, 0, 1]);
         // The first input's second column is json: it is this reader's first.
         src.set_json_fields(&[false, true, false]);
         let got = told.lock().map(|t| t.clone()).unwrap_or_default();
