@@ -66,6 +66,15 @@ impl Record {
         (&self.data[span.start..span.end], span.quoted)
     }
 
+    /// The record's input, when the reader let go of it because its fields rebuild it, is
+    /// rebuilt now: before the fields change (some left out, or reordered).
+    fn unshed(&mut self) {
+        if self.shed.is_some() {
+            self.raw = self.input().into_owned();
+            self.shed = None;
+        }
+    }
+
     /// Keeps the fields whose `keep` is true, in order; a record of another width than `keep`
     /// is left whole (the encoder reports its width). The record's input, kept for a rejects
     /// file, stays the whole line.
@@ -73,11 +82,7 @@ impl Record {
         if self.spans.len() != keep.len() {
             return;
         }
-        if self.shed.is_some() {
-            // Rebuilt from the fields: from all of them, before some go.
-            self.raw = self.input().into_owned();
-            self.shed = None;
-        }
+        self.unshed();
         let mut k = keep.iter();
         self.spans.retain(|_| k.next().copied().unwrap_or(false));
         if !self.typed.is_empty() {
@@ -93,11 +98,7 @@ impl Record {
         if self.spans.len() != order.len() {
             return;
         }
-        if self.shed.is_some() {
-            // Rebuilt from the fields: in their own order, before it changes.
-            self.raw = self.input().into_owned();
-            self.shed = None;
-        }
+        self.unshed();
         scratch.clear();
         scratch.extend(order.iter().filter_map(|&i| self.spans.get(i).copied()));
         std::mem::swap(&mut self.spans, scratch);
