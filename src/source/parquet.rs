@@ -50,15 +50,7 @@ impl ParquetSource {
         skip: u64,
         only: Option<&[String]>,
     ) -> Result<(ParquetSource, Vec<String>)> {
-        let file = File::open(path).map_err(|e| super::input::cannot_open(path, &e))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let not_parquet = |e: parquet::errors::ParquetError| {
-            Error::config(format!(
-                "{name} cannot be read as Parquet: {e} (name a CSV, TSV or NDJSON file by its \
-                 extension, or pass --format)"
-            ))
-        };
-        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(not_parquet)?;
+        let (mut builder, size) = footer(path, name)?;
         if let (Some(only), false) = (only, keep_raw) {
             let names: Vec<String> = builder
                 .schema()
@@ -90,7 +82,7 @@ impl ParquetSource {
             .with_batch_size(usize::try_from(batch).unwrap_or(1))
             .with_offset(usize::try_from(skip).unwrap_or(usize::MAX))
             .build()
-            .map_err(not_parquet)?;
+            .map_err(|e| not_parquet(name, e))?;
         let (mut inner, names) = ArrowSource::new(Box::new(reader), name, keep_raw, None);
         inner.starting_at(skip);
         Ok((ParquetSource { inner, rows, size }, names))
@@ -103,10 +95,25 @@ impl ParquetSource {
 /// # Errors
 /// The file cannot be opened, or it is not Parquet.
 pub fn rows_in(path: &Path, name: &str) -> Result<u64> {
-    let file = File::open(path).map_err(|e| super::input::cannot_open(path, &e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| Error::config(format!("{name} cannot be read as Parquet: {e}")))?;
+    let (builder, _) = footer(path, name)?;
     Ok(u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0))
+}
+
+/// The file at `path` opened, its footer read (a reader's builder), and its size.
+fn footer(path: &Path, name: &str) -> Result<(ParquetRecordBatchReaderBuilder<File>, u64)> {
+    let file = File::open(path).map_err(|e| super::input::cannot_open(path, &e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| not_parquet(name, e))?;
+    Ok((builder, size))
+}
+
+/// A file that is not Parquet, or not readable as it.
+fn not_parquet(name: &str, e: parquet::errors::ParquetError) -> Error {
+    Error::config(format!(
+        "{name} cannot be read as Parquet: {e} (name a CSV, TSV or NDJSON file by its \
+         extension, or pass --format)"
+    ))
 }
 
 impl RecordSource for ParquetSource {
