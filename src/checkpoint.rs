@@ -509,16 +509,18 @@ pub struct ChunkMeta {
     pub rows: u64,
     /// Record number of its first row.
     pub first_record: u64,
+    /// Line on which its first row starts.
+    pub first_line: u64,
     /// Record number of its last row.
     pub end_record: u64,
     /// Line after its last row.
     pub end_line: u64,
-    /// The input its rows come from, in a load of several files.
+    /// The input file its rows come from.
     pub input: Option<std::sync::Arc<str>>,
 }
 
 impl ChunkMeta {
-    /// `chunk 3, records 30001-40000` (`... of b.csv` in a load of several files), for
+    /// `chunk 3, records 30001-40000 of b.csv` (without the name for standard input), for
     /// messages.
     pub fn describe(&self) -> String {
         let of = match &self.input {
@@ -531,6 +533,32 @@ impl ChunkMeta {
         )
     }
 
+    /// Where row `row` of the chunk came from, for a message: `record 4 (line 4)`, from its
+    /// kept position (`raw_rows`, with `--rejects`) or counted from the chunk's first record;
+    /// `record 4` alone when the chunk's lines and records do not run in step (a quoted
+    /// newline). `None` when it is not known: a chunk that passed over an empty line (no row)
+    /// no longer holds every record of its range.
+    pub fn place(&self, raw_rows: &[crate::chunk::RawRow], row: usize) -> Option<String> {
+        if let Some(kept) = raw_rows.get(row) {
+            let p = kept.position;
+            return Some(format!("record {} (line {})", p.record, p.line));
+        }
+        if !raw_rows.is_empty() {
+            return None;
+        }
+        let records = (self.end_record + 1).checked_sub(self.first_record)?;
+        if self.rows != records || row as u64 >= records {
+            return None;
+        }
+        let record = self.first_record + row as u64;
+        Some(match self.end_line.checked_sub(self.first_line) {
+            Some(lines) if lines == records => {
+                format!("record {record} (line {})", self.first_line + row as u64)
+            }
+            _ => format!("record {record}"),
+        })
+    }
+
     /// The metadata of `chunk`.
     pub fn of(chunk: &Chunk) -> Self {
         ChunkMeta {
@@ -539,6 +567,7 @@ impl ChunkMeta {
             end_byte: chunk.end_byte,
             rows: chunk.rows,
             first_record: chunk.first.record,
+            first_line: chunk.first.line,
             end_record: chunk.last.record,
             end_line: chunk.end_line,
             input: chunk.input.as_ref().map(|i| i.name.clone()),

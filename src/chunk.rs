@@ -84,8 +84,8 @@ pub struct Chunk {
     pub raw_rows: Vec<RawRow>,
     /// The in-flight bytes this chunk holds, given back when it is dropped.
     pub grant: Option<crate::budget::Grant>,
-    /// The input its rows come from, in a load of several files (one after another, or in
-    /// one transaction: [`crate::source::chain`]): its messages name it.
+    /// The input file its rows come from (one of several read one after another, or in one
+    /// transaction: [`crate::source::chain`]): its messages name it.
     pub input: Option<crate::record::InputOf>,
 }
 

@@ -148,6 +148,9 @@ pub enum ErrorKind {
     },
     /// The load was interrupted (Ctrl-C) before it finished.
     Interrupted,
+    /// A chunk was not applied because another writer failed first: that writer's error is
+    /// the load's, this one only its consequence.
+    Stopped,
     /// A fault of barge itself (a broken invariant, a task that died): not the user's to
     /// fix.
     Internal(String),
@@ -319,6 +322,21 @@ impl Error {
         self
     }
 
+    /// Says which row of its chunk a database refused (`record 5 (line 5)`): the server's
+    /// error names a constraint and values, the user needs the line to fix.
+    pub(crate) fn at_row(mut self, place: &str) -> Self {
+        match &mut *self.kind {
+            #[cfg(feature = "postgres")]
+            ErrorKind::Database { context, .. } => context.push_str(&format!(", at {place}")),
+            #[cfg(feature = "sqlite")]
+            ErrorKind::Sqlite { context, .. } => context.push_str(&format!(", at {place}")),
+            #[cfg(feature = "mysql")]
+            ErrorKind::Mysql { context, .. } => context.push_str(&format!(", at {place}")),
+            _ => {}
+        }
+        self
+    }
+
     /// Names the chunk a database error belongs to.
     pub(crate) fn in_chunk(mut self, seq: u64) -> Self {
         match &mut *self.kind {
@@ -356,9 +374,10 @@ impl Error {
             #[cfg(feature = "mysql")]
             ErrorKind::Mysql { class, .. } => *class,
             ErrorKind::Internal(_) => ErrorClass::Internal,
-            ErrorKind::Io { .. } | ErrorKind::TooManyRejects { .. } | ErrorKind::Interrupted => {
-                ErrorClass::Other
-            }
+            ErrorKind::Io { .. }
+            | ErrorKind::TooManyRejects { .. }
+            | ErrorKind::Interrupted
+            | ErrorKind::Stopped => ErrorClass::Other,
         }
     }
 
@@ -513,6 +532,9 @@ impl fmt::Display for Error {
                 "more than {limit} rows rejected (--max-errors {limit}): the load stopped"
             ),
             ErrorKind::Interrupted => f.write_str("interrupted"),
+            ErrorKind::Stopped => {
+                f.write_str("another writer failed, so this chunk was not applied")
+            }
             ErrorKind::Internal(msg) => write!(
                 f,
                 "internal error: {msg} (this is a bug in barge: please report it with the command \

@@ -39,8 +39,8 @@ pub struct PipelineOptions {
     pub rejects: bool,
     /// Fail once more rows than this were rejected.
     pub max_errors: Option<u64>,
-    /// The input, named in its chunks' messages: one file of a load of several (whose
-    /// messages would not say which file otherwise).
+    /// The input file, named in its chunks' messages (in a load of several files they would
+    /// not say which file otherwise).
     pub input: Option<crate::record::InputOf>,
 }
 
@@ -128,7 +128,15 @@ where
         };
         if let Err(e) = result {
             stop.store(true, Ordering::Relaxed);
-            first_error.get_or_insert(e);
+            // Writers are awaited in order, not in the order they failed: a chunk stopped
+            // because another writer failed gives way to that writer's error.
+            let stopped = |e: &Error| matches!(e.kind(), ErrorKind::Stopped);
+            if first_error
+                .as_ref()
+                .is_none_or(|first| stopped(first) && !stopped(&e))
+            {
+                first_error = Some(e);
+            }
         }
     }
     let read_result = match reader_task.await {

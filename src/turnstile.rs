@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// How long a chunk that has sent its rows waits for its turn to commit before it lets go of
 /// its locks (an earlier chunk may be waiting on one of them), at most.
@@ -73,9 +73,7 @@ impl Turnstile {
             .map(|n| *n)
             .map_err(|_| Error::config("the load's turnstile was dropped"))?;
         if turn == POISONED {
-            return Err(Error::config(
-                "another writer failed, so this chunk was not applied",
-            ));
+            return Err(ErrorKind::Stopped.into());
         }
         Ok(())
     }

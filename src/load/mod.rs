@@ -825,7 +825,7 @@ impl Load {
         db: &mut B,
         dest: &table::Destination,
         name: &str,
-        (from_file, several): (bool, bool),
+        from_file: bool,
         rows: resume::Rows,
         run: &resume::Run,
     ) -> Result<(Result<pipeline::PipelineStats>, usize)> {
@@ -892,7 +892,8 @@ impl Load {
             chunk_bytes,
             // A chunk for each writer and one queued: more would only wait.
             in_flight_bytes: chunk_bytes.saturating_mul(workers + 1),
-            input: several.then(|| crate::record::InputOf {
+            // A file's chunks name it in their messages (standard input's have no name).
+            input: from_file.then(|| crate::record::InputOf {
                 name: name.into(),
                 base: 0,
             }),
@@ -921,8 +922,6 @@ impl Load {
     ) -> Result<LoadReport> {
         let started = Instant::now();
         let from_file = matches!(input, Input::File(_));
-        // One file of several (each a run of its own): its chunks' messages name it.
-        let several = !(among.first && among.last);
         let (reader, dest) = self
             .destination(&mut db, input, name, table, &among.then)
             .await?;
@@ -946,7 +945,7 @@ impl Load {
             _ => false,
         };
         let (stats, workers) = self
-            .send(&mut db, &dest, name, (from_file, several), rows, &run)
+            .send(&mut db, &dest, name, from_file, rows, &run)
             .await
             .unwrap_or_else(|e| (Err(e), 1));
         let resume::Run {

@@ -10,6 +10,12 @@
 
 use std::ops::Range;
 
+use crate::error::Error;
+
+/// The rows of a chunk a database refused, each (its index in the chunk) with the database's
+/// error for it alone, in row order.
+pub type Refused = Vec<(usize, Error)>;
+
 /// Ranges a chunk with bad rows is first sent in. Measured on PostgreSQL with 500 duplicate
 /// keys spread over the 1M-row bench file (every chunk bisects): whole chunk 9.5-11.2 s,
 /// 8 pieces 8.7-9.4 s, 16 pieces 7.4 s, 64 pieces 7.8-8.4 s (the round trips start to cost

@@ -376,6 +376,74 @@ async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
     }
 }
 
+/// A load without `--rejects` that a row fails names the row by its file, record and line,
+/// whether the database said which row it was (PostgreSQL's COPY) or not (a merge, SQLite's
+/// multi-row INSERTs, MySQL's LOAD DATA), and what it says was committed is what the table
+/// holds.
+#[tokio::test]
+async fn a_refused_row_is_named_by_its_line_on_every_backend() {
+    for db in TestTarget::each("refused_named").await {
+        db.exec(KV).await;
+        let dir = Dir::new();
+        // Row k is on line k + 1; chunk 1 is rows 101-200 (records 102-201).
+        let rows = |bad: &dyn Fn(i64) -> Option<String>| {
+            let mut csv = String::from("k,v,n\n");
+            for k in 1..=300i64 {
+                csv.push_str(&bad(k).unwrap_or(format!("{k},v{k},{k}\n")));
+            }
+            csv
+        };
+        let check = rows(&|k| (k == 150).then(|| format!("{k},v,-1\n")));
+        let repeat = rows(&|k| (k == 160).then(|| "120,again,1\n".to_string()));
+        let cases: [(&str, &str, &[&str], &str); 3] = [
+            ("check.csv", &check, &[], "at record 151 (line 151): "),
+            ("repeat.csv", &repeat, &[], "at record 161 (line 161): "),
+            (
+                "merge.csv",
+                &check,
+                &["--on-conflict", "update"],
+                "at record 151 (line 151): ",
+            ),
+        ];
+        for (name, csv, extra, at) in cases {
+            db.exec("DELETE FROM kv").await;
+            let f = dir.write(name, csv);
+            let url = db.url();
+            let mut args = vec![
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                "kv",
+                "--chunk-rows",
+                "100",
+            ];
+            args.extend_from_slice(extra);
+            let run = barge(&args);
+            assert_eq!(run.code, 1, "{} {name}:\n{}", db.name(), run.all());
+            let first = run.stderr.lines().next().unwrap_or_default();
+            let chunk = format!("(chunk 1, records 102-201 of {}), {at}", f.display());
+            assert!(
+                first.contains(&chunk),
+                "{} {name}: no {chunk:?} in {first}",
+                db.name()
+            );
+            let committed: u64 = run
+                .stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("note: ")?.split(' ').next()?.parse().ok())
+                .unwrap_or_else(|| panic!("{} {name}: no note in\n{}", db.name(), run.stderr));
+            assert_eq!(
+                db.rows("SELECT count(*) FROM kv").await,
+                [committed.to_string()],
+                "{} {name}",
+                db.name()
+            );
+        }
+    }
+}
+
 /// An input without a column that every row must give (NOT NULL, no default, nothing to fill
 /// it in) fails before any row is read, naming the column, instead of having every row
 /// refused; a column with a default, or the rowid SQLite gives an INTEGER PRIMARY KEY, may be

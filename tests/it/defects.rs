@@ -61,8 +61,9 @@ async fn a_value_jsonb_refuses_blames_its_own_row_not_the_json_line() {
     let run = barge(&["load", f, "--into", &db.url, "--table", "t_jr", "--again"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stderr
-            .contains("(chunk 0, records 2-101), at record 11:"),
+        run.stderr.contains(&format!(
+            "(chunk 0, records 2-101 of {f}), at record 11 (line 11):"
+        )),
         "{}",
         run.stderr
     );
@@ -675,7 +676,7 @@ async fn a_refused_row_in_one_file_of_several_names_its_file() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.starts_with(&format!(
-            "error: COPY into \"public\".\"dk\" (chunk 0, records 2-3 of {}), at record 3: \
+            "error: COPY into \"public\".\"dk\" (chunk 0, records 2-3 of {}), at record 3 (line 3): \
              duplicate key value violates unique constraint \"dk_pkey\"",
             b.display()
         )),

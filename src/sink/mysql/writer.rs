@@ -255,14 +255,18 @@ impl MySink {
     }
 
     /// The chunk's rows one range at a time, each under a savepoint, until each refused row
-    /// stands alone (see [`crate::sink::bisect`]).
-    async fn send_bisecting(conn: &mut Conn, plan: &MyPlan, work: &Work) -> Result<Written> {
+    /// stands alone (see [`crate::sink::bisect`]): the rows it inserted, and each refused row
+    /// with the server's error for it alone. With `first_only`, up to the first refused row.
+    async fn search(
+        conn: &mut Conn,
+        plan: &MyPlan,
+        work: &Work,
+        first_only: bool,
+    ) -> Result<(Option<u64>, bisect::Refused)> {
         let ranges = load_data::row_ranges(&work.data);
         let mut search = Bisection::new(ranges.len(), bisect::PIECES);
-        let mut written = Written {
-            inserted: plan.upsert.as_ref().map(|_| 0),
-            ..Written::default()
-        };
+        let mut inserted = plan.upsert.as_ref().map(|_| 0);
+        let mut refused = Vec::new();
         // The savepoint is set before a range only when the one before went in: MySQL's
         // ROLLBACK TO keeps the savepoint it returns to, so after a refused range it is still
         // there, and a refused range costs one round trip after its rows instead of two. (A
@@ -279,7 +283,7 @@ impl MySink {
             match Self::send_rows(conn, plan, work, data, r.len()).await {
                 Ok(n) => {
                     set = false;
-                    written.inserted = written.inserted.map(|i| i + n.unwrap_or(0));
+                    inserted = inserted.map(|i| i + n.unwrap_or(0));
                 }
                 Err(e) if row_error(&e) => {
                     exec(conn, "ROLLBACK TO SAVEPOINT barge_rows").await?;
@@ -288,13 +292,42 @@ impl MySink {
                         exec(conn, &format!("DELETE FROM {}", upsert::STAGE)).await?;
                     }
                     if let Some(row) = search.refused(r, None) {
-                        written.refused.push(server_reject(work, row, &e));
+                        refused.push((row, e));
+                        if first_only {
+                            break;
+                        }
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(written)
+        Ok((inserted, refused))
+    }
+
+    /// `e`, the server's refusal of a chunk that fails the load (no `--rejects`), naming the
+    /// row it refused: the chunk's rows are searched again in a transaction (a savepoint of
+    /// an atomic load's) that is then rolled back. `e` as it is when the search cannot tell.
+    async fn named(&mut self, work: &Work, e: Error) -> Error {
+        let plan = self.plan.clone();
+        let Ok(conn) = self.conn().await else {
+            return e;
+        };
+        let (begin, end) = match plan.atomic {
+            true => ("SAVEPOINT barge_chunk", "ROLLBACK TO SAVEPOINT barge_chunk"),
+            false => ("START TRANSACTION", "ROLLBACK"),
+        };
+        if exec(conn, begin).await.is_err() {
+            return e;
+        }
+        let found = Self::search(conn, &plan, work, true).await;
+        let _ = conn.query_drop(end).await;
+        match found.map(|(_, refused)| refused.into_iter().next()) {
+            Ok(Some((row, refusal))) => match work.meta.place(&work.raw_rows, row) {
+                Some(place) => refusal.at_row(&place),
+                None => refusal,
+            },
+            _ => e,
+        }
     }
 
     /// The chunk without the rows whose key is a duplicate (see [`super::duplicates`]): those
@@ -366,7 +399,18 @@ impl MySink {
         }
         let sending = std::time::Instant::now();
         let result = match how {
-            How::Search => Self::send_bisecting(conn, &plan, work).await,
+            How::Search => {
+                Self::search(conn, &plan, work, false)
+                    .await
+                    .map(|(inserted, refused)| Written {
+                        inserted,
+                        refused: refused
+                            .iter()
+                            .map(|(row, e)| server_reject(work, *row, e))
+                            .collect(),
+                        ..Written::default()
+                    })
+            }
             How::Repeats => Self::send_sorted(conn, &plan, work, false).await,
             How::Probed => Self::send_sorted(conn, &plan, work, true).await,
             How::Whole => {
@@ -516,6 +560,10 @@ impl MySink {
                         tracing::info!("duplicate keys are looked for by the search: {e}");
                     }
                     how = How::Search;
+                }
+                // A refused row fails the load: the error names it.
+                Err(e) if plan.rejects.is_none() && row_error(&e) => {
+                    return Err(self.named(&work, e).await);
                 }
                 // One transaction for the whole load: a lost connection loses it all.
                 Err(e) if plan.atomic => return Err(e),

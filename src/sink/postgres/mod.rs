@@ -334,6 +334,9 @@ impl Backend for PgBackend {
             plan.foreign_keys = refused::foreign_keys(self.client().await?, &plan).await?;
             plan.checks = refused::checks(self.client().await?, &plan).await?;
         }
+        if plan.upsert.is_some() {
+            plan.partitioned = upsert::is_partitioned(self.client().await?, &plan.table).await?;
+        }
         // One transaction is one connection.
         let wanted = if plan.atomic { 1 } else { workers.max(1) };
         let plan = Arc::new(plan);

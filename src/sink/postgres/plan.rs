@@ -44,6 +44,10 @@ pub struct PgPlan {
     /// Set once a chunk met a row that one of those refused: from then on chunks are checked
     /// against them first.
     pub refusals_seen: std::sync::atomic::AtomicBool,
+    /// The target is a partitioned table, whose upsert cannot return `xmax` (PostgreSQL 15:
+    /// "cannot retrieve a system column in this context"): its merge counts the keys already
+    /// there instead (see [`super::upsert::merge_sql`]).
+    pub partitioned: bool,
 }
 
 /// A check constraint of the table whose columns are all loaded: one query over the chunk's
@@ -103,6 +107,7 @@ impl PgPlan {
             dedupe_seen: std::sync::Mutex::new(None),
             foreign_keys: Vec::new(),
             checks: Vec::new(),
+            partitioned: false,
             refusals_seen: std::sync::atomic::AtomicBool::new(false),
         }
     }

@@ -213,12 +213,32 @@ impl PgSink {
         merge_sql: Option<&str>,
         chunk: &Work,
     ) -> Result<(Option<u64>, Vec<Reject>)> {
+        let (inserted, refused) =
+            Self::search(tx, session, plan, (copy_sql, merge_sql), chunk, false).await?;
+        let refused = refused
+            .iter()
+            .map(|(row, e)| server_reject(chunk, *row, e))
+            .collect();
+        Ok((inserted, refused))
+    }
+
+    /// The search of [`Self::send_bisecting`]: each refused row with the server's error for
+    /// it alone. With `first_only` it ends at the first refused row, and what went in is left
+    /// for the caller to roll back.
+    pub(super) async fn search(
+        tx: &Client,
+        session: &mut Session,
+        plan: &PgPlan,
+        (copy_sql, merge_sql): (&str, Option<&str>),
+        chunk: &Work,
+        first_only: bool,
+    ) -> Result<(Option<u64>, bisect::Refused)> {
         let meta = &chunk.meta;
         let format = plan.format();
         let ranges = copy::row_ranges(&chunk.data, format)
             .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
         let mut inserted = merge_sql.map(|_| 0u64);
-        let mut refused: Vec<Reject> = Vec::new();
+        let mut refused: bisect::Refused = Vec::new();
         let mut tries = Tries::new(ranges.len(), session.subtransactions);
         // Tries that resend what went before them start from the whole chunk: each costs up to
         // a chunk, and COPY's blame splits at the bad row.
@@ -271,7 +291,10 @@ impl PgSink {
                     };
                     if let Some(row) = search.refused(r, blamed) {
                         tries.refused(row);
-                        refused.push(server_reject(chunk, row, &e));
+                        refused.push((row, e));
+                        if first_only {
+                            return Ok((inserted, refused));
+                        }
                     }
                 }
                 Err(e) => return Err(e),
@@ -383,18 +406,11 @@ impl Tries {
 }
 
 impl Work {
-    /// The record number of line `line` (from 1) of a COPY payload that held rows `rows` of
-    /// this chunk; `None` when the line is not one of those rows.
-    pub(super) fn record_at(&self, rows: &copy::Rows, line: u64) -> Option<u64> {
-        let i = rows.at_line(line)?;
-        match self.raw_rows.get(i) {
-            // Rows set aside on the client are not in the payload: the kept positions say
-            // which record each row is.
-            Some(row) => Some(row.position.record),
-            // Without --rejects a chunk is every record of its input range, in order.
-            None if self.raw_rows.is_empty() => Some(self.meta.first_record + i as u64),
-            None => None,
-        }
+    /// Where the row on line `line` (from 1) of a COPY payload that held rows `rows` of this
+    /// chunk came from (see [`crate::checkpoint::ChunkMeta::place`]); `None` when the line is not one of those
+    /// rows, or the row's place is not known.
+    pub(super) fn place_at(&self, rows: &copy::Rows, line: u64) -> Option<String> {
+        self.meta.place(&self.raw_rows, rows.at_line(line)?)
     }
 }
 

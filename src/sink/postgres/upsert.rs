@@ -35,7 +35,12 @@ pub fn create_stage_sql(table: &Table, columns: &[Column]) -> String {
 /// rows with a NULL in the key never conflict and all go in), inserted with ON CONFLICT. Returns
 /// one row: how many rows it inserted. The rows themselves never come back: `RETURNING` feeds
 /// the server-side count only.
-pub fn merge_sql(table: &Table, columns: &[Column], upsert: &Upsert) -> String {
+///
+/// An update tells an inserted row by its `xmax` (0: no earlier version), which a
+/// `partitioned` table cannot return. Its merge counts instead the staged keys the table
+/// holds already, in the same statement: every part of it sees the rows as they were before
+/// it, and a key with a NULL matches none, as it conflicts with none.
+pub fn merge_sql(table: &Table, columns: &[Column], upsert: &Upsert, partitioned: bool) -> String {
     let q = |c: &Column| quote_ident(&c.name);
     let cols = columns.iter().map(q).collect::<Vec<_>>().join(", ");
     let key = upsert.key.iter().map(q).collect::<Vec<_>>().join(", ");
@@ -63,24 +68,52 @@ pub fn merge_sql(table: &Table, columns: &[Column], upsert: &Upsert) -> String {
             " UNION ALL (SELECT {cols} FROM {STAGE} WHERE NOT ({not_null}))"
         ));
     }
-    let action = match upsert.on_conflict {
-        OnConflict::Nothing => "DO NOTHING RETURNING true AS inserted".to_string(),
-        OnConflict::Update => format!(
-            "DO UPDATE SET {} RETURNING (xmax = 0) AS inserted",
-            upsert
-                .update
-                .iter()
-                .map(|c| format!("{} = EXCLUDED.{}", q(c), q(c)))
-                .collect::<Vec<_>>()
-                .join(", ")
+    let set = upsert
+        .update
+        .iter()
+        .map(|c| format!("{} = EXCLUDED.{}", q(c), q(c)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let target = table.quoted();
+    match (&upsert.on_conflict, partitioned) {
+        (OnConflict::Update, true) => format!(
+            "WITH src AS ({src}), \
+                  old AS (SELECT count(*) AS n FROM {target} JOIN src USING ({key})), \
+                  ins AS (INSERT INTO {target} ({cols}) SELECT {cols} FROM src \
+                          ON CONFLICT ({key}) DO UPDATE SET {set} RETURNING 1) \
+             SELECT count(*) - (SELECT n FROM old) FROM ins"
         ),
-    };
-    format!(
-        "WITH src AS ({src}), \
-              ins AS (INSERT INTO {} ({cols}) SELECT {cols} FROM src ON CONFLICT ({key}) {action}) \
-         SELECT count(*) FILTER (WHERE inserted) FROM ins",
-        table.quoted()
-    )
+        (on_conflict, _) => {
+            let action = match on_conflict {
+                OnConflict::Nothing => "DO NOTHING RETURNING true AS inserted".to_string(),
+                OnConflict::Update => {
+                    format!("DO UPDATE SET {set} RETURNING (xmax = 0) AS inserted")
+                }
+            };
+            format!(
+                "WITH src AS ({src}), \
+                      ins AS (INSERT INTO {target} ({cols}) SELECT {cols} FROM src \
+                              ON CONFLICT ({key}) {action}) \
+                 SELECT count(*) FILTER (WHERE inserted) FROM ins"
+            )
+        }
+    }
+}
+
+/// Whether `table` is a partitioned table (whose upsert counts differently, see
+/// [`merge_sql`]).
+///
+/// # Errors
+/// A database error.
+pub async fn is_partitioned(client: &Client, table: &Table) -> Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1::text::regclass",
+            &[&table.quoted()],
+        )
+        .await
+        .map_err(|e| Error::db(format!("reading the kind of {table}"), e))?;
+    get(&row, 0, "the table's kind")
 }
 
 /// The table's unique keys that `ON CONFLICT (columns)` can name: the primary key and unique

@@ -98,7 +98,7 @@ impl PgSink {
         let merge_sql = plan
             .upsert
             .as_ref()
-            .map(|u| upsert::merge_sql(&plan.table, &plan.columns, u));
+            .map(|u| upsert::merge_sql(&plan.table, &plan.columns, u, plan.partitioned));
         PgSink {
             client: Some(client),
             resolver: None,
@@ -185,12 +185,12 @@ impl PgSink {
         };
         let what = format!("{verb} into {} ({})", plan.table, meta.describe());
         let ctx = |e: tokio_postgres::Error| {
-            let mut context = what.clone();
             let line = copy::copy_line(&e, plan.relation());
-            if let Some(record) = line.and_then(|l| work.record_at(rows, l)) {
-                context = format!("{context}, at record {record}");
+            let err = Error::db(what.clone(), e).in_chunk(meta.seq);
+            match line.and_then(|l| work.place_at(rows, l)) {
+                Some(place) => err.at_row(&place),
+                None => err,
             }
-            Error::db(context, e).in_chunk(meta.seq)
         };
         match plan.method {
             Method::Copy(_) => {
@@ -698,6 +698,15 @@ impl PgSink {
                     tracing::debug!(chunk = meta.seq, error = %e, "looking for the refused rows");
                     bisect = true;
                 }
+                // A refused row fails the load: the error names it. (COPY's error gives its
+                // line; a merge's and an INSERT's do not.)
+                Err(e)
+                    if plan.rejects.is_none()
+                        && row_error(&e)
+                        && (plan.upsert.is_some() || matches!(plan.method, Method::Insert(_))) =>
+                {
+                    return Err(self.named(&work, e).await);
+                }
                 Err(e) => {
                     self.after_error(&e);
                     let what = meta.describe();
@@ -706,6 +715,33 @@ impl PgSink {
                         .await?;
                 }
             }
+        }
+    }
+
+    /// `e`, the server's refusal of a chunk that fails the load (no `--rejects`), naming the
+    /// row it refused: the chunk's rows are searched again in a transaction that is then
+    /// rolled back. `e` as it is when the search cannot tell.
+    async fn named(&mut self, work: &Work, e: Error) -> Error {
+        let plan = self.plan.clone();
+        if self.client().await.is_err() || self.ensure_stage().await.is_err() {
+            return e;
+        }
+        let Ok(client) = connected(&mut self.client) else {
+            return e;
+        };
+        let Ok(tx) = client.transaction().await else {
+            return e;
+        };
+        self.session.subtransactions = 0;
+        let sql = (self.copy_sql.as_str(), self.merge_sql.as_deref());
+        let found = Self::search(tx.client(), &mut self.session, &plan, sql, work, true).await;
+        let _ = tx.rollback().await;
+        match found.map(|(_, refused)| refused.into_iter().next()) {
+            Ok(Some((row, refusal))) => match work.meta.place(&work.raw_rows, row) {
+                Some(place) => refusal.at_row(&place),
+                None => refusal,
+            },
+            _ => e,
         }
     }
 }

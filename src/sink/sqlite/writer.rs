@@ -266,17 +266,20 @@ fn apply_rows(
     Ok(Some(n as u64))
 }
 
-/// Inserts a chunk's rows into the target, setting aside those SQLite refuses, with no search
-/// and no savepoint: SQLite undoes only the statement that failed (a constraint's default
-/// `ABORT`), so a refused one-row statement is the refused row, and the rows of a refused
-/// statement of several go again one at a time. (An upsert's rows are refused by its merge, a
-/// statement for the whole chunk: those are searched for, [`bisect`].)
+/// Inserts a chunk's rows into the target and returns those SQLite refuses (row, error), with
+/// no search and no savepoint: SQLite undoes only the statement that failed (a constraint's
+/// default `ABORT`), so a refused one-row statement is the refused row, and the rows of a
+/// refused statement of several go again one at a time. With `first_only` it stops at the
+/// first refused row, which a load without `--rejects` names in its error. (An upsert's rows
+/// are refused by its merge, a statement for the whole chunk: those are searched for,
+/// [`bisect`].)
 fn insert_setting_aside(
     conn: &Connection,
     plan: &SqlitePlan,
     chunk: &Chunk,
     meta: &ChunkMeta,
-) -> Result<Vec<Reject>> {
+    first_only: bool,
+) -> Result<bisect::Refused> {
     let data = &chunk.data[..];
     let rows = chunk.rows as usize;
     let mut refused = Vec::new();
@@ -303,14 +306,20 @@ fn insert_setting_aside(
         let start = pos;
         if let Some(e) = send(&mut pos, n)? {
             if n == 1 {
-                refused.push(refusal(chunk, row, &e));
+                refused.push((row, e));
             } else {
                 let mut again = start;
                 for i in row..row + n {
                     if let Some(e) = send(&mut again, 1)? {
-                        refused.push(refusal(chunk, i, &e));
+                        refused.push((i, e));
+                        if first_only {
+                            break;
+                        }
                     }
                 }
+            }
+            if first_only {
+                break;
             }
         }
         row += n;
@@ -335,14 +344,16 @@ fn refusal(chunk: &Chunk, row: usize, e: &Error) -> Reject {
     }
 }
 
-/// The rows SQLite refuses, found by inserting the chunk in ranges under savepoints and
-/// splitting each refused range in halves until every bad row stands alone.
+/// The rows SQLite refuses (row, error), found by inserting the chunk in ranges under
+/// savepoints and splitting each refused range in halves until every bad row stands alone;
+/// with `first_only`, up to the first of them.
 fn bisect(
     conn: &Connection,
     plan: &SqlitePlan,
     chunk: &Chunk,
     meta: &ChunkMeta,
-) -> Result<(Option<u64>, Vec<Reject>)> {
+    first_only: bool,
+) -> Result<(Option<u64>, bisect::Refused)> {
     let ranges = crate::encode::sqlite::row_ranges(&chunk.data, plan.columns.len())
         .ok_or_else(|| Error::internal("a chunk is malformed"))?;
     let sp = |sql: &str| {
@@ -373,13 +384,24 @@ fn bisect(
                 sp("ROLLBACK TO barge_rows; RELEASE barge_rows")?;
                 // SQLite does not say which row of a statement it refused.
                 if let Some(row) = search.refused(r, None) {
-                    refused.push(refusal(chunk, row, &e));
+                    refused.push((row, e));
+                    if first_only {
+                        break;
+                    }
                 }
             }
             Err(e) => return Err(e),
         }
     }
     Ok((inserted, refused))
+}
+
+/// `e`, SQLite's refusal of row `row` of `chunk` alone, naming the row: the load fails on it.
+fn named(chunk: &Chunk, meta: &ChunkMeta, row: usize, e: Error) -> Error {
+    match meta.place(&chunk.raw_rows, row) {
+        Some(place) => e.at_row(&place),
+        None => e,
+    }
 }
 
 /// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
@@ -425,8 +447,24 @@ fn write_chunk(
     if searching {
         conn.execute_batch("SAVEPOINT barge_chunk").map_err(ctx)?;
     }
+    let rejects = |refused: bisect::Refused| -> Vec<Reject> {
+        refused
+            .iter()
+            .map(|(row, e)| refusal(chunk, *row, e))
+            .collect()
+    };
     let mut result = if rejecting && !searching {
-        insert_setting_aside(conn, plan, chunk, &meta).map(|refused| (None, refused))
+        insert_setting_aside(conn, plan, chunk, &meta, false)
+            .map(|refused| (None, rejects(refused)))
+    } else if plan.upsert.is_none() {
+        // Statement by statement as with --rejects, so that a refused row is named in the
+        // error; a chunk that goes in costs the same statements.
+        insert_setting_aside(conn, plan, chunk, &meta, true).and_then(|refused| {
+            match refused.into_iter().next() {
+                Some((row, e)) => Err(named(chunk, &meta, row, e)),
+                None => Ok((None, Vec::new())),
+            }
+        })
     } else {
         apply_rows(conn, plan, &chunk.data, chunk.rows as usize, &meta)
             .map(|inserted| (inserted, Vec::new()))
@@ -435,7 +473,18 @@ fn write_chunk(
         if searching && row_error(e) {
             // Earlier statements of the chunk went in: start the chunk over, row by range.
             conn.execute_batch("ROLLBACK TO barge_chunk").map_err(ctx)?;
-            result = bisect(conn, plan, chunk, &meta);
+            result = bisect(conn, plan, chunk, &meta, false)
+                .map(|(inserted, refused)| (inserted, rejects(refused)));
+        } else if plan.upsert.is_some() && row_error(e) {
+            // The merge refused a row, which fails the load: the search names it. The chunk's
+            // rows are still staged, and its transaction goes when the load fails.
+            conn.execute(&format!("DELETE FROM {STAGE}"), [])
+                .map_err(ctx)?;
+            if let Ok((_, refused)) = bisect(conn, plan, chunk, &meta, true) {
+                if let Some((row, e)) = refused.into_iter().next() {
+                    result = Err(named(chunk, &meta, row, e));
+                }
+            }
         }
     }
     let result = result.and_then(|(inserted, refused)| {
