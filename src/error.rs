@@ -94,6 +94,9 @@ pub enum ErrorKind {
         unknown: Vec<String>,
         /// The table's real columns.
         columns: Vec<String>,
+        /// Those of `unknown` that are the table's generated columns, whose values the
+        /// database computes (an export of the table holds them).
+        generated: Vec<String>,
     },
     /// Connecting to the database failed.
     #[cfg(feature = "postgres")]
@@ -204,6 +207,10 @@ impl Error {
             }
             ErrorKind::TableNotFound { .. } => {
                 "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path"
+            }
+            ErrorKind::UnknownColumns { generated, .. } if !generated.is_empty() => {
+                "pass --ignore-unknown to leave out the columns the database computes (and any \
+                 the table lacks), or remove them from the file"
             }
             ErrorKind::UnknownColumns { .. } => {
                 "rename the file's header to match the table, name the file's columns with \
@@ -488,13 +495,34 @@ impl fmt::Display for Error {
                 table,
                 unknown,
                 columns,
-            } => write!(
-                f,
-                "table {table} has no column{} {}; its columns are: {}",
-                if unknown.len() == 1 { "" } else { "s" },
-                quote_list(unknown),
-                quote_list(columns)
-            ),
+                generated,
+            } => {
+                let plural = |n: usize| if n == 1 { "" } else { "s" };
+                if !generated.is_empty() {
+                    write!(
+                        f,
+                        "table {table} computes column{} {} itself (generated): a load cannot \
+                         give {} values; ",
+                        plural(generated.len()),
+                        quote_list(generated),
+                        if generated.len() == 1 { "it" } else { "them" }
+                    )?;
+                }
+                let lacking: Vec<String> = unknown
+                    .iter()
+                    .filter(|u| !generated.contains(u))
+                    .cloned()
+                    .collect();
+                if !lacking.is_empty() {
+                    write!(
+                        f,
+                        "table {table} has no column{} {}; ",
+                        plural(lacking.len()),
+                        quote_list(&lacking)
+                    )?;
+                }
+                write!(f, "its columns are: {}", quote_list(columns))
+            }
             #[cfg(feature = "postgres")]
             ErrorKind::Connect { target, source, .. } => {
                 write!(f, "could not connect to {target}: ")?;

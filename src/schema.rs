@@ -182,6 +182,9 @@ pub struct Table {
     /// have every row refused, so the load fails before it starts. Empty where the backend
     /// cannot tell (views, partitioned tables).
     pub required: Vec<String>,
+    /// Its generated columns, left out of `columns`: the database computes their values, so
+    /// an input that has them (an export of the table does) is told so.
+    pub generated: Vec<String>,
 }
 
 impl Table {
@@ -223,10 +226,16 @@ impl Table {
             }
         }
         if !unknown.is_empty() {
+            let generated = unknown
+                .iter()
+                .zip(match_names(&self.generated, &unknown))
+                .filter_map(|(name, found)| found.map(|_| name.clone()))
+                .collect();
             return Err(ErrorKind::UnknownColumns {
                 table: self.to_string(),
                 unknown,
                 columns: self.column_names(),
+                generated,
             }
             .into());
         }

@@ -239,6 +239,7 @@ mod tests {
             name: "t".into(),
             columns: ["id", "a", "b", "c"].iter().map(|n| col(n)).collect(),
             required: Vec::new(),
+            generated: Vec::new(),
         }
     }
 

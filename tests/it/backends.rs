@@ -444,6 +444,49 @@ async fn a_refused_row_is_named_by_its_line_on_every_backend() {
     }
 }
 
+/// An export of a table holds its generated columns, which a load cannot give values: the
+/// error says they are generated (not that the table lacks them, as it said), and
+/// `--ignore-unknown` loads the rest, the database computing them.
+#[tokio::test]
+async fn an_export_with_generated_columns_is_told_so_on_every_backend() {
+    for db in TestTarget::each("generated_cols").await {
+        db.exec(
+            "CREATE TABLE g (k INTEGER PRIMARY KEY, n INTEGER, \
+                             twice INTEGER GENERATED ALWAYS AS (n * 2) STORED)",
+        )
+        .await;
+        let dir = Dir::new();
+        let f = dir.write("g.csv", "k,n,twice,extra\n1,5,10,x\n2,7,14,y\n");
+        let url = db.url();
+        let args = ["load", f.to_str().unwrap(), "--into", &url, "--table", "g"];
+        let run = barge(&args);
+        assert_eq!(run.code, 2, "{}: {}", db.name(), run.all());
+        // The table's name (MySQL's database is numbered) out of the way.
+        let stderr = run.stderr.replace(
+            &run.stderr[6..run.stderr.find(" computes").unwrap_or(6)],
+            " T",
+        );
+        assert_eq!(
+            stderr,
+            "error: T computes column \"twice\" itself (generated): a load cannot give it \
+             values; T has no column \"extra\"; its columns are: \"k\", \"n\"\nhint: pass \
+             --ignore-unknown to leave out the columns the database computes (and any the \
+             table lacks), or remove them from the file\n",
+            "{}",
+            db.name()
+        );
+        let mut ignoring = args.to_vec();
+        ignoring.push("--ignore-unknown");
+        barge(&ignoring).assert_ok();
+        assert_eq!(
+            db.rows("SELECT k, n, twice FROM g ORDER BY k").await,
+            ["1|5|10", "2|7|14"],
+            "{}",
+            db.name()
+        );
+    }
+}
+
 /// An input without a column that every row must give (NOT NULL, no default, nothing to fill
 /// it in) fails before any row is read, naming the column, instead of having every row
 /// refused; a column with a default, or the rowid SQLite gives an INTEGER PRIMARY KEY, may be

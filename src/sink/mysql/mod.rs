@@ -272,6 +272,7 @@ impl Backend for MyBackend {
         let plain = plain == Some(1);
         let mut columns = Vec::new();
         let mut required = Vec::new();
+        let mut generated = Vec::new();
         // `1` as MySQL and MariaDB send a boolean.
         let yes = |r: &Row, i: usize| {
             matches!(r.as_ref(i), Some(Value::Int(1) | Value::UInt(1))) || text(r, i) == "1"
@@ -281,6 +282,7 @@ impl Backend for MyBackend {
             // there for a column whose default is an expression, `CURRENT_TIMESTAMP` among
             // them, which takes values like any other.)
             if yes(r, 7) {
+                generated.push(text(r, 0));
                 continue;
             }
             let charset = text(r, 3).to_ascii_lowercase();
@@ -306,6 +308,7 @@ impl Backend for MyBackend {
             name: name.name.clone(),
             columns,
             required,
+            generated,
         }))
     }
 

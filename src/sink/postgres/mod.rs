@@ -429,42 +429,48 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
                     pg_catalog.format_type(a.atttypid, a.atttypmod), \
                     COALESCE(bt.typtype, t.typtype) = 'e', \
                     a.atthasdef OR a.attidentity <> '' \
-                        OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL) \
+                        OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL), \
+                    a.attgenerated <> '' \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
-             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' \
+             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum",
             &[&oid],
         )
         .await
         .map_err(|e| Error::db(ctx(), e))?;
     let mut required = Vec::new();
-    let columns = rows
-        .iter()
-        .map(|r| {
-            let what = "columns from the catalog";
-            let type_oid: u32 = get(r, 1, what)?;
-            let typmod: i32 = get(r, 2, what)?;
-            let is_enum: bool = get(r, 5, what)?;
-            let has_default: bool = get(r, 6, what)?;
-            let column = Column {
-                name: get(r, 0, what)?,
-                ty: ColumnType::from_pg(type_oid, typmod, is_enum),
-                type_name: get(r, 4, what)?,
-                not_null: get(r, 3, what)?,
-            };
-            if plain && column.not_null && !has_default {
-                required.push(column.name.clone());
-            }
-            Ok(column)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut generated = Vec::new();
+    let mut columns = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let what = "columns from the catalog";
+        // A generated column takes no values.
+        if get::<bool>(r, 7, what)? {
+            generated.push(get(r, 0, what)?);
+            continue;
+        }
+        let type_oid: u32 = get(r, 1, what)?;
+        let typmod: i32 = get(r, 2, what)?;
+        let is_enum: bool = get(r, 5, what)?;
+        let has_default: bool = get(r, 6, what)?;
+        let column = Column {
+            name: get(r, 0, what)?,
+            ty: ColumnType::from_pg(type_oid, typmod, is_enum),
+            type_name: get(r, 4, what)?,
+            not_null: get(r, 3, what)?,
+        };
+        if plain && column.not_null && !has_default {
+            required.push(column.name.clone());
+        }
+        columns.push(column);
+    }
     Ok(Table {
         schema,
         name: table_name,
         columns,
         required,
+        generated,
     })
 }
 

@@ -255,12 +255,14 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
     let Some((real_name, is_view)) = found else {
         return Ok(None);
     };
-    // hidden = 0: ordinary columns (not generated, not virtual-table hidden ones).
+    // hidden = 0: ordinary columns; 2 and 3: generated ones (1: a virtual table's hidden
+    // columns, which are no columns of its rows).
     let mut stmt = conn
         .prepare(
             "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk, \
-                    (SELECT count(*) FROM pragma_table_xinfo(?1, ?2) WHERE pk > 0) \
-             FROM pragma_table_xinfo(?1, ?2) WHERE hidden = 0 ORDER BY cid",
+                    (SELECT count(*) FROM pragma_table_xinfo(?1, ?2) WHERE pk > 0), \
+                    hidden IN (2, 3) \
+             FROM pragma_table_xinfo(?1, ?2) WHERE hidden IN (0, 2, 3) ORDER BY cid",
         )
         .map_err(ctx)?;
     let rows = stmt
@@ -284,6 +286,7 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
                 },
                 // SQLite's triggers cannot change the row they fire for.
                 not_null && !r.get::<_, bool>(3)? && !rowid,
+                r.get::<_, bool>(6)?,
             ))
         })
         .map_err(ctx)?
@@ -291,7 +294,12 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
         .map_err(ctx)?;
     let mut columns = Vec::with_capacity(rows.len());
     let mut required = Vec::new();
-    for (column, must) in rows {
+    let mut generated = Vec::new();
+    for (column, must, computed) in rows {
+        if computed {
+            generated.push(column.name);
+            continue;
+        }
         if must && !is_view {
             required.push(column.name.clone());
         }
@@ -302,6 +310,7 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
         name: real_name,
         columns,
         required,
+        generated,
     }))
 }
 
