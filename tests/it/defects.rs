@@ -685,3 +685,47 @@ async fn a_refused_row_in_one_file_of_several_names_its_file() {
     );
     assert_eq!(db.rows_text("SELECT count(*) FROM dk").await, ["(2)"]);
 }
+
+/// A view (an updatable one, or one with an INSTEAD OF trigger) takes INSERT but no COPY: a
+/// load into one failed on "cannot copy to view" until `--mode insert` was given. It now
+/// goes in with INSERT statements, and says so with `-v`; a view no INSERT can write into
+/// fails with the server's reason, naming no row.
+#[tokio::test]
+async fn a_view_is_loaded_with_insert_statements() {
+    let db = fresh_db("view_target").await;
+    db.exec(
+        "CREATE TABLE base (id int PRIMARY KEY, v text); \
+         CREATE VIEW vw AS SELECT id, v FROM base; \
+         CREATE VIEW grouped AS SELECT id, v FROM base GROUP BY id, v",
+    )
+    .await;
+    let dir = Dir::new();
+    let f = dir.write("vw.csv", "id,v\n1,a\n2,b\n3,c\n");
+    let f = f.to_str().unwrap();
+    let run = barge(&["load", f, "--into", &db.url, "--table", "vw", "-v"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "the target is a view, which COPY cannot write into: loading it with INSERT \
+             statements (--mode insert)"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("1 chunk, INSERT)"), "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id), string_agg(v, '' ORDER BY id) FROM base")
+            .await,
+        ["(3,6,abc)"]
+    );
+    let run = barge(&["load", f, "--into", &db.url, "--table", "grouped"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: INSERT into \"public\".\"grouped\" (chunk 0, records 2-4 of {f}): cannot \
+             insert into view \"grouped\" (SQLSTATE 55000)"
+        )),
+        "{}",
+        run.stderr
+    );
+}

@@ -80,6 +80,22 @@ pub struct PgBackend {
     /// On Citus: whether the target is hash-distributed, so that rows may be routed straight
     /// to its shards (see [`citus`]), which wants other chunk sizes.
     hash_distributed: bool,
+    /// The target's kind (`pg_class.relkind`): a view takes no COPY, and a partitioned table's
+    /// upsert cannot return `xmax`.
+    kind: Relkind,
+}
+
+/// What kind of relation the target is, as far as loading it differs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Relkind {
+    /// A table (or anything else COPY writes into).
+    #[default]
+    Table,
+    /// A partitioned table.
+    Partitioned,
+    /// A view: COPY cannot write into one, INSERT can (an updatable view, or one with an
+    /// INSTEAD OF trigger).
+    View,
 }
 
 impl PgBackend {
@@ -141,6 +157,7 @@ impl PgBackend {
             retry,
             citus,
             hash_distributed: false,
+            kind: Relkind::Table,
         })
     }
 
@@ -183,6 +200,13 @@ impl Backend for PgBackend {
     }
 
     fn wire_format(&self, columns: &[Column], mode: Mode) -> (WireFormat, &'static str) {
+        let mode = match (mode, self.kind) {
+            (Mode::Copy, Relkind::View) => {
+                tracing::info!("the target is a view, which COPY cannot write into: loading it with INSERT statements (--mode insert)");
+                Mode::Insert
+            }
+            _ => mode,
+        };
         match mode {
             // INSERT parameters carry other types as text, each value on its own.
             Mode::Insert => (WireFormat::Binary, "insert"),
@@ -204,7 +228,8 @@ impl Backend for PgBackend {
 
     async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
         match introspect(self.client().await?, name).await {
-            Ok(t) => {
+            Ok((t, kind)) => {
+                self.kind = kind;
                 if self.citus {
                     self.hash_distributed = self
                         .client()
@@ -313,6 +338,11 @@ impl Backend for PgBackend {
         workers: usize,
         progress: Arc<Progress>,
     ) -> Result<Vec<PgSink>> {
+        let mut plan = plan;
+        if self.kind == Relkind::View {
+            // COPY cannot write into a view (see `wire_format`).
+            plan.mode = Mode::Insert;
+        }
         let mut plan = PgPlan::new(plan);
         plan.base.retry = self.retry;
         if plan.rejects.is_some() && plan.upsert.is_none() && plan.mode == Mode::Copy {
@@ -334,9 +364,7 @@ impl Backend for PgBackend {
             plan.foreign_keys = refused::foreign_keys(self.client().await?, &plan).await?;
             plan.checks = refused::checks(self.client().await?, &plan).await?;
         }
-        if plan.upsert.is_some() {
-            plan.partitioned = upsert::is_partitioned(self.client().await?, &plan.table).await?;
-        }
+        plan.partitioned = self.kind == Relkind::Partitioned;
         // One transaction is one connection.
         let wanted = if plan.atomic { 1 } else { workers.max(1) };
         let plan = Arc::new(plan);
@@ -393,14 +421,15 @@ impl Backend for PgBackend {
 ///
 /// # Errors
 /// [`ErrorKind::TableNotFound`] when no such table (or view) is visible.
-pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
+pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Relkind)> {
     let ctx = || format!("reading table {} from the catalog", name.quoted());
     let row = client
         .query_opt(
             "SELECT c.oid, n.nspname::text, c.relname::text, \
                     c.relkind = 'r' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g \
                         WHERE g.tgrelid = c.oid AND NOT g.tgisinternal \
-                          AND g.tgenabled IN ('O', 'A') AND g.tgtype & 7 = 7) \
+                          AND g.tgenabled IN ('O', 'A') AND g.tgtype & 7 = 7), \
+                    c.relkind::text \
              FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.oid = pg_catalog.to_regclass($1)",
             &[&name.quoted()],
@@ -420,6 +449,11 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
     // A plain table with no BEFORE INSERT row trigger (bits: row 1, before 2, insert 4),
     // which could give a column its value.
     let plain: bool = get(&row, 3, what)?;
+    let kind = match get::<String>(&row, 4, what)?.as_str() {
+        "p" => Relkind::Partitioned,
+        "v" => Relkind::View,
+        _ => Relkind::Table,
+    };
     let rows = client
         .query(
             "SELECT a.attname::text, \
@@ -465,13 +499,16 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<Table> {
         }
         columns.push(column);
     }
-    Ok(Table {
-        schema,
-        name: table_name,
-        columns,
-        required,
-        generated,
-    })
+    Ok((
+        Table {
+            schema,
+            name: table_name,
+            columns,
+            required,
+            generated,
+        },
+        kind,
+    ))
 }
 
 /// Whether the session's `TimeZone` is UTC, in which case a `timestamptz` without an offset

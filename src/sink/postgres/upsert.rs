@@ -100,22 +100,6 @@ pub fn merge_sql(table: &Table, columns: &[Column], upsert: &Upsert, partitioned
     }
 }
 
-/// Whether `table` is a partitioned table (whose upsert counts differently, see
-/// [`merge_sql`]).
-///
-/// # Errors
-/// A database error.
-pub async fn is_partitioned(client: &Client, table: &Table) -> Result<bool> {
-    let row = client
-        .query_one(
-            "SELECT relkind = 'p' FROM pg_catalog.pg_class WHERE oid = $1::text::regclass",
-            &[&table.quoted()],
-        )
-        .await
-        .map_err(|e| Error::db(format!("reading the kind of {table}"), e))?;
-    get(&row, 0, "the table's kind")
-}
-
 /// The table's unique keys that `ON CONFLICT (columns)` can name: the primary key and unique
 /// indexes that are neither partial, nor on expressions, nor deferrable.
 ///
