@@ -527,10 +527,13 @@ impl ChunkMeta {
             Some(input) => format!(" of {input}"),
             None => String::new(),
         };
-        format!(
-            "chunk {}, records {}-{}{of}",
-            self.seq, self.first_record, self.end_record
-        )
+        match self.first_record == self.end_record {
+            true => format!("chunk {}, record {}{of}", self.seq, self.first_record),
+            false => format!(
+                "chunk {}, records {}-{}{of}",
+                self.seq, self.first_record, self.end_record
+            ),
+        }
     }
 
     /// Where row `row` of the chunk came from, for a message: `record 4 (line 4)`, from its

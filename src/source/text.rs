@@ -7,10 +7,11 @@
 //!
 //! A field's bytes are its unescaped value, pushed as a quoted field (never NULL, so that an
 //! empty field is the empty string, as in the server's own text format); the field whose raw
-//! text is the null marker is an unquoted empty field (NULL). Lines are records, so positions
-//! are exact byte offsets: a resumed load seeks, and `--split` cuts between lines.
+//! text is the null marker is an unquoted empty field (NULL). A record is a line, or several
+//! when a backslash before a line's end makes the newline data; positions are exact byte
+//! offsets of records: a resumed load seeks, and `--split` cuts between records.
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 use memchr::memchr2;
 
@@ -115,18 +116,40 @@ impl<R: Read + Send> RecordSource for TextReader<R> {
         if self.ended {
             return Ok(false);
         }
-        let n = super::read_line(&mut self.rdr, &mut self.buf, &self.input_name)?;
+        let mut n = super::read_line(&mut self.rdr, &mut self.buf, &self.input_name)?;
         if n == 0 {
             return Ok(false);
         }
         let start = self.consumed;
-        self.consumed += n as u64;
         let line = self.line;
         self.line += 1;
-        // A carriage return in data is written `\r`: one before the newline ends the line.
+        // A backslash before the newline makes it data, and the record goes on on the next
+        // line: MySQL's `INTO OUTFILE` writes a newline in a value so (the server reads it
+        // back so too; PostgreSQL writes `\n`).
+        while self.buf.ends_with(b"\n") && escaped(&self.buf[..n - 1]) {
+            let more = self
+                .rdr
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|source| {
+                    crate::Error::from(ErrorKind::Io {
+                        input: self.input_name.clone(),
+                        source,
+                    })
+                })?;
+            if more == 0 {
+                break;
+            }
+            n += more;
+            self.line += 1;
+        }
+        self.consumed += n as u64;
+        // A carriage return in data is written `\r`: one before the newline ends the line
+        // (unless a backslash makes it data).
         let mut body = self.buf.as_slice();
         body = body.strip_suffix(b"\n").unwrap_or(body);
-        body = body.strip_suffix(b"\r").unwrap_or(body);
+        if let Some(cut) = body.strip_suffix(b"\r").filter(|cut| !escaped(cut)) {
+            body = cut;
+        }
         if body == b"\\." {
             self.ended = true;
             return Ok(false);
@@ -185,6 +208,11 @@ impl<R: Read + Send> RecordSource for TextReader<R> {
     fn can_continue(&self) -> bool {
         true
     }
+}
+
+/// Whether the byte after `text` is escaped: `text` ends with an odd number of backslashes.
+fn escaped(text: &[u8]) -> bool {
+    text.iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
 /// Appends the byte(s) the escape after a backslash stands for, `rest` being what follows the

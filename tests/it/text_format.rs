@@ -5,7 +5,7 @@
 use futures_util::TryStreamExt;
 
 use crate::support::backend::TestTarget;
-use crate::support::{barge, fresh_db, kill_midway, Dir, TestDb};
+use crate::support::{assert_same_as_server_copy, barge, fresh_db, kill_midway, Dir, TestDb};
 
 const DDL: &str = "id bigint, s text, n numeric(12,2), at timestamptz, doc jsonb, ok boolean";
 
@@ -221,5 +221,51 @@ fn schema_of_a_text_file_names_its_columns_and_reads_no_header() {
             .ends_with("    \"tag\" uuid,\n    \"payload\" jsonb\n);\n-- from 12 rows\n"),
         "{}",
         run.stdout
+    );
+}
+
+/// A backslash before a line's end makes the newline data, and the row goes on on the next
+/// line: MySQL's `INTO OUTFILE` writes a newline in a value so, and the server's COPY reads it
+/// so. barge ended the row there ("expected 2 fields, found 1"). A backslash that is itself
+/// escaped (`\\`) does not, and one before `\r\n` makes the carriage return data. Stored as
+/// the server's own COPY stores the same bytes, and the line of each row is where it starts.
+#[tokio::test]
+async fn a_backslash_before_the_newline_continues_the_row_as_the_server_reads_it() {
+    let db = fresh_db("text_continued").await;
+    let text = b"1\ta\\\nb\n2\tc\\\\\n3\td\\\\\\\nx\\\n\\\ny\n4\te\\\r\n5\tf\n6\t\\N\n";
+    let (rows, _) = assert_same_as_server_copy(
+        &db,
+        "id int, v text",
+        text,
+        "FORMAT text",
+        &["--format", "text"],
+    )
+    .await;
+    assert_eq!(rows, 6);
+    assert_eq!(
+        db.rows_text("SELECT id, v FROM t_barge WHERE id IN (1, 3, 4) ORDER BY id")
+            .await,
+        ["(1,\"a\nb\")", "(3,\"d\\\\\nx\n\ny\")", "(4,\"e\r\")"]
+    );
+    // Lines and records part ways (row 4 starts on line 7): the row is named by its record.
+    db.exec("CREATE TABLE t_check (id int, v text CHECK (v <> 'e\r'))")
+        .await;
+    let dir = Dir::new();
+    let f = dir.write("c.txt", text);
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "t_check",
+        "--format",
+        "text",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("records 1-6 of") && run.stderr.contains("at record 4: new row"),
+        "{}",
+        run.stderr
     );
 }
