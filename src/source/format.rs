@@ -83,9 +83,92 @@ impl Format {
     }
 }
 
+/// What an input that is no text file is, judged from its first (decompressed) bytes, with
+/// what to do about it: a workbook, a database file or another compression read as CSV would
+/// create a table from a garbage header and load nothing, or fail on its first line with a
+/// message about fields. `None` for anything that may be text. `transcoded` is whether
+/// `--encoding` was given (a UTF-16 file is then read through it).
+pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
+    const KINDS: &[(&[u8], &str)] = &[
+        (
+            b"PK\x03\x04",
+            "a ZIP archive (an Excel .xlsx workbook is one): export the sheet as CSV, or unzip it",
+        ),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an Office document (an Excel .xls workbook): export the sheet as CSV",
+        ),
+        (b"%PDF-", "a PDF document, not a table of rows"),
+        (
+            b"SQLite format 3\0",
+            "a SQLite database: load from a query's output (sqlite3 -csv -header db 'SELECT ...')",
+        ),
+        (
+            b"BZh",
+            "bzip2-compressed: decompress it first (bzip2 -dc FILE | barge load - ...); barge reads gzip and zstd itself",
+        ),
+        (
+            b"\xFD7zXZ\0",
+            "xz-compressed: decompress it first (xz -dc FILE | barge load - ...); barge reads gzip and zstd itself",
+        ),
+        (
+            b"7z\xBC\xAF\x27\x1C",
+            "a 7-Zip archive: extract it first",
+        ),
+        (
+            b"ARROW1",
+            "an Arrow IPC (Feather) file: write it as Parquet, which barge reads",
+        ),
+        (b"ORC", "an ORC file: write it as Parquet, which barge reads"),
+        (
+            b"Obj\x01",
+            "an Avro file: write it as Parquet, which barge reads",
+        ),
+    ];
+    if let Some((_, what)) = KINDS.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Some(what);
+    }
+    if transcoded {
+        return None;
+    }
+    if head.starts_with(b"\xFF\xFE") {
+        return Some("UTF-16 (little-endian, from its byte-order mark): pass --encoding utf-16le");
+    }
+    if head.starts_with(b"\xFE\xFF") {
+        return Some("UTF-16 (big-endian, from its byte-order mark): pass --encoding utf-16be");
+    }
+    // Text has no NUL byte: UTF-16 without a byte-order mark has one in every ASCII
+    // character, other binary files most often early on.
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    if line.contains(&0) {
+        return Some(
+            "not text: its first line holds NUL bytes (UTF-16 without a byte-order mark \
+             needs --encoding utf-16le or utf-16be)",
+        );
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_files_and_utf16_are_told_from_text() {
+        let says = |head: &[u8]| not_text(head, false).unwrap_or("text");
+        assert!(says(b"PK\x03\x04\x14\0").contains("Excel .xlsx"));
+        assert!(says(b"\xFF\xFEi\0d\0").contains("--encoding utf-16le"));
+        assert!(says(b"\xFE\xFF\0i\0d").contains("--encoding utf-16be"));
+        assert!(says(b"i\0d\0,\0").contains("NUL bytes"));
+        assert!(says(b"BZh91AY").contains("bzip2"));
+        assert_eq!(says(b"id,name\n1,\xC3\xA9\n"), "text");
+        assert_eq!(says(b"\xEF\xBB\xBFid,name\n"), "text");
+        assert_eq!(says(b""), "text");
+        // A NUL after the first line is a value's problem, reported with its line.
+        assert_eq!(says(b"id\n\0\n"), "text");
+        // Read through --encoding, UTF-16 is text.
+        assert_eq!(not_text(b"\xFF\xFEi\0d\0", true), None);
+    }
 
     #[test]
     fn formats_from_names() {

@@ -85,6 +85,13 @@ fn layers(
     name: &str,
 ) -> Result<(Box<dyn Read + Send>, Compression)> {
     let (r, kind) = decompress::open(raw, compressed.clone()).map_err(io(name))?;
+    // What the reader will see first, looked at for a file that is no text.
+    let mut r = std::io::BufReader::with_capacity(64 * 1024, r);
+    let head = std::io::BufRead::fill_buf(&mut r).map_err(io(name))?;
+    if let Some(what) = super::format::not_text(head, opts.encoding.is_some()) {
+        return Err(Error::config(format!("{name} is {what}")));
+    }
+    let r: Box<dyn Read + Send> = Box::new(r);
     let r: Box<dyn Read + Send> = match opts.encoding {
         Some(enc) => Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()

@@ -729,3 +729,64 @@ async fn a_view_is_loaded_with_insert_statements() {
         run.stderr
     );
 }
+
+/// A file that is no text (a workbook, a database file, bzip2) was read as CSV: barge created
+/// a table from its garbage "header" and loaded nothing, successfully. A UTF-16 file (Excel's
+/// "Unicode Text", a PowerShell redirect) did the same. Each now fails before anything is
+/// created, saying what the file is and what to do; the UTF-16 file loads with the encoding
+/// the message names.
+#[test]
+fn a_file_that_is_no_text_is_named_for_what_it_is() {
+    let dir = Dir::new();
+    let db = dir.path().join("t.db");
+    let into = format!("sqlite://{}", db.display());
+    let cases: [(&str, &[u8], &str); 3] = [
+        (
+            "book.xlsx",
+            b"PK\x03\x04\x14\x00\x06\x00",
+            "is a ZIP archive (an Excel .xlsx workbook is one): export the sheet as CSV, or unzip it",
+        ),
+        (
+            "u16.csv",
+            b"\xff\xfei\x00d\x00,\x00v\x00\n\x001\x00,\x00\xe9\x00\n\x00",
+            "is UTF-16 (little-endian, from its byte-order mark): pass --encoding utf-16le",
+        ),
+        (
+            "data.csv",
+            b"BZh91AY&SY",
+            "is bzip2-compressed: decompress it first (bzip2 -dc FILE | barge load - ...); \
+             barge reads gzip and zstd itself",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let f = dir.write(name, bytes);
+        let f = f.to_str().unwrap();
+        let run = barge(&["load", f, "--into", &into]);
+        assert_eq!(run.code, 2, "{name}: {}", run.all());
+        assert_eq!(run.stderr, format!("error: {f} {says}\n"), "{name}");
+    }
+    // Nothing was created.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('book', 'u16', 'data')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
+    let u16 = dir.path().join("u16.csv");
+    let run = barge(&[
+        "load",
+        u16.to_str().unwrap(),
+        "--into",
+        &into,
+        "--encoding",
+        "utf-16le",
+    ]);
+    run.assert_ok();
+    let row: (i64, String) = conn
+        .query_row("SELECT id, v FROM u16", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(row, (1, "é".to_string()));
+}
