@@ -249,6 +249,14 @@ pub struct LoadArgs {
     #[arg(long, conflicts_with_all = ["again", "load_id", "on_conflict", "no_checkpoint"])]
     pub replace: bool,
 
+    /// Check the input against the table and change nothing: every row is read, validated and
+    /// written in one transaction that is rolled back, so the database's own checks (keys,
+    /// foreign keys, checks, triggers) run too. With --rejects, every row that would be
+    /// refused goes to the rejects file; without, the first one fails the run, named. The
+    /// table must exist.
+    #[arg(long, conflicts_with_all = ["again", "load_id", "split", "create"])]
+    pub dry_run: bool,
+
     /// Keep an empty PostgreSQL or MySQL table's indexes in place while it loads (slower).
     /// Without it, a resumable load leaves out the indexes that no row can fail (not unique;
     /// on PostgreSQL, on fixed-size columns) and builds them at its end (or in the next run,

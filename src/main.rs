@@ -198,6 +198,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         again: args.again,
         atomic: args.atomic,
         replace: args.replace,
+        dry_run: args.dry_run,
         keep_indexes: args.keep_indexes,
         retries: args.retries,
         retry_for: args.retry_for,
@@ -288,6 +289,9 @@ fn summary(r: &LoadReport, input: &str) -> String {
         );
     }
     let secs = r.elapsed.as_secs_f64().max(1e-9);
+    if r.dry_run {
+        return dry_run_summary(r, secs);
+    }
     let how = match r.format {
         "insert" => "INSERT".to_string(),
         "load data" => "LOAD DATA LOCAL INFILE".to_string(),
@@ -335,9 +339,9 @@ fn summary(r: &LoadReport, input: &str) -> String {
     if r.rejected > 0 {
         let file = r.rejects_file.as_deref().unwrap_or("the rejects file");
         s.push_str(&format!(
-            "\nRejected {} row{}: they are in {file}, with the reasons in {file}.errors.jsonl",
-            thousands(r.rejected),
-            if r.rejected == 1 { "" } else { "s" },
+            "\nRejected {}: {} in {file}, with the reasons in {file}.errors.jsonl",
+            rows(r.rejected),
+            if r.rejected == 1 { "it is" } else { "they are" },
         ));
     }
     if let Some(b) = &r.indexes_built {
@@ -360,6 +364,53 @@ fn summary(r: &LoadReport, input: &str) -> String {
             "\nRetried {} time{} after transient faults",
             r.retries,
             if r.retries == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
+/// What a `--dry-run` found: what a load would have done, with nothing written.
+fn dry_run_summary(r: &LoadReport, secs: f64) -> String {
+    let mut s = format!(
+        "Dry run: {}{} would load into {}{} at {} ({:.2} s); nothing was written",
+        rows(r.rows),
+        if r.files > 1 {
+            format!(" from {} files", r.files)
+        } else {
+            String::new()
+        },
+        r.table,
+        if r.replaced {
+            " (replacing its rows)"
+        } else {
+            ""
+        },
+        r.target,
+        secs,
+    );
+    if let Some(u) = &r.upsert {
+        let c = &u.counts;
+        s.push_str(&match u.on_conflict {
+            barge::OnConflict::Update => format!(
+                "\nUpsert on ({}): {} would be inserted, {} updated",
+                u.key.join(", "),
+                thousands(c.inserted),
+                thousands(c.updated)
+            ),
+            barge::OnConflict::Nothing => format!(
+                "\nUpsert on ({}): {} would be inserted, {} skipped (key already there)",
+                u.key.join(", "),
+                thousands(c.inserted),
+                thousands(c.skipped)
+            ),
+        });
+    }
+    if r.rejected > 0 {
+        let file = r.rejects_file.as_deref().unwrap_or("the rejects file");
+        s.push_str(&format!(
+            "\n{} would be rejected: {} in {file}, with the reasons in {file}.errors.jsonl",
+            rows(r.rejected),
+            if r.rejected == 1 { "it is" } else { "they are" },
         ));
     }
     s

@@ -113,6 +113,12 @@ class Report:
         return self._d.get("already_loaded") is not None
 
     @property
+    def dry_run(self) -> bool:
+        """True for ``dry_run=True``: ``rows`` would load, ``rejected`` would be refused, and
+        nothing was written."""
+        return bool(self._d.get("dry_run"))
+
+    @property
     def rejects_file(self) -> Optional[str]:
         return self._d.get("rejects_file")
 
@@ -251,6 +257,7 @@ def load(
     again: bool = False,
     atomic: bool = False,
     replace: bool = False,
+    dry_run: bool = False,
     keep_indexes: bool = False,
     retries: int = 10,
     retry_for: int = 300,
@@ -293,6 +300,10 @@ def load(
     makes an empty string NULL, as an empty field is in a CSV file: the dicts of
     ``csv.DictReader`` then load exactly as the file does.
 
+    ``dry_run=True`` checks the rows against an existing table and changes nothing: they are
+    written in one transaction that is rolled back, so the database's own checks run too, and
+    the report says how many would load (and, with ``rejects=``, which would be refused).
+
     Raises :class:`BadRow` for a value that does not fit its column (or, with ``rejects=``,
     writes it there and goes on), :class:`ConnectError`, :class:`ConfigError`,
     :class:`DatabaseError`, and ``KeyboardInterrupt`` after Ctrl-C once the load has stopped
@@ -329,6 +340,7 @@ def load(
         again=again,
         atomic=atomic,
         replace=replace,
+        dry_run=dry_run,
         keep_indexes=keep_indexes,
         retries=retries,
         retry_for=retry_for,

@@ -149,6 +149,7 @@ fn python_spelling(advice: &str) -> String {
         "--workers",
         "--atomic",
         "--replace",
+        "--dry-run",
         "--ignore-unknown",
         "--header",
         "--mode",

@@ -284,6 +284,25 @@ def test_replace_swaps_the_rows_or_keeps_the_old_ones(pg, table, tmp_path):
     assert pg.sql(f"SELECT string_agg(id || v, ',' ORDER BY id) FROM {table}") == "1a,2b,3c"
 
 
+def test_a_dry_run_reports_what_a_load_would_do_and_writes_nothing(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text CHECK (v <> 'bad'))")
+    barge.load(pg.url, table, [{"id": 1, "v": "there"}])
+    rows = [{"id": 1, "v": "again"}, {"id": 2, "v": "bad"}, {"id": 3, "v": "ok"}]
+    rejects = tmp_path / "r.csv"
+    r = barge.load(pg.url, table, rows, dry_run=True, rejects=str(rejects))
+    assert r.dry_run and r.rows == 1 and r.rejected == 2
+    assert pg.sql(f"SELECT count(*), string_agg(v, ',') FROM {table}") == "1|there"
+    # Without rejects=, the first row the server refuses fails it, named (its check is
+    # evaluated as the row arrives, the key when the rows are written); nothing is written.
+    with pytest.raises(barge.DatabaseError) as e:
+        barge.load(pg.url, table, rows, dry_run=True)
+    assert "at record 2" in str(e.value) and "violates check constraint" in str(e.value), str(e.value)
+    assert pg.sql(f"SELECT count(*) FROM {table}") == "1"
+    r = barge.load(pg.url, table, rows[2:], dry_run=True)
+    assert r.dry_run and r.rows == 1 and r.rejected == 0
+    assert pg.sql(f"SELECT count(*) FROM {table}") == "1"
+
+
 def test_text_format_and_ignore_unknown_are_keywords(pg, table, tmp_path):
     pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text)")
     path = tmp_path / "export.txt"

@@ -91,6 +91,7 @@ pub struct Load {
     again: bool,
     atomic: bool,
     replace: bool,
+    dry_run: bool,
     keep_indexes: bool,
     retry: RetryPolicy,
     create: Option<bool>,
@@ -149,6 +150,7 @@ impl Load {
             again: false,
             atomic: false,
             replace: false,
+            dry_run: false,
             keep_indexes: false,
             retry: RetryPolicy::default(),
             create: None,
@@ -269,6 +271,22 @@ impl Load {
         self.replace = yes;
         if yes {
             self.atomic = true;
+        }
+        self
+    }
+
+    /// Check the input against the table without changing it: every row is read, validated
+    /// and written in one transaction (so [`Load::atomic`], over one connection) that is
+    /// rolled back at the end. The database's own checks (keys, foreign keys, checks,
+    /// triggers) run on every row, so the report says what a real load would do: the rows it
+    /// would load, and the rows it would refuse (set aside into the rejects file with
+    /// [`Load::rejects`], else the load fails on the first, naming it). The table must exist;
+    /// sequences the rows draw from advance, as they do in any rolled-back transaction.
+    pub fn dry_run(mut self, yes: bool) -> Self {
+        self.dry_run = yes;
+        if yes {
+            self.atomic = true;
+            self.workers = 1;
         }
         self
     }
@@ -525,9 +543,15 @@ impl Load {
                  drop --on-conflict",
             ));
         }
+        if self.dry_run && (self.again || self.load_id.is_some() || self.split.is_some()) {
+            return Err(Error::config(
+                "--dry-run writes nothing and keeps no checkpoints: --again, --load-id and \
+                 --split do not apply",
+            ));
+        }
         if self.atomic && self.workers > 1 {
             return Err(Error::config(
-                "--atomic loads over one connection: drop --workers",
+                "--atomic, --replace and --dry-run load over one connection: drop --workers",
             ));
         }
         if self.atomic && (self.again || self.load_id.is_some()) {
@@ -540,7 +564,7 @@ impl Load {
                 "--key and --update-columns go with --on-conflict nothing|update",
             ));
         }
-        if self.atomic && self.rejects.is_some() {
+        if self.atomic && self.rejects.is_some() && !self.dry_run {
             return Err(Error::config(
                 "--atomic loads every row or none, so it does not take --rejects",
             ));
@@ -870,10 +894,13 @@ impl Load {
             checkpoints: run.checkpoints.clone(),
             atomic: run.atomic,
             replace: self.replace,
+            dry_run: self.dry_run,
             // Only where a refused row can be found by reading the input again, and not while
-            // other sessions read the rows a replace deletes.
+            // other sessions read the rows a replace deletes (nor in a dry run, whose refused
+            // rows are all to be named).
             build_indexes_at_end: self.atomic
                 && !self.replace
+                && !self.dry_run
                 && !self.keep_indexes
                 && from_file
                 && dest.upsert.is_none()

@@ -88,6 +88,8 @@ pub struct LoadOptions {
     pub atomic: bool,
     /// `--replace`
     pub replace: bool,
+    /// `--dry-run`
+    pub dry_run: bool,
     /// `--keep-indexes`
     pub keep_indexes: bool,
     /// `--retries`
@@ -129,6 +131,7 @@ impl Default for LoadOptions {
             again: false,
             atomic: false,
             replace: false,
+            dry_run: false,
             keep_indexes: false,
             retries: 10,
             retry_for: 300,
@@ -146,11 +149,16 @@ impl LoadOptions {
         let mut load = Load::into(target)?
             .csv(self.csv())
             .sample_rows(self.sample_rows)
-            .default_workers(if self.atomic || self.replace { 1 } else { 2 })
+            .default_workers(if self.atomic || self.replace || self.dry_run {
+                1
+            } else {
+                2
+            })
             .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
             .again(self.again)
             .atomic(self.atomic)
             .replace(self.replace)
+            .dry_run(self.dry_run)
             .keep_indexes(self.keep_indexes)
             .mode(self.mode)
             .ignore_unknown(self.ignore_unknown)

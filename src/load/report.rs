@@ -51,6 +51,9 @@ pub struct LoadReport {
     pub atomic: bool,
     /// Whether the rows replaced the table's earlier rows (`--replace`).
     pub replaced: bool,
+    /// Whether the load was rolled back at its end (`--dry-run`): `rows` would have loaded,
+    /// `rejected` would have been refused, and nothing changed.
+    pub dry_run: bool,
     /// Why this load kept no checkpoints, when it wanted to and could not (the role may not
     /// create or write the checkpoint table): it was loaded as one transaction instead, and an
     /// interrupted run starts over rather than resuming.
@@ -140,6 +143,7 @@ impl Load {
             files: 1,
             atomic,
             replaced: self.replace,
+            dry_run: self.dry_run,
             not_resumable,
             indexes_built: None,
             upsert: dest.upsert.as_ref().map(|u| UpsertReport {

@@ -283,6 +283,7 @@ impl Load {
             files: 1,
             atomic: false,
             replaced: false,
+            dry_run: false,
             not_resumable: None,
             indexes_built: None,
         }

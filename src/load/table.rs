@@ -105,6 +105,13 @@ impl Load {
         if existing.is_none() && !create {
             return Err(not_found(&table_name, db.dialect()));
         }
+        if existing.is_none() && self.dry_run {
+            return Err(Error::config(format!(
+                "table {} does not exist, and --dry-run checks rows against an existing table: \
+                 create it first (`barge schema FILE` prints the CREATE TABLE --create would run)",
+                table_name.quoted_in(db.dialect())
+            )));
+        }
 
         // Header (or --columns), and a sample of rows when the table must be created.
         let path = match &input {

@@ -43,6 +43,9 @@ pub struct Plan {
     /// The table's rows are deleted at the start of that one transaction (`--replace`): other
     /// sessions see the old rows until the new ones commit, and a failed load leaves them.
     pub replace: bool,
+    /// The one transaction is rolled back at the end (`--dry-run`): the load only tells what
+    /// it would do.
+    pub dry_run: bool,
     /// An atomic load from a file may drop an empty table's indexes and build them at the
     /// end of its transaction, where the backend can do that safely (PostgreSQL).
     pub build_indexes_at_end: bool,
@@ -85,6 +88,7 @@ impl Plan {
             checkpoints: None,
             atomic: false,
             replace: false,
+            dry_run: false,
             build_indexes_at_end: false,
             retry: RetryPolicy::default(),
             rejects: None,

@@ -444,6 +444,109 @@ async fn a_refused_row_is_named_by_its_line_on_every_backend() {
     }
 }
 
+/// `--dry-run` tells what a load would do and changes nothing, on every backend: the rows
+/// the database would refuse (a check, a key already there, a key the file repeats) are found
+/// by the database itself, as well as the values barge refuses; with `--rejects` they are all
+/// set aside, without it the first fails the run, named. An upsert's and a replace's dry runs
+/// count what they would do. The table is as it was after each.
+#[tokio::test]
+async fn a_dry_run_finds_every_bad_row_and_changes_nothing_on_every_backend() {
+    for db in TestTarget::each("dry_run").await {
+        db.exec(KV).await;
+        db.exec("INSERT INTO kv (k, v, n) VALUES (5, 'there', 0)")
+            .await;
+        let state = || db.rows("SELECT k, v, n FROM kv ORDER BY k");
+        let before = state().await;
+        let dir = Dir::new();
+        let mut csv = String::from("k,v,n\n");
+        let mut bad = BTreeSet::new();
+        for k in 1..=40i64 {
+            let row = match k {
+                5 => "5,again,1\n".to_string(),
+                12 => "12,v,-1\n".to_string(),
+                20 => "x20,v,1\n".to_string(),
+                31 => "30,twice,1\n".to_string(),
+                _ => {
+                    csv.push_str(&format!("{k},v{k},{k}\n"));
+                    continue;
+                }
+            };
+            csv.push_str(&row);
+            bad.insert(row);
+        }
+        let f = dir.write("kv.csv", &csv);
+        let rej = dir.path().join("kv.rej");
+        let url = db.url();
+        let f = f.to_str().unwrap();
+        let base = ["load", f, "--into", &url, "--table", "kv", "--dry-run"];
+        let with = |extra: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            barge(&args)
+        };
+        let run = with(&["--rejects", rej.to_str().unwrap(), "--chunk-rows", "10"]);
+        assert_eq!(run.code, 3, "{}: {}", db.name(), run.all());
+        assert!(
+            run.stdout.starts_with("Dry run: 36 rows would load into ")
+                && run
+                    .stdout
+                    .contains("; nothing was written\n4 rows would be rejected: they are in "),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+        assert_eq!(set_aside(&rej), bad, "{}", db.name());
+        assert_eq!(state().await, before, "{}", db.name());
+
+        // Without --rejects the run stops at the first bad row it meets: the file is one
+        // chunk, whose bad value is found before the chunk goes to the database.
+        let run = with(&[]);
+        assert_eq!(run.code, 1, "{}: {}", db.name(), run.all());
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains(": record 21 (line 21, byte 170), column \"k\": invalid value \"x20\""),
+            "{}: {first}",
+            db.name()
+        );
+        assert_eq!(state().await, before, "{}", db.name());
+
+        let good = dir.write("good.csv", "k,v,n\n5,new,1\n6,six,6\n");
+        let good = good.to_str().unwrap();
+        let mut args = base.to_vec();
+        args[1] = good;
+        args.extend_from_slice(&["--on-conflict", "update"]);
+        let run = barge(&args);
+        assert_eq!(run.code, 0, "{}: {}", db.name(), run.all());
+        assert!(
+            run.stdout
+                .contains("Upsert on (k): 1 would be inserted, 1 updated"),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+        assert_eq!(state().await, before, "{}", db.name());
+        let mut args = base.to_vec();
+        args[1] = good;
+        args.push("--replace");
+        let run = barge(&args);
+        assert_eq!(run.code, 0, "{}: {}", db.name(), run.all());
+        assert!(
+            run.stdout.starts_with("Dry run: 2 rows would load into ")
+                && run.stdout.contains(" (replacing its rows) at "),
+            "{}: {}",
+            db.name(),
+            run.stdout
+        );
+        assert_eq!(state().await, before, "{}", db.name());
+        // The real load then does what the dry run said.
+        let mut args = base.to_vec();
+        args[1] = good;
+        args[6] = "--replace";
+        barge(&args).assert_ok();
+        assert_eq!(state().await, ["5|new|1", "6|six|6"], "{}", db.name());
+    }
+}
+
 /// An export of a table holds its generated columns, which a load cannot give values: the
 /// error says they are generated (not that the table lacks them, as it said), and
 /// `--ignore-unknown` loads the rest, the database computing them.

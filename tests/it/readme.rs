@@ -195,6 +195,16 @@ async fn readme_commands_work_as_written() {
             continue;
         }
         let (code, stdout, stderr) = sh(cmd, &db.url);
+        if cmd.contains("--dry-run") {
+            assert_eq!(code, 0, "{cmd}: {stdout}{stderr}");
+            assert!(
+                stdout.starts_with("Dry run: 12 rows would load into \"public\".\"events\" at ")
+                    && stdout.ends_with("; nothing was written\n"),
+                "{cmd}: {stdout}"
+            );
+            assert_eq!(db.checksum("events").await.0, 0, "{cmd}");
+            continue;
+        }
         if cmd.starts_with("barge schema") {
             assert_eq!(code, 0, "{cmd}: {stdout}{stderr}");
             assert_eq!(stdout, text_after(&readme, cmd), "{cmd}");

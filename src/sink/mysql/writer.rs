@@ -657,8 +657,13 @@ impl Sink for MySink {
             self.begun = true;
         }
         if self.plan.atomic && self.begun {
+            let end = if self.plan.dry_run {
+                "ROLLBACK"
+            } else {
+                "COMMIT"
+            };
             let conn = self.conn().await?;
-            exec(conn, "COMMIT").await?;
+            exec(conn, end).await?;
         }
         Ok(Committed::default())
     }

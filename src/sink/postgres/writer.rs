@@ -862,7 +862,15 @@ impl Sink for PgSink {
         }
         if self.plan.atomic && self.begun {
             let deferred = self.deferred.take();
+            let dry_run = self.plan.dry_run;
             let client = self.client().await?;
+            if dry_run {
+                return client
+                    .batch_execute("ROLLBACK")
+                    .await
+                    .map(|_| Committed::default())
+                    .map_err(|e| Error::db("rolling back the dry run", e));
+            }
             if let Some(deferred) = deferred {
                 if let Err(e) = deferred.rebuild(client).await {
                     // Not left to the connection's end: the rerun waits for this lock.

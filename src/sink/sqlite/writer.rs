@@ -193,6 +193,11 @@ fn begin(conn: &Connection, plan: &SqlitePlan, open: &mut Option<Group>) -> Resu
 /// COMMIT, told to the tuner: where a sync is slow, small chunks spend most of their time on it,
 /// and grow. On error the transaction is rolled back.
 fn commit(conn: &Connection, plan: &SqlitePlan, group: &Group) -> Result<()> {
+    if plan.dry_run {
+        return conn
+            .execute_batch("ROLLBACK")
+            .map_err(|e| Error::sqlite("rolling back the dry run", e));
+    }
     let committing = Instant::now();
     if let Err(e) = conn.execute_batch("COMMIT") {
         rollback(conn);
@@ -441,7 +446,7 @@ fn write_chunk(
     if open.is_none() {
         begin(conn, plan, open)?;
     }
-    let rejecting = plan.rejects.is_some() && !plan.atomic;
+    let rejecting = plan.rejects.is_some();
     // An upsert's merge is searched under a savepoint, which leaves the chunks before it alone.
     let searching = rejecting && plan.upsert.is_some();
     if searching {
