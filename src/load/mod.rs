@@ -550,9 +550,14 @@ impl Load {
             ));
         }
         if self.atomic && self.workers > 1 {
-            return Err(Error::config(
-                "--atomic, --replace and --dry-run load over one connection: drop --workers",
-            ));
+            return Err(Error::config(format!(
+                "{} loads over one connection: drop --workers",
+                if self.dry_run {
+                    "--dry-run"
+                } else {
+                    "--atomic"
+                }
+            )));
         }
         if self.atomic && (self.again || self.load_id.is_some()) {
             return Err(Error::config(

@@ -815,3 +815,41 @@ async fn a_chunk_holding_a_key_an_earlier_chunk_still_inserts_lets_go() {
         );
     }
 }
+
+/// A table whose engine cannot roll back (MyISAM) keeps a chunk's rows whatever becomes of
+/// its transaction: `--atomic`, `--replace` and `--dry-run`, which promise to leave nothing
+/// behind, are refused before any row goes (a dry run wrote its rows for good), and a
+/// resumable load says it is not exactly once there, and loads.
+#[tokio::test]
+async fn a_table_that_cannot_roll_back_is_refused_what_needs_a_rollback() {
+    let db = fresh_db("myisam").await;
+    db.exec("CREATE TABLE mi (id int PRIMARY KEY, v text) ENGINE=MyISAM")
+        .await;
+    let dir = Dir::new();
+    let f = dir.write("mi.csv", "id,v\n1,a\n2,b\n");
+    let f = f.to_str().unwrap();
+    for flag in ["--dry-run", "--atomic", "--replace"] {
+        let run = barge(&["load", f, "--into", &db.url, "--table", "mi", flag]);
+        assert_eq!(run.code, 2, "{flag}: {}", run.all());
+        assert!(
+            run.stderr.starts_with(
+                "error: table \"t"
+            ) && run.stderr.contains(
+                "\".\"mi\" uses the MyISAM engine, which cannot roll back: --atomic, --replace \
+                 and --dry-run need a transactional one (ALTER TABLE `"
+            ),
+            "{flag}: {}",
+            run.stderr
+        );
+        assert_eq!(count(&db, "SELECT count(*) FROM mi").await, 0, "{flag}");
+    }
+    let run = barge(&["load", f, "--into", &db.url, "--table", "mi"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("uses the MyISAM engine, which cannot roll back: a chunk"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM mi").await, 2);
+}

@@ -112,6 +112,9 @@ pub struct MyBackend {
     retry: RetryPolicy,
     /// Whether the server takes `LOAD DATA LOCAL INFILE`.
     local_infile: bool,
+    /// The target's storage engine when it cannot roll back (MyISAM, Aria, MEMORY...): a
+    /// chunk's rows stay even when its transaction does not commit.
+    non_transactional: Option<String>,
 }
 
 impl MyBackend {
@@ -149,6 +152,7 @@ impl MyBackend {
             target: target.clone(),
             retry,
             local_infile: local_infile == Some(1),
+            non_transactional: None,
         })
     }
 
@@ -270,6 +274,22 @@ impl Backend for MyBackend {
             .await
             .map_err(|e| Error::mysql(format!("reading table {}", name.quoted()), e))?;
         let plain = plain == Some(1);
+        let engine: Option<(Option<String>, Option<String>)> = self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT t.engine, e.transactions FROM information_schema.tables t \
+                 LEFT JOIN information_schema.engines e ON e.engine = t.engine \
+                 WHERE t.table_schema = ? AND t.table_name = ?",
+                (schema.as_str(), name.name.as_str()),
+            )
+            .await
+            .map_err(|e| Error::mysql(format!("reading table {}", name.quoted()), e))?;
+        // A view has no engine of its own: the server says what its table does.
+        self.non_transactional = match engine {
+            Some((Some(engine), Some(tx))) if !tx.eq_ignore_ascii_case("yes") => Some(engine),
+            _ => None,
+        };
         let mut columns = Vec::new();
         let mut required = Vec::new();
         let mut generated = Vec::new();
@@ -430,6 +450,23 @@ impl Backend for MyBackend {
         workers: usize,
         progress: Arc<Progress>,
     ) -> Result<Vec<MySink>> {
+        if let Some(engine) = &self.non_transactional {
+            let table = &plan.table;
+            if plan.atomic {
+                return Err(Error::config(format!(
+                    "table {table} uses the {engine} engine, which cannot roll back: --atomic, \
+                     --replace and --dry-run need a transactional one (ALTER TABLE {} \
+                     ENGINE=InnoDB)",
+                    table.quoted_in(Dialect::Mysql)
+                )));
+            }
+            tracing::warn!(
+                "table {table} uses the {engine} engine, which cannot roll back: a chunk the \
+                 server refuses partway, or a load stopped mid-chunk, leaves that chunk's rows \
+                 before the stop in the table, and a rerun loads them again (loads are exactly \
+                 once into a transactional engine such as InnoDB)"
+            );
+        }
         let mut plan = MyPlan::new(plan, self.local_infile);
         plan.base.retry = self.retry;
         if plan.rejects.is_some() && plan.upsert.is_none() && plan.method == Method::LoadData {
