@@ -320,21 +320,7 @@ fn summary(r: &LoadReport, input: &str) -> String {
         if r.chunks == 1 { "" } else { "s" },
     );
     if let Some(u) = &r.upsert {
-        let c = &u.counts;
-        s.push_str(&match u.on_conflict {
-            barge::OnConflict::Update => format!(
-                "\nUpsert on ({}): {} inserted, {} updated",
-                u.key.join(", "),
-                thousands(c.inserted),
-                thousands(c.updated)
-            ),
-            barge::OnConflict::Nothing => format!(
-                "\nUpsert on ({}): {} inserted, {} skipped (key already there)",
-                u.key.join(", "),
-                thousands(c.inserted),
-                thousands(c.skipped)
-            ),
-        });
+        s.push_str(&upsert_line(u, ""));
     }
     if r.rejected > 0 {
         let file = r.rejects_file.as_deref().unwrap_or("the rejects file");
@@ -369,6 +355,24 @@ fn summary(r: &LoadReport, input: &str) -> String {
     s
 }
 
+/// An upsert's counts, on a line of their own (`would be ` inserted, for a dry run).
+fn upsert_line(u: &barge::UpsertReport, would: &str) -> String {
+    let c = &u.counts;
+    let key = u.key.join(", ");
+    match u.on_conflict {
+        barge::OnConflict::Update => format!(
+            "\nUpsert on ({key}): {} {would}inserted, {} updated",
+            thousands(c.inserted),
+            thousands(c.updated)
+        ),
+        barge::OnConflict::Nothing => format!(
+            "\nUpsert on ({key}): {} {would}inserted, {} skipped (key already there)",
+            thousands(c.inserted),
+            thousands(c.skipped)
+        ),
+    }
+}
+
 /// What a `--dry-run` found: what a load would have done, with nothing written.
 fn dry_run_summary(r: &LoadReport, secs: f64) -> String {
     let mut s = format!(
@@ -389,21 +393,7 @@ fn dry_run_summary(r: &LoadReport, secs: f64) -> String {
         secs,
     );
     if let Some(u) = &r.upsert {
-        let c = &u.counts;
-        s.push_str(&match u.on_conflict {
-            barge::OnConflict::Update => format!(
-                "\nUpsert on ({}): {} would be inserted, {} updated",
-                u.key.join(", "),
-                thousands(c.inserted),
-                thousands(c.updated)
-            ),
-            barge::OnConflict::Nothing => format!(
-                "\nUpsert on ({}): {} would be inserted, {} skipped (key already there)",
-                u.key.join(", "),
-                thousands(c.inserted),
-                thousands(c.skipped)
-            ),
-        });
+        s.push_str(&upsert_line(u, "would be "));
     }
     if r.rejected > 0 {
         let file = r.rejects_file.as_deref().unwrap_or("the rejects file");
