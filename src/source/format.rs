@@ -92,7 +92,8 @@ pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
     const KINDS: &[(&[u8], &str)] = &[
         (
             b"PK\x03\x04",
-            "a ZIP archive (an Excel .xlsx workbook is one): export the sheet as CSV, or unzip it",
+            "a ZIP archive (an Excel .xlsx workbook is one): export the sheet as CSV, or unzip \
+             it",
         ),
         (
             b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
@@ -105,11 +106,13 @@ pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
         ),
         (
             b"BZh",
-            "bzip2-compressed: decompress it first (bzip2 -dc FILE | barge load - ...); barge reads gzip and zstd itself",
+            "bzip2-compressed: decompress it first (bzip2 -dc FILE | barge load - ...); barge \
+             reads gzip and zstd itself",
         ),
         (
             b"\xFD7zXZ\0",
-            "xz-compressed: decompress it first (xz -dc FILE | barge load - ...); barge reads gzip and zstd itself",
+            "xz-compressed: decompress it first (xz -dc FILE | barge load - ...); barge reads \
+             gzip and zstd itself",
         ),
         (
             b"7z\xBC\xAF\x27\x1C",

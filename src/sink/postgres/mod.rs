@@ -202,7 +202,10 @@ impl Backend for PgBackend {
     fn wire_format(&self, columns: &[Column], mode: Mode) -> (WireFormat, &'static str) {
         let mode = match (mode, self.kind) {
             (Mode::Copy, Relkind::View) => {
-                tracing::info!("the target is a view, which COPY cannot write into: loading it with INSERT statements (--mode insert)");
+                tracing::info!(
+                    "the target is a view, which COPY cannot write into: loading it with INSERT \
+                     statements (--mode insert)"
+                );
                 Mode::Insert
             }
             _ => mode,

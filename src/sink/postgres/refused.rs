@@ -407,8 +407,8 @@ impl Tries {
 
 impl Work {
     /// Where the row on line `line` (from 1) of a COPY payload that held rows `rows` of this
-    /// chunk came from (see [`crate::checkpoint::ChunkMeta::place`]); `None` when the line is not one of those
-    /// rows, or the row's place is not known.
+    /// chunk came from (see [`crate::checkpoint::ChunkMeta::place`]); `None` when the line
+    /// is not one of those rows, or the row's place is not known.
     pub(super) fn place_at(&self, rows: &copy::Rows, line: u64) -> Option<String> {
         self.meta.place(&self.raw_rows, rows.at_line(line)?)
     }
