@@ -114,15 +114,15 @@ pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
             "xz-compressed: decompress it first (xz -dc FILE | barge load - ...); barge reads \
              gzip and zstd itself",
         ),
-        (
-            b"7z\xBC\xAF\x27\x1C",
-            "a 7-Zip archive: extract it first",
-        ),
+        (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive: extract it first"),
         (
             b"ARROW1",
             "an Arrow IPC (Feather) file: write it as Parquet, which barge reads",
         ),
-        (b"ORC", "an ORC file: write it as Parquet, which barge reads"),
+        (
+            b"ORC",
+            "an ORC file: write it as Parquet, which barge reads",
+        ),
         (
             b"Obj\x01",
             "an Avro file: write it as Parquet, which barge reads",
