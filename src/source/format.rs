@@ -101,6 +101,10 @@ pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
         ),
         (b"%PDF-", "a PDF document, not a table of rows"),
         (
+            b"PAR1",
+            "a Parquet file read as text: pass --format parquet (or name it .parquet)",
+        ),
+        (
             b"SQLite format 3\0",
             "a SQLite database: load from a query's output (sqlite3 -csv -header db 'SELECT ...')",
         ),
@@ -164,6 +168,7 @@ mod tests {
         assert!(says(b"\xFE\xFF\0i\0d").contains("--encoding utf-16be"));
         assert!(says(b"i\0d\0,\0").contains("NUL bytes"));
         assert!(says(b"BZh91AY").contains("bzip2"));
+        assert!(says(b"PAR1\x15\x04").contains("--format parquet"));
         assert_eq!(says(b"id,name\n1,\xC3\xA9\n"), "text");
         assert_eq!(says(b"\xEF\xBB\xBFid,name\n"), "text");
         assert_eq!(says(b""), "text");
