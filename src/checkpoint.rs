@@ -562,6 +562,20 @@ impl ChunkMeta {
         })
     }
 
+    /// `e`, the database's refusal of row `row` of the chunk, naming the row when its place
+    /// is known (see [`ChunkMeta::place`]).
+    pub(crate) fn named(
+        &self,
+        raw_rows: &[crate::chunk::RawRow],
+        row: usize,
+        e: crate::error::Error,
+    ) -> crate::error::Error {
+        match self.place(raw_rows, row) {
+            Some(place) => e.at_row(&place),
+            None => e,
+        }
+    }
+
     /// The metadata of `chunk`.
     pub fn of(chunk: &Chunk) -> Self {
         ChunkMeta {

@@ -161,19 +161,18 @@ fn same_columns(
     if head.names == *names {
         return Ok(None);
     }
-    // The same names, each once, in another order: read in the first file's.
+    // The same names in another order, matched as a header matches a table's columns
+    // (`schema::match_names`), each once: read in the first file's.
     if let (Some(want), Some(have)) = (names, &head.names) {
-        let order: Option<Vec<usize>> = want
-            .iter()
-            .map(|w| {
-                let mut at = have.iter().enumerate().filter(|(_, h)| *h == w);
-                match (at.next(), at.next()) {
-                    (Some((i, _)), None) => Some(i),
-                    _ => None,
-                }
-            })
-            .collect();
-        if let Some(order) = order.filter(|_| want.len() == have.len()) {
+        let order: Option<Vec<usize>> =
+            crate::schema::match_names(have, want).into_iter().collect();
+        let once = |order: &Vec<usize>| {
+            order.len() == have.len()
+                && order
+                    .iter()
+                    .all(|i| order.iter().filter(|j| *j == i).count() == 1)
+        };
+        if let Some(order) = order.filter(once) {
             return Ok(Some(order));
         }
     }
@@ -232,4 +231,41 @@ pub fn chained(
         header_raw,
         compression,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::decompress::Compression;
+
+    fn head(names: &[&str]) -> Head {
+        Head {
+            reader: Box::new(crate::source::csv::CsvReader::new(
+                &b""[..],
+                "x.csv",
+                crate::source::csv::CsvOptions::default(),
+            )),
+            names: Some(names.iter().map(|n| n.to_string()).collect()),
+            inferred: None,
+            header_raw: None,
+            compression: Compression::None,
+        }
+    }
+
+    #[test]
+    fn later_files_match_the_first_ones_columns_as_a_header_matches_a_table() {
+        let first = (
+            "a.csv".to_string(),
+            Some(vec!["id".to_string(), "name".to_string()]),
+        );
+        let order = |names: &[&str]| same_columns(&first, "b.csv", &head(names)).ok();
+        assert_eq!(order(&["id", "name"]), Some(None));
+        assert_eq!(order(&["name", "id"]), Some(Some(vec![1, 0])));
+        // Case, as the header's match with the table's columns allows it.
+        assert_eq!(order(&["Name", "ID"]), Some(Some(vec![1, 0])));
+        // Other columns, one too many, or one name twice: refused.
+        assert_eq!(order(&["id", "email"]), None);
+        assert_eq!(order(&["id", "name", "x"]), None);
+        assert_eq!(order(&["id", "ID"]), None);
+    }
 }

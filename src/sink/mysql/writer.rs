@@ -322,10 +322,7 @@ impl MySink {
         let found = Self::search(conn, &plan, work, true).await;
         let _ = conn.query_drop(end).await;
         match found.map(|(_, refused)| refused.into_iter().next()) {
-            Ok(Some((row, refusal))) => match work.meta.place(&work.raw_rows, row) {
-                Some(place) => refusal.at_row(&place),
-                None => refusal,
-            },
+            Ok(Some((row, refusal))) => work.meta.named(&work.raw_rows, row, refusal),
             _ => e,
         }
     }

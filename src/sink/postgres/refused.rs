@@ -405,15 +405,6 @@ impl Tries {
     }
 }
 
-impl Work {
-    /// Where the row on line `line` (from 1) of a COPY payload that held rows `rows` of this
-    /// chunk came from (see [`crate::checkpoint::ChunkMeta::place`]); `None` when the line
-    /// is not one of those rows, or the row's place is not known.
-    pub(super) fn place_at(&self, rows: &copy::Rows, line: u64) -> Option<String> {
-        self.meta.place(&self.raw_rows, rows.at_line(line)?)
-    }
-}
-
 /// The rows of the chunk whose key (all of its columns non-NULL) is the same, byte for byte,
 /// as an earlier row's: each one is refused whatever became of the earlier row, except when
 /// that row is refused for another reason, which fails the COPY and sends the chunk to the

@@ -187,8 +187,8 @@ impl PgSink {
         let ctx = |e: tokio_postgres::Error| {
             let line = copy::copy_line(&e, plan.relation());
             let err = Error::db(what.clone(), e).in_chunk(meta.seq);
-            match line.and_then(|l| work.place_at(rows, l)) {
-                Some(place) => err.at_row(&place),
+            match line.and_then(|l| rows.at_line(l)) {
+                Some(row) => meta.named(&work.raw_rows, row, err),
                 None => err,
             }
         };
@@ -737,10 +737,7 @@ impl PgSink {
         let found = Self::search(tx.client(), &mut self.session, &plan, sql, work, true).await;
         let _ = tx.rollback().await;
         match found.map(|(_, refused)| refused.into_iter().next()) {
-            Ok(Some((row, refusal))) => match work.meta.place(&work.raw_rows, row) {
-                Some(place) => refusal.at_row(&place),
-                None => refusal,
-            },
+            Ok(Some((row, refusal))) => work.meta.named(&work.raw_rows, row, refusal),
             _ => e,
         }
     }

@@ -401,14 +401,6 @@ fn bisect(
     Ok((inserted, refused))
 }
 
-/// `e`, SQLite's refusal of row `row` of `chunk` alone, naming the row: the load fails on it.
-fn named(chunk: &Chunk, meta: &ChunkMeta, row: usize, e: Error) -> Error {
-    match meta.place(&chunk.raw_rows, row) {
-        Some(place) => e.at_row(&place),
-        None => e,
-    }
-}
-
 /// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
 /// checkpoint.
 fn seal(
@@ -466,7 +458,7 @@ fn write_chunk(
         // error; a chunk that goes in costs the same statements.
         insert_setting_aside(conn, plan, chunk, &meta, true).and_then(|refused| {
             match refused.into_iter().next() {
-                Some((row, e)) => Err(named(chunk, &meta, row, e)),
+                Some((row, e)) => Err(meta.named(&chunk.raw_rows, row, e)),
                 None => Ok((None, Vec::new())),
             }
         })
@@ -487,7 +479,7 @@ fn write_chunk(
                 .map_err(ctx)?;
             if let Ok((_, refused)) = bisect(conn, plan, chunk, &meta, true) {
                 if let Some((row, e)) = refused.into_iter().next() {
-                    result = Err(named(chunk, &meta, row, e));
+                    result = Err(meta.named(&chunk.raw_rows, row, e));
                 }
             }
         }
