@@ -513,12 +513,28 @@ impl fmt::Display for Error {
                     .filter(|u| !generated.contains(u))
                     .cloned()
                     .collect();
-                if !lacking.is_empty() {
+                let (unnamed, named): (Vec<String>, Vec<String>) =
+                    lacking.into_iter().partition(|u| u.trim().is_empty());
+                if !named.is_empty() {
                     write!(
                         f,
                         "table {table} has no column{} {}; ",
-                        plural(lacking.len()),
-                        quote_list(&lacking)
+                        plural(named.len()),
+                        quote_list(&named)
+                    )?;
+                }
+                // An export whose lines end with a delimiter (or a DataFrame's unnamed index)
+                // has a header field with no name: say so, rather than name a column "".
+                if !unnamed.is_empty() {
+                    write!(
+                        f,
+                        "the input has {} with no name (a header that ends with a delimiter, \
+                         or has two in a row) and table {table} has no such column; ",
+                        if unnamed.len() == 1 {
+                            "a column".to_string()
+                        } else {
+                            format!("{} columns", unnamed.len())
+                        }
                     )?;
                 }
                 write!(f, "its columns are: {}", quote_list(columns))

@@ -154,6 +154,24 @@ async fn missing_table_and_unknown_columns_fail_before_any_row() {
         "error: table \"public\".\"t\" has no columns \"nam\", \"extra\"; its columns are: \"id\", \"name\""
     );
     assert_eq!(db.rows_text("SELECT count(*) FROM t").await, vec!["(0)"]);
+
+    // Lines that end with a delimiter (a common export) give the header a field with no
+    // name: the message says so instead of naming a column "", and --ignore-unknown loads.
+    let trailing = "id,name,\n1,a,\n2,b,\n";
+    let run = load_bad(&db, "trail.csv", trailing, &[]).await;
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        "error: the input has a column with no name (a header that ends with a delimiter, or \
+         has two in a row) and table \"public\".\"t\" has no such column; its columns are: \
+         \"id\", \"name\""
+    );
+    let run = load_bad(&db, "trail.csv", trailing, &["--ignore-unknown"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT id, name FROM t ORDER BY id").await,
+        vec!["(1,a)", "(2,b)"]
+    );
 }
 
 /// A semicolon- or tab-separated file read with the default comma: its header is one column,

@@ -355,14 +355,17 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
         }
         MyType::Date => match date(raw) {
             Some(_) => done(out, raw),
-            None => Outcome::Reject("not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
+            None => Outcome::Reject(
+                zero_date(raw)
+                    .unwrap_or_else(|| "not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
+            ),
         },
         MyType::Datetime(fsp) | MyType::Timestamp(fsp) => {
             let Some((mut days, mut secs, frac, offset)) = datetime_parts(raw) else {
-                return Outcome::Reject(
+                return Outcome::Reject(zero_date(raw).unwrap_or_else(|| {
                     "not a date and time (YYYY-MM-DD HH:MM:SS[.ffffff], optionally Z or an offset)"
-                        .into(),
-                );
+                        .into()
+                }));
             };
             if frac.trim_end_matches('0').len() > usize::from(*fsp) {
                 return Outcome::Reject(format!(
@@ -372,7 +375,8 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
             if let Some(given) = offset {
                 let Some(session) = zone else {
                     return Outcome::Reject(
-                        "has a UTC offset, and the session's time zone is not a fixed offset to                          convert it to (SET time_zone = '+00:00', or drop the offset)"
+                        "has a UTC offset, and the session's time zone is not a fixed offset to \
+                         convert it to (SET time_zone = '+00:00', or drop the offset)"
                             .into(),
                     );
                 };
@@ -503,6 +507,22 @@ fn list(members: &[String]) -> String {
 fn same_member(member: &str, value: &str) -> bool {
     let value = value.trim_end_matches(' ');
     member == value || member.to_lowercase() == value.to_lowercase()
+}
+
+/// Why a zero date (`0000-00-00`, or a zero month or day: what MySQL writes for "no date"
+/// outside strict mode, and what old dumps are full of) is refused, said as such: the strict
+/// session refuses it, and an empty field is the NULL it stands for.
+fn zero_date(raw: &[u8]) -> Option<String> {
+    let head = raw.get(..10)?;
+    let digits = |r: std::ops::Range<usize>| head[r].iter().all(u8::is_ascii_digit);
+    let shaped =
+        head[4] == b'-' && head[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
+    let zero = &head[..4] == b"0000" || &head[5..7] == b"00" || &head[8..10] == b"00";
+    (shaped && zero).then(|| {
+        "a zero date (MySQL's 0000-00-00, or a zero month or day), which a strict session \
+         refuses: leave the field empty to load NULL"
+            .into()
+    })
 }
 
 fn fits_charset(s: &str, charset: Charset) -> Result<(), String> {
