@@ -139,36 +139,60 @@ async fn citus_refused_rows_are_set_aside_exactly_however_citus_wraps_them() {
     let dir = Dir::new();
     let path = dir.path().join("events.csv");
     std::fs::write(&path, dirty).expect("write");
-    let rejects = dir.path().join("bad.csv");
-    let run = barge(&[
-        "load",
-        path.to_str().unwrap(),
-        "--into",
-        &c.url(),
-        "--table",
-        "events",
-        "--rejects",
-        rejects.to_str().unwrap(),
-        "--chunk-rows",
-        "1000",
-        "--json",
-    ]);
-    assert_eq!(run.code, 3, "{}", run.all());
+    let url = c.url();
+    let load = |rejects: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            path.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "events",
+            "--rejects",
+            rejects.to_str().unwrap(),
+            "--chunk-rows",
+            "1000",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
     // Each rejected row's record number (the header is record 1, so id = record - 1).
-    let errors = std::fs::read_to_string(format!("{}.errors.jsonl", rejects.display()))
-        .expect("the rejects' reasons");
-    let mut got: Vec<u64> = errors
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("json");
-            v["record"].as_u64().expect("record") - 1
-        })
-        .collect();
-    got.sort_unstable();
+    let rejected = |rejects: &std::path::Path| {
+        let errors = std::fs::read_to_string(format!("{}.errors.jsonl", rejects.display()))
+            .expect("the rejects' reasons");
+        let mut got: Vec<u64> = errors
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                v["record"].as_u64().expect("record") - 1
+            })
+            .collect();
+        got.sort_unstable();
+        got
+    };
     let mut want = taken.clone();
     want.push(10);
     want.sort_unstable();
-    assert_eq!(got, want, "{}", run.all());
+
+    // A dry run is one distributed transaction, rolled back: it finds the same rows (the
+    // workers' refusals under savepoints) and leaves every shard as it was.
+    let before = checksum(&c, "events").await;
+    let dry = dir.path().join("dry.csv");
+    let run = load(&dry, &["--dry-run"]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(run.stdout.contains("\"dry_run\":true"), "{}", run.all());
+    assert_eq!(rejected(&dry), want, "{}", run.all());
+    assert_eq!(checksum(&c, "events").await, before);
+    assert_eq!(
+        c.one("SELECT count(*)::text FROM events").await,
+        taken.len().to_string()
+    );
+
+    let rejects = dir.path().join("bad.csv");
+    let run = load(&rejects, &[]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(rejected(&rejects), want, "{}", run.all());
     assert_eq!(
         c.one("SELECT count(*)::text FROM events").await,
         (5_000 - 1).to_string()
