@@ -46,7 +46,7 @@ pub struct PgPlan {
     pub refusals_seen: std::sync::atomic::AtomicBool,
     /// The target is a partitioned table, whose upsert cannot return `xmax` (PostgreSQL 15:
     /// "cannot retrieve a system column in this context"): its merge counts the keys already
-    /// there instead (see [`super::upsert::merge_sql`]).
+    /// there instead (see [`super::upsert::Merge`]).
     pub partitioned: bool,
 }
 

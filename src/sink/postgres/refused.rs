@@ -210,7 +210,7 @@ impl PgSink {
         session: &mut Session,
         plan: &PgPlan,
         copy_sql: &str,
-        merge_sql: Option<&str>,
+        merge_sql: Option<&super::upsert::Merge>,
         chunk: &Work,
     ) -> Result<(Option<u64>, Vec<Reject>)> {
         let (inserted, refused) =
@@ -229,7 +229,7 @@ impl PgSink {
         tx: &Client,
         session: &mut Session,
         plan: &PgPlan,
-        (copy_sql, merge_sql): (&str, Option<&str>),
+        (copy_sql, merge_sql): (&str, Option<&super::upsert::Merge>),
         chunk: &Work,
         first_only: bool,
     ) -> Result<(Option<u64>, bisect::Refused)> {

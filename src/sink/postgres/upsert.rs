@@ -31,71 +31,86 @@ pub fn create_stage_sql(table: &Table, columns: &[Column]) -> String {
     )
 }
 
-/// The merge: the staged rows, one per key (the last for `update`, the first for `nothing`;
-/// rows with a NULL in the key never conflict and all go in), inserted with ON CONFLICT. Returns
-/// one row: how many rows it inserted. The rows themselves never come back: `RETURNING` feeds
-/// the server-side count only.
-///
-/// An update tells an inserted row by its `xmax` (0: no earlier version), which a
-/// `partitioned` table cannot return. Its merge counts instead the staged keys the table
-/// holds already, in the same statement: every part of it sees the rows as they were before
-/// it, and a key with a NULL matches none, as it conflicts with none.
-pub fn merge_sql(table: &Table, columns: &[Column], upsert: &Upsert, partitioned: bool) -> String {
-    let q = |c: &Column| quote_ident(&c.name);
-    let cols = columns.iter().map(q).collect::<Vec<_>>().join(", ");
-    let key = upsert.key.iter().map(q).collect::<Vec<_>>().join(", ");
-    let order = match upsert.on_conflict {
-        OnConflict::Update => "DESC",
-        OnConflict::Nothing => "ASC",
-    };
-    let nullable = upsert.key.iter().any(|c| !c.not_null);
-    let not_null = upsert
-        .key
-        .iter()
-        .map(|c| format!("{} IS NOT NULL", q(c)))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let mut src = format!(
-        "(SELECT DISTINCT ON ({key}) {cols} FROM {STAGE}{} ORDER BY {key}, {SEQ} {order})",
+/// The merge of a chunk's staged rows into the target: the statement, and for a partitioned
+/// table the count that goes before it.
+#[derive(Debug, Clone)]
+pub struct Merge {
+    /// A count of the staged keys the table holds already, run first in the same transaction
+    /// (with the merge's turn held, no other chunk of the load merges in between): its
+    /// merge then returns every row it wrote, and the difference is the rows inserted.
+    pub existing: Option<String>,
+    /// The `INSERT ... ON CONFLICT`, returning one row: the rows it inserted, or with
+    /// `existing` the rows it wrote.
+    pub sql: String,
+}
+
+impl Merge {
+    /// The staged rows, one per key (the last for `update`, the first for `nothing`; rows with
+    /// a NULL in the key never conflict and all go in), inserted with ON CONFLICT. The rows
+    /// themselves never come back: `RETURNING` feeds the server-side count only.
+    ///
+    /// An update tells an inserted row by its `xmax` (0: no earlier version), which a
+    /// `partitioned` table cannot return. Its keys already there are counted instead, by a
+    /// statement of its own: counted in the merge's own statement, as a second CTE, they came
+    /// out after the insert on Citus, which runs a statement's CTEs one after another (every
+    /// row then counted as updated). A key with a NULL matches none, as it conflicts with none.
+    pub fn new(table: &Table, columns: &[Column], upsert: &Upsert, partitioned: bool) -> Merge {
+        let q = |c: &Column| quote_ident(&c.name);
+        let cols = columns.iter().map(q).collect::<Vec<_>>().join(", ");
+        let key = upsert.key.iter().map(q).collect::<Vec<_>>().join(", ");
+        let order = match upsert.on_conflict {
+            OnConflict::Update => "DESC",
+            OnConflict::Nothing => "ASC",
+        };
+        let nullable = upsert.key.iter().any(|c| !c.not_null);
+        let not_null = upsert
+            .key
+            .iter()
+            .map(|c| format!("{} IS NOT NULL", q(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let keyed = format!(
+            "(SELECT DISTINCT ON ({key}) {cols} FROM {STAGE}{} ORDER BY {key}, {SEQ} {order})",
+            if nullable {
+                format!(" WHERE {not_null}")
+            } else {
+                String::new()
+            }
+        );
+        let mut src = keyed.clone();
         if nullable {
-            format!(" WHERE {not_null}")
-        } else {
-            String::new()
+            src.push_str(&format!(
+                " UNION ALL (SELECT {cols} FROM {STAGE} WHERE NOT ({not_null}))"
+            ));
         }
-    );
-    if nullable {
-        src.push_str(&format!(
-            " UNION ALL (SELECT {cols} FROM {STAGE} WHERE NOT ({not_null}))"
-        ));
-    }
-    let set = upsert
-        .update
-        .iter()
-        .map(|c| format!("{} = EXCLUDED.{}", q(c), q(c)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let target = table.quoted();
-    match (&upsert.on_conflict, partitioned) {
-        (OnConflict::Update, true) => format!(
-            "WITH src AS ({src}), \
-                  old AS (SELECT count(*) AS n FROM {target} JOIN src USING ({key})), \
-                  ins AS (INSERT INTO {target} ({cols}) SELECT {cols} FROM src \
-                          ON CONFLICT ({key}) DO UPDATE SET {set} RETURNING 1) \
-             SELECT count(*) - (SELECT n FROM old) FROM ins"
-        ),
-        (on_conflict, _) => {
-            let action = match on_conflict {
-                OnConflict::Nothing => "DO NOTHING RETURNING true AS inserted".to_string(),
-                OnConflict::Update => {
-                    format!("DO UPDATE SET {set} RETURNING (xmax = 0) AS inserted")
-                }
-            };
-            format!(
+        let set = upsert
+            .update
+            .iter()
+            .map(|c| format!("{} = EXCLUDED.{}", q(c), q(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let target = table.quoted();
+        let (returning, existing) = match (&upsert.on_conflict, partitioned) {
+            (OnConflict::Update, true) => (
+                format!("DO UPDATE SET {set} RETURNING true AS inserted"),
+                Some(format!(
+                    "SELECT count(*) FROM {target} JOIN {keyed} AS src USING ({key})"
+                )),
+            ),
+            (OnConflict::Update, false) => (
+                format!("DO UPDATE SET {set} RETURNING (xmax = 0) AS inserted"),
+                None,
+            ),
+            (OnConflict::Nothing, _) => ("DO NOTHING RETURNING true AS inserted".into(), None),
+        };
+        Merge {
+            existing,
+            sql: format!(
                 "WITH src AS ({src}), \
                       ins AS (INSERT INTO {target} ({cols}) SELECT {cols} FROM src \
-                              ON CONFLICT ({key}) {action}) \
+                              ON CONFLICT ({key}) {returning}) \
                  SELECT count(*) FILTER (WHERE inserted) FROM ins"
-            )
+            ),
         }
     }
 }

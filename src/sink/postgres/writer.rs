@@ -76,7 +76,7 @@ pub struct PgSink {
     deferred: Option<super::deferred::Deferred>,
     /// Statements derived from the plan, built once.
     pub(super) copy_sql: String,
-    merge_sql: Option<String>,
+    merge_sql: Option<upsert::Merge>,
     /// On Citus, when rows go straight to the shards: the routing and the nodes' connections.
     pub(super) direct: Option<super::citus::direct::Direct>,
 }
@@ -98,7 +98,7 @@ impl PgSink {
         let merge_sql = plan
             .upsert
             .as_ref()
-            .map(|u| upsert::merge_sql(&plan.table, &plan.columns, u, plan.partitioned));
+            .map(|u| upsert::Merge::new(&plan.table, &plan.columns, u, plan.partitioned));
         PgSink {
             client: Some(client),
             resolver: None,
@@ -218,16 +218,25 @@ impl PgSink {
     pub(super) async fn merge(
         tx: &Client,
         plan: &PgPlan,
-        merge_sql: &str,
+        merge: &upsert::Merge,
         meta: &ChunkMeta,
     ) -> Result<u64> {
         let what = format!("merging into {} ({})", plan.table, meta.describe());
+        let existing = match &merge.existing {
+            Some(sql) => Self::merge_count(tx, sql, &what, meta).await?,
+            None => 0,
+        };
+        let written = Self::merge_count(tx, &merge.sql, &what, meta).await?;
+        Ok(written.saturating_sub(existing).max(0) as u64)
+    }
+
+    /// The one number `sql` returns (a merge's count).
+    async fn merge_count(tx: &Client, sql: &str, what: &str, meta: &ChunkMeta) -> Result<i64> {
         let row = tx
-            .query_one(merge_sql, &[])
+            .query_one(sql, &[])
             .await
-            .map_err(|e| Error::db(what, e).in_chunk(meta.seq))?;
-        let inserted: i64 = super::error::get(&row, 0, "the merge's count")?;
-        Ok(inserted as u64)
+            .map_err(|e| Error::db(what.to_string(), e).in_chunk(meta.seq))?;
+        super::error::get(&row, 0, "the merge's count")
     }
 
     /// Before COMMIT: the chunk's rejects to the rejects file (within `--max-errors`), and its
@@ -404,7 +413,7 @@ impl PgSink {
             &mut self.session,
             &plan,
             &self.copy_sql,
-            self.merge_sql.as_deref(),
+            self.merge_sql.as_ref(),
             chunk,
         )
         .await?;
@@ -494,7 +503,7 @@ impl PgSink {
             Ok(()) => {}
             Err(e) if rejecting && row_error(&e) => {
                 sp("ROLLBACK TO SAVEPOINT barge_chunk").await?;
-                let merge_sql = self.merge_sql.as_deref();
+                let merge_sql = self.merge_sql.as_ref();
                 let (n, bad) = Self::send_bisecting(
                     client,
                     &mut self.session,
@@ -543,7 +552,7 @@ impl PgSink {
             &mut self.session,
             &plan,
             &self.copy_sql,
-            self.merge_sql.as_deref(),
+            self.merge_sql.as_ref(),
             chunk,
         )
         .await?;
@@ -733,7 +742,7 @@ impl PgSink {
             return e;
         };
         self.session.subtransactions = 0;
-        let sql = (self.copy_sql.as_str(), self.merge_sql.as_deref());
+        let sql = (self.copy_sql.as_str(), self.merge_sql.as_ref());
         let found = Self::search(tx.client(), &mut self.session, &plan, sql, work, true).await;
         let _ = tx.rollback().await;
         match found.map(|(_, refused)| refused.into_iter().next()) {
