@@ -61,6 +61,28 @@ pub struct Checkpoints {
     share: Option<Split>,
 }
 
+/// Which load this is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadKey {
+    /// The load id: the user's `--load-id`, or a file's fingerprint ([`fingerprint_file`]).
+    pub id: String,
+    /// For a fingerprint, the start of the id that names the file and how it maps onto the
+    /// table, the same for every version of the file (`None` for an id the user gave).
+    pub slot: Option<String>,
+}
+
+/// An earlier load of another version of the same file, into the same table with the same
+/// mapping, that stopped before its end: its rows are in the table.
+#[derive(Clone, Debug)]
+pub struct Stopped {
+    /// Its load id (with `--load-id`, the same command goes on from where it stopped).
+    pub load_id: String,
+    /// The rows it committed.
+    pub rows: u64,
+    /// When its last chunk committed (the server's clock, as text).
+    pub at: String,
+}
+
 /// What the bookkeeping says about a load before it starts.
 #[derive(Debug)]
 pub enum Start {
@@ -71,6 +93,9 @@ pub enum Start {
     /// The role may not create or write the bookkeeping table (the reason says which): the
     /// load can only be exactly once as one all-or-nothing transaction.
     Unavailable(String),
+    /// Nothing of this version of the file is loaded, but an earlier version's load stopped
+    /// partway: loaded as a new load, its rows would go in a second time.
+    Changed(Stopped),
 }
 
 /// A value read from the bookkeeping table.
@@ -193,10 +218,11 @@ impl Checkpoints {
     pub async fn start<L: Ledger>(
         db: &mut L,
         table: String,
-        fingerprint: &str,
+        key: &LoadKey,
         again: bool,
         share: Option<Split>,
     ) -> Result<Start> {
+        let fingerprint = key.id.as_str();
         // Done: the whole load, or this process' share of it.
         let done = match share {
             Some(s) => format!("first_byte IN (-1, {})", s.marker()),
@@ -311,11 +337,76 @@ impl Checkpoints {
             Some(done) if !again => Ok(Start::AlreadyLoaded(cp(gen), done)),
             Some(_) => Ok(Start::Run(cp(gen + 1), Vec::new())),
             None => {
+                if let (None, false, Some(slot)) = (latest, again, &key.slot) {
+                    if let Some(stopped) = Self::stopped_earlier(db, &table, slot).await? {
+                        return Ok(Start::Changed(stopped));
+                    }
+                }
                 let cp = cp(gen);
                 let committed = cp.committed(db).await?;
                 Ok(Start::Run(cp, committed))
             }
         }
+    }
+
+    /// The latest load of another version of the file (ids that start with `slot`) that
+    /// stopped partway, unless a load of it completed after that one's last commit (the
+    /// rows were then loaded again on purpose, or the file replaced and loaded whole).
+    async fn stopped_earlier<L: Ledger>(
+        db: &mut L,
+        table: &str,
+        slot: &str,
+    ) -> Result<Option<Stopped>> {
+        let p = L::placeholder;
+        let found = db
+            .query(
+                &format!(
+                    "SELECT load_id, max({at}), max(CASE WHEN first_byte = -1 THEN 1 ELSE 0 END) \
+                     FROM {table} \
+                     WHERE substr(load_id, 1, {len}({})) = {} \
+                     GROUP BY load_id",
+                    p(1),
+                    p(2),
+                    at = L::COMMITTED_AT_TEXT,
+                    len = L::CHAR_LENGTH,
+                ),
+                &[Param::Text(slot), Param::Text(slot)],
+                &format!("reading the checkpoint table {table}"),
+            )
+            .await?;
+        let text = |r: &[Cell], i: usize| match r.get(i) {
+            Some(Cell::Text(t)) => Some(t.clone()),
+            _ => None,
+        };
+        let mut completed_at: Option<String> = None;
+        let mut latest: Option<(String, String)> = None;
+        for r in &found {
+            let (Some(load_id), Some(at)) = (text(r, 0), text(r, 1)) else {
+                continue;
+            };
+            if int(r, 2)? == 1 {
+                completed_at = completed_at.max(Some(at));
+            } else if latest.as_ref().is_none_or(|(_, last)| at > *last) {
+                latest = Some((load_id, at));
+            }
+        }
+        let Some((load_id, at)) =
+            latest.filter(|(_, at)| completed_at.as_ref().is_none_or(|done| at > done))
+        else {
+            return Ok(None);
+        };
+        // Its rows, summed here: a sum's SQL type differs between targets.
+        let earlier = Checkpoints {
+            table: table.to_string(),
+            load_id,
+            share: None,
+        };
+        let rows = earlier.committed(db).await?.iter().map(|c| c.rows).sum();
+        Ok((rows > 0).then_some(Stopped {
+            load_id: earlier.load_id,
+            rows,
+            at,
+        }))
     }
 
     /// The bookkeeping table, quoted.
@@ -645,12 +736,14 @@ impl SkipRanges {
     }
 }
 
-/// Fingerprint of a file load: path, size, modification time, the first and last 64 KiB, and
-/// everything that decides which rows go where (`extra`: table, columns, CSV options).
+/// Fingerprint of a file load, `slot.version`: the slot names the file (its path) and
+/// everything that decides which rows go where (`extra`: table, columns, CSV options); the
+/// version its size, modification time and first and last 64 KiB. Another version of the
+/// file is another load, and the slot finds the earlier one's checkpoints.
 ///
 /// # Errors
 /// An I/O error reading the file.
-pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<String> {
+pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<LoadKey> {
     const EDGE: u64 = 64 * 1024;
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
@@ -661,9 +754,12 @@ pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<String> {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let canonical = std::fs::canonicalize(path)?;
+    let mut slot = Sha256::new();
+    slot.update(canonical.to_string_lossy().as_bytes());
+    slot.update([0]);
+    slot.update(extra.as_bytes());
+    let slot = format!("{}.", hex(&slot.finalize()[..8]));
     let mut h = Sha256::new();
-    h.update(canonical.to_string_lossy().as_bytes());
-    h.update([0]);
     h.update(meta.len().to_le_bytes());
     h.update(mtime.to_le_bytes());
     let mut buf = vec![0; EDGE as usize];
@@ -674,9 +770,10 @@ pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<String> {
         let n = read_full(&mut file, &mut buf)?;
         h.update(&buf[..n]);
     }
-    h.update([0]);
-    h.update(extra.as_bytes());
-    Ok(hex(&h.finalize()[..16]))
+    Ok(LoadKey {
+        id: format!("{slot}{}", hex(&h.finalize()[..16])),
+        slot: Some(slot),
+    })
 }
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -730,9 +827,16 @@ mod tests {
         std::fs::write(&p, "id\n1\n").unwrap();
         let a = fingerprint_file(&p, "t").unwrap();
         assert_eq!(a, fingerprint_file(&p, "t").unwrap());
-        assert_ne!(a, fingerprint_file(&p, "u").unwrap());
+        let other_mapping = fingerprint_file(&p, "u").unwrap();
+        assert_ne!(a.id, other_mapping.id);
+        assert_ne!(a.slot, other_mapping.slot);
         std::fs::write(&p, "id\n2\n").unwrap();
-        assert_ne!(a, fingerprint_file(&p, "t").unwrap());
-        assert_eq!(a.len(), 32);
+        // Another version of the file: another load, in the same slot.
+        let b = fingerprint_file(&p, "t").unwrap();
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.slot, b.slot);
+        let slot = a.slot.unwrap_or_default();
+        assert!(a.id.starts_with(&slot) && b.id.starts_with(&slot));
+        assert_eq!((slot.len(), a.id.len()), (17, 17 + 32));
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use super::report::{AlreadyLoaded, LoadReport};
 use super::table::{json_fields, Destination};
 use super::Load;
-use crate::checkpoint::{self, Checkpoints, SkipRanges, Start};
+use crate::checkpoint::{self, Checkpoints, LoadKey, SkipRanges, Start};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::Resume;
 use crate::position::Position;
@@ -98,6 +98,26 @@ impl Load {
                 Start::Run(cp, done) => {
                     checkpoints = Some(cp);
                     committed = done;
+                }
+                // Loaded as a new load, this version of the file would put the rows the
+                // earlier one committed in a second time: the user says which is meant.
+                Start::Changed(stopped) => {
+                    return Err(Error::config(format!(
+                        "an earlier load of {name} into {} stopped after {} row{} (its last \
+                         chunk committed {}), and the file has changed since: loaded as a new \
+                         load, those rows would go in a second time",
+                        dest.table.quoted(),
+                        stopped.rows,
+                        if stopped.rows == 1 { "" } else { "s" },
+                        stopped.at,
+                    ))
+                    .with_hint(format!(
+                        "if the file's rows up to where that load stopped are unchanged (a bad \
+                         value fixed after them, a download completed), run the same command \
+                         with --load-id {} to load the rest; to load the whole file anyway, \
+                         pass --again",
+                        stopped.load_id
+                    )));
                 }
                 // Exactly once without bookkeeping: every row or none, in one transaction.
                 Start::Unavailable(why) => {
@@ -218,7 +238,7 @@ impl Load {
 
     /// The load's id: the user's `--load-id`, else a fingerprint of the file and of how it maps
     /// onto the table; `None` for a load without checkpoints (or a stream without an id).
-    fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<String>> {
+    fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<LoadKey>> {
         if self.atomic || self.checkpoint.is_none() {
             return Ok(None);
         }
@@ -238,7 +258,10 @@ impl Load {
         Ok(match (&self.load_id, &dest.path) {
             // A name given by the user is the id itself: it resumes a load whose file changed
             // (a bad value fixed after a failed load), or one read from a stream.
-            (Some(id), _) => Some(id.clone()),
+            (Some(id), _) => Some(LoadKey {
+                id: id.clone(),
+                slot: None,
+            }),
             (None, Some(p)) => {
                 Some(checkpoint::fingerprint_file(p, &mapping_key).map_err(|e| {
                     Error::new(ErrorKind::Io {

@@ -166,13 +166,13 @@ pub trait Backend: Send {
     fn start_checkpoints(
         &mut self,
         table: String,
-        fingerprint: &str,
+        key: &crate::checkpoint::LoadKey,
         again: bool,
         share: Option<crate::split::Split>,
     ) -> impl Future<Output = Result<Start>> + Send {
         async move {
             let mut ledger = self.ledger().await?;
-            Checkpoints::start(&mut ledger, table, fingerprint, again, share).await
+            Checkpoints::start(&mut ledger, table, key, again, share).await
         }
     }
 

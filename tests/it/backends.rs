@@ -376,6 +376,112 @@ async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
     }
 }
 
+/// A load that stopped partway (a bad value, a download cut short), then its file changed (the
+/// value fixed, the download completed): the same command does not load the file as a new
+/// load, which would put the committed rows in twice, but says so and how to go on; the
+/// `--load-id` it names loads exactly the rest. A file whose earlier version loaded to its end
+/// is loaded as a new load, as before.
+#[tokio::test]
+async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backend() {
+    for db in TestTarget::each("changed_file").await {
+        db.exec("CREATE TABLE nk (k INTEGER, v TEXT NOT NULL)")
+            .await;
+        let dir = Dir::new();
+        let rows = |bad: Option<u32>, n: u32| {
+            let mut csv = String::from("k,v\n");
+            for k in 1..=n {
+                match bad {
+                    Some(b) if b == k => csv.push_str("oops,x\n"),
+                    _ => csv.push_str(&format!("{k},v{k}\n")),
+                }
+            }
+            csv
+        };
+        let f = dir.write("nk.csv", rows(Some(60), 100));
+        let url = db.url();
+        let load = |extra: &[&str]| {
+            let mut args = vec![
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                "nk",
+                "--chunk-rows",
+                "10",
+            ];
+            args.extend_from_slice(extra);
+            barge(&args)
+        };
+        let run = load(&[]);
+        assert_eq!(run.code, 1, "{}:\n{}", db.name(), run.all());
+        let committed = db.rows("SELECT count(*) FROM nk").await.concat();
+        assert_ne!(committed, "0", "{}: {}", db.name(), run.all());
+
+        // The value fixed: the file is another version.
+        std::fs::write(&f, rows(None, 100)).expect("fix the file");
+        let run = load(&[]);
+        assert_eq!(run.code, 2, "{}:\n{}", db.name(), run.all());
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!(
+                "error: an earlier load of {} into ",
+                f.to_str().unwrap()
+            )) && first.contains(&format!(
+                "stopped after {committed} rows (its last chunk committed "
+            )) && first.ends_with(
+                "and the file has changed since: loaded as a new load, those rows would go \
+                     in a second time"
+            ),
+            "{}: {first}",
+            db.name()
+        );
+        assert_eq!(
+            db.rows("SELECT count(*) FROM nk").await.concat(),
+            committed,
+            "{}",
+            db.name()
+        );
+        let hint = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("hint: "))
+            .unwrap_or_default();
+        let id = hint
+            .split("--load-id ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{}: no --load-id in {hint:?}", db.name()));
+        assert!(
+            hint.ends_with("to load the rest; to load the whole file anyway, pass --again"),
+            "{}: {hint}",
+            db.name()
+        );
+
+        // The id named goes on where the load stopped: every row once.
+        let run = load(&["--load-id", id]);
+        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+        assert_eq!(
+            db.rows("SELECT count(*), count(DISTINCT k), sum(k) FROM nk")
+                .await,
+            vec!["100|100|5050".to_string()],
+            "{}",
+            db.name()
+        );
+
+        // A later version of a file whose earlier load completed is a new load.
+        std::fs::write(&f, rows(None, 120)).expect("a new version");
+        let run = load(&[]);
+        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+        assert_eq!(
+            db.rows("SELECT count(*) FROM nk").await.concat(),
+            "220",
+            "{}",
+            db.name()
+        );
+    }
+}
+
 /// A load without `--rejects` that a row fails names the row by its file, record and line,
 /// whether the database said which row it was (PostgreSQL's COPY) or not (a merge, SQLite's
 /// multi-row INSERTs, MySQL's LOAD DATA), and what it says was committed is what the table
