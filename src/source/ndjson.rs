@@ -100,18 +100,46 @@ pub fn sample_keys<R: Read>(rdr: R, lines: usize) -> std::io::Result<Vec<String>
             break;
         }
         bytes += n as u64;
-        let Ok(obj) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&buf)
-        else {
+        let Ok(KeysInOrder(obj)) = serde_json::from_slice::<KeysInOrder>(&buf) else {
             continue;
         };
         seen += 1;
-        for k in obj.keys() {
-            if !keys.contains(k) {
-                keys.push(k.clone());
+        for k in obj {
+            if !keys.contains(&k) {
+                keys.push(k);
             }
         }
     }
     Ok(keys)
+}
+
+/// An object's keys as they stand in it. (`serde_json::Map` sorts them, which made the
+/// columns of a table created from `{"id":..,"tags":..,"meta":..}` come out as id, meta,
+/// tags.)
+struct KeysInOrder(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for KeysInOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeysInOrder;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<KeysInOrder, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(KeysInOrder(keys))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 impl<R: Read + Send> RecordSource for NdjsonReader<R> {
@@ -224,6 +252,16 @@ mod tests {
         assert_eq!(
             sample_keys("{\"a\":1}\n{\"b\":2,\"a\":3}\nnope\n".as_bytes(), 0).unwrap(),
             ["a", "b"]
+        );
+        // As the keys stand in the line, not sorted; a key repeated counts once.
+        assert_eq!(
+            sample_keys(
+                "{\"id\":1,\"tags\":[{\"z\":1}],\"meta\":{},\"id\":2}\n{\"c\":0,\"b\":1}\n"
+                    .as_bytes(),
+                0
+            )
+            .unwrap(),
+            ["id", "tags", "meta", "c", "b"]
         );
     }
 
