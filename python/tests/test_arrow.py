@@ -156,6 +156,26 @@ def test_a_frame_creates_its_table_from_its_types(pg, table, tmp_path):
         6, 21, 2 + 0 + 16 + 1 + 3)
 
 
+def test_lists_and_structs_of_an_arrow_table_load_as_json(pg, table):
+    """Nested values (a column of lists, of dicts) are JSON: a created table has jsonb
+    columns, and each value is the JSON of the Python value."""
+    t = pa.table({
+        "id": [1, 2, 3],
+        "tags": pa.array([["a", "b"], [], None], pa.list_(pa.string())),
+        "attrs": pa.array([{"x": 1, "y": "q"}, None, {"x": None, "y": "z"}]),
+    })
+    r = barge.load(pg.url, table, t, create=True)
+    assert r.rows == 3
+    types = pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    assert types == "id bigint, tags jsonb, attrs jsonb", types
+    got = pg.sql(
+        f"SELECT string_agg(coalesce(tags::text, '-') || ' ' || coalesce(attrs::text, '-'), "
+        f"'; ' ORDER BY id) FROM {table}")
+    assert got == ('["a", "b"] {"x": 1, "y": "q"}; [] -; - {"x": null, "y": "z"}'), got
+
+
 def test_a_frame_creates_its_table_in_mariadb(mariadb, table):
     df = frame().drop(columns=["tstz"])  # MySQL has no time zone type: DATETIME(6) in UTC
     r = barge.load(mariadb.url, table, df, create=True)

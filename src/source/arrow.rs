@@ -5,7 +5,8 @@
 //! timestamps and binary go into columns of their type without being written as text, and into
 //! other columns as their text, as a file's field would. Strings are text fields (a string into
 //! `json` is JSON text). Decimals go as their exact digits; dictionaries (pandas categoricals)
-//! as their values; other types as Arrow's own text of them (`arrow-cast`).
+//! as their values; lists, structs and maps as JSON (`arrow-json`); other types as Arrow's own
+//! text of them (`arrow-cast`).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -100,7 +101,8 @@ impl ArrowSource {
 }
 
 /// The table a reader of `schema` creates (`--create`): each column's type from its Arrow type,
-/// without a sample. A type barge reads as text (a dictionary's values, a list) is text.
+/// without a sample. Lists, structs and maps are JSON; a type barge reads as text (a
+/// dictionary's values, a duration) is text.
 pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
     use crate::infer::Inferred;
     let columns = schema
@@ -136,6 +138,7 @@ pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
                 | DataType::LargeBinary
                 | DataType::BinaryView
                 | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
+                nested if is_nested(nested) => (Inferred::Json, (0, 0)),
                 _ => (Inferred::Text, (0, 0)),
             };
             (f.name().clone(), ty, digits, usize::MAX)
@@ -168,6 +171,12 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
             let aware = tz.is_some();
             Column::Timestamp(a, aware)
         }
+        other if is_nested(other) => Column::Cast(json_texts(&a, name).map_err(|e| {
+            Error::config(format!(
+                "{input}: column \"{name}\" is of Arrow type {other}, which barge cannot write \
+                 as JSON: {e}"
+            ))
+        })?),
         other => {
             let cast = arrow_cast::cast(&a, &DataType::Utf8).map_err(|e| {
                 Error::config(format!(
@@ -177,6 +186,45 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
             Column::Cast(cast)
         }
     })
+}
+
+/// Lists, structs and maps: values that hold values, which go as JSON (into `json`/`jsonb`
+/// columns, and `--create` makes such columns for them). Arrow's own text of a list is no
+/// JSON (`[a, b]`), and it has none for a struct.
+fn is_nested(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::ListView(_)
+            | DataType::LargeListView(_)
+            | DataType::Struct(_)
+            | DataType::Map(..)
+    )
+}
+
+/// Each value of a nested column as its JSON text, once per batch (`arrow-json` writes it:
+/// a struct as an object with its null fields named, a map as an object, binary as hex, a
+/// float that JSON cannot hold as null).
+fn json_texts(a: &ArrayRef, name: &str) -> std::result::Result<ArrayRef, String> {
+    use arrow_json::writer::{make_encoder, EncoderOptions};
+    let field = std::sync::Arc::new(arrow_schema::Field::new(name, a.data_type().clone(), true));
+    let options = EncoderOptions::default().with_explicit_nulls(true);
+    let mut encoder = make_encoder(&field, a.as_ref(), &options).map_err(|e| e.to_string())?;
+    let mut texts = arrow_array::builder::StringBuilder::with_capacity(a.len(), a.len() * 16);
+    let mut buf = Vec::new();
+    for i in 0..a.len() {
+        if a.is_null(i) {
+            texts.append_null();
+            continue;
+        }
+        buf.clear();
+        encoder.encode(i, &mut buf);
+        let text = std::str::from_utf8(&buf).map_err(|e| e.to_string())?;
+        texts.append_value(text);
+    }
+    Ok(std::sync::Arc::new(texts.finish()))
 }
 
 /// Rounds nanoseconds to microseconds, half away from zero, as PostgreSQL rounds the

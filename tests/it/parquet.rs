@@ -175,6 +175,96 @@ async fn a_parquet_file_loads_its_typed_values_on_every_backend() {
     );
 }
 
+/// Lists, structs and maps (what Spark, pandas and DuckDB write for nested data) load as JSON:
+/// `--create` makes JSON columns of them on every backend, and each value reads back as the
+/// JSON of the Arrow value (a struct's null field named, a float JSON cannot hold as null).
+#[tokio::test]
+async fn nested_parquet_values_load_as_json_on_every_backend() {
+    use arrow_array::builder::{Int32Builder, ListBuilder, MapBuilder, StringBuilder};
+    use arrow_array::{Float64Array, StructArray};
+    use arrow_schema::{DataType, Field, Fields};
+
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    tags.values().append_value("a");
+    tags.values().append_value("b \"q\"");
+    tags.append(true);
+    tags.append(true);
+    tags.append(false);
+    let fields = Fields::from(vec![
+        Field::new("x", DataType::Float64, true),
+        Field::new("y", DataType::Utf8, true),
+    ]);
+    let st = StructArray::new(
+        fields,
+        vec![
+            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(f64::NAN)])) as ArrayRef,
+            Arc::new(StringArray::from(vec![Some("q"), None, None])),
+        ],
+        Some(vec![true, false, true].into()),
+    );
+    let mut mp = MapBuilder::new(None, StringBuilder::new(), Int32Builder::new());
+    mp.keys().append_value("k");
+    mp.values().append_value(1);
+    mp.append(true).expect("a map");
+    mp.append(false).expect("a map");
+    mp.append(true).expect("a map");
+    let batch = RecordBatch::try_from_iter(vec![
+        ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ("tags", Arc::new(tags.finish())),
+        ("st", Arc::new(st)),
+        ("mp", Arc::new(mp.finish())),
+    ])
+    .expect("a batch");
+    let dir = Dir::new();
+    let f = dir.path().join("nested.parquet");
+    let mut w = ArrowWriter::try_new(File::create(&f).expect("create"), batch.schema(), None)
+        .expect("a writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+
+    let json = |s: &str| -> Option<serde_json::Value> {
+        (s != "∅").then(|| serde_json::from_str(s).unwrap_or_else(|e| panic!("{s:?}: {e}")))
+    };
+    let want = [
+        [
+            Some(serde_json::json!(["a", "b \"q\""])),
+            Some(serde_json::json!({"x": 1.5, "y": "q"})),
+            Some(serde_json::json!({"k": 1})),
+        ],
+        [Some(serde_json::json!([])), None, None],
+        [
+            None,
+            Some(serde_json::json!({"x": null, "y": null})),
+            Some(serde_json::json!({})),
+        ],
+    ];
+    for db in TestTarget::each("parquet_nested").await {
+        let url = db.url();
+        barge(&["load", f.to_str().unwrap(), "--into", &url, "--create"]).assert_ok();
+        let rows = db.rows("SELECT tags, st, mp FROM nested ORDER BY id").await;
+        let got: Vec<Vec<Option<serde_json::Value>>> = rows
+            .iter()
+            .map(|r| r.split('|').map(json).collect())
+            .collect();
+        assert_eq!(
+            got,
+            want.clone().map(Vec::from).to_vec(),
+            "{}: {rows:?}",
+            db.name()
+        );
+    }
+    // The table it creates on PostgreSQL.
+    let db = fresh_db("parquet_nested_schema").await;
+    let run = barge(&["schema", f.to_str().unwrap(), "--into", &db.url]);
+    assert_eq!(
+        run.stdout,
+        "CREATE TABLE \"nested\" (\n    \"id\" bigint,\n    \"tags\" jsonb,\n    \"st\" jsonb,\n    \
+         \"mp\" jsonb\n);\n-- from the Parquet schema\n",
+        "{}",
+        run.all()
+    );
+}
+
 /// Killed at moments spread over the load, then run again: every row once, on every backend.
 /// The rerun opens the file at the first row no chunk committed.
 #[tokio::test]
