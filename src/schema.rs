@@ -261,7 +261,29 @@ impl Table {
 /// differs only in case, else the name `--create` would have given it (`Event Type` ->
 /// `event_type`), so that a table barge created takes the same file again. `None` for a name
 /// that matches none.
+///
+/// Names that match so only in part, or two of them the same column, are matched as a whole
+/// when `--create` would have made exactly the table's columns of them: a header with
+/// `Name,name` (or a name left empty) made `name, name_2` (or `column_3`), and takes them.
 pub fn match_names(columns: &[String], names: &[String]) -> Vec<Option<usize>> {
+    let each = match_each(columns, names);
+    let whole = || -> Option<Vec<Option<usize>>> {
+        crate::ident::column_names(names)
+            .iter()
+            .map(|made| columns.iter().position(|c| c == made).map(Some))
+            .collect()
+    };
+    let repeated = each
+        .iter()
+        .enumerate()
+        .any(|(k, i)| i.is_some() && each[..k].contains(i));
+    match whole() {
+        Some(whole) if repeated || each.contains(&None) => whole,
+        _ => each,
+    }
+}
+
+fn match_each(columns: &[String], names: &[String]) -> Vec<Option<usize>> {
     let mut mapping = Vec::with_capacity(names.len());
     for name in names {
         let exact = columns.iter().position(|c| c == name);
@@ -379,6 +401,30 @@ impl TableName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_matches_the_table_create_made_of_it() {
+        let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        // Names that repeat but for case, and one left empty (a trailing delimiter).
+        let header = v(&["Name", "name", "First Name", ""]);
+        let made = crate::ident::column_names(&header);
+        assert_eq!(made, v(&["name", "name_2", "first_name", "column_4"]));
+        assert_eq!(
+            match_names(&made, &header),
+            [Some(0), Some(1), Some(2), Some(3)]
+        );
+        // In another order, each name still finds its own column.
+        assert_eq!(
+            match_names(&v(&["first_name", "name_2", "name", "column_4"]), &header),
+            [Some(2), Some(1), Some(0), Some(3)]
+        );
+        // A table that is not what the header makes: matched name by name, as before.
+        assert_eq!(
+            match_names(&v(&["name", "other"]), &header),
+            [Some(0), Some(0), None, None]
+        );
+        assert_eq!(match_names(&v(&["ID", "x"]), &v(&["id"])), [Some(0)]);
+    }
 
     #[test]
     fn table_names_fold_like_postgres() {

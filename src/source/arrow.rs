@@ -416,7 +416,7 @@ mod tests {
             t.create_sql("\"t\"", Dialect::Postgres, false),
             "CREATE TABLE \"t\" (\n    \"id\" bigint,\n    \"big\" numeric,\n    \"price\" numeric,\n    \
              \"at\" timestamp,\n    \"at_utc\" timestamptz,\n    \"tm\" time,\n    \"raw\" bytea,\n    \
-             \"tags\" text\n)"
+             \"tags\" jsonb\n)"
         );
         let mysql: Vec<String> = t
             .columns
@@ -433,7 +433,7 @@ mod tests {
                 "DATETIME(6)",
                 "TIME(6)",
                 "LONGBLOB",
-                "LONGTEXT"
+                "JSON"
             ]
         );
         assert_eq!(t.sampled_rows, 0);

@@ -153,6 +153,35 @@ async fn columns_rename_the_header_and_header_matches_case_insensitively() {
     );
 }
 
+/// A header whose names repeat but for case, or has one left empty (lines that end with a
+/// delimiter): `--create` makes `name, name_2, column_3` of it, and the next file with that
+/// header loads into the table it made (it failed: "the input maps two columns to column
+/// name").
+#[tokio::test]
+async fn a_table_create_made_takes_the_next_file_with_the_same_header() {
+    let db = fresh_db("same_header").await;
+    let dir = Dir::new();
+    let load = |name: &str, csv: &str| {
+        let f = dir.write(name, csv);
+        barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            "t",
+            "--create",
+        ])
+    };
+    load("day1.csv", "Name,name,\na,b,\n").assert_ok();
+    load("day2.csv", "Name,name,\nc,d,\n").assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT name, name_2, column_3 FROM t ORDER BY name")
+            .await,
+        vec!["(a,b,)", "(c,d,)"]
+    );
+}
+
 #[tokio::test]
 async fn quoted_schema_table_and_column_names_cannot_inject_sql() {
     let db = fresh_db("identifiers").await;
