@@ -210,11 +210,11 @@ impl PgSink {
         session: &mut Session,
         plan: &PgPlan,
         copy_sql: &str,
-        merge_sql: Option<&super::upsert::Merge>,
+        merge: Option<&super::upsert::Merge>,
         chunk: &Work,
     ) -> Result<(Option<u64>, Vec<Reject>)> {
         let (inserted, refused) =
-            Self::search(tx, session, plan, (copy_sql, merge_sql), chunk, false).await?;
+            Self::search(tx, session, plan, (copy_sql, merge), chunk, false).await?;
         let refused = refused
             .iter()
             .map(|(row, e)| server_reject(chunk, *row, e))
@@ -229,7 +229,7 @@ impl PgSink {
         tx: &Client,
         session: &mut Session,
         plan: &PgPlan,
-        (copy_sql, merge_sql): (&str, Option<&super::upsert::Merge>),
+        (copy_sql, merge): (&str, Option<&super::upsert::Merge>),
         chunk: &Work,
         first_only: bool,
     ) -> Result<(Option<u64>, bisect::Refused)> {
@@ -237,7 +237,7 @@ impl PgSink {
         let format = plan.format();
         let ranges = copy::row_ranges(&chunk.data, format)
             .ok_or_else(|| Error::internal("a chunk's COPY payload is malformed"))?;
-        let mut inserted = merge_sql.map(|_| 0u64);
+        let mut inserted = merge.map(|_| 0u64);
         let mut refused: bisect::Refused = Vec::new();
         let mut tries = Tries::new(ranges.len(), session.subtransactions);
         // Tries that resend what went before them start from the whole chunk: each costs up to
@@ -259,8 +259,8 @@ impl PgSink {
             )
             .await;
             opened.map_err(|e| Error::db("setting a savepoint", e))?;
-            if let (Ok(()), Some(merge_sql)) = (&result, merge_sql) {
-                result = match Self::merge(tx, plan, merge_sql, meta).await {
+            if let (Ok(()), Some(merge)) = (&result, merge) {
+                result = match Self::merge(tx, plan, merge, meta).await {
                     Ok(n) => {
                         if !tries.dry() {
                             inserted = inserted.map(|i| i + n);
@@ -283,7 +283,7 @@ impl PgSink {
                     // COPY names the row it failed on (a merge does not).
                     let blamed = match (&e.kind(), plan.method) {
                         (ErrorKind::Database { source, .. }, Method::Copy(_))
-                            if merge_sql.is_none() =>
+                            if merge.is_none() =>
                         {
                             copy::copy_line(source, plan.relation()).and_then(|l| rows.at_line(l))
                         }
@@ -312,8 +312,8 @@ impl PgSink {
         if !rest.is_empty() {
             let payload = copy::rows_payload(&chunk.data, &ranges, &rest, format);
             Self::send_rows(tx, session, plan, copy_sql, payload, chunk, &rest).await?;
-            if let Some(merge_sql) = merge_sql {
-                let n = Self::merge(tx, plan, merge_sql, meta).await?;
+            if let Some(merge) = merge {
+                let n = Self::merge(tx, plan, merge, meta).await?;
                 inserted = inserted.map(|i| i + n);
                 tx.batch_execute(&format!("DELETE FROM {}", upsert::STAGE))
                     .await

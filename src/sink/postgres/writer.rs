@@ -76,7 +76,7 @@ pub struct PgSink {
     deferred: Option<super::deferred::Deferred>,
     /// Statements derived from the plan, built once.
     pub(super) copy_sql: String,
-    merge_sql: Option<upsert::Merge>,
+    merge: Option<upsert::Merge>,
     /// On Citus, when rows go straight to the shards: the routing and the nodes' connections.
     pub(super) direct: Option<super::citus::direct::Direct>,
 }
@@ -95,7 +95,7 @@ impl PgSink {
             Method::Insert(_) => WireFormat::Binary,
         };
         let copy_sql = copy::copy_statement(&plan.destination(), &plan.columns, format);
-        let merge_sql = plan
+        let merge = plan
             .upsert
             .as_ref()
             .map(|u| upsert::Merge::new(&plan.table, &plan.columns, u, plan.partitioned));
@@ -110,7 +110,7 @@ impl PgSink {
             begun: false,
             deferred: None,
             copy_sql,
-            merge_sql,
+            merge,
             direct: None,
         }
     }
@@ -335,7 +335,7 @@ impl PgSink {
             return Ok(Written::default());
         }
         let plan = self.plan.clone();
-        let ordered = plan.rejects.is_some() && self.merge_sql.is_none();
+        let ordered = plan.rejects.is_some() && self.merge.is_none();
         if ordered && in_turn {
             plan.turnstile.wait(chunk.ordinal).await?;
         }
@@ -355,9 +355,9 @@ impl PgSink {
         )
         .await?;
         let mut inserted = None;
-        if let Some(merge_sql) = &self.merge_sql {
+        if let Some(merge) = &self.merge {
             plan.turnstile.wait(chunk.ordinal).await?;
-            inserted = Some(Self::merge(tx.client(), &plan, merge_sql, meta).await?);
+            inserted = Some(Self::merge(tx.client(), &plan, merge, meta).await?);
         }
         if ordered
             && !in_turn
@@ -413,7 +413,7 @@ impl PgSink {
             &mut self.session,
             &plan,
             &self.copy_sql,
-            self.merge_sql.as_ref(),
+            self.merge.as_ref(),
             chunk,
         )
         .await?;
@@ -485,8 +485,8 @@ impl PgSink {
         )
         .await;
         let mut inserted = None;
-        if let (Ok(()), Some(merge_sql)) = (&sent, &self.merge_sql) {
-            sent = match Self::merge(client, &plan, merge_sql, meta).await {
+        if let (Ok(()), Some(merge)) = (&sent, &self.merge) {
+            sent = match Self::merge(client, &plan, merge, meta).await {
                 Ok(n) => {
                     inserted = Some(n);
                     // ON COMMIT DELETE ROWS empties the stage only at the load's one commit.
@@ -503,13 +503,13 @@ impl PgSink {
             Ok(()) => {}
             Err(e) if rejecting && row_error(&e) => {
                 sp("ROLLBACK TO SAVEPOINT barge_chunk").await?;
-                let merge_sql = self.merge_sql.as_ref();
+                let merge = self.merge.as_ref();
                 let (n, bad) = Self::send_bisecting(
                     client,
                     &mut self.session,
                     &plan,
                     &self.copy_sql,
-                    merge_sql,
+                    merge,
                     chunk,
                 )
                 .await?;
@@ -552,7 +552,7 @@ impl PgSink {
             &mut self.session,
             &plan,
             &self.copy_sql,
-            self.merge_sql.as_ref(),
+            self.merge.as_ref(),
             chunk,
         )
         .await?;
@@ -742,7 +742,7 @@ impl PgSink {
             return e;
         };
         self.session.subtransactions = 0;
-        let sql = (self.copy_sql.as_str(), self.merge_sql.as_ref());
+        let sql = (self.copy_sql.as_str(), self.merge.as_ref());
         let found = Self::search(tx.client(), &mut self.session, &plan, sql, work, true).await;
         let _ = tx.rollback().await;
         match found.map(|(_, refused)| refused.into_iter().next()) {
