@@ -176,6 +176,17 @@ def test_lists_and_structs_of_an_arrow_table_load_as_json(pg, table):
     assert got == ('["a", "b"] {"x": 1, "y": "q"}; [] -; - {"x": null, "y": "z"}'), got
 
 
+def test_a_column_of_a_type_without_a_text_form_fails_before_the_table_is_made(pg, table):
+    types = pa.array([0, 1], pa.int8())
+    union = pa.UnionArray.from_sparse(types, [pa.array([1, 2]), pa.array(["a", "b"])])
+    t = pa.table({"id": [1, 2], "u": union})
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, t, create=True)
+    assert 'column "u" is of Arrow type Union' in str(e.value), str(e.value)
+    assert "leave the column out" in e.value.hint, e.value.hint
+    assert pg.sql(f"SELECT to_regclass('{table}') IS NULL") == "t"
+
+
 def test_a_frame_creates_its_table_in_mariadb(mariadb, table):
     df = frame().drop(columns=["tstz"])  # MySQL has no time zone type: DATETIME(6) in UTC
     r = barge.load(mariadb.url, table, df, create=True)

@@ -684,7 +684,7 @@ impl Load {
             "arrow",
             self.rejects.is_some(),
             self.values_null.clone(),
-        );
+        )?;
         self.load_records(Box::new(source), columns, "arrow").await
     }
 

@@ -55,16 +55,30 @@ pub struct ArrowSource {
 impl ArrowSource {
     /// Reads `reader`; returns the source and its column names. With `keep_raw` each row's
     /// input is its CSV line (the rejects file); with `null`, a string equal to it is NULL.
+    ///
+    /// # Errors
+    /// A configuration error for a column of a type barge cannot load (an Arrow union), found
+    /// from the schema, before a table is created for it or a row is read.
     pub fn new(
         reader: Box<dyn RecordBatchReader + Send>,
         name: &str,
         keep_raw: bool,
         null: Option<Vec<u8>>,
-    ) -> (ArrowSource, Vec<String>) {
+    ) -> Result<(ArrowSource, Vec<String>)> {
         let schema = reader.schema();
+        // (A union's cast to text keeps only the values of its text member: the others
+        // became NULLs.)
+        if let Some(f) = schema.fields().iter().find(|f| !loadable(f.data_type())) {
+            return Err(unloadable(
+                name,
+                f.name(),
+                f.data_type(),
+                "it has no text form",
+            ));
+        }
         let names = schema.fields().iter().map(|f| f.name().clone()).collect();
         let table = table_of(&schema);
-        (
+        Ok((
             ArrowSource {
                 table,
                 reader,
@@ -77,7 +91,7 @@ impl ArrowSource {
                 null: null.unwrap_or_default(),
             },
             names,
-        )
+        ))
     }
 
     /// Numbers rows after the first `skip`, which the reader has passed over (a Parquet file
@@ -171,6 +185,9 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
             let aware = tz.is_some();
             Column::Timestamp(a, aware)
         }
+        other if !loadable(other) => {
+            return Err(unloadable(input, name, other, "it has no text form"))
+        }
         other if is_nested(other) => Column::Cast(json_texts(&a, name).map_err(|e| {
             Error::config(format!(
                 "{input}: column \"{name}\" is of Arrow type {other}, which barge cannot write \
@@ -178,14 +195,52 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
             ))
         })?),
         other => {
-            let cast = arrow_cast::cast(&a, &DataType::Utf8).map_err(|e| {
-                Error::config(format!(
-                    "{input}: column \"{name}\" is of Arrow type {other}, which barge cannot load: {e}"
-                ))
-            })?;
+            let cast = arrow_cast::cast(&a, &DataType::Utf8)
+                .map_err(|e| unloadable(input, name, other, &e.to_string()))?;
             Column::Cast(cast)
         }
     })
+}
+
+/// Whether a column of type `ty` loads: read as its own kind (see [`column`]), as JSON, or as
+/// Arrow's text.
+fn loadable(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Null
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Boolean
+            | DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_)
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Timestamp(..)
+    ) || is_nested(ty)
+        || (!matches!(ty, DataType::Union(..)) && arrow_cast::can_cast_types(ty, &DataType::Utf8))
+}
+
+fn unloadable(input: &str, name: &str, ty: &DataType, why: &str) -> Error {
+    Error::config(format!(
+        "{input}: column \"{name}\" is of Arrow type {ty}, which barge cannot load: {why}"
+    ))
+    .with_hint("leave the column out (select the others before loading), or convert it to a type with a text form")
 }
 
 /// Lists, structs and maps: values that hold values, which go as JSON (into `json`/`jsonb`

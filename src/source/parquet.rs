@@ -83,7 +83,7 @@ impl ParquetSource {
             .with_offset(usize::try_from(skip).unwrap_or(usize::MAX))
             .build()
             .map_err(|e| not_parquet(name, e))?;
-        let (mut inner, names) = ArrowSource::new(Box::new(reader), name, keep_raw, None);
+        let (mut inner, names) = ArrowSource::new(Box::new(reader), name, keep_raw, None)?;
         inner.starting_at(skip);
         Ok((ParquetSource { inner, rows, size }, names))
     }
