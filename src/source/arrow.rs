@@ -66,8 +66,6 @@ impl ArrowSource {
         null: Option<Vec<u8>>,
     ) -> Result<(ArrowSource, Vec<String>)> {
         let schema = reader.schema();
-        // (A union's cast to text keeps only the values of its text member: the others
-        // became NULLs.)
         if let Some(f) = schema.fields().iter().find(|f| !loadable(f.data_type())) {
             return Err(unloadable(
                 name,
@@ -202,38 +200,15 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
     })
 }
 
-/// Whether a column of type `ty` loads: read as its own kind (see [`column`]), as JSON, or as
-/// Arrow's text.
+/// Whether a column of type `ty` loads: as JSON (nested), or read as its own kind or as
+/// Arrow's text (every type [`column`] reads as its own kind also has a text form, but for
+/// fixed-size binary). Not a union: its cast to text keeps only its text member's values.
 fn loadable(ty: &DataType) -> bool {
-    matches!(
-        ty,
-        DataType::Null
-            | DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-            | DataType::Float16
-            | DataType::Float32
-            | DataType::Float64
-            | DataType::Boolean
-            | DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Binary
-            | DataType::LargeBinary
-            | DataType::BinaryView
-            | DataType::FixedSizeBinary(_)
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Time32(_)
-            | DataType::Time64(_)
-            | DataType::Timestamp(..)
-    ) || is_nested(ty)
-        || (!matches!(ty, DataType::Union(..)) && arrow_cast::can_cast_types(ty, &DataType::Utf8))
+    match ty {
+        DataType::Union(..) => false,
+        DataType::FixedSizeBinary(_) => true,
+        other => is_nested(other) || arrow_cast::can_cast_types(other, &DataType::Utf8),
+    }
 }
 
 fn unloadable(input: &str, name: &str, ty: &DataType, why: &str) -> Error {
@@ -445,6 +420,44 @@ mod tests {
     use super::*;
     use crate::ident::Dialect;
     use arrow_schema::{Field, Schema};
+
+    #[test]
+    fn every_type_read_as_its_own_kind_is_loadable_and_a_union_is_not() {
+        use arrow_schema::{UnionFields, UnionMode};
+        for ty in [
+            DataType::Null,
+            DataType::Int8,
+            DataType::UInt64,
+            DataType::Float16,
+            DataType::Boolean,
+            DataType::Utf8,
+            DataType::LargeUtf8,
+            DataType::Utf8View,
+            DataType::Binary,
+            DataType::LargeBinary,
+            DataType::BinaryView,
+            DataType::FixedSizeBinary(16),
+            DataType::Date32,
+            DataType::Date64,
+            DataType::Time32(TimeUnit::Millisecond),
+            DataType::Time64(TimeUnit::Nanosecond),
+            DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+            DataType::Decimal128(10, 2),
+            DataType::Duration(TimeUnit::Millisecond),
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            DataType::List(std::sync::Arc::new(Field::new("x", DataType::Int32, true))),
+        ] {
+            assert!(loadable(&ty), "{ty}");
+        }
+        let union = DataType::Union(
+            UnionFields::from_fields(vec![
+                Field::new("i", DataType::Int64, true),
+                Field::new("s", DataType::Utf8, true),
+            ]),
+            UnionMode::Sparse,
+        );
+        assert!(!loadable(&union));
+    }
 
     #[test]
     fn a_schema_makes_its_table_without_a_sample() {
