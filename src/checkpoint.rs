@@ -261,16 +261,20 @@ impl Checkpoints {
         if let Some(why) = db.cannot_write(&table).await? {
             return Ok(Start::Unavailable(why));
         }
-        // Generations are `fingerprint` and `fingerprint/N`; compared with substr, not LIKE,
-        // whose escapes and case rules differ between targets.
-        let prefix = format!("{fingerprint}/");
+        // Generations are `fingerprint` and `fingerprint/N`; other versions of the file share
+        // the fingerprint's slot. One read finds both (compared with substr, not LIKE, whose
+        // escapes and case rules differ between targets).
+        let ours = format!("{fingerprint}/");
+        let prefix = key.slot.as_deref().unwrap_or(&ours);
         let p = L::placeholder;
         let rows = db
             .query(
                 &format!(
                     "SELECT load_id, \
                             max(CASE WHEN {done} THEN {at} END), \
-                            max(CASE WHEN {done} THEN {rows} END) \
+                            max(CASE WHEN {done} THEN {rows} END), \
+                            max({at}), \
+                            max(CASE WHEN first_byte = -1 THEN 1 ELSE 0 END) \
                      FROM {table} \
                      WHERE load_id = {} OR substr(load_id, 1, {len}({})) = {} \
                      GROUP BY load_id",
@@ -283,12 +287,15 @@ impl Checkpoints {
                 ),
                 &[
                     Param::Text(fingerprint),
-                    Param::Text(&prefix),
-                    Param::Text(&prefix),
+                    Param::Text(prefix),
+                    Param::Text(prefix),
                 ],
                 &format!("reading the {context}"),
             )
             .await?;
+        let (rows, others): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = rows.into_iter().partition(|r| {
+            matches!(r.first(), Some(Cell::Text(id)) if id == fingerprint || id.starts_with(&ours))
+        });
         let generation = |id: &str| -> u64 {
             match id
                 .strip_prefix(fingerprint)
@@ -337,8 +344,8 @@ impl Checkpoints {
             Some(done) if !again => Ok(Start::AlreadyLoaded(cp(gen), done)),
             Some(_) => Ok(Start::Run(cp(gen + 1), Vec::new())),
             None => {
-                if let (None, false, Some(slot)) = (latest, again, &key.slot) {
-                    if let Some(stopped) = Self::stopped_earlier(db, &table, slot).await? {
+                if let (None, false, Some(_)) = (latest, again, &key.slot) {
+                    if let Some(stopped) = Self::stopped_earlier(db, &table, &others).await? {
                         return Ok(Start::Changed(stopped));
                     }
                 }
@@ -349,42 +356,26 @@ impl Checkpoints {
         }
     }
 
-    /// The latest load of another version of the file (ids that start with `slot`) that
-    /// stopped partway, unless a load of it completed after that one's last commit (the
-    /// rows were then loaded again on purpose, or the file replaced and loaded whole).
+    /// The latest load of another version of the file (`others`: its loads' ids, last commit
+    /// and whether each completed, as [`Checkpoints::start`] read them) that stopped partway,
+    /// unless a load of it completed after that one's last commit (the rows were then loaded
+    /// again on purpose, or the file replaced and loaded whole).
     async fn stopped_earlier<L: Ledger>(
         db: &mut L,
         table: &str,
-        slot: &str,
+        others: &[Vec<Cell>],
     ) -> Result<Option<Stopped>> {
-        let p = L::placeholder;
-        let found = db
-            .query(
-                &format!(
-                    "SELECT load_id, max({at}), max(CASE WHEN first_byte = -1 THEN 1 ELSE 0 END) \
-                     FROM {table} \
-                     WHERE substr(load_id, 1, {len}({})) = {} \
-                     GROUP BY load_id",
-                    p(1),
-                    p(2),
-                    at = L::COMMITTED_AT_TEXT,
-                    len = L::CHAR_LENGTH,
-                ),
-                &[Param::Text(slot), Param::Text(slot)],
-                &format!("reading the checkpoint table {table}"),
-            )
-            .await?;
         let text = |r: &[Cell], i: usize| match r.get(i) {
             Some(Cell::Text(t)) => Some(t.clone()),
             _ => None,
         };
         let mut completed_at: Option<String> = None;
         let mut latest: Option<(String, String)> = None;
-        for r in &found {
-            let (Some(load_id), Some(at)) = (text(r, 0), text(r, 1)) else {
+        for r in others {
+            let (Some(load_id), Some(at)) = (text(r, 0), text(r, 3)) else {
                 continue;
             };
-            if int(r, 2)? == 1 {
+            if int(r, 4)? == 1 {
                 completed_at = completed_at.max(Some(at));
             } else if latest.as_ref().is_none_or(|(_, last)| at > *last) {
                 latest = Some((load_id, at));
