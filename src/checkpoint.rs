@@ -141,8 +141,46 @@ pub trait Ledger {
     /// The `rows` column's name, quoted where the dialect reserves the word (MySQL).
     const ROWS: &'static str = "rows";
 
-    /// The type of `load_id` (MySQL cannot key a `text` column: `varchar`).
+    /// The type of `load_id` (MySQL cannot key a `text` column: `varchar`; PostgreSQL's is
+    /// in the "C" collation, whose bytewise order lets its key serve [`Ledger::id_prefix`]).
     const ID_TYPE: &'static str = "text";
+
+    /// What makes a comparison of `load_id` bytewise, appended to the column's name in
+    /// [`Ledger::id_prefix`]'s range (PostgreSQL: `COLLATE "C"`; SQLite's default `BINARY` is).
+    const BYTEWISE: &'static str = "";
+
+    /// The condition that `load_id` starts with `prefix`, with the texts it binds from
+    /// placeholder `first` on, in a form the primary key's index serves: every file's start
+    /// reads its slot, and a table with years of loads in it would otherwise be read whole for
+    /// each file of a glob. It may match more than the prefix (a collation that ignores case);
+    /// the caller keeps the exact matches.
+    ///
+    /// The default is the range `prefix <= load_id < successor`, exact where
+    /// [`Ledger::BYTEWISE`] makes the comparison bytewise.
+    fn id_prefix(prefix: &str, first: usize) -> (String, Vec<String>) {
+        let p = Self::placeholder;
+        match successor(prefix) {
+            Some(next) => (
+                format!(
+                    "(load_id{c} >= {} AND load_id{c} < {})",
+                    p(first),
+                    p(first + 1),
+                    c = Self::BYTEWISE
+                ),
+                vec![prefix.to_string(), next],
+            ),
+            // Not reached: barge's prefixes end with '.' or '/'.
+            None => (
+                format!(
+                    "substr(load_id, 1, {}({})) = {}",
+                    Self::CHAR_LENGTH,
+                    p(first),
+                    p(first + 1)
+                ),
+                vec![prefix.to_string(), prefix.to_string()],
+            ),
+        }
+    }
 
     /// The statements that record a load complete in `table`, with the rows of all its runs,
     /// each with the number of times it binds the load id; the last returns that total (one
@@ -193,6 +231,16 @@ pub trait Ledger {
         &mut self,
         table: &str,
     ) -> impl std::future::Future<Output = Result<Option<String>>> + Send;
+}
+
+/// The least text above every text that starts with `prefix`: its last character, when ASCII,
+/// one higher (ASCII so that the result is text, and the order bytewise whatever the encoding).
+fn successor(prefix: &str) -> Option<String> {
+    let last = prefix.chars().next_back()?;
+    let up = char::from_u32(u32::from(last) + 1).filter(|c| last.is_ascii() && c.is_ascii())?;
+    let mut next = prefix[..prefix.len() - last.len_utf8()].to_string();
+    next.push(up);
+    Some(next)
 }
 
 fn int(row: &[Cell], i: usize) -> Result<i64> {
@@ -262,11 +310,13 @@ impl Checkpoints {
             return Ok(Start::Unavailable(why));
         }
         // Generations are `fingerprint` and `fingerprint/N`; other versions of the file share
-        // the fingerprint's slot. One read finds both (compared with substr, not LIKE, whose
-        // escapes and case rules differ between targets).
+        // the fingerprint's slot. One read finds both.
         let ours = format!("{fingerprint}/");
         let prefix = key.slot.as_deref().unwrap_or(&ours);
         let p = L::placeholder;
+        let (in_slot, bounds) = L::id_prefix(prefix, 2);
+        let mut params = vec![Param::Text(fingerprint)];
+        params.extend(bounds.iter().map(|b| Param::Text(b)));
         let rows = db
             .query(
                 &format!(
@@ -276,24 +326,20 @@ impl Checkpoints {
                             max({at}), \
                             max(CASE WHEN first_byte = -1 THEN 1 ELSE 0 END) \
                      FROM {table} \
-                     WHERE load_id = {} OR substr(load_id, 1, {len}({})) = {} \
+                     WHERE load_id = {} OR {in_slot} \
                      GROUP BY load_id",
                     p(1),
-                    p(2),
-                    p(3),
                     at = L::COMMITTED_AT_TEXT,
-                    len = L::CHAR_LENGTH,
                     rows = L::ROWS,
                 ),
-                &[
-                    Param::Text(fingerprint),
-                    Param::Text(prefix),
-                    Param::Text(prefix),
-                ],
+                &params,
                 &format!("reading the {context}"),
             )
             .await?;
-        let (rows, others): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = rows.into_iter().partition(|r| {
+        let rows = rows.into_iter().filter(|r| {
+            matches!(r.first(), Some(Cell::Text(id)) if id == fingerprint || id.starts_with(prefix))
+        });
+        let (rows, others): (Vec<Vec<Cell>>, Vec<Vec<Cell>>) = rows.partition(|r| {
             matches!(r.first(), Some(Cell::Text(id)) if id == fingerprint || id.starts_with(&ours))
         });
         let generation = |id: &str| -> u64 {
@@ -785,6 +831,24 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_successor_of_a_prefix_bounds_exactly_the_texts_that_start_with_it() {
+        assert_eq!(successor("0a1b.").as_deref(), Some("0a1b/"));
+        assert_eq!(successor("nightly/").as_deref(), Some("nightly0"));
+        assert_eq!(successor("lädt/").as_deref(), Some("lädt0"));
+        assert_eq!(successor("lädt"), Some("lädu".to_string()));
+        assert_eq!(successor("ä"), None);
+        assert_eq!(successor("\u{7f}"), None);
+        assert_eq!(successor(""), None);
+        let (lo, hi) = ("0a1b.", successor("0a1b.").unwrap_or_default());
+        for id in ["0a1b.", "0a1b.ff", "0a1b.\u{10ffff}"] {
+            assert!(lo <= id && id < hi.as_str(), "{id}");
+        }
+        for id in ["0a1b", "0a1b/", "0a1c.", "0a1a.ff"] {
+            assert!(!(lo <= id && id < hi.as_str()), "{id}");
+        }
+    }
 
     fn c(first: u64, end: u64) -> Committed {
         Committed {

@@ -482,6 +482,55 @@ async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backen
     }
 }
 
+/// A load id named by the user, with characters that SQL's `LIKE` reads as patterns (`_`,
+/// `%`) and its escape (`!`, what MySQL's lookup of an id's generations escapes with): each
+/// generation `--again` starts is found again by the next run, and the next id is its own.
+#[tokio::test]
+async fn named_load_ids_find_their_generations_on_every_backend() {
+    for db in TestTarget::each("named_ids").await {
+        db.exec("CREATE TABLE ni (k INTEGER)").await;
+        let dir = Dir::new();
+        let f = dir.write("ni.csv", "k\n1\n2\n3\n");
+        let url = db.url();
+        let load = |id: &str, extra: &[&str]| {
+            let mut args = vec![
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                "ni",
+                "--load-id",
+                id,
+            ];
+            args.extend_from_slice(extra);
+            barge(&args)
+        };
+        let count = || async { db.rows("SELECT count(*) FROM ni").await.concat() };
+        for (id, extra, said, total) in [
+            ("run_%!", &[][..], "loaded 3 rows", "3"),
+            ("run_%!", &[], "already loaded", "3"),
+            ("run_%!", &["--again"], "loaded 3 rows", "6"),
+            ("run_%!", &[], "already loaded", "6"),
+            ("run_%!", &["--again"], "loaded 3 rows", "9"),
+            // `runA%!` is what the first id's pattern would match unescaped.
+            ("runA%!", &[], "loaded 3 rows", "12"),
+            ("run_%!", &[], "already loaded", "12"),
+            ("runA%!", &[], "already loaded", "12"),
+        ] {
+            let run = load(id, extra);
+            assert_eq!(run.code, 0, "{} {id} {extra:?}:\n{}", db.name(), run.all());
+            assert!(
+                run.all().to_lowercase().contains(said),
+                "{} {id} {extra:?}: {}",
+                db.name(),
+                run.all()
+            );
+            assert_eq!(count().await, total, "{} {id} {extra:?}", db.name());
+        }
+    }
+}
+
 /// A load without `--rejects` that a row fails names the row by its file, record and line,
 /// whether the database said which row it was (PostgreSQL's COPY) or not (a merge, SQLite's
 /// multi-row INSERTs, MySQL's LOAD DATA), and what it says was committed is what the table

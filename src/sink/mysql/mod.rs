@@ -551,6 +551,21 @@ impl Ledger for MyLedger<'_> {
         "?".to_string()
     }
 
+    /// `LIKE` with a fixed prefix, which MySQL and MariaDB serve from the key in any collation
+    /// (a range would need the column's collation to order bytewise, and an older table's is
+    /// the server's default); `!` escapes, as a backslash would depend on the SQL mode.
+    fn id_prefix(prefix: &str, _first: usize) -> (String, Vec<String>) {
+        let mut pattern = String::with_capacity(prefix.len() + 4);
+        for c in prefix.chars() {
+            if matches!(c, '!' | '%' | '_') {
+                pattern.push('!');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        ("load_id LIKE ? ESCAPE '!'".to_string(), vec![pattern])
+    }
+
     /// MySQL has neither RETURNING nor ON CONFLICT: an upsert that sums the load's chunks,
     /// then a read of the total.
     fn mark_done_sql(table: &str, marker: i64) -> Vec<(String, usize)> {

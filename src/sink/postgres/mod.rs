@@ -565,6 +565,10 @@ fn pg_params(params: &[Param<'_>]) -> Vec<Box<dyn ToSql + Sync + Send>> {
 
 impl Ledger for PgLedger<'_> {
     const TIMESTAMP_COLUMN: &'static str = "timestamptz NOT NULL DEFAULT now()";
+    const ID_TYPE: &'static str = "text COLLATE \"C\"";
+    // Also on a table an earlier barge made in the database's collation: exact there too,
+    // though its key then does not serve it.
+    const BYTEWISE: &'static str = " COLLATE \"C\"";
 
     async fn execute(&mut self, sql: &str, params: &[Param<'_>], context: &str) -> Result<()> {
         let owned = pg_params(params);
