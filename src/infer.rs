@@ -47,6 +47,9 @@ pub enum Inferred {
     Time,
     /// Bytes. Only a typed source (Arrow) says so: a text field is never read as bytes.
     Bytes,
+    /// A span of time. Only a typed source (Arrow durations and intervals: pandas' timedeltas)
+    /// says so; its text is one PostgreSQL's `interval` reads, and other targets keep as text.
+    Interval,
 }
 
 impl Inferred {
@@ -358,6 +361,7 @@ impl InferredColumn {
             (Dialect::Postgres, Text) => "text",
             (Dialect::Postgres, Time) => "time",
             (Dialect::Postgres, Bytes) => "bytea",
+            (Dialect::Postgres, Interval) => "interval",
             // SQLite's affinities from these names: INTEGER, REAL, NUMERIC, TEXT; the others
             // (BOOLEAN, DATE, ...) tell barge, and other tools, what the column holds.
             (Dialect::Sqlite, Boolean) => "BOOLEAN",
@@ -372,6 +376,8 @@ impl InferredColumn {
             (Dialect::Sqlite, Text) => "TEXT",
             (Dialect::Sqlite, Time) => "TIME",
             (Dialect::Sqlite, Bytes) => "BLOB",
+            // Not "INTERVAL": its "INT" would give the column integer affinity.
+            (Dialect::Sqlite, Interval) => "TEXT",
             (Dialect::Mysql, Boolean) => "BOOLEAN",
             (Dialect::Mysql, Bigint) => "BIGINT",
             (Dialect::Mysql, Double) => "DOUBLE",
@@ -396,6 +402,8 @@ impl InferredColumn {
             (Dialect::Mysql, Text) => "LONGTEXT",
             (Dialect::Mysql, Time) => "TIME(6)",
             (Dialect::Mysql, Bytes) => "LONGBLOB",
+            // MySQL's TIME holds only ±838 hours.
+            (Dialect::Mysql, Interval) => "VARCHAR(64)",
         };
         s.to_string()
     }

@@ -185,6 +185,56 @@ def test_a_column_of_a_type_without_a_text_form_fails_before_the_table_is_made(p
     assert 'column "u" is of Arrow type Union' in str(e.value), str(e.value)
     assert "leave the column out" in e.value.hint, e.value.hint
     assert pg.sql(f"SELECT to_regclass('{table}') IS NULL") == "t"
+    # A union inside a list, which arrow-json cannot write: the same, from the schema.
+    offsets = pa.array([0, 1, 2], pa.int32())
+    nested = pa.table({"id": [1, 2], "us": pa.ListArray.from_arrays(offsets, union)})
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, nested, create=True)
+    assert 'column "us" is of Arrow type List' in str(e.value), str(e.value)
+    assert "cannot be written as JSON" in str(e.value), str(e.value)
+    assert pg.sql(f"SELECT to_regclass('{table}') IS NULL") == "t"
+
+
+def test_timedeltas_load_as_intervals(pg, mariadb, table, tmp_path):
+    """pandas' timedeltas (Arrow durations) and Arrow intervals: `interval` columns in a
+    created table, each value the span it was (negative ones too), and the same text's
+    span into an existing `interval` column; text elsewhere."""
+    spans = [dt.timedelta(seconds=-1), dt.timedelta(days=3, microseconds=5), None,
+             dt.timedelta(hours=-1, minutes=-2, seconds=-3, microseconds=-500000),
+             dt.timedelta(0)]
+    df = pd.DataFrame({"id": range(1, 6), "took": pd.Series(spans, dtype="timedelta64[ns]")})
+    t = pa.Table.from_pandas(df, preserve_index=False).append_column(
+        "every", pa.array([(1, 2, 3_000_000_000), None, (0, -1, 0), (0, 0, -1_500), (-14, 0, 0)],
+                          pa.month_day_nano_interval()))
+    r = barge.load(pg.url, table, t, create=True)
+    assert r.rows == 5
+    types = pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    assert types == "id bigint, took interval, every interval", types
+    got = pg.sql(f"SELECT string_agg(coalesce(extract(epoch FROM took)::text, '-') || ' ' || "
+                 f"coalesce(every::text, '-'), '; ' ORDER BY id) FROM {table}")
+    assert got == ("-1.000000 1 mon 2 days 00:00:03; "
+                   "259200.000005 -; "
+                   "- -1 days; "
+                   "-3723.500000 -00:00:00.000001; "
+                   "0.000000 -1 years -2 mons"), got
+    # Into an existing interval column, from a frame of the microsecond unit.
+    pg.sql(f"CREATE TABLE {table}_x (id bigint, took interval)")
+    us = pa.table({"id": [1, 2], "took": pa.array([-1_500_000, 7_200_000_000],
+                                                   pa.duration("us"))})
+    barge.load(pg.url, f"{table}_x", us)
+    got = pg.sql(f"SELECT string_agg(took::text, ', ' ORDER BY id) FROM {table}_x")
+    assert got == "-00:00:01.5, 02:00:00", got
+    # MariaDB and SQLite keep the text.
+    barge.load(mariadb.url, table, us, create=True)
+    got = mariadb.sql(f"SELECT group_concat(took ORDER BY id SEPARATOR ', ') FROM {table}")
+    assert got == "PT-1.5S, PT7200S", got
+    db = tmp_path / "d.db"
+    barge.load(f"sqlite:///{db}", "d", us)
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT group_concat(took, ', ') FROM d").fetchone() == (
+        "PT-1.5S, PT7200S",)
 
 
 def test_a_frame_creates_its_table_in_mariadb(mariadb, table):

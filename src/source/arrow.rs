@@ -5,8 +5,8 @@
 //! timestamps and binary go into columns of their type without being written as text, and into
 //! other columns as their text, as a file's field would. Strings are text fields (a string into
 //! `json` is JSON text). Decimals go as their exact digits; dictionaries (pandas categoricals)
-//! as their values; lists, structs and maps as JSON (`arrow-json`); other types as Arrow's own
-//! text of them (`arrow-cast`).
+//! as their values; lists, structs and maps as JSON (`arrow-json`); durations as ISO 8601
+//! seconds; other types as Arrow's own text of them (`arrow-cast`).
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -66,13 +66,10 @@ impl ArrowSource {
         null: Option<Vec<u8>>,
     ) -> Result<(ArrowSource, Vec<String>)> {
         let schema = reader.schema();
-        if let Some(f) = schema.fields().iter().find(|f| !loadable(f.data_type())) {
-            return Err(unloadable(
-                name,
-                f.name(),
-                f.data_type(),
-                "it has no text form",
-            ));
+        for f in schema.fields() {
+            if let Err(why) = loadable(f.data_type()) {
+                return Err(unloadable(name, f.name(), f.data_type(), &why));
+            }
         }
         let names = schema.fields().iter().map(|f| f.name().clone()).collect();
         let table = table_of(&schema);
@@ -114,7 +111,7 @@ impl ArrowSource {
 
 /// The table a reader of `schema` creates (`--create`): each column's type from its Arrow type,
 /// without a sample. Lists, structs and maps are JSON; a type barge reads as text (a
-/// dictionary's values, a duration) is text.
+/// dictionary's values) is text; durations and intervals are intervals.
 pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
     use crate::infer::Inferred;
     let columns = schema
@@ -151,6 +148,7 @@ pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
                 | DataType::BinaryView
                 | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
                 nested if is_nested(nested) => (Inferred::Json, (0, 0)),
+                DataType::Duration(_) | DataType::Interval(_) => (Inferred::Interval, (0, 0)),
                 _ => (Inferred::Text, (0, 0)),
             };
             (f.name().clone(), ty, digits, usize::MAX)
@@ -183,9 +181,19 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
             let aware = tz.is_some();
             Column::Timestamp(a, aware)
         }
-        other if !loadable(other) => {
-            return Err(unloadable(input, name, other, "it has no text form"))
+        other => {
+            if let Err(why) = loadable(other) {
+                return Err(unloadable(input, name, other, &why));
+            }
+            column_as_text(a, name, input)?
         }
+    })
+}
+
+/// A column of a type read as text: nested values as JSON, the others as Arrow's text of them.
+fn column_as_text(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
+    Ok(match a.data_type() {
+        DataType::Duration(unit) => Column::Cast(duration_texts(&a, *unit)),
         other if is_nested(other) => Column::Cast(json_texts(&a, name).map_err(|e| {
             Error::config(format!(
                 "{input}: column \"{name}\" is of Arrow type {other}, which barge cannot write \
@@ -200,14 +208,27 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
     })
 }
 
-/// Whether a column of type `ty` loads: as JSON (nested), or read as its own kind or as
-/// Arrow's text (every type [`column`] reads as its own kind also has a text form, but for
-/// fixed-size binary). Not a union: its cast to text keeps only its text member's values.
-fn loadable(ty: &DataType) -> bool {
+/// Whether a column of type `ty` loads, and why not: as JSON (nested, when arrow-json can
+/// write every member), or read as its own kind or as Arrow's text (every type [`column`]
+/// reads as its own kind also has a text form, but for fixed-size binary). Not a union: its
+/// cast to text keeps only its text member's values. Asked of the schema, so that a column
+/// barge cannot write fails the load before `--create` makes a table for it.
+fn loadable(ty: &DataType) -> std::result::Result<(), String> {
     match ty {
-        DataType::Union(..) => false,
-        DataType::FixedSizeBinary(_) => true,
-        other => is_nested(other) || arrow_cast::can_cast_types(other, &DataType::Utf8),
+        DataType::Union(..) => Err("it has no text form".into()),
+        DataType::FixedSizeBinary(_) => Ok(()),
+        // arrow-json says whether it can write every member, at any depth (a list of unions
+        // it cannot), from an empty column of the type.
+        nested if is_nested(nested) => {
+            use arrow_json::writer::{make_encoder, EncoderOptions};
+            let empty = arrow_array::new_empty_array(nested);
+            let field = std::sync::Arc::new(arrow_schema::Field::new("", nested.clone(), true));
+            make_encoder(&field, empty.as_ref(), &EncoderOptions::default())
+                .map(|_| ())
+                .map_err(|e| format!("it cannot be written as JSON ({e})"))
+        }
+        other if arrow_cast::can_cast_types(other, &DataType::Utf8) => Ok(()),
+        _ => Err("it has no text form".into()),
     }
 }
 
@@ -255,6 +276,53 @@ fn json_texts(a: &ArrayRef, name: &str) -> std::result::Result<ArrayRef, String>
         texts.append_value(text);
     }
     Ok(std::sync::Arc::new(texts.finish()))
+}
+
+/// Each value of a duration column as ISO 8601 text in seconds, the sign inside
+/// (`PT-3723.5S`, as Java writes durations): PostgreSQL's `interval` reads that, and not
+/// Arrow's own text of a negative duration (`-PT3723.5S`). Seconds rather than days, hours
+/// and minutes, because a duration is an exact span: an `interval` of hours stays one across a
+/// daylight-saving change, where one of days would not.
+fn duration_texts(a: &ArrayRef, unit: TimeUnit) -> ArrayRef {
+    use arrow_array::types::{
+        DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
+        DurationSecondType,
+    };
+    let (values, digits): (Vec<Option<i64>>, usize) = match unit {
+        TimeUnit::Second => (a.as_primitive::<DurationSecondType>().iter().collect(), 0),
+        TimeUnit::Millisecond => (
+            a.as_primitive::<DurationMillisecondType>().iter().collect(),
+            3,
+        ),
+        TimeUnit::Microsecond => (
+            a.as_primitive::<DurationMicrosecondType>().iter().collect(),
+            6,
+        ),
+        TimeUnit::Nanosecond => (
+            a.as_primitive::<DurationNanosecondType>().iter().collect(),
+            9,
+        ),
+    };
+    let mut texts = arrow_array::builder::StringBuilder::with_capacity(a.len(), a.len() * 12);
+    for v in values {
+        match v {
+            Some(v) => texts.append_value(duration_text(v, digits)),
+            None => texts.append_null(),
+        }
+    }
+    std::sync::Arc::new(texts.finish())
+}
+
+/// `v` units of 10^-`digits` seconds as `PT[-]S[.F]S`, the fraction without trailing zeros.
+fn duration_text(v: i64, digits: usize) -> String {
+    let scale = 10u64.pow(digits as u32);
+    let (whole, frac) = (v.unsigned_abs() / scale, v.unsigned_abs() % scale);
+    let sign = if v < 0 { "-" } else { "" };
+    if frac == 0 {
+        return format!("PT{sign}{whole}S");
+    }
+    let frac = format!("{frac:0digits$}");
+    format!("PT{sign}{whole}.{}S", frac.trim_end_matches('0'))
 }
 
 /// Rounds nanoseconds to microseconds, half away from zero, as PostgreSQL rounds the
@@ -447,7 +515,7 @@ mod tests {
             DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
             DataType::List(std::sync::Arc::new(Field::new("x", DataType::Int32, true))),
         ] {
-            assert!(loadable(&ty), "{ty}");
+            assert_eq!(loadable(&ty), Ok(()), "{ty}");
         }
         let union = DataType::Union(
             UnionFields::from_fields(vec![
@@ -456,7 +524,21 @@ mod tests {
             ]),
             UnionMode::Sparse,
         );
-        assert!(!loadable(&union));
+        assert!(loadable(&union).is_err());
+        let list_of_unions = DataType::List(std::sync::Arc::new(Field::new("u", union, true)));
+        let why = loadable(&list_of_unions).err().unwrap_or_default();
+        assert!(why.starts_with("it cannot be written as JSON"), "{why}");
+    }
+
+    #[test]
+    fn durations_are_seconds_with_the_sign_inside() {
+        assert_eq!(duration_text(0, 9), "PT0S");
+        assert_eq!(duration_text(-1, 0), "PT-1S");
+        assert_eq!(duration_text(-500, 3), "PT-0.5S");
+        assert_eq!(duration_text(259_200_000_005, 6), "PT259200.000005S");
+        assert_eq!(duration_text(-3_723_500_000_000, 9), "PT-3723.5S");
+        assert_eq!(duration_text(i64::MIN, 9), "PT-9223372036.854775808S");
+        assert_eq!(duration_text(i64::MAX, 0), "PT9223372036854775807S");
     }
 
     #[test]
