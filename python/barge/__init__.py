@@ -209,15 +209,39 @@ def _is_paths(data: Any) -> bool:
     )
 
 
+class _FrameRows:
+    """A pandas DataFrame that Arrow cannot type, as rows of tuples with their columns' names."""
+
+    def __init__(self, df: Any) -> None:
+        if any(n is not None for n in df.index.names):
+            df = df.reset_index()  # named index levels are columns, as pyarrow makes them
+        self.columns = [str(c) for c in df.columns]
+        self.rows = df.itertuples(index=False, name=None)
+
+
 def _arrow(data: Any) -> Any:
-    """An object with ``__arrow_c_stream__`` for a DataFrame or Arrow object, else None."""
-    if hasattr(data, "__arrow_c_stream__"):
-        return data
+    """An object with ``__arrow_c_stream__`` for a DataFrame or Arrow object, a
+    :class:`_FrameRows` for a pandas DataFrame Arrow cannot type, else None."""
     mod = type(data).__module__
     if mod.startswith("pandas") and type(data).__name__ == "DataFrame":
-        import pyarrow as pa  # pandas without the Arrow stream interface goes through pyarrow
+        import warnings
 
-        return pa.Table.from_pandas(data, preserve_index=False)
+        import pyarrow as pa  # what pandas' own Arrow stream interface goes through
+
+        try:
+            return pa.Table.from_pandas(data)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+            # An object column of mixed values (ints and strings, as a spreadsheet gives): each
+            # value then goes by its own Python type, as rows of tuples do (a str as its
+            # column's text), which is what pandas' to_sql does with such a column.
+            warnings.warn(
+                f"barge: Arrow cannot type this DataFrame ({e}); its rows load one by one, "
+                "each value by its Python type (slower than column-wise)",
+                stacklevel=3,
+            )
+            return _FrameRows(data)
+    if hasattr(data, "__arrow_c_stream__"):
+        return data
     if mod.startswith("polars") and hasattr(data, "to_arrow"):
         return data.to_arrow()
     if mod.startswith("pyarrow") and hasattr(data, "to_reader"):
@@ -352,7 +376,13 @@ def load(
         paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
         paths = [os.fspath(p) for p in paths]
         out = _native.load_files(target, paths, _options(opts), on_progress, show, _stop)
-    elif (stream := _arrow(data)) is not None:
+    elif isinstance(stream := _arrow(data), _FrameRows):
+        opts.pop("columns")
+        rows = stream.rows
+        out = _native.load_rows(
+            target, rows, stream.columns, _options(opts), on_progress, show, _stop
+        )
+    elif stream is not None:
         opts.pop("columns")
         out = _native.load_arrow(target, stream, _options(opts), on_progress, show, _stop)
     elif hasattr(data, "__aiter__"):

@@ -276,3 +276,31 @@ def test_a_parquet_file_loads_as_its_frame_does(pg, cli, table, tmp_path):
     assert dump(pg, table + "_cli") == want
     # Loaded once: the same path again is known.
     assert barge.load(pg.url, table + "_py", str(path)).already_loaded
+
+
+def test_a_frame_arrow_cannot_type_loads_row_by_row(pg, table, tmp_path):
+    """An object column of mixed values (ints and strings, as a spreadsheet gives) has no
+    Arrow type: pyarrow refuses the frame. It loads anyway, each value by its Python type (a
+    str as its column's text), with a warning that says why it is slower, as pandas' to_sql
+    loads such a column; a named index is a column, as it is column-wise."""
+    df = pd.DataFrame({
+        "code": [1, "A-7", None, 30],
+        "amount": [Decimal("1.50"), "2.25", None, 4],
+        "at": [dt.date(2024, 1, 2), "2024-02-03", None, pd.NaT],
+    }, index=pd.Index([10, 20, 30, 40], name="k"))
+    pg.sql(f"CREATE TABLE {table} (k bigint, code text, amount numeric, at date)")
+    with pytest.warns(UserWarning, match="Arrow cannot type this DataFrame .*column code"):
+        r = barge.load(pg.url, table, df)
+    assert r.rows == 4
+    got = pg.sql(f"SELECT string_agg(concat_ws('|', k, code, amount, at), '; ' ORDER BY k) "
+                 f"FROM {table}")
+    assert got == "10|1|1.50|2024-01-02; 20|A-7|2.25|2024-02-03; 30; 40|30|4", got
+    # A created table takes each column's type from the values' (mixed: text).
+    db = tmp_path / "m.db"
+    with pytest.warns(UserWarning):
+        r = barge.load(f"sqlite:///{db}", "m", df)
+    assert r.rows == 4 and r.to_dict()["created"]
+    con = sqlite3.connect(db)
+    assert [(c[1], c[2]) for c in con.execute("PRAGMA table_info(m)")][:2] == [
+        ("k", "INTEGER"), ("code", "TEXT")]
+    assert con.execute("SELECT group_concat(code, ',') FROM m").fetchone() == ("1,A-7,30",)
