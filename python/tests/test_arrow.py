@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import uuid
 from decimal import Decimal
 
 import pandas as pd
@@ -304,3 +305,36 @@ def test_a_frame_arrow_cannot_type_loads_row_by_row(pg, table, tmp_path):
     assert [(c[1], c[2]) for c in con.execute("PRAGMA table_info(m)")][:2] == [
         ("k", "INTEGER"), ("code", "TEXT")]
     assert con.execute("SELECT group_concat(code, ',') FROM m").fetchone() == ("1,A-7,30",)
+
+
+def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, table):
+    """Arrow's canonical UUID and JSON extension types make uuid and jsonb columns and load
+    as UUIDs and JSON; a pandas period, stored as a count of periods since 1970, is refused
+    from the schema, with what to do, rather than loaded as that count."""
+    ids = [uuid.UUID(int=(k * 0x9E3779B97F4A7C15) % (1 << 128)) for k in range(1, 4)]
+    t = pa.table({
+        "u": pa.array([ids[0].bytes, None, ids[2].bytes], pa.uuid()),
+        "j": pa.array(['{"b": 1, "a": [2]}', None, "3"], pa.json_()),
+    })
+    barge.load(pg.url, table, t, create=True)
+    types = pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    assert types == "u uuid, j jsonb", types
+    got = pg.sql(f"SELECT string_agg(coalesce(u::text, '-') || ' ' || coalesce(j::text, '-'), "
+                 f"'; ' ORDER BY u NULLS LAST) FROM {table}")
+    want = sorted([f"{ids[0]} " + '{"a": [2], "b": 1}', f"{ids[2]} 3"]) + ["- -"]
+    assert got == "; ".join(want), got
+    barge.load(mariadb.url, table, t, create=True)
+    got = mariadb.sql(f"SELECT group_concat(u ORDER BY u SEPARATOR ' ') FROM {table}")
+    assert got == " ".join(sorted([str(ids[0]), str(ids[2])])), got
+
+    periods = pd.DataFrame({"id": [1, 2],
+                            "month": pd.period_range("2024-01", periods=2, freq="M")})
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, f"{table}_p", periods, create=True)
+    assert 'column "month" is of Arrow type Int64, which barge cannot load: a pandas period' \
+        in str(e.value), str(e.value)
+    assert ".dt.to_timestamp()" in str(e.value), str(e.value)
+    assert "convert it" in e.value.hint, e.value.hint
+    assert pg.sql(f"SELECT to_regclass('{table}_p') IS NULL") == "t"

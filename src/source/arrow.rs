@@ -28,6 +28,8 @@ enum Column {
     Bool(ArrayRef),
     Text(ArrayRef),
     Bytes(ArrayRef),
+    /// Arrow's canonical UUID extension (`arrow.uuid`: 16 fixed-size bytes).
+    Uuid(ArrayRef),
     /// Days since 1970-01-01 (`date32`), or milliseconds (`date64`).
     Date(ArrayRef),
     Time(ArrayRef),
@@ -67,7 +69,7 @@ impl ArrowSource {
     ) -> Result<(ArrowSource, Vec<String>)> {
         let schema = reader.schema();
         for f in schema.fields() {
-            if let Err(why) = loadable(f.data_type()) {
+            if let Err(why) = loadable(f) {
                 return Err(unloadable(name, f.name(), f.data_type(), &why));
             }
         }
@@ -101,7 +103,7 @@ impl ArrowSource {
             .columns()
             .iter()
             .zip(schema.fields())
-            .map(|(a, f)| column(a.clone(), f.name(), &self.name))
+            .map(|(a, f)| column(a.clone(), f, &self.name))
             .collect::<Result<_>>()?;
         self.rows = batch.num_rows();
         self.next_row = 0;
@@ -118,38 +120,44 @@ pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
         .fields()
         .iter()
         .map(|f| {
-            let (ty, digits) = match f.data_type() {
-                DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32 => (Inferred::Bigint, (0, 0)),
-                // Past i64: exact, as a decimal of 20 digits.
-                DataType::UInt64 => (Inferred::Numeric, (20, 0)),
-                DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-                    (Inferred::Double, (0, 0))
+            let (ty, digits) = match (extension(f), f.data_type()) {
+                (Some(UUID), DataType::FixedSizeBinary(16)) => (Inferred::Uuid, (0, 0)),
+                (Some(JSON), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+                    (Inferred::Json, (0, 0))
                 }
-                DataType::Boolean => (Inferred::Boolean, (0, 0)),
-                DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
-                    let scale = usize::try_from(*s).unwrap_or(0);
-                    (
-                        Inferred::Numeric,
-                        (usize::from(*p).saturating_sub(scale), scale),
-                    )
-                }
-                DataType::Date32 | DataType::Date64 => (Inferred::Date, (0, 0)),
-                DataType::Time32(_) | DataType::Time64(_) => (Inferred::Time, (0, 0)),
-                DataType::Timestamp(_, None) => (Inferred::Timestamp, (0, 0)),
-                DataType::Timestamp(_, Some(_)) => (Inferred::Timestamptz, (0, 0)),
-                DataType::Binary
-                | DataType::LargeBinary
-                | DataType::BinaryView
-                | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
-                nested if is_nested(nested) => (Inferred::Json, (0, 0)),
-                DataType::Duration(_) | DataType::Interval(_) => (Inferred::Interval, (0, 0)),
-                _ => (Inferred::Text, (0, 0)),
+                (_, ty) => match ty {
+                    DataType::Int8
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64
+                    | DataType::UInt8
+                    | DataType::UInt16
+                    | DataType::UInt32 => (Inferred::Bigint, (0, 0)),
+                    // Past i64: exact, as a decimal of 20 digits.
+                    DataType::UInt64 => (Inferred::Numeric, (20, 0)),
+                    DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+                        (Inferred::Double, (0, 0))
+                    }
+                    DataType::Boolean => (Inferred::Boolean, (0, 0)),
+                    DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+                        let scale = usize::try_from(*s).unwrap_or(0);
+                        (
+                            Inferred::Numeric,
+                            (usize::from(*p).saturating_sub(scale), scale),
+                        )
+                    }
+                    DataType::Date32 | DataType::Date64 => (Inferred::Date, (0, 0)),
+                    DataType::Time32(_) | DataType::Time64(_) => (Inferred::Time, (0, 0)),
+                    DataType::Timestamp(_, None) => (Inferred::Timestamp, (0, 0)),
+                    DataType::Timestamp(_, Some(_)) => (Inferred::Timestamptz, (0, 0)),
+                    DataType::Binary
+                    | DataType::LargeBinary
+                    | DataType::BinaryView
+                    | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
+                    nested if is_nested(nested) => (Inferred::Json, (0, 0)),
+                    DataType::Duration(_) | DataType::Interval(_) => (Inferred::Interval, (0, 0)),
+                    _ => (Inferred::Text, (0, 0)),
+                },
             };
             (f.name().clone(), ty, digits, usize::MAX)
         })
@@ -157,7 +165,25 @@ pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
     crate::infer::InferredTable::of_types(columns)
 }
 
-fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
+/// Arrow's canonical extension types barge reads as what they mean: a UUID's bytes as a UUID,
+/// JSON text as JSON.
+const UUID: &str = "arrow.uuid";
+const JSON: &str = "arrow.json";
+
+/// The extension type a field's values are (pandas' periods, Arrow's UUIDs): its storage type
+/// is what the field's type says, its meaning is in the field's metadata.
+fn extension(f: &arrow_schema::Field) -> Option<&str> {
+    f.metadata().get("ARROW:extension:name").map(String::as_str)
+}
+
+fn column(a: ArrayRef, f: &arrow_schema::Field, input: &str) -> Result<Column> {
+    let name = f.name();
+    if let Err(why) = loadable(f) {
+        return Err(unloadable(input, name, a.data_type(), &why));
+    }
+    if let (Some(UUID), DataType::FixedSizeBinary(16)) = (extension(f), a.data_type()) {
+        return Ok(Column::Uuid(a));
+    }
     Ok(match a.data_type() {
         DataType::Null => Column::Null,
         DataType::Int8
@@ -181,12 +207,7 @@ fn column(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
             let aware = tz.is_some();
             Column::Timestamp(a, aware)
         }
-        other => {
-            if let Err(why) = loadable(other) {
-                return Err(unloadable(input, name, other, &why));
-            }
-            column_as_text(a, name, input)?
-        }
+        _ => column_as_text(a, name, input)?,
     })
 }
 
@@ -213,7 +234,20 @@ fn column_as_text(a: ArrayRef, name: &str, input: &str) -> Result<Column> {
 /// reads as its own kind also has a text form, but for fixed-size binary). Not a union: its
 /// cast to text keeps only its text member's values. Asked of the schema, so that a column
 /// barge cannot write fails the load before `--create` makes a table for it.
-fn loadable(ty: &DataType) -> std::result::Result<(), String> {
+fn loadable(f: &arrow_schema::Field) -> std::result::Result<(), String> {
+    // A period's storage is its count of periods since 1970 (648 for 2024-01 by month), a
+    // number that would load without its meaning.
+    if extension(f) == Some("pandas.period") {
+        return Err(
+            "a pandas period, stored as a count of periods since 1970 (convert it \
+                    first: .dt.to_timestamp() for each period's start, or .astype(str))"
+                .into(),
+        );
+    }
+    loadable_type(f.data_type())
+}
+
+fn loadable_type(ty: &DataType) -> std::result::Result<(), String> {
     match ty {
         DataType::Union(..) => Err("it has no text form".into()),
         DataType::FixedSizeBinary(_) => Ok(()),
@@ -383,6 +417,12 @@ fn push(rec: &mut Record, col: &Column, i: usize, null: &[u8], null_strings: boo
             };
             super::batch::text_field(rec, s.as_bytes(), null, null_strings);
         }
+        Column::Uuid(a) if null_of(a) => rec.push_field(null, false),
+        Column::Uuid(a) => match <[u8; 16]>::try_from(a.as_fixed_size_binary().value(i)) {
+            Ok(b) => rec.push_typed(Typed::Uuid(b)),
+            // Not reached: the column's type is 16 bytes wide.
+            Err(_) => rec.push_typed_bytes(Typed::Bytes, a.as_fixed_size_binary().value(i)),
+        },
         Column::Bytes(a) if null_of(a) => rec.push_field(null, false),
         Column::Bytes(a) => {
             let b: &[u8] = match a.data_type() {
@@ -515,7 +555,7 @@ mod tests {
             DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
             DataType::List(std::sync::Arc::new(Field::new("x", DataType::Int32, true))),
         ] {
-            assert_eq!(loadable(&ty), Ok(()), "{ty}");
+            assert_eq!(loadable_type(&ty), Ok(()), "{ty}");
         }
         let union = DataType::Union(
             UnionFields::from_fields(vec![
@@ -524,9 +564,9 @@ mod tests {
             ]),
             UnionMode::Sparse,
         );
-        assert!(loadable(&union).is_err());
+        assert!(loadable_type(&union).is_err());
         let list_of_unions = DataType::List(std::sync::Arc::new(Field::new("u", union, true)));
-        let why = loadable(&list_of_unions).err().unwrap_or_default();
+        let why = loadable_type(&list_of_unions).err().unwrap_or_default();
         assert!(why.starts_with("it cannot be written as JSON"), "{why}");
     }
 
