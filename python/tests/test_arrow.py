@@ -307,7 +307,7 @@ def test_a_frame_arrow_cannot_type_loads_row_by_row(pg, table, tmp_path):
     assert con.execute("SELECT group_concat(code, ',') FROM m").fetchone() == ("1,A-7,30",)
 
 
-def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, table):
+def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, cli, table, tmp_path):
     """Arrow's canonical UUID and JSON extension types make uuid and jsonb columns and load
     as UUIDs and JSON; a pandas period, stored as a count of periods since 1970, is refused
     from the schema, with what to do, rather than loaded as that count."""
@@ -328,6 +328,21 @@ def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, table):
     barge.load(mariadb.url, table, t, create=True)
     got = mariadb.sql(f"SELECT group_concat(u ORDER BY u SEPARATOR ' ') FROM {table}")
     assert got == " ".join(sorted([str(ids[0]), str(ids[2])])), got
+    # In a Parquet file they are Parquet's UUID and JSON logical types (as DuckDB writes
+    # UUIDs): the same columns and values from `barge load`.
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ext.parquet"
+    pq.write_table(t, path)
+    assert str(pq.read_schema(path).field("u").type) == "extension<arrow.uuid>"
+    run = cli("load", str(path), "--into", pg.url, "--table", f"{table}_f", "--create")
+    assert run.returncode == 0, run.stderr
+    types = pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{table}_f'")
+    assert types == "u uuid, j jsonb", types
+    assert pg.sql(f"SELECT count(*) FROM (SELECT u, j::text FROM {table} EXCEPT ALL "
+                  f"SELECT u, j::text FROM {table}_f) AS d") == "0"
 
     periods = pd.DataFrame({"id": [1, 2],
                             "month": pd.period_range("2024-01", periods=2, freq="M")})
