@@ -209,12 +209,22 @@ def _is_paths(data: Any) -> bool:
     )
 
 
+def _named_index(df: Any) -> bool:
+    """Whether a pandas DataFrame's index is data (named, as ``set_index("day")`` leaves it)
+    rather than row labels (unnamed: what sorting or filtering leaves, which pyarrow would
+    otherwise load as a column ``__index_level_0__``)."""
+    return any(n is not None for n in df.index.names)
+
+
 class _FrameRows:
-    """A pandas DataFrame that Arrow cannot type, as rows of tuples with their columns' names."""
+    """A pandas DataFrame that Arrow cannot type, as rows of tuples with their columns' names
+    (a named index's after the others, where pyarrow puts them)."""
 
     def __init__(self, df: Any) -> None:
-        if any(n is not None for n in df.index.names):
-            df = df.reset_index()  # named index levels are columns, as pyarrow makes them
+        if _named_index(df):
+            data = list(df.columns)
+            df = df.reset_index()
+            df = df[data + [c for c in df.columns if c not in data]]
         self.columns = [str(c) for c in df.columns]
         self.rows = df.itertuples(index=False, name=None)
 
@@ -229,7 +239,7 @@ def _arrow(data: Any) -> Any:
         import pyarrow as pa  # what pandas' own Arrow stream interface goes through
 
         try:
-            return pa.Table.from_pandas(data)
+            return pa.Table.from_pandas(data, preserve_index=_named_index(data))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
             # An object column of mixed values (ints and strings, as a spreadsheet gives): each
             # value then goes by its own Python type, as rows of tuples do (a str as its

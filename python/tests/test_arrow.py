@@ -283,7 +283,7 @@ def test_a_frame_arrow_cannot_type_loads_row_by_row(pg, table, tmp_path):
     """An object column of mixed values (ints and strings, as a spreadsheet gives) has no
     Arrow type: pyarrow refuses the frame. It loads anyway, each value by its Python type (a
     str as its column's text), with a warning that says why it is slower, as pandas' to_sql
-    loads such a column; a named index is a column, as it is column-wise."""
+    loads such a column; a named index is a column after the others, as it is column-wise."""
     df = pd.DataFrame({
         "code": [1, "A-7", None, 30],
         "amount": [Decimal("1.50"), "2.25", None, 4],
@@ -302,8 +302,8 @@ def test_a_frame_arrow_cannot_type_loads_row_by_row(pg, table, tmp_path):
         r = barge.load(f"sqlite:///{db}", "m", df)
     assert r.rows == 4 and r.to_dict()["created"]
     con = sqlite3.connect(db)
-    assert [(c[1], c[2]) for c in con.execute("PRAGMA table_info(m)")][:2] == [
-        ("k", "INTEGER"), ("code", "TEXT")]
+    decl = [(c[1], c[2]) for c in con.execute("PRAGMA table_info(m)")]
+    assert (decl[0], decl[-1]) == (("code", "TEXT"), ("k", "INTEGER")), decl
     assert con.execute("SELECT group_concat(code, ',') FROM m").fetchone() == ("1,A-7,30",)
 
 
@@ -353,3 +353,26 @@ def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, cli, table, t
     assert ".dt.to_timestamp()" in str(e.value), str(e.value)
     assert "convert it" in e.value.hint, e.value.hint
     assert pg.sql(f"SELECT to_regclass('{table}_p') IS NULL") == "t"
+
+
+def test_a_sorted_or_filtered_frame_loads_without_its_row_labels(pg, table):
+    """Sorting or filtering a frame leaves an unnamed index of row labels, which pyarrow (and
+    pandas' own Arrow stream) would add as a column `__index_level_0__`: into an existing table
+    that failed ("has no column"), and a created table got it. Row labels are not loaded; a
+    named index (`set_index("day")`) is data, and loads as a column."""
+    df = pd.DataFrame({"a": [3, 1, 4, 1, 5], "b": ["c", "a", "d", "a2", "e"]})
+    pg.sql(f"CREATE TABLE {table} (a int, b text)")
+    frames = (df.sort_values("b"), df[df.b != "a"], df.sample(frac=1, random_state=7))
+    for frame in frames:
+        assert type(frame.index).__name__ != "RangeIndex", frame.index
+        barge.load(pg.url, table, frame, again=True)
+    want = pd.concat(frames)
+    got = pg.sql(f"SELECT count(*), sum(a), string_agg(b, ',' ORDER BY b) FROM {table}")
+    assert got == f"{len(want)}|{want.a.sum()}|{','.join(sorted(want.b))}", got
+    barge.load(pg.url, f"{table}_c", df.sort_values("b"), create=True)
+    cols = pg.sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                  f"information_schema.columns WHERE table_name = '{table}_c'")
+    assert cols == "a,b", cols
+    barge.load(pg.url, f"{table}_n", df.set_index("b").sort_values("a"), create=True)
+    got = pg.sql(f"SELECT string_agg(b || '=' || a, ',' ORDER BY b) FROM {table}_n")
+    assert got == "a=1,a2=1,c=3,d=4,e=5", got
