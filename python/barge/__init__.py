@@ -233,6 +233,16 @@ def _arrow(data: Any) -> Any:
     """An object with ``__arrow_c_stream__`` for a DataFrame or Arrow object, a
     :class:`_FrameRows` for a pandas DataFrame Arrow cannot type, else None."""
     mod = type(data).__module__
+    if mod.startswith("pandas") and type(data).__name__ == "Series":
+        data = data.to_frame()  # its Arrow stream is one array, not a table of one column
+    if mod.startswith("polars") and type(data).__name__ == "DataFrame":
+        import polars as pl
+
+        # polars exports a column of its Null type (a field never set) with a buffer that
+        # Arrow's C interface does not have for that type; as strings its NULLs load anywhere.
+        nulls = [name for name, ty in data.schema.items() if ty == pl.Null]
+        if nulls:
+            data = data.with_columns(pl.col(nulls).cast(pl.String))
     if mod.startswith("pandas") and type(data).__name__ == "DataFrame":
         import warnings
 
@@ -314,9 +324,11 @@ def load(
       plain, gzip or zstd, or Parquet, as ``barge load FILE`` reads them (``table`` may be
       None: the file's name);
     * an iterable of dicts (keys are columns; a missing key is NULL) or of tuples with
-      ``columns=[...]`` (a namedtuple names its own);
-    * a pandas or polars DataFrame, a pyarrow Table or RecordBatchReader, or anything with
-      ``__arrow_c_stream__``: loaded column-wise from Arrow's buffers.
+      ``columns=[...]`` (a namedtuple names its own), or a dict of columns (``{"id": [1, 2],
+      "name": ["a", "b"]}``);
+    * a pandas or polars DataFrame (or a pandas Series: one column), a pyarrow Table or
+      RecordBatchReader, or anything with ``__arrow_c_stream__``: loaded column-wise from
+      Arrow's buffers.
 
     Values keep their type: ``int``, ``float``, ``bool``, ``bytes``, ``Decimal``,
     ``datetime`` (aware or naive), ``date``, ``time``, ``UUID`` go into their columns without
@@ -395,6 +407,18 @@ def load(
     elif stream is not None:
         opts.pop("columns")
         out = _native.load_arrow(target, stream, _options(opts), on_progress, show, _stop)
+    elif isinstance(data, Mapping):
+        # Columns by name, as a DataFrame is made from them: {"id": [1, 2], "name": [...]}.
+        names = [str(k) for k in data]
+        values = [list(v) for v in data.values()]
+        if len({len(v) for v in values}) > 1:
+            raise TypeError(
+                "a dict of columns needs them all of one length, not "
+                + ", ".join(f"{n}: {len(v)}" for n, v in zip(names, values))
+            )
+        opts.pop("columns")
+        rows = zip(*values)
+        out = _native.load_rows(target, rows, names, _options(opts), on_progress, show, _stop)
     elif hasattr(data, "__aiter__"):
         raise TypeError("an async iterable is loaded with `await barge.load_async(...)`")
     elif isinstance(data, Iterable):

@@ -376,3 +376,29 @@ def test_a_sorted_or_filtered_frame_loads_without_its_row_labels(pg, table):
     barge.load(pg.url, f"{table}_n", df.set_index("b").sort_values("a"), create=True)
     got = pg.sql(f"SELECT string_agg(b || '=' || a, ',' ORDER BY b) FROM {table}_n")
     assert got == "a=1,a2=1,c=3,d=4,e=5", got
+
+
+def test_a_series_a_polars_null_column_and_a_dict_of_columns_load(pg, table):
+    """Shapes of data a program has at hand: a pandas Series (its Arrow stream is one array,
+    which the C interface could not read as a table), a polars frame with a column of its Null
+    type (a field never set: polars exports it with a buffer Arrow's C interface refused), and
+    a dict of columns (which failed as "rows must be dicts ...; the first is a str")."""
+    r = barge.load(pg.url, f"{table}_s", pd.Series([1, 2, None], name="a", dtype="Int64"),
+                   create=True)
+    assert r.rows == 3
+    assert pg.sql(f"SELECT count(*), count(a), sum(a) FROM {table}_s") == "3|2|3"
+
+    pf = pl.DataFrame({"a": [1, 2], "n": [None, None]})
+    assert pf.schema["n"] == pl.Null
+    pg.sql(f"CREATE TABLE {table}_p (a int, n timestamptz)")
+    assert barge.load(pg.url, f"{table}_p", pf).rows == 2
+    assert pg.sql(f"SELECT count(*), count(n), sum(a) FROM {table}_p") == "2|0|3"
+    assert barge.load(pg.url, f"{table}_pc", pf, create=True).rows == 2
+
+    cols = {"id": [1, 2, 3], "name": ["a", None, "c"], "at": [dt.date(2024, 1, 1)] * 3}
+    assert barge.load(pg.url, f"{table}_d", cols, create=True).rows == 3
+    got = pg.sql(f"SELECT string_agg(concat_ws(',', id, name, at), ';' ORDER BY id) "
+                 f"FROM {table}_d")
+    assert got == "1,a,2024-01-01;2,2024-01-01;3,c,2024-01-01", got
+    with pytest.raises(TypeError, match="all of one length, not id: 2, name: 1"):
+        barge.load(pg.url, f"{table}_d", {"id": [1, 2], "name": ["a"]})
