@@ -410,6 +410,11 @@ def load(
     elif isinstance(data, Mapping):
         # Columns by name, as a DataFrame is made from them: {"id": [1, 2], "name": [...]}.
         names = [str(k) for k in data]
+        if not all(isinstance(v, Iterable) and not isinstance(v, (str, bytes)) for v in
+                   data.values()):
+            raise TypeError(
+                'a dict is loaded as columns ({"id": [1, 2], ...}): for one row, pass [row]'
+            )
         values = [list(v) for v in data.values()]
         if len({len(v) for v in values}) > 1:
             raise TypeError(

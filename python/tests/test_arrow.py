@@ -68,6 +68,13 @@ def expected_csv(df: pd.DataFrame, path: str) -> None:
             f.write(",".join(out) + "\n")
 
 
+def column_types(pg, t: str) -> str:
+    """Table `t`'s columns and their types, in order: `id bigint, tags jsonb`."""
+    return pg.sql(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
+        f"FROM information_schema.columns WHERE table_name = '{t}'")
+
+
 def dump(pg, t: str) -> str:
     return pg.sql(f"SELECT {', '.join(COLUMNS)} FROM {t} ORDER BY id")
 
@@ -123,9 +130,7 @@ def test_a_frame_creates_its_table_from_its_types(pg, table, tmp_path):
     # PostgreSQL with create=: each column's type from the frame's own.
     r = barge.load(pg.url, table, df, create=True)
     assert r.rows == len(df) and r.to_dict()["created"]
-    types = pg.sql(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
-        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    types = column_types(pg, table)
     assert types == (
         "id bigint, i bigint, small bigint, f double precision, r double precision, "
         "ok boolean, s text, cat text, ts timestamp without time zone, "
@@ -167,9 +172,7 @@ def test_lists_and_structs_of_an_arrow_table_load_as_json(pg, table):
     })
     r = barge.load(pg.url, table, t, create=True)
     assert r.rows == 3
-    types = pg.sql(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
-        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    types = column_types(pg, table)
     assert types == "id bigint, tags jsonb, attrs jsonb", types
     got = pg.sql(
         f"SELECT string_agg(coalesce(tags::text, '-') || ' ' || coalesce(attrs::text, '-'), "
@@ -209,9 +212,7 @@ def test_timedeltas_load_as_intervals(pg, mariadb, table, tmp_path):
                           pa.month_day_nano_interval()))
     r = barge.load(pg.url, table, t, create=True)
     assert r.rows == 5
-    types = pg.sql(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
-        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    types = column_types(pg, table)
     assert types == "id bigint, took interval, every interval", types
     got = pg.sql(f"SELECT string_agg(coalesce(extract(epoch FROM took)::text, '-') || ' ' || "
                  f"coalesce(every::text, '-'), '; ' ORDER BY id) FROM {table}")
@@ -317,9 +318,7 @@ def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, cli, table, t
         "j": pa.array(['{"b": 1, "a": [2]}', None, "3"], pa.json_()),
     })
     barge.load(pg.url, table, t, create=True)
-    types = pg.sql(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
-        f"FROM information_schema.columns WHERE table_name = '{table}'")
+    types = column_types(pg, table)
     assert types == "u uuid, j jsonb", types
     got = pg.sql(f"SELECT string_agg(coalesce(u::text, '-') || ' ' || coalesce(j::text, '-'), "
                  f"'; ' ORDER BY u NULLS LAST) FROM {table}")
@@ -337,9 +336,7 @@ def test_arrow_extension_types_load_as_what_they_mean(pg, mariadb, cli, table, t
     assert str(pq.read_schema(path).field("u").type) == "extension<arrow.uuid>"
     run = cli("load", str(path), "--into", pg.url, "--table", f"{table}_f", "--create")
     assert run.returncode == 0, run.stderr
-    types = pg.sql(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) "
-        f"FROM information_schema.columns WHERE table_name = '{table}_f'")
+    types = column_types(pg, f"{table}_f")
     assert types == "u uuid, j jsonb", types
     assert pg.sql(f"SELECT count(*) FROM (SELECT u, j::text FROM {table} EXCEPT ALL "
                   f"SELECT u, j::text FROM {table}_f) AS d") == "0"
@@ -402,3 +399,5 @@ def test_a_series_a_polars_null_column_and_a_dict_of_columns_load(pg, table):
     assert got == "1,a,2024-01-01;2,2024-01-01;3,c,2024-01-01", got
     with pytest.raises(TypeError, match="all of one length, not id: 2, name: 1"):
         barge.load(pg.url, f"{table}_d", {"id": [1, 2], "name": ["a"]})
+    with pytest.raises(TypeError, match=r"for one row, pass \[row\]"):
+        barge.load(pg.url, f"{table}_d", {"id": 4, "name": "d"})
