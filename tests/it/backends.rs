@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::support::backend::TestTarget;
-use crate::support::{barge, gzip, kill_after, spawn_barge_silent, Dir};
+use crate::support::{barge, gzip, kill_after, load_file, spawn_barge_silent, Dir};
 
 const KV: &str =
     "CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER CHECK (n >= 0))";
@@ -493,18 +493,7 @@ async fn named_load_ids_find_their_generations_on_every_backend() {
         let f = dir.write("ni.csv", "k\n1\n2\n3\n");
         let url = db.url();
         let load = |id: &str, extra: &[&str]| {
-            let mut args = vec![
-                "load",
-                f.to_str().unwrap(),
-                "--into",
-                &url,
-                "--table",
-                "ni",
-                "--load-id",
-                id,
-            ];
-            args.extend_from_slice(extra);
-            barge(&args)
+            load_file(&f, &url, "ni", &[&["--load-id", id], extra].concat())
         };
         let count = || async { db.rows("SELECT count(*) FROM ni").await.concat() };
         for (id, extra, said, total) in [
@@ -758,17 +747,7 @@ async fn an_input_without_a_required_column_fails_before_loading_on_every_backen
         )
         .await;
         let dir = Dir::new();
-        let load = |name: &str, csv: &str| {
-            let f = dir.write(name, csv);
-            barge(&[
-                "load",
-                f.to_str().unwrap(),
-                "--into",
-                &db.url(),
-                "--table",
-                "req",
-            ])
-        };
+        let load = |name: &str, csv: &str| load_file(&dir.write(name, csv), &db.url(), "req", &[]);
         let run = load("no_v.csv", "k,n\n1,1\n2,2\n");
         assert_eq!(run.code, 2, "{}: {}", db.name(), run.all());
         let first = run.stderr.lines().next().unwrap_or_default();

@@ -1,6 +1,8 @@
 //! CSV reading: quoting, NULLs, encodings, headers and column mapping, identifiers.
 
-use crate::support::{assert_same_as_server_copy, barge, barge_with, fresh_db, kill_midway, Dir};
+use crate::support::{
+    assert_same_as_server_copy, barge, barge_with, fresh_db, kill_midway, load_file, Dir,
+};
 
 #[tokio::test]
 async fn quoting_newlines_nulls_and_empty_strings() {
@@ -161,18 +163,8 @@ async fn columns_rename_the_header_and_header_matches_case_insensitively() {
 async fn a_table_create_made_takes_the_next_file_with_the_same_header() {
     let db = fresh_db("same_header").await;
     let dir = Dir::new();
-    let load = |name: &str, csv: &str| {
-        let f = dir.write(name, csv);
-        barge(&[
-            "load",
-            f.to_str().unwrap(),
-            "--into",
-            &db.url,
-            "--table",
-            "t",
-            "--create",
-        ])
-    };
+    let load =
+        |name: &str, csv: &str| load_file(&dir.write(name, csv), &db.url, "t", &["--create"]);
     load("day1.csv", "Name,name,\na,b,\n").assert_ok();
     load("day2.csv", "Name,name,\nc,d,\n").assert_ok();
     assert_eq!(

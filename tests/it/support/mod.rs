@@ -37,6 +37,14 @@ pub fn barge(args: &[&str]) -> Run {
     barge_with(args, &[], None)
 }
 
+/// Runs `barge load FILE --into URL --table TABLE` and then `extra`.
+pub fn load_file(file: &std::path::Path, url: &str, table: &str, extra: &[&str]) -> Run {
+    let file = file.to_string_lossy();
+    let mut args = vec!["load", &file, "--into", url, "--table", table];
+    args.extend_from_slice(extra);
+    barge(&args)
+}
+
 /// Starts `barge` without waiting for it (to kill it, or to run several at once), its output
 /// piped.
 pub fn spawn_barge(args: &[&str]) -> std::process::Child {
