@@ -49,6 +49,15 @@ pub enum ColumnType {
     Jsonb,
     /// `bytea`
     Bytea,
+    /// An array (`text[]`, `integer[][]`) of `elem`, whose type's OID `elem_oid` its binary
+    /// form names. Of an element type barge does not encode ([`ColumnType::Other`]) it is
+    /// parsed by the server, as that type is.
+    Array {
+        /// How each element is encoded.
+        elem: Box<ColumnType>,
+        /// The element type's OID.
+        elem_oid: u32,
+    },
     /// Any other type: parsed by the server from text.
     Other,
 }
@@ -85,6 +94,25 @@ impl ColumnType {
             17 => ColumnType::Bytea,
             _ if is_enum => ColumnType::Text,
             _ => ColumnType::Other,
+        }
+    }
+
+    /// An array of the PostgreSQL type `elem_oid`; `typmod` is the column's, which applies to
+    /// each element (`numeric(10,2)[]`).
+    pub fn pg_array(elem_oid: u32, typmod: i32, elem_is_enum: bool) -> ColumnType {
+        ColumnType::Array {
+            elem: Box::new(ColumnType::from_pg(elem_oid, typmod, elem_is_enum)),
+            elem_oid,
+        }
+    }
+
+    /// Whether the server parses this column's values from their text (no binary form is
+    /// made for them on the client).
+    pub fn server_parsed(&self) -> bool {
+        match self {
+            ColumnType::Other => true,
+            ColumnType::Array { elem, .. } => elem.server_parsed(),
+            _ => false,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod json;
 pub mod jsonb_order;
 pub mod mysql;
 pub mod numeric;
+pub mod pg_array;
 pub mod pg_binary;
 pub mod pg_text;
 pub mod row;

@@ -1,11 +1,11 @@
 //! One input record to one encoded row of a chunk.
 
 use super::mysql::{self, MyType};
-use super::{pg_binary, pg_text, sqlite, Outcome};
+use super::{pg_array, pg_binary, pg_text, sqlite, Outcome};
 use crate::chunk::{Chunk, Deferred, WireFormat};
 use crate::error::{cut_value, Error, ErrorKind, Result};
 use crate::record::{Record, Typed};
-use crate::schema::Column;
+use crate::schema::{Column, ColumnType};
 
 /// Encodes records into chunks for a fixed list of target columns (in the input's field
 /// order).
@@ -192,7 +192,7 @@ impl RowEncoder {
                         offset: chunk.data.len(),
                         column: i,
                         // Checked: nothing is replaced.
-                        text: String::from_utf8_lossy(raw).into_owned(),
+                        text: String::from_utf8_lossy(&server_text(&col.ty, raw)).into_owned(),
                         position: rec.position(),
                     });
                 }
@@ -297,9 +297,18 @@ impl RowEncoder {
                 continue;
             }
             pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
-            pg_text::escape_into(raw, &mut chunk.data);
+            pg_text::escape_into(&server_text(&col.ty, raw), &mut chunk.data);
         }
         chunk.data.push(b'\n');
         Ok(())
+    }
+}
+
+/// A value's text as the server's input function for `ty` reads it: an array given as JSON
+/// becomes an array literal; anything else is as it is.
+fn server_text<'a>(ty: &ColumnType, raw: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+    match ty {
+        ColumnType::Array { elem, .. } => pg_array::server_text(raw, elem),
+        _ => std::borrow::Cow::Borrowed(raw),
     }
 }

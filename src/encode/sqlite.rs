@@ -177,6 +177,8 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Bpchar(_) | ColumnType::Other => {
             put_bytes(out, TEXT, v)
         }
+        // SQLite has no arrays (its columns are never read as one): the text as given.
+        ColumnType::Array { .. } => put_bytes(out, TEXT, raw),
     }
     Outcome::Done
 }

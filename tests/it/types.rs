@@ -106,3 +106,128 @@ async fn domains_and_enums_are_encoded_by_their_base_type() {
     .await;
     assert_eq!(count, 3);
 }
+
+/// Array columns, as the server's own CSV COPY reads their literals: quoting, escapes, NULLs,
+/// several dimensions, bounds, whitespace, and element types of every kind (an enum's, a
+/// length-limited one's, one barge leaves to the server). Encoded in binary on the client,
+/// except what only the server reads (`[0:1]=`, `epoch`).
+#[tokio::test]
+async fn arrays_match_server_copy() {
+    let db = fresh_db("arrays").await;
+    db.exec("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
+        .await;
+    let csv = r#"t,i,n,m,v,tz,u,jb,b,d,ip
+"{a,""b c"",""\""q\"""",NULL,""NULL"","""",  sp  ace ,é€}","{1,-2,NULL}","{{1.5,2},{3,NaN}}","{sad,happy}","{ab,""ab "",xyz}","{""2024-01-02 03:04:05+02"",2024-06-01T00:00:00Z}","{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}","{""{\""b\"":1,\""a\"":2}"",""[1]"",NULL}","{t,f,NULL}","{2024-02-29,epoch}","{10.0.0.1,::1}"
+{},{},{},{},{},{},{},{},{},{},{}
+,,,,,,,,,,
+"{{a,b},{c,d}}","[0:1]={7,8}","{{{1}},{{2}}}","{ok}",{x},"{}","{NULL}","{}","{1,0}","{{2024-01-01}}","{}"
+"#
+    .as_bytes();
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "t text[], i int[], n numeric(6,2)[], m mood[], v varchar(3)[], tz timestamptz[], \
+         u uuid[], jb jsonb[], b boolean[], d date[], ip inet[]",
+        csv,
+        "FORMAT csv, HEADER true",
+        &[],
+    )
+    .await;
+    assert_eq!(count, 4);
+}
+
+/// A JSON array (NDJSON, and so Python lists and Arrow lists) loads into an array column as
+/// the same array's literal would; the server alone reads only the literal ("malformed array
+/// literal").
+#[tokio::test]
+async fn json_arrays_load_into_array_columns() {
+    let db = fresh_db("json_arrays").await;
+    let cols = "id int, t text[], i bigint[], n numeric[], jb jsonb[], ip inet[]";
+    db.exec(&format!(
+        "CREATE TABLE t_ref ({cols}); CREATE TABLE t_barge ({cols});"
+    ))
+    .await;
+    db.server_copy(
+        "t_ref",
+        "FORMAT csv, HEADER true",
+        br#"id,t,i,n,jb,ip
+1,"{a,""b,\""c\"""",NULL,""""}","{1,NULL,-3}","{{1.50,2},{3,4}}","{""{\""k\"": [1, 2]}"",""\""s\"""",NULL}","{10.0.0.1}"
+2,{},{},{},{},{}
+3,"{x}",,,,
+"#,
+    )
+    .await;
+    let dir = crate::support::Dir::new();
+    let file = dir.write(
+        "rows.ndjson",
+        r#"{"id":1,"t":["a","b,\"c\"",null,""],"i":[1,null,-3],"n":[[1.50,2],[3,4]],"jb":[{"k":[1,2]},"s",null],"ip":["10.0.0.1"]}
+{"id":2,"t":[],"i":[],"n":[],"jb":[],"ip":[]}
+{"id":3,"t":"{x}","i":null}
+"#,
+    );
+    let run = crate::support::load_file(&file, &db.url, "t_barge", &[]);
+    run.assert_ok();
+    assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
+    // `ip inet[]` is read by the server, so this load went as text COPY; without it, binary.
+    assert!(run.all().contains("text COPY"), "{}", run.all());
+    db.exec("ALTER TABLE t_barge DROP COLUMN ip; ALTER TABLE t_ref DROP COLUMN ip; TRUNCATE t_barge; DROP TABLE barge_checkpoint")
+        .await;
+    let run = crate::support::load_file(&file, &db.url, "t_barge", &["--ignore-unknown"]);
+    run.assert_ok();
+    assert!(run.all().contains("binary COPY"), "{}", run.all());
+    assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
+    // INSERT statements (views, engines without COPY) carry arrays as binary parameters.
+    db.exec("TRUNCATE t_barge; DROP TABLE barge_checkpoint").await;
+    crate::support::load_file(
+        &file,
+        &db.url,
+        "t_barge",
+        &["--ignore-unknown", "--mode", "insert"],
+    )
+    .assert_ok();
+    assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
+}
+
+/// A bad array is named down to its element, and set aside like any bad value.
+#[tokio::test]
+async fn bad_arrays_say_which_element_and_how_to_write_one() {
+    let db = fresh_db("bad_arrays").await;
+    db.exec("CREATE TABLE t (id int, i int[], t text[])").await;
+    let dir = crate::support::Dir::new();
+    let file = dir.write(
+        "bad.csv",
+        "id,i,t\n1,\"{1,2}\",\"{a}\"\n2,\"{1,99999999999}\",\"{a}\"\n3,\"{1}\",\"a,b\"\n4,\"[1,\"\"x\"\"]\",\"{b}\"\n",
+    );
+    let run = crate::support::load_file(&file, &db.url, "t", &[]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("line 3")
+            && run.stderr.contains(
+                "column \"i\": invalid value \"{1,99999999999}\": expected integer[]: element 2 (\"99999999999\"): out of range"
+            ),
+        "{}",
+        run.stderr
+    );
+    let rejects = dir.path().join("rejects.csv");
+    let run = crate::support::load_file(
+        &file,
+        &db.url,
+        "t",
+        &["--rejects", rejects.to_str().unwrap()],
+    );
+    // Exit code 3: loaded, with rows set aside.
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(db.checksum("t").await.0, 1);
+    let reasons = std::fs::read_to_string(dir.path().join("rejects.csv.errors.jsonl")).unwrap();
+    let lines: Vec<&str> = reasons.lines().collect();
+    assert_eq!(lines.len(), 3, "{reasons}");
+    assert!(lines[0].contains("element 2"), "{reasons}");
+    assert!(
+        lines[1].contains("an array is written {a,b,c} (or as a JSON array"),
+        "{reasons}"
+    );
+    // The server's own reason for an element only it reads.
+    assert!(
+        lines[2].contains("invalid input syntax for type integer: \\\"x\\\""),
+        "{reasons}"
+    );
+}

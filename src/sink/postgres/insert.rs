@@ -17,7 +17,7 @@ use tokio_postgres::{Client, Statement};
 use super::binary_rows::BinaryRows;
 use crate::error::{Error, Result};
 use crate::ident::quote_ident;
-use crate::schema::{Column, ColumnType};
+use crate::schema::Column;
 
 /// PostgreSQL's limit on parameters in one statement (the protocol counts them in 16 bits).
 pub const MAX_PARAMS: usize = 65_535;
@@ -99,7 +99,7 @@ fn fields<'a>(data: &'a [u8], columns: &[Column]) -> Option<Vec<Field<'a>>> {
             fields += 1;
             out.push(Field {
                 bytes: f.value.and_then(|v| data.get(v)),
-                text: columns.get(i).is_some_and(|c| c.ty == ColumnType::Other),
+                text: columns.get(i).is_some_and(|c| c.ty.server_parsed()),
             });
         })?;
         if row.is_none() {
@@ -167,6 +167,7 @@ pub async fn send(
 mod tests {
     use super::*;
     use crate::encode::pg_binary;
+    use crate::schema::ColumnType;
 
     fn cols(n: usize) -> Vec<Column> {
         (0..n)

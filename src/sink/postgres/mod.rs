@@ -213,10 +213,10 @@ impl Backend for PgBackend {
         match mode {
             // INSERT parameters carry other types as text, each value on its own.
             Mode::Insert => (WireFormat::Binary, "insert"),
-            Mode::Copy if columns.iter().any(|c| c.ty == ColumnType::Other) => {
+            Mode::Copy if columns.iter().any(|c| c.ty.server_parsed()) => {
                 let odd: Vec<String> = columns
                     .iter()
-                    .filter(|c| c.ty == ColumnType::Other)
+                    .filter(|c| c.ty.server_parsed())
                     .map(|c| format!("\"{}\" ({})", c.name, c.type_name))
                     .collect();
                 tracing::warn!(
@@ -467,10 +467,13 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
                     COALESCE(bt.typtype, t.typtype) = 'e', \
                     a.atthasdef OR a.attidentity <> '' \
                         OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL), \
-                    a.attgenerated <> '' \
+                    a.attgenerated <> '', \
+                    e.oid, e.typtype = 'e' \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
+             LEFT JOIN pg_catalog.pg_type e ON e.oid = COALESCE(bt.typelem, t.typelem) \
+                  AND e.typarray = COALESCE(bt.oid, t.oid) \
              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum",
             &[&oid],
@@ -491,9 +494,17 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
         let typmod: i32 = get(r, 2, what)?;
         let is_enum: bool = get(r, 5, what)?;
         let has_default: bool = get(r, 6, what)?;
+        // An array's element type, when the column (or its domain) is an array.
+        let element: Option<u32> = get(r, 8, what)?;
+        let ty = match element {
+            Some(elem_oid) => {
+                ColumnType::pg_array(elem_oid, typmod, get::<Option<bool>>(r, 9, what)? == Some(true))
+            }
+            None => ColumnType::from_pg(type_oid, typmod, is_enum),
+        };
         let column = Column {
             name: get(r, 0, what)?,
-            ty: ColumnType::from_pg(type_oid, typmod, is_enum),
+            ty,
             type_name: get(r, 4, what)?,
             not_null: get(r, 3, what)?,
         };
