@@ -44,7 +44,23 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Jsonb,
         ColumnType::Bytea,
         ColumnType::Other,
+        ColumnType::pg_array(23, -1, false),
+        ColumnType::pg_array(1700, ((6 << 16) | 2) + 4, false),
+        ColumnType::pg_array(25, -1, false),
+        ColumnType::pg_array(3802, -1, false),
+        ColumnType::pg_array(869, -1, false),
     ]
+}
+
+/// Bytes that are mostly what array texts turn on: braces, brackets, quotes, backslashes.
+fn arrayish() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            6 => prop::sample::select(b"{}[]\",\\ NULLnul1-.:a\t".to_vec()),
+            1 => any::<u8>(),
+        ],
+        0..200,
+    )
 }
 
 /// A record as the reference reading gives it: its first line, and each field's bytes and
@@ -204,7 +220,10 @@ proptest! {
     }
 
     #[test]
-    fn encoders_never_panic(raw in csvish(), utc in any::<bool>()) {
+    fn encoders_never_panic(
+        raw in prop_oneof![csvish(), arrayish()],
+        utc in any::<bool>(),
+    ) {
         for ty in all_types() {
             let mut out = Vec::new();
             if let Outcome::Done = pg_binary::encode(&ty, &raw, utc, &mut out) {

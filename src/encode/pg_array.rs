@@ -40,7 +40,9 @@ struct Shape {
 impl Shape {
     /// A level at `depth` holds `n` items: the first at that depth sets its length.
     fn level(&mut self, depth: usize, n: usize) -> Option<()> {
-        let n = i32::try_from(n).ok().filter(|&n| n > 0 && depth < MAX_DIMS)?;
+        let n = i32::try_from(n)
+            .ok()
+            .filter(|&n| n > 0 && depth < MAX_DIMS)?;
         if self.dims.len() <= depth {
             // 0: not met yet (a literal's inner levels end before their outer ones).
             self.dims.resize(depth + 1, 0);
@@ -77,7 +79,11 @@ fn from_json(text: &str, json_elements: bool) -> Option<Parsed<'_>> {
     let mut elems = Vec::new();
     json_level(text, json_elements, 0, &mut shape, &mut elems)?;
     Some(Parsed {
-        dims: if elems.is_empty() { Vec::new() } else { shape.dims },
+        dims: if elems.is_empty() {
+            Vec::new()
+        } else {
+            shape.dims
+        },
         elems,
     })
 }
@@ -142,7 +148,11 @@ fn from_literal(text: &str) -> Option<Parsed<'_>> {
         return None;
     }
     Some(Parsed {
-        dims: if elems.is_empty() { Vec::new() } else { shape.dims },
+        dims: if elems.is_empty() {
+            Vec::new()
+        } else {
+            shape.dims
+        },
         elems,
     })
 }
@@ -193,9 +203,9 @@ fn literal_level<'a>(
                     _ => i += 1,
                 }
             }
-            let value = text.get(start..i)?.trim_end_matches(|c: char| {
-                c.is_ascii() && is_space(c as u8)
-            });
+            let value = text
+                .get(start..i)?
+                .trim_end_matches(|c: char| c.is_ascii() && is_space(c as u8));
             if value.is_empty() {
                 return None;
             }
@@ -393,23 +403,27 @@ mod tests {
 
     #[test]
     fn literals_read_as_the_server_reads_them() {
-        let cases: &[(&str, &[i32], &[Option<&str>])] = &[
+        type Case<'a> = (&'a str, &'a [i32], &'a [Option<&'a str>]);
+        let cases: &[Case] = &[
             ("{a,b}", &[2], &[Some("a"), Some("b")]),
-            (" { a b , \"c,}\\\"d\" , NULL,null } ", &[4], &[
-                Some("a b"),
-                Some("c,}\"d"),
-                None,
-                None,
-            ]),
+            (
+                " { a b , \"c,}\\\"d\" , NULL,null } ",
+                &[4],
+                &[Some("a b"), Some("c,}\"d"), None, None],
+            ),
             ("{\"NULL\",\"\"}", &[2], &[Some("NULL"), Some("")]),
-            ("{{1,2},{3,4},{5,6}}", &[3, 2], &[
-                Some("1"),
-                Some("2"),
-                Some("3"),
-                Some("4"),
-                Some("5"),
-                Some("6"),
-            ]),
+            (
+                "{{1,2},{3,4},{5,6}}",
+                &[3, 2],
+                &[
+                    Some("1"),
+                    Some("2"),
+                    Some("3"),
+                    Some("4"),
+                    Some("5"),
+                    Some("6"),
+                ],
+            ),
             ("{}", &[], &[]),
             ("{\"é\\ü\"}", &[1], &[Some("éü")]),
         ];
@@ -440,17 +454,17 @@ mod tests {
     fn json_arrays_read_as_their_values() {
         assert_eq!(
             from_json(r#"["a", "b \"c\"", null, 1.50, true]"#, false),
-            Some(parsed(&[5], &[
-                Some("a"),
-                Some("b \"c\""),
-                None,
-                Some("1.50"),
-                Some("true")
-            ]))
+            Some(parsed(
+                &[5],
+                &[Some("a"), Some("b \"c\""), None, Some("1.50"), Some("true")]
+            ))
         );
         assert_eq!(
             from_json("[[1,2],[3,4]]", false),
-            Some(parsed(&[2, 2], &[Some("1"), Some("2"), Some("3"), Some("4")]))
+            Some(parsed(
+                &[2, 2],
+                &[Some("1"), Some("2"), Some("3"), Some("4")]
+            ))
         );
         assert_eq!(from_json("[]", false), Some(parsed(&[], &[])));
         // Ragged, mixed or empty sub-arrays are the server's to refuse.
@@ -460,12 +474,10 @@ mod tests {
         // json elements are the items as they stand.
         assert_eq!(
             from_json(r#"[{"a":1}, "s", [1,2], null]"#, true),
-            Some(parsed(&[4], &[
-                Some(r#"{"a":1}"#),
-                Some("\"s\""),
-                Some("[1,2]"),
-                None
-            ]))
+            Some(parsed(
+                &[4],
+                &[Some(r#"{"a":1}"#), Some("\"s\""), Some("[1,2]"), None]
+            ))
         );
     }
 
@@ -502,7 +514,10 @@ mod tests {
         // Empty: no dimensions.
         let (o, out) = enc(ColumnType::Text, 25, "{}");
         assert_eq!(o, Outcome::Done);
-        assert_eq!(&out[1..], &[0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]);
+        assert_eq!(
+            &out[1..],
+            &[0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 25]
+        );
     }
 
     #[test]
@@ -516,7 +531,53 @@ mod tests {
         let (o, _) = enc(ColumnType::Int4, 23, "1,2");
         assert_eq!(o, Outcome::Reject(NOT_AN_ARRAY.into()));
         // What the client does not read goes to the server whole.
-        assert_eq!(enc(ColumnType::Int4, 23, "[1:1]={1}"), (Outcome::Defer, vec![9]));
-        assert_eq!(enc(ColumnType::Date, 1082, "{epoch}"), (Outcome::Defer, vec![9]));
+        assert_eq!(
+            enc(ColumnType::Int4, 23, "[1:1]={1}"),
+            (Outcome::Defer, vec![9])
+        );
+        assert_eq!(
+            enc(ColumnType::Date, 1082, "{epoch}"),
+            (Outcome::Defer, vec![9])
+        );
+    }
+
+    /// A rectangular array of strings and NULLs, as nested JSON, of 1 to 3 dimensions.
+    fn nested() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let elem = prop_oneof![
+            1 => Just(serde_json::Value::Null),
+            4 => "[ -~é\\\\\"{},\\n]{0,6}".prop_map(serde_json::Value::String),
+        ];
+        (1usize..4, 1usize..4, 1usize..3, 1usize..4).prop_flat_map(move |(ndim, a, b, c)| {
+            let lens = [a, b, c];
+            proptest::collection::vec(elem.clone(), a * b * c).prop_map(move |flat| {
+                fn build(
+                    flat: &mut std::vec::IntoIter<serde_json::Value>,
+                    lens: &[usize],
+                ) -> serde_json::Value {
+                    match lens {
+                        [] => flat.next().unwrap_or(serde_json::Value::Null),
+                        [n, rest @ ..] => {
+                            serde_json::Value::Array((0..*n).map(|_| build(flat, rest)).collect())
+                        }
+                    }
+                }
+                build(&mut flat.into_iter(), &lens[..ndim])
+            })
+        })
+    }
+
+    proptest::proptest! {
+        /// A JSON array written as a literal reads back as the same array: what the client
+        /// encodes and what it leaves to the server are the same values.
+        #[test]
+        fn json_arrays_and_their_literals_are_the_same_array(v in nested()) {
+            let json = v.to_string();
+            let from_json = from_json(&json, false);
+            proptest::prop_assert!(from_json.is_some(), "{}", json);
+            let literal = server_text(json.as_bytes(), &ColumnType::Text).into_owned();
+            let literal = String::from_utf8(literal).unwrap_or_default();
+            proptest::prop_assert_eq!(from_literal(&literal), from_json, "{}", literal);
+        }
     }
 }

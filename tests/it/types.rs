@@ -176,7 +176,8 @@ async fn json_arrays_load_into_array_columns() {
     assert!(run.all().contains("binary COPY"), "{}", run.all());
     assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
     // INSERT statements (views, engines without COPY) carry arrays as binary parameters.
-    db.exec("TRUNCATE t_barge; DROP TABLE barge_checkpoint").await;
+    db.exec("TRUNCATE t_barge; DROP TABLE barge_checkpoint")
+        .await;
     crate::support::load_file(
         &file,
         &db.url,

@@ -497,9 +497,11 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
         // An array's element type, when the column (or its domain) is an array.
         let element: Option<u32> = get(r, 8, what)?;
         let ty = match element {
-            Some(elem_oid) => {
-                ColumnType::pg_array(elem_oid, typmod, get::<Option<bool>>(r, 9, what)? == Some(true))
-            }
+            Some(elem_oid) => ColumnType::pg_array(
+                elem_oid,
+                typmod,
+                get::<Option<bool>>(r, 9, what)? == Some(true),
+            ),
             None => ColumnType::from_pg(type_oid, typmod, is_enum),
         };
         let column = Column {
