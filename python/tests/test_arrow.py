@@ -401,3 +401,42 @@ def test_a_series_a_polars_null_column_and_a_dict_of_columns_load(pg, table):
         barge.load(pg.url, f"{table}_d", {"id": [1, 2], "name": ["a"]})
     with pytest.raises(TypeError, match=r"for one row, pass \[row\]"):
         barge.load(pg.url, f"{table}_d", {"id": 4, "name": "d"})
+
+
+def test_lists_load_into_array_columns_from_rows_and_every_frame(pg, table):
+    """Python lists, and the list columns of pandas, pyarrow and polars, load into PostgreSQL
+    array columns (the server reads only `{...}` literals: these were 'malformed array
+    literal'), timestamps with a named zone inside lists too (arrow-json could not write them
+    without chrono-tz: the frame was refused)."""
+    pg.sql(f"CREATE TABLE {table} (id int, tags text[], nums bigint[], ts timestamptz[], "
+           "d numeric(5,2)[], grid int[])")
+    utc = dt.timezone.utc
+    barge.load(pg.url, table, [
+        {"id": 1, "tags": ["a", "b \"c\"", None], "nums": (1, 2),
+         "ts": [dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=utc)], "d": [Decimal("1.5")],
+         "grid": [[1, 2], [3, 4]]},
+    ])
+    barge.load(pg.url, table, pd.DataFrame({
+        "id": [2, 3],
+        "tags": [["x"], []],
+        "nums": [[5, None], None],
+        "ts": [[pd.Timestamp("2024-06-01 12:00", tz="UTC")], None],
+    }))
+    barge.load(pg.url, table, pa.table({
+        "id": [4],
+        "tags": pa.array([["q"]], pa.large_list(pa.string())),
+        "nums": pa.array([[7]], pa.list_(pa.int32())),
+        # pyarrow takes a naive datetime as UTC; the zone is the column's name for it.
+        "ts": pa.array([[dt.datetime(2024, 3, 10, 1, 30)]],
+                       pa.list_(pa.timestamp("us", tz="America/New_York"))),
+        "d": pa.array([[Decimal("2.25"), None]], pa.list_(pa.decimal128(5, 2))),
+    }))
+    barge.load(pg.url, table, pl.DataFrame({"id": [5], "tags": [["p", "q"]], "nums": [[8, 9]]}))
+    got = pg.sql(f"SELECT string_agg(concat_ws(' ', id, tags, nums, ts, d, grid), '; ' "
+                 f"ORDER BY id) FROM {table}")
+    assert got == (
+        '1 {a,"b \\"c\\"",NULL} {1,2} {"2024-01-02 03:04:05+00"} {1.50} {{1,2},{3,4}}; '
+        '2 {x} {5,NULL} {"2024-06-01 12:00:00+00"}; '
+        "3 {}; "
+        '4 {q} {7} {"2024-03-10 01:30:00+00"} {2.25,NULL}; '
+        "5 {p,q} {8,9}"), got
