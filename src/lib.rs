@@ -56,7 +56,7 @@ pub use source::csv::CsvOptions;
 pub use source::format::Format;
 pub use source::input::{expand_inputs, infer_input, Input, InputOptions};
 pub use split::Split;
-pub use target::{Target, DEFAULT_TARGET};
+pub use target::{from_sqlalchemy as target_from_sqlalchemy, Target, DEFAULT_TARGET};
 pub use upsert::{OnConflict, UpsertCounts};
 
 /// The parser and encoders, for the benchmarks in `benches/` only: not part of the API.

@@ -49,6 +49,9 @@ impl Target {
     /// A configuration error that names the problem but never repeats the string (it may hold
     /// a password).
     pub fn parse(s: &str) -> Result<Target> {
+        if let Some(url) = from_sqlalchemy(s) {
+            return Target::parse(&url);
+        }
         let lower = s.trim_start().to_ascii_lowercase();
         if lower.starts_with("sqlite:") {
             #[cfg(feature = "sqlite")]
@@ -82,6 +85,78 @@ impl Target {
             ),
             None => "the target is not a URL: use postgres://user@host:port/database, mysql://user@host:port/database or sqlite://file.db".into(),
         }))
+    }
+}
+
+/// libpq's own URL parameters: a SQLAlchemy driver's others (asyncpg's
+/// `prepared_statement_cache_size`, ...) mean nothing to barge and are left out.
+const LIBPQ_PARAMS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "options",
+    "application_name",
+    "connect_timeout",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "target_session_attrs",
+    "channel_binding",
+    "keepalives",
+    "keepalives_idle",
+];
+/// The MySQL URL parameters barge reads (a driver's `charset=...` is left out).
+const MYSQL_PARAMS: &[&str] = &[
+    "ssl-mode",
+    "ssl_mode",
+    "ssl-ca",
+    "ssl_ca",
+    "socket",
+    "unix_socket",
+];
+
+/// A SQLAlchemy `dialect+driver://` URL (`postgresql+asyncpg://`, `mysql+pymysql://`,
+/// `sqlite+aiosqlite:///app.db`) as barge names the same database, or `None` for any other
+/// string. Python applications keep such URLs in `DATABASE_URL`, which barge reads too; the
+/// driver is theirs, the database the same. Their SQLite paths are SQLAlchemy's: three
+/// slashes a relative path, four an absolute one, none at all an in-memory database.
+pub fn from_sqlalchemy(s: &str) -> Option<String> {
+    let (scheme, rest) = s.trim().split_once("://")?;
+    let (base, _driver) = scheme.split_once('+')?;
+    match base.to_ascii_lowercase().as_str() {
+        "postgresql" | "postgres" | "pgsql" => {
+            Some(format!("postgresql://{}", keep_params(rest, LIBPQ_PARAMS)))
+        }
+        "mysql" | "mariadb" => Some(format!("mysql://{}", keep_params(rest, MYSQL_PARAMS))),
+        "sqlite" => {
+            let path = rest.split('?').next().unwrap_or_default();
+            Some(match path.strip_prefix('/') {
+                None | Some("") => "sqlite::memory:".to_string(),
+                Some(path) => format!("sqlite://{path}"),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `rest` (after `scheme://`) with only the query parameters named in `known`.
+fn keep_params(rest: &str, known: &[&str]) -> String {
+    let Some((place, query)) = rest.split_once('?') else {
+        return rest.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| known.contains(&p.split('=').next().unwrap_or_default()))
+        .collect();
+    if kept.is_empty() {
+        place.to_string()
+    } else {
+        format!("{place}?{}", kept.join("&"))
     }
 }
 
@@ -137,6 +212,34 @@ mod tests {
             Target::parse(DEFAULT_TARGET).unwrap().to_string(),
             "sqlite://barge.db"
         );
+    }
+
+    #[test]
+    fn sqlalchemy_urls_name_the_same_database() {
+        for (given, want) in [
+            (
+                "postgresql+asyncpg://u:p@h:5/db?prepared_statement_cache_size=0&sslmode=require",
+                Some("postgresql://u:p@h:5/db?sslmode=require"),
+            ),
+            ("postgresql+psycopg://u@h/db", Some("postgresql://u@h/db")),
+            (
+                "mysql+asyncmy://u:p@h:3306/db?charset=utf8mb4",
+                Some("mysql://u:p@h:3306/db"),
+            ),
+            ("mariadb+pymysql://u@h/db", Some("mysql://u@h/db")),
+            ("sqlite+pysqlite:///x.db", Some("sqlite://x.db")),
+            ("sqlite+aiosqlite:////abs/x.db", Some("sqlite:///abs/x.db")),
+            ("sqlite+pysqlite://", Some("sqlite::memory:")),
+            ("postgresql://u@h/db", None),
+            ("oracle+cx_oracle://u@h/db", None),
+            ("host=a+b://", None),
+        ] {
+            assert_eq!(from_sqlalchemy(given).as_deref(), want, "{given}");
+        }
+        let t = Target::parse("postgresql+asyncpg://alice:s3cret@db:6543/prod").unwrap();
+        assert_eq!(t.to_string(), "postgresql://alice@db:6543/prod");
+        let e = Target::parse("oracle+cx_oracle://u:s3cret@h/d").unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
     }
 
     #[test]

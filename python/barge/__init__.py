@@ -138,16 +138,6 @@ class Report:
         )
 
 
-# libpq's own URL parameters: a SQLAlchemy driver's others (asyncpg's
-# prepared_statement_cache_size, ...) mean nothing to barge and are left out.
-_LIBPQ_PARAMS = {
-    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "options",
-    "application_name", "connect_timeout", "sslmode", "sslrootcert", "sslcert", "sslkey",
-    "target_session_attrs", "channel_binding", "keepalives", "keepalives_idle",
-}
-_MYSQL_PARAMS = {"ssl-mode", "ssl_mode", "ssl-ca", "ssl_ca", "socket", "unix_socket"}
-
-
 def _target(url: Any) -> str:
     """The database as barge names it, from a URL (barge's or SQLAlchemy's), a SQLAlchemy
     ``URL``, ``Engine``, ``AsyncEngine`` or ``Connection``, or None (``$DATABASE_URL``, else
@@ -162,30 +152,13 @@ def _target(url: Any) -> str:
     if not isinstance(url, str):
         raise TypeError(f"the database is a URL or a SQLAlchemy engine, not {type(url).__name__}")
     scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    base, plus, _driver = scheme.partition("+")
-    base = base.lower()
-    if base == "sqlite" and (plus or rest == "" or rest.startswith("/")):
-        # SQLAlchemy's forms: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (memory).
-        path = rest.split("?", 1)[0]
-        if path == "":
-            return "sqlite::memory:"
-        path = path[1:]
-        return "sqlite://" + path
-    if base in ("postgresql", "postgres", "pgsql") and plus:
-        return "postgresql://" + _keep_params(rest, _LIBPQ_PARAMS)
-    if base in ("mysql", "mariadb") and plus:
-        return "mysql://" + _keep_params(rest, _MYSQL_PARAMS)
-    return url
-
-
-def _keep_params(rest: str, known: set) -> str:
-    where, q, query = rest.partition("?")
-    if not q:
-        return rest
-    kept = [p for p in query.split("&") if p.split("=", 1)[0] in known]
-    return where + ("?" + "&".join(kept) if kept else "")
+    if scheme.lower() == "sqlite" and (rest == "" or rest.startswith("/")):
+        # In Python a plain sqlite:/// URL is SQLAlchemy's too, which the library reads in its
+        # dialect+driver form: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (memory).
+        url = "sqlite+pysqlite://" + rest
+    # postgresql+asyncpg://, mysql+pymysql://, ...: the library names the same database (the
+    # CLI reads them too, from DATABASE_URL).
+    return _native.sqlalchemy_url(url) or url
 
 
 def _options(opts: dict) -> str:

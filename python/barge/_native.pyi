@@ -59,3 +59,6 @@ def load_arrow(
     progress: bool = False,
     stop: Any = None,
 ) -> str: ...
+
+
+def sqlalchemy_url(url: str) -> Optional[str]: ...

@@ -226,12 +226,19 @@ pub(crate) fn event_json(e: &ProgressEvent) -> String {
     serde_json::to_string(e).unwrap_or_default()
 }
 
+/// A SQLAlchemy `dialect+driver://` URL as barge names the database, or `None`.
+#[pyfunction]
+fn sqlalchemy_url(url: &str) -> Option<String> {
+    barge::target_from_sqlalchemy(url)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_function(wrap_pyfunction!(load_files, m)?)?;
     m.add_function(wrap_pyfunction!(load_rows, m)?)?;
     m.add_function(wrap_pyfunction!(load_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(sqlalchemy_url, m)?)?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
     m.add("ConnectError", py.get_type::<errors::ConnectError>())?;

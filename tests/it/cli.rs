@@ -238,3 +238,40 @@ fn chunk_bytes_take_a_unit() {
     });
     assert!(chunks.is_some_and(|c| c >= 4), "{}", run.stdout);
 }
+
+/// A Python application's `DATABASE_URL` is often SQLAlchemy's (`postgresql+asyncpg://...`,
+/// with its driver's own parameters): the CLI loads into the same database ("unsupported target
+/// scheme" before), SQLite paths read as SQLAlchemy reads them.
+#[tokio::test]
+async fn sqlalchemy_urls_name_their_database() {
+    let db = fresh_db("sqlalchemy_url").await;
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let my = crate::support::mysql::fresh_db("sqlalchemy_url").await;
+    my.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let file = dir.write("t.csv", "id,name\n1,a\n2,b\n");
+    let file = file.to_str().unwrap();
+    let pg_url = db.url.replacen("postgresql://", "postgresql+asyncpg://", 1)
+        + "?prepared_statement_cache_size=0";
+    assert!(pg_url.starts_with("postgresql+asyncpg://"), "{pg_url}");
+    let my_url = my.url.replacen("mysql://", "mysql+aiomysql://", 1) + "?charset=utf8mb4";
+    for url in [&pg_url, &my_url, &"sqlite+aiosqlite:///rel.db".to_string()] {
+        let run = crate::support::barge_in(
+            Some(dir.path()),
+            &["load", file, "--table", "t"],
+            &[("DATABASE_URL", url)],
+            None,
+        );
+        assert_eq!(run.code, 0, "{url}: {}", run.all());
+        assert!(run.stdout.contains("Loaded 2 rows"), "{}", run.all());
+    }
+    assert_eq!(db.checksum("t").await.0, 2);
+    let mut c = my.conn().await;
+    let n: Option<i64> =
+        mysql_async::prelude::Queryable::query_first(&mut c, "SELECT count(*) FROM t")
+            .await
+            .unwrap();
+    assert_eq!(n, Some(2));
+    // Three slashes: relative to the working directory, as SQLAlchemy reads them.
+    assert!(dir.path().join("rel.db").exists());
+}
