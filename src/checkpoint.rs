@@ -655,10 +655,15 @@ impl ChunkMeta {
             Some(input) => format!(" of {input}"),
             None => String::new(),
         };
+        // Rows of an input without lines (Parquet, Arrow, a program's) are rows.
+        let (one, many) = match self.first_line {
+            0 => ("row", "rows"),
+            _ => ("record", "records"),
+        };
         match self.first_record == self.end_record {
-            true => format!("chunk {}, record {}{of}", self.seq, self.first_record),
+            true => format!("chunk {}, {one} {}{of}", self.seq, self.first_record),
             false => format!(
-                "chunk {}, records {}-{}{of}",
+                "chunk {}, {many} {}-{}{of}",
                 self.seq, self.first_record, self.end_record
             ),
         }
@@ -671,8 +676,7 @@ impl ChunkMeta {
     /// no longer holds every record of its range.
     pub fn place(&self, raw_rows: &[crate::chunk::RawRow], row: usize) -> Option<String> {
         if let Some(kept) = raw_rows.get(row) {
-            let p = kept.position;
-            return Some(format!("record {} (line {})", p.record, p.line));
+            return Some(kept.position.short());
         }
         if !raw_rows.is_empty() {
             return None;
@@ -682,6 +686,9 @@ impl ChunkMeta {
             return None;
         }
         let record = self.first_record + row as u64;
+        if self.first_line == 0 {
+            return Some(crate::position::Position::row(record).short());
+        }
         Some(match self.end_line.checked_sub(self.first_line) {
             Some(lines) if lines == records => {
                 format!("record {record} (line {})", self.first_line + row as u64)

@@ -8,6 +8,10 @@ use std::fmt;
 /// `line` and `record` are 1-based (the header, when present, is record 1); `byte` is the
 /// 0-based offset of the record's first byte. They differ as soon as a quoted field holds a
 /// newline, which is why all three are kept.
+///
+/// Rows that come from no text (Parquet, Arrow, a program's rows) have a number and nothing
+/// else: [`Position::row`], line 0, shown as `row N` rather than as a line and byte of a file
+/// they never had.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
     /// Offset of the record's first byte in the (decompressed) input.
@@ -18,8 +22,37 @@ pub struct Position {
     pub record: u64,
 }
 
+impl Position {
+    /// Row `n` (from 1) of an input without lines; `byte` holds the number too, so that
+    /// positions still order and skip by it.
+    pub fn row(n: u64) -> Position {
+        Position {
+            byte: n,
+            line: 0,
+            record: n,
+        }
+    }
+
+    /// Whether the record is on a line of a text (not a [`Position::row`]).
+    pub fn has_lines(&self) -> bool {
+        self.line != 0
+    }
+
+    /// `record 4 (line 5)`, or `row 4`: where a record is, without its byte offset.
+    pub fn short(&self) -> String {
+        if self.has_lines() {
+            format!("record {} (line {})", self.record, self.line)
+        } else {
+            format!("row {}", self.record)
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.has_lines() {
+            return write!(f, "row {}", self.record);
+        }
         write!(
             f,
             "record {} (line {}, byte {})",

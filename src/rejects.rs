@@ -73,7 +73,8 @@ impl Reject {
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     input: String,
-    line: u64,
+    /// `null` for a row of an input without lines (Parquet, Arrow, a program's rows).
+    line: Option<u64>,
     record: u64,
     byte: u64,
     column: Option<String>,
@@ -236,7 +237,7 @@ impl Rejects {
             }
             let entry = Entry {
                 input: self.input.clone(),
-                line: r.position.line,
+                line: r.position.has_lines().then_some(r.position.line),
                 record: r.position.record,
                 byte: r.position.byte,
                 column: r.column.clone(),

@@ -219,11 +219,7 @@ impl RowNumbers {
     /// Starts the next row's record.
     pub(crate) fn begin(&mut self, rec: &mut Record) {
         self.count += 1;
-        rec.begin(Position {
-            byte: self.count,
-            line: self.count,
-            record: self.count,
-        });
+        rec.begin(Position::row(self.count));
     }
 
     /// Ends a row's record, its fields pushed.

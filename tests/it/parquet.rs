@@ -342,6 +342,36 @@ async fn refused_parquet_rows_go_to_the_rejects_file_as_csv() {
     assert_eq!(firsts.len(), 30, "{text}");
     assert_eq!(firsts[0], "100,value 100,100,101.00", "{text}");
     assert_eq!(firsts[29], "3000,value 3000,0,3030.00", "{text}");
+    // A Parquet file has rows, not lines and bytes: each reason names its row alone.
+    let reasons = std::fs::read_to_string(dir.path().join("rejects.csv.errors.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(reasons.lines().next().unwrap()).unwrap();
+    assert_eq!(first["record"], 100, "{reasons}");
+    assert!(first["line"].is_null(), "{reasons}");
+    // Without --rejects, the refusal (the server's) and a bad value (the client's) say which row.
+    db.exec("DROP TABLE pq; DROP TABLE barge_checkpoint").await;
+    db.exec(&format!("CREATE TABLE pq ({DDL}, CHECK (n % 100 <> 0))"))
+        .await;
+    let run = crate::support::load_file(&f, &db.url, "pq", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("(chunk 0, rows 1-") && run.stderr.contains("at row 100:"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("line"), "{}", run.stderr);
+    db.exec("DROP TABLE pq; DROP TABLE barge_checkpoint").await;
+    db.exec(&format!("CREATE TABLE pq ({DDL}, CHECK (n % 100 <> 0))"))
+        .await;
+    db.exec("ALTER TABLE pq ALTER v TYPE varchar(8)").await;
+    let run = crate::support::load_file(&f, &db.url, "pq", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "pq.parquet: row 100, column \"v\": invalid value \"value 100\": expected character varying(8)"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 /// What cannot work says so before loading: a Parquet stream, one Parquet file shared by

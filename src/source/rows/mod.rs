@@ -144,11 +144,7 @@ impl RecordSource for RowStream {
             return Ok(false);
         };
         self.count += 1;
-        let position = Position {
-            byte: self.count,
-            line: self.count,
-            record: self.count,
-        };
+        let position = Position::row(self.count);
         rec.begin(position);
         let raw = if self.keep_raw {
             let mut j = value.json();
