@@ -184,18 +184,7 @@ impl RowEncoder {
             };
             match outcome {
                 Outcome::Done => {}
-                Outcome::Defer => {
-                    let typed = rec.typed_text(i);
-                    let raw = typed.as_deref().map_or(raw, str::as_bytes);
-                    pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
-                    chunk.deferred.push(Deferred {
-                        offset: chunk.data.len(),
-                        column: i,
-                        // Checked: nothing is replaced.
-                        text: String::from_utf8_lossy(&server_text(&col.ty, raw)).into_owned(),
-                        position: rec.position(),
-                    });
-                }
+                Outcome::Defer => self.defer(rec, i, raw, chunk)?,
                 Outcome::Reject(why) => {
                     let typed = rec.typed_text(i);
                     let raw = typed.as_deref().map_or(raw, str::as_bytes);
@@ -204,6 +193,24 @@ impl RowEncoder {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Leaves field `i` (`raw`) to the server: its text is kept, to be resolved and spliced
+    /// in before the chunk is sent. Out of the field loop (rare), so that the loop stays small.
+    #[cold]
+    #[inline(never)]
+    fn defer(&self, rec: &Record, i: usize, raw: &[u8], chunk: &mut Chunk) -> Result<()> {
+        let typed = rec.typed_text(i);
+        let raw = typed.as_deref().map_or(raw, str::as_bytes);
+        pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
+        chunk.deferred.push(Deferred {
+            offset: chunk.data.len(),
+            column: i,
+            // Checked: nothing is replaced.
+            text: String::from_utf8_lossy(&server_text(&self.columns[i].ty, raw)).into_owned(),
+            position: rec.position(),
+        });
         Ok(())
     }
 
