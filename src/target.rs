@@ -135,9 +135,11 @@ pub fn from_sqlalchemy(s: &str) -> Option<String> {
         "mysql" | "mariadb" => Some(format!("mysql://{}", keep_params(rest, MYSQL_PARAMS))),
         "sqlite" => {
             let path = rest.split('?').next().unwrap_or_default();
-            Some(match path.strip_prefix('/') {
-                None | Some("") => "sqlite::memory:".to_string(),
-                Some(path) => format!("sqlite://{path}"),
+            // Two slashes and a name (not SQLAlchemy's form) is the name, as barge reads it.
+            let path = path.strip_prefix('/').unwrap_or(path);
+            Some(match path {
+                "" => "sqlite::memory:".to_string(),
+                path => format!("sqlite://{path}"),
             })
         }
         _ => None,
@@ -230,6 +232,7 @@ mod tests {
             ("sqlite+pysqlite:///x.db", Some("sqlite://x.db")),
             ("sqlite+aiosqlite:////abs/x.db", Some("sqlite:///abs/x.db")),
             ("sqlite+pysqlite://", Some("sqlite::memory:")),
+            ("sqlite+pysqlite://rel.db", Some("sqlite://rel.db")),
             ("postgresql://u@h/db", None),
             ("oracle+cx_oracle://u@h/db", None),
             ("host=a+b://", None),

@@ -56,6 +56,18 @@ impl Shape {
         }
     }
 
+    /// The array of `elems`, read in this shape: an empty one has no dimensions.
+    fn parsed(self, elems: Vec<Option<Cow<'_, str>>>) -> Parsed<'_> {
+        Parsed {
+            dims: if elems.is_empty() {
+                Vec::new()
+            } else {
+                self.dims
+            },
+            elems,
+        }
+    }
+
     /// The items at `depth` are elements (`true`) or sub-arrays: the same at every depth's
     /// sub-array, or the array is not rectangular.
     fn items(&mut self, depth: usize, elements: bool) -> Option<()> {
@@ -78,14 +90,7 @@ fn from_json(text: &str, json_elements: bool) -> Option<Parsed<'_>> {
     let mut shape = Shape::default();
     let mut elems = Vec::new();
     json_level(text, json_elements, 0, &mut shape, &mut elems)?;
-    Some(Parsed {
-        dims: if elems.is_empty() {
-            Vec::new()
-        } else {
-            shape.dims
-        },
-        elems,
-    })
+    Some(shape.parsed(elems))
 }
 
 fn json_level<'a>(
@@ -147,14 +152,7 @@ fn from_literal(text: &str) -> Option<Parsed<'_>> {
     if skip_space(b, i) != b.len() {
         return None;
     }
-    Some(Parsed {
-        dims: if elems.is_empty() {
-            Vec::new()
-        } else {
-            shape.dims
-        },
-        elems,
-    })
+    Some(shape.parsed(elems))
 }
 
 fn skip_space(b: &[u8], mut i: usize) -> usize {
