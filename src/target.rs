@@ -239,8 +239,10 @@ mod tests {
         ] {
             assert_eq!(from_sqlalchemy(given).as_deref(), want, "{given}");
         }
-        let t = Target::parse("postgresql+asyncpg://alice:s3cret@db:6543/prod").unwrap();
-        assert_eq!(t.to_string(), "postgresql://alice@db:6543/prod");
+        let shown = Target::parse("postgresql+asyncpg://alice:s3cret@db:6543/prod")
+            .map(|t| t.to_string())
+            .ok();
+        assert_eq!(shown.as_deref(), Some("postgresql://alice@db:6543/prod"));
         let e = Target::parse("oracle+cx_oracle://u:s3cret@h/d").unwrap_err();
         assert!(!e.to_string().contains("s3cret"), "{e}");
     }

@@ -151,7 +151,7 @@ def _target(url: Any) -> str:
         url = os.fspath(url)
     if not isinstance(url, str):
         raise TypeError(f"the database is a URL or a SQLAlchemy engine, not {type(url).__name__}")
-    scheme, sep, rest = url.partition("://")
+    scheme, _, rest = url.partition("://")
     if scheme.lower() == "sqlite" and (rest == "" or rest.startswith("/")):
         # In Python a plain sqlite:/// URL is SQLAlchemy's too, which the library reads in its
         # dialect+driver form: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (memory).
