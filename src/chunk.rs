@@ -36,16 +36,27 @@ impl WireFormat {
 
 /// A value the client left for the server to read (see [`crate::encode::Outcome::Defer`]):
 /// the writer resolves it with one round trip per chunk and splices it in at `offset`.
+///
+/// Until then its text stands in [`Chunk::data`] where the value belongs, written as a value
+/// is (length, then bytes): kept there, a column whose every value the server reads costs no
+/// allocation per value, and no more memory than its text.
 #[derive(Clone, Debug)]
 pub struct Deferred {
-    /// Where in [`Chunk::data`] the encoded value (length and bytes) belongs.
+    /// Where in [`Chunk::data`] the value's text stands (its 4-byte length first).
     pub offset: usize,
+    /// The text's length in bytes.
+    pub len: usize,
     /// Index of the target column in the load's column list.
     pub column: usize,
-    /// The value's text.
-    pub text: String,
     /// The record it came from.
     pub position: Position,
+}
+
+impl Deferred {
+    /// The bytes of [`Chunk::data`] that the value's text takes (with its length).
+    pub fn span(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + 4 + self.len
+    }
 }
 
 /// Consecutive rows of the input, encoded and ready to send as one `COPY` in one
@@ -101,6 +112,15 @@ pub struct RawRow {
 }
 
 impl Chunk {
+    /// The text of deferred value `d`, as the encoder left it (valid UTF-8 without NUL).
+    pub fn deferred_text(&self, d: &Deferred) -> &str {
+        let bytes = self
+            .data
+            .get(d.offset + 4..d.span().end)
+            .unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
     /// Row `i`'s input position and bytes (with `--rejects`).
     pub fn raw_row(&self, i: usize) -> Option<(Position, &[u8])> {
         let row = self.raw_rows.get(i)?;
@@ -133,7 +153,7 @@ impl Chunk {
                 .map(|c| c.end - c.start)
                 .sum()
         };
-        // By position, not offset: a deferred last value of a row sits where the next row starts.
+        // By position: the rows' own values go with them.
         let gone: Vec<u64> = rows
             .iter()
             .map(|&i| self.raw_rows[i].position.byte)
@@ -185,7 +205,16 @@ impl Chunk {
 
     /// The bytes the chunk holds in memory.
     pub fn bytes(&self) -> usize {
-        self.data.capacity() + self.raw.capacity()
+        self.data.capacity()
+            + self.raw.capacity()
+            + self.deferred.capacity() * std::mem::size_of::<Deferred>()
+    }
+
+    /// The bytes its rows take so far (which a chunk is cut by): their payload, their input
+    /// (with `--rejects`) and their deferred values' records (as many as the values, when a
+    /// column's every value is the server's to read).
+    pub fn filled(&self) -> usize {
+        self.data.len() + self.raw.len() + self.deferred.len() * std::mem::size_of::<Deferred>()
     }
 }
 
@@ -220,35 +249,37 @@ mod tests {
 
     #[test]
     fn removing_rows_keeps_the_others_and_their_deferred_values() {
-        // Rows "aa", "bbb", "c" with deferred values at the end of row 0 and inside row 2.
+        // Rows "aa", "bbb", "c", each ending with a deferred value's text standing in ("x",
+        // "y", "z"), after a 2-byte header.
         let mut c = Chunk::new(0, 0);
-        c.data = b"HHaabbbc".to_vec();
+        c.data = b"HHaa\0\0\0\x01xbbb\0\0\0\x01yc\0\0\0\x01z".to_vec();
         c.raw = b"r0\nr1\nr2\n".to_vec();
-        for (i, start) in [2usize, 4, 7].into_iter().enumerate() {
+        for (i, start) in [2usize, 9, 17].into_iter().enumerate() {
             c.raw_rows.push(RawRow {
                 position: pos(i as u64 * 3),
                 raw: i * 3..i * 3 + 3,
                 data_start: start,
             });
-        }
-        c.rows = 3;
-        for (offset, at) in [(4usize, 0u64), (8, 6)] {
+            let offset = [4, 12, 18][i];
             c.deferred.push(Deferred {
                 offset,
+                len: 1,
                 column: 0,
-                text: String::new(),
-                position: pos(at),
+                position: pos(i as u64 * 3),
             });
         }
-        c.remove_rows(&[1], 8);
-        assert_eq!(c.data, b"HHaac");
+        c.rows = 3;
+        c.remove_rows(&[1], c.data.len());
+        assert_eq!(c.data, b"HHaa\0\0\0\x01xc\0\0\0\x01z");
         assert_eq!(c.rows, 2);
-        assert_eq!(
-            c.deferred.iter().map(|d| d.offset).collect::<Vec<_>>(),
-            [4, 5]
-        );
-        assert_eq!(c.raw_row(1).unwrap().1, b"r2\n");
+        let texts: Vec<(usize, &str)> = c
+            .deferred
+            .iter()
+            .map(|d| (d.offset, c.deferred_text(d)))
+            .collect();
+        assert_eq!(texts, [(4, "x"), (10, "z")]);
+        assert_eq!(c.raw_row(1).map(|r| r.1), Some(&b"r2\n"[..]));
         assert_eq!(c.row_of(pos(6)), Some(1));
-        assert_eq!(c.raw_rows[1].data_start, 4);
+        assert_eq!(c.raw_rows[1].data_start, 9);
     }
 }

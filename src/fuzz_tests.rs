@@ -44,11 +44,17 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Jsonb,
         ColumnType::Bytea,
         ColumnType::Other,
+        ColumnType::ServerBinary,
+        ColumnType::Inet,
+        ColumnType::Cidr,
+        ColumnType::Interval,
+        ColumnType::pg_array(1186, -1, false),
         ColumnType::pg_array(23, -1, false),
         ColumnType::pg_array(1700, ((6 << 16) | 2) + 4, false),
         ColumnType::pg_array(25, -1, false),
         ColumnType::pg_array(3802, -1, false),
         ColumnType::pg_array(869, -1, false),
+        ColumnType::pg_array(869, -1, false).or_server_binary(869, -1, true),
     ]
 }
 

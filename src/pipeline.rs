@@ -353,7 +353,7 @@ fn cut_if_full(
     send: &impl Fn(Chunk) -> bool,
 ) -> bool {
     let records = chunk.rows as usize + chunk.rejects.len();
-    if records < opts.chunk_rows.rows() && chunk.data.len() + chunk.raw.len() < opts.chunk_bytes {
+    if records < opts.chunk_rows.rows() && chunk.filled() < opts.chunk_bytes {
         return true;
     }
     // Room for what this chunk needed, so that a buffer grows by doubling once per load; but

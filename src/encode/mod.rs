@@ -2,9 +2,11 @@
 //! here is unit-tested on its own and benchmarked in `benches/encode.rs`.
 
 pub mod datetime;
+pub mod interval;
 pub mod json;
 pub mod jsonb_order;
 pub mod mysql;
+pub mod network;
 pub mod numeric;
 pub mod pg_array;
 pub mod pg_binary;

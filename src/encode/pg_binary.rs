@@ -5,7 +5,7 @@
 
 use super::json::{self, Json};
 use super::jsonb_order;
-use super::{datetime, numeric, pg_array, Outcome};
+use super::{datetime, interval, network, numeric, pg_array, Outcome};
 use crate::record::Typed;
 use crate::schema::ColumnType;
 
@@ -54,6 +54,11 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Json => encode_json(raw, false, out),
         ColumnType::Jsonb => encode_json(raw, true, out),
         ColumnType::Bytea => encode_bytea(raw, out),
+        ColumnType::Inet => network::encode(raw, false, out),
+        ColumnType::Cidr => network::encode(raw, true, out),
+        ColumnType::Interval => interval::encode(raw, out),
+        // Its binary form is the server's to make.
+        ColumnType::ServerBinary => Outcome::Defer,
         // Sent as text (`--mode insert`): the server reads the array, as a literal.
         ColumnType::Array { elem, .. } if elem.server_parsed() => {
             encode_text(&pg_array::server_text(raw, elem), None, "", out)

@@ -204,13 +204,18 @@ impl RowEncoder {
         let typed = rec.typed_text(i);
         let raw = typed.as_deref().map_or(raw, str::as_bytes);
         pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
+        let text = server_text(&self.columns[i].ty, raw);
+        // The text stands in for the value: one over 2 GiB is no value either.
+        let len = i32::try_from(text.len())
+            .map_err(|_| self.value_error(rec, i, raw, "longer than 2 GiB".into()))?;
         chunk.deferred.push(Deferred {
             offset: chunk.data.len(),
+            len: text.len(),
             column: i,
-            // Checked: nothing is replaced.
-            text: String::from_utf8_lossy(&server_text(&self.columns[i].ty, raw)).into_owned(),
             position: rec.position(),
         });
+        chunk.data.extend_from_slice(&len.to_be_bytes());
+        chunk.data.extend_from_slice(&text);
         Ok(())
     }
 

@@ -723,11 +723,26 @@ async fn duplicate_keys_are_set_aside_with_one_query_per_chunk() {
     dedupe_case(&db, |a, b, v| format!("{a},{b},{v}\n"), "a,b,v\n").await;
 }
 
-/// The same with a column type barge leaves to the server (so chunks go as text COPY), and
-/// the key's columns neither first nor in the key's order.
+/// The same with a column type the server parses (so chunks go as text COPY), and the key's
+/// columns neither first nor in the key's order.
 #[tokio::test]
 async fn duplicate_keys_are_set_aside_from_text_copy_chunks_too() {
     let db = fresh_db("rejects_dedupe_text").await;
+    db.exec("CREATE TABLE t (n bit(4), v int CHECK (v >= 0), b int, a int, UNIQUE (a, b))")
+        .await;
+    dedupe_case(
+        &db,
+        |a, b, v| format!("{:04b},{v},{b},{a}\n", v.rem_euclid(16)),
+        "n,v,b,a\n",
+    )
+    .await;
+}
+
+/// The same with a column whose values the server puts in binary form (each chunk's values
+/// resolved in a query, then spliced in) before the chunk is sent.
+#[tokio::test]
+async fn duplicate_keys_are_set_aside_from_chunks_with_server_resolved_values() {
+    let db = fresh_db("rejects_dedupe_resolved").await;
     db.exec("CREATE TABLE t (n inet, v int CHECK (v >= 0), b int, a int, UNIQUE (a, b))")
         .await;
     dedupe_case(
