@@ -44,7 +44,6 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Jsonb,
         ColumnType::Bytea,
         ColumnType::Other,
-        ColumnType::ServerBinary,
         ColumnType::Inet,
         ColumnType::Cidr,
         ColumnType::Interval,
@@ -54,7 +53,6 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::pg_array(25, -1, false),
         ColumnType::pg_array(3802, -1, false),
         ColumnType::pg_array(869, -1, false),
-        ColumnType::pg_array(869, -1, false).or_server_binary(869, -1, true),
     ]
 }
 

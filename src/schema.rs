@@ -8,10 +8,8 @@ use crate::ident::Dialect;
 
 /// A column type barge knows how to validate and encode on the client.
 ///
-/// A PostgreSQL type with a binary form that barge does not make itself (`inet`, `interval`,
-/// PostGIS `geometry`, pgvector `vector`) is [`ColumnType::ServerBinary`]: the server turns
-/// its values into that form. Anything else is [`ColumnType::Other`]: the load then falls back
-/// to text `COPY` and the server parses every value (barge says so once, in the log).
+/// Anything else is [`ColumnType::Other`]: the load then falls back to text `COPY` and the
+/// server parses every value (barge says so once, in the log).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ColumnType {
@@ -56,7 +54,7 @@ pub enum ColumnType {
     /// `cidr`
     Cidr,
     /// `interval` without a field restriction or precision (with one it is
-    /// [`ColumnType::ServerBinary`]: the server applies it).
+    /// [`ColumnType::Other`]: the server applies it).
     Interval,
     /// An array (`text[]`, `integer[][]`) of `elem`, whose type's OID `elem_oid` its binary
     /// form names. Of an element type barge does not encode ([`ColumnType::Other`]) it is
@@ -67,13 +65,6 @@ pub enum ColumnType {
         /// The element type's OID.
         elem_oid: u32,
     },
-    /// A PostgreSQL type barge does not encode but which has a binary form (a receive and a
-    /// send function): each value's text is turned into that form by the server, through the
-    /// type's own input function, one query per column per chunk, and spliced into the chunk.
-    /// One such column would otherwise make the server parse every column of the table from
-    /// text: `inet`, `interval`, PostGIS and pgvector columns are common in tables that are
-    /// otherwise all numbers and timestamps.
-    ServerBinary,
     /// Any other type: parsed by the server from text.
     Other,
 }
@@ -116,26 +107,6 @@ impl ColumnType {
         }
     }
 
-    /// [`ColumnType::ServerBinary`] for a type barge does not encode (`self` is
-    /// [`ColumnType::Other`], or an array of it) whose binary form the server can give:
-    /// `binary_io` says the type has a receive and a send function, `typmod` is the column's.
-    ///
-    /// `bit(n)` and `varbit(n)` stay text: their values are resolved through a cast to the
-    /// column's type, and an explicit cast pads or cuts a bit string where `COPY` refuses one
-    /// of the wrong length.
-    pub fn or_server_binary(self, oid: u32, typmod: i32, binary_io: bool) -> ColumnType {
-        match self {
-            ColumnType::Other if binary_io && !(typmod >= 0 && matches!(oid, 1560 | 1562)) => {
-                ColumnType::ServerBinary
-            }
-            ColumnType::Array { elem, elem_oid } => ColumnType::Array {
-                elem: Box::new(elem.or_server_binary(elem_oid, typmod, binary_io)),
-                elem_oid,
-            },
-            other => other,
-        }
-    }
-
     /// An array of the PostgreSQL type `elem_oid`; `typmod` is the column's, which applies to
     /// each element (`numeric(10,2)[]`).
     pub fn pg_array(elem_oid: u32, typmod: i32, elem_is_enum: bool) -> ColumnType {
@@ -145,18 +116,8 @@ impl ColumnType {
         }
     }
 
-    /// Whether each of this column's values is put in binary form by the server
-    /// ([`ColumnType::ServerBinary`], or an array of it).
-    pub fn server_binary(&self) -> bool {
-        match self {
-            ColumnType::ServerBinary => true,
-            ColumnType::Array { elem, .. } => elem.server_binary(),
-            _ => false,
-        }
-    }
-
-    /// Whether the server parses this column's values from their text as the load sends them
-    /// (no binary form is made for them before they are sent), so that a `COPY` must be text.
+    /// Whether the server parses this column's values from their text (no binary form is
+    /// made for them on the client).
     pub fn server_parsed(&self) -> bool {
         match self {
             ColumnType::Other => true,

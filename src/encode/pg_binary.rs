@@ -57,8 +57,6 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Inet => network::encode(raw, false, out),
         ColumnType::Cidr => network::encode(raw, true, out),
         ColumnType::Interval => interval::encode(raw, out),
-        // Its binary form is the server's to make.
-        ColumnType::ServerBinary => Outcome::Defer,
         // Sent as text (`--mode insert`): the server reads the array, as a literal.
         ColumnType::Array { elem, .. } if elem.server_parsed() => {
             encode_text(&pg_array::server_text(raw, elem), None, "", out)

@@ -174,11 +174,9 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         ColumnType::Json => put_bytes(out, TEXT, v),
         ColumnType::Jsonb => put_bytes(out, TEXT, &v[1..]),
         ColumnType::Bytea => put_bytes(out, BLOB, v),
-        ColumnType::Text
-        | ColumnType::Varchar(_)
-        | ColumnType::Bpchar(_)
-        | ColumnType::Other
-        | ColumnType::ServerBinary => put_bytes(out, TEXT, v),
+        ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Bpchar(_) | ColumnType::Other => {
+            put_bytes(out, TEXT, v)
+        }
         // SQLite has no arrays nor these (its columns are never read as one): the text as
         // given.
         ColumnType::Array { .. } | ColumnType::Inet | ColumnType::Cidr | ColumnType::Interval => {

@@ -738,19 +738,14 @@ async fn duplicate_keys_are_set_aside_from_text_copy_chunks_too() {
     .await;
 }
 
-/// The same with a column whose values the server puts in binary form (each chunk's values
-/// resolved in a query, then spliced in) before the chunk is sent.
+/// The same with values only the server reads (numbers with exponents): each chunk's are
+/// resolved in a query and spliced in before the chunk is sent.
 #[tokio::test]
 async fn duplicate_keys_are_set_aside_from_chunks_with_server_resolved_values() {
     let db = fresh_db("rejects_dedupe_resolved").await;
-    db.exec("CREATE TABLE t (n inet, v int CHECK (v >= 0), b int, a int, UNIQUE (a, b))")
+    db.exec("CREATE TABLE t (n numeric, v int CHECK (v >= 0), b int, a int, UNIQUE (a, b))")
         .await;
-    dedupe_case(
-        &db,
-        |a, b, v| format!("10.0.{}.1,{v},{b},{a}\n", v.rem_euclid(200)),
-        "n,v,b,a\n",
-    )
-    .await;
+    dedupe_case(&db, |a, b, v| format!("{v}e-2,{v},{b},{a}\n"), "n,v,b,a\n").await;
 }
 
 /// `csv` loaded into `db`'s table `t` with `--rejects` and `extra`, which sets rows aside

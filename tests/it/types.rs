@@ -72,20 +72,26 @@ async fn local_timestamps_use_the_session_time_zone() {
     assert_eq!(got, vec!["(\"2024-03-10 01:30:00-05\")".to_string()]);
 }
 
-/// Types barge does not encode but which have a binary form (ranges, geometric types, money,
-/// bit strings, text search vectors, XML, `"char"`, `macaddr`, arrays of them) are put in that
-/// form by the server, value by value, and the rest of the table stays binary COPY: the rows
-/// are those of the server's own CSV COPY. A value the server refuses is named as any other
-/// bad value is, and set aside with `--rejects`. Where such columns are more than a quarter of
-/// the table's, the load is text COPY, with the same rows.
+/// Types barge does not encode (ranges, geometric types, money, bit strings, text search
+/// vectors, XML, `"char"`, `macaddr`, arrays of them) make the load text COPY, which the server
+/// parses: the rows are those of its own CSV COPY, with a domain over `inet` beside them, JSON
+/// arrays written as literals. A value the server refuses is named with its line, and set
+/// aside with `--rejects`.
+///
+/// (Having the server put only such columns' values in binary form, one query per chunk, was
+/// measured to cost more than it saved on the bench rows with a range and a `macaddr`.)
 #[tokio::test]
-async fn types_the_server_encodes_keep_the_load_binary() {
-    let db = fresh_db("server_binary").await;
+async fn types_the_server_parses_fall_back_to_text_copy() {
+    let db = fresh_db("text_fallback_types").await;
     db.exec("CREATE DOMAIN ipv4 AS inet CHECK (pg_catalog.family(VALUE) = 4)")
         .await;
     let cols = "id int, addr inet, r int4range, tr tstzrange, mac macaddr, m money, p point, \
                 bits varbit, tv tsvector, x xml, ch \"char\", d4 ipv4, rs int4range[], \
                 macs macaddr[], n numeric(6,2)";
+    db.exec(&format!(
+        "CREATE TABLE t_ref ({cols}); CREATE TABLE t_barge ({cols});"
+    ))
+    .await;
     let csv = r#"id,addr,r,tr,mac,m,p,bits,tv,x,ch,d4,rs,macs,n
 1,192.168.0.1/24,"[1,5)","[2024-01-01 00:00+00,2024-02-01 00:00+00)",08:00:2b:01:02:03,$1.50,"(1,2)",1011,'a':1 'fat':2,<a>x</a>,q,10.1.2.3,"{""[1,2)"",empty}","{08:00:2b:01:02:03}",12.345
 2,::ffff:1.2.3.4,empty,empty,0800.2b01.0203,"-1,000.00","(0,0)","",a b,"",\,10.0.0.0/8,{},{},-1
@@ -104,64 +110,31 @@ async fn types_the_server_encodes_keep_the_load_binary() {
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(reference.contains("{0800.2b01.0204}"), "{reference}");
-    // 11 such columns of 15, and with 30 integer columns more, 11 of 45.
-    let filler: Vec<String> = (1..=30).map(|i| format!("f{i}")).collect();
-    let wide = |csv: &str| -> String {
-        csv.lines()
-            .enumerate()
-            .map(|(k, l)| match k {
-                0 => format!("{l},{}\n", filler.join(",")),
-                _ => format!("{l}{}\n", format!(",{k}").repeat(filler.len())),
-            })
-            .collect()
-    };
-    let wide_cols = format!("{cols}, {} int", filler.join(" int, "));
-    for (cols, csv, reference, format) in [
-        (wide_cols.as_str(), wide(csv), wide(&reference), "binary"),
-        (cols, csv.to_string(), reference.clone(), "text"),
-    ] {
-        db.exec(&format!(
-            "DROP TABLE IF EXISTS t_ref, t_barge, barge_checkpoint; \
-             CREATE TABLE t_ref ({cols}); CREATE TABLE t_barge ({cols});"
-        ))
+    db.server_copy("t_ref", "FORMAT csv, HEADER true", reference.as_bytes())
         .await;
-        db.server_copy("t_ref", "FORMAT csv, HEADER true", reference.as_bytes())
-            .await;
-        let dir = crate::support::Dir::new();
-        let file = dir.write("in.csv", &csv);
-        let run = crate::support::load_file(&file, &db.url, "t_barge", &["--json"]);
-        assert_eq!(run.code, 1, "{}", run.all());
-        // The server's reason, and where: as a bad value of the column when it is resolved,
-        // else (text COPY) as a row the server refused.
-        let place = match format {
-            "binary" => r#"in.csv: record 5 (line 5, byte "#,
-            _ => "in.csv), at record 5 (line 5): ",
-        };
-        assert!(
-            run.stderr.contains(place)
-                && (format == "text"
-                    || run
-                        .stderr
-                        .contains(r#"column "mac": invalid value "a\\\"b": "#))
-                && run
-                    .stderr
-                    .contains("invalid input syntax for type macaddr: \"a\\\"b\""),
-            "{format}: {}",
-            run.stderr
-        );
-        assert_eq!(db.checksum("t_barge").await.0, 0);
-        let rejects = dir.path().join("in.rej");
-        let args = ["--json", "--rejects", rejects.to_str().unwrap_or_default()];
-        let run = crate::support::load_file(&file, &db.url, "t_barge", &args);
-        assert_eq!(run.code, 3, "{}", run.all());
-        let v: serde_json::Value =
-            serde_json::from_str(run.stdout.trim()).expect("one JSON object");
-        assert_eq!(v["format"], format, "{v}");
-        assert_eq!(v["rows"], 3, "{v}");
-        assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
-        let set_aside = std::fs::read_to_string(&rejects).expect("the rejects file");
-        assert!(set_aside.contains("\n4,,,,\"a\\\"\"b\","), "{set_aside}");
-    }
+    let dir = crate::support::Dir::new();
+    let file = dir.write("in.csv", csv);
+    let run = crate::support::load_file(&file, &db.url, "t_barge", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("in.csv), at record 5 (line 5): ")
+            && run
+                .stderr
+                .contains("invalid input syntax for type macaddr: \"a\\\"b\""),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.checksum("t_barge").await.0, 0);
+    let rejects = dir.path().join("in.rej");
+    let args = ["--json", "--rejects", rejects.to_str().unwrap_or_default()];
+    let run = crate::support::load_file(&file, &db.url, "t_barge", &args);
+    assert_eq!(run.code, 3, "{}", run.all());
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["format"], "text", "{v}");
+    assert_eq!(v["rows"], 3, "{v}");
+    assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
+    let set_aside = std::fs::read_to_string(&rejects).expect("the rejects file");
+    assert!(set_aside.contains("\n4,,,,\"a\\\"\"b\","), "{set_aside}");
 }
 
 /// `inet`, `cidr` and `interval` values are read on the client in the forms PostgreSQL writes,
@@ -249,7 +222,11 @@ async fn addresses_and_intervals_match_server_copy() {
         .await;
         // New sessions, which take the database's setting.
         crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
-        crate::support::load_file(&file, &db.url, "t_barge", &[]).assert_ok();
+        let run = crate::support::load_file(&file, &db.url, "t_barge", &["--json"]);
+        run.assert_ok();
+        let v: serde_json::Value =
+            serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+        assert_eq!(v["format"], "binary", "{v}");
         let (count, _) = db.checksum("t_barge").await;
         assert_eq!(count, interval.len() as i64 + 1);
         if db.checksum("t_barge").await != db.checksum("t_ref").await {

@@ -50,24 +50,13 @@ pub fn insert_sql(table: &str, columns: &[Column], rows: usize) -> String {
     sql
 }
 
-/// One field of a binary COPY chunk, bound as a parameter as it is; or any text, bound in
-/// text format for the server to read with the type's input function ([`Field::text`]).
+/// One field of a binary COPY chunk, bound as a parameter as it is.
 #[derive(Debug)]
-pub(super) struct Field<'a> {
+struct Field<'a> {
     /// The value's bytes; `None` for NULL.
     bytes: Option<&'a [u8]>,
     /// Sent in text format: columns of types barge leaves to the server hold their text.
     text: bool,
-}
-
-impl<'a> Field<'a> {
-    /// `text`, sent in text format.
-    pub(super) fn text(text: &'a [u8]) -> Field<'a> {
-        Field {
-            bytes: Some(text),
-            text: true,
-        }
-    }
 }
 
 impl ToSql for Field<'_> {

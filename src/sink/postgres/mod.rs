@@ -213,43 +213,19 @@ impl Backend for PgBackend {
         match mode {
             // INSERT parameters carry other types as text, each value on its own.
             Mode::Insert => (WireFormat::Binary, "insert"),
-            Mode::Copy => {
-                let names = |pick: fn(&ColumnType) -> bool| -> String {
-                    let names: Vec<String> = columns
-                        .iter()
-                        .filter(|c| pick(&c.ty))
-                        .map(|c| format!("\"{}\" ({})", c.name, c.type_name))
-                        .collect();
-                    names.join(", ")
-                };
-                let by_server = columns.iter().filter(|c| c.ty.server_binary()).count();
-                if columns.iter().any(|c| c.ty.server_parsed()) {
-                    tracing::warn!(
-                        columns = %names(ColumnType::server_parsed),
-                        "these column types are parsed by the server: falling back to text COPY"
-                    );
-                    (WireFormat::Text, "text")
-                } else if by_server * 4 > columns.len() {
-                    // Each value the server puts in binary form costs a round trip's share on
-                    // both sides (about 0.2 us of the two cores here), which pays while it saves
-                    // the server parsing the rest of the row: 1M bench rows with an inet and
-                    // an interval column loaded in 2.35 s against 2.9 s as text COPY, but 100k
-                    // rows of 50 inet columns in 1.59 s against 0.54 s.
-                    tracing::info!(
-                        columns = %names(ColumnType::server_binary),
-                        "most of these columns' values are read by the server: text COPY"
-                    );
-                    (WireFormat::Text, "text")
-                } else {
-                    if by_server > 0 {
-                        tracing::info!(
-                            columns = %names(ColumnType::server_binary),
-                            "the server puts these columns' values in binary form, a query a chunk"
-                        );
-                    }
-                    (WireFormat::Binary, "binary")
-                }
+            Mode::Copy if columns.iter().any(|c| c.ty.server_parsed()) => {
+                let odd: Vec<String> = columns
+                    .iter()
+                    .filter(|c| c.ty.server_parsed())
+                    .map(|c| format!("\"{}\" ({})", c.name, c.type_name))
+                    .collect();
+                tracing::warn!(
+                    columns = %odd.join(", "),
+                    "these column types are parsed by the server: falling back to text COPY"
+                );
+                (WireFormat::Text, "text")
             }
+            Mode::Copy => (WireFormat::Binary, "binary"),
         }
     }
 
@@ -492,9 +468,7 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
                     a.atthasdef OR a.attidentity <> '' \
                         OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL), \
                     a.attgenerated <> '', \
-                    e.oid, e.typtype = 'e', \
-                    COALESCE(e.typreceive, bt.typreceive, t.typreceive)::oid <> 0 \
-                        AND COALESCE(e.typsend, bt.typsend, t.typsend)::oid <> 0 \
+                    e.oid, e.typtype = 'e' \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
@@ -529,8 +503,7 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
                 get::<Option<bool>>(r, 9, what)? == Some(true),
             ),
             None => ColumnType::from_pg(type_oid, typmod, is_enum),
-        }
-        .or_server_binary(type_oid, typmod, get(r, 10, what)?);
+        };
         let column = Column {
             name: get(r, 0, what)?,
             ty,
