@@ -229,6 +229,15 @@ impl Error {
                  INTO OUTFILE write), which escapes tabs and newlines with backslashes too: load \
                  such a file with --format text"
             }
+            // What spreadsheets in much of Europe export, often with `;` between fields.
+            ErrorKind::Value { value, reason, .. }
+                if has_decimal_comma(value) && names_a_number_type(reason) =>
+            {
+                "the value has a decimal comma, which no database reads as a number: export the \
+                 file with a decimal point (1.5, not 1,5), or load the column as text and \
+                 convert it in SQL (replace(col, ',', '.')::numeric); or pass --rejects FILE to \
+                 set such rows aside and load the rest"
+            }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
                 "fix the value in the file (or the table's column type) and run the load again, \
                  or pass --rejects FILE to set bad rows aside and load the rest"
@@ -603,6 +612,38 @@ impl fmt::Display for MysqlMessage<'_> {
             other => write!(f, "{other}"),
         }
     }
+}
+
+/// A number written with a decimal comma: `1,5`, `-0,25`, `1.234,5` (points grouping
+/// thousands).
+fn has_decimal_comma(value: &str) -> bool {
+    let v = value.strip_prefix('-').unwrap_or(value);
+    let Some((whole, frac)) = v.split_once(',') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(frac) && whole.split('.').all(digits)
+}
+
+/// Whether a value error's reason is about a numeric column (`expected numeric(10,2): ...`,
+/// `expected double precision: ...`, MySQL's `decimal(10,2)`).
+fn names_a_number_type(reason: &str) -> bool {
+    let ty = reason.strip_prefix("expected ").unwrap_or(reason);
+    [
+        "numeric",
+        "decimal",
+        "double",
+        "real",
+        "float",
+        "integer",
+        "bigint",
+        "smallint",
+        "int",
+        "tinyint",
+        "mediumint",
+    ]
+    .iter()
+    .any(|t| ty.starts_with(t))
 }
 
 fn quote_list(names: &[String]) -> String {

@@ -27,7 +27,7 @@ pub enum ColumnType {
     Float8,
     /// `numeric(precision, scale)`, or unconstrained `numeric` when `None`.
     Numeric(Option<(u16, i16)>),
-    /// `text` (and enums, whose binary input is their label).
+    /// `text` (and enums, whose binary input is their label, and `citext`).
     Text,
     /// `varchar(n)`; `None` when unbounded.
     Varchar(Option<u32>),
@@ -70,8 +70,9 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    /// Maps a PostgreSQL type OID and type modifier to the type barge encodes.
-    pub fn from_pg(oid: u32, typmod: i32, is_enum: bool) -> ColumnType {
+    /// Maps a PostgreSQL type OID and type modifier to the type barge encodes; `text_input`
+    /// says the type's binary input reads text (an enum's label, the `citext` extension's).
+    pub fn from_pg(oid: u32, typmod: i32, text_input: bool) -> ColumnType {
         let len = || (typmod >= 4).then(|| (typmod - 4) as u32);
         match oid {
             16 => ColumnType::Bool,
@@ -102,16 +103,16 @@ impl ColumnType {
             869 => ColumnType::Inet,
             650 => ColumnType::Cidr,
             1186 if typmod < 0 => ColumnType::Interval,
-            _ if is_enum => ColumnType::Text,
+            _ if text_input => ColumnType::Text,
             _ => ColumnType::Other,
         }
     }
 
     /// An array of the PostgreSQL type `elem_oid`; `typmod` is the column's, which applies to
     /// each element (`numeric(10,2)[]`).
-    pub fn pg_array(elem_oid: u32, typmod: i32, elem_is_enum: bool) -> ColumnType {
+    pub fn pg_array(elem_oid: u32, typmod: i32, elem_text_input: bool) -> ColumnType {
         ColumnType::Array {
-            elem: Box::new(ColumnType::from_pg(elem_oid, typmod, elem_is_enum)),
+            elem: Box::new(ColumnType::from_pg(elem_oid, typmod, elem_text_input)),
             elem_oid,
         }
     }

@@ -440,3 +440,49 @@ fn inputs_are_checked_before_any_row() {
     );
     assert!(!dir.path().join("barge.db").exists());
 }
+
+/// A `;`-separated export with decimal commas (what spreadsheets write in much of Europe): the
+/// value error says what the comma is and what to do, into numeric and double columns alike,
+/// and only there.
+#[tokio::test]
+async fn a_decimal_comma_is_named_as_such() {
+    let db = fresh_db("decimal_comma").await;
+    db.exec("CREATE TABLE t (id int, amount numeric(10,2), score float8, note text)")
+        .await;
+    for (csv, column) in [
+        ("id;amount;score;note\n1;1.234,50;2.5;x\n", "amount"),
+        ("id;amount;score;note\n1;2.5;-0,25;x\n", "score"),
+    ] {
+        let run = load_bad(&db, "eu.csv", csv, &["--delimiter", ";"]).await;
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.stderr
+                .contains(&format!("column \"{column}\": invalid value"))
+                && run.stderr.contains("hint: the value has a decimal comma")
+                && run.stderr.contains("(1.5, not 1,5)"),
+            "{}",
+            run.stderr
+        );
+    }
+    // A comma in a value of another kind is no decimal comma.
+    db.exec("CREATE TABLE d (id int, day date)").await;
+    let dir = Dir::new();
+    let f = dir.write("d.csv", "id;day\n1;1,5\n");
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap_or_default(),
+        "--into",
+        &db.url,
+        "--table",
+        "d",
+        "--delimiter",
+        ";",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("column \"day\": invalid value \"1,5\"")
+            && !run.stderr.contains("decimal comma"),
+        "{}",
+        run.stderr
+    );
+}

@@ -293,6 +293,43 @@ async fn domains_and_enums_are_encoded_by_their_base_type() {
     assert_eq!(count, 3);
 }
 
+/// `citext` (an extension type, so with an OID of its own in each database) takes text's
+/// binary form: the load stays binary COPY and stores what the server's own COPY stores, in a
+/// column, an array and a domain over it.
+#[tokio::test]
+async fn citext_columns_load_in_binary_copy() {
+    let db = fresh_db("citext").await;
+    db.exec("CREATE EXTENSION citext; CREATE DOMAIN email AS citext CHECK (VALUE LIKE '%@%')")
+        .await;
+    db.exec("CREATE TABLE t_ref (id int, c citext, cs citext[], e email); CREATE TABLE t_barge (LIKE t_ref)")
+        .await;
+    let csv =
+        "id,c,cs,e\n1,Hello,\"{A,b}\",Ann@Example.com\n2,,{},\n3,\"\",\"{\"\"x y\"\",NULL}\",b@c\n";
+    db.server_copy("t_ref", "FORMAT csv, HEADER true", csv.as_bytes())
+        .await;
+    let dir = crate::support::Dir::new();
+    let file = dir.write("in.csv", csv);
+    let run = crate::support::load_file(&file, &db.url, "t_barge", &["--json"]);
+    run.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["format"], "binary", "{v}");
+    assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
+    let found = db
+        .rows_text("SELECT id FROM t_barge WHERE c = 'HELLO' AND e = 'ann@example.COM'")
+        .await;
+    assert_eq!(found, ["(1)"]);
+    // The domain's check still holds.
+    let bad = dir.write("bad.csv", "id,c,cs,e\n4,,,nobody\n");
+    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("violates check constraint \"email_check\""),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Array columns, as the server's own CSV COPY reads their literals: quoting, escapes, NULLs,
 /// several dimensions, bounds, whitespace, and element types of every kind (an enum's, a
 /// length-limited one's, one barge leaves to the server). Encoded in binary on the client,
