@@ -410,6 +410,18 @@ impl InferredColumn {
 }
 
 impl InferredTable {
+    /// The same columns under the names `given` (in order, as `--columns` gives them), made
+    /// into column names as a header's are.
+    pub fn rename(&mut self, given: &[String]) {
+        for (c, n) in self
+            .columns
+            .iter_mut()
+            .zip(crate::ident::column_names(given))
+        {
+            c.name = n;
+        }
+    }
+
     /// The table of a typed source (Arrow), whose columns' types are known without a sample:
     /// `columns` are each one's name, type, digits before and after the point (a decimal's) and
     /// longest value (unknown: `usize::MAX`, the widest text type).

@@ -20,7 +20,7 @@ import asyncio
 import json as _json
 import os
 import threading
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from ._native import (
@@ -202,6 +202,19 @@ class _FrameRows:
         self.rows = df.itertuples(index=False, name=None)
 
 
+def _named(given: Optional[List[str]], names: List[str]) -> List[str]:
+    """The columns of data that names its own (a DataFrame, a dict of columns): ``columns=``
+    names them instead, in order, as ``--columns`` does a file's."""
+    if given is None:
+        return names
+    if len(given) != len(names):
+        raise TypeError(
+            f"columns= names {len(given)} columns, and the data has {len(names)}: "
+            + ", ".join(names)
+        )
+    return list(given)
+
+
 def _arrow(data: Any) -> Any:
     """An object with ``__arrow_c_stream__`` for a DataFrame or Arrow object, a
     :class:`_FrameRows` for a pandas DataFrame Arrow cannot type, else None."""
@@ -303,6 +316,9 @@ def load(
       RecordBatchReader, or anything with ``__arrow_c_stream__``: loaded column-wise from
       Arrow's buffers.
 
+    ``columns=`` names the data's columns in order: a file's (as ``--columns`` does), tuples'
+    values, and also a DataFrame's or a dict's, instead of their own names.
+
     Values keep their type: ``int``, ``float``, ``bool``, ``bytes``, ``Decimal``,
     ``datetime`` (aware or naive), ``date``, ``time``, ``UUID`` go into their columns without
     being written out as text; a ``str`` is the column's text form, as a CSV field is (into
@@ -372,13 +388,12 @@ def load(
         paths = [os.fspath(p) for p in paths]
         out = _native.load_files(target, paths, _options(opts), on_progress, show, _stop)
     elif isinstance(stream := _arrow(data), _FrameRows):
-        opts.pop("columns")
-        rows = stream.rows
+        names = _named(opts.pop("columns"), stream.columns)
         out = _native.load_rows(
-            target, rows, stream.columns, _options(opts), on_progress, show, _stop
+            target, stream.rows, names, _options(opts), on_progress, show, _stop
         )
     elif stream is not None:
-        opts.pop("columns")
+        # columns= names the stream's columns in order, as --columns does a file's.
         out = _native.load_arrow(target, stream, _options(opts), on_progress, show, _stop)
     elif isinstance(data, Mapping):
         # Columns by name, as a DataFrame is made from them: {"id": [1, 2], "name": [...]}.
@@ -394,7 +409,7 @@ def load(
                 "a dict of columns needs them all of one length, not "
                 + ", ".join(f"{n}: {len(v)}" for n, v in zip(names, values))
             )
-        opts.pop("columns")
+        names = _named(opts.pop("columns"), names)
         rows = zip(*values)
         out = _native.load_rows(target, rows, names, _options(opts), on_progress, show, _stop)
     elif hasattr(data, "__aiter__"):

@@ -440,3 +440,31 @@ def test_lists_load_into_array_columns_from_rows_and_every_frame(pg, table):
         "3 {}; "
         '4 {q} {7} {"2024-03-10 01:30:00+00"} {2.25,NULL}; '
         "5 {p,q} {8,9}"), got
+
+
+def test_columns_names_a_frames_columns_in_order(pg, table):
+    """``columns=`` names the columns of data that names its own (pandas, polars, pyarrow, a
+    dict of columns, a frame Arrow cannot type), in order, as ``--columns`` names a file's;
+    it was ignored. A count that does not match says so."""
+    pg.sql(f"CREATE TABLE {table} (id bigint, name text, amount numeric(12,2))")
+    names = ["id", "name", "amount"]
+    for data in [
+        pd.DataFrame({"a": [1], "b": ["pandas"], "c": [1.5]}),
+        pl.DataFrame({"a": [2], "b": ["polars"], "c": [2.5]}),
+        pa.table({"a": [3], "b": ["pyarrow"], "c": [3.5]}),
+        {"a": [4], "b": ["dict"], "c": [4.5]},
+    ]:
+        assert barge.load(pg.url, table, data, columns=names).rows == 1
+    mixed = pd.DataFrame({"a": [5, 6], "b": ["mixed", 7], "c": [5.5, 6.5]})
+    with pytest.warns(UserWarning, match="Arrow cannot type"):
+        assert barge.load(pg.url, table, mixed, columns=names).rows == 2
+    assert pg.sql(f"SELECT id, name, amount FROM {table} ORDER BY id") == (
+        "1|pandas|1.50\n2|polars|2.50\n3|pyarrow|3.50\n4|dict|4.50\n5|mixed|5.50\n6|7|6.50"
+    )
+    with pytest.raises(barge.ConfigError,
+                       match="columns= names 2 columns, and the arrow data has 3: a, b, c"):
+        barge.load(pg.url, table, pa.table({"a": [7], "b": ["x"], "c": [7]}),
+                   columns=["id", "name"])
+    with pytest.raises(TypeError, match="columns= names 2 columns, and the data has 3: a, b, c"):
+        barge.load(pg.url, table, {"a": [7], "b": ["x"], "c": [7]}, columns=["id", "name"])
+    assert pg.sql(f"SELECT count(*) FROM {table}") == "6"

@@ -667,7 +667,8 @@ impl Load {
     }
 
     /// Loads Arrow record batches (a DataFrame's, a Parquet file's, another library's through
-    /// the C stream interface), their columns mapped to the table's by name. A missing table
+    /// the C stream interface), their columns mapped to the table's by name (the names of
+    /// [`Load::columns`], in order, when given). A missing table
     /// is created as a file's is (with [`Load::create`], or into the embedded default), its
     /// columns' types from the Arrow schema's. Values are read from Arrow's buffers and keep
     /// their types (see [`crate::source::arrow`]).
@@ -679,12 +680,16 @@ impl Load {
         &self,
         reader: Box<dyn arrow_array::RecordBatchReader + Send>,
     ) -> Result<LoadReport> {
-        let (source, columns) = crate::source::arrow::ArrowSource::new(
+        let (mut source, mut columns) = crate::source::arrow::ArrowSource::new(
             reader,
             "arrow",
             self.rejects.is_some(),
             self.values_null.clone(),
         )?;
+        // Named as a file's columns are with `--columns`: in order, whatever the schema says.
+        if let Some(given) = &self.columns {
+            columns = source.rename(given)?;
+        }
         self.load_records(Box::new(source), columns, "arrow").await
     }
 

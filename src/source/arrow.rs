@@ -91,6 +91,26 @@ impl ArrowSource {
         ))
     }
 
+    /// Names the columns `given` (in order) instead of the schema's names; returns the names,
+    /// or a configuration error when there are not as many as the columns.
+    ///
+    /// # Errors
+    /// As said, naming the schema's columns.
+    pub fn rename(&mut self, given: &[String]) -> Result<Vec<String>> {
+        if given.len() != self.table.columns.len() {
+            let names: Vec<&str> = self.table.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(Error::config(format!(
+                "columns= names {} columns, and the {} data has {}: {}",
+                given.len(),
+                self.name,
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        self.table.rename(given);
+        Ok(given.to_vec())
+    }
+
     /// Numbers rows after the first `skip`, which the reader has passed over (a Parquet file
     /// opened again at the first row a resumed load needs).
     pub fn starting_at(&mut self, skip: u64) {

@@ -443,9 +443,7 @@ fn parquet_head(
             None => names,
             Some(given) if given.len() == names.len() => {
                 if let Some(t) = &mut inferred {
-                    for (c, n) in t.columns.iter_mut().zip(crate::ident::column_names(given)) {
-                        c.name = n;
-                    }
+                    t.rename(given);
                 }
                 given.clone()
             }
