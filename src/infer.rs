@@ -410,6 +410,22 @@ impl InferredColumn {
 }
 
 impl InferredTable {
+    /// The table, if it has any columns; else a configuration error: an input without a
+    /// header, rows or keys (a zero-byte export of an empty result) says nothing of what a
+    /// table made of it would hold.
+    ///
+    /// # Errors
+    /// As said, naming the input.
+    pub fn with_columns(self, input: &str) -> crate::error::Result<InferredTable> {
+        if self.columns.is_empty() {
+            return Err(crate::error::Error::config(format!(
+                "{input}: the input is empty (no header, no rows): no table can be made of it; \
+                 create the table first, or give a file with a header"
+            )));
+        }
+        Ok(self)
+    }
+
     /// The same columns under the names `given` (in order, as `--columns` gives them), made
     /// into column names as a header's are.
     pub fn rename(&mut self, given: &[String]) {
@@ -475,7 +491,11 @@ mod tests {
 
     fn table(csv: &str) -> InferredTable {
         let mut r = CsvReader::new(csv.as_bytes(), "t", CsvOptions::default());
-        let header = r.read_header(&mut Record::default()).unwrap();
+        let header = r
+            .read_header(&mut Record::default())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         infer(&mut r, Some(&header), b"", 0).unwrap()
     }
 
@@ -590,7 +610,11 @@ mod tests {
     #[test]
     fn sample_limit_is_respected() {
         let mut r = CsvReader::new("a\n1\nx\n".as_bytes(), "t", CsvOptions::default());
-        let header = r.read_header(&mut Record::default()).unwrap();
+        let header = r
+            .read_header(&mut Record::default())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let t = infer(&mut r, Some(&header), b"", 1).unwrap();
         assert_eq!(t.columns[0].ty, Inferred::Bigint);
         assert_eq!(t.sampled_rows, 1);

@@ -190,6 +190,7 @@ impl Load {
         let (table, created) = match (existing, inferred) {
             (Some(t), _) => (t, None),
             (None, Some(inferred)) => {
+                let inferred = inferred.with_columns(name)?;
                 let sql =
                     inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");

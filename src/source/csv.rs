@@ -362,16 +362,14 @@ impl<R: Read> CsvReader<R> {
         }
     }
 
-    /// Reads the header record and returns the column names.
+    /// Reads the header record and returns the column names; `None` when the input is empty
+    /// (a zero-byte export of an empty result, which `COPY ... HEADER` loads as no rows).
     ///
     /// # Errors
-    /// A CSV error when the input is empty or a name is not valid UTF-8.
-    pub fn read_header(&mut self, rec: &mut Record) -> Result<Vec<String>> {
+    /// A CSV error when a name is not valid UTF-8.
+    pub fn read_header(&mut self, rec: &mut Record) -> Result<Option<Vec<String>>> {
         if !self.read_record(rec)? {
-            return Err(Error::config(format!(
-                "{}: the input is empty: expected a header line (or use --no-header with --columns)",
-                self.input_name
-            )));
+            return Ok(None);
         }
         let mut names = Vec::with_capacity(rec.len());
         for i in 0..rec.len() {
@@ -385,7 +383,7 @@ impl<R: Read> CsvReader<R> {
             })?;
             names.push(name.to_string());
         }
-        Ok(names)
+        Ok(Some(names))
     }
 }
 

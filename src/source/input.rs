@@ -185,7 +185,8 @@ fn text_header<R: Read + Send>(
     let mut raw = None;
     if opts.csv.header {
         let mut rec = Record::default();
-        header = reader.read_header(&mut rec)?;
+        // An empty input has no header: nothing to map, no rows to load.
+        header = reader.read_header(&mut rec)?.unwrap_or_default();
         raw = Some(rec.input().to_vec()).filter(|r| !r.is_empty());
     }
     Ok((
@@ -216,7 +217,8 @@ fn csv_header<R: Read>(
     let mut raw = None;
     if reader.options().header {
         let mut rec = Record::default();
-        header = reader.read_header(&mut rec)?;
+        // An empty input has no header: nothing to map, no rows to load.
+        header = reader.read_header(&mut rec)?.unwrap_or_default();
         raw = Some(rec.input().to_vec()).filter(|r| !r.is_empty());
     }
     Ok((
@@ -609,8 +611,10 @@ pub fn infer_input(
         Some(sample_rows),
         Arc::new(AtomicU64::new(0)),
     )?;
-    head.inferred
-        .ok_or_else(|| Error::internal("no sample was read"))
+    let table = head
+        .inferred
+        .ok_or_else(|| Error::internal("no sample was read"))?;
+    table.with_columns(name)
 }
 
 /// The inputs named on a command line (or in a list), with globs that no shell expanded

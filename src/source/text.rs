@@ -75,13 +75,13 @@ impl<R: Read + Send> TextReader<R> {
         self
     }
 
-    /// Reads the header line's names (unescaped).
+    /// Reads the header line's names (unescaped); `None` when the input is empty.
     ///
     /// # Errors
-    /// An I/O error, an empty input, or a name that is not UTF-8.
-    pub fn read_header(&mut self, rec: &mut Record) -> Result<Vec<String>> {
+    /// An I/O error, or a name that is not UTF-8.
+    pub fn read_header(&mut self, rec: &mut Record) -> Result<Option<Vec<String>>> {
         if !self.read_record(rec)? {
-            return Err(self.error(rec.position, "the input is empty: no header line".into()));
+            return Ok(None);
         }
         (0..rec.len())
             .map(|i| {
@@ -93,7 +93,8 @@ impl<R: Read + Send> TextReader<R> {
                     )
                 })
             })
-            .collect()
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     /// The reader under this one (a sample's recorder, to play back).

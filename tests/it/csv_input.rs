@@ -1,7 +1,7 @@
 //! CSV reading: quoting, NULLs, encodings, headers and column mapping, identifiers.
 
 use crate::support::{
-    assert_same_as_server_copy, barge, barge_with, fresh_db, kill_midway, load_file, Dir,
+    assert_same_as_server_copy, barge, barge_in, barge_with, fresh_db, kill_midway, load_file, Dir,
 };
 
 #[tokio::test]
@@ -326,4 +326,57 @@ async fn ignore_unknown_leaves_out_the_columns_the_table_lacks() {
         "extra,id,note,v,n,more\nx,1,\"a, b\",v,notanumber,1.5\n"
     );
     assert_eq!(db.rows_text("SELECT id, v, n FROM t").await, ["(2,w,3)"]);
+}
+
+/// A zero-byte file (what an export of an empty result without a header is) loads no rows
+/// into a table that exists, as the server's own `COPY ... HEADER` does, in every text format;
+/// where a table would have to be made of it, the error says the input is empty, instead of
+/// a table without columns (PostgreSQL) or a syntax error (SQLite).
+#[tokio::test]
+async fn an_empty_file_loads_no_rows_and_makes_no_table() {
+    let db = fresh_db("empty_file").await;
+    db.exec("CREATE TABLE t (id int, name text)").await;
+    let dir = Dir::new();
+    let empty = dir.write("empty.csv", "");
+    for format in ["csv", "tsv", "text"] {
+        let run = load_file(&empty, &db.url, "t", &["--format", format, "--again"]);
+        run.assert_ok();
+        assert!(
+            run.stdout.starts_with("Loaded 0 rows into"),
+            "{}",
+            run.all()
+        );
+    }
+    assert_eq!(db.checksum("t").await.0, 0);
+    let said = "empty.csv: the input is empty (no header, no rows): no table can be made of it";
+    let runs = [
+        load_file(&empty, &db.url, "fresh", &["--create"]),
+        barge_in(
+            Some(dir.path()),
+            &["load", "empty.csv", "--format", "text"],
+            &[],
+            None,
+        ),
+        barge(&["schema", empty.to_str().unwrap_or_default()]),
+    ];
+    for run in runs {
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+    }
+    assert_eq!(
+        db.rows_text("SELECT relname FROM pg_class WHERE relname = 'fresh'")
+            .await,
+        Vec::<String>::new()
+    );
+    // Nor in the default SQLite file.
+    let tables = dir.path().join("barge.db").exists().then(|| {
+        rusqlite::Connection::open(dir.path().join("barge.db"))
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .ok()
+    });
+    assert!(matches!(tables, None | Some(Some(0))), "{tables:?}");
 }
