@@ -309,8 +309,9 @@ def load(
     * a path, a quoted glob (``"data/*.csv.gz"``) or a list of them: CSV, TSV or NDJSON,
       plain, gzip or zstd, or Parquet, as ``barge load FILE`` reads them (``table`` may be
       None: the file's name);
-    * an iterable of dicts (keys are columns; a missing key is NULL) or of tuples with
-      ``columns=[...]`` (a namedtuple names its own), or a dict of columns (``{"id": [1, 2],
+    * an iterable of dicts (keys are columns; a missing key is NULL), of tuples with
+      ``columns=[...]`` (a namedtuple names its own), or of dataclasses, pydantic models or
+      attrs classes (a column for each field), or a dict of columns (``{"id": [1, 2],
       "name": ["a", "b"]}``);
     * a pandas or polars DataFrame (or a pandas Series: one column), a pyarrow Table or
       RecordBatchReader, or anything with ``__arrow_c_stream__``: loaded column-wise from

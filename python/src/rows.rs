@@ -26,6 +26,37 @@ enum Shape {
     Dict(Vec<Py<PyString>>),
     /// Tuples or lists, in the order of the columns.
     Seq,
+    /// Objects of a class that declares its fields (dataclasses, pydantic models, attrs
+    /// classes): each column is the attribute of its name.
+    Attrs(Vec<Py<PyString>>),
+}
+
+/// The fields a row's class declares, in order, when it is a dataclass, a pydantic (v2)
+/// model or an attrs class: applications keep their records in these, and
+/// `dataclasses.asdict` for each row would copy it deeply.
+fn declared_fields(row: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
+    let py = row.py();
+    let class = row.get_type();
+    let names_of = |fields: Bound<'_, PyAny>| -> PyResult<Vec<String>> {
+        fields
+            .try_iter()?
+            .map(|f| f?.getattr("name")?.extract())
+            .collect()
+    };
+    if class.hasattr("__dataclass_fields__")? {
+        let fields = py.import("dataclasses")?.call_method1("fields", (row,))?;
+        return names_of(fields).map(Some);
+    }
+    if let Ok(fields) = class.getattr("__attrs_attrs__") {
+        return names_of(fields).map(Some);
+    }
+    if let Ok(fields) = class.getattr("model_fields") {
+        if let Ok(fields) = fields.cast::<PyDict>() {
+            let names: PyResult<Vec<String>> = fields.keys().iter().map(|k| k.extract()).collect();
+            return names.map(Some);
+        }
+    }
+    Ok(None)
 }
 
 fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Shape, Vec<String>)> {
@@ -45,6 +76,15 @@ fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Sh
             .collect();
         return Ok((Shape::Dict(keys), names));
     }
+    if let Some(fields) = declared_fields(first)? {
+        // As a dict's keys, columns= names the attributes to read.
+        let names = columns.unwrap_or(fields);
+        let keys = names
+            .iter()
+            .map(|n| PyString::intern(py, n).unbind())
+            .collect();
+        return Ok((Shape::Attrs(keys), names));
+    }
     if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() {
         let names = match columns {
             Some(c) => c,
@@ -61,7 +101,8 @@ fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Sh
         return Ok((Shape::Seq, names));
     }
     Err(PyTypeError::new_err(format!(
-        "rows must be dicts (keys = columns), or tuples with columns=[...]; the first is a {}",
+        "rows must be dicts (keys = columns), tuples with columns=[...], or dataclasses \
+         (pydantic models, attrs classes); the first is a {}",
         first.get_type().name()?
     )))
 }
@@ -103,6 +144,16 @@ fn push_row(
                 return Err(PyTypeError::new_err(format!(
                     "row {number} has key {unknown:?}, which is not among the columns {names:?}"
                 )));
+            }
+        }
+        Shape::Attrs(keys) => {
+            for (key, name) in keys.iter().zip(names) {
+                let v = row.getattr(key.bind(py)).map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "row {number} has no attribute {name:?}, as the first row has"
+                    ))
+                })?;
+                values::push(batch, &v, kinds, name).map_err(|e| at(py, e, number))?;
             }
         }
         Shape::Seq => {

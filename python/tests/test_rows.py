@@ -4,11 +4,14 @@ rejects, upserts, progress, and errors raised by the iterator itself."""
 from __future__ import annotations
 
 import collections
+import dataclasses
+import decimal
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from typing import Optional
 
 import pytest
 
@@ -54,6 +57,51 @@ def test_tuples_take_columns_and_namedtuples_name_their_own(pg, table):
         barge.load(pg.url, table, [(4, "d", 4)])
     with pytest.raises(TypeError, match='row 2 has key "nme"'):
         barge.load(pg.url, table, [{"id": 5, "name": "e"}, {"id": 6, "nme": "f"}])
+
+
+def test_dataclasses_pydantic_models_and_attrs_classes_are_rows(pg, table):
+    """Records as applications keep them load as dicts do, column by attribute: a dataclass, a
+    pydantic model, an attrs class (each value by its type; ``columns=`` picks attributes)."""
+    import attrs
+    import pydantic
+
+    make(pg, table)
+
+    @dataclasses.dataclass
+    class Event:
+        id: int
+        name: Optional[str]
+        amount: decimal.Decimal
+        note: dataclasses.InitVar[str] = "not a column"
+
+        def __post_init__(self, note):
+            pass
+
+    class Model(pydantic.BaseModel):
+        id: int
+        name: Optional[str] = None
+        amount: float
+
+    @attrs.define
+    class Record:
+        id: int
+        name: str
+        amount: str
+
+    assert barge.load(pg.url, table, [Event(1, "a", decimal.Decimal("1.25")),
+                                       Event(2, None, decimal.Decimal("2"))]).rows == 2
+    assert barge.load(pg.url, table, iter([Model(id=3, amount=3.5)])).rows == 1
+    assert barge.load(pg.url, table, [Record(4, "d", "4.75")]).rows == 1
+    assert barge.load(pg.url, table, [Record(5, "e", "5")], columns=["id", "name"]).rows == 1
+    assert pg.sql(f"SELECT id, name, amount FROM {table} ORDER BY id") == (
+        "1|a|1.25\n2||2.00\n3||3.50\n4|d|4.75\n5|e|"
+    )
+    @dataclasses.dataclass
+    class Short:
+        id: int
+
+    with pytest.raises(TypeError, match='row 2 has no attribute "name"'):
+        barge.load(pg.url, table, [Event(6, "f", decimal.Decimal(6)), Short(7)])
 
 
 def test_bad_rows_go_to_the_rejects_file_as_csv_with_their_row_numbers(pg, table, tmp_path):
