@@ -47,6 +47,8 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Inet,
         ColumnType::Cidr,
         ColumnType::Interval,
+        ColumnType::Range(Box::new(ColumnType::Int4)),
+        ColumnType::Range(Box::new(ColumnType::Timestamptz)),
         ColumnType::pg_array(1186, -1, false),
         ColumnType::pg_array(23, -1, false),
         ColumnType::pg_array(1700, ((6 << 16) | 2) + 4, false),

@@ -56,6 +56,8 @@ pub enum ColumnType {
     /// `interval` without a field restriction or precision (with one it is
     /// [`ColumnType::Other`]: the server applies it).
     Interval,
+    /// A built-in range (`int4range`, `tstzrange`, ...) of `elem` values.
+    Range(Box<ColumnType>),
     /// An array (`text[]`, `integer[][]`) of `elem`, whose type's OID `elem_oid` its binary
     /// form names. Of an element type barge does not encode ([`ColumnType::Other`]) it is
     /// parsed by the server, as that type is.
@@ -103,6 +105,12 @@ impl ColumnType {
             869 => ColumnType::Inet,
             650 => ColumnType::Cidr,
             1186 if typmod < 0 => ColumnType::Interval,
+            3904 => ColumnType::Range(Box::new(ColumnType::Int4)),
+            3926 => ColumnType::Range(Box::new(ColumnType::Int8)),
+            3906 => ColumnType::Range(Box::new(ColumnType::Numeric(None))),
+            3908 => ColumnType::Range(Box::new(ColumnType::Timestamp)),
+            3910 => ColumnType::Range(Box::new(ColumnType::Timestamptz)),
+            3912 => ColumnType::Range(Box::new(ColumnType::Date)),
             _ if text_input => ColumnType::Text,
             _ => ColumnType::Other,
         }

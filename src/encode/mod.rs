@@ -10,6 +10,7 @@ pub mod network;
 pub mod numeric;
 pub mod pg_array;
 pub mod pg_binary;
+pub mod pg_range;
 pub mod pg_text;
 pub mod row;
 pub mod sqlite;

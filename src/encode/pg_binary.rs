@@ -5,7 +5,7 @@
 
 use super::json::{self, Json};
 use super::jsonb_order;
-use super::{datetime, interval, network, numeric, pg_array, Outcome};
+use super::{datetime, interval, network, numeric, pg_array, pg_range, Outcome};
 use crate::record::Typed;
 use crate::schema::ColumnType;
 
@@ -57,6 +57,7 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Inet => network::encode(raw, false, out),
         ColumnType::Cidr => network::encode(raw, true, out),
         ColumnType::Interval => interval::encode(raw, out),
+        ColumnType::Range(elem) => pg_range::encode(elem, raw, session_utc, out),
         // Sent as text (`--mode insert`): the server reads the array, as a literal.
         ColumnType::Array { elem, .. } if elem.server_parsed() => {
             encode_text(&pg_array::server_text(raw, elem), None, "", out)

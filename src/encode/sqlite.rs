@@ -179,9 +179,11 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         }
         // SQLite has no arrays nor these (its columns are never read as one): the text as
         // given.
-        ColumnType::Array { .. } | ColumnType::Inet | ColumnType::Cidr | ColumnType::Interval => {
-            put_bytes(out, TEXT, raw)
-        }
+        ColumnType::Array { .. }
+        | ColumnType::Inet
+        | ColumnType::Cidr
+        | ColumnType::Interval
+        | ColumnType::Range(_) => put_bytes(out, TEXT, raw),
     }
     Outcome::Done
 }

@@ -72,9 +72,9 @@ async fn local_timestamps_use_the_session_time_zone() {
     assert_eq!(got, vec!["(\"2024-03-10 01:30:00-05\")".to_string()]);
 }
 
-/// Types barge does not encode (ranges, geometric types, money, bit strings, text search
-/// vectors, XML, `"char"`, `macaddr`, arrays of them) make the load text COPY, which the server
-/// parses: the rows are those of its own CSV COPY, with a domain over `inet` beside them, JSON
+/// Types barge does not encode (geometric types, money, bit strings, text search vectors, XML,
+/// `"char"`, `macaddr`, arrays of them) make the load text COPY, which the server parses: the
+/// rows are those of its own CSV COPY, with ranges and a domain over `inet` beside them, JSON
 /// arrays written as literals. A value the server refuses is named with its line, and set
 /// aside with `--rejects`.
 ///
@@ -291,6 +291,54 @@ async fn domains_and_enums_are_encoded_by_their_base_type() {
     )
     .await;
     assert_eq!(count, 3);
+}
+
+/// The built-in ranges are encoded on the client (bounds by their element's encoder, infinite
+/// and inclusive flags), and the server still puts discrete ones in canonical form: the rows
+/// are those of its own CSV COPY, forms it alone reads (quoted bounds, `infinity`) included.
+/// A range whose bounds are out of order is refused with the server's reason.
+#[tokio::test]
+async fn ranges_match_server_copy() {
+    let db = fresh_db("ranges").await;
+    let csv = r#"i4,i8,n,ts,tz,d,rs
+"[1,5)","[-9223372036854775808,9223372036854775807)","[1.5,2.25]","[2024-01-01 00:00,2024-01-02 00:00)","[2024-01-01 00:00+02,2024-01-02 00:00Z)","[2024-01-01,2024-02-01)","{""[1,2)"",empty}"
+"[1,5]","(,0]","(,)","(,2024-01-01 00:00]","[2024-01-01T00:00:00.5Z,)","(2024-01-01,2024-01-31]",{}
+empty,EMPTY,empty,empty,empty,empty,"{""(,)"",NULL}"
+" [ 3 , 4 ] ","(5,6)","[1e2,1e3)","[""2024-01-01 00:00"",infinity)","[-infinity,infinity]","[epoch,2000-01-01]","{""[\""1\"",2]""}"
+"[7,7)","[8,8]","[0,0]","[2024-01-01 00:00,2024-01-01 00:00)","[2024-01-01 00:00+00,2024-01-01 00:00+00]","[2024-02-29,2024-03-01)",
+,,,,,,
+"#;
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "i4 int4range, i8 int8range, n numrange, ts tsrange, tz tstzrange, d daterange, \
+         rs int4range[]",
+        csv.as_bytes(),
+        "FORMAT csv, HEADER true",
+        &[],
+    )
+    .await;
+    assert_eq!(count, 6);
+    let dir = crate::support::Dir::new();
+    let bad = dir.write("bad.csv", "i4\n\"[5,1)\"\n");
+    let run = crate::support::load_file(&bad, &db.url, "t_barge", &["--json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("at record 2 (line 2)")
+            && run
+                .stderr
+                .contains("range lower bound must be less than or equal to range upper bound"),
+        "{}",
+        run.stderr
+    );
+    let run = crate::support::load_file(
+        &dir.write("ok.csv", "i4\n\"[5,10)\"\n"),
+        &db.url,
+        "t_barge",
+        &["--json"],
+    );
+    run.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    assert_eq!(v["format"], "binary", "{v}");
 }
 
 /// `citext` (an extension type, so with an OID of its own in each database) takes text's

@@ -1,0 +1,176 @@
+//! PostgreSQL's built-in range types (`int4range`, `int8range`, `numrange`, `tsrange`,
+//! `tstzrange`, `daterange`), in their binary form: a flags byte, then each finite bound as
+//! its element type's binary value (`range_send`'s layout).
+//!
+//! The server still does what makes a range a range when it receives one (it puts a discrete
+//! range in canonical form, `[1,5]` as `[1,6)`, and refuses a lower bound above the upper), so
+//! the client only reads the text: `empty`, or a bracket, two bounds and a bracket, an empty
+//! bound being infinite. A bound in double quotes or with a backslash is left, with the whole
+//! value, to the server, as is a bound the element's encoder leaves to it.
+
+use super::{pg_binary, Outcome};
+use crate::schema::ColumnType;
+
+/// `range_send`'s flags.
+const EMPTY: u8 = 0x01;
+const LB_INC: u8 = 0x02;
+const UB_INC: u8 = 0x04;
+const LB_INF: u8 = 0x08;
+const UB_INF: u8 = 0x10;
+
+/// Appends the range of `elem` values read from `raw`.
+pub fn encode(elem: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8>) -> Outcome {
+    let s = super::trim_ascii(raw);
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    if s.eq_ignore_ascii_case(b"empty") {
+        out.push(EMPTY);
+        return finish(out, start);
+    }
+    let Some(parts) = parse(s) else {
+        out.truncate(start);
+        return Outcome::Defer;
+    };
+    let mut flags = 0;
+    if parts.lower_inclusive {
+        flags |= LB_INC;
+    }
+    if parts.upper_inclusive {
+        flags |= UB_INC;
+    }
+    if parts.lower.is_empty() {
+        flags |= LB_INF;
+    }
+    if parts.upper.is_empty() {
+        flags |= UB_INF;
+    }
+    out.push(flags);
+    for bound in [parts.lower, parts.upper] {
+        if bound.is_empty() {
+            continue;
+        }
+        match pg_binary::encode(elem, bound, session_utc, out) {
+            Outcome::Done => {}
+            Outcome::Defer => {
+                out.truncate(start);
+                return Outcome::Defer;
+            }
+            Outcome::Reject(why) => {
+                out.truncate(start);
+                let shown = String::from_utf8_lossy(bound);
+                return Outcome::Reject(format!("bound {shown:?}: {why}"));
+            }
+        }
+    }
+    finish(out, start)
+}
+
+/// Writes the length of the value that starts at `start` (after its 4 length bytes).
+fn finish(out: &mut [u8], start: usize) -> Outcome {
+    let len = (out.len() - start - 4) as i32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    Outcome::Done
+}
+
+/// A range's text taken apart.
+#[derive(Debug, PartialEq, Eq)]
+struct Parts<'a> {
+    lower_inclusive: bool,
+    lower: &'a [u8],
+    upper: &'a [u8],
+    upper_inclusive: bool,
+}
+
+/// `[a,b)` and the like; `None` for anything else, or a bound with quotes or backslashes (the
+/// server's to unescape).
+fn parse(s: &[u8]) -> Option<Parts<'_>> {
+    let (&open, rest) = s.split_first()?;
+    let (&close, inner) = rest.split_last()?;
+    let lower_inclusive = match open {
+        b'[' => true,
+        b'(' => false,
+        _ => return None,
+    };
+    let upper_inclusive = match close {
+        b']' => true,
+        b')' => false,
+        _ => return None,
+    };
+    if inner
+        .iter()
+        .any(|&b| matches!(b, b'"' | b'\\' | b'[' | b']' | b'(' | b')'))
+    {
+        return None;
+    }
+    let comma = inner.iter().position(|&b| b == b',')?;
+    let (lower, upper) = (&inner[..comma], &inner[comma + 1..]);
+    if upper.contains(&b',') {
+        return None;
+    }
+    Some(Parts {
+        lower_inclusive,
+        lower,
+        upper,
+        upper_inclusive,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(elem: ColumnType, raw: &str) -> (Outcome, Vec<u8>) {
+        let mut out = Vec::new();
+        let o = encode(&elem, raw.as_bytes(), true, &mut out);
+        (o, out)
+    }
+
+    #[test]
+    fn ranges_in_range_send_layout() {
+        let mut want = vec![0, 0, 0, 17, LB_INC];
+        for v in [1i32, 5] {
+            want.extend_from_slice(&4i32.to_be_bytes());
+            want.extend_from_slice(&v.to_be_bytes());
+        }
+        assert_eq!(enc(ColumnType::Int4, "[1,5)"), (Outcome::Done, want));
+        assert_eq!(
+            enc(ColumnType::Int4, " EMPTY "),
+            (Outcome::Done, vec![0, 0, 0, 1, EMPTY])
+        );
+        assert_eq!(
+            enc(ColumnType::Int8, "(,)"),
+            (Outcome::Done, vec![0, 0, 0, 1, LB_INF | UB_INF])
+        );
+        let (o, b) = enc(ColumnType::Date, "[2024-01-01,]");
+        assert_eq!(o, Outcome::Done);
+        assert_eq!(b[4], LB_INC | UB_INC | UB_INF);
+        assert_eq!(b.len(), 4 + 1 + 8);
+    }
+
+    #[test]
+    fn other_forms_are_the_servers_and_bad_bounds_are_named() {
+        for raw in [
+            "[\"1\",5)",
+            "[1,5",
+            "1,5",
+            "[1,2,3)",
+            "[1\\,2)",
+            "[infinity,)",
+            "",
+            "[]",
+        ] {
+            let elem = if raw.contains("infinity") {
+                ColumnType::Date
+            } else {
+                ColumnType::Int4
+            };
+            assert_eq!(enc(elem, raw), (Outcome::Defer, vec![]), "{raw}");
+        }
+        let (o, b) = enc(ColumnType::Int4, "[1,99999999999)");
+        assert!(
+            matches!(&o, Outcome::Reject(why) if why.starts_with("bound \"99999999999\": out of range")),
+            "{o:?}"
+        );
+        assert!(b.is_empty());
+    }
+}
