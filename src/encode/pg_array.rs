@@ -314,22 +314,15 @@ pub fn encode(
             out.extend_from_slice(&(-1i32).to_be_bytes());
             continue;
         };
-        match pg_binary::encode(elem, value.as_bytes(), session_utc, out) {
-            Outcome::Done => {}
-            Outcome::Defer => {
-                out.truncate(start);
-                return Outcome::Defer;
-            }
-            Outcome::Reject(why) => {
-                out.truncate(start);
-                let shown: String = value.chars().take(40).collect();
-                return Outcome::Reject(format!("element {} ({shown:?}): {why}", k + 1));
-            }
+        let part = pg_binary::encode_part(elem, value.as_bytes(), session_utc, out, start, || {
+            let shown: String = value.chars().take(40).collect();
+            format!("element {} ({shown:?})", k + 1)
+        });
+        if let Err(outcome) = part {
+            return outcome;
         }
     }
-    let len = (out.len() - start - 4) as i32;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    Outcome::Done
+    pg_binary::close_value(out, start)
 }
 
 /// The array in `raw` as text the server's array input reads: a JSON array written as a

@@ -141,6 +141,39 @@ pub fn encode_typed(
     Outcome::Done
 }
 
+/// Appends one part of a composite value (an array's element, a range's bound) that starts at
+/// `start` in `out` (its length's 4 bytes first). On anything but success the whole value is
+/// taken back out and the outcome returned as the value's: a rejection names the part, as
+/// `what` says it.
+pub(super) fn encode_part(
+    ty: &ColumnType,
+    raw: &[u8],
+    session_utc: bool,
+    out: &mut Vec<u8>,
+    start: usize,
+    what: impl FnOnce() -> String,
+) -> Result<(), Outcome> {
+    match encode(ty, raw, session_utc, out) {
+        Outcome::Done => Ok(()),
+        Outcome::Defer => {
+            out.truncate(start);
+            Err(Outcome::Defer)
+        }
+        Outcome::Reject(why) => {
+            out.truncate(start);
+            Err(Outcome::Reject(format!("{}: {why}", what())))
+        }
+    }
+}
+
+/// Writes the length of the composite value that starts at `start` in `out` (after the 4
+/// bytes kept for it), now that its parts are in.
+pub(super) fn close_value(out: &mut [u8], start: usize) -> Outcome {
+    let len = (out.len() - start - 4) as i32;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    Outcome::Done
+}
+
 fn put(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
     out.extend_from_slice(bytes);

@@ -25,7 +25,7 @@ pub fn encode(elem: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
     out.extend_from_slice(&[0; 4]);
     if s.eq_ignore_ascii_case(b"empty") {
         out.push(EMPTY);
-        return finish(out, start);
+        return pg_binary::close_value(out, start);
     }
     let Some(parts) = parse(s) else {
         out.truncate(start);
@@ -49,27 +49,14 @@ pub fn encode(elem: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         if bound.is_empty() {
             continue;
         }
-        match pg_binary::encode(elem, bound, session_utc, out) {
-            Outcome::Done => {}
-            Outcome::Defer => {
-                out.truncate(start);
-                return Outcome::Defer;
-            }
-            Outcome::Reject(why) => {
-                out.truncate(start);
-                let shown = String::from_utf8_lossy(bound);
-                return Outcome::Reject(format!("bound {shown:?}: {why}"));
-            }
+        let part = pg_binary::encode_part(elem, bound, session_utc, out, start, || {
+            format!("bound {:?}", String::from_utf8_lossy(bound))
+        });
+        if let Err(outcome) = part {
+            return outcome;
         }
     }
-    finish(out, start)
-}
-
-/// Writes the length of the value that starts at `start` (after its 4 length bytes).
-fn finish(out: &mut [u8], start: usize) -> Outcome {
-    let len = (out.len() - start - 4) as i32;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    Outcome::Done
+    pg_binary::close_value(out, start)
 }
 
 /// A range's text taken apart.

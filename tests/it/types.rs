@@ -222,10 +222,7 @@ async fn addresses_and_intervals_match_server_copy() {
         .await;
         // New sessions, which take the database's setting.
         crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
-        let run = crate::support::load_file(&file, &db.url, "t_barge", &["--json"]);
-        run.assert_ok();
-        let v: serde_json::Value =
-            serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+        let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
         assert_eq!(v["format"], "binary", "{v}");
         let (count, _) = db.checksum("t_barge").await;
         assert_eq!(count, interval.len() as i64 + 1);
@@ -256,9 +253,7 @@ async fn fixed_length_bit_strings_fall_back_to_text_copy() {
     .await;
     let dir = crate::support::Dir::new();
     let file = dir.write("in.csv", good);
-    let run = crate::support::load_file(&file, &db.url, "t_barge", &["--json"]);
-    run.assert_ok();
-    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
     assert_eq!(v["format"], "text", "{v}");
     assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
     let bad = dir.write("bad.csv", "id,b,tags\n3,10,{}\n");
@@ -330,14 +325,8 @@ empty,EMPTY,empty,empty,empty,empty,"{""(,)"",NULL}"
         "{}",
         run.stderr
     );
-    let run = crate::support::load_file(
-        &dir.write("ok.csv", "i4\n\"[5,10)\"\n"),
-        &db.url,
-        "t_barge",
-        &["--json"],
-    );
-    run.assert_ok();
-    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    let ok = dir.write("ok.csv", "i4\n\"[5,10)\"\n");
+    let v = crate::support::load_report(&ok, &db.url, "t_barge", &[]);
     assert_eq!(v["format"], "binary", "{v}");
 }
 
@@ -357,9 +346,7 @@ async fn citext_columns_load_in_binary_copy() {
         .await;
     let dir = crate::support::Dir::new();
     let file = dir.write("in.csv", csv);
-    let run = crate::support::load_file(&file, &db.url, "t_barge", &["--json"]);
-    run.assert_ok();
-    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
     assert_eq!(v["format"], "binary", "{v}");
     assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
     let found = db

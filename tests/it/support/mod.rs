@@ -45,6 +45,20 @@ pub fn load_file(file: &std::path::Path, url: &str, table: &str, extra: &[&str])
     barge(&args)
 }
 
+/// Loads `file` into `table` at `url` with `--json` and `extra`, which must succeed: the
+/// report it prints.
+pub fn load_report(
+    file: &std::path::Path,
+    url: &str,
+    table: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let run = load_file(file, url, table, &[&["--json"], extra].concat());
+    run.assert_ok();
+    serde_json::from_str(run.stdout.trim())
+        .unwrap_or_else(|e| panic!("the report is one JSON object ({e}): {}", run.stdout))
+}
+
 /// Starts `barge` without waiting for it (to kill it, or to run several at once), its output
 /// piped.
 pub fn spawn_barge(args: &[&str]) -> std::process::Child {
