@@ -215,10 +215,20 @@ def _named(given: Optional[List[str]], names: List[str]) -> List[str]:
     return list(given)
 
 
-def _arrow(data: Any) -> Any:
+def _arrow(data: Any, columns: Optional[List[str]] = None) -> Any:
     """An object with ``__arrow_c_stream__`` for a DataFrame or Arrow object, a
     :class:`_FrameRows` for a pandas DataFrame Arrow cannot type, else None."""
     mod = type(data).__module__
+    if mod == "numpy" and type(data).__name__ == "ndarray" and data.ndim == 2:
+        # A matrix of rows (what scikit-learn and numpy computations give): its columns, named
+        # by columns=, go as Arrow arrays, column-wise.
+        if columns is None or len(columns) != data.shape[1]:
+            raise TypeError(
+                f"a 2-D numpy array needs columns=[...] naming its {data.shape[1]} columns"
+            )
+        import pyarrow as pa
+
+        return pa.table({name: data[:, k] for k, name in enumerate(columns)})
     if mod.startswith("pandas") and type(data).__name__ == "Series":
         data = data.to_frame()  # its Arrow stream is one array, not a table of one column
     if mod.startswith("polars") and type(data).__name__ == "DataFrame":
@@ -314,8 +324,8 @@ def load(
       attrs classes (a column for each field), or a dict of columns (``{"id": [1, 2],
       "name": ["a", "b"]}``);
     * a pandas or polars DataFrame (or a pandas Series: one column), a pyarrow Table or
-      RecordBatchReader, or anything with ``__arrow_c_stream__``: loaded column-wise from
-      Arrow's buffers.
+      RecordBatchReader, anything with ``__arrow_c_stream__``, or a 2-D numpy array with
+      ``columns=``: loaded column-wise from Arrow's buffers.
 
     ``columns=`` names the data's columns in order: a file's (as ``--columns`` does), tuples'
     values, and also a DataFrame's or a dict's, instead of their own names.
@@ -388,7 +398,7 @@ def load(
         paths = [data] if isinstance(data, (str, os.PathLike)) else list(data)
         paths = [os.fspath(p) for p in paths]
         out = _native.load_files(target, paths, _options(opts), on_progress, show, _stop)
-    elif isinstance(stream := _arrow(data), _FrameRows):
+    elif isinstance(stream := _arrow(data, columns), _FrameRows):
         names = _named(opts.pop("columns"), stream.columns)
         out = _native.load_rows(
             target, stream.rows, names, _options(opts), on_progress, show, _stop

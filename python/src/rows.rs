@@ -59,6 +59,15 @@ fn declared_fields(row: &Bound<'_, PyAny>) -> PyResult<Option<Vec<String>>> {
     Ok(None)
 }
 
+/// Whether a row is a 1-D numpy array, which is read as a tuple is (a list of them, or the
+/// rows of a matrix, as numpy computations give).
+fn is_vector(row: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let class = row.get_type();
+    Ok(class.module()?.to_cow()? == "numpy"
+        && class.name()?.to_cow()? == "ndarray"
+        && row.getattr("ndim")?.extract::<usize>()? == 1)
+}
+
 fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Shape, Vec<String>)> {
     let py = first.py();
     if let Ok(d) = first.cast::<PyDict>() {
@@ -85,7 +94,7 @@ fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Sh
             .collect();
         return Ok((Shape::Attrs(keys), names));
     }
-    if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() {
+    if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() || is_vector(first)? {
         let names = match columns {
             Some(c) => c,
             // A namedtuple names its fields.

@@ -468,3 +468,20 @@ def test_columns_names_a_frames_columns_in_order(pg, table):
     with pytest.raises(TypeError, match="columns= names 2 columns, and the data has 3: a, b, c"):
         barge.load(pg.url, table, {"a": [7], "b": ["x"], "c": [7]}, columns=["id", "name"])
     assert pg.sql(f"SELECT count(*) FROM {table}") == "6"
+
+
+def test_numpy_matrices_and_vectors_load_as_rows(pg, table):
+    """A 2-D numpy array loads column-wise, its columns named by ``columns=``; 1-D arrays in an
+    iterable are rows, as tuples are."""
+    import numpy as np
+
+    pg.sql(f"CREATE TABLE {table} (id bigint, x double precision, y double precision)")
+    matrix = np.array([[1, 0.5, -2.0], [2, 1e300, np.nan]])
+    assert barge.load(pg.url, table, matrix, columns=["id", "x", "y"]).rows == 2
+    vectors = [np.array([3, 3.5, 4.0]), np.array([4, -0.0, 1.25])]
+    assert barge.load(pg.url, table, vectors, columns=["id", "x", "y"]).rows == 2
+    assert pg.sql(f"SELECT id, x, y FROM {table} ORDER BY id") == (
+        "1|0.5|-2\n2|1e+300|NaN\n3|3.5|4\n4|-0|1.25"
+    )
+    with pytest.raises(TypeError, match=r"a 2-D numpy array needs columns=\[\.\.\.\] naming its 3"):
+        barge.load(pg.url, table, matrix)
