@@ -17,6 +17,7 @@ what that library takes.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json as _json
 import os
 import threading
@@ -231,6 +232,18 @@ def _arrow(data: Any, columns: Optional[List[str]] = None) -> Any:
         return pa.table({name: data[:, k] for k, name in enumerate(columns)})
     if mod.startswith("pandas") and type(data).__name__ == "Series":
         data = data.to_frame()  # its Arrow stream is one array, not a table of one column
+    if mod.startswith("polars") and type(data).__name__ == "LazyFrame":
+        if not hasattr(data, "collect_batches"):  # polars before collect_batches
+            return _arrow(data.collect())
+        # The query runs batch by batch as the load takes them: its result need not fit in
+        # memory at once (a scan of files, filtered, loaded).
+        import pyarrow as pa
+
+        batches = (b for df in data.collect_batches() for b in pa.table(_arrow(df)).to_batches())
+        first = next(batches, None)
+        if first is None:
+            return _arrow(data.collect())  # no rows: the schema of the empty result
+        return pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
     if mod.startswith("polars") and type(data).__name__ == "DataFrame":
         import polars as pl
 
@@ -323,7 +336,8 @@ def load(
       ``columns=[...]`` (a namedtuple names its own), or of dataclasses, pydantic models or
       attrs classes (a column for each field), or a dict of columns (``{"id": [1, 2],
       "name": ["a", "b"]}``);
-    * a pandas or polars DataFrame (or a pandas Series: one column), a pyarrow Table or
+    * a pandas or polars DataFrame (or a pandas Series: one column; a polars LazyFrame,
+      computed batch by batch as they load), a pyarrow Table or
       RecordBatchReader, anything with ``__arrow_c_stream__``, or a 2-D numpy array with
       ``columns=``: loaded column-wise from Arrow's buffers.
 

@@ -485,3 +485,26 @@ def test_numpy_matrices_and_vectors_load_as_rows(pg, table):
     )
     with pytest.raises(TypeError, match=r"a 2-D numpy array needs columns=\[\.\.\.\] naming its 3"):
         barge.load(pg.url, table, matrix)
+
+
+def test_a_polars_lazyframe_loads_batch_by_batch(pg, table, tmp_path):
+    """A polars LazyFrame (a scan of files, filtered) is computed batch by batch as the load
+    takes the batches, and loads what collecting it would give; it was refused."""
+    pg.sql(f"CREATE TABLE {table} (id bigint, name text, score double precision, gone text)")
+    n = 250_000
+    pl.DataFrame({
+        "id": range(n),
+        "name": [f"n{k}" if k % 7 else None for k in range(n)],
+        "score": [k / 4 for k in range(n)],
+    }).write_parquet(tmp_path / "part.parquet")
+    lazy = (pl.scan_parquet(tmp_path / "part.parquet")
+            .filter(pl.col("id") % 3 != 0)
+            .with_columns(gone=pl.lit(None)))
+    assert barge.load(pg.url, table, lazy).rows == lazy.collect().height
+    kept = [k for k in range(n) if k % 3]
+    named = sum(1 for k in kept if k % 7)
+    assert pg.sql(f"SELECT count(*), count(name), sum(id), sum(score), count(gone) FROM {table}") == (
+        f"{len(kept)}|{named}|{sum(kept)}|{sum(k / 4 for k in kept)!r}|0"
+    )
+    # An empty result still names its columns.
+    assert barge.load(pg.url, table, lazy.filter(pl.col("id") < 0)).rows == 0
