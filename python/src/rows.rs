@@ -68,6 +68,14 @@ fn is_vector(row: &Bound<'_, PyAny>) -> PyResult<bool> {
         && row.getattr("ndim")?.extract::<usize>()? == 1)
 }
 
+/// The column names as Python strings, interned once: looked up in every row.
+fn interned(py: Python<'_>, names: &[String]) -> Vec<Py<PyString>> {
+    names
+        .iter()
+        .map(|n| PyString::intern(py, n).unbind())
+        .collect()
+}
+
 fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Shape, Vec<String>)> {
     let py = first.py();
     if let Ok(d) = first.cast::<PyDict>() {
@@ -79,20 +87,12 @@ fn shape(first: &Bound<'_, PyAny>, columns: Option<Vec<String>>) -> PyResult<(Sh
                 .map(|k| k.str().map(|s| s.to_string_lossy().into_owned()))
                 .collect::<PyResult<_>>()?,
         };
-        let keys = names
-            .iter()
-            .map(|n| PyString::intern(py, n).unbind())
-            .collect();
-        return Ok((Shape::Dict(keys), names));
+        return Ok((Shape::Dict(interned(py, &names)), names));
     }
     if let Some(fields) = declared_fields(first)? {
         // As a dict's keys, columns= names the attributes to read.
         let names = columns.unwrap_or(fields);
-        let keys = names
-            .iter()
-            .map(|n| PyString::intern(py, n).unbind())
-            .collect();
-        return Ok((Shape::Attrs(keys), names));
+        return Ok((Shape::Attrs(interned(py, &names)), names));
     }
     if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() || is_vector(first)? {
         let names = match columns {
