@@ -82,6 +82,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 fn csv_options(a: &CsvArgs) -> CsvOptions {
     CsvOptions {
         delimiter: a.delimiter.unwrap_or(b','),
+        detect_delimiter: a.delimiter.is_none(),
         header: barge::has_header(a.format, a.header, a.no_header),
         null: a.null.clone().into_bytes(),
         ..CsvOptions::default()

@@ -234,6 +234,7 @@ impl LoadOptions {
     pub fn csv(&self) -> CsvOptions {
         CsvOptions {
             delimiter: self.delimiter.unwrap_or(b','),
+            detect_delimiter: self.delimiter.is_none(),
             header: has_header(self.format, self.header, self.no_header),
             null: self.null.clone().unwrap_or_default().into_bytes(),
             ..CsvOptions::default()

@@ -164,7 +164,16 @@ impl Load {
             inferred,
             header_raw,
             compression,
+            delimiter,
         } = head;
+        if let Some(d) = delimiter {
+            tracing::info!(
+                "{name}: the fields are separated by {} (read from its first lines; --delimiter \
+                 gives another)",
+                crate::source::csv::delimiter_arg(d)
+            );
+            opts.csv.delimiter = d;
+        }
         if compression != Compression::None {
             // Progress counts the compressed bytes, which the file's size measures.
             self.progress.compressed.store(true, Ordering::Relaxed);
@@ -239,10 +248,17 @@ impl Load {
                 } else {
                     names
                 };
-                let mapping = table.map_columns(names).map_err(|e| match &guess {
-                    Some(g) => e.with_hint(guess_hint(g)),
-                    None => e,
-                })?;
+                let mapping = table
+                    .map_columns(names)
+                    .map_err(|e| match (&guess, delimiter) {
+                        (Some(g), _) => e.with_hint(guess_hint(g)),
+                        (None, Some(d)) => e.with_hint(format!(
+                            "the header was read as separated by {}, as the file's first lines \
+                         are: if its delimiter is the comma, pass --delimiter ','",
+                            crate::source::csv::delimiter_arg(d)
+                        )),
+                        (None, None) => e,
+                    })?;
                 mapping.iter().map(|&i| table.columns[i].clone()).collect()
             }
             None => table.columns.clone(),

@@ -216,6 +216,7 @@ pub fn chained(
         inferred,
         header_raw,
         compression,
+        delimiter,
     } = head;
     let first = Head {
         reader,
@@ -223,6 +224,7 @@ pub fn chained(
         inferred: None,
         header_raw: None,
         compression,
+        delimiter,
     };
     Ok(Head {
         reader: Box::new(Chained::new(first, name, then, open)),
@@ -230,6 +232,7 @@ pub fn chained(
         inferred,
         header_raw,
         compression,
+        delimiter,
     })
 }
 
@@ -249,6 +252,7 @@ mod tests {
             inferred: None,
             header_raw: None,
             compression: Compression::None,
+            delimiter: None,
         }
     }
 

@@ -35,6 +35,10 @@ pub struct CsvOptions {
     /// Keep each record's input bytes as they were ([`Record::raw`]), for a rejects file that
     /// holds bad rows exactly as the input had them.
     pub keep_raw: bool,
+    /// With the comma as `delimiter`: read the delimiter from the input's first lines instead
+    /// when they are plainly separated by `;`, a tab or `|` ([`sniff_delimiter`]). Off when
+    /// the delimiter was given.
+    pub detect_delimiter: bool,
 }
 
 impl Default for CsvOptions {
@@ -45,6 +49,7 @@ impl Default for CsvOptions {
             header: true,
             null: Vec::new(),
             keep_raw: false,
+            detect_delimiter: true,
         }
     }
 }
@@ -404,6 +409,52 @@ pub fn other_delimiter(names: &[String], delimiter: u8) -> Option<u8> {
         .map(|(_, d)| d)
 }
 
+/// What [`sniff_delimiter`] reads of an input: enough lines to see that their field counts
+/// agree, little enough to cost nothing.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// The delimiter a CSV input uses when it is not the comma, read from its first bytes
+/// (`head`; `whole`: they are the whole input): its first record holds no comma as a
+/// delimiter, and read with `;`, a tab or `|` it has at least two fields, and every record in
+/// `head` has as many. Exports from spreadsheets in most of Europe are separated by `;`
+/// (their decimal separator is the comma), and a user should not have to say so; a
+/// one-column file whose header holds such a character and whose rows agree with it is far
+/// rarer, and `--delimiter ,` reads it. `None`: the comma (or nothing better).
+pub fn sniff_delimiter(head: &[u8], whole: bool, opts: &CsvOptions) -> Option<u8> {
+    let counts = |delimiter: u8| -> Vec<usize> {
+        let opts = CsvOptions {
+            delimiter,
+            header: false,
+            keep_raw: false,
+            ..opts.clone()
+        };
+        let mut r = CsvReader::new(head, "", opts);
+        let mut rec = Record::default();
+        let mut counts = Vec::new();
+        // A record cut off by the end of `head` may end in an open quote: counts stop there.
+        while let Ok(true) = r.read_record(&mut rec) {
+            counts.push(rec.len());
+        }
+        if !whole && counts.len() > 1 {
+            // The last record may be cut off by the end of `head`.
+            counts.pop();
+        }
+        counts
+    };
+    if counts(b',').first() != Some(&1) {
+        return None;
+    }
+    [b';', b'\t', b'|']
+        .into_iter()
+        .filter_map(|d| {
+            let c = counts(d);
+            let k = *c.first()?;
+            (k >= 2 && c.iter().all(|&n| n == k)).then_some((k, d))
+        })
+        .max_by_key(|&(k, _)| k)
+        .map(|(_, d)| d)
+}
+
 /// How to write a delimiter on the command line.
 pub fn delimiter_arg(d: u8) -> String {
     match d {
@@ -667,6 +718,29 @@ mod tests {
         );
         assert_eq!(delimiter_arg(b'\t'), "tab");
         assert_eq!(delimiter_arg(b';'), "';'");
+    }
+
+    #[test]
+    fn a_delimiter_other_than_the_comma_is_read_from_the_first_lines() {
+        let sniff = |s: &str, whole| sniff_delimiter(s.as_bytes(), whole, &CsvOptions::default());
+        // Decimal commas in the rows do not matter: the header has no comma.
+        assert_eq!(sniff("id;amount\n1;2,50\n2;3\n", true), Some(b';'));
+        assert_eq!(sniff("id\tname\n1\tx\n", true), Some(b'\t'));
+        assert_eq!(sniff("a|b|c\n1|2|3\n", true), Some(b'|'));
+        // A quoted field may hold the delimiter, and a record may span lines.
+        assert_eq!(sniff("a;b\n\"x;y\";\"1\n2\"\n", true), Some(b';'));
+        // The header alone decides when there is nothing else.
+        assert_eq!(sniff("a;b", true), Some(b';'));
+        // Comma-separated, one column, or rows that disagree: the comma stays.
+        assert_eq!(sniff("a,b\n1;2,3\n", true), None);
+        assert_eq!(sniff("amount\n1;2\n", true), None);
+        assert_eq!(sniff("a;b\n1\n2;3\n", true), None);
+        assert_eq!(sniff("", true), None);
+        // More fields win: `;` splits this header in three, `|` in two.
+        assert_eq!(sniff("a;b;c|d\n1;2;3|4\n", true), Some(b';'));
+        // A cut-off last record is not counted, unless it is the input's end.
+        assert_eq!(sniff("a;b\n1;2\n3", false), Some(b';'));
+        assert_eq!(sniff("a;b\n1;2\n3", true), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use super::csv::{CsvOptions, CsvReader};
+use super::csv::{CsvOptions, CsvReader, SNIFF_BYTES};
 use super::decompress::{self, Compression};
 use super::format::Format;
 use super::ndjson::{self, NdjsonReader};
@@ -65,6 +65,10 @@ pub struct Head {
     pub header_raw: Option<Vec<u8>>,
     /// What the input was compressed with.
     pub compression: Compression,
+    /// The delimiter read from a CSV input's first lines, when it is not the comma
+    /// ([`super::csv::sniff_delimiter`]): the reader uses it, and so must any reader of the
+    /// same input opened later (a resumed load's).
+    pub delimiter: Option<u8>,
 }
 
 fn io(name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -101,6 +105,14 @@ fn layers(
         None => r,
     };
     Ok((r, kind))
+}
+
+/// Up to `n` bytes from the start of `r`, and whether they are all of it.
+fn peek(r: &mut dyn Read, n: usize) -> std::io::Result<(Vec<u8>, bool)> {
+    let mut head = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut head)?;
+    let whole = head.len() < n;
+    Ok((head, whole))
 }
 
 fn open_file(p: &Path) -> Result<Box<dyn Read + Send>> {
@@ -281,7 +293,17 @@ pub fn read_head(
     };
     match opts.format {
         Format::Csv | Format::Tsv => {
-            let csv = csv_options(opts);
+            let mut csv = csv_options(opts);
+            let mut first = first;
+            let mut delimiter = None;
+            if opts.format == Format::Csv && csv.detect_delimiter && csv.delimiter == b',' {
+                let (head, whole) = peek(&mut first, SNIFF_BYTES).map_err(io(name))?;
+                delimiter = super::csv::sniff_delimiter(&head, whole, &csv);
+                first = Box::new(Cursor::new(head).chain(first));
+                if let Some(d) = delimiter {
+                    csv.delimiter = d;
+                }
+            }
             let (rdr, inferred) = match sample_rows {
                 None => (reopen(first)?, None),
                 Some(n) => {
@@ -304,6 +326,7 @@ pub fn read_head(
                 inferred,
                 header_raw,
                 compression,
+                delimiter,
             })
         }
         Format::Ndjson => {
@@ -342,6 +365,7 @@ pub fn read_head(
                 inferred,
                 header_raw: None,
                 compression,
+                delimiter: None,
             })
         }
         Format::Text => {
@@ -374,6 +398,7 @@ pub fn read_head(
                 inferred,
                 header_raw,
                 compression,
+                delimiter: None,
             })
         }
         // Taken above, before a file is opened as text.
@@ -414,6 +439,7 @@ fn program_head(
         inferred,
         header_raw,
         compression: Compression::None,
+        delimiter: None,
     })
 }
 
@@ -465,6 +491,7 @@ fn parquet_head(
             inferred,
             header_raw,
             compression: Compression::None,
+            delimiter: None,
         })
     }
     #[cfg(not(feature = "parquet"))]

@@ -380,3 +380,71 @@ async fn an_empty_file_loads_no_rows_and_makes_no_table() {
     });
     assert!(matches!(tables, None | Some(Some(0))), "{tables:?}");
 }
+
+/// A semicolon-separated export (what spreadsheets write where the comma is the decimal
+/// separator) loads without `--delimiter`: barge reads the delimiter from the first lines,
+/// quoted fields holding `;` and line breaks included, and stores what the server's own COPY
+/// with `DELIMITER ';'` stores; from a file and from standard input, into an existing table and
+/// into one made from the file (whose columns are the header's). `-v` says what it read.
+#[tokio::test]
+async fn a_semicolon_separated_file_is_read_as_such() {
+    let db = fresh_db("semicolons").await;
+    let csv =
+        b"id;name;amount;note\n1;\"a;b\";2.50;\"two\nlines\"\n2;c;;plain\n3;\"\";-1;\"x,y\"\n";
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "id int, name text, amount numeric, note text",
+        csv,
+        "FORMAT csv, HEADER true, DELIMITER ';'",
+        &[],
+    )
+    .await;
+    assert_eq!(count, 3);
+    let want = db.checksum("t_ref").await;
+
+    let dir = Dir::new();
+    let file = dir.write("eu.csv", csv);
+    db.exec("CREATE TABLE from_stdin (LIKE t_ref)").await;
+    let run = barge_in(
+        None,
+        &[
+            "load",
+            "-",
+            "--into",
+            &db.url,
+            "--table",
+            "from_stdin",
+            "-v",
+        ],
+        &[],
+        Some(csv),
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("-: the fields are separated by ';' (read from its first lines"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.checksum("from_stdin").await, want);
+
+    load_file(&file, &db.url, "made", &["--create"]).assert_ok();
+    assert_eq!(
+        db.rows_text(
+            "SELECT column_name || ' ' || data_type FROM information_schema.columns \
+             WHERE table_name = 'made' ORDER BY ordinal_position"
+        )
+        .await,
+        vec![
+            "(\"id bigint\")",
+            "(\"name text\")",
+            "(\"amount numeric\")",
+            "(\"note text\")"
+        ]
+    );
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM (SELECT * FROM t_ref EXCEPT ALL SELECT * FROM made) d")
+            .await,
+        vec!["(0)"]
+    );
+}
