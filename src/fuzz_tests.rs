@@ -46,6 +46,8 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Other,
         ColumnType::Inet,
         ColumnType::Cidr,
+        ColumnType::Macaddr,
+        ColumnType::Macaddr8,
         ColumnType::Interval,
         ColumnType::Range(Box::new(ColumnType::Int4)),
         ColumnType::Range(Box::new(ColumnType::Timestamptz)),

@@ -53,6 +53,10 @@ pub enum ColumnType {
     Inet,
     /// `cidr`
     Cidr,
+    /// `macaddr`
+    Macaddr,
+    /// `macaddr8`
+    Macaddr8,
     /// `interval` without a field restriction or precision (with one it is
     /// [`ColumnType::Other`]: the server applies it).
     Interval,
@@ -104,6 +108,8 @@ impl ColumnType {
             17 => ColumnType::Bytea,
             869 => ColumnType::Inet,
             650 => ColumnType::Cidr,
+            829 => ColumnType::Macaddr,
+            774 => ColumnType::Macaddr8,
             1186 if typmod < 0 => ColumnType::Interval,
             3904 => ColumnType::Range(Box::new(ColumnType::Int4)),
             3926 => ColumnType::Range(Box::new(ColumnType::Int8)),

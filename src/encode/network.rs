@@ -1,10 +1,13 @@
-//! PostgreSQL's `inet` and `cidr`, in their binary form: family, mask bits, whether it is a
-//! `cidr`, address length, address bytes (`inet_send`'s layout).
+//! PostgreSQL's network address types in their binary form: `inet` and `cidr` (family, mask
+//! bits, whether it is a `cidr`, address length, address bytes: `inet_send`'s layout), and
+//! `macaddr`/`macaddr8` (the 6 or 8 bytes).
 //!
 //! The client reads the forms the standard library parses (a dotted quad, any IPv6 text), each
 //! with an optional `/bits`; the server's input also reads older, abbreviated IPv4 forms
-//! (`10.1/16`), and gives a `cidr` without bits a class-based mask. Those, and anything else,
-//! are left to the server, whose input is the oracle.
+//! (`10.1/16`), and gives a `cidr` without bits a class-based mask. Of MAC addresses it reads
+//! the two-digit groups separated by `:` or `-`, and the bare hex digits, which is what
+//! exports hold; the server also reads one-digit groups, dotted and half-split forms. Those,
+//! and anything else, are left to the server, whose input is the oracle.
 
 use std::net::IpAddr;
 
@@ -58,6 +61,53 @@ pub fn encode(raw: &[u8], cidr: bool, out: &mut Vec<u8>) -> Outcome {
     out.extend_from_slice(&[family, bits as u8, u8::from(cidr), bytes.len() as u8]);
     out.extend_from_slice(bytes);
     Outcome::Done
+}
+
+/// Appends a `macaddr` (`eight` false: 6 bytes) or `macaddr8` (8 bytes; a 6-byte address
+/// becomes its modified EUI-64 form with `FF:FE` in the middle, as the server makes it) read
+/// from `raw`.
+pub fn encode_mac(raw: &[u8], eight: bool, out: &mut Vec<u8>) -> Outcome {
+    let mut bytes = [0u8; 8];
+    let n = match mac_bytes(raw, &mut bytes) {
+        Some(8) if eight => 8,
+        Some(6) if eight => {
+            bytes.copy_within(3..6, 5);
+            bytes[3] = 0xff;
+            bytes[4] = 0xfe;
+            8
+        }
+        Some(6) => 6,
+        // Too long for a macaddr, or a form the client does not read: the server's message.
+        _ => return Outcome::Defer,
+    };
+    out.extend_from_slice(&(n as i32).to_be_bytes());
+    out.extend_from_slice(&bytes[..n]);
+    Outcome::Done
+}
+
+/// The bytes of a MAC address written as two-digit hex groups all separated by `:` or all by
+/// `-`, or as bare hex digits; 6 or 8 of them, into `bytes`. Their count, or `None`.
+fn mac_bytes(raw: &[u8], bytes: &mut [u8; 8]) -> Option<usize> {
+    let sep = raw.get(2).copied().filter(|&b| b == b':' || b == b'-');
+    let (stride, n) = match sep {
+        Some(_) if (raw.len() + 1).is_multiple_of(3) => (3, (raw.len() + 1) / 3),
+        None if raw.len().is_multiple_of(2) => (2, raw.len() / 2),
+        _ => return None,
+    };
+    if n != 6 && n != 8 {
+        return None;
+    }
+    for (i, byte) in bytes.iter_mut().take(n).enumerate() {
+        let at = i * stride;
+        if let Some(sep) = sep {
+            if i > 0 && raw[at - 1] != sep {
+                return None;
+            }
+        }
+        let hex = |b: u8| (b as char).to_digit(16);
+        *byte = (hex(raw[at])? * 16 + hex(raw[at + 1])?) as u8;
+    }
+    Some(n)
 }
 
 /// Decimal digits without a sign or a leading zero (but `0`), as a mask length is written.
@@ -126,6 +176,53 @@ mod tests {
             ("x", false),
         ] {
             assert_eq!(enc(raw, cidr).0, Outcome::Defer, "{raw}");
+        }
+    }
+
+    fn mac(raw: &str, eight: bool) -> (Outcome, Vec<u8>) {
+        let mut out = Vec::new();
+        let o = encode_mac(raw.as_bytes(), eight, &mut out);
+        (o, out)
+    }
+
+    #[test]
+    fn mac_addresses_in_macaddr_send_layout() {
+        let six = vec![0, 0, 0, 6, 0x08, 0x00, 0x2b, 0x01, 0x02, 0x0a];
+        for raw in ["08:00:2b:01:02:0a", "08-00-2B-01-02-0A", "08002b01020A"] {
+            assert_eq!(mac(raw, false), (Outcome::Done, six.clone()), "{raw}");
+        }
+        let eui = vec![0, 0, 0, 8, 0x08, 0x00, 0x2b, 0xff, 0xfe, 0x01, 0x02, 0x0a];
+        assert_eq!(mac("08:00:2b:01:02:0a", true), (Outcome::Done, eui));
+        let eight = vec![0, 0, 0, 8, 0x08, 0x00, 0x2b, 0x01, 0x02, 0x03, 0x04, 0x05];
+        for raw in [
+            "08:00:2b:01:02:03:04:05",
+            "08-00-2b-01-02-03-04-05",
+            "08002b0102030405",
+        ] {
+            assert_eq!(mac(raw, true), (Outcome::Done, eight.clone()), "{raw}");
+        }
+    }
+
+    #[test]
+    fn other_mac_forms_and_bad_values_are_the_servers() {
+        for (raw, eight) in [
+            ("08:00:2b:01:02:03:04:05", false),
+            ("08:00:2b:01:02", false),
+            ("08:00:2b-01:02:03", false),
+            ("8:0:2b:1:2:3", false),
+            ("0800.2b01.0203", false),
+            ("08002b:010203", false),
+            ("08002b-010203", false),
+            ("08:00:2b:01:02:0g", false),
+            ("08:00:2b:01:02:03 ", false),
+            (" 08:00:2b:01:02:03", false),
+            ("+8:00:2b:01:02:03", false),
+            ("08002b01020", false),
+            ("", false),
+            ("08:00:2b:01:02:03:04", true),
+            ("0800.2b01.0203.0405", true),
+        ] {
+            assert_eq!(mac(raw, eight).0, Outcome::Defer, "{raw}");
         }
     }
 

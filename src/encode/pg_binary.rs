@@ -56,6 +56,8 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Bytea => encode_bytea(raw, out),
         ColumnType::Inet => network::encode(raw, false, out),
         ColumnType::Cidr => network::encode(raw, true, out),
+        ColumnType::Macaddr => network::encode_mac(raw, false, out),
+        ColumnType::Macaddr8 => network::encode_mac(raw, true, out),
         ColumnType::Interval => interval::encode(raw, out),
         ColumnType::Range(elem) => pg_range::encode(elem, raw, session_utc, out),
         // Sent as text (`--mode insert`): the server reads the array, as a literal.

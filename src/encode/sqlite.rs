@@ -182,6 +182,8 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         ColumnType::Array { .. }
         | ColumnType::Inet
         | ColumnType::Cidr
+        | ColumnType::Macaddr
+        | ColumnType::Macaddr8
         | ColumnType::Interval
         | ColumnType::Range(_) => put_bytes(out, TEXT, raw),
     }

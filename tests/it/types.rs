@@ -235,6 +235,43 @@ async fn addresses_and_intervals_match_server_copy() {
     }
 }
 
+/// `macaddr` and `macaddr8` values are read on the client in the forms exports hold (two-digit
+/// groups by `:` or `-`, bare hex; a 6-byte address into `macaddr8` in its EUI-64 form), the
+/// server's other forms are left to it: the rows are those of its own CSV COPY, and the load
+/// stays binary. A bad address is refused with the server's reason.
+#[tokio::test]
+async fn mac_addresses_match_server_copy() {
+    let db = fresh_db("macaddr").await;
+    let csv = "m,m8,ma\n\
+               08:00:2b:01:02:03,08:00:2b:01:02:03:04:05,\"{08:00:2b:01:02:03,NULL}\"\n\
+               08-00-2B-01-02-0A,08:00:2b:01:02:03,{}\n\
+               08002b01020a,08002b0102030405,{0800.2b01.0203}\n\
+               0800.2b01.0203,0800.2b01.0203.0405,\n\
+               8:0:2b:1:2:3,08002b:010203,\n\
+               08002b-010203, 08:00:2b:01:02:03 ,\n\
+               ,,\n";
+    let dir = crate::support::Dir::new();
+    let file = dir.write("in.csv", csv);
+    db.exec("CREATE TABLE t_ref (m macaddr, m8 macaddr8, ma macaddr[]); CREATE TABLE t_barge (LIKE t_ref)")
+        .await;
+    crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
+    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
+    assert_eq!(v["format"], "binary", "{v}");
+    assert_eq!(v["rows"], 7, "{v}");
+    let want = db.checksum("t_ref").await;
+    assert_eq!(want.0, 7);
+    assert_eq!(db.checksum("t_barge").await, want);
+    let bad = dir.write("bad.csv", "m,m8,ma\n08:00:2b:01:02,,\n");
+    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("invalid input syntax for type macaddr: \"08:00:2b:01:02\""),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `bit(n)` keeps the text COPY: the server's cast to `bit(n)` pads or cuts a bit string, where
 /// `COPY` refuses one of the wrong length, as barge must too.
 #[tokio::test]
