@@ -263,8 +263,9 @@ fn push_datetime(batch: &mut RowBatch, v: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
-/// A dict, list or tuple as JSON: numbers, strings, booleans and None as themselves, dates and
-/// times as ISO text, Decimals as numbers, UUIDs as strings.
+/// A dict, list or tuple as JSON: numbers, strings, booleans and None as themselves (NaN and
+/// the infinities as strings), dates and times as ISO text, Decimals as numbers, UUIDs as
+/// strings.
 fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
     if depth > 200 {
         return Err(PyTypeError::new_err(
@@ -279,13 +280,20 @@ fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) ->
     } else if v.is_instance_of::<PyInt>() {
         out.extend_from_slice(v.str()?.to_cow()?.as_bytes());
     } else if let Ok(f) = v.cast::<PyFloat>() {
+        // NaN and the infinities have no JSON number: written as the strings PostgreSQL's
+        // own `to_json` writes for them, which a float array column reads as the floats.
         let x = f.value();
-        if !x.is_finite() {
-            return Err(PyTypeError::new_err(format!(
-                "{x} has no JSON form (JSON numbers are finite)"
-            )));
+        if x.is_nan() {
+            out.extend_from_slice(b"\"NaN\"");
+        } else if x.is_infinite() {
+            out.extend_from_slice(if x > 0.0 {
+                b"\"Infinity\""
+            } else {
+                b"\"-Infinity\""
+            });
+        } else {
+            out.extend_from_slice(v.repr()?.to_cow()?.as_bytes());
         }
-        out.extend_from_slice(v.repr()?.to_cow()?.as_bytes());
     } else if let Ok(s) = v.cast::<PyString>() {
         string(&s.to_cow()?, out);
     } else if let Ok(d) = v.cast::<PyDict>() {
@@ -313,7 +321,15 @@ fn json(v: &Bound<'_, PyAny>, kinds: &Kinds, out: &mut Vec<u8>, depth: usize) ->
         }
         out.push(b']');
     } else if v.is_instance(kinds.decimal.bind(py))? {
-        out.extend_from_slice(v.str()?.to_cow()?.as_bytes());
+        if v.call_method0("is_finite")?.is_truthy()? {
+            out.extend_from_slice(v.str()?.to_cow()?.as_bytes());
+        } else if v.call_method0("is_nan")?.is_truthy()? {
+            // A quiet or signalling NaN: numeric and float both read "NaN".
+            out.extend_from_slice(b"\"NaN\"");
+        } else {
+            // "Infinity" or "-Infinity", as a string (as a float's infinity above).
+            string(&v.str()?.to_cow()?, out);
+        }
     } else if v.is_instance(kinds.datetime.bind(py))?
         || v.is_instance(kinds.date.bind(py))?
         || v.is_instance(kinds.time.bind(py))?

@@ -508,3 +508,38 @@ def test_a_polars_lazyframe_loads_batch_by_batch(pg, table, tmp_path):
     )
     # An empty result still names its columns.
     assert barge.load(pg.url, table, lazy.filter(pl.col("id") < 0)).rows == 0
+
+
+def test_nan_and_infinity_inside_lists_stay_what_they_are(pg, table):
+    """NaN and the infinities inside a list: JSON has no number for them, and they went as
+    null (Arrow data, silently: a float8[] stored NULL) or were refused (Python lists). They
+    load as themselves into float and numeric arrays, and into jsonb as the strings
+    PostgreSQL's own to_jsonb makes of them (but a pandas NaN, which pandas means as missing)."""
+    pg.sql(f"CREATE TABLE {table} (id int, f float8[], r real[], n numeric[], doc jsonb)")
+    nan, inf = float("nan"), float("inf")
+    values = [1.5, nan, inf, -inf, None]
+    barge.load(pg.url, table, [
+        {"id": 1, "f": values, "r": values, "n": [Decimal("NaN"), Decimal("-Infinity"),
+                                                  Decimal("2.5")], "doc": {"x": [nan, -inf]}},
+    ])
+    barge.load(pg.url, table, pa.table({
+        "id": [2],
+        "f": pa.array([values], pa.list_(pa.float64())),
+        "r": pa.array([values], pa.list_(pa.float32())),
+        "n": pa.array([[nan, 0.1]], pa.list_(pa.float32())),
+        "doc": pa.array([{"x": [nan, -inf]}], pa.struct([("x", pa.list_(pa.float64()))])),
+    }))
+    # pandas' NaN is its missing value, in lists as in columns (pyarrow's from_pandas).
+    barge.load(pg.url, table, pd.DataFrame({"id": [3], "f": [[nan, inf, 2.0]], "doc": [[inf]]}))
+    barge.load(pg.url, table, pl.DataFrame({"id": [4], "f": [[-inf, 3.0]]}))
+    got = pg.sql(f"SELECT string_agg(concat_ws(' ', id, f, r, n, doc), '; ' ORDER BY id) "
+                 f"FROM {table}")
+    assert got == (
+        '1 {1.5,NaN,Infinity,-Infinity,NULL} {1.5,NaN,Infinity,-Infinity,NULL} '
+        '{NaN,-Infinity,2.5} {"x": ["NaN", "-Infinity"]}; '
+        '2 {1.5,NaN,Infinity,-Infinity,NULL} {1.5,NaN,Infinity,-Infinity,NULL} {NaN,0.1} '
+        '{"x": ["NaN", "-Infinity"]}; '
+        '3 {NULL,Infinity,2} ["Infinity"]; '
+        "4 {-Infinity,3}"), got
+    # What the server itself makes of the same floats in JSON.
+    assert pg.sql("SELECT to_jsonb(ARRAY['NaN'::float8, '-Infinity'])") == '["NaN", "-Infinity"]'

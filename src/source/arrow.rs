@@ -310,12 +310,14 @@ fn is_nested(ty: &DataType) -> bool {
 }
 
 /// Each value of a nested column as its JSON text, once per batch (`arrow-json` writes it:
-/// a struct as an object with its null fields named, a map as an object, binary as hex, a
-/// float that JSON cannot hold as null).
+/// a struct as an object with its null fields named, a map as an object, binary as hex; a
+/// float that JSON cannot hold as PostgreSQL's `to_json` writes it: [`NonFinite`]).
 fn json_texts(a: &ArrayRef, name: &str) -> std::result::Result<ArrayRef, String> {
     use arrow_json::writer::{make_encoder, EncoderOptions};
     let field = std::sync::Arc::new(arrow_schema::Field::new(name, a.data_type().clone(), true));
-    let options = EncoderOptions::default().with_explicit_nulls(true);
+    let options = EncoderOptions::default()
+        .with_explicit_nulls(true)
+        .with_encoder_factory(std::sync::Arc::new(NonFinite));
     let mut encoder = make_encoder(&field, a.as_ref(), &options).map_err(|e| e.to_string())?;
     let mut texts = arrow_array::builder::StringBuilder::with_capacity(a.len(), a.len() * 16);
     let mut buf = Vec::new();
@@ -330,6 +332,80 @@ fn json_texts(a: &ArrayRef, name: &str) -> std::result::Result<ArrayRef, String>
         texts.append_value(text);
     }
     Ok(std::sync::Arc::new(texts.finish()))
+}
+
+/// Writes the floats of a list (or struct, or map) as arrow-json does, except NaN and the
+/// infinities, which JSON has no number for: arrow-json writes them as `null`, which a
+/// `float8[]` column stores as NULL, another value, without a word. They are written as the
+/// strings `"NaN"`, `"Infinity"` and `"-Infinity"`, as PostgreSQL's own `to_json` writes them:
+/// an array column reads those as the floats, and a `jsonb` one stores what the server would
+/// have made of the same values. Arrays with only finite values keep arrow-json's encoder.
+#[derive(Debug)]
+struct NonFinite;
+
+impl arrow_json::EncoderFactory for NonFinite {
+    fn make_default_encoder<'a>(
+        &self,
+        _field: &'a arrow_schema::FieldRef,
+        array: &'a dyn Array,
+        _options: &'a arrow_json::writer::EncoderOptions,
+    ) -> std::result::Result<
+        Option<arrow_json::writer::NullableEncoder<'a>>,
+        arrow_schema::ArrowError,
+    > {
+        let values: Vec<f64> = match array.data_type() {
+            DataType::Float16 => {
+                let a = array.as_primitive::<Float16Type>();
+                a.values().iter().map(|v| f64::from(v.to_f32())).collect()
+            }
+            DataType::Float32 => {
+                let a = array.as_primitive::<Float32Type>();
+                if a.values().iter().all(|v| v.is_finite()) {
+                    return Ok(None);
+                }
+                // Each as its shortest f32 text, as arrow-json writes it (not as the f64 of it).
+                return Ok(Some(arrow_json::writer::NullableEncoder::new(
+                    Box::new(Floats(a.values().to_vec())),
+                    a.nulls().cloned(),
+                )));
+            }
+            DataType::Float64 => array.as_primitive::<Float64Type>().values().to_vec(),
+            _ => return Ok(None),
+        };
+        if values.iter().all(|v| v.is_finite()) {
+            return Ok(None);
+        }
+        Ok(Some(arrow_json::writer::NullableEncoder::new(
+            Box::new(Floats(values)),
+            array.nulls().cloned(),
+        )))
+    }
+}
+
+/// Floats written as JSON, the non-finite ones as strings ([`NonFinite`]).
+struct Floats<T>(Vec<T>);
+
+impl<T: Copy + std::fmt::Debug + Into<f64>> arrow_json::Encoder for Floats<T> {
+    fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let Some(&v) = self.0.get(idx) else {
+            return;
+        };
+        let x: f64 = v.into();
+        let text: &[u8] = if x.is_nan() {
+            b"\"NaN\""
+        } else if x == f64::INFINITY {
+            b"\"Infinity\""
+        } else if x == f64::NEG_INFINITY {
+            b"\"-Infinity\""
+        } else {
+            // `{:?}`: the shortest text that reads back as the same float, in exponent form
+            // when long (`1e300`), a JSON number either way. Writing to a Vec cannot fail.
+            let _ = write!(out, "{v:?}");
+            return;
+        };
+        out.extend_from_slice(text);
+    }
 }
 
 /// Each value of a duration column as ISO 8601 text in seconds, the sign inside
