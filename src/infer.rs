@@ -94,6 +94,9 @@ pub struct InferredColumn {
     pub digits: (usize, usize),
     /// Longest value seen, in bytes.
     pub max_len: usize,
+    /// Each value is a list of `ty` values (only a typed source, Arrow, says so): a PostgreSQL
+    /// array of `ty`, and JSON where there are no arrays.
+    pub array: bool,
 }
 
 /// An inferred table: what `barge schema` prints and `--create` creates.
@@ -335,6 +338,7 @@ impl<'a> Sample<'a> {
                     .unwrap_or(Inferred::Text),
                 digits: self.digits.get(i).copied().unwrap_or((0, 0)),
                 max_len: self.max_len.get(i).copied().unwrap_or(0),
+                array: false,
             })
             .collect();
         InferredTable {
@@ -345,9 +349,23 @@ impl<'a> Sample<'a> {
 }
 
 impl InferredColumn {
+    /// The column an array column's elements would make.
+    fn element(&self) -> InferredColumn {
+        InferredColumn {
+            array: false,
+            ..self.clone()
+        }
+    }
+
     /// The column's type in `dialect`.
     pub fn sql_type(&self, dialect: Dialect) -> String {
         use Inferred::*;
+        if self.array {
+            return match dialect {
+                Dialect::Postgres => format!("{}[]", self.element().sql_type(dialect)),
+                Dialect::Sqlite | Dialect::Mysql => "JSON".into(),
+            };
+        }
         let s = match (dialect, self.ty) {
             (Dialect::Postgres, Boolean) => "boolean",
             (Dialect::Postgres, Bigint) => "bigint",
@@ -439,21 +457,15 @@ impl InferredTable {
     }
 
     /// The table of a typed source (Arrow), whose columns' types are known without a sample:
-    /// `columns` are each one's name, type, digits before and after the point (a decimal's) and
-    /// longest value (unknown: `usize::MAX`, the widest text type).
-    pub fn of_types(columns: Vec<(String, Inferred, (usize, usize), usize)>) -> InferredTable {
-        let header: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+    /// `columns` as the source names and types them (a longest value unknown is `usize::MAX`,
+    /// the widest text type); their names are made column names as a header's are.
+    pub fn of_types(mut columns: Vec<InferredColumn>) -> InferredTable {
+        let header: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+        for (c, name) in columns.iter_mut().zip(column_names(&header)) {
+            c.name = name;
+        }
         InferredTable {
-            columns: column_names(&header)
-                .into_iter()
-                .zip(columns)
-                .map(|(name, (_, ty, digits, max_len))| InferredColumn {
-                    name,
-                    ty,
-                    digits,
-                    max_len,
-                })
-                .collect(),
+            columns,
             sampled_rows: 0,
         }
     }

@@ -132,57 +132,89 @@ impl ArrowSource {
 }
 
 /// The table a reader of `schema` creates (`--create`): each column's type from its Arrow type,
-/// without a sample. Lists, structs and maps are JSON; a type barge reads as text (a
+/// without a sample. A list of numbers, booleans, strings, dates, times or timestamps is an
+/// array of them (PostgreSQL's `bigint[]`, `text[]`..., as asyncpg users have; JSON where there
+/// are no arrays); other lists, structs and maps are JSON; a type barge reads as text (a
 /// dictionary's values) is text; durations and intervals are intervals.
 pub fn table_of(schema: &arrow_schema::Schema) -> crate::infer::InferredTable {
-    use crate::infer::Inferred;
+    use crate::infer::{Inferred, InferredColumn};
     let columns = schema
         .fields()
         .iter()
         .map(|f| {
-            let (ty, digits) = match (extension(f), f.data_type()) {
-                (Some(UUID), DataType::FixedSizeBinary(16)) => (Inferred::Uuid, (0, 0)),
-                (Some(JSON), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
-                    (Inferred::Json, (0, 0))
-                }
-                (_, ty) => match ty {
-                    DataType::Int8
-                    | DataType::Int16
-                    | DataType::Int32
-                    | DataType::Int64
-                    | DataType::UInt8
-                    | DataType::UInt16
-                    | DataType::UInt32 => (Inferred::Bigint, (0, 0)),
-                    // Past i64: exact, as a decimal of 20 digits.
-                    DataType::UInt64 => (Inferred::Numeric, (20, 0)),
-                    DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-                        (Inferred::Double, (0, 0))
-                    }
-                    DataType::Boolean => (Inferred::Boolean, (0, 0)),
-                    DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
-                        let scale = usize::try_from(*s).unwrap_or(0);
-                        (
-                            Inferred::Numeric,
-                            (usize::from(*p).saturating_sub(scale), scale),
-                        )
-                    }
-                    DataType::Date32 | DataType::Date64 => (Inferred::Date, (0, 0)),
-                    DataType::Time32(_) | DataType::Time64(_) => (Inferred::Time, (0, 0)),
-                    DataType::Timestamp(_, None) => (Inferred::Timestamp, (0, 0)),
-                    DataType::Timestamp(_, Some(_)) => (Inferred::Timestamptz, (0, 0)),
-                    DataType::Binary
-                    | DataType::LargeBinary
-                    | DataType::BinaryView
-                    | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
-                    nested if is_nested(nested) => (Inferred::Json, (0, 0)),
-                    DataType::Duration(_) | DataType::Interval(_) => (Inferred::Interval, (0, 0)),
-                    _ => (Inferred::Text, (0, 0)),
-                },
+            // Lists of lists may be ragged, which no PostgreSQL array is; bytes and durations
+            // are written in JSON as no array element reads them.
+            let array_of = list_item(f).map(type_of).filter(|(ty, _)| {
+                !matches!(ty, Inferred::Json | Inferred::Bytes | Inferred::Interval)
+            });
+            let ((ty, digits), array) = match array_of {
+                Some(t) => (t, true),
+                None => (type_of(f), false),
             };
-            (f.name().clone(), ty, digits, usize::MAX)
+            InferredColumn {
+                name: f.name().clone(),
+                ty,
+                digits,
+                max_len: usize::MAX,
+                array,
+            }
         })
         .collect();
     crate::infer::InferredTable::of_types(columns)
+}
+
+/// A list's item field.
+fn list_item(f: &arrow_schema::Field) -> Option<&arrow_schema::Field> {
+    match f.data_type() {
+        DataType::List(e)
+        | DataType::LargeList(e)
+        | DataType::FixedSizeList(e, _)
+        | DataType::ListView(e)
+        | DataType::LargeListView(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// The type a column of `f`'s values makes, and a decimal's digits before and after the point.
+fn type_of(f: &arrow_schema::Field) -> (crate::infer::Inferred, (usize, usize)) {
+    use crate::infer::Inferred;
+    match (extension(f), f.data_type()) {
+        (Some(UUID), DataType::FixedSizeBinary(16)) => (Inferred::Uuid, (0, 0)),
+        (Some(JSON), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+            (Inferred::Json, (0, 0))
+        }
+        (_, ty) => match ty {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => (Inferred::Bigint, (0, 0)),
+            // Past i64: exact, as a decimal of 20 digits.
+            DataType::UInt64 => (Inferred::Numeric, (20, 0)),
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => (Inferred::Double, (0, 0)),
+            DataType::Boolean => (Inferred::Boolean, (0, 0)),
+            DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+                let scale = usize::try_from(*s).unwrap_or(0);
+                (
+                    Inferred::Numeric,
+                    (usize::from(*p).saturating_sub(scale), scale),
+                )
+            }
+            DataType::Date32 | DataType::Date64 => (Inferred::Date, (0, 0)),
+            DataType::Time32(_) | DataType::Time64(_) => (Inferred::Time, (0, 0)),
+            DataType::Timestamp(_, None) => (Inferred::Timestamp, (0, 0)),
+            DataType::Timestamp(_, Some(_)) => (Inferred::Timestamptz, (0, 0)),
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_) => (Inferred::Bytes, (0, 0)),
+            nested if is_nested(nested) => (Inferred::Json, (0, 0)),
+            DataType::Duration(_) | DataType::Interval(_) => (Inferred::Interval, (0, 0)),
+            _ => (Inferred::Text, (0, 0)),
+        },
+    }
 }
 
 /// Arrow's canonical extension types barge reads as what they mean: a UUID's bytes as a UUID,
@@ -696,13 +728,37 @@ mod tests {
                 DataType::List(std::sync::Arc::new(Field::new("t", DataType::Utf8, true))),
                 true,
             ),
+            Field::new(
+                "ns",
+                DataType::LargeList(std::sync::Arc::new(Field::new(
+                    "n",
+                    DataType::Decimal128(5, 2),
+                    true,
+                ))),
+                true,
+            ),
+            Field::new(
+                "grid",
+                DataType::List(std::sync::Arc::new(Field::new(
+                    "r",
+                    DataType::List(std::sync::Arc::new(Field::new("c", DataType::Int64, true))),
+                    true,
+                ))),
+                true,
+            ),
+            Field::new(
+                "blobs",
+                DataType::List(std::sync::Arc::new(Field::new("b", DataType::Binary, true))),
+                true,
+            ),
         ]);
         let t = table_of(&schema);
+        // Lists of scalars are arrays; lists of lists (maybe ragged) and of bytes are JSON.
         assert_eq!(
             t.create_sql("\"t\"", Dialect::Postgres, false),
             "CREATE TABLE \"t\" (\n    \"id\" bigint,\n    \"big\" numeric,\n    \"price\" numeric,\n    \
              \"at\" timestamp,\n    \"at_utc\" timestamptz,\n    \"tm\" time,\n    \"raw\" bytea,\n    \
-             \"tags\" jsonb\n)"
+             \"tags\" text[],\n    \"ns\" numeric[],\n    \"grid\" jsonb,\n    \"blobs\" jsonb\n)"
         );
         let mysql: Vec<String> = t
             .columns
@@ -719,6 +775,9 @@ mod tests {
                 "DATETIME(6)",
                 "TIME(6)",
                 "LONGBLOB",
+                "JSON",
+                "JSON",
+                "JSON",
                 "JSON"
             ]
         );
