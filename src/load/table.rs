@@ -253,8 +253,8 @@ impl Load {
                     .map_err(|e| match (&guess, delimiter) {
                         (Some(g), _) => e.with_hint(guess_hint(g)),
                         (None, Some(d)) => e.with_hint(format!(
-                            "the header was read as separated by {}, as the file's first lines \
-                         are: if its delimiter is the comma, pass --delimiter ','",
+                            "the header was read as separated by {}, as the file's first \
+                             lines are: if its delimiter is the comma, pass --delimiter ','",
                             crate::source::csv::delimiter_arg(d)
                         )),
                         (None, None) => e,

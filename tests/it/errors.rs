@@ -237,6 +237,21 @@ async fn a_header_read_as_one_column_suggests_its_delimiter() {
         "{}",
         run.stderr
     );
+    // The rare one-column file whose header holds a `;`: read as `;`-separated, and the
+    // message says how to read it with the comma.
+    db.exec("CREATE TABLE one (\"id;name\" text)").await;
+    let run = load(&semi, "one", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.ends_with(
+            "hint: the header was read as separated by ';', as the file's first lines are: if \
+             its delimiter is the comma, pass --delimiter ','\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    load(&semi, "one", &["--delimiter", ","]).assert_ok();
+    assert_eq!(db.rows_text("SELECT * FROM one").await, vec!["(1;a)"]);
     load(&semi, "t", &["--delimiter", ";"]).assert_ok();
     load(&tabs, "t", &[]).assert_ok();
     assert_eq!(
