@@ -157,9 +157,25 @@ def _target(url: Any) -> str:
         # In Python a plain sqlite:/// URL is SQLAlchemy's too, which the library reads in its
         # dialect+driver form: sqlite:///relative.db, sqlite:////absolute.db, sqlite:// (memory).
         url = "sqlite+pysqlite://" + rest
+        _check_relative_sqlite(rest)
     # postgresql+asyncpg://, mysql+pymysql://, ...: the library names the same database (the
     # CLI reads them too, from DATABASE_URL).
     return _native.sqlalchemy_url(url) or url
+
+
+def _check_relative_sqlite(rest: str) -> None:
+    """``sqlite:///tmp/x.db`` is, in SQLAlchemy and so here, the relative path ``tmp/x.db``;
+    the CLI (and barge's README) reads it as ``/tmp/x.db``. When only the absolute reading names
+    an existing folder, the URL almost surely meant it: said now, instead of SQLite's "unable
+    to open database file" (or a new database in another folder)."""
+    path = rest[1:].split("?", 1)[0]
+    if path.startswith("/") or path in ("", ":memory:"):
+        return
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder) and os.path.isdir("/" + folder):
+        raise ConfigError(
+            f"sqlite:///{path} is, as in SQLAlchemy, the relative path {path}, whose folder "
+            f"{folder} does not exist here; for /{path}, write sqlite:////{path} (four slashes)")
 
 
 def _options(opts: dict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import inspect
+import os
 import re
 import sqlite3
 
@@ -319,3 +320,25 @@ def test_text_format_and_ignore_unknown_are_keywords(pg, table, tmp_path):
     assert "ignore_unknown=" in e.value.hint, e.value.hint
     assert barge.load(pg.url, table, str(wide), ignore_unknown=True).rows == 1
     assert pg.sql(f"SELECT v FROM {table} WHERE id = 4") == "d"
+
+
+def test_a_three_slash_sqlite_url_meant_as_absolute_says_how_to_write_it(tmp_path, monkeypatch):
+    """In Python, sqlite:///tmp/x.db is SQLAlchemy's relative path tmp/x.db, not the CLI's
+    /tmp/x.db: when only the absolute reading names a folder that exists, the error says how
+    to write it, before anything is opened; the four-slash form loads there."""
+    monkeypatch.chdir(tmp_path)
+    absolute = tmp_path / "abs"
+    absolute.mkdir()
+    rel = str(absolute / "x.db").lstrip("/")
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(f"sqlite:///{rel}", "t", [{"id": 1}])
+    assert str(e.value) == (
+        f"sqlite:///{rel} is, as in SQLAlchemy, the relative path {rel}, whose folder "
+        f"{os.path.dirname(rel)} does not exist here; for /{rel}, write sqlite:////{rel} "
+        "(four slashes)")
+    assert barge.load(f"sqlite:////{rel}", "t", [{"id": 1}]).rows == 1
+    assert (absolute / "x.db").exists()
+    # A relative path whose folder exists is SQLAlchemy's, as before.
+    (tmp_path / "sub").mkdir()
+    assert barge.load("sqlite:///sub/y.db", "t", [{"id": 2}]).rows == 1
+    assert (tmp_path / "sub" / "y.db").exists()
