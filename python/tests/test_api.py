@@ -116,11 +116,14 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     with pytest.raises(barge.ConfigError) as e:
         barge.load(pg.url, "no_such_table", str(tmp_path / "part0.csv"))
     assert "create=" in str(e.value)
+    # A `;`-separated file is read as such; read with the comma, the hint names the option.
     (tmp_path / "semi.csv").write_text("id;v\n1000;x\n")
     with pytest.raises(barge.ConfigError) as e:
-        barge.load(pg.url, table, str(tmp_path / "semi.csv"))
+        barge.load(pg.url, table, str(tmp_path / "semi.csv"), delimiter=",")
     assert e.value.hint.endswith("if the file's fields are separated by ';', pass delimiter=';'")
     assert barge.load(pg.url, table, str(tmp_path / "semi.csv"), delimiter=";").rows == 1
+    (tmp_path / "semi2.csv").write_text("id;v\n1001;y\n")
+    assert barge.load(pg.url, table, str(tmp_path / "semi2.csv")).rows == 1
 
 
 def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):
