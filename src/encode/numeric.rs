@@ -20,6 +20,100 @@ const MAX_CLIENT_DIGITS: usize = 1000;
 /// Exponents (`1e5`), `Infinity` and other rare forms are deferred to the server.
 pub fn encode(raw: &[u8], typmod: Option<(u16, i16)>, out: &mut Vec<u8>) -> Outcome {
     let text = super::trim_ascii(raw);
+    if encode_short(text, typmod, out) {
+        return Outcome::Done;
+    }
+    encode_any(text, typmod, out)
+}
+
+/// [`encode`] for the values most columns hold: at most 18 integer and 16 fraction digits,
+/// nothing to round. They are read into two integers and cut into base-10000 groups by
+/// arithmetic, without [`encode_any`]'s buffer of digits, which cost about 450 instructions a
+/// value (a tenth of a narrow row's client CPU for one `numeric(6,2)` column). `false`: not
+/// such a value, nothing written.
+fn encode_short(text: &[u8], typmod: Option<(u16, i16)>, out: &mut Vec<u8>) -> bool {
+    let (negative, body) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mut int_v, mut frac_v) = (0u64, 0u64);
+    // Integer digits after any leading zeros, fraction digits, whether the point was seen.
+    let (mut int_sig, mut frac_len, mut dot, mut any) = (0usize, 0usize, false, false);
+    for &b in body {
+        match b {
+            b'0'..=b'9' if dot => {
+                frac_v = frac_v * 10 + u64::from(b - b'0');
+                frac_len += 1;
+            }
+            b'0'..=b'9' => {
+                int_v = int_v * 10 + u64::from(b - b'0');
+                int_sig += usize::from(int_v != 0);
+            }
+            b'.' if !dot => dot = true,
+            _ => return false,
+        }
+        any |= b != b'.';
+        if int_sig > 18 || frac_len > 16 {
+            return false;
+        }
+    }
+    if !any {
+        return false;
+    }
+    let dscale = match typmod {
+        None => frac_len,
+        Some((precision, scale)) => {
+            // Rounding, a negative scale and overflow are the general path's.
+            let Ok(scale) = usize::try_from(scale) else {
+                return false;
+            };
+            if frac_len > scale || int_sig > usize::from(precision).saturating_sub(scale) {
+                return false;
+            }
+            scale
+        }
+    };
+    // Base-10000 groups, least significant first: the fraction padded on the right to whole
+    // groups (at most 16 digits: below 10^16, no overflow), then the integer part.
+    let pad = (4 - frac_len % 4) % 4;
+    let frac_groups = (frac_len + pad) / 4;
+    let mut frac_scaled = frac_v * 10u64.pow(pad as u32);
+    let mut groups = [0i16; 9];
+    let mut n = 0;
+    for _ in 0..frac_groups {
+        groups[n] = (frac_scaled % 10_000) as i16;
+        frac_scaled /= 10_000;
+        n += 1;
+    }
+    while int_v > 0 {
+        groups[n] = (int_v % 10_000) as i16;
+        int_v /= 10_000;
+        n += 1;
+    }
+    let groups = &groups[..n];
+    let (Some(lo), Some(top)) = (
+        groups.iter().position(|&g| g != 0),
+        groups.iter().rposition(|&g| g != 0),
+    ) else {
+        write(out, std::iter::empty(), 0, 0, NUMERIC_POS, dscale as u16);
+        return true;
+    };
+    let weight = top as i16 - frac_groups as i16;
+    let sign = if negative { NUMERIC_NEG } else { NUMERIC_POS };
+    write(
+        out,
+        groups[lo..=top].iter().rev().copied(),
+        top + 1 - lo,
+        weight,
+        sign,
+        dscale as u16,
+    );
+    true
+}
+
+/// [`encode`] for any value, of any length (trimmed: `text`).
+fn encode_any(text: &[u8], typmod: Option<(u16, i16)>, out: &mut Vec<u8>) -> Outcome {
     if text.eq_ignore_ascii_case(b"nan") {
         write(out, std::iter::empty(), 0, 0, NUMERIC_NAN, 0);
         return Outcome::Done;
@@ -236,6 +330,26 @@ mod tests {
             let int = int.trim_start_matches('0');
             let expected = format!("{}.{frac}", if int.is_empty() { "0" } else { int });
             proptest::prop_assert_eq!(decimal_of(&groups, weight, dscale), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// The short path writes what the general one writes, or leaves the value to it.
+        #[test]
+        fn short_values_encode_as_the_general_path_does(
+            text in "[ +-]?[0-9]{0,20}(\\.[0-9]{0,18})?[ ]?",
+            typmod in proptest::option::of((1u16..40, -3i16..20)),
+        ) {
+            let mut fast = Vec::new();
+            let short = encode_short(text.trim().as_bytes(), typmod, &mut fast);
+            let mut general = Vec::new();
+            let outcome = encode_any(text.trim().as_bytes(), typmod, &mut general);
+            if short {
+                proptest::prop_assert_eq!(outcome, Outcome::Done);
+                proptest::prop_assert_eq!(fast, general, "{:?} {:?}", text, typmod);
+            } else {
+                proptest::prop_assert!(fast.is_empty());
+            }
         }
     }
 
