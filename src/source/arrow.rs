@@ -184,15 +184,9 @@ fn type_of(f: &arrow_schema::Field) -> (crate::infer::Inferred, (usize, usize)) 
             (Inferred::Json, (0, 0))
         }
         (_, ty) => match ty {
-            DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32 => (Inferred::Bigint, (0, 0)),
             // Past i64: exact, as a decimal of 20 digits.
             DataType::UInt64 => (Inferred::Numeric, (20, 0)),
+            int if int.is_integer() => (Inferred::Bigint, (0, 0)),
             DataType::Float16 | DataType::Float32 | DataType::Float64 => (Inferred::Double, (0, 0)),
             DataType::Boolean => (Inferred::Boolean, (0, 0)),
             DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
@@ -238,14 +232,7 @@ fn column(a: ArrayRef, f: &arrow_schema::Field, input: &str) -> Result<Column> {
     }
     Ok(match a.data_type() {
         DataType::Null => Column::Null,
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => Column::Int(a),
+        int if int.is_integer() => Column::Int(a),
         DataType::Float16 | DataType::Float32 | DataType::Float64 => Column::Float(a),
         DataType::Boolean => Column::Bool(a),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Column::Text(a),
