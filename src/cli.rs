@@ -54,6 +54,12 @@ pub struct CsvArgs {
     #[arg(long, short = 'd', value_parser = barge::parse_delimiter)]
     pub delimiter: Option<u8>,
 
+    /// Numbers are written with a decimal comma, dots grouping thousands (1.234,5), as
+    /// spreadsheets in much of Europe export them: number columns read them so (and --create
+    /// types them so). A number column's field with a dot elsewhere (1.5) is refused.
+    #[arg(long)]
+    pub decimal_comma: bool,
+
     /// The file has no header line (use --columns, or the table's column order).
     #[arg(long)]
     pub no_header: bool,

@@ -233,10 +233,10 @@ impl Error {
             ErrorKind::Value { value, reason, .. }
                 if has_decimal_comma(value) && names_a_number_type(reason) =>
             {
-                "the value has a decimal comma, which no database reads as a number: export the \
-                 file with a decimal point (1.5, not 1,5), or load the column as text and \
-                 convert it in SQL (replace(col, ',', '.')::numeric); or pass --rejects FILE to \
-                 set such rows aside and load the rest"
+                "the value has a decimal comma, which no database reads as a number: pass \
+                 --decimal-comma to read the file's numbers so (1.234,5 is 1234.5), or export \
+                 it with a decimal point; or pass --rejects FILE to set such rows aside and \
+                 load the rest"
             }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
                 "fix the value in the file (or the table's column type) and run the load again, \

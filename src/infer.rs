@@ -221,36 +221,54 @@ pub fn infer<S: RecordSource>(
     null: &[u8],
     sample_rows: usize,
 ) -> Result<InferredTable> {
-    infer_within(reader, names, null, sample_rows, u64::MAX)
+    let mut sample = Sample::new(names, null);
+    sample.read(reader, sample_rows, u64::MAX)?;
+    Ok(sample.table())
 }
 
-/// [`infer`], stopping once the reader has read `max_bytes` (a stream's sample is kept in
-/// memory to be read again).
+/// [`infer`] for a text input read with `csv` (its NULL text, its decimal comma), stopping
+/// once the reader has read `max_bytes` (a stream's sample is kept in memory to be read
+/// again).
 ///
 /// # Errors
 /// As [`infer`].
 pub fn infer_within<S: RecordSource>(
     reader: &mut S,
     names: Option<&[String]>,
-    null: &[u8],
+    csv: &crate::source::csv::CsvOptions,
     sample_rows: usize,
     max_bytes: u64,
 ) -> Result<InferredTable> {
-    let mut rec = Record::default();
-    let mut sample = Sample::new(names, null);
-    while (sample_rows == 0 || sample.rows < sample_rows as u64) && reader.bytes_read() < max_bytes
-    {
-        match reader.read_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            // A quote left open runs to the end: the sample ends here, and the load itself
-            // reports (or sets aside) the bad record.
-            Err(e) if matches!(e.kind(), crate::error::ErrorKind::Csv { .. }) => break,
-            Err(e) => return Err(e),
-        }
-        sample.add(&rec);
-    }
+    let mut sample = Sample::new(names, &csv.null);
+    sample.decimal_comma = csv.decimal_comma;
+    sample.read(reader, sample_rows, max_bytes)?;
     Ok(sample.table())
+}
+
+impl Sample<'_> {
+    /// Adds `reader`'s records, up to `sample_rows` (0: all) or `max_bytes` read.
+    fn read<S: RecordSource>(
+        &mut self,
+        reader: &mut S,
+        sample_rows: usize,
+        max_bytes: u64,
+    ) -> Result<()> {
+        let mut rec = Record::default();
+        while (sample_rows == 0 || self.rows < sample_rows as u64)
+            && reader.bytes_read() < max_bytes
+        {
+            match reader.read_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                // A quote left open runs to the end: the sample ends here, and the load itself
+                // reports (or sets aside) the bad record.
+                Err(e) if matches!(e.kind(), crate::error::ErrorKind::Csv { .. }) => break,
+                Err(e) => return Err(e),
+            }
+            self.add(&rec);
+        }
+        Ok(())
+    }
 }
 
 /// The types of the records seen so far, column by column.
@@ -262,6 +280,9 @@ pub struct Sample<'a> {
     digits: Vec<(usize, usize)>,
     max_len: Vec<usize>,
     rows: u64,
+    /// Text read with a decimal comma (`1.234,5` is a number: see
+    /// [`crate::encode::decimal_comma`]).
+    pub decimal_comma: bool,
 }
 
 impl<'a> Sample<'a> {
@@ -276,6 +297,7 @@ impl<'a> Sample<'a> {
             digits: Vec::new(),
             max_len: Vec::new(),
             rows: 0,
+            decimal_comma: false,
         }
     }
 
@@ -307,6 +329,10 @@ impl<'a> Sample<'a> {
             let (ty, d) = match typed {
                 Some(v) => (Inferred::of_typed(v), (0, 0)),
                 None if raw.is_empty() => (Inferred::Text, (0, 0)),
+                None if self.decimal_comma => match crate::encode::decimal_comma::read(raw) {
+                    crate::encode::decimal_comma::Read::Point(p) => classify(p.as_bytes()),
+                    _ => classify(raw),
+                },
                 None => classify(raw),
             };
             self.digits[i] = (self.digits[i].0.max(d.0), self.digits[i].1.max(d.1));

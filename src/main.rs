@@ -83,6 +83,7 @@ fn csv_options(a: &CsvArgs) -> CsvOptions {
     CsvOptions {
         delimiter: a.delimiter.unwrap_or(b','),
         detect_delimiter: a.delimiter.is_none(),
+        decimal_comma: a.decimal_comma,
         header: barge::has_header(a.format, a.header, a.no_header),
         null: a.null.clone().into_bytes(),
         ..CsvOptions::default()
@@ -176,6 +177,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         format: args.csv.format,
         ignore_unknown: args.csv.ignore_unknown,
         delimiter: args.csv.delimiter,
+        decimal_comma: args.csv.decimal_comma,
         no_header: args.csv.no_header,
         header: args.csv.header,
         null: Some(args.csv.null.clone()),

@@ -303,6 +303,7 @@ def load(
     format: Optional[str] = None,
     ignore_unknown: bool = False,
     delimiter: Optional[str] = None,
+    decimal_comma: bool = False,
     no_header: bool = False,
     header: bool = False,
     null: Optional[str] = None,
@@ -358,7 +359,9 @@ def load(
       ``columns=``: loaded column-wise from Arrow's buffers.
 
     ``columns=`` names the data's columns in order: a file's (as ``--columns`` does), tuples'
-    values, and also a DataFrame's or a dict's, instead of their own names.
+    values, and also a DataFrame's or a dict's, instead of their own names. A file's delimiter
+    is read from its first lines when it is ``;``, a tab or ``|``; ``decimal_comma=True``
+    reads numbers written ``1.234,5`` in number columns (a ``str`` value's too).
 
     Values keep their type: ``int``, ``float``, ``bool``, ``bytes``, ``Decimal``,
     ``datetime`` (aware or naive), ``date``, ``time``, ``UUID`` go into their columns without
@@ -391,6 +394,7 @@ def load(
         format=format,
         ignore_unknown=ignore_unknown,
         delimiter=delimiter,
+        decimal_comma=decimal_comma,
         no_header=no_header,
         header=header,
         null=null,

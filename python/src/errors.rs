@@ -137,7 +137,8 @@ fn python_spelling(advice: &str) -> String {
         .replace("--rejects FILE", "rejects=PATH")
         .replace("--delimiter '", "delimiter='")
         .replace("--delimiter tab", "delimiter=\"tab\"")
-        .replace("--format text", "format=\"text\"");
+        .replace("--format text", "format=\"text\"")
+        .replace("--decimal-comma", "decimal_comma=True");
     for flag in [
         "--create",
         "--table",

@@ -124,6 +124,12 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     assert barge.load(pg.url, table, str(tmp_path / "semi.csv"), delimiter=";").rows == 1
     (tmp_path / "semi2.csv").write_text("id;v\n1001;y\n")
     assert barge.load(pg.url, table, str(tmp_path / "semi2.csv")).rows == 1
+    # Numbers written with a decimal comma and thousands dots, when asked.
+    (tmp_path / "semi3.csv").write_text("id;v\n1.002;2,5\n")
+    with pytest.raises(barge.BadRow) as e:
+        barge.load(pg.url, table, str(tmp_path / "semi3.csv"))
+    assert barge.load(pg.url, table, str(tmp_path / "semi3.csv"), decimal_comma=True).rows == 1
+    assert pg.sql(f"SELECT v FROM {table} WHERE id = 1002") == "2,5"
 
 
 def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):

@@ -2,6 +2,7 @@
 //! here is unit-tested on its own and benchmarked in `benches/encode.rs`.
 
 pub mod datetime;
+pub mod decimal_comma;
 pub mod interval;
 pub mod json;
 pub mod jsonb_order;

@@ -1,5 +1,6 @@
 //! One input record to one encoded row of a chunk.
 
+use super::decimal_comma::{self, Point};
 use super::mysql::{self, MyType};
 use super::{pg_array, pg_binary, pg_text, sqlite, Outcome};
 use crate::chunk::{Chunk, Deferred, WireFormat};
@@ -19,6 +20,8 @@ pub struct RowEncoder {
     /// MySQL: each column's declared type, and the session's fixed offset from UTC.
     mysql: Vec<MyType>,
     zone: Option<i64>,
+    /// `--decimal-comma`: number columns' fields are read with a decimal comma.
+    decimal_comma: bool,
 }
 
 impl RowEncoder {
@@ -48,6 +51,34 @@ impl RowEncoder {
             session_utc,
             mysql,
             zone: Some(0),
+            decimal_comma: false,
+        }
+    }
+
+    /// Reads number columns' fields with a decimal comma (`1.234,5`: see
+    /// [`decimal_comma`]).
+    pub fn with_decimal_comma(mut self, on: bool) -> Self {
+        self.decimal_comma = on;
+        self
+    }
+
+    /// The text field `raw` of a column of type `ty` is read as: itself, or with
+    /// `--decimal-comma` a number column's with a decimal point (in `point`). Err: the reason
+    /// a number column's field is no number written with a decimal comma.
+    #[inline]
+    fn read_as<'a>(
+        &self,
+        ty: &ColumnType,
+        raw: &'a [u8],
+        point: &'a mut Option<Point>,
+    ) -> std::result::Result<&'a [u8], &'static str> {
+        if !self.decimal_comma || !decimal_comma::is_number(ty) {
+            return Ok(raw);
+        }
+        match decimal_comma::read(raw) {
+            decimal_comma::Read::Same => Ok(raw),
+            decimal_comma::Read::Point(p) => Ok(point.insert(p).as_bytes()),
+            decimal_comma::Read::Bad(why) => Err(why),
         }
     }
 
@@ -180,7 +211,19 @@ impl RowEncoder {
                     chunk.data.extend_from_slice(&(-1i32).to_be_bytes());
                     continue;
                 }
-                None => pg_binary::encode(&col.ty, raw, self.session_utc, &mut chunk.data),
+                None => {
+                    let mut point = None;
+                    let text = self
+                        .read_as(&col.ty, raw, &mut point)
+                        .map_err(|why| self.value_error(rec, i, raw, why.into()))?;
+                    match pg_binary::encode(&col.ty, text, self.session_utc, &mut chunk.data) {
+                        Outcome::Defer => {
+                            self.defer(rec, i, text, chunk)?;
+                            continue;
+                        }
+                        outcome => outcome,
+                    }
+                }
             };
             match outcome {
                 Outcome::Done => {}
@@ -238,7 +281,11 @@ impl RowEncoder {
                 sqlite::put_null(&mut chunk.data);
                 continue;
             }
-            match sqlite::encode(&col.ty, raw, &mut chunk.data) {
+            let mut point = None;
+            let text = self
+                .read_as(&col.ty, raw, &mut point)
+                .map_err(|why| self.value_error(rec, i, raw, why.into()))?;
+            match sqlite::encode(&col.ty, text, &mut chunk.data) {
                 Outcome::Done => {}
                 // The SQLite encoder never defers: there is no server to ask.
                 Outcome::Defer => {
@@ -275,7 +322,14 @@ impl RowEncoder {
                 chunk.data.extend_from_slice(mysql::NULL);
                 continue;
             }
-            match mysql::encode(ty, raw, self.zone, &mut chunk.data) {
+            let mut point = None;
+            let text = match typed {
+                Some(_) => raw,
+                None => self
+                    .read_as(&col.ty, raw, &mut point)
+                    .map_err(|why| self.value_error(rec, i, raw, why.into()))?,
+            };
+            match mysql::encode(ty, text, self.zone, &mut chunk.data) {
                 Outcome::Done => {}
                 Outcome::Reject(why) => {
                     let why = format!("expected {}: {why}", col.type_name);
@@ -309,7 +363,11 @@ impl RowEncoder {
                 continue;
             }
             pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
-            pg_text::escape_into(&server_text(&col.ty, raw), &mut chunk.data);
+            let mut point = None;
+            let text = self
+                .read_as(&col.ty, raw, &mut point)
+                .map_err(|why| self.value_error(rec, i, raw, why.into()))?;
+            pg_text::escape_into(&server_text(&col.ty, text), &mut chunk.data);
         }
         chunk.data.push(b'\n');
         Ok(())

@@ -871,7 +871,8 @@ impl Load {
             dest.null.clone(),
             session_utc,
         )
-        .with_session_offset(db.session_offset().await?);
+        .with_session_offset(db.session_offset().await?)
+        .with_decimal_comma(self.csv.decimal_comma);
         // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
         // larger chunks); the memory bound holds either way.
         let sizing = db.chunk_sizing();

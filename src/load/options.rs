@@ -33,6 +33,8 @@ pub struct LoadOptions {
     /// `--delimiter`: one ASCII character, or `tab`.
     #[serde(deserialize_with = "delimiter")]
     pub delimiter: Option<u8>,
+    /// `--decimal-comma`
+    pub decimal_comma: bool,
     /// `--no-header`
     pub no_header: bool,
     /// `--header` (for the text format, which has none unless told)
@@ -108,6 +110,7 @@ impl Default for LoadOptions {
             format: None,
             ignore_unknown: false,
             delimiter: None,
+            decimal_comma: false,
             no_header: false,
             header: false,
             null: None,
@@ -235,6 +238,7 @@ impl LoadOptions {
         CsvOptions {
             delimiter: self.delimiter.unwrap_or(b','),
             detect_delimiter: self.delimiter.is_none(),
+            decimal_comma: self.decimal_comma,
             header: has_header(self.format, self.header, self.no_header),
             null: self.null.clone().unwrap_or_default().into_bytes(),
             ..CsvOptions::default()

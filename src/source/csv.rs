@@ -39,6 +39,9 @@ pub struct CsvOptions {
     /// when they are plainly separated by `;`, a tab or `|` ([`sniff_delimiter`]). Off when
     /// the delimiter was given.
     pub detect_delimiter: bool,
+    /// Numbers are written with a decimal comma (`1.234,5`): a number column's fields are
+    /// read so (see [`crate::encode::decimal_comma`]), and so is a sample for `--create`.
+    pub decimal_comma: bool,
 }
 
 impl Default for CsvOptions {
@@ -50,6 +53,7 @@ impl Default for CsvOptions {
             null: Vec::new(),
             keep_raw: false,
             detect_delimiter: true,
+            decimal_comma: false,
         }
     }
 }

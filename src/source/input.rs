@@ -313,7 +313,7 @@ pub fn read_head(
                         CsvReader::new(Recorder::new(first, stream), name, csv.clone());
                     let (names, _) = csv_header(&mut sample, &opts.columns)?;
                     let cap = if stream { SAMPLE_BYTES } else { u64::MAX };
-                    let t = infer::infer_within(&mut sample, names.as_deref(), &csv.null, n, cap)?;
+                    let t = infer::infer_within(&mut sample, names.as_deref(), &csv, n, cap)?;
                     let rest: Box<dyn Read + Send> = Box::new(sample.into_inner().replay());
                     (reopen(rest)?, Some(t))
                 }
@@ -384,8 +384,7 @@ pub fn read_head(
                     );
                     let names = text_header(&mut sample, opts)?.0;
                     let cap = if stream { SAMPLE_BYTES } else { u64::MAX };
-                    let t =
-                        infer::infer_within(&mut sample, names.as_deref(), &opts.csv.null, n, cap)?;
+                    let t = infer::infer_within(&mut sample, names.as_deref(), &opts.csv, n, cap)?;
                     let rest: Box<dyn Read + Send> = Box::new(sample.into_recorded().replay());
                     (reopen(rest)?, Some(t))
                 }
@@ -425,6 +424,7 @@ fn program_head(
             None => {
                 let kept = super::replay::KeptRecords::sample(reader, n)?;
                 let mut sample = infer::Sample::new(Some(&names), &opts.csv.null);
+                sample.decimal_comma = opts.csv.decimal_comma;
                 for rec in kept.kept() {
                     sample.add(rec);
                 }

@@ -448,3 +448,62 @@ async fn a_semicolon_separated_file_is_read_as_such() {
         vec!["(0)"]
     );
 }
+
+/// `--decimal-comma`: a spreadsheet's `;`-separated export with numbers written `1.234,50`
+/// loads into number columns as those numbers (what the server's own COPY stores of the same
+/// rows written with points), while text columns keep their commas; `--create` types such
+/// columns as numbers, on every backend. A number column's field with a stray dot is refused,
+/// saying how the option reads numbers.
+#[tokio::test]
+async fn decimal_commas_load_as_numbers_when_asked() {
+    let eu = "id;amount;score;qty;note\n\
+              1;1.234,50;-0,25;1.500;Müller, Hans\n\
+              2;12;3;7;1,5\n\
+              3;,5;1.000.000,125;-2;x\n\
+              4;;;;\n";
+    let points = "id;amount;score;qty;note\n\
+                  1;1234.50;-0.25;1500;Müller, Hans\n\
+                  2;12;3;7;1,5\n\
+                  3;.5;1000000.125;-2;x\n\
+                  4;;;;\n";
+    let db = fresh_db("decimal_comma_load").await;
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "id int, amount numeric(10,2), score float8, qty int, note text",
+        points.as_bytes(),
+        "FORMAT csv, HEADER true, DELIMITER ';'",
+        &["--delimiter", ";"],
+    )
+    .await;
+    assert_eq!(count, 4);
+    let want = db.checksum("t_ref").await;
+    db.exec("CREATE TABLE eu (LIKE t_ref)").await;
+    let dir = Dir::new();
+    let file = dir.write("eu.csv", eu);
+    load_file(&file, &db.url, "eu", &["--decimal-comma"]).assert_ok();
+    assert_eq!(db.checksum("eu").await, want);
+
+    let bad = dir.write("bad.csv", "id;amount;score;qty;note\n5;1.5;0;0;x\n");
+    let run = load_file(&bad, &db.url, "eu", &["--decimal-comma"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "column \"amount\": invalid value \"1.5\": with --decimal-comma a number is written \
+             1234,5 or 1.234,5"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    // A table made of the file, on every backend: number columns, and the same sums.
+    for t in crate::support::backend::TestTarget::each("decimal_comma_create").await {
+        load_file(&file, &t.url(), "made", &["--create", "--decimal-comma"]).assert_ok();
+        let got = t
+            .rows(
+                "SELECT CAST(sum(amount) * 100 AS INTEGER), CAST(sum(score) * 1000 AS INTEGER), \
+                 sum(qty), count(note) FROM made",
+            )
+            .await;
+        assert_eq!(got, vec!["124700|1000002875|1505|3"], "{}", t.name());
+    }
+}
