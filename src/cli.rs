@@ -50,7 +50,8 @@ pub struct CsvArgs {
     #[arg(long)]
     pub ignore_unknown: bool,
 
-    /// Field delimiter: one character, or "tab" / "\t". Default: "," (a tab for TSV).
+    /// Field delimiter: one character, or "tab" / "\t". Default: "," (a tab for TSV), or ";",
+    /// a tab or "|" when the file's first lines are plainly separated by one (-v says so).
     #[arg(long, short = 'd', value_parser = barge::parse_delimiter)]
     pub delimiter: Option<u8>,
 
