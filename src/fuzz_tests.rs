@@ -48,15 +48,16 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Cidr,
         ColumnType::Macaddr,
         ColumnType::Macaddr8,
+        ColumnType::Geo,
         ColumnType::Interval,
         ColumnType::Range(Box::new(ColumnType::Int4)),
         ColumnType::Range(Box::new(ColumnType::Timestamptz)),
-        ColumnType::pg_array(1186, -1, false),
-        ColumnType::pg_array(23, -1, false),
-        ColumnType::pg_array(1700, ((6 << 16) | 2) + 4, false),
-        ColumnType::pg_array(25, -1, false),
-        ColumnType::pg_array(3802, -1, false),
-        ColumnType::pg_array(869, -1, false),
+        ColumnType::pg_array(1186, -1, ""),
+        ColumnType::pg_array(23, -1, ""),
+        ColumnType::pg_array(1700, ((6 << 16) | 2) + 4, ""),
+        ColumnType::pg_array(25, -1, ""),
+        ColumnType::pg_array(3802, -1, ""),
+        ColumnType::pg_array(869, -1, ""),
     ]
 }
 

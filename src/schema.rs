@@ -57,6 +57,9 @@ pub enum ColumnType {
     Macaddr,
     /// `macaddr8`
     Macaddr8,
+    /// PostGIS' `geometry` or `geography` (an extension's types, known by their receive
+    /// functions): their binary form is (E)WKB.
+    Geo,
     /// `interval` without a field restriction or precision (with one it is
     /// [`ColumnType::Other`]: the server applies it).
     Interval,
@@ -76,9 +79,10 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    /// Maps a PostgreSQL type OID and type modifier to the type barge encodes; `text_input`
-    /// says the type's binary input reads text (an enum's label, the `citext` extension's).
-    pub fn from_pg(oid: u32, typmod: i32, text_input: bool) -> ColumnType {
+    /// Maps a PostgreSQL type OID and type modifier to the type barge encodes; `recv` is the
+    /// name of the type's binary input function, which tells extensions' types apart (their
+    /// OIDs differ in each database): an enum's and `citext`'s read text, PostGIS' read WKB.
+    pub fn from_pg(oid: u32, typmod: i32, recv: &str) -> ColumnType {
         let len = || (typmod >= 4).then(|| (typmod - 4) as u32);
         match oid {
             16 => ColumnType::Bool,
@@ -117,16 +121,19 @@ impl ColumnType {
             3908 => ColumnType::Range(Box::new(ColumnType::Timestamp)),
             3910 => ColumnType::Range(Box::new(ColumnType::Timestamptz)),
             3912 => ColumnType::Range(Box::new(ColumnType::Date)),
-            _ if text_input => ColumnType::Text,
-            _ => ColumnType::Other,
+            _ => match recv {
+                "enum_recv" | "citextrecv" => ColumnType::Text,
+                "geometry_recv" | "geography_recv" => ColumnType::Geo,
+                _ => ColumnType::Other,
+            },
         }
     }
 
     /// An array of the PostgreSQL type `elem_oid`; `typmod` is the column's, which applies to
     /// each element (`numeric(10,2)[]`).
-    pub fn pg_array(elem_oid: u32, typmod: i32, elem_text_input: bool) -> ColumnType {
+    pub fn pg_array(elem_oid: u32, typmod: i32, elem_recv: &str) -> ColumnType {
         ColumnType::Array {
-            elem: Box::new(ColumnType::from_pg(elem_oid, typmod, elem_text_input)),
+            elem: Box::new(ColumnType::from_pg(elem_oid, typmod, elem_recv)),
             elem_oid,
         }
     }
@@ -498,15 +505,12 @@ mod tests {
     fn numeric_typmod() {
         // numeric(12,2): ((12 << 16) | 2) + 4
         assert_eq!(
-            ColumnType::from_pg(1700, ((12 << 16) | 2) + 4, false),
+            ColumnType::from_pg(1700, ((12 << 16) | 2) + 4, ""),
             ColumnType::Numeric(Some((12, 2)))
         );
+        assert_eq!(ColumnType::from_pg(1700, -1, ""), ColumnType::Numeric(None));
         assert_eq!(
-            ColumnType::from_pg(1700, -1, false),
-            ColumnType::Numeric(None)
-        );
-        assert_eq!(
-            ColumnType::from_pg(1043, 44, false),
+            ColumnType::from_pg(1043, 44, ""),
             ColumnType::Varchar(Some(40))
         );
     }

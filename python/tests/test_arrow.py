@@ -552,3 +552,23 @@ def test_nan_and_infinity_inside_lists_stay_what_they_are(pg, table):
         "4 {-Infinity,3}"), got
     # What the server itself makes of the same floats in JSON.
     assert pg.sql("SELECT to_jsonb(ARRAY['NaN'::float8, '-Infinity'])") == '["NaN", "-Infinity"]'
+
+
+def test_wkb_geometries_load_into_postgis_columns(pg, table):
+    """Geometries as WKB bytes (what GeoPandas' to_wkb() and GeoArrow hold) load into PostGIS
+    geometry columns as the geometries they are, from Arrow data and from rows (they were sent
+    as text, which the server cannot read as WKB)."""
+    pg.sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    pg.sql(f"CREATE TABLE {table} (id int, g geometry, p geometry(Point, 4326))")
+    point = bytes.fromhex("0101000000000000000000F03F0000000000000040")  # POINT(1 2)
+    ewkb = bytes.fromhex("0101000020E6100000000000000000F83F00000000000000C0")  # SRID 4326
+    barge.load(pg.url, table, pa.table({
+        "id": [1, 2],
+        "g": pa.array([point, None], pa.binary()),
+        "p": pa.array([ewkb, ewkb], pa.large_binary()),
+    }))
+    barge.load(pg.url, table, [{"id": 3, "g": point, "p": ewkb}])
+    got = pg.sql(f"SELECT string_agg(concat_ws(' ', id, ST_AsText(g), ST_AsEWKT(p)), '; ' "
+                 f"ORDER BY id) FROM {table}")
+    assert got == ("1 POINT(1 2) SRID=4326;POINT(1.5 -2); 2 SRID=4326;POINT(1.5 -2); "
+                   "3 POINT(1 2) SRID=4326;POINT(1.5 -2)"), got

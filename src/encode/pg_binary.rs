@@ -58,6 +58,7 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Cidr => network::encode(raw, true, out),
         ColumnType::Macaddr => network::encode_mac(raw, false, out),
         ColumnType::Macaddr8 => network::encode_mac(raw, true, out),
+        ColumnType::Geo => encode_geo(raw, out),
         ColumnType::Interval => interval::encode(raw, out),
         ColumnType::Range(elem) => pg_range::encode(elem, raw, session_utc, out),
         // Sent as text (`--mode insert`): the server reads the array, as a literal.
@@ -123,6 +124,8 @@ pub fn encode_typed(
         }
         (ColumnType::Uuid, Typed::Uuid(b)) => put(out, &b),
         (ColumnType::Bytea, Typed::Bytes) => put(out, field),
+        // WKB, as GeoPandas and GeoArrow hold geometries: PostGIS' binary form.
+        (ColumnType::Geo, Typed::Bytes) => put(out, field),
         // 16 bytes are a UUID, as the `uuid` type's binary form is.
         (ColumnType::Uuid, Typed::Bytes) if field.len() == 16 => put(out, field),
         (ColumnType::Uuid, Typed::Bytes) => {
@@ -519,22 +522,40 @@ fn encode_json(raw: &[u8], binary: bool, out: &mut Vec<u8>) -> Outcome {
 /// stands for itself). Escapes such as `\\` and `\123` are deferred to the server.
 fn encode_bytea(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     if let Some(hex) = raw.strip_prefix(b"\\x") {
-        if hex.len() % 2 != 0 {
-            return Outcome::Defer;
-        }
-        let start = out.len();
-        out.extend_from_slice(&((hex.len() / 2) as i32).to_be_bytes());
-        out.resize(start + 4 + hex.len() / 2, 0);
-        if !decode_hex_pairs(hex, (0..hex.len()).step_by(2), &mut out[start + 4..]) {
-            out.truncate(start);
-            return Outcome::Defer;
-        }
-        return Outcome::Done;
+        return put_hex(hex, out);
     }
     if memchr::memchr(b'\\', raw).is_some() {
         return Outcome::Defer;
     }
     put(out, raw);
+    Outcome::Done
+}
+
+/// PostGIS' `geometry` and `geography` from hex (E)WKB, the text PostGIS writes for them
+/// (`COPY TO`, `ST_AsEWKB`'s hex, GeoPandas' `to_wkb(hex=True)`): its bytes are their binary
+/// form, which the type's receive function reads and checks as its text input reads and checks
+/// the hex (a text starting with `0`, the byte-order byte `00` or `01`, is hex WKB to it).
+/// WKT, EWKT and anything else are the server's.
+fn encode_geo(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    if raw.first() != Some(&b'0') {
+        return Outcome::Defer;
+    }
+    put_hex(raw, out)
+}
+
+/// Appends the value whose bytes `hex` spells in pairs of hex digits; deferred (nothing
+/// appended) when it is no such text.
+fn put_hex(hex: &[u8], out: &mut Vec<u8>) -> Outcome {
+    if !hex.len().is_multiple_of(2) {
+        return Outcome::Defer;
+    }
+    let start = out.len();
+    out.extend_from_slice(&((hex.len() / 2) as i32).to_be_bytes());
+    out.resize(start + 4 + hex.len() / 2, 0);
+    if !decode_hex_pairs(hex, (0..hex.len()).step_by(2), &mut out[start + 4..]) {
+        out.truncate(start);
+        return Outcome::Defer;
+    }
     Outcome::Done
 }
 

@@ -184,6 +184,7 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         | ColumnType::Cidr
         | ColumnType::Macaddr
         | ColumnType::Macaddr8
+        | ColumnType::Geo
         | ColumnType::Interval
         | ColumnType::Range(_) => put_bytes(out, TEXT, raw),
     }

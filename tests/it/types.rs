@@ -272,6 +272,64 @@ async fn mac_addresses_match_server_copy() {
     );
 }
 
+/// PostGIS' `geometry` and `geography` (in Debian: `postgresql-15-postgis-3`) load in binary
+/// COPY: hex EWKB, what PostGIS itself writes, goes as its bytes; WKT and EWKT are resolved by
+/// the server. The rows are those of its own CSV COPY, and a geometry its column's type
+/// modifier refuses is refused with the server's reason.
+#[tokio::test]
+async fn postgis_geometries_load_in_binary_copy() {
+    let db = fresh_db("postgis").await;
+    if let Err(e) = db.client.batch_execute("CREATE EXTENSION postgis").await {
+        panic!(
+            "CREATE EXTENSION postgis failed ({e}): the PostGIS tests need it installed \
+             (Debian: apt-get install postgresql-15-postgis-3)"
+        );
+    }
+    db.exec(
+        "CREATE TABLE t_ref (id int, g geometry, p geometry(Point, 4326), gg geography, \
+         gs geometry[]); CREATE TABLE t_barge (LIKE t_ref)",
+    )
+    .await;
+    // Hex EWKB as PostGIS writes it, from the server itself.
+    let row = db
+        .client
+        .query_one(
+            "SELECT ST_GeomFromEWKT('SRID=4326;POINT(1.5 -2)')::text, \
+             ST_GeomFromEWKT('LINESTRING(0 0,1 1,2 0)')::text, \
+             ST_GeomFromEWKT('SRID=3857;POLYGON((0 0,4 0,4 4,0 4,0 0))')::text",
+            &[],
+        )
+        .await
+        .expect("PostGIS' hex EWKB");
+    let (point, line, poly): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    // A geometry array's elements are separated by ':' (the type's delimiter).
+    let csv = format!(
+        "id,g,p,gg,gs\n\
+         1,{line},{point},{point},\"{{{line}:{poly}}}\"\n\
+         2,POINT(3 4),SRID=4326;POINT(5 6),POINT(7 8),\n\
+         3,{poly},0101000020E6100000000000000000F03F0000000000000040,,\n\
+         4,,,,\n"
+    );
+    let dir = crate::support::Dir::new();
+    let file = dir.write("in.csv", &csv);
+    crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
+    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
+    assert_eq!(v["format"], "binary", "{v}");
+    let want = db.checksum("t_ref").await;
+    assert_eq!(want.0, 4);
+    assert_eq!(db.checksum("t_barge").await, want);
+    // A line into a column of points: the server's reason, from the binary input too.
+    let bad = dir.write("bad.csv", format!("id,g,p,gg,gs\n5,,{line},,\n"));
+    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("Geometry type (LineString) does not match column type (Point)"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `bit(n)` keeps the text COPY: the server's cast to `bit(n)` pads or cuts a bit string, where
 /// `COPY` refuses one of the wrong length, as barge must too.
 #[tokio::test]

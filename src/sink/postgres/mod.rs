@@ -464,13 +464,13 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
                     CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, \
                     a.attnotnull OR (t.typtype = 'd' AND t.typnotnull), \
                     pg_catalog.format_type(a.atttypid, a.atttypmod), \
-                    COALESCE(bt.typtype, t.typtype) = 'e' OR COALESCE(bt.typreceive, t.typreceive) \
-                        IN (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'citextrecv'), \
+                    (SELECT p.proname::text FROM pg_catalog.pg_proc p \
+                        WHERE p.oid = COALESCE(bt.typreceive, t.typreceive)), \
                     a.atthasdef OR a.attidentity <> '' \
                         OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL), \
                     a.attgenerated <> '', \
-                    e.oid, e.typtype = 'e' OR e.typreceive \
-                        IN (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.proname = 'citextrecv') \
+                    e.oid, \
+                    (SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.oid = e.typreceive) \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
@@ -494,8 +494,9 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
         }
         let type_oid: u32 = get(r, 1, what)?;
         let typmod: i32 = get(r, 2, what)?;
-        // An enum's binary input reads its label, citext's reads text: both take text's form.
-        let text_input: bool = get(r, 5, what)?;
+        // The binary input function's name: it tells an enum's, citext's and PostGIS' types.
+        let recv: Option<String> = get(r, 5, what)?;
+        let recv = recv.unwrap_or_default();
         let has_default: bool = get(r, 6, what)?;
         // An array's element type, when the column (or its domain) is an array.
         let element: Option<u32> = get(r, 8, what)?;
@@ -503,9 +504,9 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
             Some(elem_oid) => ColumnType::pg_array(
                 elem_oid,
                 typmod,
-                get::<Option<bool>>(r, 9, what)? == Some(true),
+                &get::<Option<String>>(r, 9, what)?.unwrap_or_default(),
             ),
-            None => ColumnType::from_pg(type_oid, typmod, text_input),
+            None => ColumnType::from_pg(type_oid, typmod, &recv),
         };
         let column = Column {
             name: get(r, 0, what)?,
