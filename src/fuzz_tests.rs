@@ -250,10 +250,20 @@ proptest! {
     }
 
     #[test]
-    fn inference_never_panics(input in csvish()) {
-        let opts = CsvOptions { header: false, ..CsvOptions::default() };
-        let mut r = CsvReader::new(&input[..], "fuzz", opts);
-        if let Ok(t) = crate::infer::infer(&mut r, None, b"", 0) {
+    fn inference_and_sniffing_never_panic(input in csvish(), decimal_comma in any::<bool>()) {
+        let opts = CsvOptions { header: false, decimal_comma, ..CsvOptions::default() };
+        for whole in [false, true] {
+            if let Some(d) = crate::source::csv::sniff_delimiter(&input, whole, &opts) {
+                prop_assert!(matches!(d, b';' | b'\t' | b'|'));
+            }
+        }
+        if let crate::encode::decimal_comma::Read::Point(p) =
+            crate::encode::decimal_comma::read(&input)
+        {
+            prop_assert!(p.as_bytes().len() <= input.len());
+        }
+        let mut r = CsvReader::new(&input[..], "fuzz", opts.clone());
+        if let Ok(t) = crate::infer::infer_within(&mut r, None, &opts, 0, u64::MAX) {
             for d in [crate::ident::Dialect::Postgres, crate::ident::Dialect::Sqlite, crate::ident::Dialect::Mysql] {
                 let _ = t.create_sql("\"t\"", d, false);
             }
