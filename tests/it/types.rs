@@ -1,7 +1,28 @@
 //! Every supported type, its edge values, and the forms only the server reads: barge must
 //! store exactly what the server's own CSV COPY stores.
 
-use crate::support::{assert_same_as_server_copy, fresh_db};
+use crate::support::{assert_same_as_server_copy, fresh_db, Dir, TestDb};
+
+/// Loads `csv` into table `t_barge` with barge and into `t_ref` with the server's own CSV
+/// COPY (both made by the caller): the same rows, `rows` of them, sent in `format` (`binary`,
+/// or `text` COPY).
+async fn assert_loads_as_server_copy(db: &TestDb, dir: &Dir, csv: &str, rows: i64, format: &str) {
+    let file = dir.write("in.csv", csv);
+    crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
+    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
+    assert_eq!(v["format"], format, "{v}");
+    let want = db.checksum("t_ref").await;
+    assert_eq!(want.0, rows);
+    assert_eq!(db.checksum("t_barge").await, want);
+}
+
+/// Loads `csv` into `t_barge`: the load fails (exit 1), saying `reason`.
+fn assert_refused(db: &TestDb, dir: &Dir, csv: &str, reason: &str) {
+    let bad = dir.write("bad.csv", csv);
+    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains(reason), "{}", run.stderr);
+}
 
 const ALL_TYPES: &str =
     "b boolean, i2 smallint, i4 integer, i8 bigint, f4 real, f8 double precision, \
@@ -250,25 +271,15 @@ async fn mac_addresses_match_server_copy() {
                8:0:2b:1:2:3,08002b:010203,\n\
                08002b-010203, 08:00:2b:01:02:03 ,\n\
                ,,\n";
-    let dir = crate::support::Dir::new();
-    let file = dir.write("in.csv", csv);
     db.exec("CREATE TABLE t_ref (m macaddr, m8 macaddr8, ma macaddr[]); CREATE TABLE t_barge (LIKE t_ref)")
         .await;
-    crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
-    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
-    assert_eq!(v["format"], "binary", "{v}");
-    assert_eq!(v["rows"], 7, "{v}");
-    let want = db.checksum("t_ref").await;
-    assert_eq!(want.0, 7);
-    assert_eq!(db.checksum("t_barge").await, want);
-    let bad = dir.write("bad.csv", "m,m8,ma\n08:00:2b:01:02,,\n");
-    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("invalid input syntax for type macaddr: \"08:00:2b:01:02\""),
-        "{}",
-        run.stderr
+    let dir = Dir::new();
+    assert_loads_as_server_copy(&db, &dir, csv, 7, "binary").await;
+    assert_refused(
+        &db,
+        &dir,
+        "m,m8,ma\n08:00:2b:01:02,,\n",
+        "invalid input syntax for type macaddr: \"08:00:2b:01:02\"",
     );
 }
 
@@ -310,23 +321,14 @@ async fn postgis_geometries_load_in_binary_copy() {
          3,{poly},0101000020E6100000000000000000F03F0000000000000040,,\n\
          4,,,,\n"
     );
-    let dir = crate::support::Dir::new();
-    let file = dir.write("in.csv", &csv);
-    crate::support::pg::server_copy_csv(&db.url, "t_ref", csv.as_bytes()).await;
-    let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
-    assert_eq!(v["format"], "binary", "{v}");
-    let want = db.checksum("t_ref").await;
-    assert_eq!(want.0, 4);
-    assert_eq!(db.checksum("t_barge").await, want);
+    let dir = Dir::new();
+    assert_loads_as_server_copy(&db, &dir, &csv, 4, "binary").await;
     // A line into a column of points: the server's reason, from the binary input too.
-    let bad = dir.write("bad.csv", format!("id,g,p,gg,gs\n5,,{line},,\n"));
-    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("Geometry type (LineString) does not match column type (Point)"),
-        "{}",
-        run.stderr
+    assert_refused(
+        &db,
+        &dir,
+        &format!("id,g,p,gg,gs\n5,,{line},,\n"),
+        "Geometry type (LineString) does not match column type (Point)",
     );
 }
 
@@ -346,19 +348,16 @@ async fn fixed_length_bit_strings_fall_back_to_text_copy() {
         b"id,b,tags\n1,101,\"{a,b}\"\n2,,{c}\n",
     )
     .await;
-    let dir = crate::support::Dir::new();
+    let dir = Dir::new();
     let file = dir.write("in.csv", good);
     let v = crate::support::load_report(&file, &db.url, "t_barge", &[]);
     assert_eq!(v["format"], "text", "{v}");
     assert_eq!(db.checksum("t_barge").await, db.checksum("t_ref").await);
-    let bad = dir.write("bad.csv", "id,b,tags\n3,10,{}\n");
-    let run = crate::support::load_file(&bad, &db.url, "t_barge", &[]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("bit string length 2 does not match type bit(3)"),
-        "{}",
-        run.stderr
+    assert_refused(
+        &db,
+        &dir,
+        "id,b,tags\n3,10,{}\n",
+        "bit string length 2 does not match type bit(3)",
     );
 }
 
