@@ -52,6 +52,8 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Interval,
         ColumnType::Range(Box::new(ColumnType::Int4)),
         ColumnType::Range(Box::new(ColumnType::Timestamptz)),
+        ColumnType::Multirange(Box::new(ColumnType::Int4)),
+        ColumnType::Multirange(Box::new(ColumnType::Date)),
         ColumnType::pg_array(1186, -1, ""),
         ColumnType::pg_array(23, -1, ""),
         ColumnType::pg_array(1700, ((6 << 16) | 2) + 4, ""),

@@ -65,6 +65,8 @@ pub enum ColumnType {
     Interval,
     /// A built-in range (`int4range`, `tstzrange`, ...) of `elem` values.
     Range(Box<ColumnType>),
+    /// A built-in multirange (`int4multirange`, ...): ranges of `elem` values.
+    Multirange(Box<ColumnType>),
     /// An array (`text[]`, `integer[][]`) of `elem`, whose type's OID `elem_oid` its binary
     /// form names. Of an element type barge does not encode ([`ColumnType::Other`]) it is
     /// parsed by the server, as that type is.
@@ -121,6 +123,12 @@ impl ColumnType {
             3908 => ColumnType::Range(Box::new(ColumnType::Timestamp)),
             3910 => ColumnType::Range(Box::new(ColumnType::Timestamptz)),
             3912 => ColumnType::Range(Box::new(ColumnType::Date)),
+            4451 => ColumnType::Multirange(Box::new(ColumnType::Int4)),
+            4536 => ColumnType::Multirange(Box::new(ColumnType::Int8)),
+            4532 => ColumnType::Multirange(Box::new(ColumnType::Numeric(None))),
+            4533 => ColumnType::Multirange(Box::new(ColumnType::Timestamp)),
+            4534 => ColumnType::Multirange(Box::new(ColumnType::Timestamptz)),
+            4535 => ColumnType::Multirange(Box::new(ColumnType::Date)),
             _ => match recv {
                 "enum_recv" | "citextrecv" => ColumnType::Text,
                 "geometry_recv" | "geography_recv" => ColumnType::Geo,

@@ -61,6 +61,7 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Geo => encode_geo(raw, out),
         ColumnType::Interval => interval::encode(raw, out),
         ColumnType::Range(elem) => pg_range::encode(elem, raw, session_utc, out),
+        ColumnType::Multirange(elem) => pg_range::encode_multi(elem, raw, session_utc, out),
         // Sent as text (`--mode insert`): the server reads the array, as a literal.
         ColumnType::Array { elem, .. } if elem.server_parsed() => {
             encode_text(&pg_array::server_text(raw, elem), None, "", out)

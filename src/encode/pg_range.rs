@@ -1,6 +1,8 @@
 //! PostgreSQL's built-in range types (`int4range`, `int8range`, `numrange`, `tsrange`,
 //! `tstzrange`, `daterange`), in their binary form: a flags byte, then each finite bound as
-//! its element type's binary value (`range_send`'s layout).
+//! its element type's binary value (`range_send`'s layout); and their multiranges
+//! (`int4multirange`, ...): the count of ranges, then each range as one value
+//! (`multirange_send`'s).
 //!
 //! The server still does what makes a range a range when it receives one (it puts a discrete
 //! range in canonical form, `[1,5]` as `[1,6)`, and refuses a lower bound above the upper), so
@@ -66,6 +68,63 @@ struct Parts<'a> {
     lower: &'a [u8],
     upper: &'a [u8],
     upper_inclusive: bool,
+}
+
+/// Appends the multirange of `elem` ranges read from `raw`: `{}`, or ranges (each as
+/// [`encode`] reads one) between braces, separated by commas. The server sorts and merges
+/// them on receipt, as it does their text. Quotes or backslashes anywhere leave the value to
+/// the server.
+pub fn encode_multi(
+    elem: &ColumnType,
+    raw: &[u8],
+    session_utc: bool,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let s = super::trim_ascii(raw);
+    let Some(inner) = s.strip_prefix(b"{").and_then(|s| s.strip_suffix(b"}")) else {
+        return Outcome::Defer;
+    };
+    if inner.iter().any(|&b| b == b'"' || b == b'\\') {
+        return Outcome::Defer;
+    }
+    let start = out.len();
+    // The value's length and the count of ranges, filled in at the end.
+    out.extend_from_slice(&[0; 8]);
+    let mut count = 0i32;
+    let mut rest = super::trim_ascii(inner);
+    while !rest.is_empty() {
+        // A range runs to its closing bracket (no bound holds one unquoted); `empty` to the
+        // next comma.
+        let end = match rest.first() {
+            Some(b'[' | b'(') => rest
+                .iter()
+                .position(|&b| b == b']' || b == b')')
+                .map(|i| i + 1),
+            _ => Some(rest.iter().position(|&b| b == b',').unwrap_or(rest.len())),
+        };
+        let Some(end) = end else {
+            out.truncate(start);
+            return Outcome::Defer;
+        };
+        let outcome = encode(elem, &rest[..end], session_utc, out);
+        if outcome != Outcome::Done {
+            out.truncate(start);
+            return outcome;
+        }
+        count += 1;
+        rest = super::trim_ascii(&rest[end..]);
+        match rest.strip_prefix(b",") {
+            Some(more) if !super::trim_ascii(more).is_empty() => rest = super::trim_ascii(more),
+            None if rest.is_empty() => {}
+            // A trailing comma, or text after a range: the server's message says which.
+            _ => {
+                out.truncate(start);
+                return Outcome::Defer;
+            }
+        }
+    }
+    out[start + 4..start + 8].copy_from_slice(&count.to_be_bytes());
+    pg_binary::close_value(out, start)
 }
 
 /// `[a,b)` and the like; `None` for anything else, or a bound with quotes or backslashes (the
@@ -159,5 +218,36 @@ mod tests {
             "{o:?}"
         );
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn multiranges_are_their_count_then_each_range() {
+        let mut out = Vec::new();
+        let elem = ColumnType::Int4;
+        assert_eq!(
+            encode_multi(&elem, b" { [1,3), empty ,(,5]} ", false, &mut out),
+            Outcome::Done
+        );
+        let mut want = vec![0, 0, 0, 0, 0, 0, 0, 3];
+        for r in [&b"[1,3)"[..], b"empty", b"(,5]"] {
+            assert_eq!(encode(&elem, r, false, &mut want), Outcome::Done);
+        }
+        let len = (want.len() - 4) as i32;
+        want[..4].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(out, want);
+        out.clear();
+        assert_eq!(encode_multi(&elem, b"{}", false, &mut out), Outcome::Done);
+        assert_eq!(out, [0, 0, 0, 4, 0, 0, 0, 0]);
+        for text in [
+            &b"{[1,2),}"[..],
+            b"{[1,2) [3,4)}",
+            b"[1,2)",
+            b"{[\"1\",2)}",
+            b"{[1,2}",
+        ] {
+            out.clear();
+            assert_eq!(encode_multi(&elem, text, false, &mut out), Outcome::Defer);
+            assert!(out.is_empty());
+        }
     }
 }

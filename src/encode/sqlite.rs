@@ -186,7 +186,8 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         | ColumnType::Macaddr8
         | ColumnType::Geo
         | ColumnType::Interval
-        | ColumnType::Range(_) => put_bytes(out, TEXT, raw),
+        | ColumnType::Range(_)
+        | ColumnType::Multirange(_) => put_bytes(out, TEXT, raw),
     }
     Outcome::Done
 }

@@ -332,6 +332,35 @@ async fn postgis_geometries_load_in_binary_copy() {
     );
 }
 
+/// Multiranges are encoded on the client as their ranges are (the server sorts, merges and
+/// puts discrete ones in canonical form on receipt): the rows are those of its own CSV COPY,
+/// spaces, `empty`, overlapping and unordered ranges and quoted bounds (the server's) included.
+/// A range whose bounds are out of order is refused with the server's reason.
+#[tokio::test]
+async fn multiranges_match_server_copy() {
+    let db = fresh_db("multiranges").await;
+    db.exec(
+        "CREATE TABLE t_ref (i int4multirange, n nummultirange, d datemultirange, \
+         tz tstzmultirange); CREATE TABLE t_barge (LIKE t_ref)",
+    )
+    .await;
+    let csv = r#"i,n,d,tz
+"{[1,3), [5,7)}","{[1.5,2.5]}","{[2024-01-01,2024-02-01)}","{[2024-01-01 00:00+02,2024-01-02 00:00Z)}"
+"{ [5,7) ,[1,3] , empty }","{(,0), [0,1)}","{}",{}
+"{[1,10), [2,3)}","{[""1"",2)}","{(2024-01-01,2024-01-31]}","{[2024-01-01T00:00:00.5Z,)}"
+{},{empty},"{[2024-01-01,infinity)}",
+,,,
+"#;
+    let dir = Dir::new();
+    assert_loads_as_server_copy(&db, &dir, csv, 5, "binary").await;
+    assert_refused(
+        &db,
+        &dir,
+        "i,n,d,tz\n\"{[1,3), [9,2)}\",,,\n",
+        "range lower bound must be less than or equal to range upper bound",
+    );
+}
+
 /// `bit(n)` keeps the text COPY: the server's cast to `bit(n)` pads or cuts a bit string, where
 /// `COPY` refuses one of the wrong length, as barge must too.
 #[tokio::test]
