@@ -37,6 +37,7 @@ fn all_types() -> Vec<ColumnType> {
         ColumnType::Bpchar(Some(2)),
         ColumnType::Date,
         ColumnType::Time,
+        ColumnType::Timetz,
         ColumnType::Timestamp,
         ColumnType::Timestamptz,
         ColumnType::Uuid,

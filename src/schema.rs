@@ -37,6 +37,8 @@ pub enum ColumnType {
     Date,
     /// `time without time zone`
     Time,
+    /// `time with time zone`
+    Timetz,
     /// `timestamp without time zone`
     Timestamp,
     /// `timestamp with time zone`
@@ -106,6 +108,7 @@ impl ColumnType {
             1042 => ColumnType::Bpchar(len()),
             1082 => ColumnType::Date,
             1083 => ColumnType::Time,
+            1266 => ColumnType::Timetz,
             1114 => ColumnType::Timestamp,
             1184 => ColumnType::Timestamptz,
             2950 => ColumnType::Uuid,

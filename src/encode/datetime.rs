@@ -221,6 +221,37 @@ pub fn encode_time(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     }
 }
 
+/// `timetz`: microseconds since midnight as int8, then the offset in seconds *west* of UTC as
+/// int4 (`timetz_send`'s layout). A time without an offset takes the session zone's offset on
+/// the current date, which is the server's to know.
+pub fn encode_timetz(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
+    let s = super::trim_ascii(raw);
+    // The offset starts at the first sign, Z or space after the time's `HH:MM`.
+    let Some(split) = s
+        .iter()
+        .enumerate()
+        .skip(5)
+        .find(|(_, &b)| matches!(b, b'+' | b'-' | b'Z' | b'z' | b' '))
+        .map(|(i, _)| i)
+    else {
+        return Outcome::Defer;
+    };
+    let usec = match parse_time(&s[..split]) {
+        Parsed::Ok(u) => u,
+        Parsed::Defer => return Outcome::Defer,
+        Parsed::Reject(r) => return Outcome::Reject(r),
+    };
+    let tail = &s[split..];
+    let tail = tail.strip_prefix(b" ").unwrap_or(tail);
+    let Some(east) = parse_offset(tail) else {
+        return Outcome::Defer;
+    };
+    out.extend_from_slice(&12i32.to_be_bytes());
+    out.extend_from_slice(&usec.to_be_bytes());
+    out.extend_from_slice(&(-east as i32).to_be_bytes());
+    Outcome::Done
+}
+
 /// `timestamp` (`with_zone = false`) or `timestamptz`: microseconds since 2000-01-01 as int8.
 ///
 /// A `timestamp` ignores any offset, as PostgreSQL does. A `timestamptz` without an offset is

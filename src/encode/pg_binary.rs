@@ -48,6 +48,7 @@ fn encode_other(ty: &ColumnType, raw: &[u8], session_utc: bool, out: &mut Vec<u8
         ColumnType::Bpchar(n) => encode_text(raw, *n, "character", out),
         ColumnType::Date => datetime::encode_date(raw, out),
         ColumnType::Time => datetime::encode_time(raw, out),
+        ColumnType::Timetz => datetime::encode_timetz(raw, out),
         ColumnType::Timestamp => datetime::encode_timestamp(raw, false, session_utc, out),
         ColumnType::Timestamptz => datetime::encode_timestamp(raw, true, session_utc, out),
         ColumnType::Uuid => encode_uuid(raw, out),

@@ -187,7 +187,8 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         | ColumnType::Geo
         | ColumnType::Interval
         | ColumnType::Range(_)
-        | ColumnType::Multirange(_) => put_bytes(out, TEXT, raw),
+        | ColumnType::Multirange(_)
+        | ColumnType::Timetz => put_bytes(out, TEXT, raw),
     }
     Outcome::Done
 }

@@ -94,8 +94,8 @@ async fn local_timestamps_use_the_session_time_zone() {
 }
 
 /// Types barge does not encode (geometric types, money, bit strings, text search vectors, XML,
-/// `"char"`, `macaddr`, arrays of them) make the load text COPY, which the server parses: the
-/// rows are those of its own CSV COPY, with ranges and a domain over `inet` beside them, JSON
+/// `"char"`, arrays of them) make the load text COPY, which the server parses: the rows are
+/// those of its own CSV COPY, with ranges, MAC addresses and a domain over `inet` beside them, JSON
 /// arrays written as literals. A value the server refuses is named with its line, and set
 /// aside with `--rejects`.
 ///
@@ -358,6 +358,40 @@ async fn multiranges_match_server_copy() {
         &dir,
         "i,n,d,tz\n\"{[1,3), [9,2)}\",,,\n",
         "range lower bound must be less than or equal to range upper bound",
+    );
+}
+
+/// `timetz` values with an offset are read on the client; one without (the session zone's
+/// offset on the current date), a zone name or an offset in seconds are the server's: the rows
+/// are those of its own CSV COPY, in a session whose zone is not UTC.
+#[tokio::test]
+async fn times_with_zones_match_server_copy() {
+    let db = fresh_db("timetz").await;
+    db.exec(&format!(
+        "ALTER DATABASE \"{}\" SET TimeZone = 'America/New_York'; \
+         CREATE TABLE t_ref (t timetz, ta timetz[]); CREATE TABLE t_barge (LIKE t_ref)",
+        db.name
+    ))
+    .await;
+    let csv = "t,ta\n\
+               04:05:06+02,\"{04:05:06Z,NULL}\"\n\
+               04:05:06.789-08:00,{}\n\
+               04:05:06Z,\n\
+               04:05 +0530,\n\
+               24:00:00+00,\n\
+               00:00:00.000001-15:59,\n\
+               12:00,\n\
+               04:05:06 PST,\n\
+               04:05:06+02:30:15,\n\
+               allballs,\n\
+               ,\n";
+    let dir = Dir::new();
+    assert_loads_as_server_copy(&db, &dir, csv, 11, "binary").await;
+    assert_refused(
+        &db,
+        &dir,
+        "t,ta\n25:00+02,\n",
+        "date/time field value out of range",
     );
 }
 
