@@ -614,15 +614,14 @@ impl fmt::Display for MysqlMessage<'_> {
     }
 }
 
-/// A number written with a decimal comma: `1,5`, `-0,25`, `1.234,5` (points grouping
-/// thousands).
+/// A number written with a decimal comma (`1,5`, `-0,25`, `1.234,5`): one that
+/// `--decimal-comma`, which the hint names, reads.
 fn has_decimal_comma(value: &str) -> bool {
-    let v = value.strip_prefix('-').unwrap_or(value);
-    let Some((whole, frac)) = v.split_once(',') else {
-        return false;
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(frac) && whole.split('.').all(digits)
+    value.contains(',')
+        && matches!(
+            crate::encode::decimal_comma::read(value.as_bytes()),
+            crate::encode::decimal_comma::Read::Point(_)
+        )
 }
 
 /// Whether a value error's reason is about a numeric column (`expected numeric(10,2): ...`,

@@ -62,23 +62,27 @@ impl RowEncoder {
         self
     }
 
-    /// The text field `raw` of a column of type `ty` is read as: itself, or with
-    /// `--decimal-comma` a number column's with a decimal point (in `point`). Err: the reason
-    /// a number column's field is no number written with a decimal comma.
+    /// The text field `raw` (column `i`) is read as: itself, or with `--decimal-comma` a number
+    /// column's with a decimal point (in `point`).
+    ///
+    /// # Errors
+    /// A value error for a number column's field that is no number written with a decimal
+    /// comma.
     #[inline]
     fn read_as<'a>(
         &self,
-        ty: &ColumnType,
+        rec: &Record,
+        i: usize,
         raw: &'a [u8],
         point: &'a mut Option<Point>,
-    ) -> std::result::Result<&'a [u8], &'static str> {
-        if !self.decimal_comma || !decimal_comma::is_number(ty) {
+    ) -> Result<&'a [u8]> {
+        if !self.decimal_comma || !decimal_comma::is_number(&self.columns[i].ty) {
             return Ok(raw);
         }
         match decimal_comma::read(raw) {
             decimal_comma::Read::Same => Ok(raw),
             decimal_comma::Read::Point(p) => Ok(point.insert(p).as_bytes()),
-            decimal_comma::Read::Bad(why) => Err(why),
+            decimal_comma::Read::Bad(why) => Err(self.value_error(rec, i, raw, why.into())),
         }
     }
 
@@ -213,9 +217,7 @@ impl RowEncoder {
                 }
                 None => {
                     let mut point = None;
-                    let text = self
-                        .read_as(&col.ty, raw, &mut point)
-                        .map_err(|why| self.value_error(rec, i, raw, why.into()))?;
+                    let text = self.read_as(rec, i, raw, &mut point)?;
                     match pg_binary::encode(&col.ty, text, self.session_utc, &mut chunk.data) {
                         Outcome::Defer => {
                             self.defer(rec, i, text, chunk)?;
@@ -282,9 +284,7 @@ impl RowEncoder {
                 continue;
             }
             let mut point = None;
-            let text = self
-                .read_as(&col.ty, raw, &mut point)
-                .map_err(|why| self.value_error(rec, i, raw, why.into()))?;
+            let text = self.read_as(rec, i, raw, &mut point)?;
             match sqlite::encode(&col.ty, text, &mut chunk.data) {
                 Outcome::Done => {}
                 // The SQLite encoder never defers: there is no server to ask.
@@ -325,9 +325,7 @@ impl RowEncoder {
             let mut point = None;
             let text = match typed {
                 Some(_) => raw,
-                None => self
-                    .read_as(&col.ty, raw, &mut point)
-                    .map_err(|why| self.value_error(rec, i, raw, why.into()))?,
+                None => self.read_as(rec, i, raw, &mut point)?,
             };
             match mysql::encode(ty, text, self.zone, &mut chunk.data) {
                 Outcome::Done => {}
@@ -364,9 +362,7 @@ impl RowEncoder {
             }
             pg_binary::check_text(raw).map_err(|why| self.value_error(rec, i, raw, why))?;
             let mut point = None;
-            let text = self
-                .read_as(&col.ty, raw, &mut point)
-                .map_err(|why| self.value_error(rec, i, raw, why.into()))?;
+            let text = self.read_as(rec, i, raw, &mut point)?;
             pg_text::escape_into(&server_text(&col.ty, text), &mut chunk.data);
         }
         chunk.data.push(b'\n');
