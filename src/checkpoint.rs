@@ -648,8 +648,8 @@ pub struct ChunkMeta {
 }
 
 impl ChunkMeta {
-    /// `chunk 3, records 30001-40000 of b.csv` (without the name for standard input), for
-    /// messages.
+    /// `chunk 4, records 30001-40000 of b.csv` (without the name for standard input), for
+    /// messages, which count chunks from 1 as they count records and lines (`seq` is 0-based).
     pub fn describe(&self) -> String {
         let of = match &self.input {
             Some(input) => format!(" of {input}"),
@@ -661,10 +661,12 @@ impl ChunkMeta {
             _ => ("record", "records"),
         };
         match self.first_record == self.end_record {
-            true => format!("chunk {}, {one} {}{of}", self.seq, self.first_record),
+            true => format!("chunk {}, {one} {}{of}", self.seq + 1, self.first_record),
             false => format!(
                 "chunk {}, {many} {}-{}{of}",
-                self.seq, self.first_record, self.end_record
+                self.seq + 1,
+                self.first_record,
+                self.end_record
             ),
         }
     }

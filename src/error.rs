@@ -570,7 +570,7 @@ impl fmt::Display for Error {
                 write!(f, "{context}")?;
                 // Most contexts name the chunk already, with its records.
                 match chunk {
-                    Some(c) if !context.contains("(chunk ") => write!(f, " (chunk {c})")?,
+                    Some(c) if !context.contains("(chunk ") => write!(f, " (chunk {})", c + 1)?,
                     _ => {}
                 }
                 write!(f, ": {source}")

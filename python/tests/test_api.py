@@ -307,7 +307,7 @@ def test_a_dry_run_reports_what_a_load_would_do_and_writes_nothing(pg, table, tm
     with pytest.raises(barge.DatabaseError) as e:
         barge.load(pg.url, table, rows, dry_run=True)
     msg = str(e.value)
-    assert "(chunk 0, rows 1-3), at row 2:" in msg and "violates check constraint" in msg, msg
+    assert "(chunk 1, rows 1-3), at row 2:" in msg and "violates check constraint" in msg, msg
     assert pg.sql(f"SELECT count(*) FROM {table}") == "1"
     r = barge.load(pg.url, table, rows[2:], dry_run=True)
     assert r.dry_run and r.rows == 1 and r.rejected == 0

@@ -529,7 +529,7 @@ async fn a_refused_row_is_named_by_its_line_on_every_backend() {
     for db in TestTarget::each("refused_named").await {
         db.exec(KV).await;
         let dir = Dir::new();
-        // Row k is on line k + 1; chunk 1 is rows 101-200 (records 102-201).
+        // Row k is on line k + 1; chunk 2 is rows 101-200 (records 102-201).
         let rows = |bad: &dyn Fn(i64) -> Option<String>| {
             let mut csv = String::from("k,v,n\n");
             for k in 1..=300i64 {
@@ -567,7 +567,7 @@ async fn a_refused_row_is_named_by_its_line_on_every_backend() {
             let run = barge(&args);
             assert_eq!(run.code, 1, "{} {name}:\n{}", db.name(), run.all());
             let first = run.stderr.lines().next().unwrap_or_default();
-            let chunk = format!("(chunk 1, records 102-201 of {}), {at}", f.display());
+            let chunk = format!("(chunk 2, records 102-201 of {}), {at}", f.display());
             assert!(
                 first.contains(&chunk),
                 "{} {name}: no {chunk:?} in {first}",

@@ -62,7 +62,7 @@ async fn a_value_jsonb_refuses_blames_its_own_row_not_the_json_line() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.contains(&format!(
-            "(chunk 0, records 2-101 of {f}), at record 11 (line 11):"
+            "(chunk 1, records 2-101 of {f}), at record 11 (line 11):"
         )),
         "{}",
         run.stderr
@@ -676,7 +676,7 @@ async fn a_refused_row_in_one_file_of_several_names_its_file() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.starts_with(&format!(
-            "error: COPY into \"public\".\"dk\" (chunk 0, records 2-3 of {}), at record 3 (line 3): \
+            "error: COPY into \"public\".\"dk\" (chunk 1, records 2-3 of {}), at record 3 (line 3): \
              duplicate key value violates unique constraint \"dk_pkey\"",
             b.display()
         )),
@@ -722,7 +722,7 @@ async fn a_view_is_loaded_with_insert_statements() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         run.stderr.starts_with(&format!(
-            "error: INSERT into \"public\".\"grouped\" (chunk 0, records 2-4 of {f}): cannot \
+            "error: INSERT into \"public\".\"grouped\" (chunk 1, records 2-4 of {f}): cannot \
              insert into view \"grouped\" (SQLSTATE 55000)"
         )),
         "{}",

@@ -322,19 +322,19 @@ async fn server_side_errors_name_the_chunk_and_record() {
     let run = load_bad(&db, "dup.csv", "id,v\n1,1\n2,1\n3,-1\n", &[]).await;
     assert_eq!(run.code, 1);
     let first = run.stderr.lines().next().unwrap();
-    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 0, records 2-4 of dup.csv), at record 4 (line 4): new row for relation \"t\" violates check constraint \"t_v_check\" (SQLSTATE 23514)"), "{first}");
+    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 1, records 2-4 of dup.csv), at record 4 (line 4): new row for relation \"t\" violates check constraint \"t_v_check\" (SQLSTATE 23514)"), "{first}");
     // A chunk that passed over an empty line no longer holds every record of its range: it
     // names no record rather than the wrong one.
     let run = load_bad(&db, "gap.csv", "id,v\n1,1\n\n3,-1\n", &[]).await;
     assert_eq!(run.code, 1);
     let first = run.stderr.lines().next().unwrap();
-    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 0, records 2-4 of gap.csv): new row for relation \"t\" violates check constraint"), "{first}");
+    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 1, records 2-4 of gap.csv): new row for relation \"t\" violates check constraint"), "{first}");
     // A quoted newline: records and lines part ways, and the record is named alone.
     db.exec("ALTER TABLE t ADD COLUMN note text").await;
     let run = load_bad(&db, "ml.csv", "id,v,note\n1,1,\"a\nb\"\n3,-1,c\n", &[]).await;
     assert_eq!(run.code, 1);
     let first = run.stderr.lines().next().unwrap();
-    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 0, records 2-3 of ml.csv), at record 3: new row"), "{first}");
+    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 1, records 2-3 of ml.csv), at record 3: new row"), "{first}");
 }
 
 #[tokio::test]

@@ -362,7 +362,7 @@ async fn refused_parquet_rows_go_to_the_rejects_file_as_csv() {
     let run = crate::support::load_file(&f, &db.url, "pq", &[]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stderr.contains("(chunk 0, rows 1-") && run.stderr.contains("at row 100:"),
+        run.stderr.contains("(chunk 1, rows 1-") && run.stderr.contains("at row 100:"),
         "{}",
         run.stderr
     );

@@ -474,7 +474,12 @@ impl MySink {
             (cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]),
         )
         .await
-        .map_err(|e| Error::mysql(format!("writing the checkpoint of chunk {}", meta.seq), e))
+        .map_err(|e| {
+            Error::mysql(
+                format!("writing the checkpoint of chunk {}", meta.seq + 1),
+                e,
+            )
+        })
     }
 
     /// After a failed attempt, whether the chunk was committed after all (the connection can

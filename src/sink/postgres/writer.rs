@@ -251,7 +251,12 @@ impl PgSink {
     ) -> Result<()> {
         seal::set_aside(plan, meta, rejects, Progress::get(&progress.rows_rejected))?;
         if let Some(cp) = &plan.checkpoints {
-            let ctx = |e| Error::db(format!("writing the checkpoint of chunk {}", meta.seq), e);
+            let ctx = |e| {
+                Error::db(
+                    format!("writing the checkpoint of chunk {}", meta.seq + 1),
+                    e,
+                )
+            };
             let p = cp.insert_params(meta);
             let statement = session
                 .statement(tx, &cp.insert_sql::<super::PgLedger<'_>>())
@@ -617,7 +622,7 @@ impl PgSink {
                     Err(e) => {
                         let e = e.in_chunk(meta.seq);
                         self.after_error(&e);
-                        let what = format!("resolving values of chunk {}", meta.seq);
+                        let what = format!("resolving values of chunk {}", meta.seq + 1);
                         retrier
                             .wait(e, |n, r, w| self.log_retry(&what, n, r, w))
                             .await?;

@@ -417,7 +417,12 @@ fn seal(
             &cp.insert_sql::<&mut Connection>(),
             rusqlite::params![cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]],
         )
-        .map_err(|e| Error::sqlite(format!("writing the checkpoint of chunk {}", meta.seq), e))?;
+        .map_err(|e| {
+            Error::sqlite(
+                format!("writing the checkpoint of chunk {}", meta.seq + 1),
+                e,
+            )
+        })?;
     }
     Ok(())
 }
