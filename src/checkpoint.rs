@@ -782,14 +782,15 @@ impl SkipRanges {
     }
 }
 
-/// Fingerprint of a file load, `slot.version`: the slot names the file (its path) and
-/// everything that decides which rows go where (`extra`: table, columns, CSV options); the
-/// version its size, modification time and first and last 64 KiB. Another version of the
-/// file is another load, and the slot finds the earlier one's checkpoints.
+/// Fingerprint of a file load, `slot.version`: the slot names the file (its path) and the
+/// table (`table`); the version `reading` (what decides the positions records have: the
+/// encoding), the file's size, modification time and first and last 64 KiB. Another version
+/// of the file is another load, and the slot finds the earlier one's checkpoints, so that
+/// their rows are not loaded a second time unasked.
 ///
 /// # Errors
 /// An I/O error reading the file.
-pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<LoadKey> {
+pub fn fingerprint_file(path: &Path, table: &str, reading: &str) -> std::io::Result<LoadKey> {
     const EDGE: u64 = 64 * 1024;
     let mut file = File::open(path)?;
     let meta = file.metadata()?;
@@ -803,9 +804,11 @@ pub fn fingerprint_file(path: &Path, extra: &str) -> std::io::Result<LoadKey> {
     let mut slot = Sha256::new();
     slot.update(canonical.to_string_lossy().as_bytes());
     slot.update([0]);
-    slot.update(extra.as_bytes());
+    slot.update(table.as_bytes());
     let slot = format!("{}.", hex(&slot.finalize()[..8]));
     let mut h = Sha256::new();
+    h.update(reading.as_bytes());
+    h.update([0]);
     h.update(meta.len().to_le_bytes());
     h.update(mtime.to_le_bytes());
     let mut buf = vec![0; EDGE as usize];
@@ -889,14 +892,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.csv");
         std::fs::write(&p, "id\n1\n").unwrap();
-        let a = fingerprint_file(&p, "t").unwrap();
-        assert_eq!(a, fingerprint_file(&p, "t").unwrap());
-        let other_mapping = fingerprint_file(&p, "u").unwrap();
-        assert_ne!(a.id, other_mapping.id);
-        assert_ne!(a.slot, other_mapping.slot);
+        let a = fingerprint_file(&p, "t", "utf-8").unwrap();
+        assert_eq!(a, fingerprint_file(&p, "t", "utf-8").unwrap());
+        let other_table = fingerprint_file(&p, "u", "utf-8").unwrap();
+        assert_ne!(a.id, other_table.id);
+        assert_ne!(a.slot, other_table.slot);
+        // Read in another encoding: another load, in the same slot.
+        let other_reading = fingerprint_file(&p, "t", "utf-16le").unwrap();
+        assert_ne!(a.id, other_reading.id);
+        assert_eq!(a.slot, other_reading.slot);
         std::fs::write(&p, "id\n2\n").unwrap();
         // Another version of the file: another load, in the same slot.
-        let b = fingerprint_file(&p, "t").unwrap();
+        let b = fingerprint_file(&p, "t", "utf-8").unwrap();
         assert_ne!(a.id, b.id);
         assert_eq!(a.slot, b.slot);
         let slot = a.slot.unwrap_or_default();

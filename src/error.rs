@@ -5,6 +5,7 @@
 //! about a row carries its [`Position`] and column, so the message alone tells the user where to
 //! look.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
@@ -186,13 +187,32 @@ impl Error {
         self.hint.as_deref()
     }
 
+    /// Whether the value this error is about is one a reading option reads (`--null 'NULL'`,
+    /// `--decimal-comma`), which [`Error::advice`] names: run again with it, a load goes on
+    /// from where it stopped (such options are not part of its identity), the file unedited.
+    pub fn read_by_an_option(&self) -> bool {
+        match self.kind() {
+            ErrorKind::Value { value, reason, .. } => {
+                null_spelling_hint(value, reason).is_some()
+                    || (has_decimal_comma(value) && names_a_number_type(reason))
+            }
+            _ => false,
+        }
+    }
+
     /// What to do about this error: its own [`Error::hint`], else the usual advice for its
     /// kind. The CLI and the Python package show it under the message.
-    pub fn advice(&self) -> Option<&str> {
+    pub fn advice(&self) -> Option<Cow<'_, str>> {
         if let Some(h) = self.hint() {
-            return Some(h);
+            return Some(Cow::Borrowed(h));
         }
-        Some(match self.kind() {
+        // A missing value spelled out, which only the text it is (`--null`) makes NULL.
+        if let ErrorKind::Value { value, reason, .. } = self.kind() {
+            if let Some(h) = null_spelling_hint(value, reason) {
+                return Some(Cow::Owned(h));
+            }
+        }
+        Some(Cow::Borrowed(match self.kind() {
             #[cfg(feature = "postgres")]
             ErrorKind::Database { .. } if self.sqlstate() == Some("3F000") => {
                 "create the schema first (CREATE SCHEMA ...), or check --table (schema.table; quote mixed case)"
@@ -229,14 +249,24 @@ impl Error {
                  INTO OUTFILE write), which escapes tabs and newlines with backslashes too: load \
                  such a file with --format text"
             }
+            // pandas writes an integer column that has a missing value as floats.
+            ErrorKind::Value { value, reason, .. }
+                if is_whole_with_point(value) && names_an_integer_type(reason) =>
+            {
+                "a whole number written with a decimal point, which an integer column does not \
+                 read (pandas writes an integer column that has missing values as floats: 3.0): \
+                 write it as integers (in pandas, .astype(\"Int64\") before to_csv), or make \
+                 the column numeric; or pass --rejects FILE to set such rows aside and load the \
+                 rest"
+            }
             // What spreadsheets in much of Europe export, often with `;` between fields.
             ErrorKind::Value { value, reason, .. }
                 if has_decimal_comma(value) && names_a_number_type(reason) =>
             {
-                "the value has a decimal comma, which no database reads as a number: pass \
-                 --decimal-comma to read the file's numbers so (1.234,5 is 1234.5), or export \
-                 it with a decimal point; or pass --rejects FILE to set such rows aside and \
-                 load the rest"
+                "the value has a decimal comma, which no database reads as a number: run the \
+                 same command with --decimal-comma to read the file's numbers so (1.234,5 is \
+                 1234.5; rows already committed are not loaded again), or export it with a \
+                 decimal point; or pass --rejects FILE to set such rows aside and load the rest"
             }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
                 "fix the value in the file (or the table's column type) and run the load again, \
@@ -254,7 +284,7 @@ impl Error {
                  load the rest"
             }
             _ => return None,
-        })
+        }))
     }
 
     /// Whether the database raised this error (as opposed to barge, the input or the
@@ -622,6 +652,52 @@ fn has_decimal_comma(value: &str) -> bool {
             crate::encode::decimal_comma::read(value.as_bytes()),
             crate::encode::decimal_comma::Read::Point(_)
         )
+}
+
+/// The hint for a value that is how some exports write a missing value
+/// ([`crate::infer::NULL_SPELLINGS`]), which is not NULL unless `--null` says so; not for one
+/// that `--null` made NULL, into a NOT NULL column.
+fn null_spelling_hint(value: &str, reason: &str) -> Option<String> {
+    if reason.starts_with("NULL in column") {
+        return None;
+    }
+    let s = crate::infer::spelled_null(value.as_bytes())?;
+    Some(format!(
+        "the file seems to write {s} for a missing value: run the same command with --null '{s}' \
+         to read unquoted {s} fields as NULL (an unquoted empty field is then an empty string, \
+         as with COPY's NULL option; rows already committed are not loaded again); or pass \
+         --rejects FILE to set such rows aside and load the rest"
+    ))
+}
+
+/// `3.0`, `-12.00`: an integer written as a float.
+fn is_whole_with_point(value: &str) -> bool {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    match digits.split_once('.') {
+        Some((whole, zeros)) => {
+            !whole.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && !zeros.is_empty()
+                && zeros.bytes().all(|b| b == b'0')
+        }
+        None => false,
+    }
+}
+
+/// Whether a value error's reason is about an integer column (`expected integer: ...`,
+/// `expected bigint: ...`, MySQL's `int(11)`, `tinyint unsigned`).
+fn names_an_integer_type(reason: &str) -> bool {
+    let ty = reason.strip_prefix("expected ").unwrap_or(reason);
+    [
+        "integer",
+        "bigint",
+        "smallint",
+        "int",
+        "tinyint",
+        "mediumint",
+    ]
+    .iter()
+    .any(|t| ty.starts_with(t))
 }
 
 /// Whether a value error's reason is about a numeric column (`expected numeric(10,2): ...`,

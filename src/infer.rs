@@ -106,6 +106,79 @@ pub struct InferredTable {
     pub columns: Vec<InferredColumn>,
     /// Rows the types were inferred from.
     pub sampled_rows: u64,
+    /// Columns made text only by a missing value spelled out (`NULL`), which the user is told
+    /// about: a table is not made of a guess that `NULL` means NULL.
+    pub spelled_nulls: Vec<SpelledNulls>,
+    /// The delimiter read from a CSV input's first lines, when it is not the comma: `barge
+    /// schema` says so, as a load's `-v` does.
+    pub delimiter: Option<u8>,
+}
+
+/// A column whose values are of one type but for a spelling of a missing value among them
+/// (`2024-01-02`, `NULL`, `2024-01-03`): made text, as the server would store `NULL` in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpelledNulls {
+    /// The column's index in [`InferredTable::columns`].
+    pub column: usize,
+    /// The first spelling seen ([`NULL_SPELLINGS`]).
+    pub spelling: &'static str,
+    /// The type the column would have without them.
+    pub would_be: Inferred,
+}
+
+/// How exports write a missing value when they do not leave the field empty: SQL Server's and
+/// MySQL Workbench's `NULL`, R's `NA`, Excel's `#N/A`, Python's `None`, numpy's `nan`. None of
+/// them is NULL to the server unless `--null` names it, as COPY's `NULL` option does.
+pub const NULL_SPELLINGS: [&str; 10] = [
+    "NULL", "null", "Null", "None", "NA", "N/A", "#N/A", "nil", "NaN", "nan",
+];
+
+/// The spelling of a missing value that `value` is, if it is one.
+pub fn spelled_null(value: &[u8]) -> Option<&'static str> {
+    NULL_SPELLINGS
+        .iter()
+        .find(|s| s.as_bytes() == value)
+        .copied()
+}
+
+impl InferredTable {
+    /// What `barge schema` says below the table, a line each: the delimiter read from the
+    /// file, and [`InferredTable::spelled_null_notes`].
+    pub fn notes(&self, dialect: Dialect) -> Vec<String> {
+        let delimiter = self.delimiter.map(|d| {
+            format!(
+                "fields separated by {} (read from the file's first lines; --delimiter gives \
+                 another)",
+                crate::source::csv::delimiter_arg(d)
+            )
+        });
+        delimiter
+            .into_iter()
+            .chain(self.spelled_null_notes(dialect))
+            .collect()
+    }
+
+    /// What to tell about the columns made text by a spelled-out missing value (one line each),
+    /// naming the types they would have in `dialect`.
+    pub fn spelled_null_notes(&self, dialect: Dialect) -> Vec<String> {
+        self.spelled_nulls
+            .iter()
+            .filter_map(|n| {
+                let c = self.columns.get(n.column)?;
+                let would_be = InferredColumn {
+                    ty: n.would_be,
+                    ..c.clone()
+                };
+                Some(format!(
+                    "column \"{}\" is text because it holds {s}, its other values read as {}: if \
+                     the file writes {s} for a missing value, pass --null '{s}'",
+                    c.name,
+                    would_be.sql_type(dialect),
+                    s = n.spelling,
+                ))
+            })
+            .collect()
+    }
 }
 
 /// What one value looks like.
@@ -277,6 +350,8 @@ pub struct Sample<'a> {
     null: &'a [u8],
     width: Option<usize>,
     types: Vec<Option<Inferred>>,
+    /// The types without the values that spell a missing value, and the first such spelling.
+    unspelled: Vec<(Option<Inferred>, Option<&'static str>)>,
     digits: Vec<(usize, usize)>,
     max_len: Vec<usize>,
     rows: u64,
@@ -294,6 +369,7 @@ impl<'a> Sample<'a> {
             null,
             width: names.map(<[String]>::len),
             types: Vec::new(),
+            unspelled: Vec::new(),
             digits: Vec::new(),
             max_len: Vec::new(),
             rows: 0,
@@ -316,6 +392,7 @@ impl<'a> Sample<'a> {
         }
         if width > self.types.len() {
             self.types.resize(width, None);
+            self.unspelled.resize(width, (None, None));
             self.digits.resize(width, (0, 0));
             self.max_len.resize(width, 0);
         }
@@ -336,10 +413,16 @@ impl<'a> Sample<'a> {
                 None => classify(raw),
             };
             self.digits[i] = (self.digits[i].0.max(d.0), self.digits[i].1.max(d.1));
-            self.types[i] = Some(match self.types[i] {
-                None => ty,
-                Some(t) => t.merge(ty),
-            });
+            self.types[i] = Some(self.types[i].map_or(ty, |t| t.merge(ty)));
+            let (unspelled, spelling) = &mut self.unspelled[i];
+            let spelled = match typed.is_none() && !quoted {
+                true => spelled_null(raw),
+                false => None,
+            };
+            match spelled {
+                Some(s) => _ = spelling.get_or_insert(s),
+                None => *unspelled = Some(unspelled.map_or(ty, |t| t.merge(ty))),
+            }
         }
     }
 
@@ -366,10 +449,29 @@ impl<'a> Sample<'a> {
                 max_len: self.max_len.get(i).copied().unwrap_or(0),
                 array: false,
             })
+            .collect::<Vec<InferredColumn>>();
+        let spelled_nulls = self
+            .unspelled
+            .iter()
+            .enumerate()
+            .filter_map(|(column, u)| match (u, columns.get(column)?.ty) {
+                ((Some(would_be), Some(spelling)), Inferred::Text)
+                    if *would_be != Inferred::Text =>
+                {
+                    Some(SpelledNulls {
+                        column,
+                        spelling,
+                        would_be: *would_be,
+                    })
+                }
+                _ => None,
+            })
             .collect();
         InferredTable {
             columns,
             sampled_rows: self.rows,
+            spelled_nulls,
+            delimiter: None,
         }
     }
 }
@@ -493,6 +595,8 @@ impl InferredTable {
         InferredTable {
             columns,
             sampled_rows: 0,
+            spelled_nulls: Vec::new(),
+            delimiter: None,
         }
     }
 
@@ -539,6 +643,64 @@ mod tests {
 
     fn types(csv: &str) -> Vec<Inferred> {
         table(csv).columns.iter().map(|c| c.ty).collect()
+    }
+
+    #[test]
+    fn a_column_made_text_only_by_a_spelled_out_null_is_told() {
+        let t = table(
+            "id,day,n,note,x,q\n1,2024-01-02,1.5,a,NA,\"NULL\"\n2,NULL,NA,NULL,NA,5\n3,2024-01-03,2,b,NA,6\n",
+        );
+        assert_eq!(
+            t.columns.iter().map(|c| c.ty).collect::<Vec<_>>(),
+            [
+                Inferred::Bigint,
+                Inferred::Text,
+                Inferred::Text,
+                Inferred::Text,
+                Inferred::Text,
+                Inferred::Text
+            ]
+        );
+        // `note` is text anyway, `x` holds nothing else, and a quoted "NULL" is text.
+        assert_eq!(
+            t.spelled_nulls,
+            [
+                SpelledNulls {
+                    column: 1,
+                    spelling: "NULL",
+                    would_be: Inferred::Date
+                },
+                SpelledNulls {
+                    column: 2,
+                    spelling: "NA",
+                    would_be: Inferred::Numeric
+                },
+            ]
+        );
+        assert_eq!(
+            t.spelled_null_notes(Dialect::Postgres),
+            [
+                "column \"day\" is text because it holds NULL, its other values read as date: if \
+                 the file writes NULL for a missing value, pass --null 'NULL'",
+                "column \"n\" is text because it holds NA, its other values read as numeric: if \
+                 the file writes NA for a missing value, pass --null 'NA'",
+            ]
+        );
+        // Read with `--null NULL`, the column is a date.
+        let mut r = CsvReader::new(
+            "day\n2024-01-02\nNULL\n".as_bytes(),
+            "t",
+            CsvOptions {
+                null: b"NULL".to_vec(),
+                ..CsvOptions::default()
+            },
+        );
+        let header = r.read_header(&mut Record::default()).ok().flatten();
+        let t = infer(&mut r, header.as_deref(), b"NULL", 0).unwrap();
+        assert_eq!(
+            (t.columns[0].ty, t.spelled_nulls.len()),
+            (Inferred::Date, 0)
+        );
     }
 
     #[test]

@@ -160,6 +160,9 @@ fn schema(args: SchemaArgs) -> ExitCode {
                 _ if opts.csv.header => out!("-- from the header and {rows}"),
                 _ => out!("-- from {rows}"),
             }
+            for note in t.notes(dialect) {
+                out!("-- {note}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
@@ -462,7 +465,8 @@ fn fail(e: &barge::Error) -> ExitCode {
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
     match (hint, e.load_id()) {
-        (Some(h), _) if e.hint().is_some() => err!("hint: {h}"),
+        // Run again with the option it names, the load goes on from where it stopped.
+        (Some(h), _) if e.hint().is_some() || e.read_by_an_option() => err!("hint: {h}"),
         (Some(_), Some(id)) if committed > 0 && bad_input => err!(
             "hint: fix the value in the file (or the table's column type), then run the same \
              command with --load-id {id} to load the rest (editing the file changes its fingerprint)"

@@ -65,7 +65,7 @@ pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
             format!("row {}: {message}", position.record),
             Some(BAD_ROW_ADVICE.to_string()),
         ),
-        _ => (e.to_string(), e.advice().map(python_spelling)),
+        _ => (e.to_string(), e.advice().map(|a| python_spelling(&a))),
     };
     if let Some(advice) = &advice {
         msg.push_str("\nhint: ");
@@ -132,10 +132,12 @@ const BAD_ROW_ADVICE: &str = "fix the value (or the column's type), or pass reje
 fn python_spelling(advice: &str) -> String {
     let mut s = advice
         .replace("--into / DATABASE_URL", "the URL")
+        .replace("run the same command with", "call it again with")
         .replace("--on-conflict nothing", "on_conflict=\"nothing\"")
         .replace("--on-conflict update", "on_conflict=\"update\"")
         .replace("--rejects FILE", "rejects=PATH")
         .replace("--delimiter '", "delimiter='")
+        .replace("--null '", "null='")
         .replace("--delimiter tab", "delimiter=\"tab\"")
         .replace("--format text", "format=\"text\"")
         .replace("--decimal-comma", "decimal_comma=True");

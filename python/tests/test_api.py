@@ -130,6 +130,18 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
         barge.load(pg.url, table, str(tmp_path / "semi3.csv"))
     assert barge.load(pg.url, table, str(tmp_path / "semi3.csv"), decimal_comma=True).rows == 1
     assert pg.sql(f"SELECT v FROM {table} WHERE id = 1002") == "2,5"
+    # A missing value spelled NULL: the hint names the keyword that reads it.
+    (tmp_path / "nulls.csv").write_text("id,v\n1003,x\nNULL,y\n")
+    with pytest.raises(barge.BadRow) as e:
+        barge.load(pg.url, table, str(tmp_path / "nulls.csv"))
+    assert e.value.value == "NULL" and e.value.hint.startswith(
+        "the file seems to write NULL for a missing value: call it again with null='NULL' to "
+        "read unquoted NULL fields as NULL"
+    ), e.value.hint
+    # Read as NULL, into a NOT NULL column: the hint no longer names null=.
+    with pytest.raises(barge.BadRow, match='NULL in column "id", which is NOT NULL') as e:
+        barge.load(pg.url, table, str(tmp_path / "nulls.csv"), null="NULL")
+    assert "null=" not in e.value.hint, e.value.hint
 
 
 def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):

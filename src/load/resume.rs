@@ -104,8 +104,8 @@ impl Load {
                 Start::Changed(stopped) => {
                     return Err(Error::config(format!(
                         "an earlier load of {name} into {} stopped after {} row{} (its last \
-                         chunk committed {}), and the file has changed since: loaded as a new \
-                         load, those rows would go in a second time",
+                         chunk committed {}), and the file (or its --encoding) has changed \
+                         since: loaded as a new load, those rows would go in a second time",
                         dest.table.quoted(),
                         stopped.rows,
                         if stopped.rows == 1 { "" } else { "s" },
@@ -236,25 +236,19 @@ impl Load {
         ))
     }
 
-    /// The load's id: the user's `--load-id`, else a fingerprint of the file and of how it maps
-    /// onto the table; `None` for a load without checkpoints (or a stream without an id).
+    /// The load's id: the user's `--load-id`, else a fingerprint of the file, its encoding and
+    /// the table; `None` for a load without checkpoints (or a stream without an id).
     fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<LoadKey>> {
         if self.atomic || self.checkpoint.is_none() {
             return Ok(None);
         }
-        let mapping_key = format!(
-            "{}\0{}\0{}\0{}\0{}\0{}",
-            dest.table.quoted(),
-            dest.columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join("\0"),
-            self.csv.delimiter,
-            String::from_utf8_lossy(&self.csv.null),
-            self.csv.header,
-            self.encoding.map_or("utf-8", |e| e.name())
-        );
+        // Options that say how values are read (`--null`, `--delimiter`, `--columns`,
+        // `--decimal-comma`, `--header`) are not part of the load's identity: positions stay
+        // byte offsets of the same records, so a load that stopped at a value read wrongly goes
+        // on from where it stopped when run again with the option that reads it. The encoding
+        // is, as positions count transcoded bytes: another one is another load, in the same
+        // file-and-table slot (see `fingerprint_file`).
+        let reading = self.encoding.map_or("utf-8", |e| e.name());
         Ok(match (&self.load_id, &dest.path) {
             // A name given by the user is the id itself: it resumes a load whose file changed
             // (a bad value fixed after a failed load), or one read from a stream.
@@ -262,14 +256,14 @@ impl Load {
                 id: id.clone(),
                 slot: None,
             }),
-            (None, Some(p)) => {
-                Some(checkpoint::fingerprint_file(p, &mapping_key).map_err(|e| {
+            (None, Some(p)) => Some(
+                checkpoint::fingerprint_file(p, &dest.table.quoted(), reading).map_err(|e| {
                     Error::new(ErrorKind::Io {
                         input: name.to_string(),
                         source: e,
                     })
-                })?)
-            }
+                })?,
+            ),
             (None, None) => {
                 tracing::warn!("reading a stream without --load-id: no checkpoints, so this load cannot be resumed");
                 None

@@ -203,6 +203,9 @@ impl Load {
                 let sql =
                     inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
+                for note in inferred.spelled_null_notes(db.dialect()) {
+                    tracing::warn!("{note}");
+                }
                 db.create_table(&sql, &table_name).await?;
                 if let Some(column) = &self.distribute_by {
                     db.distribute(&table_name, column).await?;

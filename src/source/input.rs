@@ -638,9 +638,10 @@ pub fn infer_input(
         Some(sample_rows),
         Arc::new(AtomicU64::new(0)),
     )?;
-    let table = head
+    let mut table = head
         .inferred
         .ok_or_else(|| Error::internal("no sample was read"))?;
+    table.delimiter = head.delimiter;
     table.with_columns(name)
 }
 

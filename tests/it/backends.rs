@@ -430,8 +430,8 @@ async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backen
             )) && first.contains(&format!(
                 "stopped after {committed} rows (its last chunk committed "
             )) && first.ends_with(
-                "and the file has changed since: loaded as a new load, those rows would go \
-                     in a second time"
+                "and the file (or its --encoding) has changed since: loaded as a new load, \
+                     those rows would go in a second time"
             ),
             "{}: {first}",
             db.name()

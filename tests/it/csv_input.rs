@@ -447,6 +447,17 @@ async fn a_semicolon_separated_file_is_read_as_such() {
             .await,
         vec!["(0)"]
     );
+    // `barge schema` says what it read, too.
+    let run = barge(&["schema", file.to_str().unwrap_or_default()]);
+    run.assert_ok();
+    assert!(
+        run.stdout.ends_with(
+            "-- from the header and 3 rows\n-- fields separated by ';' (read from the file's \
+             first lines; --delimiter gives another)\n"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 /// `--decimal-comma`: a spreadsheet's `;`-separated export with numbers written `1.234,50`

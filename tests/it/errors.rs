@@ -485,7 +485,8 @@ async fn a_decimal_comma_is_named_as_such() {
                 .contains(&format!("column \"{column}\": invalid value"))
                 && run.stderr.contains(
                     "hint: the value has a decimal comma, which no database reads as a number: \
-                     pass --decimal-comma to read the file's numbers so (1.234,5 is 1234.5)"
+                     run the same command with --decimal-comma to read the file's numbers so \
+                     (1.234,5 is 1234.5; rows already committed are not loaded again)"
                 ),
             "{}",
             run.stderr
@@ -511,5 +512,97 @@ async fn a_decimal_comma_is_named_as_such() {
             && !run.stderr.contains("decimal comma"),
         "{}",
         run.stderr
+    );
+}
+
+/// The rows a failed run says it committed (`note: 1,234 rows were committed before the error`).
+fn committed_before(run: &Run) -> i64 {
+    let note = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("note: "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("no note of committed rows: {}", run.all()));
+    note.replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("{note:?}: {}", run.all()))
+}
+
+/// A file that writes `NULL` for a missing value (SQL Server's and MySQL Workbench's exports):
+/// the error names the option that reads it, and the same command with it goes on from where
+/// the first run stopped (reading options are no part of a load's identity; they were, and the
+/// rerun loaded the committed rows a second time): every row once, as the server's COPY with
+/// `NULL 'NULL'` reads the file.
+#[tokio::test]
+async fn a_spelled_out_null_is_named_and_the_same_command_with_null_goes_on() {
+    let db = fresh_db("spelled_null").await;
+    let table = "id int, day date, note text";
+    db.exec(&format!(
+        "CREATE TABLE t ({table}); CREATE TABLE t_ref ({table})"
+    ))
+    .await;
+    let mut csv = String::from("id,day,note\n");
+    for i in 0..250 {
+        let day = match i {
+            180 | 220 => "NULL".to_string(),
+            _ => format!("2024-01-{:02}", i % 28 + 1),
+        };
+        csv.push_str(&format!("{i},{day},n{i}\n"));
+    }
+    let dir = Dir::new();
+    let f = dir.write("nulls.csv", &csv);
+    let first = crate::support::load_file(&f, &db.url, "t", &["--chunk-rows", "50"]);
+    assert_eq!(first.code, 1, "{}", first.all());
+    assert!(
+        first.stderr.contains(
+            "column \"day\": invalid value \"NULL\": expected date: invalid input syntax for \
+             type date: \"NULL\""
+        ) && first.stderr.contains(
+            "hint: the file seems to write NULL for a missing value: run the same command with \
+             --null 'NULL' to read unquoted NULL fields as NULL (an unquoted empty field is then \
+             an empty string, as with COPY's NULL option; rows already committed are not loaded \
+             again)"
+        ),
+        "{}",
+        first.stderr
+    );
+    let committed = committed_before(&first);
+    assert!(committed > 0 && committed % 50 == 0, "{}", first.all());
+    assert_eq!(db.checksum("t").await.0, committed);
+    let again =
+        crate::support::load_file(&f, &db.url, "t", &["--chunk-rows", "50", "--null", "NULL"]);
+    again.assert_ok();
+    crate::support::assert_resumed_after(&again, committed);
+    db.server_copy("t_ref", "FORMAT csv, HEADER, NULL 'NULL'", csv.as_bytes())
+        .await;
+    assert_eq!(db.checksum("t").await, db.checksum("t_ref").await);
+    assert_eq!(db.checksum("t").await.0, 250);
+}
+
+/// pandas writes an integer column that has a missing value as floats (`3.0`), which an integer
+/// column refuses: the hint says why and what to do.
+#[tokio::test]
+async fn a_whole_number_with_a_point_into_an_integer_column_is_explained() {
+    let db = fresh_db("float_ints").await;
+    db.exec("CREATE TABLE t (id bigint, n numeric)").await;
+    let run = load_bad(&db, "pandas.csv", "id,n\n1.0,2.0\n", &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "column \"id\": invalid value \"1.0\": expected bigint: invalid input syntax for type \
+             bigint: \"1.0\""
+        ) && run.stderr.contains(
+            "hint: a whole number written with a decimal point, which an integer column does \
+             not read (pandas writes an integer column that has missing values as floats: 3.0)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Not said of a fraction.
+    let run = load_bad(&db, "frac.csv", "id,n\n1.5,2.0\n", &[]).await;
+    assert!(
+        run.code == 1 && !run.stderr.contains("whole number"),
+        "{}",
+        run.all()
     );
 }

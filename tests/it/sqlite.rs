@@ -224,6 +224,60 @@ fn schema_prints_the_inferred_table_for_each_dialect() {
     assert_eq!(run.code, 2, "{}", run.all());
 }
 
+/// A column whose missing values are spelled `NULL` (SQL Server's, MySQL Workbench's exports)
+/// is text, as its `NULL`s are; `barge schema` and the load that creates the table say so and
+/// name `--null`, with which the column is a date and they are NULL.
+#[test]
+fn a_column_made_text_by_spelled_out_nulls_is_told_and_null_reads_them() {
+    let dir = Dir::new();
+    let f = dir.write("visits.csv", "id,day\n1,2024-01-02\n2,NULL\n3,2024-01-04\n");
+    let f = f.to_str().unwrap();
+    let note = "column \"day\" is text because it holds NULL, its other values read as date: if \
+                the file writes NULL for a missing value, pass --null 'NULL'";
+    let run = barge(&["schema", f, "--dialect", "postgres"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("\"day\" text") && run.stdout.ends_with(&format!("-- {note}\n")),
+        "{}",
+        run.stdout
+    );
+    let run = barge_in(Some(dir.path()), &["load", f], &[], None);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(&note.replace("as date", "as DATE")),
+        "{}",
+        run.all()
+    );
+    let run = barge(&["schema", f, "--null", "NULL"]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("\"day\" DATE") && !run.stdout.contains("--null"),
+        "{}",
+        run.stdout
+    );
+    let made = dir.path().join("made.db");
+    let into = format!("sqlite://{}", made.display());
+    let run = barge(&["load", f, "--into", &into, "--null", "NULL"]);
+    run.assert_ok();
+    assert!(!run.stderr.contains("is text because"), "{}", run.all());
+    let conn = Connection::open(&made).unwrap();
+    let days: Vec<Option<String>> = conn
+        .prepare("SELECT day FROM visits ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        days,
+        [
+            Some("2024-01-02".to_string()),
+            None,
+            Some("2024-01-04".to_string())
+        ]
+    );
+}
+
 #[test]
 fn create_keeps_leading_zeros_and_loads_the_same_file_again() {
     let dir = Dir::new();
