@@ -684,41 +684,43 @@ fn is_whole_with_point(value: &str) -> bool {
     }
 }
 
-/// Whether a value error's reason is about an integer column (`expected integer: ...`,
-/// `expected bigint: ...`, MySQL's `int(11)`, `tinyint unsigned`).
-fn names_an_integer_type(reason: &str) -> bool {
+/// The type a value error's reason names, its first word in lower case: `integer` of
+/// `expected integer: ...`, `double` of `expected double precision: ...`, `numeric` of
+/// `expected numeric(10,2): ...`, `int` of MySQL's `expected int(11) unsigned: ...`, SQLite's
+/// `INTEGER`.
+fn reason_type(reason: &str) -> String {
     let ty = reason.strip_prefix("expected ").unwrap_or(reason);
-    [
-        "integer",
-        "bigint",
-        "smallint",
-        "int",
-        "tinyint",
-        "mediumint",
-    ]
-    .iter()
-    .any(|t| ty.starts_with(t))
+    let ty = ty.split(':').next().unwrap_or_default();
+    let word = ty.split(['(', ' ']).next().unwrap_or_default();
+    word.to_ascii_lowercase()
 }
 
-/// Whether a value error's reason is about a numeric column (`expected numeric(10,2): ...`,
-/// `expected double precision: ...`, MySQL's `decimal(10,2)`).
+const INTEGER_TYPES: [&str; 9] = [
+    "integer",
+    "bigint",
+    "smallint",
+    "int",
+    "int2",
+    "int4",
+    "int8",
+    "tinyint",
+    "mediumint",
+];
+
+/// Whether a value error's reason is about an integer column.
+fn names_an_integer_type(reason: &str) -> bool {
+    INTEGER_TYPES.contains(&reason_type(reason).as_str())
+}
+
+/// Whether a value error's reason is about a numeric column (integers, `numeric(10,2)`,
+/// `double precision`, MySQL's `decimal(10,2)`, SQLite's `REAL`).
 fn names_a_number_type(reason: &str) -> bool {
-    let ty = reason.strip_prefix("expected ").unwrap_or(reason);
-    [
-        "numeric",
-        "decimal",
-        "double",
-        "real",
-        "float",
-        "integer",
-        "bigint",
-        "smallint",
-        "int",
-        "tinyint",
-        "mediumint",
-    ]
-    .iter()
-    .any(|t| ty.starts_with(t))
+    let ty = reason_type(reason);
+    INTEGER_TYPES.contains(&ty.as_str())
+        || [
+            "numeric", "decimal", "double", "real", "float", "float4", "float8",
+        ]
+        .contains(&ty.as_str())
 }
 
 fn quote_list(names: &[String]) -> String {
@@ -766,4 +768,50 @@ fn is_citus_node_failure(e: &tokio_postgres::Error) -> bool {
             || m.contains("failed to COPY to shard")
             || m.contains("SSL SYSCALL error")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_tell_types_by_their_name_not_its_start() {
+        assert!(names_an_integer_type("expected integer: invalid input"));
+        assert!(names_an_integer_type("expected int(11) unsigned: x"));
+        assert!(names_an_integer_type("expected INTEGER: not an integer"));
+        assert!(names_a_number_type("expected double precision: x"));
+        assert!(names_a_number_type("expected numeric(10,2): x"));
+        assert!(names_a_number_type("expected REAL: x"));
+        // `interval` and `inet` start as `int` and `in` do.
+        assert!(!names_an_integer_type("expected interval: x"));
+        assert!(!names_a_number_type("expected interval: x"));
+        assert!(!names_a_number_type("expected inet: x"));
+        assert!(!names_a_number_type("expected date: x"));
+    }
+
+    #[test]
+    fn whole_numbers_with_a_point_are_told_from_fractions() {
+        for v in ["3.0", "-12.00", "0.0"] {
+            assert!(is_whole_with_point(v), "{v}");
+        }
+        for v in ["3", "3.5", "3.", ".0", "-.0", "1e3", "3.0x", "", "-"] {
+            assert!(!is_whole_with_point(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_spelled_null_is_named_unless_it_was_read_as_null() {
+        let hint = |v: &str, reason: &str| null_spelling_hint(v, reason);
+        assert!(hint("NULL", "expected date: invalid input syntax")
+            .is_some_and(|h| h.contains("--null 'NULL'")));
+        assert!(hint("#N/A", "expected bigint: x").is_some_and(|h| h.contains("--null '#N/A'")));
+        assert_eq!(hint("NULLS", "expected date: x"), None);
+        assert_eq!(
+            hint(
+                "NULL",
+                "NULL in column \"id\", which is NOT NULL (quote the field)"
+            ),
+            None
+        );
+    }
 }
