@@ -567,7 +567,8 @@ impl fmt::Display for Error {
                 if !unnamed.is_empty() {
                     write!(
                         f,
-                        "the input has {} with no name (a header that ends with a delimiter, \
+                        "the input has {} with no name (a header that starts or ends with a \
+                         delimiter, as pandas' to_csv writes its row index unless index=False, \
                          or has two in a row) and table {table} has no such column; ",
                         if unnamed.len() == 1 {
                             "a column".to_string()

@@ -162,15 +162,32 @@ async fn missing_table_and_unknown_columns_fail_before_any_row() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert_eq!(
         run.stderr.lines().next().unwrap(),
-        "error: the input has a column with no name (a header that ends with a delimiter, or \
-         has two in a row) and table \"public\".\"t\" has no such column; its columns are: \
-         \"id\", \"name\""
+        "error: the input has a column with no name (a header that starts or ends with a \
+         delimiter, as pandas' to_csv writes its row index unless index=False, or has two in a \
+         row) and table \"public\".\"t\" has no such column; its columns are: \"id\", \"name\""
     );
     let run = load_bad(&db, "trail.csv", trailing, &["--ignore-unknown"]).await;
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(
         db.rows_text("SELECT id, name FROM t ORDER BY id").await,
         vec!["(1,a)", "(2,b)"]
+    );
+    // pandas' row index, a first column with no name: the same, and the same way out.
+    let indexed = ",id,name\n0,3,c\n1,4,d\n";
+    let run = load_bad(&db, "pandas.csv", indexed, &[]).await;
+    assert!(
+        run.code == 2
+            && run
+                .stderr
+                .contains("as pandas' to_csv writes its row index"),
+        "{}",
+        run.all()
+    );
+    let run = load_bad(&db, "pandas.csv", indexed, &["--ignore-unknown"]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT id, name FROM t ORDER BY id").await,
+        vec!["(1,a)", "(2,b)", "(3,c)", "(4,d)"]
     );
 }
 
