@@ -142,6 +142,20 @@ pub fn spelled_null(value: &[u8]) -> Option<&'static str> {
 }
 
 impl InferredTable {
+    /// What `barge schema` prints: the `CREATE TABLE` of `table` (quoted) in `dialect`, where
+    /// its types come `from` (`the header and 12 rows`), and [`InferredTable::notes`], a
+    /// comment line each.
+    pub fn script(&self, table: &str, dialect: Dialect, from: &str) -> String {
+        let mut out = format!(
+            "{};\n-- from {from}\n",
+            self.create_sql(table, dialect, false)
+        );
+        for note in self.notes(dialect) {
+            out.push_str(&format!("-- {note}\n"));
+        }
+        out
+    }
+
     /// What `barge schema` says below the table, a line each: the delimiter read from the
     /// file, and [`InferredTable::spelled_null_notes`].
     pub fn notes(&self, dialect: Dialect) -> Vec<String> {

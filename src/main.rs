@@ -33,10 +33,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use barge::Dialect;
-use barge::Format;
+use barge::Input;
 use barge::ProgressEvent;
-use barge::{CsvOptions, ErrorKind, LoadOptions, LoadReport};
-use barge::{Input, InputOptions};
+use barge::{thousands, ErrorKind, LoadOptions, LoadReport};
 use cli::{Cli, Command, CsvArgs, LoadArgs, SchemaArgs};
 
 fn main() -> ExitCode {
@@ -79,42 +78,21 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-fn csv_options(a: &CsvArgs) -> CsvOptions {
-    CsvOptions {
-        delimiter: a.delimiter.unwrap_or(b','),
-        detect_delimiter: a.delimiter.is_none(),
-        decimal_comma: a.decimal_comma,
-        header: barge::has_header(a.format, a.header, a.no_header),
-        null: a.null.clone().into_bytes(),
-        ..CsvOptions::default()
-    }
-}
-
-/// How `barge schema` reads its input: as `barge load` would.
-fn input_options(a: &CsvArgs, path: Option<&std::path::Path>) -> barge::Result<InputOptions> {
-    let format = a.format.unwrap_or_else(|| Format::of_input(path));
-    let mut csv = csv_options(a);
-    if format == Format::Tsv && a.delimiter.is_none() {
-        csv.delimiter = b'\t';
-    }
-    let encoding = match &a.encoding {
-        Some(label) => Some(
-            encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
-                barge::Error::from(barge::ErrorKind::Config(format!(
-                    "unknown encoding {label:?}"
-                )))
-            })?,
-        ),
-        None => None,
-    };
-    Ok(InputOptions {
-        format,
-        csv,
+/// The options that say how the input is read, as `barge load` and `barge schema` take them.
+fn reading(a: &CsvArgs) -> LoadOptions {
+    LoadOptions {
         columns: a.columns.clone(),
-        encoding,
+        format: a.format,
         ignore_unknown: a.ignore_unknown,
-        known_columns: None,
-    })
+        delimiter: a.delimiter,
+        decimal_comma: a.decimal_comma,
+        no_header: a.no_header,
+        header: a.header,
+        null: Some(a.null.clone()),
+        encoding: a.encoding.clone(),
+        sample_rows: a.sample_rows,
+        ..LoadOptions::default()
+    }
 }
 
 /// `barge schema`: the table `load --create` would make, printed, nothing written.
@@ -127,42 +105,23 @@ fn schema(args: SchemaArgs) -> ExitCode {
         },
         (None, None) => Dialect::Sqlite,
     };
-    let table = match &args.table {
-        Some(t) => Ok(t.clone()),
-        None if args.file.as_os_str() == "-" => {
-            err!("error: reading standard input needs --table");
-            return ExitCode::from(2);
-        }
-        None => barge::default_table_name(&args.file),
-    };
-    let table = match table.and_then(|t| barge::TableName::parse(&t)) {
-        Ok(t) => t.quoted_in(dialect),
-        Err(e) => return fail(&e),
-    };
     let name = args.file.display().to_string();
     let input = if args.file.as_os_str() == "-" {
         Input::Reader(Box::new(std::io::stdin()))
     } else {
         Input::File(args.file.clone())
     };
-    let opts = match input_options(&args.csv, Some(&args.file)) {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
+    let options = LoadOptions {
+        table: args.table.clone(),
+        ..reading(&args.csv)
     };
-    let inferred = barge::infer_input(input, &name, &opts, args.csv.sample_rows);
-    match inferred {
-        Ok(t) => {
-            out!("{};", t.create_sql(&table, dialect, false));
-            let rows = rows(t.sampled_rows);
-            match opts.format {
-                Format::Parquet => out!("-- from the Parquet schema"),
-                Format::Ndjson => out!("-- from the keys and {rows}"),
-                _ if opts.csv.header => out!("-- from the header and {rows}"),
-                _ => out!("-- from {rows}"),
-            }
-            for note in t.notes(dialect) {
-                out!("-- {note}");
-            }
+    // A target is parsed, not connected to: the dialect is all it says here.
+    let script = options
+        .load(barge::DEFAULT_TARGET)
+        .and_then(|load| load.schema(input, &name, dialect));
+    match script {
+        Ok(script) => {
+            out!("{}", script.trim_end());
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
@@ -176,16 +135,6 @@ async fn load(args: LoadArgs) -> ExitCode {
         .unwrap_or_else(|| barge::DEFAULT_TARGET.to_string());
     let options = LoadOptions {
         table: args.table.clone(),
-        columns: args.csv.columns.clone(),
-        format: args.csv.format,
-        ignore_unknown: args.csv.ignore_unknown,
-        delimiter: args.csv.delimiter,
-        decimal_comma: args.csv.decimal_comma,
-        no_header: args.csv.no_header,
-        header: args.csv.header,
-        null: Some(args.csv.null.clone()),
-        encoding: args.csv.encoding.clone(),
-        sample_rows: args.csv.sample_rows,
         create: args.create,
         distribute_by: args.distribute_by.clone(),
         split: args.split,
@@ -209,6 +158,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         retries: args.retries,
         retry_for: args.retry_for,
         commit_every: args.commit_every,
+        ..reading(&args.csv)
     };
     let mut load = match options.load(&into) {
         Ok(l) => l,
@@ -432,18 +382,6 @@ fn watch_signals(cancel: Arc<std::sync::atomic::AtomicBool>, quiet: bool) {
         err!("aborted: chunks in flight were rolled back; run the same command again to resume");
         std::process::exit(130);
     });
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `n` rows, counted in words: "1 row", "2,000 rows".

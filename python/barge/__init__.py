@@ -37,6 +37,7 @@ __version__ = _native.__version__
 __all__ = [
     "load",
     "load_async",
+    "schema",
     "Report",
     "Error",
     "BadRow",
@@ -469,6 +470,35 @@ def load(
         )
     report = Report(_json.loads(out))
     return report.to_dict() if json else report
+
+
+def schema(
+    data: Any,
+    table: Optional[str] = None,
+    *,
+    url: Any = None,
+    dialect: Optional[str] = None,
+    **options: Any,
+) -> str:
+    """The table a load of ``data`` would create, as ``barge schema`` prints it: the
+    ``CREATE TABLE``, where its types come from, and what the sample showed (a delimiter read
+    from the file, a column made text by a spelled-out ``NULL``). Nothing is written.
+
+    ``data`` is a file, read as ``load`` reads it, or a DataFrame or Arrow data. The SQL is
+    ``dialect``'s (``"postgres"``, ``"mysql"``, ``"sqlite"``), else the database's at ``url``
+    (default: ``$DATABASE_URL``, else SQLite), which is not connected to. ``options`` are
+    ``load``'s that say how the input is read (``delimiter=``, ``null=``, ``columns=``,
+    ``sample_rows=``, ``decimal_comma=``...)."""
+    opts = dict(options, table=table)
+    target = _target(url)
+    if isinstance(data, (str, os.PathLike)):
+        return _native.schema(target, _options(opts), dialect, path=os.fspath(data))
+    stream = _arrow(data, opts.get("columns"))
+    if stream is None or isinstance(stream, _FrameRows):
+        raise TypeError(
+            f"schema() reads a file, a DataFrame or Arrow data, not {type(data).__name__}"
+        )
+    return _native.schema(target, _options(opts), dialect, data=stream)
 
 
 async def load_async(url: Any, table: Optional[str], data: Any, **options: Any) -> Any:

@@ -129,7 +129,7 @@ pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
 const BAD_ROW_ADVICE: &str = "fix the value (or the column's type), or pass rejects=\"bad.csv\" to set bad rows aside and load the rest";
 
 /// The CLI's advice, with the keyword argument's name where it names a flag.
-fn python_spelling(advice: &str) -> String {
+pub(crate) fn python_spelling(advice: &str) -> String {
     let mut s = advice
         .replace("--into / DATABASE_URL", "the URL")
         .replace("run the same command with", "call it again with")
@@ -139,6 +139,7 @@ fn python_spelling(advice: &str) -> String {
         .replace("--delimiter '", "delimiter='")
         .replace("--null '", "null='")
         .replace("--delimiter tab", "delimiter=\"tab\"")
+        .replace("--delimiter gives", "delimiter= gives")
         .replace("--format text", "format=\"text\"")
         .replace("--decimal-comma", "decimal_comma=True");
     for flag in [

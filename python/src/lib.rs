@@ -201,24 +201,75 @@ fn load_arrow(
     stop: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let load = prepare(url, options, on_progress, progress, py)?;
+    let reader = arrow_stream(py, data)?;
+    let cancel = Stop::new(load.cancel_flag(), stop);
+    let result = wait(py, cancel, async move {
+        load.load_arrow(Box::new(reader)).await
+    })?;
+    report_json(py, result)
+}
+
+/// The Arrow C stream `data` exports (`__arrow_c_stream__`), moved out of its capsule.
+fn arrow_stream(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<arrow_array::ffi_stream::RecordBatchStreamReader> {
     let capsule = data.call_method0("__arrow_c_stream__")?;
     let capsule = capsule.cast::<PyCapsule>()?;
     let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
     // SAFETY: the capsule named "arrow_array_stream" holds an FFI_ArrowArrayStream (the Arrow
     // PyCapsule interface); from_raw moves the stream out and leaves a released one behind,
     // which the capsule's destructor then skips.
-    let reader = unsafe {
+    unsafe {
         arrow_array::ffi_stream::RecordBatchStreamReader::from_raw(
             ptr.as_ptr()
                 .cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>(),
         )
     }
-    .map_err(|e| errors::to_py(py, &config(format!("the Arrow stream: {e}"))))?;
-    let cancel = Stop::new(load.cancel_flag(), stop);
-    let result = wait(py, cancel, async move {
-        load.load_arrow(Box::new(reader)).await
-    })?;
-    report_json(py, result)
+    .map_err(|e| errors::to_py(py, &config(format!("the Arrow stream: {e}"))))
+}
+
+/// The table a load would make of a file (`path`) or of Arrow data (`data`), as `barge
+/// schema` prints it, in `dialect` (default: the target's).
+#[pyfunction]
+#[pyo3(signature = (url, options, dialect=None, path=None, data=None))]
+fn schema(
+    py: Python<'_>,
+    url: &str,
+    options: &str,
+    dialect: Option<&str>,
+    path: Option<std::path::PathBuf>,
+    data: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let to_py = |e: barge::Error| errors::to_py(py, &e);
+    let load = LoadOptions::from_json(options)
+        .and_then(|o| o.load(url))
+        .map_err(to_py)?;
+    let dialect = match dialect {
+        Some(d) => d.parse::<barge::Dialect>().map_err(|e| to_py(config(e)))?,
+        None => load.target().dialect(),
+    };
+    let script = match (path, data) {
+        (Some(path), _) => {
+            let name = path.display().to_string();
+            py.detach(|| load.schema(barge::Input::File(path), &name, dialect))
+        }
+        (None, Some(data)) => {
+            let reader = arrow_stream(py, data)?;
+            py.detach(|| load.arrow_schema(Box::new(reader), dialect))
+        }
+        (None, None) => Err(config("schema() takes a file or Arrow data".to_string())),
+    };
+    // The notes name options as the command line does.
+    let script = script.map_err(to_py)?;
+    Ok(script
+        .lines()
+        .map(|line| match line.strip_prefix("-- ") {
+            Some(note) => format!("-- {}", errors::python_spelling(note)),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 /// A progress event as a dict (the same fields as the Rust API's `ProgressEvent`).
@@ -238,6 +289,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_files, m)?)?;
     m.add_function(wrap_pyfunction!(load_rows, m)?)?;
     m.add_function(wrap_pyfunction!(load_arrow, m)?)?;
+    m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(sqlalchemy_url, m)?)?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;

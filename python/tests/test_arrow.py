@@ -572,3 +572,50 @@ def test_wkb_geometries_load_into_postgis_columns(pg, table):
                  f"ORDER BY id) FROM {table}")
     assert got == ("1 POINT(1 2) SRID=4326;POINT(1.5 -2); 2 SRID=4326;POINT(1.5 -2); "
                    "3 POINT(1 2) SRID=4326;POINT(1.5 -2)"), got
+
+
+def test_schema_prints_what_a_load_would_create_and_creates_it(pg, cli, table, tmp_path):
+    # A file: what `barge schema` prints, notes spelled as keyword arguments.
+    f = tmp_path / "visits.csv"
+    f.write_text("id;day;amount\n1;2024-01-02;1,5\n2;NULL;2,25\n")
+    script = barge.schema(str(f), dialect="postgres", decimal_comma=True)
+    assert script == cli("schema", str(f), "--dialect", "postgres", "--decimal-comma").stdout.replace(
+        "--delimiter gives", "delimiter= gives"
+    ).replace("--null 'NULL'", "null='NULL'").rstrip("\n"), script
+    assert script.splitlines()[-2:] == [
+        "-- fields separated by ';' (read from the file's first lines; delimiter= gives another)",
+        "-- column \"day\" is text because it holds NULL, its other values read as date: if the "
+        "file writes NULL for a missing value, pass null='NULL'",
+    ], script
+    assert '"amount" numeric' in script
+    # With null=, the column is a date; the dialect comes from the URL when not given.
+    script = barge.schema(f, "visits", url=pg.url, null="NULL", decimal_comma=True)
+    assert '"day" date' in script and "null=" not in script, script
+    # A DataFrame: the table load(create=True) makes, column for column.
+    df = pd.DataFrame(
+        {
+            "id": pd.array([1, None], dtype="Int64"),
+            "at": pd.to_datetime(["2024-01-02T03:04:05Z", None], utc=True),
+            "tags": [["a", "b"], []],
+            "price": [Decimal("1.50"), None],
+        }
+    )
+    script = barge.schema(df, table, url=pg.url)
+    assert script.endswith("\n-- from the Arrow schema"), script
+    barge.load(pg.url, table, df, create=True)
+    pg.sql(script.replace(f'CREATE TABLE "{table}"', f'CREATE TABLE "{table}_s"'))
+
+    def types(t: str) -> str:
+        return pg.sql(
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
+            f"ORDER BY attnum) FROM pg_attribute WHERE attrelid = '{t}'::regclass AND attnum > 0"
+        )
+
+    assert types(table) == types(f"{table}_s") == (
+        "id bigint, at timestamp with time zone, tags text[], price numeric"
+    )
+    # Without a table name, or with what is neither a file nor Arrow data: said.
+    with pytest.raises(barge.ConfigError, match="no table given"):
+        barge.schema(df)
+    with pytest.raises(TypeError, match="schema\\(\\) reads a file, a DataFrame or Arrow data"):
+        barge.schema([{"id": 1}], "t")

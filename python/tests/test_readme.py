@@ -24,7 +24,7 @@ def test_readme_python_examples_run_as_written(tmp_path, monkeypatch):
     shutil.copytree(os.path.join(ROOT, "examples"), tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) == 5, blocks
+    assert len(blocks) == 6, blocks
     ns: dict = {}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -32,7 +32,13 @@ def test_readme_python_examples_run_as_written(tmp_path, monkeypatch):
             exec(compile(block, "README.md", "exec"), ns)
     printed = out.getvalue().splitlines()
     assert printed[0].startswith("12 0 12 0 "), printed
-    assert printed[1].startswith("Report(rows=1000, rejected=0"), printed
-    assert printed[2] == "1 id not a number expected INTEGER: not an integer", printed
+    # barge.schema prints what `barge schema --dialect postgres` prints (shown in the README).
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    shown = readme.split("barge schema examples/events.csv --dialect postgres\n```\n\n```text\n")[1]
+    shown = shown.split("```")[0].splitlines()
+    assert printed[1 : 1 + len(shown)] == shown, printed
+    printed = printed[len(shown) + 1 :]
+    assert printed[0].startswith("Report(rows=1000, rejected=0"), printed
+    assert printed[1] == "1 id not a number expected INTEGER: not an integer", printed
     count = sqlite3.connect("barge.db").execute("SELECT count(*) FROM events").fetchone()[0]
     assert count == 12 + 1000 + 12 + 1000

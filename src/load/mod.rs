@@ -38,7 +38,7 @@ mod table;
 
 pub use crate::sink::Mode;
 pub use options::{has_header, parse_bytes, parse_delimiter, parse_mode, LoadOptions};
-pub use report::{AlreadyLoaded, IndexesBuilt, LoadReport, UpsertReport};
+pub use report::{thousands, AlreadyLoaded, IndexesBuilt, LoadReport, UpsertReport};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two
 /// workers (3 alternating runs each): 5k, 10k and 20k rows per chunk all took 2.2-2.6 s, within
@@ -425,6 +425,82 @@ impl Load {
             ignore_unknown: self.ignore_unknown,
             known_columns: None,
         }
+    }
+
+    /// The table [`Load::create`] would make of `input` (named `name`, a file's name giving
+    /// the table's unless [`Load::table`] names it), as `barge schema` prints it: the `CREATE
+    /// TABLE` in `dialect`, then where its types come from and what the sample showed (a
+    /// delimiter read from the file, columns made text by a spelled-out NULL). Reads a sample,
+    /// as the load would; connects to nothing and writes nothing.
+    ///
+    /// # Errors
+    /// An input that cannot be read or is empty; standard input without [`Load::table`].
+    pub fn schema(
+        &self,
+        input: Input,
+        name: &str,
+        dialect: crate::ident::Dialect,
+    ) -> Result<String> {
+        self.script(input, name, dialect, None)
+    }
+
+    /// [`Load::schema`] of Arrow data (a DataFrame's), from its schema: the table
+    /// [`Load::load_arrow`] would make of it.
+    ///
+    /// # Errors
+    /// A schema no table can be made of (a column of a type no database holds), and a
+    /// missing [`Load::table`].
+    #[cfg(feature = "arrow")]
+    pub fn arrow_schema(
+        &self,
+        reader: Box<dyn arrow_array::RecordBatchReader + Send>,
+        dialect: crate::ident::Dialect,
+    ) -> Result<String> {
+        let (mut source, mut columns) =
+            crate::source::arrow::ArrowSource::new(reader, "arrow", false, None)?;
+        if let Some(given) = &self.columns {
+            columns = source.rename(given)?;
+        }
+        let input = Input::Records(Box::new(source), columns);
+        self.script(input, "arrow", dialect, Some("the Arrow schema"))
+    }
+
+    fn script(
+        &self,
+        input: Input,
+        name: &str,
+        dialect: crate::ident::Dialect,
+        from: Option<&str>,
+    ) -> Result<String> {
+        let path = match &input {
+            Input::File(p) => Some(p.clone()),
+            _ => None,
+        };
+        let table = match (&self.table, &path, &input) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(p), _) => default_table_name(p)?,
+            (None, None, Input::Reader(_)) => {
+                return Err(Error::config("reading standard input needs --table"))
+            }
+            (None, None, _) => self.named_table()?,
+        };
+        let table = crate::schema::TableName::parse(&table)?.quoted_in(dialect);
+        let opts = self.input_options(path.as_deref());
+        let t = crate::source::input::infer_input(input, name, &opts, self.sample_rows)?;
+        let rows = t.sampled_rows;
+        let rows = format!(
+            "{} row{}",
+            thousands(rows),
+            if rows == 1 { "" } else { "s" }
+        );
+        let from = match (from, opts.format) {
+            (Some(from), _) => from.to_string(),
+            (None, Format::Parquet) => "the Parquet schema".to_string(),
+            (None, Format::Ndjson) => format!("the keys and {rows}"),
+            (None, _) if opts.csv.header => format!("the header and {rows}"),
+            (None, _) => rows,
+        };
+        Ok(t.script(&table, dialect, &from))
     }
 
     /// How transient faults are retried.
