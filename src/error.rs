@@ -265,8 +265,8 @@ impl Error {
             {
                 "the value has a decimal comma, which no database reads as a number: run the \
                  same command with --decimal-comma to read the file's numbers so (1.234,5 is \
-                 1234.5; rows already committed are not loaded again), or export it with a \
-                 decimal point; or pass --rejects FILE to set such rows aside and load the rest"
+                 1234.5), or export it with a decimal point; or pass --rejects FILE to set such \
+                 rows aside and load the rest"
             }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
                 "fix the value in the file (or the table's column type) and run the load again, \
@@ -666,8 +666,8 @@ fn null_spelling_hint(value: &str, reason: &str) -> Option<String> {
     Some(format!(
         "the file seems to write {s} for a missing value: run the same command with --null '{s}' \
          to read unquoted {s} fields as NULL (an unquoted empty field is then an empty string, \
-         as with COPY's NULL option; rows already committed are not loaded again); or pass \
-         --rejects FILE to set such rows aside and load the rest"
+         as with COPY's NULL option); or pass --rejects FILE to set such rows aside and load \
+         the rest"
     ))
 }
 

@@ -403,8 +403,14 @@ fn fail(e: &barge::Error) -> ExitCode {
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
     match (hint, e.load_id()) {
-        // Run again with the option it names, the load goes on from where it stopped.
-        (Some(h), _) if e.hint().is_some() || e.read_by_an_option() => err!("hint: {h}"),
+        (Some(h), _) if e.hint().is_some() => err!("hint: {h}"),
+        // Run again with the option it names, a load with checkpoints goes on from where it
+        // stopped (reading options are no part of its identity).
+        (Some(h), Some(_)) if e.read_by_an_option() && committed > 0 => err!(
+            "hint: {h}\nnote: run again so, the load skips the rows it committed and goes on \
+             from where it stopped"
+        ),
+        (Some(h), _) if e.read_by_an_option() => err!("hint: {h}"),
         (Some(_), Some(id)) if committed > 0 && bad_input => err!(
             "hint: fix the value in the file (or the table's column type), then run the same \
              command with --load-id {id} to load the rest (editing the file changes its fingerprint)"

@@ -503,7 +503,7 @@ async fn a_decimal_comma_is_named_as_such() {
                 && run.stderr.contains(
                     "hint: the value has a decimal comma, which no database reads as a number: \
                      run the same command with --decimal-comma to read the file's numbers so \
-                     (1.234,5 is 1234.5; rows already committed are not loaded again)"
+                     (1.234,5 is 1234.5)"
                 ),
             "{}",
             run.stderr
@@ -577,8 +577,9 @@ async fn a_spelled_out_null_is_named_and_the_same_command_with_null_goes_on() {
         ) && first.stderr.contains(
             "hint: the file seems to write NULL for a missing value: run the same command with \
              --null 'NULL' to read unquoted NULL fields as NULL (an unquoted empty field is then \
-             an empty string, as with COPY's NULL option; rows already committed are not loaded \
-             again)"
+             an empty string, as with COPY's NULL option); or pass --rejects FILE to set such \
+             rows aside and load the rest\nnote: run again so, the load skips the rows it \
+             committed and goes on from where it stopped"
         ),
         "{}",
         first.stderr
