@@ -624,3 +624,53 @@ async fn a_whole_number_with_a_point_into_an_integer_column_is_explained() {
         run.all()
     );
 }
+
+/// A glob of a comma-separated file and a `;`-separated one (each read with its own
+/// delimiter), stopped at a `NULL` in the second: run again with `--null NULL`, the first is
+/// already loaded, the second goes on with its own delimiter from where it stopped, and every
+/// row is in once.
+#[tokio::test]
+async fn a_glob_of_two_delimiters_stopped_in_its_second_file_goes_on_there() {
+    let db = fresh_db("glob_null").await;
+    db.exec("CREATE TABLE t (id int, day date)").await;
+    let dir = Dir::new();
+    let mut a = String::from("id,day\n");
+    let mut b = String::from("id;day\n");
+    for i in 0..100 {
+        a.push_str(&format!("{i},2024-01-{:02}\n", i % 28 + 1));
+    }
+    for i in 100..300 {
+        let day = match i {
+            250 => "NULL".to_string(),
+            _ => format!("2024-02-{:02}", i % 28 + 1),
+        };
+        b.push_str(&format!("{i};{day}\n"));
+    }
+    dir.write("part-a.csv", &a);
+    dir.write("part-b.csv", &b);
+    let glob = dir.path().join("part-*.csv");
+    let glob = glob.to_str().unwrap_or_default();
+    let args = [
+        "load",
+        glob,
+        "--into",
+        &db.url,
+        "--table",
+        "t",
+        "--chunk-rows",
+        "50",
+    ];
+    let first = barge(&args);
+    assert_eq!(first.code, 1, "{}", first.all());
+    assert!(first.stderr.contains("part-b.csv"), "{}", first.all());
+    let committed = committed_before(&first);
+    assert!(committed > 100, "{}", first.all());
+    let again = barge(&[&args[..], &["--null", "NULL"]].concat());
+    again.assert_ok();
+    crate::support::assert_resumed_after(&again, committed - 100);
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(DISTINCT id), sum(id), count(day) FROM t")
+            .await,
+        vec![format!("(300,300,{},299)", (0..300).sum::<i64>())]
+    );
+}
