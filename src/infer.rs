@@ -112,6 +112,9 @@ pub struct InferredTable {
     /// The delimiter read from a CSV input's first lines, when it is not the comma: `barge
     /// schema` says so, as a load's `-v` does.
     pub delimiter: Option<u8>,
+    /// Columns whose header field is empty, named `column_N` here: the first one is most often
+    /// a DataFrame's row index, which the user is told.
+    pub unnamed: Vec<usize>,
 }
 
 /// A column whose values are of one type but for a spelling of a missing value among them
@@ -168,8 +171,27 @@ impl InferredTable {
         });
         delimiter
             .into_iter()
-            .chain(self.spelled_null_notes(dialect))
+            .chain(self.warnings(dialect))
             .collect()
+    }
+
+    /// What a load that creates the table warns of, a line each: columns whose header field
+    /// is empty, and [`InferredTable::spelled_null_notes`].
+    pub fn warnings(&self, dialect: Dialect) -> Vec<String> {
+        let unnamed = self.unnamed.iter().filter_map(|&i| {
+            let name = &self.columns.get(i)?.name;
+            Some(match i {
+                0 => format!(
+                    "column \"{name}\" has no name in the header: a first column without one is \
+                     most often the row index pandas' to_csv writes (index=False leaves it out)"
+                ),
+                _ => format!(
+                    "column \"{name}\" has no name in the header (a line that ends with a \
+                     delimiter, or has two in a row)"
+                ),
+            })
+        });
+        unnamed.chain(self.spelled_null_notes(dialect)).collect()
     }
 
     /// What to tell about the columns made text by a spelled-out missing value (one line each),
@@ -447,6 +469,12 @@ impl<'a> Sample<'a> {
         let header: Vec<String> = (0..count)
             .map(|i| given.get(i).cloned().unwrap_or_default())
             .collect();
+        let unnamed = match self.names {
+            Some(given) => (0..count)
+                .filter(|&i| given.get(i).is_some_and(|n| n.trim().is_empty()))
+                .collect(),
+            None => Vec::new(),
+        };
         let names = column_names(&header);
         let columns = names
             .into_iter()
@@ -486,6 +514,7 @@ impl<'a> Sample<'a> {
             sampled_rows: self.rows,
             spelled_nulls,
             delimiter: None,
+            unnamed,
         }
     }
 }
@@ -611,6 +640,7 @@ impl InferredTable {
             sampled_rows: 0,
             spelled_nulls: Vec::new(),
             delimiter: None,
+            unnamed: Vec::new(),
         }
     }
 
@@ -715,6 +745,36 @@ mod tests {
             (t.columns[0].ty, t.spelled_nulls.len()),
             (Inferred::Date, 0)
         );
+    }
+
+    #[test]
+    fn header_fields_without_a_name_are_told_the_first_as_a_row_index() {
+        let t = table(",id,,name\n0,1,,a\n1,2,,b\n");
+        assert_eq!(
+            t.column_names_for_test(),
+            ["column_1", "id", "column_3", "name"]
+        );
+        assert_eq!(t.unnamed, [0, 2]);
+        assert_eq!(
+            t.warnings(Dialect::Postgres),
+            [
+                "column \"column_1\" has no name in the header: a first column without one is \
+                 most often the row index pandas' to_csv writes (index=False leaves it out)",
+                "column \"column_3\" has no name in the header (a line that ends with a \
+                 delimiter, or has two in a row)",
+            ]
+        );
+        // Without a header, no column has a name to lack.
+        let mut r = CsvReader::new(
+            "1,2\n".as_bytes(),
+            "t",
+            CsvOptions {
+                header: false,
+                ..CsvOptions::default()
+            },
+        );
+        let t = infer(&mut r, None, b"", 0).unwrap();
+        assert!(t.unnamed.is_empty() && t.warnings(Dialect::Sqlite).is_empty());
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl Load {
                 let sql =
                     inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
-                for note in inferred.spelled_null_notes(db.dialect()) {
+                for note in inferred.warnings(db.dialect()) {
                     tracing::warn!("{note}");
                 }
                 db.create_table(&sql, &table_name).await?;

@@ -278,6 +278,35 @@ fn a_column_made_text_by_spelled_out_nulls_is_told_and_null_reads_them() {
     );
 }
 
+/// pandas' `to_csv` without `index=False` writes the row index as a first column with no
+/// name: the table made of it has `column_1`, and the load and `barge schema` say what it
+/// most likely is.
+#[test]
+fn a_first_column_without_a_name_is_told_as_pandas_row_index() {
+    let dir = Dir::new();
+    let f = dir.write("frame.csv", ",id,name\n0,10,a\n1,11,b\n");
+    let f = f.to_str().unwrap();
+    let note = "column \"column_1\" has no name in the header: a first column without one is \
+                most often the row index pandas' to_csv writes (index=False leaves it out)";
+    let run = barge(&["schema", f]);
+    run.assert_ok();
+    assert!(
+        run.stdout.ends_with(&format!("-- {note}\n")),
+        "{}",
+        run.stdout
+    );
+    let run = barge_in(Some(dir.path()), &["load", f], &[], None);
+    run.assert_ok();
+    assert!(run.stderr.contains(note), "{}", run.all());
+    let conn = Connection::open(dir.path().join("barge.db")).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT sum(column_1) + sum(id) FROM frame", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 22);
+}
+
 #[test]
 fn create_keeps_leading_zeros_and_loads_the_same_file_again() {
     let dir = Dir::new();
