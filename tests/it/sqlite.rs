@@ -197,7 +197,9 @@ fn schema_prints_the_inferred_table_for_each_dialect() {
         "CREATE TABLE \"odd_file\" (\n    \"id\" bigint,\n    \"zip_code\" text,\n    \
          \"price\" numeric,\n    \"ratio\" double precision,\n    \"when\" date,\n    \
          \"at\" timestamptz,\n    \"ok\" boolean,\n    \"column_8\" text,\n    \"id_2\" jsonb\n);\n\
-         -- from the header and 2 rows\n"
+         -- from the header and 2 rows\n\
+         -- column \"column_8\" has no name in the header (a line that ends with a delimiter, \
+         or has two in a row)\n"
     );
     let run = barge(&["schema", f]);
     run.assert_ok();
