@@ -249,6 +249,15 @@ impl Error {
                  INTO OUTFILE write), which escapes tabs and newlines with backslashes too: load \
                  such a file with --format text"
             }
+            // `""`, or an empty field read with `--null` naming another text: no NULL.
+            ErrorKind::Value { value, reason, .. }
+                if value.is_empty() && !reason.starts_with("NULL in column") =>
+            {
+                "the field is an empty string, which this column's type does not read: an empty \
+                 field is NULL only unquoted (\"\" is an empty string) and only without --null \
+                 (with it, only that text is NULL); or pass --rejects FILE to set such rows \
+                 aside and load the rest"
+            }
             // pandas writes an integer column that has a missing value as floats.
             ErrorKind::Value { value, reason, .. }
                 if is_whole_with_point(value) && names_an_integer_type(reason) =>

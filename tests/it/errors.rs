@@ -674,3 +674,34 @@ async fn a_glob_of_two_delimiters_stopped_in_its_second_file_goes_on_there() {
         vec![format!("(300,300,{},299)", (0..300).sum::<i64>())]
     );
 }
+
+/// An empty string into a column of another type (a quoted `""`, or an empty field read with
+/// `--null` naming another text) is refused as the server's COPY refuses it, and the hint says
+/// when an empty field is NULL.
+#[tokio::test]
+async fn an_empty_string_into_a_date_says_when_an_empty_field_is_null() {
+    let db = fresh_db("empty_string").await;
+    db.exec("CREATE TABLE t (id int, day date)").await;
+    let hint = "hint: the field is an empty string, which this column's type does not read: an \
+                empty field is NULL only unquoted (\"\" is an empty string) and only without \
+                --null (with it, only that text is NULL)";
+    for (csv, extra) in [
+        ("id,day\n1,\"\"\n", &[][..]),
+        ("id,day\n1,NULL\n2,\n", &["--null", "NULL"][..]),
+    ] {
+        let run = load_bad(&db, "empty.csv", csv, extra).await;
+        assert!(
+            run.code == 1
+                && run
+                    .stderr
+                    .contains("column \"day\": invalid value \"\": expected date")
+                && run.stderr.contains(hint),
+            "{}",
+            run.all()
+        );
+    }
+    // Unquoted and without --null, it is NULL.
+    let run = load_bad(&db, "empty.csv", "id,day\n3,\n", &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(db.rows_text("SELECT id, day FROM t").await, vec!["(3,)"]);
+}
