@@ -685,6 +685,16 @@ mod tests {
         infer(&mut r, Some(&header), b"", 0).unwrap()
     }
 
+    /// The table of `csv` read without a header line.
+    fn headerless(csv: &str) -> InferredTable {
+        let opts = CsvOptions {
+            header: false,
+            ..CsvOptions::default()
+        };
+        let mut r = CsvReader::new(csv.as_bytes(), "t", opts);
+        infer(&mut r, None, b"", 0).unwrap()
+    }
+
     fn types(csv: &str) -> Vec<Inferred> {
         table(csv).columns.iter().map(|c| c.ty).collect()
     }
@@ -765,15 +775,7 @@ mod tests {
             ]
         );
         // Without a header, no column has a name to lack.
-        let mut r = CsvReader::new(
-            "1,2\n".as_bytes(),
-            "t",
-            CsvOptions {
-                header: false,
-                ..CsvOptions::default()
-            },
-        );
-        let t = infer(&mut r, None, b"", 0).unwrap();
+        let t = headerless("1,2\n");
         assert!(t.unnamed.is_empty() && t.warnings(Dialect::Sqlite).is_empty());
     }
 
@@ -786,15 +788,7 @@ mod tests {
             [Inferred::Bigint, Inferred::Bigint]
         );
         // Without names, the first record decides.
-        let mut r = CsvReader::new(
-            "1,2\n3,4,5\n".as_bytes(),
-            "t",
-            CsvOptions {
-                header: false,
-                ..CsvOptions::default()
-            },
-        );
-        let t = infer(&mut r, None, b"", 0).unwrap();
+        let t = headerless("1,2\n3,4,5\n");
         assert_eq!(t.column_names_for_test(), ["column_1", "column_2"]);
         // One very long row does not make thousands of columns.
         let long = format!("a\n1\n{}\n", ",".repeat(10_000));
