@@ -159,6 +159,7 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         "--mode",
         "--key",
         "--no-checkpoint",
+        "--null",
     ] {
         let kw = format!("{}=", flag.trim_start_matches("--").replace('-', "_"));
         s = s.replace(flag, &kw);

@@ -142,6 +142,13 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     with pytest.raises(barge.BadRow, match='NULL in column "id", which is NOT NULL') as e:
         barge.load(pg.url, table, str(tmp_path / "nulls.csv"), null="NULL")
     assert "null=" not in e.value.hint, e.value.hint
+    # A quoted empty string into an integer column: the hint says when an empty field is
+    # NULL, in keyword spelling.
+    (tmp_path / "empty.csv").write_text('id,v\n"",z\n')
+    with pytest.raises(barge.BadRow) as e:
+        barge.load(pg.url, table, str(tmp_path / "empty.csv"))
+    assert e.value.value == "" and "only without null= (with it" in e.value.hint, e.value.hint
+    assert "--" not in e.value.hint, e.value.hint
 
 
 def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):
