@@ -59,6 +59,11 @@ pub struct Checkpoints {
     load_id: String,
     /// The share of one file this process loads (`--split K/N`), if any.
     share: Option<Split>,
+    /// The file's own fingerprint, when the load runs under another id (`--load-id`, or the
+    /// stopped load of an earlier version of the file that it goes on with): marked done with
+    /// it, so that the same command without that id finds the file loaded, instead of loading
+    /// it a second time.
+    answers_for: Option<String>,
 }
 
 /// Which load this is.
@@ -385,6 +390,7 @@ impl Checkpoints {
             table: table.clone(),
             load_id: id_for(g),
             share,
+            answers_for: None,
         };
         match done {
             Some(done) if !again => Ok(Start::AlreadyLoaded(cp(gen), done)),
@@ -437,6 +443,7 @@ impl Checkpoints {
             table: table.to_string(),
             load_id,
             share: None,
+            answers_for: None,
         };
         let rows = earlier.committed(db).await?.iter().map(|c| c.rows).sum();
         Ok((rows > 0).then_some(Stopped {
@@ -444,6 +451,13 @@ impl Checkpoints {
             rows,
             at,
         }))
+    }
+
+    /// Marks the file's own fingerprint `id` done too when this load is (see
+    /// [`Checkpoints::answers_for`]); nothing when it is this load's id.
+    pub fn answering_for(mut self, id: &str) -> Self {
+        self.answers_for = (id != self.load_id).then(|| id.to_string());
+        self
     }
 
     /// The bookkeeping table, quoted.
@@ -546,7 +560,7 @@ impl Checkpoints {
     /// A database error.
     pub async fn mark_done<L: Ledger>(&self, db: &mut L) -> Result<u64> {
         let Some(share) = self.share else {
-            return self.mark(db, -1).await;
+            return self.mark_whole(db).await;
         };
         let rows = self.mark(db, share.marker()).await?;
         // The last share to finish marks the whole load done, for every later run to see.
@@ -566,7 +580,37 @@ impl Checkpoints {
             .await?;
         let shares_done = found.first().map(|r| int(r, 0)).transpose()?.unwrap_or(0);
         if shares_done >= i64::from(share.n) {
-            return self.mark(db, -1).await;
+            return self.mark_whole(db).await;
+        }
+        Ok(rows)
+    }
+
+    /// Marks the whole load done, and the file's own fingerprint with it when this load
+    /// answers for one: a marker with the same rows, written unless the file has one.
+    async fn mark_whole<L: Ledger>(&self, db: &mut L) -> Result<u64> {
+        let rows = self.mark(db, -1).await?;
+        if let Some(file) = &self.answers_for {
+            let p = L::placeholder;
+            db.execute(
+                &format!(
+                    "INSERT INTO {t} (load_id, first_byte, end_byte, {rows}, end_record, end_line, chunk) \
+                     SELECT {file}, -1, -1, {rows}, -1, -1, -1 FROM {t} \
+                     WHERE load_id = {load} AND first_byte = -1 AND NOT EXISTS \
+                       (SELECT 1 FROM {t} AS seen WHERE seen.load_id = {again} AND seen.first_byte = -1)",
+                    t = self.table,
+                    rows = L::ROWS,
+                    file = p(1),
+                    load = p(2),
+                    again = p(3),
+                ),
+                &[
+                    Param::Text(file),
+                    Param::Text(&self.load_id),
+                    Param::Text(file),
+                ],
+                &format!("writing to the checkpoint table {}", self.table),
+            )
+            .await?;
         }
         Ok(rows)
     }
@@ -608,15 +652,13 @@ impl Checkpoints {
     }
 }
 
-/// Whether `table` holds no row (a table emptied since a completed load surprises its user).
+/// Whether `table` (quoted, qualified) holds no row (a table emptied since a completed load
+/// surprises its user; one a failed load created is dropped again).
 ///
 /// # Errors
 /// A database error.
-pub async fn is_empty<L: Ledger>(db: &mut L, table: &crate::schema::Table) -> Result<bool> {
-    let sql = format!(
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM {}) THEN 0 ELSE 1 END",
-        table.quoted()
-    );
+pub async fn is_empty<L: Ledger>(db: &mut L, table: &str) -> Result<bool> {
+    let sql = format!("SELECT CASE WHEN EXISTS (SELECT 1 FROM {table}) THEN 0 ELSE 1 END");
     let rows = db.query(&sql, &[], "reading the table").await?;
     Ok(matches!(
         rows.first().and_then(|r| r.first()),

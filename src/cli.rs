@@ -243,6 +243,13 @@ pub struct LoadArgs {
     #[arg(long)]
     pub again: bool,
 
+    /// A file changed since a load of it stopped partway (a bad value fixed after the load
+    /// failed on it, a download completed): go on from where that load stopped, taking the
+    /// file's bytes up to there as unchanged. Without it such a run is refused, as a new load
+    /// would put the rows committed before in a second time.
+    #[arg(long, conflicts_with_all = ["again", "load_id"])]
+    pub continue_changed: bool,
+
     /// All rows or none: the whole load in one transaction on one connection, no checkpoints.
     /// From a file into an empty PostgreSQL table, its indexes are built once at the end, with
     /// the table locked until the commit.

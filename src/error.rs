@@ -24,6 +24,9 @@ pub struct Error {
     load_id: Option<String>,
     /// What to do about it, when the library knows better than the kind alone says.
     hint: Option<String>,
+    /// What the load did on its way out, which the user should know (a table it created
+    /// dropped again).
+    note: Option<String>,
 }
 
 /// What kind of failure an error is: retries, rejects and the CLI's exit code act on this
@@ -168,6 +171,7 @@ impl Error {
             committed: None,
             load_id: None,
             hint: None,
+            note: None,
         }
     }
 
@@ -190,11 +194,15 @@ impl Error {
     /// Whether the value this error is about is one a reading option reads (`--null 'NULL'`,
     /// `--decimal-comma`), which [`Error::advice`] names: run again with it, a load goes on
     /// from where it stopped (such options are not part of its identity), the file unedited.
+    /// So is a value in another encoding (`--encoding`): a load that read the file as UTF-8
+    /// and stopped at its first byte that is not ASCII goes on too (positions of ASCII are
+    /// the same in either).
     pub fn read_by_an_option(&self) -> bool {
         match self.kind() {
             ErrorKind::Value { value, reason, .. } => {
                 null_spelling_hint(value, reason).is_some()
                     || (has_decimal_comma(value) && names_a_number_type(reason))
+                    || is_not_utf8(reason)
             }
             _ => false,
         }
@@ -248,6 +256,14 @@ impl Error {
                 "\\N is NULL in PostgreSQL's text format (what psql's \\copy ... to and MySQL's \
                  INTO OUTFILE write), which escapes tabs and newlines with backslashes too: load \
                  such a file with --format text"
+            }
+            // A file in another encoding: the reason shows the value read as Windows-1252.
+            ErrorKind::Value { reason, .. } if is_not_utf8(reason) => {
+                "the file is not in UTF-8: name its encoding with --encoding (windows-1252 is what \
+                 Excel writes on Western Windows; latin1, shift_jis, gbk, utf-16le, any WHATWG \
+                 label) and run the same command again: a load that stopped at the file's first \
+                 byte that is not ASCII goes on from where it stopped; or convert the file \
+                 (iconv -f WINDOWS-1252 -t UTF-8)"
             }
             // `""`, or an empty field read with `--null` naming another text: no NULL.
             ErrorKind::Value { value, reason, .. }
@@ -329,6 +345,18 @@ impl Error {
     /// Attaches a hint.
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    /// What the load did on its way out, which its user should know: a table it created and
+    /// no row went into, dropped again.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Attaches a note.
+    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
         self
     }
 
@@ -678,6 +706,12 @@ fn null_spelling_hint(value: &str, reason: &str) -> Option<String> {
          as with COPY's NULL option); or pass --rejects FILE to set such rows aside and load \
          the rest"
     ))
+}
+
+/// Whether a value error's reason is that the value is not UTF-8
+/// ([`crate::encode::not_utf8`]).
+fn is_not_utf8(reason: &str) -> bool {
+    reason.contains("not UTF-8 (byte")
 }
 
 /// `3.0`, `-12.00`: an integer written as a float.

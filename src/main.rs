@@ -151,6 +151,7 @@ async fn load(args: LoadArgs) -> ExitCode {
         no_checkpoint: args.no_checkpoint,
         load_id: args.load_id.clone(),
         again: args.again,
+        continue_changed: args.continue_changed,
         atomic: args.atomic,
         replace: args.replace,
         dry_run: args.dry_run,
@@ -222,7 +223,7 @@ async fn load(args: LoadArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            let code = fail(&e);
+            let code = fail_load(&e, args.load_id.is_some());
             if args.replace {
                 err!("note: the table keeps its earlier rows: --replace commits the new ones only all together");
             }
@@ -391,6 +392,12 @@ fn rows(n: u64) -> String {
 
 /// Prints the error, what to do about it, and returns the exit code.
 fn fail(e: &barge::Error) -> ExitCode {
+    fail_load(e, false)
+}
+
+/// [`fail`], for a load: `named` when the load has the user's `--load-id` (a fixed stream goes
+/// on under it; a fixed file, whose fingerprint changed, with `--continue-changed`).
+fn fail_load(e: &barge::Error, named: bool) -> ExitCode {
     err!("error: {e}");
     let hint = e.advice();
     let committed = e.committed_rows().unwrap_or(0);
@@ -400,6 +407,9 @@ fn fail(e: &barge::Error) -> ExitCode {
             self::rows(rows),
             if rows == 1 { "was" } else { "were" }
         );
+    }
+    if let Some(note) = e.note() {
+        err!("note: {note}");
     }
     let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
     match (hint, e.load_id()) {
@@ -411,9 +421,14 @@ fn fail(e: &barge::Error) -> ExitCode {
              from where it stopped"
         ),
         (Some(h), _) if e.read_by_an_option() => err!("hint: {h}"),
-        (Some(_), Some(id)) if committed > 0 && bad_input => err!(
+        (Some(_), Some(id)) if committed > 0 && bad_input && named => err!(
+            "hint: fix the value in the input (or the table's column type), then run the same \
+             command, with --load-id {id}, to load the rest"
+        ),
+        (Some(_), Some(_)) if committed > 0 && bad_input => err!(
             "hint: fix the value in the file (or the table's column type), then run the same \
-             command with --load-id {id} to load the rest (editing the file changes its fingerprint)"
+             command with --continue-changed to load the rest (it goes on from where this load \
+             stopped)"
         ),
         (Some(h), _) => err!("hint: {h}"),
         (None, _) => {}

@@ -160,6 +160,8 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         "--key",
         "--no-checkpoint",
         "--null",
+        "--encoding",
+        "--continue-changed",
     ] {
         let kw = format!("{}=", flag.trim_start_matches("--").replace('-', "_"));
         s = s.replace(flag, &kw);

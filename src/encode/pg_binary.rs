@@ -394,12 +394,7 @@ pub fn check_text(raw: &[u8]) -> Result<(), String> {
 const NUL_IN_TEXT: &str = "text cannot contain NUL (0x00) bytes";
 
 fn check_utf8(raw: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(raw).map_err(|e| {
-        format!(
-            "invalid UTF-8 at byte {} of the value (convert the file, or name its encoding with --encoding)",
-            e.valid_up_to() + 1
-        )
-    })
+    std::str::from_utf8(raw).map_err(|_| super::not_utf8(raw))
 }
 
 /// `text`, `varchar(n)`, `char(n)`, enums. Lengths count characters; like PostgreSQL, a value

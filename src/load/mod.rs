@@ -89,6 +89,7 @@ pub struct Load {
     checkpoint: Option<String>,
     load_id: Option<String>,
     again: bool,
+    continue_changed: bool,
     atomic: bool,
     replace: bool,
     dry_run: bool,
@@ -148,6 +149,7 @@ impl Load {
             checkpoint: Some(checkpoint::DEFAULT_TABLE.to_string()),
             load_id: None,
             again: false,
+            continue_changed: false,
             atomic: false,
             replace: false,
             dry_run: false,
@@ -245,6 +247,15 @@ impl Load {
     /// Loads the input again even if an earlier run loaded it completely.
     pub fn again(mut self, yes: bool) -> Self {
         self.again = yes;
+        self
+    }
+
+    /// A file changed since a load of it stopped partway (a bad value fixed after the load
+    /// failed on it, a download completed): go on from where that load stopped, taking the
+    /// file's bytes up to there as unchanged, instead of refusing. Without it such a run is
+    /// refused: loaded as a new load, the rows that load committed would go in a second time.
+    pub fn continue_changed(mut self, yes: bool) -> Self {
+        self.continue_changed = yes;
         self
     }
 
@@ -635,9 +646,16 @@ impl Load {
                 }
             )));
         }
-        if self.atomic && (self.again || self.load_id.is_some()) {
+        if self.atomic && (self.again || self.load_id.is_some() || self.continue_changed) {
             return Err(Error::config(
-                "--atomic keeps no checkpoints, so --again and --load-id do not apply",
+                "--atomic keeps no checkpoints, so --again, --load-id and --continue-changed do \
+                 not apply",
+            ));
+        }
+        if self.continue_changed && (self.again || self.load_id.is_some()) {
+            return Err(Error::config(
+                "--continue-changed goes on with the load that stopped, --again starts another \
+                 and --load-id names one: give one of them",
             ));
         }
         if self.on_conflict.is_none() && (self.key.is_some() || self.update_columns.is_some()) {
@@ -678,9 +696,9 @@ impl Load {
                 )));
             }
         }
-        if self.checkpoint.is_none() && (self.again || self.load_id.is_some()) {
+        if self.checkpoint.is_none() && (self.again || self.load_id.is_some() || self.continue_changed) {
             return Err(Error::config(
-                "--again and --load-id need checkpoints: drop --no-checkpoint",
+                "--again, --load-id and --continue-changed need checkpoints: drop --no-checkpoint",
             ));
         }
         Ok(())
@@ -795,6 +813,16 @@ impl Load {
         let Some(first) = paths.first() else {
             return Err(Error::config("no input files"));
         };
+        // One id for several files would make each file's checkpoints another's: the second
+        // file found "already loaded", or read with the first one's committed byte ranges.
+        if paths.len() > 1 && self.load_id.is_some() {
+            return Err(Error::config(format!(
+                "--load-id names the load of one input, and these are {} files, each its own \
+                 load (named by its fingerprint): leave --load-id out; a file changed since its \
+                 load stopped goes on with --continue-changed",
+                paths.len()
+            )));
+        }
         let table = match &self.table {
             Some(t) => t.clone(),
             None => default_table_name(first)?,
@@ -1097,11 +1125,30 @@ impl Load {
         if let (Ok(_), Some(cp)) = (&stats, &checkpoints) {
             db.mark_done(cp).await?;
         }
-        let stats = stats.map_err(|e| {
-            // One transaction: whatever its chunks wrote was rolled back with it.
-            let e = if atomic { e.with_committed(0) } else { e };
-            dest.explain(e.with_load_id(load_id.clone()))
-        })?;
+        let stats = match stats {
+            Ok(stats) => stats,
+            Err(e) => {
+                // One transaction: whatever its chunks wrote was rolled back with it.
+                let e = if atomic { e.with_committed(0) } else { e };
+                // A table this load created, which no row went into, goes again (not while
+                // other processes of a --split load may be loading into it).
+                let mut dropped = false;
+                if dest.created.is_some()
+                    && self.split.is_none()
+                    && e.committed_rows().unwrap_or(0) == 0
+                {
+                    match db.drop_if_empty(&dest.table).await {
+                        Ok(d) => dropped = d,
+                        Err(why) => tracing::warn!(
+                            "{} was created by this load, which put no row in it, and is left \
+                             ({why})",
+                            dest.table.quoted()
+                        ),
+                    }
+                }
+                return Err(dest.explain(e.with_load_id(load_id), dropped));
+            }
+        };
         let mut report = self.report(&dest, stats, load_id, (atomic, not_resumable), started);
         report.indexes_built = indexes_built;
         Ok(report)

@@ -86,6 +86,8 @@ pub struct LoadOptions {
     pub load_id: Option<String>,
     /// `--again`
     pub again: bool,
+    /// `--continue-changed`
+    pub continue_changed: bool,
     /// `--atomic`
     pub atomic: bool,
     /// `--replace`
@@ -132,6 +134,7 @@ impl Default for LoadOptions {
             no_checkpoint: false,
             load_id: None,
             again: false,
+            continue_changed: false,
             atomic: false,
             replace: false,
             dry_run: false,
@@ -159,6 +162,7 @@ impl LoadOptions {
             })
             .checkpoint_table((!self.no_checkpoint).then(|| self.checkpoint_table.clone()))
             .again(self.again)
+            .continue_changed(self.continue_changed)
             .atomic(self.atomic)
             .replace(self.replace)
             .dry_run(self.dry_run)

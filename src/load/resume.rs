@@ -67,7 +67,9 @@ impl Load {
         let mut committed = Vec::new();
         let mut atomic = self.atomic;
         let mut not_resumable = None;
-        if let (Some(fp), Some(cp_table)) = (self.fingerprint(dest, name)?, &self.checkpoint) {
+        if let (Some((fp, file)), Some(cp_table)) =
+            (self.fingerprint(dest, name)?, &self.checkpoint)
+        {
             let cp_name = TableName::parse(cp_table)?;
             let schema = cp_name
                 .schema
@@ -79,7 +81,7 @@ impl Load {
             }
             .quoted_in(db.dialect());
             match db
-                .start_checkpoints(cp_table, &fp, self.again, self.split)
+                .start_checkpoints(cp_table.clone(), &fp, self.again, self.split)
                 .await?
             {
                 Start::AlreadyLoaded(cp, done) => {
@@ -96,28 +98,46 @@ impl Load {
                     return Ok(Begin::AlreadyLoaded(self.already_loaded(dest, &cp, done)));
                 }
                 Start::Run(cp, done) => {
-                    checkpoints = Some(cp);
+                    checkpoints = Some(match &file {
+                        Some(f) => cp.answering_for(f),
+                        None => cp,
+                    });
                     committed = done;
                 }
                 // Loaded as a new load, this version of the file would put the rows the
-                // earlier one committed in a second time: the user says which is meant.
+                // earlier one committed in a second time: go on with that load where that is
+                // known to be right (or the user says so), else ask which is meant.
                 Start::Changed(stopped) => {
-                    return Err(Error::config(format!(
-                        "an earlier load of {name} into {} stopped after {} row{} (its last \
-                         chunk committed {}), and the file (or its --encoding) has changed \
-                         since: loaded as a new load, those rows would go in a second time",
-                        dest.table.quoted(),
-                        stopped.rows,
-                        if stopped.rows == 1 { "" } else { "s" },
-                        stopped.at,
-                    ))
-                    .with_hint(format!(
-                        "if the file's rows up to where that load stopped are unchanged (a bad \
-                         value fixed after them, a download completed), run the same command \
-                         with --load-id {} to load the rest; to load the whole file anyway, \
-                         pass --again",
-                        stopped.load_id
-                    )));
+                    let encoding_only = !self.continue_changed && self.as_utf8(dest, &stopped);
+                    if !self.continue_changed && !encoding_only {
+                        return Err(changed_error(name, dest, &stopped));
+                    }
+                    let earlier = LoadKey {
+                        id: stopped.load_id.clone(),
+                        slot: None,
+                    };
+                    match db
+                        .start_checkpoints(cp_table, &earlier, false, self.split)
+                        .await?
+                    {
+                        Start::Run(cp, done) => {
+                            if encoding_only {
+                                self.positions_hold(dest, &stopped, &done)?;
+                            }
+                            tracing::info!(
+                                "going on with the load of {name} that stopped after {} rows ({})",
+                                stopped.rows,
+                                stopped.load_id
+                            );
+                            checkpoints = Some(cp.answering_for(&fp.id));
+                            committed = done;
+                        }
+                        // Completed meanwhile (another process going on with it).
+                        Start::AlreadyLoaded(cp, done) => {
+                            return Ok(Begin::AlreadyLoaded(self.already_loaded(dest, &cp, done)))
+                        }
+                        _ => return Err(changed_error(name, dest, &stopped)),
+                    }
                 }
                 // Exactly once without bookkeeping: every row or none, in one transaction.
                 Start::Unavailable(why) => {
@@ -236,9 +256,63 @@ impl Load {
         ))
     }
 
+    /// Whether the stopped load `stopped` was of this very file read as UTF-8, which this
+    /// run reads with `--encoding` (the usual way there: a load failed on the first byte that
+    /// is not UTF-8, and its error said to name the encoding).
+    fn as_utf8(&self, dest: &Destination, stopped: &checkpoint::Stopped) -> bool {
+        let (Some(_), Some(p)) = (self.encoding, &dest.path) else {
+            return false;
+        };
+        checkpoint::fingerprint_file(p, &dest.table.quoted(), "utf-8")
+            .is_ok_and(|k| k.id == stopped.load_id)
+    }
+
+    /// Whether the positions that a load of this file read as UTF-8 committed (`done`) hold
+    /// in this run's encoding: they do when everything up to the last of them is ASCII, the
+    /// same bytes in any ASCII-compatible encoding.
+    ///
+    /// # Errors
+    /// When they do not: the load can neither go on nor start anew without loading those
+    /// rows a second time.
+    fn positions_hold(
+        &self,
+        dest: &Destination,
+        stopped: &checkpoint::Stopped,
+        done: &[checkpoint::Committed],
+    ) -> Result<()> {
+        let end = done.iter().map(|c| c.end_byte).max().unwrap_or(0);
+        let plain = dest.compression == Compression::None
+            && self.encoding.is_some_and(|e| e.is_ascii_compatible());
+        if let (true, Some(p)) = (plain, &dest.path) {
+            if ascii_up_to(p, end).unwrap_or(false) {
+                return Ok(());
+            }
+        }
+        Err(Error::config(format!(
+            "an earlier load of this file into {} read it as UTF-8 and stopped after {} rows; \
+             read as {}, its positions are not those that load committed ({}), so this load \
+             can neither go on with it nor load the file as a new load without loading those \
+             rows a second time",
+            dest.table.quoted(),
+            stopped.rows,
+            self.encoding.map_or("UTF-8", |e| e.name()),
+            if plain {
+                "some of the rows it committed are not ASCII"
+            } else {
+                "the file is compressed, or this encoding is not ASCII-compatible"
+            },
+        ))
+        .with_hint(
+            "delete the rows that load committed (they were read as UTF-8), then run the same \
+             command with --again",
+        ))
+    }
+
     /// The load's id: the user's `--load-id`, else a fingerprint of the file, its encoding and
-    /// the table; `None` for a load without checkpoints (or a stream without an id).
-    fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<LoadKey>> {
+    /// the table; `None` for a load without checkpoints (or a stream without an id). With it,
+    /// the file's own fingerprint when the id is the user's (see
+    /// [`Checkpoints::answering_for`]).
+    fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<(LoadKey, Option<String>)>> {
         if self.atomic || self.checkpoint.is_none() {
             return Ok(None);
         }
@@ -249,21 +323,28 @@ impl Load {
         // is, as positions count transcoded bytes: another one is another load, in the same
         // file-and-table slot (see `fingerprint_file`).
         let reading = self.encoding.map_or("utf-8", |e| e.name());
+        let file = |p: &std::path::Path| {
+            checkpoint::fingerprint_file(p, &dest.table.quoted(), reading).map_err(|e| {
+                Error::new(ErrorKind::Io {
+                    input: name.to_string(),
+                    source: e,
+                })
+            })
+        };
         Ok(match (&self.load_id, &dest.path) {
-            // A name given by the user is the id itself: it resumes a load whose file changed
-            // (a bad value fixed after a failed load), or one read from a stream.
-            (Some(id), _) => Some(LoadKey {
-                id: id.clone(),
-                slot: None,
-            }),
-            (None, Some(p)) => Some(
-                checkpoint::fingerprint_file(p, &dest.table.quoted(), reading).map_err(|e| {
-                    Error::new(ErrorKind::Io {
-                        input: name.to_string(),
-                        source: e,
-                    })
-                })?,
-            ),
+            // A name given by the user is the id itself: it resumes a load read from a stream,
+            // or names one.
+            (Some(id), path) => {
+                let own = path.as_deref().map(file).transpose()?.map(|k| k.id);
+                Some((
+                    LoadKey {
+                        id: id.clone(),
+                        slot: None,
+                    },
+                    own,
+                ))
+            }
+            (None, Some(p)) => Some((file(p)?, None)),
             (None, None) => {
                 tracing::warn!("reading a stream without --load-id: no checkpoints, so this load cannot be resumed");
                 None
@@ -303,6 +384,38 @@ impl Load {
             dry_run: false,
             not_resumable: None,
             indexes_built: None,
+        }
+    }
+}
+
+/// The error for a file changed since a load of it stopped partway.
+fn changed_error(name: &str, dest: &Destination, stopped: &checkpoint::Stopped) -> Error {
+    Error::config(format!(
+        "an earlier load of {name} into {} stopped after {} row{} (its last chunk committed \
+         {}), and the file (or its --encoding) has changed since: loaded as a new load, those \
+         rows would go in a second time",
+        dest.table.quoted(),
+        stopped.rows,
+        if stopped.rows == 1 { "" } else { "s" },
+        stopped.at,
+    ))
+    .with_hint(
+        "if the file's rows up to where that load stopped are unchanged (a bad value fixed \
+         after them, a download completed), run the same command with --continue-changed to \
+         load the rest; to load the whole file anyway, pass --again",
+    )
+}
+
+/// Whether the first `end` bytes of the file at `p` are ASCII.
+fn ascii_up_to(p: &std::path::Path, end: u64) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?.take(end);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(true),
+            n if !buf[..n].is_ascii() => return Ok(false),
+            _ => {}
         }
     }
 }

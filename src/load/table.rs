@@ -60,10 +60,20 @@ impl Destination {
     }
 
     /// Adds what to do to a load's error: a value that does not fit a column this load chose
-    /// the type of from a sample.
-    pub fn explain(&self, e: Error) -> Error {
+    /// the type of from a sample; and that the table this load created is gone again
+    /// (`dropped`: no row went in).
+    pub fn explain(&self, e: Error, dropped: bool) -> Error {
         let Some(sampled) = self.created else {
             return e;
+        };
+        let e = if dropped {
+            e.with_note(format!(
+                "{} was created by this load and is dropped again, as no row went in: the next \
+                 run creates it from what it reads then",
+                self.table.quoted()
+            ))
+        } else {
+            e
         };
         // A text column takes any value the sample could have shown: a value refused there
         // (a NUL byte) is no reason to sample more.
@@ -74,6 +84,12 @@ impl Destination {
                 .any(|c| c.name == column && c.ty != ColumnType::Text)
         };
         match e.kind() {
+            ErrorKind::Value { column, .. } if typed(column) && dropped => e.with_hint(format!(
+                "this load created {} from the first {sampled} rows, and a later value does \
+                 not fit the type it chose: load again with a larger --sample-rows (0 reads the \
+                 whole file), or create the table yourself",
+                self.table.quoted()
+            )),
             ErrorKind::Value { column, .. } if typed(column) => e.with_hint(format!(
                 "this load created {} from the first {sampled} rows, and a later value does \
                  not fit the type it chose: drop the table and load again with a larger \

@@ -216,8 +216,27 @@ pub trait Backend: Send {
     /// Whether the table holds no row.
     fn is_empty(&mut self, table: &Table) -> impl Future<Output = Result<bool>> + Send {
         async move {
+            let name = table.quoted_in(self.dialect());
             let mut ledger = self.ledger().await?;
-            crate::checkpoint::is_empty(&mut ledger, table).await
+            crate::checkpoint::is_empty(&mut ledger, &name).await
+        }
+    }
+
+    /// Drops `table`, which this load created, when it holds no row; returns whether it did.
+    /// A load that failed before any row went in then leaves no table behind whose columns'
+    /// types came from a run the next one corrects (`--encoding`, `--decimal-comma`,
+    /// `--null`, a larger `--sample-rows`): that run creates it again from what it reads.
+    fn drop_if_empty(&mut self, table: &Table) -> impl Future<Output = Result<bool>> + Send {
+        async move {
+            if !self.is_empty(table).await? {
+                return Ok(false);
+            }
+            let name = table.quoted_in(self.dialect());
+            let mut ledger = self.ledger().await?;
+            ledger
+                .execute(&format!("DROP TABLE {name}"), &[], &format!("dropping {name}"))
+                .await?;
+            Ok(true)
         }
     }
 

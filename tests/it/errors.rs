@@ -94,7 +94,12 @@ async fn invalid_utf8_is_caught_on_the_client() {
     ]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("record 2 (line 2, byte 8), column \"name\": invalid value \"caf\u{fffd}\": expected text: invalid UTF-8 at byte 4 of the value (convert the file, or name its encoding with --encoding)"),
+        run.stderr.contains("record 2 (line 2, byte 8), column \"name\": invalid value \"caf\u{fffd}\": expected text: not UTF-8 (byte 4 of the value); read as windows-1252 it is \"café\"\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: the file is not in UTF-8: name its encoding with --encoding (windows-1252 is what Excel writes on Western Windows;"),
         "{}",
         run.stderr
     );

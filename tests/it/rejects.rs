@@ -41,7 +41,7 @@ fn bad(k: usize, id: usize, last_good: usize) -> (Vec<u8>, &'static str) {
             let mut r = format!("{id},1,1.00,").into_bytes();
             r.extend_from_slice(b"\xff\xfe");
             r.extend_from_slice(b",2024-01-01,{},1\n");
-            (r, "invalid UTF-8")
+            (r, "not UTF-8")
         }
         2 => (row(format!("{id},1,1.00,a\0b,2024-01-01,{{}},1\n")), "NUL"),
         3 => (
@@ -228,7 +228,7 @@ async fn every_good_row_loads_and_exactly_the_bad_ones_are_set_aside() {
     assert_eq!(entries.len(), c.bad_rows.len());
     for (kind, why) in [
         ("expected 7 fields", "fields"),
-        ("invalid UTF-8", "UTF-8"),
+        ("not UTF-8", "UTF-8"),
         ("NUL", "NUL"),
         ("smallint", "smallint"),
         ("out of range", "out of range"),
@@ -519,7 +519,7 @@ async fn latin1_files_load_with_encoding_and_say_so_without() {
     let run = barge(&["load", f, "--into", &db.url, "--table", "p"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("invalid UTF-8 at byte 3 of the value (convert the file, or name its encoding with --encoding)"),
+        run.stderr.contains("not UTF-8 (byte 3 of the value); read as windows-1252 it is \"Mañana\""),
         "{}",
         run.stderr
     );

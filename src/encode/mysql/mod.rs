@@ -302,7 +302,7 @@ fn plain_integer(raw: &[u8]) -> bool {
 }
 
 fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outcome {
-    let text = || std::str::from_utf8(raw).map_err(|_| Outcome::Reject("invalid UTF-8".into()));
+    let text = || std::str::from_utf8(raw).map_err(|_| Outcome::Reject(super::not_utf8(raw)));
     let done = |out: &mut Vec<u8>, bytes: &[u8]| {
         escape_into(bytes, out);
         Outcome::Done
@@ -414,7 +414,7 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
         },
         MyType::Chars { max, charset } => {
             let Ok(s) = text() else {
-                return Outcome::Reject("invalid UTF-8".into());
+                return Outcome::Reject(super::not_utf8(raw));
             };
             if let Err(why) = fits_charset(s, *charset) {
                 return Outcome::Reject(why);
@@ -432,7 +432,7 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
         }
         MyType::Text { max_bytes, charset } => {
             let Ok(s) = text() else {
-                return Outcome::Reject("invalid UTF-8".into());
+                return Outcome::Reject(super::not_utf8(raw));
             };
             if let Err(why) = fits_charset(s, *charset) {
                 return Outcome::Reject(why);
@@ -465,7 +465,7 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
         },
         MyType::Enum(members) => {
             let Ok(s) = text() else {
-                return Outcome::Reject("invalid UTF-8".into());
+                return Outcome::Reject(super::not_utf8(raw));
             };
             match members.iter().find(|m| same_member(m, s)) {
                 Some(_) => done(out, raw),
@@ -474,7 +474,7 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
         }
         MyType::Set(members) => {
             let Ok(s) = text() else {
-                return Outcome::Reject("invalid UTF-8".into());
+                return Outcome::Reject(super::not_utf8(raw));
             };
             if s.is_empty() {
                 return done(out, raw);
