@@ -38,7 +38,10 @@ pub(crate) fn trim_ascii(s: &[u8]) -> &[u8] {
 /// most often (what Excel writes on Western Windows; Latin-1's printable characters are its
 /// own), which the error's advice turns into `--encoding`.
 pub(crate) fn not_utf8(raw: &[u8]) -> String {
-    let at = std::str::from_utf8(raw).err().map_or(0, |e| e.valid_up_to()) + 1;
+    let at = std::str::from_utf8(raw)
+        .err()
+        .map_or(0, |e| e.valid_up_to())
+        + 1;
     let read = encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw).0;
     let cut: String = read.chars().take(80).collect();
     format!("not UTF-8 (byte {at} of the value); read as windows-1252 it is \"{cut}\"")

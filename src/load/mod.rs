@@ -696,7 +696,9 @@ impl Load {
                 )));
             }
         }
-        if self.checkpoint.is_none() && (self.again || self.load_id.is_some() || self.continue_changed) {
+        if self.checkpoint.is_none()
+            && (self.again || self.load_id.is_some() || self.continue_changed)
+        {
             return Err(Error::config(
                 "--again, --load-id and --continue-changed need checkpoints: drop --no-checkpoint",
             ));

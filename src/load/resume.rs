@@ -312,7 +312,11 @@ impl Load {
     /// the table; `None` for a load without checkpoints (or a stream without an id). With it,
     /// the file's own fingerprint when the id is the user's (see
     /// [`Checkpoints::answering_for`]).
-    fn fingerprint(&self, dest: &Destination, name: &str) -> Result<Option<(LoadKey, Option<String>)>> {
+    fn fingerprint(
+        &self,
+        dest: &Destination,
+        name: &str,
+    ) -> Result<Option<(LoadKey, Option<String>)>> {
         if self.atomic || self.checkpoint.is_none() {
             return Ok(None);
         }

@@ -234,7 +234,11 @@ pub trait Backend: Send {
             let name = table.quoted_in(self.dialect());
             let mut ledger = self.ledger().await?;
             ledger
-                .execute(&format!("DROP TABLE {name}"), &[], &format!("dropping {name}"))
+                .execute(
+                    &format!("DROP TABLE {name}"),
+                    &[],
+                    &format!("dropping {name}"),
+                )
                 .await?;
             Ok(true)
         }

@@ -378,9 +378,10 @@ async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
 
 /// A load that stopped partway (a bad value, a download cut short), then its file changed (the
 /// value fixed, the download completed): the same command does not load the file as a new
-/// load, which would put the committed rows in twice, but says so and how to go on; the
-/// `--load-id` it names loads exactly the rest. A file whose earlier version loaded to its end
-/// is loaded as a new load, as before.
+/// load, which would put the committed rows in twice, but says so and how to go on; with
+/// `--continue-changed` it loads exactly the rest, and the same command after that finds the
+/// file loaded. A file whose earlier version loaded to its end is loaded as a new load, as
+/// before.
 #[tokio::test]
 async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backend() {
     for db in TestTarget::each("changed_file").await {
@@ -417,6 +418,16 @@ async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backen
         assert_eq!(run.code, 1, "{}:\n{}", db.name(), run.all());
         let committed = db.rows("SELECT count(*) FROM nk").await.concat();
         assert_ne!(committed, "0", "{}: {}", db.name(), run.all());
+        assert!(
+            run.stderr.contains(
+                "hint: fix the value in the file (or the table's column type), then run the same \
+                 command with --continue-changed to load the rest (it goes on from where this \
+                 load stopped)"
+            ),
+            "{}: {}",
+            db.name(),
+            run.stderr
+        );
 
         // The value fixed: the file is another version.
         std::fs::write(&f, rows(None, 100)).expect("fix the file");
@@ -442,29 +453,39 @@ async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backen
             "{}",
             db.name()
         );
-        let hint = run
-            .stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("hint: "))
-            .unwrap_or_default();
-        let id = hint
-            .split("--load-id ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("{}: no --load-id in {hint:?}", db.name()));
         assert!(
-            hint.ends_with("to load the rest; to load the whole file anyway, pass --again"),
-            "{}: {hint}",
-            db.name()
+            run.stderr.contains(
+                "hint: if the file's rows up to where that load stopped are unchanged (a bad \
+                 value fixed after them, a download completed), run the same command with \
+                 --continue-changed to load the rest; to load the whole file anyway, pass --again"
+            ),
+            "{}: {}",
+            db.name(),
+            run.stderr
         );
 
-        // The id named goes on where the load stopped: every row once.
-        let run = load(&["--load-id", id]);
+        // Asked to, it goes on where the load stopped: every row once.
+        let run = load(&["--continue-changed"]);
         assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
         assert_eq!(
             db.rows("SELECT count(*), count(DISTINCT k), sum(k) FROM nk")
                 .await,
             vec!["100|100|5050".to_string()],
+            "{}",
+            db.name()
+        );
+        // The same command again finds this version of the file loaded.
+        let run = load(&[]);
+        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+        assert!(
+            run.stdout.contains("was already loaded"),
+            "{}: {}",
+            db.name(),
+            run.all()
+        );
+        assert_eq!(
+            db.rows("SELECT count(*) FROM nk").await.concat(),
+            "100",
             "{}",
             db.name()
         );
@@ -476,6 +497,105 @@ async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backen
         assert_eq!(
             db.rows("SELECT count(*) FROM nk").await.concat(),
             "220",
+            "{}",
+            db.name()
+        );
+    }
+}
+
+/// A file loaded to its end under a `--load-id` (as an earlier hint said to go on after a
+/// fix) is loaded for the same command without it: that run loaded it a second time. One
+/// `--load-id` for several files would make each file's checkpoints another's (the second
+/// "already loaded", or read with the first one's byte ranges): refused. And a table a load
+/// created is dropped again when the load fails before any row goes in, so that the run that
+/// corrects it creates it from what it reads then.
+#[tokio::test]
+async fn a_named_load_marks_its_file_loaded_and_a_failed_create_leaves_no_table_on_every_backend() {
+    for db in TestTarget::each("named_file").await {
+        db.exec("CREATE TABLE nf (k INTEGER)").await;
+        let dir = Dir::new();
+        let f = dir.write("nf.csv", "k\n1\n2\n3\n");
+        let g = dir.write("nf2.csv", "k\n4\n");
+        let url = db.url();
+        let run = load_file(&f, &url, "nf", &["--load-id", "fixed"]);
+        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+        let run = load_file(&f, &url, "nf", &[]);
+        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+        assert!(
+            run.stdout.contains("was already loaded"),
+            "{}: {}",
+            db.name(),
+            run.all()
+        );
+        assert_eq!(
+            db.rows("SELECT count(*) FROM nf").await.concat(),
+            "3",
+            "{}",
+            db.name()
+        );
+
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            g.to_str().unwrap(),
+            "--into",
+            &url,
+            "--table",
+            "nf",
+            "--load-id",
+            "both",
+        ]);
+        assert_eq!(run.code, 2, "{}:\n{}", db.name(), run.all());
+        assert!(
+            run.stderr.starts_with(
+                "error: --load-id names the load of one input, and these are 2 files, each its \
+                 own load (named by its fingerprint): leave --load-id out; a file changed since \
+                 its load stopped goes on with --continue-changed\n"
+            ),
+            "{}: {}",
+            db.name(),
+            run.stderr
+        );
+        assert_eq!(
+            db.rows("SELECT count(*) FROM nf").await.concat(),
+            "3",
+            "{}",
+            db.name()
+        );
+
+        // Created from two sampled rows, the third refused before any row went in.
+        let h = dir.write("late_text.csv", "k\n1\n2\nx\n");
+        let create =
+            |sample: &str| load_file(&h, &url, "lt", &["--create", "--sample-rows", sample]);
+        let run = create("2");
+        assert_eq!(run.code, 1, "{}:\n{}", db.name(), run.all());
+        for said in [
+            "note: 0 rows were committed before the error\n",
+            "was created by this load and is dropped again, as no row went in: the next run \
+             creates it from what it reads then\n",
+            "and a later value does not fit the type it chose: load again with a larger \
+             --sample-rows (0 reads the whole file), or create the table yourself\n",
+        ] {
+            assert!(
+                run.stderr.contains(said),
+                "{}: {said}\n{}",
+                db.name(),
+                run.stderr
+            );
+        }
+        let run = create("0");
+        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+        assert!(
+            run.stdout.contains("into new table"),
+            "{}: {}",
+            db.name(),
+            run.all()
+        );
+        assert_eq!(
+            db.rows("SELECT count(*) FROM lt WHERE k = 'x'")
+                .await
+                .concat(),
+            "1",
             "{}",
             db.name()
         );

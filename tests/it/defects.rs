@@ -790,3 +790,147 @@ fn a_file_that_is_no_text_is_named_for_what_it_is() {
         .unwrap();
     assert_eq!(row, (1, "é".to_string()));
 }
+
+/// An Excel export in Windows-1252 whose first 3,000 rows are ASCII: the load read as UTF-8
+/// stops at the first "Köln" with 2,000 rows committed, its error shows the value read as
+/// windows-1252 and names `--encoding`. Run again with it, the load was a new one (another
+/// encoding, another identity) and refused; now it goes on from where it stopped (positions of
+/// ASCII bytes are the same in both), every row once. Where the rows it committed were not
+/// ASCII (a UTF-8 "é" among them), the positions do not hold, and it says so.
+#[tokio::test]
+async fn naming_the_encoding_after_a_stop_at_its_first_byte_goes_on_exactly_once() {
+    let db = fresh_db("encoding_resume").await;
+    let dir = Dir::new();
+    let rows = |lead: &[u8]| {
+        let mut b = b"id,city\n".to_vec();
+        b.extend_from_slice(lead);
+        for i in 1..=3000 {
+            b.extend_from_slice(format!("{i},Bonn\n").as_bytes());
+        }
+        b.extend_from_slice(b"3001,K\xf6ln\n");
+        for i in 3002..=3100 {
+            b.extend_from_slice(format!("{i},Bonn\n").as_bytes());
+        }
+        b
+    };
+    let f = dir.write("cities.csv", rows(b""));
+    let load = |f: &std::path::Path, extra: &[&str]| {
+        let f = f.to_str().unwrap_or_default();
+        let mut args = vec![
+            "load",
+            f,
+            "--into",
+            &db.url,
+            "--create",
+            "--chunk-rows",
+            "1000",
+            "--workers",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
+    let run = load(&f, &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    for said in [
+        "column \"city\": invalid value \"K\u{fffd}ln\": expected text: not UTF-8 (byte 2 of the \
+         value); read as windows-1252 it is \"Köln\"\n",
+        "note: 3,000 rows were committed before the error\n",
+        "hint: the file is not in UTF-8: name its encoding with --encoding (windows-1252",
+    ] {
+        assert!(run.stderr.contains(said), "{said}\n{}", run.stderr);
+    }
+    let run = load(&f, &["--encoding", "windows-1252"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("Resumed: skipped 3,000 rows"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(DISTINCT id), sum(id), count(*) FILTER (WHERE city = 'Köln') FROM cities")
+            .await,
+        [format!("(3100,3100,{},1)", 3100 * 3101 / 2)]
+    );
+    let run = load(&f, &["--encoding", "windows-1252"]);
+    assert!(run.stdout.contains("was already loaded"), "{}", run.all());
+
+    // A UTF-8 "é" in the first committed chunk: read as windows-1252 it is two characters,
+    // and every position after it one byte off.
+    let g = dir.write("towns.csv", rows("0,Caf\u{e9}\n".as_bytes()));
+    assert_eq!(load(&g, &[]).code, 1);
+    let run = load(&g, &["--encoding", "windows-1252"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "read it as UTF-8 and stopped after 3000 rows; read as windows-1252, its positions \
+             are not those that load committed (some of the rows it committed are not ASCII)"
+        ) && run.stderr.contains(
+            "hint: delete the rows that load committed (they were read as UTF-8), then run the \
+             same command with --again"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM towns").await, ["(3000)"]);
+}
+
+/// Two files, the second stopped at a bad value after chunks of it committed, then fixed: the
+/// hint of the day said to run the same command with the second file's `--load-id`, which
+/// gave both files that id: the first read with the second's committed byte ranges (rows
+/// again), the second then "already loaded" (its rest never loaded), exit 0. Now that is
+/// refused, and `--continue-changed` goes on with each file's own stopped load.
+#[tokio::test]
+async fn a_fixed_file_among_several_goes_on_with_its_own_load() {
+    let db = fresh_db("several_fixed").await;
+    let dir = Dir::new();
+    let part = |from: i64, to: i64, bad: Option<i64>| {
+        let mut s = String::from("id,v\n");
+        for i in from..to {
+            match bad {
+                Some(b) if b == i => s.push_str(&format!("{i},x\n")),
+                _ => s.push_str(&format!("{i},{i}\n")),
+            }
+        }
+        s
+    };
+    let a = dir.write("a.csv", part(0, 2000, None));
+    let b = dir.write("b.csv", part(2000, 4000, Some(2500)));
+    let load = |extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            a.to_str().unwrap_or_default(),
+            b.to_str().unwrap_or_default(),
+            "--into",
+            &db.url,
+            "--table",
+            "ab",
+            "--create",
+            "--chunk-rows",
+            "100",
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
+    assert_eq!(load(&[]).code, 1);
+    let committed = db.rows_text("SELECT count(*) >= 2500 FROM ab").await;
+    assert_eq!(committed, ["(t)"]);
+    std::fs::write(&b, part(2000, 4000, None)).unwrap_or_default();
+    let run = load(&["--load-id", "whatever"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(load(&[]).code, 2);
+    let run = load(&["--continue-changed"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(DISTINCT id), sum(id) FROM ab")
+            .await,
+        [format!("(4000,4000,{})", 3999 * 4000 / 2)]
+    );
+    let run = load(&[]);
+    assert!(
+        run.stdout.contains("2 files were already loaded"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM ab").await, ["(4000)"]);
+}

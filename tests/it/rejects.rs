@@ -519,7 +519,8 @@ async fn latin1_files_load_with_encoding_and_say_so_without() {
     let run = barge(&["load", f, "--into", &db.url, "--table", "p"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("not UTF-8 (byte 3 of the value); read as windows-1252 it is \"Mañana\""),
+        run.stderr
+            .contains("not UTF-8 (byte 3 of the value); read as windows-1252 it is \"Mañana\""),
         "{}",
         run.stderr
     );
