@@ -326,6 +326,7 @@ def load(
     no_checkpoint: bool = False,
     load_id: Optional[str] = None,
     again: bool = False,
+    continue_changed: bool = False,
     atomic: bool = False,
     replace: bool = False,
     dry_run: bool = False,
@@ -376,7 +377,10 @@ def load(
     type says its column's, a ``str`` is read as a file's field is).
 
     Rows from a program keep no checkpoints unless ``load_id=`` names the load; with one, the
-    same call after an interruption resumes after the rows already committed. ``null=""``
+    same call after an interruption resumes after the rows already committed. A file is its
+    own load (its fingerprint); after it was fixed where a load of it stopped,
+    ``continue_changed=True`` goes on from there, as a new load would put the rows committed
+    before the stop in a second time. ``null=""``
     makes an empty string NULL, as an empty field is in a CSV file: the dicts of
     ``csv.DictReader`` then load exactly as the file does.
 
@@ -419,6 +423,7 @@ def load(
         no_checkpoint=no_checkpoint,
         load_id=load_id,
         again=again,
+        continue_changed=continue_changed,
         atomic=atomic,
         replace=replace,
         dry_run=dry_run,

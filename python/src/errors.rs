@@ -141,7 +141,8 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         .replace("--delimiter tab", "delimiter=\"tab\"")
         .replace("--delimiter gives", "delimiter= gives")
         .replace("--format text", "format=\"text\"")
-        .replace("--decimal-comma", "decimal_comma=True");
+        .replace("--decimal-comma", "decimal_comma=True")
+        .replace("--continue-changed", "continue_changed=True");
     for flag in [
         "--create",
         "--table",
@@ -161,7 +162,6 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         "--no-checkpoint",
         "--null",
         "--encoding",
-        "--continue-changed",
     ] {
         let kw = format!("{}=", flag.trim_start_matches("--").replace('-', "_"));
         s = s.replace(flag, &kw);

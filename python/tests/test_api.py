@@ -151,6 +151,29 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     assert "--" not in e.value.hint, e.value.hint
 
 
+def test_a_file_fixed_after_a_stop_goes_on_with_continue_changed(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int, v int)")
+    path = tmp_path / "fixed.csv"
+    good = "".join(f"{i},{i}\n" for i in range(3000))
+    path.write_text("id,v\n" + good.replace("2500,2500", "2500,x"))
+    with pytest.raises(barge.BadRow) as e:
+        barge.load(pg.url, table, str(path), chunk_rows=500, workers=1)
+    assert e.value.hint.startswith("fix the value in the file (or the table's column type)")
+    path.write_text("id,v\n" + good)
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, str(path), chunk_rows=500, workers=1)
+    assert "call it again with continue_changed=True to load the rest" in e.value.hint, (
+        e.value.hint
+    )
+    r = barge.load(pg.url, table, str(path), chunk_rows=500, workers=1, continue_changed=True)
+    assert r.rows == 500 and r.resumed_rows == 2500
+    assert pg.sql(f"SELECT count(*), count(DISTINCT id), sum(v) FROM {table}") == (
+        f"3000|3000|{sum(range(3000))}"
+    )
+    again = barge.load(pg.url, table, str(path))
+    assert again.already_loaded and again.rows == 0
+
+
 def test_atomic_builds_an_empty_tables_indexes_at_the_end_unless_told(pg, table, tmp_path):
     pg.sql(f"CREATE TABLE {table} (id int PRIMARY KEY, v text); CREATE INDEX ON {table} (v)")
     defs = (f"SELECT string_agg(pg_get_indexdef(indexrelid), ';' ORDER BY 1) "
