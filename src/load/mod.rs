@@ -423,7 +423,19 @@ impl Load {
     fn input_options(&self, path: Option<&Path>) -> InputOptions {
         let mut csv = self.csv.clone();
         csv.keep_raw = self.rejects.is_some();
-        let format = self.format.unwrap_or_else(|| Format::of_input(path));
+        let mut format = self.format.unwrap_or_else(|| Format::of_input(path));
+        // A file whose name says no format, read as CSV unless it is plainly PostgreSQL's
+        // text format (not when a delimiter was given: that is CSV talk).
+        if let (None, Format::Csv, true, Some(p)) =
+            (self.format, format, self.csv.detect_delimiter, path)
+        {
+            if let (None, Some(header)) = (Format::from_path(p), Format::text_format_of(p)) {
+                format = Format::Text;
+                if !csv.header_given {
+                    csv.header = header;
+                }
+            }
+        }
         if format == Format::Ndjson {
             // Missing keys and null are NULL; a string is never NULL.
             csv.null = Vec::new();
@@ -510,6 +522,15 @@ impl Load {
             (None, Format::Ndjson) => format!("the keys and {rows}"),
             (None, _) if opts.csv.header => format!("the header and {rows}"),
             (None, _) => rows,
+        };
+        // Said, as the file's name did not say it.
+        let from = if opts.format == Format::Text && self.format.is_none() {
+            format!(
+                "{from}, read as PostgreSQL's text format (tab-separated, \\N for NULL; \
+                 --format csv reads it as CSV)"
+            )
+        } else {
+            from
         };
         Ok(t.script(&table, dialect, &from))
     }

@@ -244,6 +244,7 @@ impl LoadOptions {
             detect_delimiter: self.delimiter.is_none(),
             decimal_comma: self.decimal_comma,
             header: has_header(self.format, self.header, self.no_header),
+            header_given: self.header || self.no_header,
             null: self.null.clone().unwrap_or_default().into_bytes(),
             ..CsvOptions::default()
         }

@@ -182,6 +182,23 @@ impl Load {
             compression,
             delimiter,
         } = head;
+        if opts.format == Format::Text && self.format.is_none() {
+            tracing::info!(
+                "{name}: read as PostgreSQL's text format (tab-separated, \\N for NULL: what \
+                 psql's \\copy ... to and MySQL's INTO OUTFILE write), {} (--format csv reads it \
+                 as CSV{})",
+                if opts.csv.header {
+                    "its first line a header"
+                } else {
+                    "with no header line"
+                },
+                if opts.csv.header {
+                    "; --no-header says it has no header"
+                } else {
+                    "; --header says its first line is one"
+                },
+            );
+        }
         if let Some(d) = delimiter {
             tracing::info!(
                 "{name}: the fields are separated by {} (read from its first lines; --delimiter \

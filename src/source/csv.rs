@@ -42,6 +42,9 @@ pub struct CsvOptions {
     /// Numbers are written with a decimal comma (`1.234,5`): a number column's fields are
     /// read so (see [`crate::encode::decimal_comma`]), and so is a sample for `--create`.
     pub decimal_comma: bool,
+    /// Whether `header` was given (`--header`, `--no-header`) rather than the format's
+    /// default: a file found to be in PostgreSQL's text format says its own otherwise.
+    pub header_given: bool,
 }
 
 impl Default for CsvOptions {
@@ -54,6 +57,7 @@ impl Default for CsvOptions {
             keep_raw: false,
             detect_delimiter: true,
             decimal_comma: false,
+            header_given: false,
         }
     }
 }

@@ -55,6 +55,47 @@ impl Format {
         }
     }
 
+    /// Whether `head`, a file's first bytes, is PostgreSQL's text format (what `psql \copy
+    /// ... to` and MySQL's `INTO OUTFILE` write, most often to a `.txt` file): every whole
+    /// line splits on tabs into the same number of fields, at least two, and some field is
+    /// `\N`, the NULL no CSV writer writes. Read as CSV, such a file would load `\N` as text
+    /// and its first row as a header. `Some(header)`: whether its first line is a header
+    /// (no `\N` in it, and every field a name: a letter or `_` first; these files have none
+    /// unless their writer was asked for one).
+    pub fn text_format_head(head: &[u8], whole: bool) -> Option<bool> {
+        let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+        // The part after the last line break is no whole line (nothing, at a file's end).
+        if !whole || lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        let fields = |l: &&[u8]| l.split(|&b| b == b'\t').count();
+        let k = fields(lines.first()?);
+        let null = |l: &&[u8]| l.split(|&b| b == b'\t').any(|f| f == b"\\N");
+        if k < 2 || !lines.iter().all(|l| fields(l) == k) || !lines.iter().any(null) {
+            return None;
+        }
+        let first = lines.first()?;
+        let named = first.split(|&b| b == b'\t').all(|f| {
+            f.first()
+                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+        });
+        Some(!null(first) && named)
+    }
+
+    /// [`Format::text_format_head`] of the file at `path`'s first 64 KiB (`None` when it
+    /// cannot be read: the load then says why).
+    pub fn text_format_of(path: &Path) -> Option<bool> {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(crate::source::csv::SNIFF_BYTES);
+        std::fs::File::open(path)
+            .ok()?
+            .take(crate::source::csv::SNIFF_BYTES as u64)
+            .read_to_end(&mut head)
+            .ok()?;
+        let whole = head.len() < crate::source::csv::SNIFF_BYTES;
+        Format::text_format_head(&head, whole)
+    }
+
     /// Whether a file of this format has a header line unless told otherwise: PostgreSQL's
     /// text format has none (neither `COPY ... TO` nor `psql \copy ... to` writes one unless
     /// asked to, nor MySQL's `INTO OUTFILE`); a CSV or TSV file has one.
@@ -159,6 +200,32 @@ pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_text_format_is_told_by_its_tabs_and_nulls() {
+        let t = |s: &str, whole| Format::text_format_head(s.as_bytes(), whole);
+        // MySQL's INTO OUTFILE: no header, \N for NULL.
+        assert_eq!(
+            t("0\t\\N\t2024-01-01\n1\tx\t2024-01-02\n", true),
+            Some(false)
+        );
+        // psql's \copy ... to with HEADER.
+        assert_eq!(t("id\t_name\n1\t\\N\n", true), Some(true));
+        // A first line with \N, or a field no name starts so, is data.
+        assert_eq!(t("id\t\\N\n1\tx\n", true), Some(false));
+        assert_eq!(t("id\t2024\n1\t\\N\n", true), Some(false));
+        // No \N: a tab-separated CSV file; field counts that differ, one field: not this.
+        assert_eq!(t("id\tname\n1\tx\n", true), None);
+        assert_eq!(t("a\tb\n1\t\\N\t3\n", true), None);
+        assert_eq!(t("\\N\n1\n", true), None);
+        assert_eq!(t("a,b\n1,\\N\n", true), None);
+        assert_eq!(t("", true), None);
+        // A line cut off by the end of the head does not count; one at the file's end does.
+        assert_eq!(t("a\tb\n1\t\\N\n2\t", false), Some(true));
+        assert_eq!(t("a\tb\n1\t\\N\n2\t3\t4", false), Some(true));
+        assert_eq!(t("a\tb\n1\t\\N\n2\t3\t4", true), None);
+        assert_eq!(t("a\tb\n1\t\\N", true), Some(true));
+    }
 
     #[test]
     fn binary_files_and_utf16_are_told_from_text() {

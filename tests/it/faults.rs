@@ -348,7 +348,7 @@ async fn again_loads_twice_and_atomic_loads_nothing_on_a_late_bad_row() {
 }
 
 #[tokio::test]
-async fn after_a_bad_row_the_fixed_file_resumes_with_the_printed_load_id() {
+async fn after_a_bad_row_the_fixed_file_resumes_with_continue_changed() {
     let db = fresh_db("fix_resume").await;
     db.exec("CREATE TABLE t (id int PRIMARY KEY)").await;
     let dir = Dir::new();
@@ -382,22 +382,20 @@ async fn after_a_bad_row_the_fixed_file_resumes_with_the_printed_load_id() {
         "{}",
         run.stderr
     );
-    let id = run
-        .stderr
-        .split("--load-id ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no --load-id in the hint:\n{}", run.stderr))
-        .to_string();
+    assert!(
+        run.stderr
+            .contains("then run the same command with --continue-changed"),
+        "{}",
+        run.stderr
+    );
     // Fixed with a value of another length: only bytes after the committed rows move.
     dir.write("ids.csv", csv.replace("x251\n", "251\n"));
-    let run = barge(&[&args[..], &["--load-id", &id]].concat());
+    let run = barge(&[&args[..], &["--continue-changed", "--json"]].concat());
     run.assert_ok();
-    assert!(
-        run.stdout.contains("Resumed: skipped 200 rows"),
-        "{}",
-        run.stdout
-    );
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap_or_default();
+    assert_eq!(report["skipped_rows"], 200, "{}", run.stdout);
+    // The load it went on with: its id names it to standard input.
+    let id = report["load_id"].as_str().unwrap_or_default().to_string();
     assert_eq!(
         db.rows_text("SELECT count(*), sum(id) FROM t").await,
         vec!["(300,45150)"]

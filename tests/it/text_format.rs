@@ -269,3 +269,103 @@ async fn a_backslash_before_the_newline_continues_the_row_as_the_server_reads_it
         run.stderr
     );
 }
+
+/// A text export in a file whose name says no format (MySQL's `INTO OUTFILE '/tmp/x.txt'`,
+/// `psql \copy ... to 'x.txt'`) was read as CSV with a sniffed tab: its first row taken for a
+/// header (and lost), `\N` stored as those two characters. Now its tabs and `\N` fields say
+/// what it is: no flag needed, the same values as with `--format text`; a header written
+/// with `(HEADER)` is told by its names; a tab-separated file without `\N` stays CSV, and so
+/// does any file whose delimiter was given.
+#[tokio::test]
+async fn a_text_export_named_txt_is_read_as_one_without_being_told() {
+    let db = fresh_db("text_sniffed").await;
+    db.exec(&fill("src", 2_000)).await;
+    let want = db.checksum("src").await;
+    let dir = Dir::new();
+    let f = dir.write(
+        "src.txt",
+        export(&db, "SELECT * FROM src ORDER BY id").await,
+    );
+    let f = f.to_str().unwrap_or_default();
+    db.exec(&format!("CREATE TABLE dst ({DDL})")).await;
+    barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "dst",
+        "--columns",
+        "id,s,n,at,doc,ok",
+    ])
+    .assert_ok();
+    assert_eq!(db.checksum("dst").await, want);
+
+    // With --create: columns named as a header-less file's, every row, NULLs as NULL.
+    let run = barge(&[
+        "load", f, "--into", &db.url, "--table", "made", "--create", "-v",
+    ]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "src.txt: read as PostgreSQL's text format (tab-separated, \\N for NULL: what psql's \
+             \\copy ... to and MySQL's INTO OUTFILE write), with no header line"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(column_2), sum(column_1) FROM made")
+            .await,
+        [format!("(2000,{},{})", 2000 - 2000 / 6, 2000 * 2001 / 2)]
+    );
+    let schema = barge(&["schema", f, "--dialect", "postgres"]);
+    assert!(
+        schema.stdout.contains(
+            "-- from 2,000 rows, read as PostgreSQL's text format (tab-separated, \\N for NULL; \
+             --format csv reads it as CSV)"
+        ),
+        "{}",
+        schema.stdout
+    );
+
+    // Written with a header: its names map, its rows all load.
+    let mut with_header = b"id\ts\n".to_vec();
+    with_header.extend(export(&db, "SELECT id, s FROM src WHERE id <= 12 ORDER BY id").await);
+    let h = dir.write("named.txt", with_header);
+    db.exec("CREATE TABLE two (id bigint, s text)").await;
+    barge(&[
+        "load",
+        h.to_str().unwrap_or_default(),
+        "--into",
+        &db.url,
+        "--table",
+        "two",
+    ])
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(s), sum(id) FROM two")
+            .await,
+        ["(12,10,78)"]
+    );
+
+    // No \N: a tab-separated CSV file, its header a header. A delimiter given: CSV.
+    let p = dir.write("plain.txt", "id\ts\n1\t\\N\n");
+    let run = barge(&[
+        "load",
+        p.to_str().unwrap_or_default(),
+        "--into",
+        &db.url,
+        "--table",
+        "two",
+        "--delimiter",
+        "tab",
+    ]);
+    run.assert_ok();
+    // Its `\N` is those two characters, beside the '' that row 1 of the export had.
+    assert_eq!(
+        db.rows_text("SELECT count(*) FILTER (WHERE s = '\\N'), count(*) FILTER (WHERE s = '') FROM two WHERE id = 1")
+            .await,
+        ["(1,1)"]
+    );
+}
