@@ -238,13 +238,20 @@ fn classify(raw: &[u8]) -> (Inferred, (usize, usize)) {
         return (Inferred::Date, (0, 0));
     }
     if s.len() > 10 && s[4] == b'-' {
+        // Its fraction's digits, for a target that holds microseconds at most (MySQL).
+        let frac = s.iter().position(|&b| b == b'.').map_or(0, |at| {
+            s[at + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        });
         scratch.clear();
         if datetime::encode_timestamp(s, true, false, &mut scratch) == Outcome::Done {
-            return (Inferred::Timestamptz, (0, 0));
+            return (Inferred::Timestamptz, (0, frac));
         }
         scratch.clear();
         if datetime::encode_timestamp(s, false, true, &mut scratch) == Outcome::Done {
-            return (Inferred::Timestamp, (0, 0));
+            return (Inferred::Timestamp, (0, frac));
         }
     }
     if is_uuid(s) {
@@ -581,6 +588,16 @@ impl InferredColumn {
                 };
             }
             (Dialect::Mysql, Date) => "DATE",
+            // Finer than microseconds (pandas', Java's, Go's nanoseconds): MySQL rounds them
+            // and MariaDB cuts them, so barge refuses them for a DATETIME(6) rather than pick
+            // one; kept as text.
+            (Dialect::Mysql, Timestamp | Timestamptz) if self.digits.1 > 6 => {
+                return InferredColumn {
+                    ty: Text,
+                    ..self.clone()
+                }
+                .sql_type(dialect)
+            }
             // MySQL has no timestamp with a time zone (its TIMESTAMP ends in 2038): values
             // with an offset are stored converted to UTC.
             (Dialect::Mysql, Timestamp | Timestamptz) => "DATETIME(6)",
@@ -840,6 +857,23 @@ mod tests {
         assert_eq!(types("z\n0\n1\n"), [Bigint]);
         assert_eq!(types("z\n2023-02-29\n"), [Text]);
         assert_eq!(types("z\n\"\"\n"), [Text]);
+    }
+
+    #[test]
+    fn nanosecond_and_utc_timestamps_are_timestamps_but_text_for_mysql() {
+        use Inferred::*;
+        let t = table(
+            "ns,utc,us\n\
+             2024-01-02T03:04:05.123456789,2024-01-02 03:04:05 UTC,2024-01-02 03:04:05.123456\n\
+             2024-01-02 03:04:05.1234567,2024-01-02 03:04:05 gmt,2024-01-02 03:04:05\n",
+        );
+        let types: Vec<Inferred> = t.columns.iter().map(|c| c.ty).collect();
+        assert_eq!(types, [Timestamp, Timestamptz, Timestamp]);
+        assert_eq!(t.columns[0].sql_type(Dialect::Postgres), "timestamp");
+        assert_eq!(t.columns[0].sql_type(Dialect::Sqlite), "TIMESTAMP");
+        assert_eq!(t.columns[0].sql_type(Dialect::Mysql), "TEXT");
+        assert_eq!(t.columns[1].sql_type(Dialect::Mysql), "DATETIME(6)");
+        assert_eq!(t.columns[2].sql_type(Dialect::Mysql), "DATETIME(6)");
     }
 
     #[test]

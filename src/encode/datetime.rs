@@ -114,7 +114,7 @@ fn parse_date(s: &[u8]) -> Parsed<i64> {
     Parsed::Ok(days_from_civil(y, m, d) - PG_EPOCH_DAYS)
 }
 
-/// `HH:MM[:SS[.ffffff]]` exactly; returns microseconds since midnight.
+/// `HH:MM[:SS[.fff...]]` exactly; returns microseconds since midnight.
 fn parse_time(s: &[u8]) -> Parsed<i64> {
     if s.len() < 5 || s[2] != b':' {
         return Parsed::Defer;
@@ -135,18 +135,27 @@ fn parse_time(s: &[u8]) -> Parsed<i64> {
         sec = ss;
         let frac = &rest[3..];
         if !frac.is_empty() {
-            // More than six fractional digits are rounded by the server.
-            if frac[0] != b'.' || frac.len() > 7 {
+            if frac[0] != b'.' {
                 return Parsed::Defer;
             }
             let f = &frac[1..];
-            if f.is_empty() {
+            if f.is_empty() || f.len() > 18 || !f.iter().all(u8::is_ascii_digit) {
                 return Parsed::Defer;
             }
-            let Some(v) = digits(f) else {
-                return Parsed::Defer;
+            usec = match digits(f) {
+                Some(v) if f.len() <= 6 => v * 10i64.pow(6 - f.len() as u32),
+                // Nanoseconds (pandas, Java's Instant, Go): rounded as the server rounds
+                // them, `rint(strtod(".fff...") * 1e6)` (ParseFractionalSecond): the same
+                // correctly rounded parse, the same product, ties to even. It may carry
+                // into the next second.
+                _ => match std::str::from_utf8(frac)
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok())
+                {
+                    Some(x) => (x * 1_000_000.0).round_ties_even() as i64,
+                    None => return Parsed::Defer,
+                },
             };
-            usec = v * 10i64.pow(6 - f.len() as u32);
         }
     }
     if sec == 60 {
@@ -160,9 +169,14 @@ fn parse_time(s: &[u8]) -> Parsed<i64> {
     Parsed::Ok(total)
 }
 
-/// `Z`, `+HH`, `+HH:MM`, `+HHMM` (or `-`); returns seconds east of UTC.
+/// `Z`, `UTC`, `GMT`, `+HH`, `+HH:MM`, `+HHMM` (or `-`); returns seconds east of UTC.
 fn parse_offset(s: &[u8]) -> Option<i64> {
-    if s == b"Z" || s == b"z" {
+    // The zone names of offset 0 that every server's abbreviation table has (in any case:
+    // PostgreSQL lower-cases them).
+    if [&b"Z"[..], b"UTC", b"GMT", b"UT"]
+        .iter()
+        .any(|z| s.eq_ignore_ascii_case(z))
+    {
         return Some(0);
     }
     let sign = match s.first()? {
@@ -379,7 +393,17 @@ mod tests {
         assert_eq!(ts("2000-01-01 00:00:00.5Z", true), Some(500_000));
         assert_eq!(ts("2000-01-01 05:30-0530", true), Some(11 * 3_600_000_000));
         assert_eq!(ts("2000-01-01", true), Some(0));
-        assert_eq!(ts("2000-01-01 00:00:00.1234567", true), None);
+        // More than six digits, rounded as the server rounds them (ties to even, on the
+        // double the fraction parses to), into the next second and day too.
+        assert_eq!(ts("2000-01-01 00:00:00.1234567", true), Some(123_457));
+        assert_eq!(ts("2000-01-01T00:00:00.123456789Z", true), Some(123_457));
+        assert_eq!(ts("2000-01-01 00:00:00.0000005", true), Some(0));
+        assert_eq!(ts("2000-01-01 00:00:00.0000015", true), Some(2));
+        assert_eq!(ts("1999-12-31 23:59:59.9999999", false), Some(0));
+        assert_eq!(ts("2000-01-01 00:00:00.1234567890123456789", true), None);
+        // Zone names of offset 0; other names are the server's to know.
+        assert_eq!(ts("2000-01-01 01:00:00 UTC", true), Some(3_600_000_000));
+        assert_eq!(ts("2000-01-01 01:00:00 gmt", true), Some(3_600_000_000));
         assert_eq!(ts("2000-01-01 00:00:00 America/New_York", true), None);
         let mut out = Vec::new();
         assert!(matches!(
