@@ -27,6 +27,8 @@ pub struct Error {
     /// What the load did on its way out, which the user should know (a table it created
     /// dropped again).
     note: Option<String>,
+    /// The load's id was the user's (`--load-id`), not a file's fingerprint.
+    named: bool,
 }
 
 /// What kind of failure an error is: retries, rejects and the CLI's exit code act on this
@@ -172,6 +174,7 @@ impl Error {
             load_id: None,
             hint: None,
             note: None,
+            named: false,
         }
     }
 
@@ -213,6 +216,26 @@ impl Error {
     pub fn advice(&self) -> Option<Cow<'_, str>> {
         if let Some(h) = self.hint() {
             return Some(Cow::Borrowed(h));
+        }
+        // A bad value after rows were committed: edited, a file is another version of itself,
+        // which goes on with --continue-changed; a stream goes on under its id.
+        let bad_input = matches!(self.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
+        if let (true, Some(id), false) = (
+            bad_input && self.committed.unwrap_or(0) > 0,
+            &self.load_id,
+            self.read_by_an_option(),
+        ) {
+            return Some(Cow::Owned(if self.named {
+                format!(
+                    "fix the value in the input (or the table's column type), then run the same \
+                     command with --load-id {id} to load the rest"
+                )
+            } else {
+                "fix the value in the file (or the table's column type), then run the same \
+                 command with --continue-changed to load the rest (it goes on from where this \
+                 load stopped)"
+                    .to_string()
+            }));
         }
         // A missing value spelled out, which only the text it is (`--null`) makes NULL.
         if let ErrorKind::Value { value, reason, .. } = self.kind() {
@@ -385,6 +408,19 @@ impl Error {
     pub(crate) fn with_load_id(mut self, id: Option<String>) -> Self {
         self.load_id = id;
         self
+    }
+
+    /// Records that the load's id was the user's (`--load-id`).
+    pub(crate) fn named(mut self, yes: bool) -> Self {
+        self.named = yes;
+        self
+    }
+
+    /// Whether running again with what [`Error::advice`] names goes on from where this load
+    /// stopped, its committed rows skipped: a value a reading option reads (see
+    /// [`Error::read_by_an_option`]), in a load that keeps checkpoints and committed rows.
+    pub fn goes_on_when_run_again(&self) -> bool {
+        self.read_by_an_option() && self.load_id.is_some() && self.committed.unwrap_or(0) > 0
     }
 
     /// An error about a record of `input`, whose positions were counted from `base` bytes

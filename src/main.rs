@@ -223,7 +223,7 @@ async fn load(args: LoadArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            let code = fail_load(&e, args.load_id.is_some());
+            let code = fail(&e);
             if args.replace {
                 err!("note: the table keeps its earlier rows: --replace commits the new ones only all together");
             }
@@ -392,15 +392,7 @@ fn rows(n: u64) -> String {
 
 /// Prints the error, what to do about it, and returns the exit code.
 fn fail(e: &barge::Error) -> ExitCode {
-    fail_load(e, false)
-}
-
-/// [`fail`], for a load: `named` when the load has the user's `--load-id` (a fixed stream goes
-/// on under it; a fixed file, whose fingerprint changed, with `--continue-changed`).
-fn fail_load(e: &barge::Error, named: bool) -> ExitCode {
     err!("error: {e}");
-    let hint = e.advice();
-    let committed = e.committed_rows().unwrap_or(0);
     if let Some(rows) = e.committed_rows() {
         err!(
             "note: {} {} committed before the error",
@@ -411,27 +403,13 @@ fn fail_load(e: &barge::Error, named: bool) -> ExitCode {
     if let Some(note) = e.note() {
         err!("note: {note}");
     }
-    let bad_input = matches!(e.kind(), ErrorKind::Value { .. } | ErrorKind::Csv { .. });
-    match (hint, e.load_id()) {
-        (Some(h), _) if e.hint().is_some() => err!("hint: {h}"),
-        // Run again with the option it names, a load with checkpoints goes on from where it
-        // stopped (reading options are no part of its identity).
-        (Some(h), Some(_)) if e.read_by_an_option() && committed > 0 => err!(
-            "hint: {h}\nnote: run again so, the load skips the rows it committed and goes on \
-             from where it stopped"
-        ),
-        (Some(h), _) if e.read_by_an_option() => err!("hint: {h}"),
-        (Some(_), Some(id)) if committed > 0 && bad_input && named => err!(
-            "hint: fix the value in the input (or the table's column type), then run the same \
-             command, with --load-id {id}, to load the rest"
-        ),
-        (Some(_), Some(_)) if committed > 0 && bad_input => err!(
-            "hint: fix the value in the file (or the table's column type), then run the same \
-             command with --continue-changed to load the rest (it goes on from where this load \
-             stopped)"
-        ),
-        (Some(h), _) => err!("hint: {h}"),
-        (None, _) => {}
+    if let Some(h) = e.advice() {
+        err!("hint: {h}");
+    }
+    // Run again with the option it names, a load with checkpoints goes on from where it
+    // stopped (reading options are no part of its identity).
+    if e.goes_on_when_run_again() {
+        err!("note: run again so, the load skips the rows it committed and goes on from where it stopped");
     }
     if matches!(e.kind(), ErrorKind::Interrupted) {
         err!("hint: run the same command again to resume where this load stopped");

@@ -67,9 +67,19 @@ pub fn to_py(py: Python<'_>, e: &barge::Error) -> PyErr {
         ),
         _ => (e.to_string(), e.advice().map(|a| python_spelling(&a))),
     };
+    if let Some(note) = e.note() {
+        msg.push_str("\nnote: ");
+        msg.push_str(note);
+    }
     if let Some(advice) = &advice {
         msg.push_str("\nhint: ");
         msg.push_str(advice);
+    }
+    if e.goes_on_when_run_again() {
+        msg.push_str(
+            "\nnote: called again so, the load skips the rows it committed and goes on from \
+             where it stopped",
+        );
     }
     let err = match e.kind() {
         ErrorKind::Value { .. } | ErrorKind::Csv { .. } => BadRow::new_err(msg),
@@ -142,7 +152,8 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         .replace("--delimiter gives", "delimiter= gives")
         .replace("--format text", "format=\"text\"")
         .replace("--decimal-comma", "decimal_comma=True")
-        .replace("--continue-changed", "continue_changed=True");
+        .replace("--continue-changed", "continue_changed=True")
+        .replace("--load-id ", "load_id=");
     for flag in [
         "--create",
         "--table",

@@ -158,7 +158,10 @@ def test_a_file_fixed_after_a_stop_goes_on_with_continue_changed(pg, table, tmp_
     path.write_text("id,v\n" + good.replace("2500,2500", "2500,x"))
     with pytest.raises(barge.BadRow) as e:
         barge.load(pg.url, table, str(path), chunk_rows=500, workers=1)
-    assert e.value.hint.startswith("fix the value in the file (or the table's column type)")
+    assert e.value.hint.startswith(
+        "fix the value in the file (or the table's column type), then call it again with "
+        "continue_changed=True to load the rest"
+    ), e.value.hint
     path.write_text("id,v\n" + good)
     with pytest.raises(barge.ConfigError) as e:
         barge.load(pg.url, table, str(path), chunk_rows=500, workers=1)

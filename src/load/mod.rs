@@ -1169,7 +1169,8 @@ impl Load {
                         ),
                     }
                 }
-                return Err(dest.explain(e.with_load_id(load_id), dropped));
+                let e = e.with_load_id(load_id).named(self.load_id.is_some());
+                return Err(dest.explain(e, dropped));
             }
         };
         let mut report = self.report(&dest, stats, load_id, (atomic, not_resumable), started);

@@ -710,3 +710,54 @@ async fn an_empty_string_into_a_date_says_when_an_empty_field_is_null() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(db.rows_text("SELECT id, day FROM t").await, vec!["(3,)"]);
 }
+
+/// A stream named with `--load-id` that stops at a bad value after committing rows: its hint
+/// says to run the same command, with that id, once the value is fixed (a file's says
+/// `--continue-changed`, as its fingerprint changes with the fix); so run, it loads the rest.
+#[tokio::test]
+async fn a_named_stream_stopped_at_a_bad_value_says_to_go_on_under_its_id() {
+    let db = fresh_db("named_stream").await;
+    db.exec("CREATE TABLE s (id int, v int)").await;
+    let rows = |bad: Option<i64>| {
+        let mut s = String::from("id,v\n");
+        for i in 1..=3000 {
+            match bad {
+                Some(b) if b == i => s.push_str(&format!("{i},x\n")),
+                _ => s.push_str(&format!("{i},{i}\n")),
+            }
+        }
+        s
+    };
+    let args = [
+        "load",
+        "-",
+        "--into",
+        &db.url,
+        "--table",
+        "s",
+        "--load-id",
+        "feed-7",
+        "--chunk-rows",
+        "1000",
+        "--workers",
+        "1",
+    ];
+    let run = crate::support::barge_with(&args, &[], Some(rows(Some(2500)).as_bytes()));
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "note: 2,000 rows were committed before the error\nhint: fix the value in the input \
+             (or the table's column type), then run the same command with --load-id feed-7 to \
+             load the rest\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = crate::support::barge_with(&args, &[], Some(rows(None).as_bytes()));
+    run.assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(DISTINCT id), sum(v) FROM s")
+            .await,
+        [format!("(3000,3000,{})", 3000 * 3001 / 2)]
+    );
+}
