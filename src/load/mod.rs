@@ -916,6 +916,15 @@ impl Load {
         if !all_done {
             total.already_loaded = None;
         }
+        // Every file loaded before: the rows of them all, when the last of them completed.
+        if let Some(done) = &mut total.already_loaded {
+            for r in reports.iter().filter_map(|r| r.already_loaded.as_ref()) {
+                done.rows += r.rows;
+                if r.at > done.at {
+                    done.at.clone_from(&r.at);
+                }
+            }
+        }
         total.rows = Progress::get(&self.progress.rows_committed);
         total.chunks = Progress::get(&self.progress.chunks_committed);
         total.skipped_rows = Progress::get(&self.progress.rows_skipped);

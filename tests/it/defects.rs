@@ -928,7 +928,7 @@ async fn a_fixed_file_among_several_goes_on_with_its_own_load() {
     );
     let run = load(&[]);
     assert!(
-        run.stdout.contains("2 files were already loaded"),
+        run.stdout.contains("2 files were already loaded") && run.stdout.contains("(4,000 rows)"),
         "{}",
         run.all()
     );
