@@ -123,6 +123,8 @@ impl Load {
                         Start::Run(cp, done) => {
                             if encoding_only {
                                 self.positions_hold(dest, &stopped, &done)?;
+                            } else {
+                                self.prefix_holds(dest, &stopped, &done)?;
                             }
                             tracing::info!(
                                 "going on with the load of {name} that stopped after {} rows ({})",
@@ -308,6 +310,49 @@ impl Load {
         ))
     }
 
+    /// Whether the file's bytes up to where the stopped load committed still hold its rows, as
+    /// far as can be told without their contents: `--continue-changed` takes them as
+    /// unchanged, and a file rewritten whole (saved again by a spreadsheet, its line endings
+    /// changed) would be read from the middle of a record. The lines before each committed
+    /// chunk's end must be as many as when it was read, and a line must end there. Checked
+    /// for a plain file read as it is (a compressed or transcoded one has other positions).
+    ///
+    /// # Errors
+    /// When they do not.
+    fn prefix_holds(
+        &self,
+        dest: &Destination,
+        stopped: &checkpoint::Stopped,
+        done: &[checkpoint::Committed],
+    ) -> Result<()> {
+        let (Some(p), None, Compression::None) = (&dest.path, self.encoding, dest.compression)
+        else {
+            return Ok(());
+        };
+        let mut ends: Vec<(u64, u64)> = done.iter().map(|c| (c.end_byte, c.end_line)).collect();
+        ends.sort_unstable();
+        match lines_before(p, &ends) {
+            Ok(None) => Ok(()),
+            Ok(Some((end, line, now))) => Err(Error::config(format!(
+                "--continue-changed: {} is not the file that load read up to where it stopped: \
+                 rows it committed ended at byte {end}, where line {line} began, and in the file \
+                 now {now} (it changed before that point too: saved again by a spreadsheet, its \
+                 line endings changed, a row added or taken out), so going on would load wrong \
+                 rows",
+                p.display()
+            ))
+            .with_hint(format!(
+                "to load this version whole, delete the {} rows that load committed, then run \
+                 the same command with --again",
+                stopped.rows
+            ))),
+            Err(e) => Err(Error::new(ErrorKind::Io {
+                input: p.display().to_string(),
+                source: e,
+            })),
+        }
+    }
+
     /// The load's id: the user's `--load-id`, else a fingerprint of the file, its encoding and
     /// the table; `None` for a load without checkpoints (or a stream without an id). With it,
     /// the file's own fingerprint when the id is the user's (see
@@ -408,6 +453,59 @@ fn changed_error(name: &str, dest: &Destination, stopped: &checkpoint::Stopped) 
          after them, a download completed), run the same command with --continue-changed to \
          load the rest; to load the whole file anyway, pass --again",
     )
+}
+
+/// What is at a committed chunk's end in the file now, when it is not what was there: the
+/// byte, the line that began there, and what the file has there instead.
+type Moved = (u64, u64, String);
+
+/// Reads the file at `p` up to the last of `ends` (end byte, the line that began there; in
+/// byte order) and returns the first where no line begins now, or another one.
+fn lines_before(p: &std::path::Path, ends: &[(u64, u64)]) -> std::io::Result<Option<Moved>> {
+    use std::io::Read;
+    let Some(&(last, _)) = ends.last() else {
+        return Ok(None);
+    };
+    let mut f = std::fs::File::open(p)?.take(last);
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut at, mut lines, mut prev) = (0u64, 1u64, None::<u8>);
+    let mut next = ends.iter().peekable();
+    loop {
+        let n = f.read(&mut buf)?;
+        for &b in &buf[..n] {
+            // At a committed chunk's end: the byte before it ends a line.
+            while let Some(&&(end, line)) = next.peek() {
+                if end != at {
+                    break;
+                }
+                if end > 0 && prev != Some(b'\n') {
+                    return Ok(Some((end, line, "no line ends there".into())));
+                }
+                if lines != line {
+                    return Ok(Some((end, line, format!("line {lines} begins there"))));
+                }
+                next.next();
+            }
+            if b == b'\n' {
+                lines += 1;
+            }
+            prev = Some(b);
+            at += 1;
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    // The ends at the end of what was read (the last one, or past the file's end).
+    for &(end, line) in next {
+        if end != at || (end > 0 && prev != Some(b'\n')) {
+            return Ok(Some((end, line, "no line ends there".into())));
+        }
+        if lines != line {
+            return Ok(Some((end, line, format!("line {lines} begins there"))));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether the first `end` bytes of the file at `p` are ASCII.
