@@ -463,43 +463,23 @@ type Moved = (u64, u64, String);
 /// byte order) and returns the first where no line begins now, or another one.
 fn lines_before(p: &std::path::Path, ends: &[(u64, u64)]) -> std::io::Result<Option<Moved>> {
     use std::io::Read;
-    let Some(&(last, _)) = ends.last() else {
-        return Ok(None);
-    };
-    let mut f = std::fs::File::open(p)?.take(last);
+    let mut f = std::fs::File::open(p)?;
     let mut buf = vec![0u8; 256 * 1024];
-    let (mut at, mut lines, mut prev) = (0u64, 1u64, None::<u8>);
-    let mut next = ends.iter().peekable();
-    loop {
-        let n = f.read(&mut buf)?;
-        for &b in &buf[..n] {
-            // At a committed chunk's end: the byte before it ends a line.
-            while let Some(&&(end, line)) = next.peek() {
-                if end != at {
-                    break;
-                }
-                if end > 0 && prev != Some(b'\n') {
-                    return Ok(Some((end, line, "no line ends there".into())));
-                }
-                if lines != line {
-                    return Ok(Some((end, line, format!("line {lines} begins there"))));
-                }
-                next.next();
+    // Bytes read, lines begun (the first is line 1), and whether the last byte read ends one.
+    let (mut at, mut lines, mut at_line_start) = (0u64, 1u64, true);
+    for &(end, line) in ends {
+        while at < end {
+            let want = usize::try_from(end - at).map_or(buf.len(), |w| w.min(buf.len()));
+            let n = f.read(&mut buf[..want])?;
+            if n == 0 {
+                return Ok(Some((end, line, "it ends before that byte".into())));
             }
-            if b == b'\n' {
-                lines += 1;
-            }
-            prev = Some(b);
-            at += 1;
+            lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            at_line_start = buf[n - 1] == b'\n';
+            at += n as u64;
         }
-        if n == 0 {
-            break;
-        }
-    }
-    // The ends at the end of what was read (the last one, or past the file's end).
-    for &(end, line) in next {
-        if end != at || (end > 0 && prev != Some(b'\n')) {
-            return Ok(Some((end, line, "no line ends there".into())));
+        if !at_line_start {
+            return Ok(Some((end, line, "no line begins there".into())));
         }
         if lines != line {
             return Ok(Some((end, line, format!("line {lines} begins there"))));
@@ -519,5 +499,41 @@ fn ascii_up_to(p: &std::path::Path, end: u64) -> std::io::Result<bool> {
             n if !buf[..n].is_ascii() => return Ok(false),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_holds_only_with_its_lines_where_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        let check = |text: &str, ends: &[(u64, u64)]| {
+            std::fs::write(&p, text).unwrap();
+            lines_before(&p, ends).unwrap()
+        };
+        // "id\n1\n2\n3\n": rows 1-2 end at byte 7 (line 4 begins), row 3 at byte 9 (line 5).
+        let ends = [(7, 4), (9, 5)];
+        assert_eq!(check("id\n1\n2\n3\n", &ends), None);
+        assert_eq!(check("id\n1\n2\n3\n4\n", &ends), None);
+        assert_eq!(check("id\n1\n2\n", &[]), None);
+        assert_eq!(
+            check("id\r\n1\r\n2\r\n3\r\n", &ends),
+            Some((7, 4, "line 3 begins there".into()))
+        );
+        assert_eq!(
+            check("id\n1\n22\n3\n", &ends),
+            Some((7, 4, "no line begins there".into()))
+        );
+        assert_eq!(
+            check("i\n\n1\n2\n", &ends),
+            Some((7, 4, "line 5 begins there".into()))
+        );
+        assert_eq!(
+            check("id\n1\n2\n", &ends),
+            Some((9, 5, "it ends before that byte".into()))
+        );
     }
 }
