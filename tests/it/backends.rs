@@ -376,6 +376,30 @@ async fn a_refused_row_says_how_to_load_the_rest_on_every_backend() {
     }
 }
 
+/// `run` succeeded saying its file was loaded before, and `table` still holds `rows` rows.
+async fn assert_already_loaded(
+    db: &TestTarget,
+    run: &crate::support::Run,
+    table: &str,
+    rows: &str,
+) {
+    assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
+    assert!(
+        run.stdout.contains("was already loaded"),
+        "{}: {}",
+        db.name(),
+        run.all()
+    );
+    assert_eq!(
+        db.rows(&format!("SELECT count(*) FROM {table}"))
+            .await
+            .concat(),
+        rows,
+        "{}",
+        db.name()
+    );
+}
+
 /// A load that stopped partway (a bad value, a download cut short), then its file changed (the
 /// value fixed, the download completed): the same command does not load the file as a new
 /// load, which would put the committed rows in twice, but says so and how to go on; with
@@ -495,20 +519,7 @@ async fn a_file_changed_after_a_stopped_load_is_not_loaded_twice_on_every_backen
             db.name()
         );
         // The same command again finds this version of the file loaded.
-        let run = load(&[]);
-        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
-        assert!(
-            run.stdout.contains("was already loaded"),
-            "{}: {}",
-            db.name(),
-            run.all()
-        );
-        assert_eq!(
-            db.rows("SELECT count(*) FROM nk").await.concat(),
-            "100",
-            "{}",
-            db.name()
-        );
+        assert_already_loaded(&db, &load(&[]), "nk", "100").await;
 
         // A later version of a file whose earlier load completed is a new load.
         std::fs::write(&f, rows(None, 120)).expect("a new version");
@@ -539,20 +550,7 @@ async fn a_named_load_marks_its_file_loaded_and_a_failed_create_leaves_no_table_
         let url = db.url();
         let run = load_file(&f, &url, "nf", &["--load-id", "fixed"]);
         assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
-        let run = load_file(&f, &url, "nf", &[]);
-        assert_eq!(run.code, 0, "{}:\n{}", db.name(), run.all());
-        assert!(
-            run.stdout.contains("was already loaded"),
-            "{}: {}",
-            db.name(),
-            run.all()
-        );
-        assert_eq!(
-            db.rows("SELECT count(*) FROM nf").await.concat(),
-            "3",
-            "{}",
-            db.name()
-        );
+        assert_already_loaded(&db, &load_file(&f, &url, "nf", &[]), "nf", "3").await;
 
         let run = barge(&[
             "load",
