@@ -154,23 +154,29 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         .replace("--decimal-comma", "decimal_comma=True")
         .replace("--continue-changed", "continue_changed=True")
         .replace("--load-id ", "load_id=");
+    // Switches are keywords set to True; the others take a value.
     for flag in [
         "--create",
-        "--table",
-        "--columns",
-        "--rejects",
         "--again",
-        "--load-id",
-        "--sample-rows",
-        "--workers",
         "--atomic",
         "--replace",
         "--dry-run",
         "--ignore-unknown",
         "--header",
+        "--no-checkpoint",
+    ] {
+        let kw = format!("{}=True", flag.trim_start_matches("--").replace('-', "_"));
+        s = s.replace(flag, &kw);
+    }
+    for flag in [
+        "--table",
+        "--columns",
+        "--rejects",
+        "--load-id",
+        "--sample-rows",
+        "--workers",
         "--mode",
         "--key",
-        "--no-checkpoint",
         "--null",
         "--encoding",
     ] {

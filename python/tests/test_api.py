@@ -396,3 +396,15 @@ def test_a_three_slash_sqlite_url_meant_as_absolute_says_how_to_write_it(tmp_pat
     (tmp_path / "sub").mkdir()
     assert barge.load("sqlite:///sub/y.db", "t", [{"id": 2}]).rows == 1
     assert (tmp_path / "sub" / "y.db").exists()
+
+
+def test_hints_name_switches_as_keywords_set_to_true(pg, table, tmp_path):
+    pg.sql(f"CREATE TABLE {table} (id int)")
+    path = tmp_path / "indexed.csv"
+    path.write_text(",id\n0,1\n")
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, str(path))
+    assert "or pass ignore_unknown=True to leave out the columns the table lacks" in (
+        e.value.hint
+    ), e.value.hint
+    assert barge.load(pg.url, table, str(path), ignore_unknown=True).rows == 1
