@@ -447,6 +447,7 @@ impl Load {
             encoding: self.encoding,
             ignore_unknown: self.ignore_unknown,
             known_columns: None,
+            sniff_text: self.format.is_none() && self.csv.detect_delimiter && path.is_none(),
         }
     }
 

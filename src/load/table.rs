@@ -181,7 +181,12 @@ impl Load {
             header_raw,
             compression,
             delimiter,
+            read_as_text,
         } = head;
+        if let Some(header) = read_as_text {
+            opts.format = Format::Text;
+            opts.csv.header = header;
+        }
         if opts.format == Format::Text && self.format.is_none() {
             tracing::info!(
                 "{name}: read as PostgreSQL's text format (tab-separated, \\N for NULL: what \

@@ -217,6 +217,7 @@ pub fn chained(
         header_raw,
         compression,
         delimiter,
+        read_as_text,
     } = head;
     let first = Head {
         reader,
@@ -225,6 +226,7 @@ pub fn chained(
         header_raw: None,
         compression,
         delimiter,
+        read_as_text,
     };
     Ok(Head {
         reader: Box::new(Chained::new(first, name, then, open)),
@@ -233,6 +235,7 @@ pub fn chained(
         header_raw,
         compression,
         delimiter,
+        read_as_text,
     })
 }
 
@@ -253,6 +256,7 @@ mod tests {
             header_raw: None,
             compression: Compression::None,
             delimiter: None,
+            read_as_text: None,
         }
     }
 

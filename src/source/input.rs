@@ -48,6 +48,10 @@ pub struct InputOptions {
     /// NDJSON with `ignore_unknown`: the table's columns, so that keys found in the sample
     /// that are not among them are left out of the load.
     pub known_columns: Option<Vec<String>>,
+    /// Standard input whose format nothing said: read as PostgreSQL's text format when its
+    /// first lines plainly are ([`Format::text_format_head`]; a file is told so from the file
+    /// itself, before it is opened).
+    pub sniff_text: bool,
 }
 
 /// NDJSON lines read for their keys when no table is being created.
@@ -69,6 +73,9 @@ pub struct Head {
     /// ([`super::csv::sniff_delimiter`]): the reader uses it, and so must any reader of the
     /// same input opened later (a resumed load's).
     pub delimiter: Option<u8>,
+    /// Read as PostgreSQL's text format, as its first lines are ([`InputOptions::sniff_text`]),
+    /// with a header line or not.
+    pub read_as_text: Option<bool>,
 }
 
 fn io(name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -291,6 +298,36 @@ pub fn read_head(
             None => Ok(first),
         }
     };
+    // Standard input whose format nothing said, whose first lines plainly are PostgreSQL's
+    // text format: read so (`psql -c "COPY ... TO STDOUT" | barge load -`).
+    let mut first = first;
+    let sniffed;
+    let mut read_as_text = None;
+    let opts = if opts.sniff_text && opts.format == Format::Csv && again.is_none() {
+        let (head, whole) = peek(&mut first, SNIFF_BYTES).map_err(io(name))?;
+        read_as_text =
+            Format::text_format_head(&head, whole).map(|header| match opts.csv.header_given {
+                true => opts.csv.header,
+                false => header,
+            });
+        first = Box::new(Cursor::new(head).chain(first));
+        match read_as_text {
+            Some(header) => {
+                sniffed = InputOptions {
+                    format: Format::Text,
+                    csv: CsvOptions {
+                        header,
+                        ..opts.csv.clone()
+                    },
+                    ..opts.clone()
+                };
+                &sniffed
+            }
+            None => opts,
+        }
+    } else {
+        opts
+    };
     match opts.format {
         Format::Csv | Format::Tsv => {
             let mut csv = csv_options(opts);
@@ -327,6 +364,7 @@ pub fn read_head(
                 header_raw,
                 compression,
                 delimiter,
+                read_as_text: None,
             })
         }
         Format::Ndjson => {
@@ -366,6 +404,7 @@ pub fn read_head(
                 header_raw: None,
                 compression,
                 delimiter: None,
+                read_as_text: None,
             })
         }
         Format::Text => {
@@ -398,6 +437,7 @@ pub fn read_head(
                 header_raw,
                 compression,
                 delimiter: None,
+                read_as_text,
             })
         }
         // Taken above, before a file is opened as text.
@@ -440,6 +480,7 @@ fn program_head(
         header_raw,
         compression: Compression::None,
         delimiter: None,
+        read_as_text: None,
     })
 }
 
@@ -492,6 +533,7 @@ fn parquet_head(
             header_raw,
             compression: Compression::None,
             delimiter: None,
+            read_as_text: None,
         })
     }
     #[cfg(not(feature = "parquet"))]

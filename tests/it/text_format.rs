@@ -319,6 +319,21 @@ async fn a_text_export_named_txt_is_read_as_one_without_being_told() {
             .await,
         [format!("(2000,{},{})", 2000 - 2000 / 6, 2000 * 2001 / 2)]
     );
+    // So is standard input (`psql -c "COPY ... TO STDOUT" | barge load -`).
+    let export_rows = std::fs::read(f).unwrap_or_default();
+    crate::support::barge_with(
+        &[
+            "load", "-", "--into", &db.url, "--table", "piped", "--create",
+        ],
+        &[],
+        Some(&export_rows),
+    )
+    .assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(column_2), sum(column_1) FROM piped")
+            .await,
+        [format!("(2000,{},{})", 2000 - 2000 / 6, 2000 * 2001 / 2)]
+    );
     let schema = barge(&["schema", f, "--dialect", "postgres"]);
     assert!(
         schema.stdout.contains(
