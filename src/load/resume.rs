@@ -121,11 +121,12 @@ impl Load {
                         .await?
                     {
                         Start::Run(cp, done) => {
-                            if encoding_only {
+                            let done = if encoding_only {
                                 self.positions_hold(dest, &stopped, &done)?;
+                                done
                             } else {
-                                self.prefix_holds(dest, &stopped, &done)?;
-                            }
+                                self.relocated(dest, &stopped, done)?
+                            };
                             tracing::info!(
                                 "going on with the load of {name} that stopped after {} rows ({})",
                                 stopped.rows,
@@ -310,47 +311,73 @@ impl Load {
         ))
     }
 
-    /// Whether the file's bytes up to where the stopped load committed still hold its rows, as
-    /// far as can be told without their contents: `--continue-changed` takes them as
-    /// unchanged, and a file rewritten whole (saved again by a spreadsheet, its line endings
-    /// changed) would be read from the middle of a record. The lines before each committed
-    /// chunk's end must be as many as when it was read, and a line must end there. Checked
-    /// for a plain file read as it is (a compressed or transcoded one has other positions).
+    /// The stopped load's committed chunks (`done`), found in the file as it is now by their
+    /// lines: `--continue-changed` takes their rows as unchanged, but a fix may change a
+    /// value's length, and chunks after it (the other writer's, committed after the bad row's
+    /// chunk failed) then start at other bytes. Each chunk's end is where its next line
+    /// begins now, its start as far before as it was long, and a line must begin there too; a
+    /// file with fewer lines, or whose chunks' bytes changed (saved again with other line
+    /// endings, by a spreadsheet), is refused rather than read from the middle of a record. A
+    /// compressed or transcoded file is taken as it is (its positions are not the file's).
     ///
     /// # Errors
-    /// When they do not.
-    fn prefix_holds(
+    /// A chunk that cannot be found so.
+    fn relocated(
         &self,
         dest: &Destination,
         stopped: &checkpoint::Stopped,
-        done: &[checkpoint::Committed],
-    ) -> Result<()> {
+        mut done: Vec<checkpoint::Committed>,
+    ) -> Result<Vec<checkpoint::Committed>> {
         let (Some(p), None, Compression::None) = (&dest.path, self.encoding, dest.compression)
         else {
-            return Ok(());
+            return Ok(done);
         };
-        let mut ends: Vec<(u64, u64)> = done.iter().map(|c| (c.end_byte, c.end_line)).collect();
-        ends.sort_unstable();
-        match lines_before(p, &ends) {
-            Ok(None) => Ok(()),
-            Ok(Some((end, line, now))) => Err(Error::config(format!(
-                "--continue-changed: {} is not the file that load read up to where it stopped: \
-                 rows it committed ended at byte {end}, where line {line} began, and in the file \
-                 now {now} (it changed before that point too: saved again by a spreadsheet, its \
-                 line endings changed, a row added or taken out), so going on would load wrong \
-                 rows",
-                p.display()
-            ))
-            .with_hint(format!(
-                "to load this version whole, delete the {} rows that load committed, then run \
-                 the same command with --again",
-                stopped.rows
-            ))),
-            Err(e) => Err(Error::new(ErrorKind::Io {
+        done.sort_unstable_by_key(|c| c.end_byte);
+        let io = |e: std::io::Error| {
+            Error::new(ErrorKind::Io {
                 input: p.display().to_string(),
                 source: e,
-            })),
+            })
+        };
+        let ends: Vec<u64> = done.iter().map(|c| c.end_line).collect();
+        let found = line_starts(p, &ends).map_err(io)?;
+        let mut file = std::fs::File::open(p).map_err(io)?;
+        let mut last_end = 0;
+        for (c, at) in done
+            .iter_mut()
+            .zip(found.iter().map(Some).chain(std::iter::repeat(None)))
+        {
+            let start = at.and_then(|&end| end.checked_sub(c.end_byte - c.first_byte));
+            let fits = match start {
+                Some(start) if start >= last_end => begins_line(&mut file, start).map_err(io)?,
+                _ => false,
+            };
+            let (Some(&end), Some(start), true) = (at, start, fits) else {
+                return Err(Error::config(format!(
+                    "--continue-changed: {} is not the file that load read up to where it \
+                     stopped: the rows it committed up to line {} are not found in it as they \
+                     were (it has fewer lines, or they changed too: saved again with other line \
+                     endings, by a spreadsheet), so going on would load wrong rows",
+                    p.display(),
+                    c.end_line.saturating_sub(1),
+                ))
+                .with_hint(format!(
+                    "to load this version whole, delete the {} rows that load committed, then \
+                     run the same command with --again",
+                    stopped.rows
+                )));
+            };
+            if (start, end) != (c.first_byte, c.end_byte) {
+                tracing::debug!(
+                    "chunk {} moved from bytes {}..{} to {start}..{end}",
+                    c.chunk,
+                    c.first_byte,
+                    c.end_byte
+                );
+            }
+            (c.first_byte, c.end_byte, last_end) = (start, end, end);
         }
+        Ok(done)
     }
 
     /// The load's id: the user's `--load-id`, else a fingerprint of the file, its encoding and
@@ -455,37 +482,44 @@ fn changed_error(name: &str, dest: &Destination, stopped: &checkpoint::Stopped) 
     )
 }
 
-/// What is at a committed chunk's end in the file now, when it is not what was there: the
-/// byte, the line that began there, and what the file has there instead.
-type Moved = (u64, u64, String);
-
-/// Reads the file at `p` up to the last of `ends` (end byte, the line that began there; in
-/// byte order) and returns the first where no line begins now, or another one.
-fn lines_before(p: &std::path::Path, ends: &[(u64, u64)]) -> std::io::Result<Option<Moved>> {
+/// The byte at which each of `lines` (line numbers from 1, ascending) begins in the file at
+/// `p`, as far as the file has them (a line begins after each `\n`).
+fn line_starts(p: &std::path::Path, lines: &[u64]) -> std::io::Result<Vec<u64>> {
     use std::io::Read;
     let mut f = std::fs::File::open(p)?;
     let mut buf = vec![0u8; 256 * 1024];
-    // Bytes read, lines begun (the first is line 1), and whether the last byte read ends one.
-    let (mut at, mut lines, mut at_line_start) = (0u64, 1u64, true);
-    for &(end, line) in ends {
-        while at < end {
-            let want = usize::try_from(end - at).map_or(buf.len(), |w| w.min(buf.len()));
-            let n = f.read(&mut buf[..want])?;
-            if n == 0 {
-                return Ok(Some((end, line, "it ends before that byte".into())));
-            }
-            lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-            at_line_start = buf[n - 1] == b'\n';
-            at += n as u64;
-        }
-        if !at_line_start {
-            return Ok(Some((end, line, "no line begins there".into())));
-        }
-        if lines != line {
-            return Ok(Some((end, line, format!("line {lines} begins there"))));
-        }
+    let mut found = Vec::with_capacity(lines.len());
+    let mut want = lines.iter().peekable();
+    while want.next_if(|&&l| l <= 1).is_some() {
+        found.push(0);
     }
-    Ok(None)
+    let (mut at, mut line) = (0u64, 1u64);
+    while want.peek().is_some() {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+            line += 1;
+            while want.next_if(|&&l| l == line).is_some() {
+                found.push(at + i as u64 + 1);
+            }
+        }
+        at += n as u64;
+    }
+    Ok(found)
+}
+
+/// Whether a line begins at byte `at` of `file`: its first byte, or one after a `\n`.
+fn begins_line(file: &mut std::fs::File, at: u64) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    if at == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(at - 1))?;
+    let mut b = [0u8; 1];
+    file.read_exact(&mut b)?;
+    Ok(b[0] == b'\n')
 }
 
 /// Whether the first `end` bytes of the file at `p` are ASCII.
@@ -507,33 +541,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_prefix_holds_only_with_its_lines_where_they_were() {
+    fn lines_are_found_where_they_begin_now() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.csv");
-        let check = |text: &str, ends: &[(u64, u64)]| {
+        let starts = |text: &str, lines: &[u64]| {
             std::fs::write(&p, text).unwrap();
-            lines_before(&p, ends).unwrap()
+            line_starts(&p, lines).unwrap()
         };
-        // "id\n1\n2\n3\n": rows 1-2 end at byte 7 (line 4 begins), row 3 at byte 9 (line 5).
-        let ends = [(7, 4), (9, 5)];
-        assert_eq!(check("id\n1\n2\n3\n", &ends), None);
-        assert_eq!(check("id\n1\n2\n3\n4\n", &ends), None);
-        assert_eq!(check("id\n1\n2\n", &[]), None);
-        assert_eq!(
-            check("id\r\n1\r\n2\r\n3\r\n", &ends),
-            Some((7, 4, "line 3 begins there".into()))
-        );
-        assert_eq!(
-            check("id\n1\n22\n3\n", &ends),
-            Some((7, 4, "no line begins there".into()))
-        );
-        assert_eq!(
-            check("i\n\n1\n2\n", &ends),
-            Some((7, 4, "line 5 begins there".into()))
-        );
-        assert_eq!(
-            check("id\n1\n2\n", &ends),
-            Some((9, 5, "it ends before that byte".into()))
-        );
+        assert_eq!(starts("id\n1\n2\n3\n", &[1, 2, 4, 5]), [0, 3, 7, 9]);
+        assert_eq!(starts("id\r\n1\r\n22\r\n3\r\n", &[4, 5]), [11, 14]);
+        // A line the file does not have is not found; nor is one past its last line break.
+        assert_eq!(starts("id\n1\n2", &[3, 4]), [5]);
+        assert_eq!(starts("", &[2]), Vec::<u64>::new());
+        std::fs::write(&p, "id\n1\n").unwrap();
+        let mut f = std::fs::File::open(&p).unwrap();
+        assert!(begins_line(&mut f, 0).unwrap());
+        assert!(begins_line(&mut f, 3).unwrap());
+        assert!(!begins_line(&mut f, 4).unwrap());
     }
 }

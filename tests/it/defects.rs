@@ -934,3 +934,56 @@ async fn a_fixed_file_among_several_goes_on_with_its_own_load() {
     );
     assert_eq!(db.rows_text("SELECT count(*) FROM ab").await, ["(4000)"]);
 }
+
+/// Chunks committed after the one that stopped at a bad value (another writer's, another
+/// share's) start at other bytes once a fix changes the value's length: `--continue-changed`
+/// finds them by their lines, and skips them, instead of loading their rows a second time.
+/// (Here the second share of a `--split` load committed whole, the first stopped at a bad value
+/// longer than a row: positions that moved less would still fall in their chunks.)
+#[tokio::test]
+async fn chunks_committed_after_the_bad_one_are_found_where_the_fix_moved_them() {
+    let db = fresh_db("moved_chunks").await;
+    db.exec("CREATE TABLE m (id int, v int)").await;
+    let dir = Dir::new();
+    let rows = |bad: bool| {
+        let mut s = String::from("id,v\n");
+        for i in 1..=4000 {
+            match i {
+                1500 if bad => s.push_str("1500,not a number at all, thirty-odd bytes\n"),
+                _ => s.push_str(&format!("{i},{i}\n")),
+            }
+        }
+        s
+    };
+    let f = dir.write("m.csv", rows(true));
+    let f = f.to_str().unwrap_or_default();
+    let load = |extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            f,
+            "--into",
+            &db.url,
+            "--table",
+            "m",
+            "--chunk-rows",
+            "500",
+            "--workers",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
+    load(&["--split", "2/2"]).assert_ok();
+    assert_eq!(load(&["--split", "1/2"]).code, 1);
+    let before = db.rows_text("SELECT count(*) FROM m").await;
+    std::fs::write(f, rows(false)).unwrap_or_default();
+    let run = load(&["--continue-changed"]);
+    run.assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), count(DISTINCT id), sum(v) FROM m")
+            .await,
+        [format!("(4000,4000,{})", 4000 * 4001 / 2)],
+        "{before:?}\n{}",
+        run.all()
+    );
+}

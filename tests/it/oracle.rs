@@ -32,7 +32,10 @@ const TYPES: &[(&str, &str)] = &[
     ),
     ("uuid", "[0-9a-fA-F]{8}-?[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-fg]{12}|\\{[0-9a-f]{32}\\}"),
     ("json", "\\{\"[a-z]{0,3}\": ?[0-9tfn\\[\\]{}\"]{0,6}\\}|\\[[0-9, ]{0,6}\\]|[a-z0-9\"]{0,4}"),
-    ("jsonb", "\\{\"[a-z]{0,3}\": ?[0-9tfn\\[\\]{}\"]{0,6}\\}|\"\\\\u0000\"|[0-9.e-]{0,4}"),
+    (
+        "jsonb",
+        "\\{\"[a-z]{0,3}\": ?[0-9tfn\\[\\]{}\"]{0,6}\\}|\"\\\\u0000\"|[0-9.e-]{0,4}|\\{\"[a-z]{1,3}\": ?(true|null|[1-9][0-9]{0,3}|\"[a-z]{0,3}\")\\}",
+    ),
     ("bytea", "\\\\x[0-9a-fA-F]{0,6}|[a-z]{0,4}|\\\\\\\\[0-7]{0,3}"),
     (
         "timetz",
@@ -132,7 +135,6 @@ pub async fn every_type_as_the_server_takes_it(
     distribute: bool,
 ) {
     let dir = Dir::new();
-    let mut runner = TestRunner::deterministic();
     let exec = |sql: String| async move {
         client
             .batch_execute(&sql)
@@ -140,6 +142,8 @@ pub async fn every_type_as_the_server_takes_it(
             .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     };
     for (ty, pattern) in TYPES {
+        // Each type's strings its own: a change to one type's pattern leaves the others'.
+        let mut runner = TestRunner::deterministic();
         let strategy = proptest::string::string_regex(pattern).expect("a valid regex");
         let mut values = Vec::with_capacity(cases);
         while values.len() < cases {
