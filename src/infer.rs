@@ -115,6 +115,9 @@ pub struct InferredTable {
     /// Columns whose header field is empty, named `column_N` here: the first one is most often
     /// a DataFrame's row index, which the user is told.
     pub unnamed: Vec<usize>,
+    /// Standard input read as PostgreSQL's text format, as its first lines are, with a header
+    /// line or not (see [`crate::source::input::Head::read_as_text`]).
+    pub read_as_text: Option<bool>,
 }
 
 /// A column whose values are of one type but for a spelling of a missing value among them
@@ -521,6 +524,7 @@ impl<'a> Sample<'a> {
             sampled_rows: self.rows,
             spelled_nulls,
             delimiter: None,
+            read_as_text: None,
             unnamed,
         }
     }
@@ -657,6 +661,7 @@ impl InferredTable {
             sampled_rows: 0,
             spelled_nulls: Vec::new(),
             delimiter: None,
+            read_as_text: None,
             unnamed: Vec::new(),
         }
     }

@@ -511,6 +511,13 @@ impl Load {
         let table = crate::schema::TableName::parse(&table)?.quoted_in(dialect);
         let opts = self.input_options(path.as_deref());
         let t = crate::source::input::infer_input(input, name, &opts, self.sample_rows)?;
+        // Told from the file before it was opened, or from standard input's first lines.
+        let text = match t.read_as_text {
+            Some(header) => Some(header),
+            None => {
+                (opts.format == Format::Text && self.format.is_none()).then_some(opts.csv.header)
+            }
+        };
         let rows = t.sampled_rows;
         let rows = format!(
             "{} row{}",
@@ -521,17 +528,16 @@ impl Load {
             (Some(from), _) => from.to_string(),
             (None, Format::Parquet) => "the Parquet schema".to_string(),
             (None, Format::Ndjson) => format!("the keys and {rows}"),
-            (None, _) if opts.csv.header => format!("the header and {rows}"),
+            (None, _) if text.unwrap_or(opts.csv.header) => format!("the header and {rows}"),
             (None, _) => rows,
         };
         // Said, as the file's name did not say it.
-        let from = if opts.format == Format::Text && self.format.is_none() {
-            format!(
+        let from = match text {
+            Some(_) => format!(
                 "{from}, read as PostgreSQL's text format (tab-separated, \\N for NULL; \
                  --format csv reads it as CSV)"
-            )
-        } else {
-            from
+            ),
+            None => from,
         };
         Ok(t.script(&table, dialect, &from))
     }

@@ -684,6 +684,7 @@ pub fn infer_input(
         .inferred
         .ok_or_else(|| Error::internal("no sample was read"))?;
     table.delimiter = head.delimiter;
+    table.read_as_text = head.read_as_text;
     table.with_columns(name)
 }
 

@@ -334,6 +334,19 @@ async fn a_text_export_named_txt_is_read_as_one_without_being_told() {
             .await,
         [format!("(2000,{},{})", 2000 - 2000 / 6, 2000 * 2001 / 2)]
     );
+    let piped = crate::support::barge_with(
+        &["schema", "-", "--table", "piped", "--dialect", "postgres"],
+        &[],
+        Some(&export_rows),
+    );
+    assert!(
+        piped.stdout.ends_with(
+            "-- from 2,000 rows, read as PostgreSQL's text format (tab-separated, \\N for NULL; \
+             --format csv reads it as CSV)\n"
+        ),
+        "{}",
+        piped.all()
+    );
     let schema = barge(&["schema", f, "--dialect", "postgres"]);
     assert!(
         schema.stdout.contains(
