@@ -74,10 +74,20 @@ pub fn sanitize(name: &str) -> String {
     if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert_str(0, "col_");
     }
-    while out.len() > 63 {
-        out.pop();
-    }
+    cut(&mut out, LONGEST);
     out
+}
+
+/// The longest name, in bytes, that PostgreSQL keeps whole: it cuts longer ones silently, so
+/// two names that differ only past it would become one column. MySQL takes 64 characters,
+/// SQLite any length; 63 bytes fits them all.
+const LONGEST: usize = 63;
+
+/// Cuts `name` to at most `bytes` bytes, on a character boundary.
+fn cut(name: &mut String, bytes: usize) {
+    while name.len() > bytes {
+        name.pop();
+    }
 }
 
 /// Column names for a header: sanitized, `column_N` for empty ones, and `_2`, `_3` ... added
@@ -92,7 +102,12 @@ pub fn column_names(header: &[String]) -> Vec<String> {
         let mut name = base.clone();
         let mut n = 2;
         while names.contains(&name) {
-            name = format!("{base}_{n}");
+            // The suffix goes inside the limit: cut after it, it would be cut off again by
+            // the server, and the repeat would be back.
+            let suffix = format!("_{n}");
+            let mut stem = base.clone();
+            cut(&mut stem, LONGEST - suffix.len());
+            name = stem + &suffix;
             n += 1;
         }
         names.push(name);
@@ -132,6 +147,17 @@ mod tests {
         );
         assert_eq!(sanitize("___"), "");
         assert_eq!(sanitize(&"x".repeat(100)).len(), 63);
+    }
+
+    #[test]
+    fn repeats_of_long_names_stay_distinct_within_the_limit() {
+        let long = format!("{}é", "a".repeat(61));
+        let h = vec![long.clone(), long.clone() + "x", long.clone() + "y"];
+        let names = column_names(&h);
+        assert_eq!(names[0], long, "63 bytes: kept whole");
+        assert_eq!(names[1], format!("{}_2", "a".repeat(61)));
+        assert_eq!(names[2], format!("{}_3", "a".repeat(61)));
+        assert!(names.iter().all(|n| n.len() <= 63));
     }
 
     #[test]

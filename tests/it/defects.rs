@@ -987,3 +987,48 @@ async fn chunks_committed_after_the_bad_one_are_found_where_the_fix_moved_them()
         run.all()
     );
 }
+
+/// Two header names alike in their first 63 bytes (PostgreSQL's limit) failed `--create` with
+/// "column ... specified more than once": the second got `_2` added after the cut, and the
+/// server cut the `_2` off again. The suffix now goes inside the limit, and the file loads
+/// into the table it made again.
+#[tokio::test]
+async fn long_header_names_alike_in_their_first_63_bytes_make_two_columns() {
+    let db = fresh_db("long_names").await;
+    let dir = Dir::new();
+    let long = "a_really_long_column_name_that_goes_past_the_sixty_three_byte_limit_";
+    let f = dir.write(
+        "wide.csv",
+        format!("id,{long}one,{long}two\n1,10,20\n2,30,40\n"),
+    );
+    let load = |extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            "wide",
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
+    load(&["--create"]).assert_ok();
+    let cut = &long[..63];
+    let cut_2 = format!("{}_2", &long[..61]);
+    assert_eq!(
+        db.rows_text(&format!(
+            "SELECT count(*), sum(\"{cut}\"), sum(\"{cut_2}\") FROM wide"
+        ))
+        .await,
+        ["(2,40,60)"]
+    );
+    load(&["--again"]).assert_ok();
+    assert_eq!(
+        db.rows_text(&format!(
+            "SELECT sum(\"{cut}\"), sum(\"{cut_2}\") FROM wide"
+        ))
+        .await,
+        ["(80,120)"]
+    );
+}
