@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
         "bench",
         events_columns(),
         WireFormat::Binary,
-        Vec::new(),
+        barge::NullTexts::default(),
         true,
     );
     g.bench_function("parse_and_encode_binary", |b| {

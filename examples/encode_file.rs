@@ -26,7 +26,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         _ => events_columns(),
     };
     let data = std::fs::read(&path)?;
-    let encoder = RowEncoder::new("bench", columns, WireFormat::Binary, Vec::new(), true);
+    let encoder = RowEncoder::new(
+        "bench",
+        columns,
+        WireFormat::Binary,
+        barge::NullTexts::default(),
+        true,
+    );
     let (mut parse, mut both) = (f64::MAX, f64::MAX);
     let mut rec = Record::default();
     for _ in 0..7 {

@@ -70,15 +70,11 @@ pub struct CsvArgs {
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
 
-    /// Unquoted text that means NULL. Default: an unquoted empty field is NULL; a quoted
-    /// empty field ("") is the empty string, as in PostgreSQL's CSV COPY.
-    #[arg(
-        long,
-        default_value = "",
-        value_name = "STR",
-        hide_default_value = true
-    )]
-    pub null: String,
+    /// Unquoted text that means NULL; give it again for each other text that does
+    /// (--null NULL --null ''). Default: an unquoted empty field is NULL; a quoted empty
+    /// field ("") is the empty string, as in PostgreSQL's CSV COPY.
+    #[arg(long, value_name = "STR")]
+    pub null: Vec<String>,
 
     /// The file's character encoding (latin1, windows-1252, utf-16le, shift_jis, ... any
     /// WHATWG label), transcoded to UTF-8 as it is read. Default: UTF-8.

@@ -293,9 +293,9 @@ impl Error {
                 if value.is_empty() && !reason.starts_with("NULL in column") =>
             {
                 "the field is an empty string, which this column's type does not read: an empty \
-                 field is NULL only unquoted (\"\" is an empty string) and only without --null \
-                 (with it, only that text is NULL); or pass --rejects FILE to set such rows \
-                 aside and load the rest"
+                 field is NULL only unquoted (\"\" is an empty string), and with --null only \
+                 when '' is one of its texts (--null 'NULL' --null ''); or pass --rejects FILE \
+                 to set such rows aside and load the rest"
             }
             // pandas writes an integer column that has a missing value as floats.
             ErrorKind::Value { value, reason, .. }
@@ -738,9 +738,9 @@ fn null_spelling_hint(value: &str, reason: &str) -> Option<String> {
     let s = crate::infer::spelled_null(value.as_bytes())?;
     Some(format!(
         "the file seems to write {s} for a missing value: run the same command with --null '{s}' \
-         to read unquoted {s} fields as NULL (an unquoted empty field is then an empty string, \
-         as with COPY's NULL option); or pass --rejects FILE to set such rows aside and load \
-         the rest"
+         --null '' to read unquoted {s} fields as NULL, and unquoted empty fields as NULL as \
+         now (--null '{s}' alone reads an empty field as an empty string, as COPY's NULL \
+         option does); or pass --rejects FILE to set such rows aside and load the rest"
     ))
 }
 

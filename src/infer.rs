@@ -14,6 +14,7 @@ use std::fmt;
 use crate::encode::{datetime, Outcome};
 use crate::error::Result;
 use crate::ident::{column_names, Dialect};
+use crate::null::NullTexts;
 use crate::record::Record;
 use crate::record::RecordSource;
 
@@ -210,7 +211,8 @@ impl InferredTable {
                 };
                 Some(format!(
                     "column \"{}\" is text because it holds {s}, its other values read as {}: if \
-                     the file writes {s} for a missing value, pass --null '{s}'",
+                     the file writes {s} for a missing value, pass --null '{s}' --null '' (empty \
+                     fields stay NULL)",
                     c.name,
                     would_be.sql_type(dialect),
                     s = n.spelling,
@@ -337,7 +339,7 @@ fn is_uuid(s: &[u8]) -> bool {
 pub fn infer<S: RecordSource>(
     reader: &mut S,
     names: Option<&[String]>,
-    null: &[u8],
+    null: &NullTexts,
     sample_rows: usize,
 ) -> Result<InferredTable> {
     let mut sample = Sample::new(names, null);
@@ -393,7 +395,7 @@ impl Sample<'_> {
 /// The types of the records seen so far, column by column.
 pub struct Sample<'a> {
     names: Option<&'a [String]>,
-    null: &'a [u8],
+    null: &'a NullTexts,
     width: Option<usize>,
     types: Vec<Option<Inferred>>,
     /// The types without the values that spell a missing value, and the first such spelling.
@@ -408,8 +410,8 @@ pub struct Sample<'a> {
 
 impl<'a> Sample<'a> {
     /// A sample of records whose columns are `names` (else as many as the first record has),
-    /// in which an unquoted field equal to `null` is NULL.
-    pub fn new(names: Option<&'a [String]>, null: &'a [u8]) -> Sample<'a> {
+    /// in which an unquoted field equal to one of `null` is NULL.
+    pub fn new(names: Option<&'a [String]>, null: &'a NullTexts) -> Sample<'a> {
         Sample {
             names,
             null,
@@ -445,7 +447,7 @@ impl<'a> Sample<'a> {
         for i in 0..width {
             let (raw, quoted) = rec.field(i);
             let typed = rec.typed(i);
-            if typed.is_none() && !quoted && raw == self.null {
+            if typed.is_none() && !quoted && self.null.matches(raw) {
                 continue;
             }
             self.max_len[i] = self.max_len[i].max(raw.len());
@@ -704,7 +706,7 @@ mod tests {
             .ok()
             .flatten()
             .unwrap_or_default();
-        infer(&mut r, Some(&header), b"", 0).unwrap()
+        infer(&mut r, Some(&header), &NullTexts::default(), 0).unwrap()
     }
 
     /// The table of `csv` read without a header line.
@@ -714,7 +716,7 @@ mod tests {
             ..CsvOptions::default()
         };
         let mut r = CsvReader::new(csv.as_bytes(), "t", opts);
-        infer(&mut r, None, b"", 0).unwrap()
+        infer(&mut r, None, &NullTexts::default(), 0).unwrap()
     }
 
     fn types(csv: &str) -> Vec<Inferred> {
@@ -757,24 +759,36 @@ mod tests {
             t.spelled_null_notes(Dialect::Postgres),
             [
                 "column \"day\" is text because it holds NULL, its other values read as date: if \
-                 the file writes NULL for a missing value, pass --null 'NULL'",
+                 the file writes NULL for a missing value, pass --null 'NULL' --null '' (empty \
+                 fields stay NULL)",
                 "column \"n\" is text because it holds NA, its other values read as numeric: if \
-                 the file writes NA for a missing value, pass --null 'NA'",
+                 the file writes NA for a missing value, pass --null 'NA' --null '' (empty \
+                 fields stay NULL)",
             ]
         );
-        // Read with `--null NULL`, the column is a date.
-        let mut r = CsvReader::new(
-            "day\n2024-01-02\nNULL\n".as_bytes(),
-            "t",
-            CsvOptions {
-                null: b"NULL".to_vec(),
-                ..CsvOptions::default()
-            },
-        );
-        let header = r.read_header(&mut Record::default()).ok().flatten();
-        let t = infer(&mut r, header.as_deref(), b"NULL", 0).unwrap();
+        // Read with `--null NULL`, the column is a date; an empty field too makes it text,
+        // unless `--null ''` is given as well.
+        let read = |body: &str, null: NullTexts| {
+            let mut r = CsvReader::new(
+                body.as_bytes(),
+                "t",
+                CsvOptions {
+                    null: null.clone(),
+                    ..CsvOptions::default()
+                },
+            );
+            let header = r.read_header(&mut Record::default()).ok().flatten();
+            let t = infer(&mut r, header.as_deref(), &null, 0).unwrap();
+            (t.columns[0].ty, t.spelled_nulls.len())
+        };
+        let null = NullTexts::new(["NULL"]);
         assert_eq!(
-            (t.columns[0].ty, t.spelled_nulls.len()),
+            read("day\n2024-01-02\nNULL\n", null.clone()),
+            (Inferred::Date, 0)
+        );
+        assert_eq!(read("day\n2024-01-02\nNULL\n\n", null), (Inferred::Text, 0));
+        assert_eq!(
+            read("day\n2024-01-02\nNULL\n\n", NullTexts::new(["NULL", ""])),
             (Inferred::Date, 0)
         );
     }
@@ -922,7 +936,7 @@ mod tests {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let t = infer(&mut r, Some(&header), b"", 1).unwrap();
+        let t = infer(&mut r, Some(&header), &NullTexts::default(), 1).unwrap();
         assert_eq!(t.columns[0].ty, Inferred::Bigint);
         assert_eq!(t.sampled_rows, 1);
     }

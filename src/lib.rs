@@ -20,6 +20,7 @@ mod error;
 mod ident;
 mod infer;
 mod load;
+mod null;
 mod pipeline;
 mod position;
 mod progress;
@@ -47,6 +48,7 @@ pub use load::{
     AlreadyLoaded, IndexesBuilt, Load, LoadOptions, LoadReport, Mode, UpsertReport,
     DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, DEFAULT_COMMIT_EVERY,
 };
+pub use null::NullTexts;
 pub use position::Position;
 pub use progress::{Progress, ProgressEvent};
 pub use retry::RetryPolicy;

@@ -88,7 +88,7 @@ fn reading(a: &CsvArgs) -> LoadOptions {
         decimal_comma: a.decimal_comma,
         no_header: a.no_header,
         header: a.header,
-        null: Some(a.null.clone()),
+        null: (!a.null.is_empty()).then(|| a.null.clone()),
         encoding: a.encoding.clone(),
         sample_rows: a.sample_rows,
         ..LoadOptions::default()

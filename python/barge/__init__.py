@@ -307,7 +307,7 @@ def load(
     decimal_comma: bool = False,
     no_header: bool = False,
     header: bool = False,
-    null: Optional[str] = None,
+    null: Union[str, Sequence[str], None] = None,
     encoding: Optional[str] = None,
     sample_rows: int = 10_000,
     create: bool = False,
@@ -382,7 +382,8 @@ def load(
     ``continue_changed=True`` goes on from there, as a new load would put the rows committed
     before the stop in a second time. ``null=""``
     makes an empty string NULL, as an empty field is in a CSV file: the dicts of
-    ``csv.DictReader`` then load exactly as the file does.
+    ``csv.DictReader`` then load exactly as the file does. A list names several texts that
+    are NULL (``null=["NULL", ""]``), as ``--null`` given once for each.
 
     ``dry_run=True`` checks the rows against an existing table and changes nothing: they are
     written in one transaction that is rolled back, so the database's own checks run too, and
@@ -402,7 +403,7 @@ def load(
         decimal_comma=decimal_comma,
         no_header=no_header,
         header=header,
-        null=null,
+        null=null if null is None or isinstance(null, str) else list(null),
         encoding=encoding,
         sample_rows=sample_rows,
         create=create,

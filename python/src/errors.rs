@@ -140,14 +140,13 @@ const BAD_ROW_ADVICE: &str = "fix the value (or the column's type), or pass reje
 
 /// The CLI's advice, with the keyword argument's name where it names a flag.
 pub(crate) fn python_spelling(advice: &str) -> String {
-    let mut s = advice
+    let mut s = null_lists(advice)
         .replace("--into / DATABASE_URL", "the URL")
         .replace("run the same command with", "call it again with")
         .replace("--on-conflict nothing", "on_conflict=\"nothing\"")
         .replace("--on-conflict update", "on_conflict=\"update\"")
         .replace("--rejects FILE", "rejects=PATH")
         .replace("--delimiter '", "delimiter='")
-        .replace("--null '", "null='")
         .replace("--delimiter tab", "delimiter=\"tab\"")
         .replace("--delimiter gives", "delimiter= gives")
         .replace("--format text", "format=\"text\"")
@@ -184,6 +183,42 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         s = s.replace(flag, &kw);
     }
     s
+}
+
+/// `--null 'NULL' --null ''`, the flag given once for each text, is one keyword with a list:
+/// `null=['NULL', '']`.
+fn null_lists(advice: &str) -> String {
+    const FLAG: &str = "--null '";
+    let mut out = String::with_capacity(advice.len());
+    let mut rest = advice;
+    while let Some(at) = rest.find(FLAG) {
+        out.push_str(&rest[..at]);
+        let mut texts = Vec::new();
+        let mut after = &rest[at..];
+        while let Some((text, tail)) = after.strip_prefix(FLAG).and_then(|t| t.split_once('\'')) {
+            texts.push(text);
+            after = tail;
+            match tail.strip_prefix(' ').filter(|t| t.starts_with(FLAG)) {
+                Some(next) => after = next,
+                None => break,
+            }
+        }
+        match texts.as_slice() {
+            [] => {
+                // An unterminated quote: left as it is.
+                out.push_str(after);
+                return out;
+            }
+            [one] => out.push_str(&format!("null='{one}'")),
+            many => {
+                let quoted: Vec<String> = many.iter().map(|t| format!("'{t}'")).collect();
+                out.push_str(&format!("null=[{}]", quoted.join(", ")));
+            }
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A KeyboardInterrupt that says what became of the load.

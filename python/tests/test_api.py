@@ -135,9 +135,22 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     with pytest.raises(barge.BadRow) as e:
         barge.load(pg.url, table, str(tmp_path / "nulls.csv"))
     assert e.value.value == "NULL" and e.value.hint.startswith(
-        "the file seems to write NULL for a missing value: call it again with null='NULL' to "
-        "read unquoted NULL fields as NULL"
+        "the file seems to write NULL for a missing value: call it again with "
+        "null=['NULL', ''] to read unquoted NULL fields as NULL, and unquoted empty fields as "
+        "NULL as now (null='NULL' alone reads an empty field as an empty string"
     ), e.value.hint
+    # Both texts, as the hint says: NULL and an empty field are NULL, "" an empty string.
+    pg.sql(f"CREATE TABLE {table}_n (id int, v int, s text)")
+    (tmp_path / "both.csv").write_text('id,v,s\n1,NULL,a\n2,,""\n3,3,NULL\n')
+    r = barge.load(pg.url, f"{table}_n", str(tmp_path / "both.csv"), null=["NULL", ""])
+    assert r.rows == 3
+    got = pg.sql(f"SELECT count(v), sum(v), count(s), string_agg(s, '|' ORDER BY id) FROM {table}_n")
+    assert got == "1|3|2|a|", got
+    # So for a program's rows: a string equal to one of the texts is NULL.
+    rows = [{"id": 4, "v": "NA", "s": ""}, {"id": 5, "v": "5", "s": "NA!"}]
+    assert barge.load(pg.url, f"{table}_n", rows, null=["NA", ""]).rows == 2
+    got = pg.sql(f"SELECT v, s IS NULL, s FROM {table}_n WHERE id > 3 ORDER BY id")
+    assert got == "|t|\n5|f|NA!", got
     # Read as NULL, into a NOT NULL column: the hint no longer names null=.
     with pytest.raises(barge.BadRow, match='NULL in column "id", which is NOT NULL') as e:
         barge.load(pg.url, table, str(tmp_path / "nulls.csv"), null="NULL")
@@ -147,7 +160,7 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     (tmp_path / "empty.csv").write_text('id,v\n"",z\n')
     with pytest.raises(barge.BadRow) as e:
         barge.load(pg.url, table, str(tmp_path / "empty.csv"))
-    assert e.value.value == "" and "only without null= (with it" in e.value.hint, e.value.hint
+    assert e.value.value == "" and "with null= only when '' is one of its texts (null=['NULL', ''])" in e.value.hint, e.value.hint
     assert "--" not in e.value.hint, e.value.hint
 
 

@@ -581,11 +581,11 @@ def test_schema_prints_what_a_load_would_create_and_creates_it(pg, cli, table, t
     script = barge.schema(str(f), dialect="postgres", decimal_comma=True)
     assert script == cli("schema", str(f), "--dialect", "postgres", "--decimal-comma").stdout.replace(
         "--delimiter gives", "delimiter= gives"
-    ).replace("--null 'NULL'", "null='NULL'").rstrip("\n"), script
+    ).replace("--null 'NULL' --null ''", "null=['NULL', '']").rstrip("\n"), script
     assert script.splitlines()[-2:] == [
         "-- fields separated by ';' (read from the file's first lines; delimiter= gives another)",
         "-- column \"day\" is text because it holds NULL, its other values read as date: if the "
-        "file writes NULL for a missing value, pass null='NULL'",
+        "file writes NULL for a missing value, pass null=['NULL', ''] (empty fields stay NULL)",
     ], script
     assert '"amount" numeric' in script
     # With null=, the column is a date; the dialect comes from the URL when not given.

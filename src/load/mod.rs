@@ -14,6 +14,7 @@ use crate::encode::row::RowEncoder;
 use crate::error::{Error, Result};
 use crate::ident::quote_ident;
 use crate::infer;
+use crate::null::NullTexts;
 use crate::pipeline::{self, PipelineOptions};
 use crate::progress::{Progress, ProgressEvent};
 use crate::retry::RetryPolicy;
@@ -106,7 +107,7 @@ pub struct Load {
     encoding: Option<&'static encoding_rs::Encoding>,
     format: Option<Format>,
     ignore_unknown: bool,
-    values_null: Option<Vec<u8>>,
+    values_null: Option<NullTexts>,
     distribute_by: Option<String>,
     split: Option<crate::split::Split>,
     /// Which of chunk rows, chunk bytes and workers the caller chose (the rest the backend
@@ -412,10 +413,11 @@ impl Load {
     }
 
     /// Rows a program builds ([`Load::load_batches`], [`Load::load_arrow`]): a string equal to
-    /// `text` is NULL, as an unquoted field equal to `--null` is in a file. Without it a string
-    /// is never NULL. (The dicts of `csv.DictReader` hold `""` where the file had NULL.)
-    pub fn null_strings(mut self, text: impl Into<Vec<u8>>) -> Self {
-        self.values_null = Some(text.into());
+    /// one of `texts` is NULL, as an unquoted field equal to `--null` is in a file. Without it
+    /// a string is never NULL. (The dicts of `csv.DictReader` hold `""` where the file had
+    /// NULL.)
+    pub fn null_strings(mut self, texts: NullTexts) -> Self {
+        self.values_null = Some(texts);
         self
     }
 
@@ -438,7 +440,7 @@ impl Load {
         }
         if format == Format::Ndjson {
             // Missing keys and null are NULL; a string is never NULL.
-            csv.null = Vec::new();
+            csv.null = NullTexts::default();
         }
         InputOptions {
             format,

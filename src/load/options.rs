@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::{Load, Mode};
 use crate::error::{Error, Result};
+use crate::null::NullTexts;
 use crate::retry::RetryPolicy;
 use crate::source::csv::CsvOptions;
 use crate::source::format::Format;
@@ -39,9 +40,10 @@ pub struct LoadOptions {
     pub no_header: bool,
     /// `--header` (for the text format, which has none unless told)
     pub header: bool,
-    /// `--null` (default: an unquoted empty field). For rows a program builds, a string
-    /// equal to it is NULL only when it is given.
-    pub null: Option<String>,
+    /// `--null`, once or more (default: an unquoted empty field). For rows a program builds,
+    /// a string equal to one of them is NULL only when it is given.
+    #[serde(deserialize_with = "texts")]
+    pub null: Option<Vec<String>>,
     /// `--encoding`
     pub encoding: Option<String>,
     /// `--sample-rows`
@@ -196,7 +198,7 @@ impl LoadOptions {
             load = load.workers(n);
         }
         if let Some(n) = &self.null {
-            load = load.null_strings(n.as_bytes());
+            load = load.null_strings(NullTexts::new(n.iter().map(String::as_bytes)));
         }
         if let Some(t) = &self.table {
             load = load.table(t);
@@ -245,7 +247,7 @@ impl LoadOptions {
             decimal_comma: self.decimal_comma,
             header: has_header(self.format, self.header, self.no_header),
             header_given: self.header || self.no_header,
-            null: self.null.clone().unwrap_or_default().into_bytes(),
+            null: NullTexts::new(self.null.iter().flatten().map(String::as_bytes)),
             ..CsvOptions::default()
         }
     }
@@ -363,6 +365,21 @@ fn one_or_many<'de, D: Deserializer<'de>>(
     Ok(Option::<Names>::deserialize(d)?.map(|n| match n {
         Names::One(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
         Names::Many(v) => v,
+    }))
+}
+
+/// A text, or a list of them: unlike names, a text is never split at commas (`--null` may
+/// be any text).
+fn texts<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Texts {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(Option::<Texts>::deserialize(d)?.map(|t| match t {
+        Texts::One(s) => vec![s],
+        Texts::Many(v) => v,
     }))
 }
 

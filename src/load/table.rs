@@ -9,6 +9,7 @@ use super::Load;
 use crate::chunk::WireFormat;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::Dialect;
+use crate::null::NullTexts;
 use crate::record::RecordSource;
 use crate::schema::{Column, ColumnType, Table, TableName};
 use crate::sink::Backend;
@@ -39,8 +40,8 @@ pub(super) struct Destination {
     pub path: Option<PathBuf>,
     /// How the input is read (to reopen it when resuming).
     pub opts: InputOptions,
-    /// The unquoted text that means NULL.
-    pub null: Vec<u8>,
+    /// The unquoted texts that mean NULL.
+    pub null: NullTexts,
     /// How chunks are encoded, and its name in the report.
     pub format: WireFormat,
     /// The format's name in the report.
@@ -138,7 +139,7 @@ impl Load {
         let mut opts = self.input_options(path.as_deref());
         if matches!(input, Input::Rows(_)) {
             // A value's None is NULL; a string is never NULL.
-            opts.csv.null = Vec::new();
+            opts.csv.null = NullTexts::default();
         }
         if matches!(input, Input::Records(..)) {
             // None is NULL, and so is a string equal to the null text when one is given.

@@ -19,6 +19,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
+use crate::null::NullTexts;
 use crate::record::{Record, RecordSource, Typed};
 
 /// How one Arrow column's values become fields.
@@ -48,7 +49,7 @@ pub struct ArrowSource {
     rows: usize,
     next_row: usize,
     numbers: super::batch::RowNumbers,
-    null: Vec<u8>,
+    null: NullTexts,
     null_strings: bool,
     /// The table its schema makes, for `--create`.
     table: crate::infer::InferredTable,
@@ -56,7 +57,7 @@ pub struct ArrowSource {
 
 impl ArrowSource {
     /// Reads `reader`; returns the source and its column names. With `keep_raw` each row's
-    /// input is its CSV line (the rejects file); with `null`, a string equal to it is NULL.
+    /// input is its CSV line (the rejects file); with `null`, a string equal to one of its texts is NULL.
     ///
     /// # Errors
     /// A configuration error for a column of a type barge cannot load (an Arrow union), found
@@ -65,7 +66,7 @@ impl ArrowSource {
         reader: Box<dyn RecordBatchReader + Send>,
         name: &str,
         keep_raw: bool,
-        null: Option<Vec<u8>>,
+        null: Option<NullTexts>,
     ) -> Result<(ArrowSource, Vec<String>)> {
         let schema = reader.schema();
         for f in schema.fields() {
@@ -503,8 +504,9 @@ fn int_value(a: &ArrayRef, i: usize) -> std::result::Result<i64, String> {
     })
 }
 
-fn push(rec: &mut Record, col: &Column, i: usize, null: &[u8], null_strings: bool) {
+fn push(rec: &mut Record, col: &Column, i: usize, nulls: &NullTexts, null_strings: bool) {
     let null_of = |a: &ArrayRef| a.is_null(i);
+    let null = nulls.first();
     match col {
         Column::Null => rec.push_field(null, false),
         Column::Int(a) if null_of(a) => rec.push_field(null, false),
@@ -530,7 +532,7 @@ fn push(rec: &mut Record, col: &Column, i: usize, null: &[u8], null_strings: boo
                 DataType::Utf8View => a.as_string_view().value(i),
                 _ => a.as_string::<i32>().value(i),
             };
-            super::batch::text_field(rec, s.as_bytes(), null, null_strings);
+            super::batch::text_field(rec, s.as_bytes(), nulls, null_strings);
         }
         Column::Uuid(a) if null_of(a) => rec.push_field(null, false),
         Column::Uuid(a) => match <[u8; 16]>::try_from(a.as_fixed_size_binary().value(i)) {

@@ -8,6 +8,7 @@
 //! text, exactly as a file's field would.
 
 use crate::error::{Error, Result};
+use crate::null::NullTexts;
 use crate::position::Position;
 use crate::record::{Record, RecordSource, Typed};
 
@@ -167,16 +168,16 @@ impl RowBatch {
         Ok(())
     }
 
-    /// Copies row `row` into `rec`, whose position is already set; NULL as `null` unquoted,
-    /// and text quoted unless it is `null` (see [`text_field`]).
-    fn fill(&self, row: usize, rec: &mut Record, null: &[u8], null_strings: bool) {
+    /// Copies row `row` into `rec`, whose position is already set; NULL as `null`'s first text
+    /// unquoted, and text quoted unless it is one of `null`'s (see [`text_field`]).
+    fn fill(&self, row: usize, rec: &mut Record, null: &NullTexts, null_strings: bool) {
         let first = row * self.width;
         let mut start = if first == 0 { 0 } else { self.ends[first - 1] };
         for f in first..first + self.width {
             let end = self.ends[f];
             match self.typed[f] {
                 Some(v) => rec.push_typed_bytes(v, &self.data[start..end]),
-                None if self.nulls[f] => rec.push_field(null, false),
+                None if self.nulls[f] => rec.push_field(null.first(), false),
                 None => text_field(rec, &self.data[start..end], null, null_strings),
             }
             start = end;
@@ -184,10 +185,10 @@ impl RowBatch {
     }
 }
 
-/// Appends a program's string: quoted (so never NULL), unless `null_strings` and it equals the
-/// null text, which makes it NULL as an unquoted field equal to `--null` is in a file.
-pub(crate) fn text_field(rec: &mut Record, text: &[u8], null: &[u8], null_strings: bool) {
-    rec.push_field(text, !(null_strings && text == null));
+/// Appends a program's string: quoted (so never NULL), unless `null_strings` and it equals one
+/// of the null texts, which makes it NULL as an unquoted field equal to `--null` is in a file.
+pub(crate) fn text_field(rec: &mut Record, text: &[u8], null: &NullTexts, null_strings: bool) {
+    rec.push_field(text, !(null_strings && null.matches(text)));
 }
 
 /// Days from 2000-01-01 to a calendar date.
@@ -249,14 +250,15 @@ pub struct BatchSource<I> {
     current: RowBatch,
     next_row: usize,
     numbers: RowNumbers,
-    null: Vec<u8>,
+    null: NullTexts,
     null_strings: bool,
 }
 
 impl<I: Iterator<Item = Result<RowBatch>> + Send> BatchSource<I> {
     /// Reads `batches`; with `keep_raw` each row's input is its CSV line (the rejects file is
-    /// then a CSV file that loads again); with `null`, a string equal to it is NULL.
-    pub fn new(batches: I, keep_raw: bool, null: Option<Vec<u8>>) -> BatchSource<I> {
+    /// then a CSV file that loads again); with `null`, a string equal to one of its texts is
+    /// NULL.
+    pub fn new(batches: I, keep_raw: bool, null: Option<NullTexts>) -> BatchSource<I> {
         BatchSource {
             batches,
             current: RowBatch::default(),

@@ -12,6 +12,7 @@ use std::io::{self, Read};
 use memchr::{memchr2, memchr3};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::null::NullTexts;
 use crate::position::Position;
 use crate::record::{Record, Span};
 
@@ -30,8 +31,8 @@ pub struct CsvOptions {
     pub quote: u8,
     /// The first record names the columns.
     pub header: bool,
-    /// The unquoted text that means NULL (default: the empty string, as in PostgreSQL).
-    pub null: Vec<u8>,
+    /// The unquoted texts that mean NULL (default: the empty string, as in PostgreSQL).
+    pub null: NullTexts,
     /// Keep each record's input bytes as they were ([`Record::raw`]), for a rejects file that
     /// holds bad rows exactly as the input had them.
     pub keep_raw: bool,
@@ -53,7 +54,7 @@ impl Default for CsvOptions {
             delimiter: b',',
             quote: b'"',
             header: true,
-            null: Vec::new(),
+            null: NullTexts::default(),
             keep_raw: false,
             detect_delimiter: true,
             decimal_comma: false,

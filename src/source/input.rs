@@ -17,6 +17,7 @@ use super::text::TextReader;
 use super::RecordSource;
 use crate::error::{Error, ErrorKind, Result};
 use crate::infer::{self, InferredTable};
+use crate::null::NullTexts;
 use crate::position::Position;
 use crate::record::Record;
 
@@ -182,17 +183,17 @@ fn address_shown(name: &str) -> Option<String> {
 /// The text format's delimiter (a tab, unless another than CSV's comma was given), its null
 /// marker (`\N`, unless `--null` gives another), and the load's NULL text, which the reader
 /// turns the marker into.
-fn text_options(opts: &InputOptions) -> (u8, (Vec<u8>, Vec<u8>)) {
+fn text_options(opts: &InputOptions) -> (u8, (NullTexts, Vec<u8>)) {
     let delimiter = match opts.csv.delimiter {
         b',' => b'\t',
         d => d,
     };
-    let marker = if opts.csv.null.is_empty() {
-        super::text::DEFAULT_NULL.to_vec()
+    let marker = if opts.csv.null == NullTexts::default() {
+        NullTexts::new([super::text::DEFAULT_NULL])
     } else {
         opts.csv.null.clone()
     };
-    (delimiter, (marker, opts.csv.null.clone()))
+    (delimiter, (marker, opts.csv.null.first().to_vec()))
 }
 
 /// The text format's header (or `--columns`), and the header line's bytes when kept.
@@ -390,7 +391,12 @@ pub fn read_head(
                 Some(_) => {
                     let mut sample =
                         NdjsonReader::new(Cursor::new(seen.clone()), name, &names, true, false);
-                    Some(infer::infer(&mut sample, Some(&names), b"", 0)?)
+                    Some(infer::infer(
+                        &mut sample,
+                        Some(&names),
+                        &NullTexts::default(),
+                        0,
+                    )?)
                 }
             };
             let rdr: Box<dyn Read + Send> = Box::new(Cursor::new(seen).chain(rest));

@@ -17,6 +17,7 @@ use memchr::memchr2;
 
 use super::RecordSource;
 use crate::error::{ErrorKind, Result};
+use crate::null::NullTexts;
 use crate::position::Position;
 use crate::record::Record;
 
@@ -28,7 +29,7 @@ pub struct TextReader<R> {
     rdr: BufReader<R>,
     input_name: String,
     delimiter: u8,
-    null: Vec<u8>,
+    null: NullTexts,
     null_as: Vec<u8>,
     keep_raw: bool,
     line: u64,
@@ -42,13 +43,14 @@ pub struct TextReader<R> {
 }
 
 impl<R: Read + Send> TextReader<R> {
-    /// A reader of fields separated by `delimiter`; a field whose raw text is `null` is NULL,
-    /// and becomes an unquoted field of `null_as` (the load's NULL text: the encoders' NULL).
+    /// A reader of fields separated by `delimiter`; a field whose raw text is one of `null` is
+    /// NULL, and becomes an unquoted field of `null_as` (one of the load's NULL texts: the
+    /// encoders' NULL).
     pub fn new(
         rdr: R,
         input_name: impl Into<String>,
         delimiter: u8,
-        (null, null_as): (Vec<u8>, Vec<u8>),
+        (null, null_as): (NullTexts, Vec<u8>),
         keep_raw: bool,
     ) -> Self {
         TextReader {
@@ -185,7 +187,7 @@ impl<R: Read + Send> RecordSource for TextReader<R> {
                     }
                 }
             };
-            if body[from..i] == *self.null {
+            if self.null.matches(&body[from..i]) {
                 rec.push_field(&self.null_as, false);
             } else {
                 rec.push_field(&self.field, true);
@@ -274,13 +276,11 @@ mod tests {
     use super::*;
 
     fn read(input: &str) -> Vec<Vec<Option<String>>> {
-        let mut r = TextReader::new(
-            input.as_bytes(),
-            "t",
-            b'\t',
-            (DEFAULT_NULL.to_vec(), Vec::new()),
-            false,
-        );
+        read_with(input, NullTexts::new([DEFAULT_NULL]))
+    }
+
+    fn read_with(input: &str, null: NullTexts) -> Vec<Vec<Option<String>>> {
+        let mut r = TextReader::new(input.as_bytes(), "t", b'\t', (null, Vec::new()), false);
         // A NULL is the one unquoted field here.
         crate::record::read_all(&mut r)
             .into_iter()
@@ -305,6 +305,14 @@ mod tests {
                 vec![s("2"), s("a\tb\nc\\d\\N")],
                 vec![s("3"), s("ABq\t"), None],
             ]
+        );
+    }
+
+    #[test]
+    fn each_null_marker_given_is_null() {
+        assert_eq!(
+            read_with("NULL\t\\N\tnull\t\n", NullTexts::new(["NULL", "\\N", ""])),
+            [vec![None, None, s("null"), None]]
         );
     }
 

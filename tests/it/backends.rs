@@ -1193,3 +1193,92 @@ async fn replace_of_several_files_is_one_transaction_on_every_backend() {
         );
     }
 }
+
+/// A file that spells a missing value `NULL` in some fields and leaves others empty (joined
+/// from two exports, or a writer that does both) could not be loaded: `--null NULL` made the
+/// empty fields empty strings, refused by an integer column, and COPY takes one NULL text.
+/// `--null` given once for each text reads both as NULL; the hint of the first failure says
+/// so, and the rerun goes on from where the load stopped. A quoted `""` stays an empty string.
+#[tokio::test]
+async fn null_given_twice_reads_both_texts_as_null_on_every_backend() {
+    let mut csv = String::from("id,n,s\n");
+    let (mut nulls_n, mut sum_n, mut nulls_s, mut empty_s) = (0, 0, 0, 0);
+    for i in 1..=300i64 {
+        // `NULL` only after the first chunks, which commit before the first failure.
+        let n = if i >= 120 && i % 7 == 0 {
+            nulls_n += 1;
+            "NULL".to_string()
+        } else if i % 5 == 0 {
+            nulls_n += 1;
+            String::new()
+        } else {
+            sum_n += i;
+            i.to_string()
+        };
+        let s = match i {
+            _ if i % 11 == 0 => {
+                empty_s += 1;
+                "\"\"".to_string()
+            }
+            _ if i >= 150 && i % 3 == 0 => {
+                nulls_s += 1;
+                "NULL".to_string()
+            }
+            _ if i % 4 == 0 => {
+                nulls_s += 1;
+                String::new()
+            }
+            _ => format!("s{i}"),
+        };
+        csv.push_str(&format!("{i},{n},{s}\n"));
+    }
+    let dir = Dir::new();
+    let f = dir.write("spelled.csv", &csv);
+    for db in TestTarget::each("two_null_texts").await {
+        db.exec("CREATE TABLE t (id INTEGER, n INTEGER, s TEXT)")
+            .await;
+        let load = |extra: &[&str]| {
+            load_file(
+                &f,
+                &db.url(),
+                "t",
+                &[&["--chunk-rows", "50"], extra].concat(),
+            )
+        };
+        let first = load(&[]);
+        assert_eq!(first.code, 1, "{}: {}", db.name(), first.all());
+        assert!(
+            first.stderr.contains("invalid value \"NULL\"")
+                && first
+                    .stderr
+                    .contains("run the same command with --null 'NULL' --null ''"),
+            "{}: {}",
+            db.name(),
+            first.all()
+        );
+        let committed = db.rows("SELECT count(*) FROM t").await;
+        assert_ne!(committed, ["0"], "{}: {}", db.name(), first.all());
+        let again = load(&["--null", "NULL", "--null", ""]);
+        again.assert_ok();
+        assert!(
+            again.all().contains("Resumed: skipped"),
+            "{}: {}",
+            db.name(),
+            again.all()
+        );
+        assert_eq!(
+            db.rows(
+                "SELECT count(*), count(DISTINCT id), count(n), sum(n), count(s), \
+                 sum(CASE WHEN s = '' THEN 1 ELSE 0 END) FROM t"
+            )
+            .await,
+            [format!(
+                "300|300|{}|{sum_n}|{}|{empty_s}",
+                300 - nulls_n,
+                300 - nulls_s
+            )],
+            "{}",
+            db.name()
+        );
+    }
+}

@@ -581,10 +581,11 @@ async fn a_spelled_out_null_is_named_and_the_same_command_with_null_goes_on() {
              type date: \"NULL\""
         ) && first.stderr.contains(
             "hint: the file seems to write NULL for a missing value: run the same command with \
-             --null 'NULL' to read unquoted NULL fields as NULL (an unquoted empty field is then \
-             an empty string, as with COPY's NULL option); or pass --rejects FILE to set such \
-             rows aside and load the rest\nnote: run again so, the load skips the rows it \
-             committed and goes on from where it stopped"
+             --null 'NULL' --null '' to read unquoted NULL fields as NULL, and unquoted empty \
+             fields as NULL as now (--null 'NULL' alone reads an empty field as an empty \
+             string, as COPY's NULL option does); or pass --rejects FILE to set such rows aside \
+             and load the rest\nnote: run again so, the load skips the rows it committed and \
+             goes on from where it stopped"
         ),
         "{}",
         first.stderr
@@ -688,8 +689,8 @@ async fn an_empty_string_into_a_date_says_when_an_empty_field_is_null() {
     let db = fresh_db("empty_string").await;
     db.exec("CREATE TABLE t (id int, day date)").await;
     let hint = "hint: the field is an empty string, which this column's type does not read: an \
-                empty field is NULL only unquoted (\"\" is an empty string) and only without \
-                --null (with it, only that text is NULL)";
+                empty field is NULL only unquoted (\"\" is an empty string), and with --null \
+                only when '' is one of its texts (--null 'NULL' --null '')";
     for (csv, extra) in [
         ("id,day\n1,\"\"\n", &[][..]),
         ("id,day\n1,NULL\n2,\n", &["--null", "NULL"][..]),
@@ -705,10 +706,16 @@ async fn an_empty_string_into_a_date_says_when_an_empty_field_is_null() {
             run.all()
         );
     }
-    // Unquoted and without --null, it is NULL.
+    // Unquoted and without --null, it is NULL; so it is with `''` among --null's texts.
     let run = load_bad(&db, "empty.csv", "id,day\n3,\n", &[]).await;
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(db.rows_text("SELECT id, day FROM t").await, vec!["(3,)"]);
+    let both = ["--null", "NULL", "--null", ""];
+    let run = load_bad(&db, "both.csv", "id,day\n4,NULL\n5,\n", &both).await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT id, day FROM t ORDER BY id").await,
+        vec!["(3,)", "(4,)", "(5,)"]
+    );
 }
 
 /// A stream named with `--load-id` that stops at a bad value after committing rows: its hint

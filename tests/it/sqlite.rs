@@ -235,7 +235,8 @@ fn a_column_made_text_by_spelled_out_nulls_is_told_and_null_reads_them() {
     let f = dir.write("visits.csv", "id,day\n1,2024-01-02\n2,NULL\n3,2024-01-04\n");
     let f = f.to_str().unwrap();
     let note = "column \"day\" is text because it holds NULL, its other values read as date: if \
-                the file writes NULL for a missing value, pass --null 'NULL'";
+                the file writes NULL for a missing value, pass --null 'NULL' --null '' (empty \
+                fields stay NULL)";
     let run = barge(&["schema", f, "--dialect", "postgres"]);
     run.assert_ok();
     assert!(
