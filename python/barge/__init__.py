@@ -275,7 +275,7 @@ def _arrow(data: Any, columns: Optional[List[str]] = None) -> Any:
         import pyarrow as pa  # what pandas' own Arrow stream interface goes through
 
         try:
-            return pa.Table.from_pandas(data, preserve_index=_named_index(data))
+            return _with_json_columns(data, _named_index(data))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
             # An object column of mixed values (ints and strings, as a spreadsheet gives): each
             # value then goes by its own Python type, as rows of tuples do (a str as its
@@ -293,6 +293,40 @@ def _arrow(data: Any, columns: Optional[List[str]] = None) -> Any:
     if mod.startswith("pyarrow") and hasattr(data, "to_reader"):
         return data.to_reader()
     return None
+
+
+def _with_json_columns(frame: Any, preserve_index: Optional[bool]) -> Any:
+    """``frame`` as an Arrow table, its object columns of dicts (or of lists of them) as each
+    value's JSON, typed Arrow's JSON, as a row's dict is written. Arrow would make a struct of
+    every key any row has, writing each object with them all (``{"a": 1}`` beside
+    ``{"b": 2}`` loaded as ``{"a": 1, "b": null}``), and fails on a key whose values differ in
+    type (an API's payloads), sending the whole frame row by row."""
+    import pyarrow as pa
+
+    def holds_dicts(column: Any) -> bool:
+        if getattr(column, "dtype", None) != object:
+            return False  # a typed column, or a duplicated name (a frame of them)
+        present = column.notna()
+        if not present.any():
+            return False
+        first = column.iloc[int(present.argmax())]
+        if isinstance(first, (list, tuple)):
+            return any(isinstance(v, dict) for v in first)
+        return isinstance(first, dict)
+
+    names = [n for n in frame.columns if holds_dicts(frame[n])] if hasattr(pa, "json_") else []
+    texts = {}
+    for name in names:
+        try:
+            texts[name] = _native.json_texts(frame[name])
+        except TypeError:
+            pass  # a value with no JSON form: Arrow says what to do with the column
+    table = pa.Table.from_pandas(frame.drop(columns=list(texts)), preserve_index=preserve_index)
+    json_type = pa.json_(pa.string())
+    for name, values in texts.items():
+        at = list(frame.columns).index(name)
+        table = table.add_column(at, pa.field(str(name), json_type), pa.array(values, json_type))
+    return table
 
 
 def load(

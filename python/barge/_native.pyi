@@ -1,6 +1,6 @@
 """The native half of barge (Rust, through pyo3): use the functions of `barge` instead."""
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterable, List, Optional, Sequence
 
 DEFAULT_TARGET: str
 __version__: str
@@ -62,3 +62,4 @@ def load_arrow(
 
 
 def sqlalchemy_url(url: str) -> Optional[str]: ...
+def json_texts(values: Iterable[Any]) -> List[Optional[str]]: ...

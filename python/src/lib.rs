@@ -167,6 +167,19 @@ fn load_files(
     report_json(py, result)
 }
 
+/// Each of `values` (a pandas object column of dicts, or of lists holding them) as its JSON
+/// text, as a row's dict is written. Arrow types such a column as a struct of every key any
+/// row has, and writes each object with all of them: `{"a": 1}` beside `{"b": 2}` loaded as
+/// `{"a": 1, "b": null}`, which is not the dict the program had.
+#[pyfunction]
+fn json_texts(py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Option<String>>> {
+    let kinds = values::Kinds::new(py)?;
+    values
+        .try_iter()?
+        .map(|v| values::json_text(&v?, &kinds))
+        .collect()
+}
+
 /// Loads the rows of a Python iterable (dicts, or tuples with `columns`).
 #[pyfunction]
 #[pyo3(signature = (url, rows, columns, options, on_progress=None, progress=false, stop=None))]
@@ -291,6 +304,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_arrow, m)?)?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(sqlalchemy_url, m)?)?;
+    m.add_function(wrap_pyfunction!(json_texts, m)?)?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("ConfigError", py.get_type::<errors::ConfigError>())?;
     m.add("ConnectError", py.get_type::<errors::ConnectError>())?;

@@ -263,6 +263,23 @@ fn push_datetime(batch: &mut RowBatch, v: &Bound<'_, PyAny>) -> PyResult<()> {
     Ok(())
 }
 
+/// A pandas object column's value as its JSON text, as a row's dict or list is written; `None`
+/// for a missing value (None, NaN, pandas' NA and NaT).
+pub fn json_text(v: &Bound<'_, PyAny>, kinds: &Kinds) -> PyResult<Option<String>> {
+    let py = v.py();
+    let missing = v.is_none()
+        || v.cast::<PyFloat>().is_ok_and(|f| f.value().is_nan())
+        || kinds.missing.iter().any(|m| v.get_type().is(m.bind(py)));
+    if missing {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    json(v, kinds, &mut out, 0)?;
+    String::from_utf8(out)
+        .map(Some)
+        .map_err(|_| PyTypeError::new_err("a value's JSON is not UTF-8"))
+}
+
 /// A dict, list or tuple as JSON: numbers, strings, booleans and None as themselves (NaN and
 /// the infinities as strings), dates and times as ISO text, Decimals as numbers, UUIDs as
 /// strings.

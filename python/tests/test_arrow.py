@@ -189,6 +189,39 @@ def test_lists_and_structs_of_an_arrow_table_load_as_arrays_and_json(pg, table):
                    '2 {}; 3 {3} {} [] {"x": null, "y": "z"}'), got
 
 
+def test_a_pandas_column_of_dicts_loads_each_dict_as_it_is(pg, mariadb, table):
+    """A pandas object column of dicts (what json_normalize leaves, an API's payloads): Arrow
+    makes a struct of every key any row has, and each object was loaded with all of them,
+    ``{"a": 1}`` as ``{"a": 1, "b": null}``. Each dict now loads as the program had it, as a
+    row's dict does; a column of lists of scalars stays an array."""
+    df = pd.DataFrame({
+        "id": [1, 2, 3, 4],
+        "doc": [{"a": 1}, None, {"b": [1, 2], "c": {"d": None}}, {"a": "x", "b": None}],
+        "events": [[{"k": "x"}], [], None, [{"k": "y", "n": 2}]],
+        "nums": [[1, 2], None, [], [3]],
+    })
+    r = barge.load(pg.url, table, df, create=True)
+    assert r.rows == 4
+    types = pg.sql("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' "
+                   f"ORDER BY attnum) FROM pg_attribute WHERE attrelid = '{table}'::regclass "
+                   "AND attnum > 0")
+    assert types == "id bigint, doc jsonb, events jsonb, nums bigint[]", types
+    got = pg.sql(f"SELECT string_agg(concat_ws(' ', id, doc, events, nums), '; ' ORDER BY id) "
+                 f"FROM {table}")
+    assert got == ('1 {"a": 1} [{"k": "x"}] {1,2}; 2 []; 3 {"b": [1, 2], "c": {"d": null}} {}; '
+                   '4 {"a": "x", "b": null} [{"k": "y", "n": 2}] {3}'), got
+    # The same into MariaDB, which keeps the JSON text as it was sent.
+    r = barge.load(mariadb.url, table, df, create=True)
+    assert r.rows == 4
+    got = mariadb.sql(f"SELECT id, doc, events FROM {table} ORDER BY id")
+    assert got.splitlines() == [
+        '1\t{"a":1}\t[{"k":"x"}]',
+        "2\tNULL\t[]",
+        '3\t{"b":[1,2],"c":{"d":null}}\tNULL',
+        '4\t{"a":"x","b":null}\t[{"k":"y","n":2}]',
+    ], got
+
+
 def test_a_column_of_a_type_without_a_text_form_fails_before_the_table_is_made(pg, table):
     types = pa.array([0, 1], pa.int8())
     union = pa.UnionArray.from_sparse(types, [pa.array([1, 2]), pa.array(["a", "b"])])
