@@ -383,6 +383,37 @@ impl Error {
         self
     }
 
+    /// For a load of several files, one after another: an error whose message names no input
+    /// (a column the table lacks, a refused statement) says which file it came from, and that
+    /// the files before it are loaded (with checkpoints, a run again skips them). One about a
+    /// row names its file already.
+    pub(crate) fn in_file(self, name: &str, index: usize, files: usize, skipped: bool) -> Self {
+        if matches!(
+            *self.kind,
+            ErrorKind::Io { .. } | ErrorKind::Csv { .. } | ErrorKind::Value { .. }
+        ) {
+            return self;
+        }
+        let mut note = format!("in {name}, file {} of {files}", index + 1);
+        if index > 0 {
+            let (before, them) = match index {
+                1 => ("the file before it is loaded".to_string(), "it"),
+                n => (format!("the {n} files before it are loaded"), "them"),
+            };
+            note.push_str(&format!(": {before}"));
+            note.push_str(&if skipped {
+                format!(", and a run again skips {them}")
+            } else {
+                format!(" (without checkpoints, a run again loads {them} again)")
+            });
+        }
+        let note = match &self.note {
+            Some(old) => format!("{note}; {old}"),
+            None => note,
+        };
+        self.with_note(note)
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind

@@ -87,18 +87,22 @@ impl Upsert {
         key: Option<&[String]>,
         update: Option<&[String]>,
     ) -> Result<Upsert> {
+        if keys.is_empty() {
+            // No --key can help: say what can.
+            return Err(Error::config(format!(
+                "table {table} has no primary key or unique index, which --on-conflict needs to \
+                 find a row's earlier version: add one (a primary key or unique index on the \
+                 columns that identify a row), or load without --on-conflict"
+            )));
+        }
         let candidates = || {
-            if keys.is_empty() {
-                "it has no primary key or unique index, which ON CONFLICT needs".to_string()
-            } else {
-                format!(
-                    "its unique keys are: {}",
-                    keys.iter()
-                        .map(|k| list(&k.columns))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            format!(
+                "its unique keys are: {}",
+                keys.iter()
+                    .map(|k| list(&k.columns))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         let find = |name: &str| -> Result<Column> {
             loaded

@@ -910,9 +910,16 @@ impl Load {
                 group: reports.first().and_then(|r| r.load_id.clone()),
                 then,
             };
+            let alone = among.then.is_empty();
             let r = this
                 .run(Input::File(path.clone()), &name, &table, among)
-                .await?;
+                .await
+                .map_err(|e| match (alone, paths.len()) {
+                    (true, files) if files > 1 => {
+                        e.in_file(&name, i, files, this.checkpoint.is_some())
+                    }
+                    _ => e,
+                })?;
             reports.push(r);
         }
         let mut total = reports

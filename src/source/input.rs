@@ -103,6 +103,16 @@ fn layers(
     if let Some(what) = super::format::not_text(head, opts.encoding.is_some()) {
         return Err(Error::config(format!("{name} is {what}")));
     }
+    if let (Format::Ndjson, Some(what)) = (opts.format, super::format::not_ndjson(head)) {
+        return Err(Error::config(format!(
+            "{name} is {what}: barge reads NDJSON, one object per line"
+        ))
+        .with_hint(
+            "write one object per line (jq -c '.[]' FILE > FILE.ndjson for an array, jq -c . \
+             for objects over several lines; in pandas, to_json(orient=\"records\", \
+             lines=True)), or pipe it: jq -c '.[]' FILE | barge load - --format ndjson ...",
+        ));
+    }
     let r: Box<dyn Read + Send> = Box::new(r);
     let r: Box<dyn Read + Send> = match opts.encoding {
         Some(enc) => Box::new(

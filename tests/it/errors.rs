@@ -768,3 +768,45 @@ async fn a_named_stream_stopped_at_a_bad_value_says_to_go_on_under_its_id() {
         [format!("(3000,3000,{})", 3000 * 3001 / 2)]
     );
 }
+
+/// An error that names no input (a column the table lacks), in a load of several files, did not
+/// say which file it came from: with a glob of hundreds, the user could not find it. A note
+/// names the file, and that the files before it are loaded; the rerun the hint asks for skips
+/// them.
+#[tokio::test]
+async fn an_error_in_one_file_of_several_names_the_file() {
+    let db = fresh_db("which_file").await;
+    let dir = Dir::new();
+    dir.write("p1.csv", "a,b\n1,x\n");
+    dir.write("p2.csv", "b,a\ny,2\n");
+    let p3 = dir.write("p3.csv", "a,b,c\n3,z,extra\n");
+    let glob = dir.path().join("p*.csv");
+    let args = [
+        "load",
+        glob.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "parts",
+        "--create",
+    ];
+    let run = barge(&args);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!(
+            "note: in {}, file 3 of 3: the 2 files before it are loaded, and a run again skips \
+             them\n",
+            p3.display()
+        )),
+        "{}",
+        run.all()
+    );
+    assert_eq!(db.rows_text("SELECT count(*) FROM parts").await, ["(2)"]);
+    let again = barge(&[&args[..], &["--ignore-unknown"]].concat());
+    again.assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT string_agg(a || b, '|' ORDER BY a) FROM parts")
+            .await,
+        ["(1x|2y|3z)"]
+    );
+}

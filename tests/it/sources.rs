@@ -118,6 +118,8 @@ async fn every_format_and_compression_gives_the_same_table() {
         ),
         // Compression is told by the bytes, not the name.
         dir.write("f.data", gzip(delimited(&data, '\t').as_bytes())),
+        // Objects, one per line, in a `.json` file: read as CSV, nothing loaded (exit 0).
+        dir.write("g.json", ndjson(&data)),
     ];
     for (i, f) in files.iter().enumerate() {
         let table = format!("t{i}");
@@ -391,4 +393,67 @@ async fn a_stream_of_structs_gives_the_same_table() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("the rows are not structs"), "{e}");
+}
+
+/// A JSON array of objects (`json.dump` of a list, pandas' `to_json(orient="records")`, an
+/// API's answer) in a `.json` file was read as CSV: a table made of its first line and no row
+/// loaded, exit 0. It is refused, with how to make it NDJSON, before any table is made; the
+/// same objects one per line load.
+#[tokio::test]
+async fn a_json_array_is_refused_with_how_to_make_it_ndjson() {
+    let db = fresh_db("json_array").await;
+    let dir = Dir::new();
+    let f = dir.write(
+        "api.json",
+        "\u{feff}\n  [\n {\"id\": 1, \"name\": \"a\"},\n {\"id\": 2}\n]\n",
+    );
+    let args = [
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "api",
+        "--create",
+    ];
+    let run = barge(&args);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("api.json is a JSON array: barge reads NDJSON, one object per line")
+            && run
+                .stderr
+                .contains("hint: write one object per line (jq -c '.[]' FILE > FILE.ndjson"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        db.rows_text("SELECT to_regclass('api') IS NULL").await,
+        ["(t)"]
+    );
+    // One object written over several lines: found no object ("the input is empty").
+    let pretty = dir.write("one.json", "{\n  \"id\": 1\n}\n");
+    let run = barge(&[
+        "load",
+        pretty.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--create",
+    ]);
+    assert!(
+        run.code == 2
+            && run.stderr.contains(
+                "one.json is one JSON document over several lines (pretty-printed): barge reads \
+                 NDJSON, one object per line"
+            ),
+        "{}",
+        run.all()
+    );
+    dir.write("api.json", "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2}\n");
+    barge(&args).assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id), count(name) FROM api")
+            .await,
+        ["(2,3,1)"]
+    );
 }

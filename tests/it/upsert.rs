@@ -217,8 +217,8 @@ async fn update_columns_leave_the_others_alone_and_bad_keys_are_named() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(
         run.stderr.contains(
-            "table \"public\".\"nokey\" has no primary key: name the conflict key with --key; \
-             it has no primary key or unique index, which ON CONFLICT needs"
+            "table \"public\".\"nokey\" has no primary key or unique index, which \
+             --on-conflict needs to find a row's earlier version: add one"
         ),
         "{}",
         run.stderr
