@@ -77,11 +77,6 @@ impl NullTexts {
     pub fn texts(&self) -> &[Vec<u8>] {
         &self.texts
     }
-
-    /// Whether the empty string is one of them (an unquoted empty field is NULL).
-    pub fn has_empty(&self) -> bool {
-        self.lengths & 1 == 1
-    }
 }
 
 #[cfg(test)]
@@ -91,14 +86,14 @@ mod tests {
     #[test]
     fn each_text_given_is_null_and_nothing_else() {
         let d = NullTexts::default();
-        assert!(d.matches(b"") && !d.matches(b"NULL") && d.has_empty());
+        assert!(d.matches(b"") && !d.matches(b"NULL"));
         let two = NullTexts::new(["NULL", "", "NULL"]);
         assert_eq!(two.texts().len(), 2);
         assert!(two.matches(b"NULL") && two.matches(b"") && !two.matches(b"NUL"));
         assert!(!two.matches(b"NULLX") && !two.matches(b"null"));
         assert_eq!(two.first(), b"NULL");
         let na = NullTexts::new(["NA"]);
-        assert!(!na.matches(b"") && !na.has_empty() && na.matches(b"NA"));
+        assert!(!na.matches(b"") && na.matches(b"NA"));
         // Lengths past the mask's are compared too.
         let long = "x".repeat(70);
         let l = NullTexts::new([long.as_str(), "-"]);

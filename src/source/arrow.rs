@@ -57,7 +57,8 @@ pub struct ArrowSource {
 
 impl ArrowSource {
     /// Reads `reader`; returns the source and its column names. With `keep_raw` each row's
-    /// input is its CSV line (the rejects file); with `null`, a string equal to one of its texts is NULL.
+    /// input is its CSV line (the rejects file); with `null`, a string equal to one of its
+    /// texts is NULL.
     ///
     /// # Errors
     /// A configuration error for a column of a type barge cannot load (an Arrow union), found

@@ -50,7 +50,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
             // A `.json` file is most often one object per line, or an array of them (refused
-            // with what to do: see `json_array`); read as CSV, it loaded nothing, silently.
+            // with what to do: see `not_ndjson`); read as CSV, it loaded nothing, silently.
             "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
             "parquet" | "parq" | "pq" => Some(Format::Parquet),
             _ => None,
