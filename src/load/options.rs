@@ -352,34 +352,30 @@ fn mode<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Mode, D::Error> 
     parse_mode(&String::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
+/// One string, or a list of them, as a keyword argument may give either.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
 /// A list of names, or one name (`key="id"`), or `a,b` as on the command line.
 fn one_or_many<'de, D: Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Names {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(Option::<Names>::deserialize(d)?.map(|n| match n {
-        Names::One(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
-        Names::Many(v) => v,
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|n| match n {
+        OneOrMany::One(s) => s.split(',').map(|p| p.trim().to_string()).collect(),
+        OneOrMany::Many(v) => v,
     }))
 }
 
 /// A text, or a list of them: unlike names, a text is never split at commas (`--null` may
 /// be any text).
 fn texts<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Texts {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(Option::<Texts>::deserialize(d)?.map(|t| match t {
-        Texts::One(s) => vec![s],
-        Texts::Many(v) => v,
+    Ok(Option::<OneOrMany>::deserialize(d)?.map(|t| match t {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
     }))
 }
 
