@@ -272,4 +272,38 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn json_frames_cover_the_input_and_always_end(
+        input in proptest::collection::vec(
+            prop::sample::select(b"[]{},\"\\ \nab1:".to_vec()),
+            0..300,
+        ),
+        step in 1usize..9,
+    ) {
+        use crate::source::json_frames::{FrameError, Frames, Framing};
+        for framing in [Framing::Array, Framing::Values] {
+            let mut rdr = std::io::BufReader::with_capacity(step, Reads(&input, step));
+            let mut frames = Frames::new(framing);
+            let mut out = Vec::new();
+            let mut end = 0;
+            let mut ended = false;
+            // Each frame takes at least a byte: no input is read forever.
+            for _ in 0..=input.len() + 1 {
+                match frames.next(&mut rdr, &mut out) {
+                    Ok(Some(f)) => {
+                        prop_assert!(f.byte >= end && f.len > 0 && !out.is_empty());
+                        end = f.byte + f.len;
+                        prop_assert!(out.len() as u64 <= f.len);
+                    }
+                    Ok(None) | Err(FrameError::Shape { .. }) => {
+                        ended = true;
+                        break;
+                    }
+                    Err(FrameError::Io(e)) => return Err(TestCaseError::fail(e.to_string())),
+                }
+            }
+            prop_assert!(ended && frames.consumed() <= input.len() as u64);
+        }
+    }
 }

@@ -586,8 +586,11 @@ impl InferredColumn {
             (Dialect::Mysql, Numeric) => {
                 let (int, frac) = self.digits;
                 let scale = frac.min(30);
-                let precision = (int + scale).max(1);
-                return if precision <= 65 {
+                // The integer part gets room beyond the sample's (at least 20 digits, every
+                // BIGINT's): amounts that grow through a file (3 rows of `12.50` made
+                // DECIMAL(4,2)) fail a load at its first larger value, after the sample.
+                let precision = (int.max(20) + scale).min(65);
+                return if int + scale <= 65 {
                     format!("DECIMAL({precision},{scale})")
                 } else {
                     "DOUBLE".into()
@@ -899,7 +902,7 @@ mod tests {
     fn digits_and_lengths_for_mysql() {
         let t = table("n,s\n123.45,abc\n-1.5,abcdefgh\n");
         assert_eq!(t.columns[0].digits, (3, 2));
-        assert_eq!(t.columns[0].sql_type(Dialect::Mysql), "DECIMAL(5,2)");
+        assert_eq!(t.columns[0].sql_type(Dialect::Mysql), "DECIMAL(22,2)");
         assert_eq!(t.columns[1].max_len, 8);
         assert_eq!(t.sampled_rows, 2);
     }

@@ -49,8 +49,8 @@ impl Format {
         match ext {
             "csv" => Some(Format::Csv),
             "tsv" | "tab" => Some(Format::Tsv),
-            // A `.json` file is most often one object per line, or an array of them (refused
-            // with what to do: see `not_ndjson`); read as CSV, it loaded nothing, silently.
+            // A `.json` file is most often one object per line, or an array of them (see
+            // `json_frames`); read as CSV, it loaded nothing, silently.
             "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
             "parquet" | "parq" | "pq" => Some(Format::Parquet),
             _ => None,
@@ -199,48 +199,9 @@ pub fn not_text(head: &[u8], transcoded: bool) -> Option<&'static str> {
     None
 }
 
-/// What `head`, an NDJSON input's first bytes, is when it is JSON but not one object per line:
-/// an array (what `json.dump` of a list and pandas' `to_json(orient="records")` write, and
-/// most APIs return), or one document written over several lines (pretty-printed). Either is
-/// one value, which no row-at-a-time reader can stream as rows; read line by line, the first
-/// loaded nothing (as CSV) and the second found no object at all ("the input is empty").
-pub fn not_ndjson(head: &[u8]) -> Option<&'static str> {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-    let line = head[start..]
-        .split(|&b| b == b'\n')
-        .next()
-        .unwrap_or_default();
-    match head[start] {
-        b'[' => Some("a JSON array"),
-        b'{' => match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-            // The object goes on past its first line.
-            Err(e) if e.is_eof() => Some("one JSON document over several lines (pretty-printed)"),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_json_array_or_a_document_over_lines_is_no_ndjson() {
-        let n = |s: &str| not_ndjson(s.as_bytes());
-        assert_eq!(n("\u{feff} \n[{\"a\": 1}]"), Some("a JSON array"));
-        assert_eq!(
-            n("{\n  \"a\": 1\n}\n"),
-            Some("one JSON document over several lines (pretty-printed)")
-        );
-        assert_eq!(n("{\"a\": [1,\n 2]}"), n("{\n}"));
-        // One object per line, a bad line (the reader names it), nothing: NDJSON.
-        assert_eq!(n("{\"a\": 1}\n{\"a\": 2}\n"), None);
-        assert_eq!(n("{\"a\": 1}"), None);
-        assert_eq!(n("{\"a\" 1}\n"), None);
-        assert_eq!(n(" \n"), None);
-    }
 
     #[test]
     fn postgres_text_format_is_told_by_its_tabs_and_nulls() {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::csv::{CsvOptions, CsvReader, SNIFF_BYTES};
 use super::decompress::{self, Compression};
 use super::format::Format;
+use super::json_frames::Framing;
 use super::ndjson::{self, NdjsonReader};
 use super::replay::{Recorder, SAMPLE_BYTES};
 use super::text::TextReader;
@@ -102,16 +103,6 @@ fn layers(
     let head = std::io::BufRead::fill_buf(&mut r).map_err(io(name))?;
     if let Some(what) = super::format::not_text(head, opts.encoding.is_some()) {
         return Err(Error::config(format!("{name} is {what}")));
-    }
-    if let (Format::Ndjson, Some(what)) = (opts.format, super::format::not_ndjson(head)) {
-        return Err(Error::config(format!(
-            "{name} is {what}: barge reads NDJSON, one object per line"
-        ))
-        .with_hint(
-            "write one object per line (jq -c '.[]' FILE > FILE.ndjson for an array, jq -c . \
-             for objects over several lines; in pandas, to_json(orient=\"records\", \
-             lines=True)), or pipe it: jq -c '.[]' FILE | barge load - --format ndjson ...",
-        ));
     }
     let r: Box<dyn Read + Send> = Box::new(r);
     let r: Box<dyn Read + Send> = match opts.encoding {
@@ -383,9 +374,16 @@ pub fn read_head(
                 Some(n) => n,
                 None => KEY_SAMPLE_LINES,
             };
+            let mut first = first;
+            let (head, _) = peek(&mut first, SNIFF_BYTES).map_err(io(name))?;
+            let framing = Framing::of(&head);
+            if framing != Framing::Lines {
+                tracing::info!("{name}: read as {}", framing.describe());
+            }
+            let first: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(first));
             // Read the sample into memory once: the keys, then the types, come from it.
             let mut rec = Recorder::new(first, true);
-            let keys = ndjson::sample_keys(&mut rec, lines).map_err(io(name))?;
+            let keys = ndjson::sample_keys(&mut rec, lines, framing).map_err(io(name))?;
             let mut names = opts.columns.clone().unwrap_or(keys);
             if let (true, Some(known)) = (opts.ignore_unknown, &opts.known_columns) {
                 names.retain(|k| {
@@ -399,8 +397,14 @@ pub fn read_head(
             let inferred = match sample_rows {
                 None => None,
                 Some(_) => {
-                    let mut sample =
-                        NdjsonReader::new(Cursor::new(seen.clone()), name, &names, true, false);
+                    let mut sample = NdjsonReader::new(
+                        Cursor::new(seen.clone()),
+                        name,
+                        &names,
+                        framing,
+                        true,
+                        false,
+                    );
                     Some(infer::infer(
                         &mut sample,
                         Some(&names),
@@ -411,8 +415,14 @@ pub fn read_head(
             };
             let rdr: Box<dyn Read + Send> = Box::new(Cursor::new(seen).chain(rest));
             let rdr = reopen(rdr)?;
-            let reader =
-                NdjsonReader::new(rdr, name, &names, opts.ignore_unknown, opts.csv.keep_raw);
+            let reader = NdjsonReader::new(
+                rdr,
+                name,
+                &names,
+                framing,
+                opts.ignore_unknown,
+                opts.csv.keep_raw,
+            );
             Ok(Head {
                 reader: Box::new(reader),
                 names: Some(names),
@@ -583,16 +593,21 @@ pub fn reopen_at(
             csv_options(opts),
             start,
         )),
-        Format::Ndjson => Box::new(
-            NdjsonReader::new(
-                at(start.byte)?,
-                name,
-                names,
-                opts.ignore_unknown,
-                opts.csv.keep_raw,
+        Format::Ndjson => {
+            // How the objects follow one another is said by the file's first bytes.
+            let (head, _) = peek(&mut at(0)?, SNIFF_BYTES).map_err(io(name))?;
+            Box::new(
+                NdjsonReader::new(
+                    at(start.byte)?,
+                    name,
+                    names,
+                    Framing::of(&head),
+                    opts.ignore_unknown,
+                    opts.csv.keep_raw,
+                )
+                .starting_at(start),
             )
-            .starting_at(start),
-        ),
+        }
         Format::Parquet => reopen_parquet(path, name, opts, start)?,
         Format::Text => {
             let (delimiter, null) = text_options(opts);

@@ -10,6 +10,7 @@ pub mod csv;
 pub mod decompress;
 pub mod format;
 pub mod input;
+pub mod json_frames;
 pub mod ndjson;
 #[cfg(feature = "parquet")]
 pub mod parquet;

@@ -1,6 +1,7 @@
-//! NDJSON input: one JSON object per line, its keys mapped to columns by name.
+//! JSON rows: one object per line (NDJSON), objects over several lines, or the elements of one
+//! array ([`Framing`]), their keys mapped to columns by name.
 //!
-//! Each line becomes a [`Record`] in the load's column order, so that the same encoders serve
+//! Each object becomes a [`Record`] in the load's column order, so that the same encoders serve
 //! CSV and NDJSON: a string becomes a quoted field (so `""` stays an empty string), `null` or a
 //! missing key an unquoted empty field (NULL), and anything else its JSON text as it stands in
 //! the line: numbers keep every digit (for `numeric` columns), objects and arrays go whole into
@@ -9,10 +10,11 @@
 //! PostgreSQL's `jsonb_populate_record` does).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 
 use serde_json::value::RawValue;
 
+use super::json_frames::{FrameError, Frames, Framing};
 use super::RecordSource;
 use crate::error::{ErrorKind, Result};
 use crate::position::Position;
@@ -28,19 +30,23 @@ pub struct NdjsonReader<R> {
     keep_raw: bool,
     /// Fields that go into json/jsonb columns: their JSON text is kept as it is.
     json: Vec<bool>,
-    line: u64,
+    frames: Frames,
+    framing: Framing,
     record: u64,
-    consumed: u64,
     buf: Vec<u8>,
+    /// The input is no JSON of its framing (an array not closed...): nothing more is read.
+    broken: bool,
 }
 
 impl<R: Read> NdjsonReader<R> {
     /// A reader whose records hold the values of `columns` (the objects' keys), in order.
-    /// Keys not among them are an error unless `ignore_unknown`.
+    /// Keys not among them are an error unless `ignore_unknown`. `framing` is how the objects
+    /// follow one another ([`Framing::of`] the input's first bytes).
     pub fn new(
         rdr: R,
         input_name: impl Into<String>,
         columns: &[String],
+        framing: Framing,
         ignore_unknown: bool,
         keep_raw: bool,
     ) -> Self {
@@ -56,17 +62,17 @@ impl<R: Read> NdjsonReader<R> {
             ignore_unknown,
             keep_raw,
             json: Vec::new(),
-            line: 1,
+            frames: Frames::new(framing),
+            framing,
             record: 0,
-            consumed: 0,
             buf: Vec::new(),
+            broken: false,
         }
     }
 
     /// A reader positioned at `start` (a resumed load seeks past what is committed).
     pub fn starting_at(mut self, start: Position) -> Self {
-        self.consumed = start.byte;
-        self.line = start.line;
+        self.frames = Frames::starting_at(self.framing, start.byte, start.line);
         self.record = start.record;
         self
     }
@@ -81,25 +87,29 @@ impl<R: Read> NdjsonReader<R> {
     }
 }
 
-/// The keys of the first `lines` objects of an NDJSON input (0: all), in order of first
+/// The keys of the first `lines` objects of a JSON input (0: all), in order of first
 /// appearance: the input's column names.
 ///
 /// # Errors
-/// An I/O error. Lines that are not objects are skipped here; the load reports them.
-pub fn sample_keys<R: Read>(rdr: R, lines: usize) -> std::io::Result<Vec<String>> {
+/// An I/O error. Objects that are not objects are skipped here, and an input that is no JSON
+/// of its framing ends the sample; the load reports them.
+pub fn sample_keys<R: Read>(
+    rdr: R,
+    lines: usize,
+    framing: Framing,
+) -> std::io::Result<Vec<String>> {
     let mut rdr = BufReader::new(rdr);
+    let mut frames = Frames::new(framing);
     let mut keys: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     let mut seen = 0;
-    let mut bytes = 0u64;
     // The sample is kept to be read again: at most SAMPLE_BYTES of it.
-    while (lines == 0 || seen < lines) && bytes < super::replay::SAMPLE_BYTES {
-        buf.clear();
-        let n = rdr.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
+    while (lines == 0 || seen < lines) && frames.consumed() < super::replay::SAMPLE_BYTES {
+        match frames.next(&mut rdr, &mut buf) {
+            Ok(Some(_)) => {}
+            Ok(None) | Err(FrameError::Shape { .. }) => break,
+            Err(FrameError::Io(e)) => return Err(e),
         }
-        bytes += n as u64;
         let Ok(KeysInOrder(obj)) = serde_json::from_slice::<KeysInOrder>(&buf) else {
             continue;
         };
@@ -145,25 +155,51 @@ impl<'de> serde::Deserialize<'de> for KeysInOrder {
 impl<R: Read + Send> RecordSource for NdjsonReader<R> {
     fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         loop {
-            let n = super::read_line(&mut self.rdr, &mut self.buf, &self.input_name)?;
-            if n == 0 {
+            if self.broken {
                 return Ok(false);
             }
-            let start = self.consumed;
-            let line = self.line;
-            self.consumed += n as u64;
-            self.line += 1;
+            let frame = match self.frames.next(&mut self.rdr, &mut self.buf) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(false),
+                Err(FrameError::Io(source)) => {
+                    return Err(ErrorKind::Io {
+                        input: self.input_name.clone(),
+                        source,
+                    }
+                    .into())
+                }
+                Err(FrameError::Shape {
+                    byte,
+                    line,
+                    message,
+                }) => {
+                    self.broken = true;
+                    let position = Position {
+                        byte,
+                        line,
+                        record: self.record + 1,
+                    };
+                    // A rejects file keeps what there was of a value cut short.
+                    rec.begin(position);
+                    rec.set_input(&self.buf, self.keep_raw);
+                    let what = self.framing.describe();
+                    return Err(self.error(position, format!("{message} (read as {what})")));
+                }
+            };
             if self.buf.trim_ascii().is_empty() {
                 continue;
             }
             self.record += 1;
             let position = Position {
-                byte: start,
-                line,
+                byte: frame.byte,
+                line: frame.line,
                 record: self.record,
             };
             rec.begin(position);
             rec.set_input(&self.buf, self.keep_raw);
+            // Up to where the next object begins: the separator and the whitespace after
+            // an array's element are this one's bytes.
+            rec.input_len = frame.len;
             let obj: HashMap<String, Box<RawValue>> = serde_json::from_slice(&self.buf)
                 .map_err(|e| self.error(position, format!("not a JSON object: {e}")))?;
             let mut fields: Vec<Option<&RawValue>> = vec![None; self.width];
@@ -202,15 +238,15 @@ impl<R: Read + Send> RecordSource for NdjsonReader<R> {
     }
 
     fn line(&self) -> u64 {
-        self.line
+        self.frames.line()
     }
 
     fn bytes_read(&self) -> u64 {
-        self.consumed
+        self.frames.consumed()
     }
 
     fn can_continue(&self) -> bool {
-        true
+        !self.broken
     }
 
     fn set_json_fields(&mut self, json: &[bool]) {
@@ -226,7 +262,7 @@ mod tests {
     fn objects_become_records_in_column_order() {
         let input = "{\"b\": \"x\", \"a\": 12.50}\n\n{\"a\": null, \"c\": {\"k\": [1]}, \"b\": \"\"}\n{\"a\":1e400}";
         let cols: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, false, true);
+        let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, Framing::Lines, false, true);
         let mut rec = Record::default();
         assert!(r.read_record(&mut rec).unwrap());
         assert_eq!(rec.field(0), (&b"12.50"[..], false));
@@ -241,7 +277,14 @@ mod tests {
         assert_eq!(rec.field(0), (&b"1e400"[..], false));
         assert_eq!(rec.raw(), b"{\"a\":1e400}");
         assert!(!r.read_record(&mut rec).unwrap());
-        let mut r = NdjsonReader::new("{\"z\":1}\n[1]\n".as_bytes(), "in", &cols, false, false);
+        let mut r = NdjsonReader::new(
+            "{\"z\":1}\n[1]\n".as_bytes(),
+            "in",
+            &cols,
+            Framing::Lines,
+            false,
+            false,
+        );
         let e = r.read_record(&mut rec).unwrap_err().to_string();
         assert!(e.contains("key \"z\" is not a column"), "{e}");
         let e = r.read_record(&mut rec).unwrap_err().to_string();
@@ -250,7 +293,12 @@ mod tests {
             "{e}"
         );
         assert_eq!(
-            sample_keys("{\"a\":1}\n{\"b\":2,\"a\":3}\nnope\n".as_bytes(), 0).unwrap(),
+            sample_keys(
+                "{\"a\":1}\n{\"b\":2,\"a\":3}\nnope\n".as_bytes(),
+                0,
+                Framing::Lines
+            )
+            .unwrap(),
             ["a", "b"]
         );
         // As the keys stand in the line, not sorted; a key repeated counts once.
@@ -258,7 +306,8 @@ mod tests {
             sample_keys(
                 "{\"id\":1,\"tags\":[{\"z\":1}],\"meta\":{},\"id\":2}\n{\"c\":0,\"b\":1}\n"
                     .as_bytes(),
-                0
+                0,
+                Framing::Lines
             )
             .unwrap(),
             ["id", "tags", "meta", "c", "b"]
@@ -270,7 +319,7 @@ mod tests {
         let input =
             "{\"a\":\"42\",\"j\":\"42\"}\n{\"a\":\"x\\\"y\",\"j\":\"a\\u00e9\\\"\"}\n{\"j\":7}\n";
         let cols: Vec<String> = ["a", "j"].iter().map(|s| s.to_string()).collect();
-        let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, false, false);
+        let mut r = NdjsonReader::new(input.as_bytes(), "in", &cols, Framing::Lines, false, false);
         r.set_json_fields(&[false, true]);
         let mut rec = Record::default();
         assert!(r.read_record(&mut rec).unwrap());

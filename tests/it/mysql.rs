@@ -417,6 +417,50 @@ async fn insert_mode_create_and_atomic_give_the_load_data_table() {
     assert_eq!(count(&db, "SELECT count(*) FROM d").await, 0);
 }
 
+/// `--create` sizes a decimal column with room beyond its sample: amounts that grow through
+/// the file (the sample's largest is 9.99; a later one has nine digits before the point) load,
+/// where `DECIMAL(3,2)` from the sample failed at the first larger one.
+#[tokio::test]
+async fn created_decimals_hold_larger_amounts_than_the_sample() {
+    let db = fresh_db("mysql_decimal_room").await;
+    let mut csv = String::from("id,amount\n");
+    let mut cents: i64 = 0;
+    for i in 1..=5_000i64 {
+        let c = if i <= 100 {
+            100 + i % 899
+        } else {
+            i * i * 4_001
+        };
+        cents += c;
+        csv.push_str(&format!("{i},{}.{:02}\n", c / 100, c % 100));
+    }
+    let dir = Dir::new();
+    let f = dir.write("grow.csv", &csv);
+    barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--create",
+        "--sample-rows",
+        "100",
+    ])
+    .assert_ok();
+    let t = crate::support::backend::TestTarget::Mysql(MyDb {
+        url: db.url.clone(),
+    });
+    assert_eq!(
+        t.rows("SELECT column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'grow' AND column_name = 'amount'")
+            .await,
+        ["decimal(22,2)"]
+    );
+    let want = format!("5000|{}.{:02}", cents / 100, cents % 100);
+    assert_eq!(
+        t.rows("SELECT count(*), sum(amount) FROM grow").await,
+        [want]
+    );
+}
+
 /// The rows a rejects file holds (after its header), each with its line end.
 fn set_aside(rejects: &std::path::Path) -> BTreeSet<String> {
     std::fs::read_to_string(rejects)

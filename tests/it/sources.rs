@@ -1,7 +1,7 @@
 //! Every source gives the same table: CSV, TSV, NDJSON, gzip and zstd, standard input, several
 //! files and globs, into PostgreSQL and SQLite; a truncated gzip stream is an error.
 
-use crate::support::{barge, barge_with, fresh_db, gzip, Dir, TestDb};
+use crate::support::{barge, barge_with, fresh_db, gzip, kill_midway, Dir, TestDb};
 
 const DDL: &str = "id bigint PRIMARY KEY, n numeric(12,2), ok boolean, name text, \
                    at timestamptz, doc jsonb";
@@ -396,64 +396,129 @@ async fn a_stream_of_structs_gives_the_same_table() {
 }
 
 /// A JSON array of objects (`json.dump` of a list, pandas' `to_json(orient="records")`, an
-/// API's answer) in a `.json` file was read as CSV: a table made of its first line and no row
-/// loaded, exit 0. It is refused, with how to make it NDJSON, before any table is made; the
-/// same objects one per line load.
+/// API's answer), pretty-printed over many lines, loads as its elements: killed midway, the
+/// rerun seeks past the committed elements, and every row is there once with its values; two
+/// `--split` shares cut it between elements. (Read as lines, it loaded nothing, exit 0, and
+/// then was refused with a jq command to run first.)
 #[tokio::test]
-async fn a_json_array_is_refused_with_how_to_make_it_ndjson() {
+async fn a_json_array_loads_its_elements_and_resumes_between_them() {
     let db = fresh_db("json_array").await;
+    db.exec(&format!(
+        "CREATE TABLE src ({DDL}); INSERT INTO src SELECT k, \
+         CASE WHEN k % 7 = 0 THEN NULL ELSE k * 1.25 END, k % 2 = 0, \
+         CASE k % 4 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN E'tab\\t\"q\" \\n]}},' \
+         ELSE 'Zoë ' || k END, \
+         timestamptz '2024-01-01 00:00:00+00' + k * interval '1 minute', \
+         jsonb_build_object('k', k, 'a', jsonb_build_array(k, '}}')) \
+         FROM generate_series(1, 60000) k"
+    ))
+    .await;
+    let want = db.checksum("src").await;
+    let pretty: String = db
+        .client
+        .query_one(
+            "SELECT jsonb_pretty(jsonb_agg(to_jsonb(src) ORDER BY id)) FROM src",
+            &[],
+        )
+        .await
+        .expect("the array")
+        .get(0);
+    assert!(pretty.starts_with("[\n    {\n"), "{}", &pretty[..40]);
     let dir = Dir::new();
-    let f = dir.write(
-        "api.json",
-        "\u{feff}\n  [\n {\"id\": 1, \"name\": \"a\"},\n {\"id\": 2}\n]\n",
-    );
+    let f = dir.write("api.json", format!("\u{feff}{pretty}\n"));
+    db.exec(&format!(
+        "CREATE TABLE dst ({DDL}); CREATE TABLE half ({DDL})"
+    ))
+    .await;
     let args = [
         "load",
         f.to_str().unwrap(),
         "--into",
         &db.url,
         "--table",
-        "api",
-        "--create",
+        "dst",
+        "--chunk-rows",
+        "500",
     ];
+    kill_midway(&args, &db.url, "dst", 60_000).await;
     let run = barge(&args);
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr
-            .contains("api.json is a JSON array: barge reads NDJSON, one object per line")
-            && run
-                .stderr
-                .contains("hint: write one object per line (jq -c '.[]' FILE > FILE.ndjson"),
-        "{}",
-        run.all()
+    run.assert_ok();
+    assert!(run.all().contains("Resumed: skipped "), "{}", run.all());
+    assert_eq!(db.checksum("dst").await, want);
+    for share in ["1/2", "2/2"] {
+        let run = barge(&[
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            "half",
+            "--split",
+            share,
+        ]);
+        run.assert_ok();
+        assert!(!run.stdout.contains("Loaded 60,000 rows"), "{}", run.stdout);
+    }
+    assert_eq!(db.checksum("half").await, want);
+}
+
+/// A JSON array's bad element goes to the rejects file as one line of NDJSON; objects written
+/// over several lines one after another (what `jq .` prints) load as rows; an array without
+/// its closing `]` says so, with its line.
+#[tokio::test]
+async fn json_arrays_and_objects_over_lines_in_every_shape() {
+    let db = fresh_db("json_shapes").await;
+    let dir = Dir::new();
+    let f = dir.write(
+        "api.json",
+        "[\n  {\"id\": 1, \"name\": \"a\"},\n  {\n    \"id\": \"x\",\n    \"name\": \"b c\"\n  },\n  {\"id\": 3}\n]\n",
     );
-    assert_eq!(
-        db.rows_text("SELECT to_regclass('api') IS NULL").await,
-        ["(t)"]
-    );
-    // One object written over several lines: found no object ("the input is empty").
-    let pretty = dir.write("one.json", "{\n  \"id\": 1\n}\n");
+    let rej = dir.path().join("rej.json");
+    db.exec("CREATE TABLE api (id bigint, name text)").await;
     let run = barge(&[
         "load",
-        pretty.to_str().unwrap(),
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--rejects",
+        rej.to_str().unwrap(),
+    ]);
+    // 3: loaded, with rows set aside.
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id), count(name) FROM api")
+            .await,
+        ["(2,4,1)"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&rej).unwrap(),
+        "{\"id\":\"x\",\"name\":\"b c\"}\n"
+    );
+    let jq = dir.write(
+        "jq.json",
+        "{\n  \"id\": 1\n}\n{\n  \"id\": 2,\n  \"name\": \"b\"\n}\n",
+    );
+    barge(&["load", jq.to_str().unwrap(), "--into", &db.url, "--create"]).assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id), max(name) FROM jq")
+            .await,
+        ["(2,3,b)"]
+    );
+    let open = dir.write("open.json", "[\n  {\"id\": 1},\n  {\"id\": 2}\n");
+    let run = barge(&[
+        "load",
+        open.to_str().unwrap(),
         "--into",
         &db.url,
         "--create",
     ]);
+    assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.code == 2
-            && run.stderr.contains(
-                "one.json is one JSON document over several lines (pretty-printed): barge reads \
-                 NDJSON, one object per line"
-            ),
+        run.stderr.contains(
+            "line 4, byte 27): the array ends without its closing ']' (read as a JSON array of \
+             objects)"
+        ),
         "{}",
         run.all()
-    );
-    dir.write("api.json", "{\"id\": 1, \"name\": \"a\"}\n{\"id\": 2}\n");
-    barge(&args).assert_ok();
-    assert_eq!(
-        db.rows_text("SELECT count(*), sum(id), count(name) FROM api")
-            .await,
-        ["(2,3,1)"]
     );
 }
