@@ -65,6 +65,11 @@ pub struct CsvArgs {
     #[arg(long)]
     pub no_header: bool,
 
+    /// Skip the first N lines of a CSV or TSV file, before its header: a report's title, the
+    /// date it was run, a blank line. Whole lines, whatever quotes they hold.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip_lines: u64,
+
     /// The file has a header line: for --format text, whose files have none unless their
     /// writer was asked for one (CSV and TSV files have one unless --no-header).
     #[arg(long, conflicts_with = "no_header")]

@@ -263,6 +263,15 @@ impl Error {
                 "pass --ignore-unknown to leave out the columns the database computes (and any \
                  the table lacks), or remove them from the file"
             }
+            // One "column" of words: a report's title where the header should be.
+            ErrorKind::UnknownColumns { unknown, .. }
+                if unknown.len() == 1 && unknown[0].trim().contains(' ') =>
+            {
+                "if the file's first line is a title above its header, skip the lines before \
+                 the header with --skip-lines N; else rename the file's header to match the \
+                 table, name the file's columns with --columns, or pass --ignore-unknown to leave \
+                 out the columns the table lacks"
+            }
             ErrorKind::UnknownColumns { .. } => {
                 "rename the file's header to match the table, name the file's columns with \
                  --columns, or pass --ignore-unknown to leave out the columns the table lacks"
@@ -315,6 +324,22 @@ impl Error {
                  same command with --decimal-comma to read the file's numbers so (1.234,5 is \
                  1234.5), or export it with a decimal point; or pass --rejects FILE to set such \
                  rows aside and load the rest"
+            }
+            ErrorKind::Csv { message, .. } if message.ends_with(LINE_ENDS_WITH_DELIMITER) => {
+                "the file's lines end with a delimiter that its header line lacks: remove it at \
+                 each line's end (for a comma: sed -i 's/,$//' FILE), or add a name for the empty last field to the header \
+                 and pass --ignore-unknown to leave it out"
+            }
+            // A report's title above the header: the header is one field and the rows more, or
+            // a quote in the title opens a field that never closes.
+            ErrorKind::Csv { message, position, .. }
+                if position.record <= 3
+                    && (is_field_count(message) || message.starts_with("unterminated quoted")) =>
+            {
+                "if the file starts with lines above its header (a report's title, the date it \
+                 was run), skip them with --skip-lines N: the header is the first line with as \
+                 many fields as the rows under it; else fix the line, or pass --rejects FILE to \
+                 set bad rows aside and load the rest"
             }
             ErrorKind::Value { .. } | ErrorKind::Csv { .. } => {
                 "fix the value in the file (or the table's column type) and run the load again, \
@@ -779,6 +804,15 @@ fn null_spelling_hint(value: &str, reason: &str) -> Option<String> {
 /// ([`crate::encode::not_utf8`]).
 fn is_not_utf8(reason: &str) -> bool {
     reason.contains("not UTF-8 (byte")
+}
+
+/// The end of a field-count error's message when the fields beyond the expected ones are empty
+/// ([`crate::encode::row`]): the line ends with a delimiter.
+pub(crate) const LINE_ENDS_WITH_DELIMITER: &str = "the line ends with a delimiter";
+
+/// A CSV error that a line has another number of fields than expected.
+fn is_field_count(message: &str) -> bool {
+    message.starts_with("expected ") && message.contains(" fields, found ")
 }
 
 /// `3.0`, `-12.00`: an integer written as a float.

@@ -88,6 +88,7 @@ fn reading(a: &CsvArgs) -> LoadOptions {
         decimal_comma: a.decimal_comma,
         no_header: a.no_header,
         header: a.header,
+        skip_lines: a.skip_lines,
         null: (!a.null.is_empty()).then(|| a.null.clone()),
         encoding: a.encoding.clone(),
         sample_rows: a.sample_rows,

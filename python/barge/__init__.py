@@ -340,6 +340,7 @@ def load(
     delimiter: Optional[str] = None,
     decimal_comma: bool = False,
     no_header: bool = False,
+    skip_lines: int = 0,
     header: bool = False,
     null: Union[str, Sequence[str], None] = None,
     encoding: Optional[str] = None,
@@ -397,7 +398,9 @@ def load(
     ``columns=`` names the data's columns in order: a file's (as ``--columns`` does), tuples'
     values, and also a DataFrame's or a dict's, instead of their own names. A file's delimiter
     is read from its first lines when it is ``;``, a tab or ``|``; ``decimal_comma=True``
-    reads numbers written ``1.234,5`` in number columns (a ``str`` value's too).
+    reads numbers written ``1.234,5`` in number columns (a ``str`` value's too);
+    ``skip_lines=N`` skips a CSV or TSV file's first N lines, above its header (a report's
+    title, the date it was run).
 
     Values keep their type: ``int``, ``float``, ``bool``, ``bytes``, ``Decimal``,
     ``datetime`` (aware or naive), ``date``, ``time``, ``UUID`` go into their columns without
@@ -436,6 +439,7 @@ def load(
         delimiter=delimiter,
         decimal_comma=decimal_comma,
         no_header=no_header,
+        skip_lines=skip_lines,
         header=header,
         null=null if null is None or isinstance(null, str) else list(null),
         encoding=encoding,

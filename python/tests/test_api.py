@@ -162,6 +162,13 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
         barge.load(pg.url, table, str(tmp_path / "empty.csv"))
     assert e.value.value == "" and "with null= only when '' is one of its texts (null=['NULL', ''])" in e.value.hint, e.value.hint
     assert "--" not in e.value.hint, e.value.hint
+    # A report's title above the header: the hint names skip_lines=, which skips it.
+    (tmp_path / "report.csv").write_text("Monthly report\n\nid,v\n1004,a\n1005,b\n")
+    with pytest.raises(barge.ConfigError) as e:
+        barge.load(pg.url, table, str(tmp_path / "report.csv"))
+    assert "skip the lines before the header with skip_lines=N" in e.value.hint, e.value.hint
+    assert barge.load(pg.url, table, str(tmp_path / "report.csv"), skip_lines=2).rows == 2
+    assert pg.sql(f"SELECT string_agg(v, '' ORDER BY id) FROM {table} WHERE id > 1003") == "ab"
 
 
 def test_a_file_fixed_after_a_stop_goes_on_with_continue_changed(pg, table, tmp_path):

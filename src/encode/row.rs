@@ -126,14 +126,21 @@ impl RowEncoder {
     /// column. On error the chunk is left as it was before the call.
     pub fn encode(&self, rec: &Record, chunk: &mut Chunk) -> Result<()> {
         if rec.len() != self.columns.len() {
+            let mut message = format!(
+                "expected {} fields, found {}",
+                self.columns.len(),
+                rec.len()
+            );
+            let extra_empty = rec.len() > self.columns.len()
+                && (self.columns.len()..rec.len()).all(|i| rec.field(i) == (&b""[..], false));
+            if extra_empty {
+                message.push_str(", the last empty: ");
+                message.push_str(crate::error::LINE_ENDS_WITH_DELIMITER);
+            }
             return Err(ErrorKind::Csv {
                 input: self.input.clone(),
                 position: rec.position(),
-                message: format!(
-                    "expected {} fields, found {}",
-                    self.columns.len(),
-                    rec.len()
-                ),
+                message,
             }
             .into());
         }

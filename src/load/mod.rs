@@ -428,9 +428,13 @@ impl Load {
         let mut format = self.format.unwrap_or_else(|| Format::of_input(path));
         // A file whose name says no format, read as CSV unless it is plainly PostgreSQL's
         // text format (not when a delimiter was given: that is CSV talk).
-        if let (None, Format::Csv, true, Some(p)) =
-            (self.format, format, self.csv.detect_delimiter, path)
-        {
+        if let (None, Format::Csv, true, 0, Some(p)) = (
+            self.format,
+            format,
+            self.csv.detect_delimiter,
+            self.csv.skip_lines,
+            path,
+        ) {
             if let (None, Some(header)) = (Format::from_path(p), Format::text_format_of(p)) {
                 format = Format::Text;
                 if !csv.header_given {
@@ -449,7 +453,10 @@ impl Load {
             encoding: self.encoding,
             ignore_unknown: self.ignore_unknown,
             known_columns: None,
-            sniff_text: self.format.is_none() && self.csv.detect_delimiter && path.is_none(),
+            sniff_text: self.format.is_none()
+                && self.csv.detect_delimiter
+                && self.csv.skip_lines == 0
+                && path.is_none(),
         }
     }
 

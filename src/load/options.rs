@@ -40,6 +40,8 @@ pub struct LoadOptions {
     pub no_header: bool,
     /// `--header` (for the text format, which has none unless told)
     pub header: bool,
+    /// `--skip-lines`
+    pub skip_lines: u64,
     /// `--null`, once or more (default: an unquoted empty field). For rows a program builds,
     /// a string equal to one of them is NULL only when it is given.
     #[serde(deserialize_with = "texts")]
@@ -117,6 +119,7 @@ impl Default for LoadOptions {
             decimal_comma: false,
             no_header: false,
             header: false,
+            skip_lines: 0,
             null: None,
             encoding: None,
             sample_rows: crate::infer::DEFAULT_SAMPLE_ROWS,
@@ -247,6 +250,7 @@ impl LoadOptions {
             decimal_comma: self.decimal_comma,
             header: has_header(self.format, self.header, self.no_header),
             header_given: self.header || self.no_header,
+            skip_lines: self.skip_lines,
             null: NullTexts::new(self.null.iter().flatten().map(String::as_bytes)),
             ..CsvOptions::default()
         }

@@ -46,6 +46,9 @@ pub struct CsvOptions {
     /// Whether `header` was given (`--header`, `--no-header`) rather than the format's
     /// default: a file found to be in PostgreSQL's text format says its own otherwise.
     pub header_given: bool,
+    /// Lines at the input's start that are no part of the table (a report's title, the date
+    /// it was run), skipped before the header: whole lines, whatever quotes they hold.
+    pub skip_lines: u64,
 }
 
 impl Default for CsvOptions {
@@ -59,6 +62,7 @@ impl Default for CsvOptions {
             detect_delimiter: true,
             decimal_comma: false,
             header_given: false,
+            skip_lines: 0,
         }
     }
 }
@@ -213,6 +217,26 @@ impl<R: Read> CsvReader<R> {
         Ok(())
     }
 
+    /// Skips the lines before the header that [`CsvOptions::skip_lines`] says are none of the
+    /// table's.
+    fn skip_lines(&mut self) -> Result<()> {
+        let mut left = self.opts.skip_lines;
+        while left > 0 {
+            if self.pos >= self.end && !self.fill()? {
+                return Ok(());
+            }
+            match memchr::memchr(b'\n', &self.buf[self.pos..self.end]) {
+                Some(at) => {
+                    self.pos += at + 1;
+                    self.line += 1;
+                    left -= 1;
+                }
+                None => self.pos = self.end,
+            }
+        }
+        Ok(())
+    }
+
     /// Lets go of a big record's kept input when its fields rebuild it (see
     /// [`Record::shed_raw`]).
     fn shed_big(&self, rec: &mut Record) {
@@ -235,6 +259,7 @@ impl<R: Read> CsvReader<R> {
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         if !self.started {
             self.skip_bom()?;
+            self.skip_lines()?;
         }
         rec.clear();
         if self.pos >= self.end && !self.fill()? {

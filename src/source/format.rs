@@ -11,7 +11,8 @@ pub enum Format {
     Csv,
     /// Tab-separated values: CSV with a tab delimiter.
     Tsv,
-    /// One JSON object per line.
+    /// JSON objects: one per line (NDJSON), in an array, or over several lines each
+    /// ([`super::json_frames::Framing`]).
     Ndjson,
     /// Apache Parquet (a file, not a stream: its index is at its end).
     Parquet,

@@ -261,6 +261,17 @@ pub fn read_head(
     sample_rows: Option<usize>,
     compressed: Arc<AtomicU64>,
 ) -> Result<Head> {
+    if opts.csv.skip_lines > 0 && !matches!(opts.format, Format::Csv | Format::Tsv) {
+        return Err(Error::config(format!(
+            "--skip-lines is for CSV and TSV files, whose exports may have lines above their \
+             header; {name} is read as {}",
+            match opts.format {
+                Format::Ndjson => "JSON",
+                Format::Parquet => "Parquet",
+                _ => "PostgreSQL's text format",
+            }
+        )));
+    }
     if opts.format == Format::Parquet {
         return parquet_head(input, name, opts, sample_rows);
     }

@@ -518,3 +518,94 @@ async fn decimal_commas_load_as_numbers_when_asked() {
         assert_eq!(got, vec!["124700|1000002875|1505|3"], "{}", t.name());
     }
 }
+
+/// A report's export with a title, an unbalanced quote in it and a blank line above the
+/// header: refused with a hint to skip them, then loaded with `--skip-lines 3` on every
+/// backend, into a table made from the header under them; a rerun after a stop goes on after
+/// the committed rows (positions stay the file's bytes). Lines that end with a delimiter the
+/// header lacks say so.
+#[tokio::test]
+async fn lines_above_the_header_are_skipped_with_skip_lines() {
+    let mut csv =
+        String::from("Sales report \"Q1, 2024\nrun 2024-04-01 08:00\n\nid,region,amount\n");
+    let mut cents = 0i64;
+    for i in 1..=3_000i64 {
+        cents += i * 7;
+        csv.push_str(&format!(
+            "{i},\"r{}, x\",{}.{:02}\n",
+            i % 5,
+            i * 7 / 100,
+            i * 7 % 100
+        ));
+    }
+    let dir = Dir::new();
+    let file = dir.write("report.csv", &csv);
+    for t in crate::support::backend::TestTarget::each("skip_lines").await {
+        let run = load_file(&file, &t.url(), "report", &["--create"]);
+        assert!(
+            run.code == 1
+                && run
+                    .stderr
+                    .contains("skip them with --skip-lines N: the header is the first line"),
+            "{}: {}",
+            t.name(),
+            run.all()
+        );
+        load_file(
+            &file,
+            &t.url(),
+            "report",
+            &["--create", "--skip-lines", "3", "--chunk-rows", "500"],
+        )
+        .assert_ok();
+        let got = t
+            .rows("SELECT count(*), sum(id), CAST(sum(amount) * 100 AS INTEGER), min(region) FROM report")
+            .await;
+        assert_eq!(
+            got,
+            vec![format!("3000|4501500|{cents}|r0, x")],
+            "{}",
+            t.name()
+        );
+    }
+    let db = fresh_db("skip_lines_resume").await;
+    db.exec("CREATE TABLE report (id bigint PRIMARY KEY, region text, amount numeric)")
+        .await;
+    let args = [
+        "load",
+        file.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--skip-lines",
+        "3",
+        "--chunk-rows",
+        "100",
+    ];
+    let mut bad = csv.clone();
+    bad = bad.replace("\n2001,", "\nx2001,");
+    dir.write("report.csv", &bad);
+    let run = barge(&args);
+    assert_eq!(run.code, 1, "{}", run.all());
+    dir.write("report.csv", &csv);
+    let mut again = args.to_vec();
+    again.push("--continue-changed");
+    let run = barge(&again);
+    run.assert_ok();
+    assert!(run.all().contains("Resumed: skipped "), "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT count(*), sum(id) FROM report").await,
+        ["(3000,4501500)"]
+    );
+    // A delimiter at each line's end that the header lacks.
+    let trailing = dir.write("trailing.csv", "id,name\n1,a,\n2,b,\n");
+    let run = load_file(&trailing, &db.url, "t2", &["--create"]);
+    assert!(
+        run.stderr
+            .contains("expected 2 fields, found 3, the last empty: the line ends with a delimiter")
+            && run
+                .stderr
+                .contains("hint: the file's lines end with a delimiter that its header line lacks"),
+        "{}",
+        run.all()
+    );
+}
