@@ -91,7 +91,9 @@ pub struct InferredColumn {
     pub name: String,
     /// The type.
     pub ty: Inferred,
-    /// Most digits seen before / after the decimal point (for MySQL's `DECIMAL(p,s)`).
+    /// Digits the column holds before / after the decimal point (for MySQL's
+    /// `DECIMAL(p,s)`): a declared type's (Arrow's), or the sample's with room before the
+    /// point ([`SAMPLED_INTEGER_DIGITS`]).
     pub digits: (usize, usize),
     /// Longest value seen, in bytes.
     pub max_len: usize,
@@ -99,6 +101,9 @@ pub struct InferredColumn {
     /// array of `ty`, and JSON where there are no arrays.
     pub array: bool,
 }
+
+/// The fewest digits before the decimal point a sampled column is made to hold.
+pub const SAMPLED_INTEGER_DIGITS: usize = 20;
 
 /// An inferred table: what `barge schema` prints and `--create` creates.
 #[derive(Clone, Debug)]
@@ -499,7 +504,13 @@ impl<'a> Sample<'a> {
                     .copied()
                     .flatten()
                     .unwrap_or(Inferred::Text),
-                digits: self.digits.get(i).copied().unwrap_or((0, 0)),
+                // The integer part gets room beyond the sample's (at least 20 digits, every
+                // BIGINT's): sized exactly, amounts that grow through a file (3 rows of
+                // `12.50` made MySQL's DECIMAL(4,2)) failed a load at the first larger one.
+                digits: self
+                    .digits
+                    .get(i)
+                    .map_or((0, 0), |&(int, frac)| (int.max(SAMPLED_INTEGER_DIGITS), frac)),
                 max_len: self.max_len.get(i).copied().unwrap_or(0),
                 array: false,
             })
@@ -586,11 +597,8 @@ impl InferredColumn {
             (Dialect::Mysql, Numeric) => {
                 let (int, frac) = self.digits;
                 let scale = frac.min(30);
-                // The integer part gets room beyond the sample's (at least 20 digits, every
-                // BIGINT's): amounts that grow through a file (3 rows of `12.50` made
-                // DECIMAL(4,2)) fail a load at its first larger value, after the sample.
-                let precision = (int.max(20) + scale).min(65);
-                return if int + scale <= 65 {
+                let precision = (int + scale).max(1);
+                return if precision <= 65 {
                     format!("DECIMAL({precision},{scale})")
                 } else {
                     "DOUBLE".into()
@@ -901,7 +909,7 @@ mod tests {
     #[test]
     fn digits_and_lengths_for_mysql() {
         let t = table("n,s\n123.45,abc\n-1.5,abcdefgh\n");
-        assert_eq!(t.columns[0].digits, (3, 2));
+        assert_eq!(t.columns[0].digits, (20, 2));
         assert_eq!(t.columns[0].sql_type(Dialect::Mysql), "DECIMAL(22,2)");
         assert_eq!(t.columns[1].max_len, 8);
         assert_eq!(t.sampled_rows, 2);
