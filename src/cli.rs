@@ -118,10 +118,11 @@ pub struct SchemaArgs {
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// The files to load (CSV, TSV or NDJSON, plain, gzip or zstd; Parquet), or - for
-    /// standard input (not Parquet).
+    /// standard input (not Parquet); none: standard input, when it is a pipe or a file
+    /// (psql -c "COPY t TO STDOUT" | barge load --table t).
     /// Several files (or a quoted glob such as 'data/*.csv.gz') load as one load into one
     /// table.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Target database: sqlite://path/to/file.db, or

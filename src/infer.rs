@@ -507,10 +507,9 @@ impl<'a> Sample<'a> {
                 // The integer part gets room beyond the sample's (at least 20 digits, every
                 // BIGINT's): sized exactly, amounts that grow through a file (3 rows of
                 // `12.50` made MySQL's DECIMAL(4,2)) failed a load at the first larger one.
-                digits: self
-                    .digits
-                    .get(i)
-                    .map_or((0, 0), |&(int, frac)| (int.max(SAMPLED_INTEGER_DIGITS), frac)),
+                digits: self.digits.get(i).map_or((0, 0), |&(int, frac)| {
+                    (int.max(SAMPLED_INTEGER_DIGITS), frac)
+                }),
                 max_len: self.max_len.get(i).copied().unwrap_or(0),
                 array: false,
             })

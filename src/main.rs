@@ -168,7 +168,21 @@ async fn load(args: LoadArgs) -> ExitCode {
     };
 
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
-    let files = match barge::expand_inputs(&args.files) {
+    // No file named: rows piped in, as `psql` and `sqlite3` read them; at a terminal, the
+    // user forgot the file (reading the keyboard would only seem to hang).
+    let named = if args.files.is_empty() {
+        if std::io::stdin().is_terminal() {
+            err!(
+                "error: name the file to load (barge load FILE ...), or pipe rows in: \
+                 ... | barge load - --table T"
+            );
+            return ExitCode::from(2);
+        }
+        vec![std::path::PathBuf::from("-")]
+    } else {
+        args.files.clone()
+    };
+    let files = match barge::expand_inputs(&named) {
         Ok(f) => f,
         Err(e) => {
             err!("error: {e}");
@@ -191,7 +205,13 @@ async fn load(args: LoadArgs) -> ExitCode {
     watch_signals(load.cancel_flag(), args.quiet);
     let result = if stdin {
         if args.table.is_none() {
-            err!("error: reading standard input needs --table");
+            match args.files.is_empty() {
+                true => err!(
+                    "error: no FILE named, and reading standard input needs --table: barge load \
+                     FILE [--table T], or ... | barge load --table T"
+                ),
+                false => err!("error: reading standard input needs --table"),
+            }
             return ExitCode::from(2);
         }
         load.load_reader(std::io::stdin(), "-").await

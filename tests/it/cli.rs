@@ -146,9 +146,15 @@ async fn the_password_is_never_printed() {
 
 #[test]
 fn usage_errors_exit_2() {
+    // No file, and nothing at a terminal: standard input, which needs a table's name.
     let run = barge(&["load"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("<FILE>"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: no FILE named, and reading standard input needs --table"),
+        "{}",
+        run.stderr
+    );
     let run = barge(&[
         "load",
         "x.csv",

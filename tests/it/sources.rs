@@ -152,6 +152,17 @@ async fn every_format_and_compression_gives_the_same_table() {
     )
     .assert_ok();
     assert_eq!(db.checksum("t_stdin").await, want);
+    // Piped in with no file named: standard input, as psql and sqlite3 read it.
+    db.exec(&format!("CREATE TABLE t_piped ({DDL})")).await;
+    barge_with(
+        &[
+            "load", "--into", &db.url, "--table", "t_piped", "--format", "ndjson",
+        ],
+        &[],
+        Some(&gz),
+    )
+    .assert_ok();
+    assert_eq!(db.checksum("t_piped").await, want);
 
     // Each file into SQLite, the table created from it, holds the same values.
     let pg = db
