@@ -308,6 +308,14 @@ fn summary(r: &LoadReport, input: &str) -> String {
             if r.rejected == 1 { "it is" } else { "they are" },
         ));
     }
+    for q in &r.sequences_raised {
+        let column = q.column.replace('"', "\"\"");
+        s.push_str(&format!(
+            "\nRaised sequence {} to {}, the largest \"{column}\" loaded, so that rows \
+             inserted later with its default do not take a value already there",
+            q.sequence, q.to,
+        ));
+    }
     if let Some(b) = &r.indexes_built {
         s.push_str(&format!(
             "\nBuilt {} index{} in {:.2} s at the end (left out while the empty table loaded; \

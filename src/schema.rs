@@ -256,6 +256,24 @@ pub struct Table {
     /// Its generated columns, left out of `columns`: the database computes their values, so
     /// an input that has them (an export of the table does) is told so.
     pub generated: Vec<String>,
+    /// PostgreSQL's `GENERATED ALWAYS AS IDENTITY` columns: `COPY` writes the input's values
+    /// into them, and an `INSERT` only with `OVERRIDING SYSTEM VALUE`, which barge's inserts
+    /// and merges then say, so that every mode stores what COPY stores.
+    pub identity_always: Vec<String>,
+}
+
+impl Table {
+    /// The words an `INSERT` of `columns` into this table needs after its column list:
+    /// `OVERRIDING SYSTEM VALUE` when one of them is an always-identity column, else none.
+    pub fn overriding(&self, columns: &[Column]) -> &'static str {
+        match columns
+            .iter()
+            .any(|c| self.identity_always.contains(&c.name))
+        {
+            true => " OVERRIDING SYSTEM VALUE",
+            false => "",
+        }
+    }
 }
 
 impl Table {

@@ -244,6 +244,7 @@ mod tests {
             columns: ["id", "a", "b", "c"].iter().map(|n| col(n)).collect(),
             required: Vec::new(),
             generated: Vec::new(),
+            identity_always: Vec::new(),
         }
     }
 

@@ -1180,6 +1180,20 @@ impl Load {
         if let (Ok(_), Some(cp)) = (&stats, &checkpoints) {
             db.mark_done(cp).await?;
         }
+        // The rows are in: a sequence that failed to follow them is a warning, not a failure.
+        let mut sequences_raised = Vec::new();
+        if stats.is_ok() && !self.dry_run && among.last {
+            match db.raise_sequences(&dest.table, &dest.columns).await {
+                Ok(raised) => sequences_raised = raised,
+                Err(e) => tracing::warn!(
+                    "the sequences of {}'s loaded columns were not raised past the values \
+                     loaded ({e}): an INSERT that takes a column's default may get a value \
+                     already there; raise it with SELECT setval(pg_get_serial_sequence(...), \
+                     (SELECT max(...) FROM ...))",
+                    dest.table.quoted()
+                ),
+            }
+        }
         let stats = match stats {
             Ok(stats) => stats,
             Err(e) => {
@@ -1207,6 +1221,7 @@ impl Load {
         };
         let mut report = self.report(&dest, stats, load_id, (atomic, not_resumable), started);
         report.indexes_built = indexes_built;
+        report.sequences_raised = sequences_raised;
         Ok(report)
     }
 }

@@ -60,6 +60,9 @@ pub struct LoadReport {
     pub not_resumable: Option<String>,
     /// Indexes left out while the empty table loaded, built at the end by this run.
     pub indexes_built: Option<IndexesBuilt>,
+    /// Sequences behind the loaded columns (PostgreSQL's `serial` and identity columns),
+    /// raised past the largest value loaded.
+    pub sequences_raised: Vec<crate::sink::Raised>,
 }
 
 /// Indexes built once at the end of a load instead of row by row (PostgreSQL, into an empty
@@ -146,6 +149,7 @@ impl Load {
             dry_run: self.dry_run,
             not_resumable,
             indexes_built: None,
+            sequences_raised: Vec::new(),
             upsert: dest.upsert.as_ref().map(|u| UpsertReport {
                 on_conflict: u.on_conflict,
                 key: u.key.iter().map(|c| c.name.clone()).collect(),

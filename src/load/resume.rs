@@ -460,6 +460,7 @@ impl Load {
             dry_run: false,
             not_resumable: None,
             indexes_built: None,
+            sequences_raised: Vec::new(),
         }
     }
 }

@@ -98,6 +98,15 @@ pub struct ChunkSizing {
     pub workers: usize,
 }
 
+/// A sequence [`Backend::raise_sequences`] raised: its name, the column it serves and the
+/// value it was set to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Raised {
+    pub sequence: String,
+    pub column: String,
+    pub to: i64,
+}
+
 /// A database as a load sees it, through its bookkeeping connection: the load's phases run
 /// the same on every backend, and only these steps differ.
 pub trait Backend: Send {
@@ -211,6 +220,17 @@ pub trait Backend: Send {
         _connections: usize,
     ) -> impl Future<Output = Result<usize>> + Send {
         async { Ok(0) }
+    }
+
+    /// After a load, raises the sequences behind `columns` (the ones it wrote) past the values
+    /// loaded (PostgreSQL's `sink::postgres::sequences`); returns those it raised. MySQL's
+    /// `AUTO_INCREMENT` and SQLite's rowid follow the largest value by themselves.
+    fn raise_sequences(
+        &mut self,
+        _table: &Table,
+        _columns: &[Column],
+    ) -> impl Future<Output = Result<Vec<Raised>>> + Send {
+        async { Ok(Vec::new()) }
     }
 
     /// Whether the table holds no row.

@@ -1032,3 +1032,127 @@ async fn long_header_names_alike_in_their_first_63_bytes_make_two_columns() {
         ["(80,120)"]
     );
 }
+
+/// An export's ids into `GENERATED ALWAYS AS IDENTITY` and `serial` columns: COPY stored them,
+/// and the INSERT mode and both upserts failed with "cannot insert a non-DEFAULT value into
+/// column" (they now say OVERRIDING SYSTEM VALUE, so every mode stores the same rows). After
+/// the load, the application's next insert took the sequence's 1 and failed on the primary
+/// key: each column's sequence is raised past the largest value loaded (never lowered), and
+/// the summary says so. A role that may not change the sequence still loads, with a warning.
+#[tokio::test]
+async fn loaded_ids_reach_identity_columns_in_every_mode_and_their_sequences_follow() {
+    let db = fresh_db("identity_ids").await;
+    let dir = Dir::new();
+    let mut csv = String::from("id,name\n");
+    for i in 1..=3_000 {
+        csv.push_str(&format!("{},n{i}\n", i * 3));
+    }
+    let f = dir.write("people.csv", &csv);
+    let f = f.to_str().unwrap();
+    for (table, ddl, extra) in [
+        (
+            "copied",
+            "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            vec![],
+        ),
+        (
+            "inserted",
+            "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            vec!["--mode", "insert"],
+        ),
+        (
+            "updated",
+            "id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+            vec!["--on-conflict", "update"],
+        ),
+        (
+            "kept",
+            "id serial PRIMARY KEY",
+            vec!["--on-conflict", "nothing"],
+        ),
+    ] {
+        db.exec(&format!("CREATE TABLE {table} ({ddl}, name text)"))
+            .await;
+        let mut args = vec![
+            "load",
+            f,
+            "--into",
+            &db.url,
+            "--table",
+            table,
+            "--chunk-rows",
+            "700",
+        ];
+        args.extend(extra);
+        let run = barge(&args);
+        run.assert_ok();
+        assert!(
+            run.stdout.contains(&format!(
+                "Raised sequence {table}_id_seq to 9000, the largest \"id\" loaded"
+            )),
+            "{table}: {}",
+            run.all()
+        );
+        assert_eq!(
+            db.rows_text(&format!("SELECT count(*), sum(id) FROM {table}"))
+                .await,
+            ["(3000,13504500)"],
+            "{table}"
+        );
+        // The application's next row takes the next id, not one already there.
+        let next = db
+            .client
+            .query_one(
+                &format!("INSERT INTO {table} (name) VALUES ('app') RETURNING id::int8"),
+                &[],
+            )
+            .await
+            .expect("the application's insert");
+        assert_eq!(next.get::<_, i64>(0), 9001, "{table}");
+    }
+    // A sequence past the loaded values stays where it is.
+    db.exec("SELECT setval('kept_id_seq', 50000)").await;
+    let run = barge(&[
+        "load",
+        f,
+        "--into",
+        &db.url,
+        "--table",
+        "kept",
+        "--on-conflict",
+        "update",
+        "--again",
+    ]);
+    run.assert_ok();
+    assert!(!run.stdout.contains("Raised sequence"), "{}", run.all());
+    assert_eq!(
+        db.rows_text("SELECT last_value FROM kept_id_seq").await,
+        ["(50000)"]
+    );
+    // A role that may insert but not change the sequence: the rows load, the sequence is left
+    // with a warning that says how to raise it.
+    db.exec(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'writer') THEN
+             CREATE ROLE writer LOGIN;
+           END IF;
+         END $$;
+         CREATE TABLE limited (id serial PRIMARY KEY, name text);
+         GRANT SELECT, INSERT ON limited TO writer; GRANT ALL ON barge_checkpoint TO writer;",
+    )
+    .await;
+    let url = db.url.replacen("postgres@", "writer@", 1);
+    let run = barge(&["load", f, "--into", &url, "--table", "limited"]);
+    run.assert_ok();
+    assert!(
+        run.stderr
+            .contains("were not raised past the values loaded")
+            && run.stderr.contains("SELECT setval(pg_get_serial_sequence("),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM limited").await,
+        ["(3000)"]
+    );
+}

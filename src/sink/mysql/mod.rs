@@ -329,6 +329,7 @@ impl Backend for MyBackend {
             columns,
             required,
             generated,
+            identity_always: Vec::new(),
         }))
     }
 

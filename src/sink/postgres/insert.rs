@@ -28,11 +28,14 @@ pub fn rows_per_statement(columns: usize, chunk_rows: usize) -> usize {
 }
 
 /// `INSERT INTO table (a, b) VALUES ($1, $2), ($3, $4), ...` for `rows` rows; `table` is
-/// already quoted.
-pub fn insert_sql(table: &str, columns: &[Column], rows: usize) -> String {
+/// already quoted, `overriding` what [`crate::schema::Table::overriding`] says.
+pub fn insert_sql(table: &str, columns: &[Column], overriding: &str, rows: usize) -> String {
     let cols: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
     let n = columns.len();
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+    let mut sql = format!(
+        "INSERT INTO {table} ({}){overriding} VALUES ",
+        cols.join(", ")
+    );
     for r in 0..rows {
         if r > 0 {
             sql.push_str(", ");
@@ -117,15 +120,16 @@ pub struct Prepared {
     statements: HashMap<usize, Statement>,
 }
 
-/// Inserts the rows of a binary COPY payload into `table` (quoted) with pipelined multi-row
-/// INSERTs of at most `per_statement` rows.
+/// Inserts the rows of a binary COPY payload into `table` (quoted, and what its `INSERT`
+/// says after the column list) with pipelined multi-row INSERTs of at most `per_statement`
+/// rows.
 ///
 /// # Errors
 /// The driver's error, through `ctx`.
 pub async fn send(
     tx: &Client,
     prepared: &mut Prepared,
-    table: &str,
+    (table, overriding): (&str, &str),
     columns: &[Column],
     per_statement: usize,
     data: &[u8],
@@ -144,7 +148,7 @@ pub async fn send(
             Some(s) => s.clone(),
             None => {
                 let s = tx
-                    .prepare(&insert_sql(table, columns, count))
+                    .prepare(&insert_sql(table, columns, overriding, count))
                     .await
                     .map_err(&ctx)?;
                 prepared.statements.insert(count, s.clone());
@@ -189,7 +193,7 @@ mod tests {
         assert_eq!(rows_per_statement(70, 25_000), 936);
         assert_eq!(rows_per_statement(3, 100), 100);
         assert_eq!(
-            insert_sql("\"t\"", &cols(2), 2),
+            insert_sql("\"t\"", &cols(2), "", 2),
             "INSERT INTO \"t\" (\"c0\", \"c1\") VALUES ($1, $2), ($3, $4)"
         );
     }

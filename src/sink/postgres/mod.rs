@@ -31,6 +31,7 @@ pub mod pending_indexes;
 pub mod plan;
 pub mod refused;
 pub mod resolve;
+pub mod sequences;
 pub mod tls;
 pub mod upsert;
 pub mod writer;
@@ -292,6 +293,14 @@ impl Backend for PgBackend {
         session_is_utc(self.client().await?).await
     }
 
+    async fn raise_sequences(
+        &mut self,
+        table: &Table,
+        columns: &[Column],
+    ) -> Result<Vec<crate::sink::Raised>> {
+        sequences::raise(self.client().await?, table, columns).await
+    }
+
     async fn defer_indexes(
         &mut self,
         table: &Table,
@@ -470,7 +479,8 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
                         OR (t.typtype = 'd' AND t.typdefaultbin IS NOT NULL), \
                     a.attgenerated <> '', \
                     e.oid, \
-                    (SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.oid = e.typreceive) \
+                    (SELECT p.proname::text FROM pg_catalog.pg_proc p WHERE p.oid = e.typreceive), \
+                    a.attidentity = 'a' \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
              LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype \
@@ -484,6 +494,7 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
         .map_err(|e| Error::db(ctx(), e))?;
     let mut required = Vec::new();
     let mut generated = Vec::new();
+    let mut identity_always = Vec::new();
     let mut columns = Vec::with_capacity(rows.len());
     for r in &rows {
         let what = "columns from the catalog";
@@ -517,6 +528,9 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
         if plain && column.not_null && !has_default {
             required.push(column.name.clone());
         }
+        if get::<bool>(r, 10, what)? {
+            identity_always.push(column.name.clone());
+        }
         columns.push(column);
     }
     Ok((
@@ -526,6 +540,7 @@ pub async fn introspect(client: &Client, name: &TableName) -> Result<(Table, Rel
             columns,
             required,
             generated,
+            identity_always,
         },
         kind,
     ))

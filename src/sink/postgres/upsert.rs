@@ -90,6 +90,7 @@ impl Merge {
             .collect::<Vec<_>>()
             .join(", ");
         let target = table.quoted();
+        let overriding = table.overriding(columns);
         let (returning, existing) = match (&upsert.on_conflict, partitioned) {
             (OnConflict::Update, true) => (
                 format!("DO UPDATE SET {set} RETURNING true AS inserted"),
@@ -107,7 +108,7 @@ impl Merge {
             existing,
             sql: format!(
                 "WITH src AS ({src}), \
-                      ins AS (INSERT INTO {target} ({cols}) SELECT {cols} FROM src \
+                      ins AS (INSERT INTO {target} ({cols}){overriding} SELECT {cols} FROM src \
                               ON CONFLICT ({key}) {returning}) \
                  SELECT count(*) FILTER (WHERE inserted) FROM ins"
             ),

@@ -199,10 +199,15 @@ impl PgSink {
             }
             Method::Insert(per_statement) => {
                 let dest = plan.destination();
+                // Into the staging table of an upsert, nothing to override.
+                let overriding = match plan.upsert {
+                    Some(_) => "",
+                    None => plan.table.overriding(&plan.columns),
+                };
                 insert::send(
                     tx,
                     &mut session.prepared,
-                    &dest,
+                    (&dest, overriding),
                     &plan.columns,
                     per_statement,
                     &payload,

@@ -311,6 +311,7 @@ pub fn introspect(conn: &Connection, name: &TableName) -> Result<Option<Table>> 
         columns,
         required,
         generated,
+        identity_always: Vec::new(),
     }))
 }
 

@@ -593,6 +593,7 @@ mod tests {
             columns: cols(2000),
             required: Vec::new(),
             generated: Vec::new(),
+            identity_always: Vec::new(),
         };
         let plan = SqlitePlan::new(Plan::for_test(&table, cols(2000), 10_000), false);
         assert_eq!(plan.rows_per_statement, 16);
