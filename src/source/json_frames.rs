@@ -32,17 +32,17 @@ impl Framing {
         let Some(start) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
             return Framing::Lines;
         };
-        let line = head[start..]
-            .split(|&b| b == b'\n')
-            .next()
-            .unwrap_or_default();
-        match head[start] {
-            b'[' => Framing::Array,
-            b'{' => match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                // The object goes on past its first line.
-                Err(e) if e.is_eof() => Framing::Values,
-                _ => Framing::Lines,
-            },
+        let rest = &head[start..];
+        match (rest[0], memchr::memchr(b'\n', rest)) {
+            (b'[', _) => Framing::Array,
+            // The object goes on past its first line. (A first line longer than `head` is
+            // one object of NDJSON as far as anyone can tell.)
+            (b'{', Some(end)) => {
+                match serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..end]) {
+                    Err(e) if e.is_eof() => Framing::Values,
+                    _ => Framing::Lines,
+                }
+            }
             _ => Framing::Lines,
         }
     }
@@ -384,6 +384,10 @@ mod tests {
         // A first line that is no JSON at all is the reader's to report, line by line.
         assert_eq!(Framing::of(b"{\"a\" 1}\n"), Framing::Lines);
         assert_eq!(Framing::of(b""), Framing::Lines);
+        assert_eq!(
+            Framing::of(b"{\"a\": \"a first line longer than the head"),
+            Framing::Lines
+        );
         assert_eq!(Framing::of(b"id,name\n"), Framing::Lines);
     }
 
