@@ -88,6 +88,20 @@ pub struct Stopped {
     pub at: String,
 }
 
+/// What an earlier load of the same input (its checkpoints) counts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Earlier {
+    /// Its rows are in the table: a completed load is not repeated, a stopped one goes on.
+    Counts,
+    /// `--again`: a completed load is loaded once more; a stopped one goes on.
+    Again,
+    /// None of its rows can be in the table, which this load created (the one it loaded
+    /// into was dropped since): loaded from the first row, as a new generation. Without
+    /// this, the new table was left empty as "already loaded", or a stopped load went on
+    /// after rows that were no longer there.
+    Gone,
+}
+
 /// What the bookkeeping says about a load before it starts.
 #[derive(Debug)]
 pub enum Start {
@@ -272,7 +286,7 @@ impl Checkpoints {
         db: &mut L,
         table: String,
         key: &LoadKey,
-        again: bool,
+        earlier: Earlier,
         share: Option<Split>,
     ) -> Result<Start> {
         let fingerprint = key.id.as_str();
@@ -392,11 +406,13 @@ impl Checkpoints {
             share,
             answers_for: None,
         };
-        match done {
-            Some(done) if !again => Ok(Start::AlreadyLoaded(cp(gen), done)),
-            Some(_) => Ok(Start::Run(cp(gen + 1), Vec::new())),
-            None => {
-                if let (None, false, Some(_)) = (latest, again, &key.slot) {
+        match (done, earlier) {
+            (Some(done), Earlier::Counts) => Ok(Start::AlreadyLoaded(cp(gen), done)),
+            (Some(_), _) => Ok(Start::Run(cp(gen + 1), Vec::new())),
+            // A load that stopped, into a table dropped since: from the first row again.
+            (None, Earlier::Gone) if latest.is_some() => Ok(Start::Run(cp(gen + 1), Vec::new())),
+            (None, _) => {
+                if let (None, Earlier::Counts, Some(_)) = (latest, earlier, &key.slot) {
                     if let Some(stopped) = Self::stopped_earlier(db, &table, &others).await? {
                         return Ok(Start::Changed(stopped));
                     }

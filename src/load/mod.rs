@@ -916,6 +916,7 @@ impl Load {
                 last: i + 1 + then.len() == paths.len(),
                 group: reports.first().and_then(|r| r.load_id.clone()),
                 then,
+                created: reports.iter().any(|r| r.created),
             };
             let alone = among.then.is_empty();
             let r = this
@@ -1122,10 +1123,7 @@ impl Load {
         let (reader, dest) = self
             .destination(&mut db, input, name, table, &among.then)
             .await?;
-        let (rows, run) = match self
-            .resume(&mut db, &dest, reader, name, among.first)
-            .await?
-        {
+        let (rows, run) = match self.resume(&mut db, &dest, reader, name, &among).await? {
             resume::Begin::AlreadyLoaded(report) => return Ok(report.timed(started)),
             resume::Begin::Run(rows, run) => (rows, run),
         };
@@ -1240,6 +1238,8 @@ struct Among {
     /// The files this run reads after its own, in the same transaction (an atomic load of
     /// several files).
     then: Vec<PathBuf>,
+    /// An earlier file of this load created the table: no earlier load's rows are in it.
+    created: bool,
 }
 
 impl Among {
@@ -1248,6 +1248,7 @@ impl Among {
         last: true,
         group: None,
         then: Vec::new(),
+        created: false,
     };
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use super::report::{AlreadyLoaded, LoadReport};
 use super::table::{json_fields, Destination};
 use super::Load;
-use crate::checkpoint::{self, Checkpoints, LoadKey, SkipRanges, Start};
+use crate::checkpoint::{self, Checkpoints, Earlier, LoadKey, SkipRanges, Start};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::Resume;
 use crate::position::Position;
@@ -61,8 +61,17 @@ impl Load {
         dest: &Destination,
         mut reader: Box<dyn RecordSource>,
         name: &str,
-        first: bool,
+        among: &super::Among,
     ) -> Result<Begin> {
+        let first = among.first;
+        // A table this load created holds none of an earlier load's rows (the table they went
+        // into was dropped). Not with --split: the other processes, which found the table
+        // made, would count them, and each must count what the others do.
+        let earlier_load = match (self.again, dest.created.is_some() || among.created) {
+            (_, true) if self.split.is_none() => Earlier::Gone,
+            (true, _) => Earlier::Again,
+            (false, _) => Earlier::Counts,
+        };
         let mut checkpoints = None;
         let mut committed = Vec::new();
         let mut atomic = self.atomic;
@@ -81,7 +90,7 @@ impl Load {
             }
             .quoted_in(db.dialect());
             match db
-                .start_checkpoints(cp_table.clone(), &fp, self.again, self.split)
+                .start_checkpoints(cp_table.clone(), &fp, earlier_load, self.split)
                 .await?
             {
                 Start::AlreadyLoaded(cp, done) => {
@@ -117,7 +126,7 @@ impl Load {
                         slot: None,
                     };
                     match db
-                        .start_checkpoints(cp_table, &earlier, false, self.split)
+                        .start_checkpoints(cp_table, &earlier, Earlier::Counts, self.split)
                         .await?
                     {
                         Start::Run(cp, done) => {

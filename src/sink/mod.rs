@@ -176,12 +176,12 @@ pub trait Backend: Send {
         &mut self,
         table: String,
         key: &crate::checkpoint::LoadKey,
-        again: bool,
+        earlier: crate::checkpoint::Earlier,
         share: Option<crate::split::Split>,
     ) -> impl Future<Output = Result<Start>> + Send {
         async move {
             let mut ledger = self.ledger().await?;
-            Checkpoints::start(&mut ledger, table, key, again, share).await
+            Checkpoints::start(&mut ledger, table, key, earlier, share).await
         }
     }
 

@@ -1156,3 +1156,75 @@ async fn loaded_ids_reach_identity_columns_in_every_mode_and_their_sequences_fol
         ["(3000)"]
     );
 }
+
+/// The table dropped (or a SQLite file's table deleted) and the file loaded again: the table
+/// is created anew, and the earlier load, whose rows went with the old table, no longer
+/// counts. The new table was left empty as "already loaded" (exit 0), and a load that had
+/// stopped partway went on after rows that were no longer there.
+#[tokio::test]
+async fn a_table_dropped_since_its_load_is_loaded_again_whole() {
+    let dir = Dir::new();
+    let mut csv = String::from("id,v\n");
+    for i in 1..=2_000 {
+        let v = if i == 1_500 {
+            "bad".to_string()
+        } else {
+            i.to_string()
+        };
+        csv.push_str(&format!("{i},{v}\n"));
+    }
+    let good = dir.write("good.csv", csv.replace("1500,bad", "1500,1500"));
+    let bad = dir.write("part.csv", &csv);
+    for t in crate::support::backend::TestTarget::each("dropped_since").await {
+        let url = t.url();
+        let load = |f: &std::path::Path, table: &str, extra: &[&str]| {
+            let mut args = vec![
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                table,
+                "--create",
+                "--sample-rows",
+                "100",
+                "--chunk-rows",
+                "200",
+                "--workers",
+                "1",
+            ];
+            args.extend_from_slice(extra);
+            barge(&args)
+        };
+        load(&good, "good", &[]).assert_ok();
+        t.exec("DROP TABLE good").await;
+        let run = load(&good, "good", &[]);
+        run.assert_ok();
+        assert!(
+            !run.stdout.contains("already loaded"),
+            "{}: {}",
+            t.name(),
+            run.all()
+        );
+        assert_eq!(
+            t.rows("SELECT count(*), sum(id) FROM good").await,
+            ["2000|2001000"],
+            "{}",
+            t.name()
+        );
+        // Stopped at line 1,501 after 1,400 rows; the table dropped; loaded again with the
+        // bad row set aside: every good row, not the 600 after the stop.
+        let run = load(&bad, "part", &[]);
+        assert_eq!(run.code, 1, "{}: {}", t.name(), run.all());
+        t.exec("DROP TABLE part").await;
+        let rej = dir.path().join(format!("{}.rej", t.name()));
+        let run = load(&bad, "part", &["--rejects", rej.to_str().unwrap()]);
+        assert_eq!(run.code, 3, "{}: {}", t.name(), run.all());
+        assert_eq!(
+            t.rows("SELECT count(*), sum(id) FROM part").await,
+            ["1999|1999500"],
+            "{}",
+            t.name()
+        );
+    }
+}
