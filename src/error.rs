@@ -327,8 +327,8 @@ impl Error {
             }
             ErrorKind::Csv { message, .. } if message.ends_with(LINE_ENDS_WITH_DELIMITER) => {
                 "the file's lines end with a delimiter that its header line lacks: remove it at \
-                 each line's end (for a comma: sed -i 's/,$//' FILE), or add a name for the empty last field to the header \
-                 and pass --ignore-unknown to leave it out"
+                 each line's end (for a comma: sed -i 's/,$//' FILE), or add a name for the \
+                 empty last field to the header and pass --ignore-unknown to leave it out"
             }
             // A report's title above the header: the header is one field and the rows more, or
             // a quote in the title opens a field that never closes.

@@ -91,7 +91,7 @@ impl<R: Read> NdjsonReader<R> {
 /// appearance: the input's column names.
 ///
 /// # Errors
-/// An I/O error. Objects that are not objects are skipped here, and an input that is no JSON
+/// An I/O error. Values that are not objects are skipped here, and an input that is no JSON
 /// of its framing ends the sample; the load reports them.
 pub fn sample_keys<R: Read>(
     rdr: R,
