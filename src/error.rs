@@ -330,11 +330,11 @@ impl Error {
                  each line's end (for a comma: sed -i 's/,$//' FILE), or add a name for the \
                  empty last field to the header and pass --ignore-unknown to leave it out"
             }
-            // A report's title above the header: the header is one field and the rows more, or
-            // a quote in the title opens a field that never closes.
+            // A report's title above the header: the "header" has fewer fields than the rows
+            // under it, or a quote in the title opens a field that never closes.
             ErrorKind::Csv { message, position, .. }
-                if position.record <= 3
-                    && (is_field_count(message) || message.starts_with("unterminated quoted")) =>
+                if (position.record <= 3 && more_fields_than_expected(message))
+                    || (position.record == 1 && message.starts_with("unterminated quoted")) =>
             {
                 "if the file starts with lines above its header (a report's title, the date it \
                  was run), skip them with --skip-lines N: the header is the first line with as \
@@ -810,9 +810,20 @@ fn is_not_utf8(reason: &str) -> bool {
 /// ([`crate::encode::row`]): the line ends with a delimiter.
 pub(crate) const LINE_ENDS_WITH_DELIMITER: &str = "the line ends with a delimiter";
 
-/// A CSV error that a line has another number of fields than expected.
-fn is_field_count(message: &str) -> bool {
-    message.starts_with("expected ") && message.contains(" fields, found ")
+/// A CSV error that a line has more fields than expected (`expected 1 fields, found 2`).
+fn more_fields_than_expected(message: &str) -> bool {
+    let count = |s: &str| -> Option<usize> {
+        s.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+    };
+    let Some((expected, found)) = message
+        .strip_prefix("expected ")
+        .and_then(|m| m.split_once(" fields, found "))
+    else {
+        return false;
+    };
+    matches!((count(expected), count(found)), (Some(e), Some(f)) if f > e)
 }
 
 /// `3.0`, `-12.00`: an integer written as a float.
@@ -918,6 +929,17 @@ fn is_citus_node_failure(e: &tokio_postgres::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_above_the_header_is_told_by_rows_wider_than_it() {
+        assert!(more_fields_than_expected("expected 1 fields, found 2"));
+        assert!(more_fields_than_expected(
+            "expected 3 fields, found 4, the last empty: the line ends with a delimiter"
+        ));
+        // A row short of fields is a row's problem, not a title's.
+        assert!(!more_fields_than_expected("expected 6 fields, found 5"));
+        assert!(!more_fields_than_expected("unterminated quoted field"));
+    }
 
     #[test]
     fn hints_tell_types_by_their_name_not_its_start() {
