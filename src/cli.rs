@@ -61,6 +61,12 @@ pub struct CsvArgs {
     #[arg(long)]
     pub decimal_comma: bool,
 
+    /// The character between groups of three digits in numbers (1,234.5 with --thousands ,;
+    /// "space" for a space), as a spreadsheet exports amounts: number columns read them
+    /// without it (and --create types them so). With --decimal-comma, dots unless given.
+    #[arg(long, value_name = "SEP", value_parser = barge::parse_thousands)]
+    pub thousands: Option<char>,
+
     /// The file has no header line (use --columns, or the table's column order).
     #[arg(long)]
     pub no_header: bool,

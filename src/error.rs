@@ -204,7 +204,7 @@ impl Error {
         match self.kind() {
             ErrorKind::Value { value, reason, .. } => {
                 null_spelling_hint(value, reason).is_some()
-                    || (has_decimal_comma(value) && names_a_number_type(reason))
+                    || (has_comma_number(value) && names_a_number_type(reason))
                     || is_not_utf8(reason)
             }
             _ => false,
@@ -316,14 +316,32 @@ impl Error {
                  the column numeric; or pass --rejects FILE to set such rows aside and load the \
                  rest"
             }
-            // What spreadsheets in much of Europe export, often with `;` between fields.
+            // What spreadsheets in much of Europe export, often with `;` between fields; and
+            // amounts with thousands commas, what a cell formatted as one exports.
             ErrorKind::Value { value, reason, .. }
-                if has_decimal_comma(value) && names_a_number_type(reason) =>
+                if has_comma_number(value) && names_a_number_type(reason) =>
             {
-                "the value has a decimal comma, which no database reads as a number: run the \
-                 same command with --decimal-comma to read the file's numbers so (1.234,5 is \
-                 1234.5), or export it with a decimal point; or pass --rejects FILE to set such \
-                 rows aside and load the rest"
+                match comma_number(value) {
+                    (true, false) => {
+                        "the value has a decimal comma, which no database reads as a number: run \
+                         the same command with --decimal-comma to read the file's numbers so \
+                         (1.234,5 is 1234.5), or export it with a decimal point; or pass \
+                         --rejects FILE to set such rows aside and load the rest"
+                    }
+                    (false, _) => {
+                        "the value groups its digits with commas, which no database reads as a \
+                         number: run the same command with --thousands , to read the file's \
+                         numbers so (1,234.5 is 1234.5), or export them without separators; or \
+                         pass --rejects FILE to set such rows aside and load the rest"
+                    }
+                    (true, true) => {
+                        "the value holds a comma, which no database reads in a number: if the \
+                         file's commas group thousands (1,234 for 1234), run the same command \
+                         with --thousands ,; if the comma is its decimal mark (1,5 for 1.5), with \
+                         --decimal-comma; or pass --rejects FILE to set such rows aside and load \
+                         the rest"
+                    }
+                }
             }
             ErrorKind::Csv { message, .. } if message.ends_with(LINE_ENDS_WITH_DELIMITER) => {
                 "the file's lines end with a delimiter that its header line lacks: remove it at \
@@ -774,14 +792,22 @@ impl fmt::Display for MysqlMessage<'_> {
     }
 }
 
-/// A number written with a decimal comma (`1,5`, `-0,25`, `1.234,5`): one that
-/// `--decimal-comma`, which the hint names, reads.
-fn has_decimal_comma(value: &str) -> bool {
-    value.contains(',')
-        && matches!(
-            crate::encode::decimal_comma::read(value.as_bytes()),
-            crate::encode::decimal_comma::Read::Point(_)
-        )
+/// Which of the options that read numbers as spreadsheets export them reads `value`:
+/// `--decimal-comma` (`1,5`, `-0,25`, `1.234,5`), `--thousands ,` (`1,234.5`), or both
+/// (`1,234`).
+fn comma_number(value: &str) -> (bool, bool) {
+    use crate::encode::number_format::{NumberFormat, Read};
+    let reads =
+        |f: NumberFormat| value.contains(',') && matches!(f.read(value.as_bytes()), Read::Point(_));
+    (
+        reads(NumberFormat::DECIMAL_COMMA),
+        reads(NumberFormat::THOUSANDS_COMMA),
+    )
+}
+
+/// A number with a comma that `--decimal-comma` or `--thousands ,` reads.
+fn has_comma_number(value: &str) -> bool {
+    comma_number(value) != (false, false)
 }
 
 /// The hint for a value that is how some exports write a missing value

@@ -253,16 +253,22 @@ proptest! {
     }
 
     #[test]
-    fn inference_and_sniffing_never_panic(input in csvish(), decimal_comma in any::<bool>()) {
-        let opts = CsvOptions { header: false, decimal_comma, ..CsvOptions::default() };
+    fn inference_and_sniffing_never_panic(input in csvish(), format in 0..5usize) {
+        use crate::encode::number_format::{NumberFormat, Read};
+        let numbers = [
+            Ok(NumberFormat::PLAIN),
+            Ok(NumberFormat::DECIMAL_COMMA),
+            Ok(NumberFormat::THOUSANDS_COMMA),
+            NumberFormat::new(true, Some(' ')),
+            NumberFormat::new(false, Some('\u{a0}')),
+        ][format].clone().map_err(TestCaseError::fail)?;
+        let opts = CsvOptions { header: false, numbers, ..CsvOptions::default() };
         for whole in [false, true] {
             if let Some(d) = crate::source::csv::sniff_delimiter(&input, whole, &opts) {
                 prop_assert!(matches!(d, b';' | b'\t' | b'|'));
             }
         }
-        if let crate::encode::decimal_comma::Read::Point(p) =
-            crate::encode::decimal_comma::read(&input)
-        {
+        if let Read::Point(p) = numbers.read(&input) {
             prop_assert!(p.as_bytes().len() <= input.len());
         }
         let mut r = CsvReader::new(&input[..], "fuzz", opts.clone());

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use crate::encode::number_format::NumberFormat;
 use crate::encode::{datetime, Outcome};
 use crate::error::Result;
 use crate::ident::{column_names, Dialect};
@@ -124,6 +125,9 @@ pub struct InferredTable {
     /// Standard input read as PostgreSQL's text format, as its first lines are, with a header
     /// line or not (see [`crate::source::input::Head::read_as_text`]).
     pub read_as_text: Option<bool>,
+    /// Columns made text only because their numbers are written as spreadsheets export them
+    /// (`1,234.56`), which the user is told, naming the option that reads them.
+    pub misread_numbers: Vec<(usize, MisreadNumbers)>,
 }
 
 /// A column whose values are of one type but for a spelling of a missing value among them
@@ -180,13 +184,14 @@ impl InferredTable {
         });
         delimiter
             .into_iter()
-            .chain(self.warnings(dialect))
+            .chain(self.warnings())
+            .chain(self.text_notes(dialect))
             .collect()
     }
 
-    /// What a load that creates the table warns of, a line each: columns whose header field
-    /// is empty, and [`InferredTable::spelled_null_notes`].
-    pub fn warnings(&self, dialect: Dialect) -> Vec<String> {
+    /// What a load that creates the table warns of, a line each, besides
+    /// [`InferredTable::text_notes`]: columns whose header field is empty.
+    pub fn warnings(&self) -> Vec<String> {
         let unnamed = self.unnamed.iter().filter_map(|&i| {
             let name = &self.columns.get(i)?.name;
             Some(match i {
@@ -200,7 +205,21 @@ impl InferredTable {
                 ),
             })
         });
-        unnamed.chain(self.spelled_null_notes(dialect)).collect()
+        unnamed.collect()
+    }
+
+    /// Columns made text that an option would make another type, a line each: by a missing
+    /// value spelled out ([`InferredTable::spelled_null_notes`]), or by numbers written as
+    /// spreadsheets export them.
+    pub fn text_notes(&self, dialect: Dialect) -> Vec<String> {
+        let misread = self.misread_numbers.iter().filter_map(|(i, m)| {
+            let c = self.columns.get(*i)?;
+            m.note(&c.name, c.ty, dialect)
+        });
+        self.spelled_null_notes(dialect)
+            .into_iter()
+            .chain(misread)
+            .collect()
     }
 
     /// What to tell about the columns made text by a spelled-out missing value (one line each),
@@ -366,7 +385,7 @@ pub fn infer_within<S: RecordSource>(
     max_bytes: u64,
 ) -> Result<InferredTable> {
     let mut sample = Sample::new(names, &csv.null);
-    sample.decimal_comma = csv.decimal_comma;
+    sample.numbers = csv.numbers;
     sample.read(reader, sample_rows, max_bytes)?;
     Ok(sample.table())
 }
@@ -408,9 +427,101 @@ pub struct Sample<'a> {
     digits: Vec<(usize, usize)>,
     max_len: Vec<usize>,
     rows: u64,
-    /// Text read with a decimal comma (`1.234,5` is a number: see
-    /// [`crate::encode::decimal_comma`]).
-    pub decimal_comma: bool,
+    /// How the text writes numbers (`1.234,5` is a number with `--decimal-comma`: see
+    /// [`NumberFormat`]).
+    pub numbers: NumberFormat,
+    /// Read plainly, what each column would be in the formats a spreadsheet writes numbers in
+    /// ([`MisreadNumbers::FORMATS`]).
+    misread: Vec<MisreadNumbers>,
+}
+
+/// A column's values read in each of the number formats that spreadsheets export and no
+/// database reads (`1,234.56`, `12,5`): the sample's type of the column if every value is a
+/// number there (`None` once one is not), and whether one needed it. A column made text only
+/// because its numbers are written so is told about, naming the option: the load of such a
+/// file otherwise "succeeds" with amounts stored as text.
+#[derive(Clone, Copy, Debug)]
+pub struct MisreadNumbers {
+    as_number: [Option<Inferred>; 2],
+    needed: [bool; 2],
+}
+
+impl MisreadNumbers {
+    /// `--thousands ,` and `--decimal-comma`, the options they are read with, and an example.
+    const FORMATS: [(NumberFormat, &'static str, &'static str); 2] = [
+        (NumberFormat::THOUSANDS_COMMA, "--thousands ,", "1,234.56"),
+        (NumberFormat::DECIMAL_COMMA, "--decimal-comma", "1.234,56"),
+    ];
+
+    const UNSEEN: MisreadNumbers = MisreadNumbers {
+        as_number: [Some(Inferred::Bigint); 2],
+        needed: [false; 2],
+    };
+
+    /// Adds a text value that read plainly is `plain`.
+    fn add(&mut self, raw: &[u8], plain: Inferred) {
+        let plain_number = matches!(
+            plain,
+            Inferred::Bigint | Inferred::Numeric | Inferred::Double
+        );
+        let marked = raw.iter().any(|&b| b == b',' || b == b'.');
+        for (k, (format, _, _)) in Self::FORMATS.iter().enumerate() {
+            let Some(so_far) = self.as_number[k] else {
+                continue;
+            };
+            let ty = match marked {
+                false => plain_number.then_some(plain),
+                true => match format.read(raw) {
+                    crate::encode::number_format::Read::Same => plain_number.then_some(plain),
+                    crate::encode::number_format::Read::Point(p) => {
+                        let (ty, _) = classify(p.as_bytes());
+                        self.needed[k] |= ty != plain;
+                        matches!(ty, Inferred::Bigint | Inferred::Numeric | Inferred::Double)
+                            .then_some(ty)
+                    }
+                    crate::encode::number_format::Read::Bad => None,
+                },
+            };
+            self.as_number[k] = ty.map(|t| so_far.merge(t));
+        }
+    }
+
+    /// The note for a column of type `ty` named `name`, when it is text only because of how
+    /// its numbers are written.
+    fn note(&self, name: &str, ty: Inferred, dialect: Dialect) -> Option<String> {
+        if ty != Inferred::Text {
+            return None;
+        }
+        let fits: Vec<usize> = (0..Self::FORMATS.len())
+            .filter(|&k| self.needed[k] && self.as_number[k].is_some())
+            .collect();
+        let as_type = |k: usize| {
+            InferredColumn {
+                name: String::new(),
+                ty: self.as_number[k].unwrap_or(Inferred::Numeric),
+                digits: (SAMPLED_INTEGER_DIGITS, 2),
+                max_len: 0,
+                array: false,
+            }
+            .sql_type(dialect)
+        };
+        match fits.as_slice() {
+            [k] => {
+                let (_, option, example) = Self::FORMATS[*k];
+                Some(format!(
+                    "column \"{name}\" is text because its numbers are written {example}: pass \
+                     {option} to read them as numbers (making the column {})",
+                    as_type(*k)
+                ))
+            }
+            [_, _] => Some(format!(
+                "column \"{name}\" is text because its numbers hold commas: if they group \
+                 thousands (1,234 for 1234), pass --thousands ,; if the comma is the decimal \
+                 mark (1,5 for 1.5), pass --decimal-comma (either makes it a number column)"
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> Sample<'a> {
@@ -426,7 +537,8 @@ impl<'a> Sample<'a> {
             digits: Vec::new(),
             max_len: Vec::new(),
             rows: 0,
-            decimal_comma: false,
+            numbers: NumberFormat::PLAIN,
+            misread: Vec::new(),
         }
     }
 
@@ -448,6 +560,7 @@ impl<'a> Sample<'a> {
             self.unspelled.resize(width, (None, None));
             self.digits.resize(width, (0, 0));
             self.max_len.resize(width, 0);
+            self.misread.resize(width, MisreadNumbers::UNSEEN);
         }
         for i in 0..width {
             let (raw, quoted) = rec.field(i);
@@ -459,11 +572,19 @@ impl<'a> Sample<'a> {
             let (ty, d) = match typed {
                 Some(v) => (Inferred::of_typed(v), (0, 0)),
                 None if raw.is_empty() => (Inferred::Text, (0, 0)),
-                None if self.decimal_comma => match crate::encode::decimal_comma::read(raw) {
-                    crate::encode::decimal_comma::Read::Point(p) => classify(p.as_bytes()),
+                None if !self.numbers.is_plain() => match self.numbers.read(raw) {
+                    crate::encode::number_format::Read::Point(p) => classify(p.as_bytes()),
                     _ => classify(raw),
                 },
-                None => classify(raw),
+                None => {
+                    let (ty, d) = classify(raw);
+                    if let Some(m) = self.misread.get_mut(i) {
+                        if spelled_null(raw).is_none() {
+                            m.add(raw, ty);
+                        }
+                    }
+                    (ty, d)
+                }
             };
             self.digits[i] = (self.digits[i].0.max(d.0), self.digits[i].1.max(d.1));
             self.types[i] = Some(self.types[i].map_or(ty, |t| t.merge(ty)));
@@ -531,6 +652,17 @@ impl<'a> Sample<'a> {
                 _ => None,
             })
             .collect();
+        let misread_numbers = self
+            .misread
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| {
+                columns
+                    .get(*i)
+                    .is_some_and(|c| m.note(&c.name, c.ty, Dialect::Postgres).is_some())
+            })
+            .map(|(i, m)| (i, *m))
+            .collect();
         InferredTable {
             columns,
             sampled_rows: self.rows,
@@ -538,6 +670,7 @@ impl<'a> Sample<'a> {
             delimiter: None,
             read_as_text: None,
             unnamed,
+            misread_numbers,
         }
     }
 }
@@ -675,6 +808,7 @@ impl InferredTable {
             delimiter: None,
             read_as_text: None,
             unnamed: Vec::new(),
+            misread_numbers: Vec::new(),
         }
     }
 
@@ -812,7 +946,7 @@ mod tests {
         );
         assert_eq!(t.unnamed, [0, 2]);
         assert_eq!(
-            t.warnings(Dialect::Postgres),
+            t.warnings(),
             [
                 "column \"column_1\" has no name in the header: a first column without one is \
                  most often the row index pandas' to_csv writes (index=False leaves it out)",
@@ -822,7 +956,7 @@ mod tests {
         );
         // Without a header, no column has a name to lack.
         let t = headerless("1,2\n");
-        assert!(t.unnamed.is_empty() && t.warnings(Dialect::Sqlite).is_empty());
+        assert!(t.unnamed.is_empty() && t.warnings().is_empty());
     }
 
     #[test]

@@ -44,8 +44,8 @@ pub use error::{Error, ErrorClass, ErrorKind, Result};
 pub use ident::Dialect;
 pub use infer::{InferredTable, DEFAULT_SAMPLE_ROWS};
 pub use load::{
-    default_table_name, has_header, parse_bytes, parse_delimiter, parse_mode, thousands,
-    AlreadyLoaded, IndexesBuilt, Load, LoadOptions, LoadReport, Mode, UpsertReport,
+    default_table_name, has_header, parse_bytes, parse_delimiter, parse_mode, parse_thousands,
+    thousands, AlreadyLoaded, IndexesBuilt, Load, LoadOptions, LoadReport, Mode, UpsertReport,
     DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, DEFAULT_COMMIT_EVERY,
 };
 pub use null::NullTexts;

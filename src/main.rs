@@ -86,6 +86,7 @@ fn reading(a: &CsvArgs) -> LoadOptions {
         ignore_unknown: a.ignore_unknown,
         delimiter: a.delimiter,
         decimal_comma: a.decimal_comma,
+        thousands: a.thousands,
         no_header: a.no_header,
         header: a.header,
         skip_lines: a.skip_lines,

@@ -339,6 +339,7 @@ def load(
     ignore_unknown: bool = False,
     delimiter: Optional[str] = None,
     decimal_comma: bool = False,
+    thousands: Optional[str] = None,
     no_header: bool = False,
     skip_lines: int = 0,
     header: bool = False,
@@ -398,7 +399,8 @@ def load(
     ``columns=`` names the data's columns in order: a file's (as ``--columns`` does), tuples'
     values, and also a DataFrame's or a dict's, instead of their own names. A file's delimiter
     is read from its first lines when it is ``;``, a tab or ``|``; ``decimal_comma=True``
-    reads numbers written ``1.234,5`` in number columns (a ``str`` value's too);
+    reads numbers written ``1.234,5`` in number columns (a ``str`` value's too), and
+    ``thousands=","`` numbers written ``1,234.5`` (what a spreadsheet exports for an amount);
     ``skip_lines=N`` skips a CSV or TSV file's first N lines, above its header (a report's
     title, the date it was run).
 
@@ -438,6 +440,7 @@ def load(
         ignore_unknown=ignore_unknown,
         delimiter=delimiter,
         decimal_comma=decimal_comma,
+        thousands=thousands,
         no_header=no_header,
         skip_lines=skip_lines,
         header=header,
@@ -532,7 +535,7 @@ def schema(
     ``dialect``'s (``"postgres"``, ``"mysql"``, ``"sqlite"``), else the database's at ``url``
     (default: ``$DATABASE_URL``, else SQLite), which is not connected to. ``options`` are
     ``load``'s that say how the input is read (``delimiter=``, ``null=``, ``columns=``,
-    ``sample_rows=``, ``decimal_comma=``...)."""
+    ``sample_rows=``, ``decimal_comma=``, ``thousands=``...)."""
     opts = dict(options, table=table)
     target = _target(url)
     if isinstance(data, (str, os.PathLike)):

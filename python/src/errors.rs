@@ -151,6 +151,7 @@ pub(crate) fn python_spelling(advice: &str) -> String {
         .replace("--delimiter gives", "delimiter= gives")
         .replace("--format text", "format=\"text\"")
         .replace("--decimal-comma", "decimal_comma=True")
+        .replace("--thousands ,", "thousands=\",\"")
         .replace("--skip-lines N", "skip_lines=N")
         .replace("--continue-changed", "continue_changed=True")
         .replace("--load-id ", "load_id=");

@@ -2,12 +2,12 @@
 //! here is unit-tested on its own and benchmarked in `benches/encode.rs`.
 
 pub mod datetime;
-pub mod decimal_comma;
 pub mod interval;
 pub mod json;
 pub mod jsonb_order;
 pub mod mysql;
 pub mod network;
+pub mod number_format;
 pub mod numeric;
 pub mod pg_array;
 pub mod pg_binary;

@@ -1,7 +1,7 @@
 //! One input record to one encoded row of a chunk.
 
-use super::decimal_comma::{self, Point};
 use super::mysql::{self, MyType};
+use super::number_format::{self, NumberFormat, Point};
 use super::{pg_array, pg_binary, pg_text, sqlite, Outcome};
 use crate::chunk::{Chunk, Deferred, WireFormat};
 use crate::error::{cut_value, Error, ErrorKind, Result};
@@ -21,8 +21,8 @@ pub struct RowEncoder {
     /// MySQL: each column's declared type, and the session's fixed offset from UTC.
     mysql: Vec<MyType>,
     zone: Option<i64>,
-    /// `--decimal-comma`: number columns' fields are read with a decimal comma.
-    decimal_comma: bool,
+    /// `--decimal-comma`, `--thousands`: how number columns' fields are written.
+    numbers: NumberFormat,
 }
 
 impl RowEncoder {
@@ -52,23 +52,22 @@ impl RowEncoder {
             session_utc,
             mysql,
             zone: Some(0),
-            decimal_comma: false,
+            numbers: NumberFormat::PLAIN,
         }
     }
 
-    /// Reads number columns' fields with a decimal comma (`1.234,5`: see
-    /// [`decimal_comma`]).
-    pub fn with_decimal_comma(mut self, on: bool) -> Self {
-        self.decimal_comma = on;
+    /// Reads number columns' fields as written in `numbers` (`1.234,5`, `1,234.5`: see
+    /// [`NumberFormat`]).
+    pub fn with_number_format(mut self, numbers: NumberFormat) -> Self {
+        self.numbers = numbers;
         self
     }
 
-    /// The text field `raw` (column `i`) is read as: itself, or with `--decimal-comma` a number
-    /// column's with a decimal point (in `point`).
+    /// The text field `raw` (column `i`) is read as: itself, or with `--decimal-comma` or
+    /// `--thousands` a number column's as the server reads numbers (in `point`).
     ///
     /// # Errors
-    /// A value error for a number column's field that is no number written with a decimal
-    /// comma.
+    /// A value error for a number column's field that is no number written so.
     #[inline]
     fn read_as<'a>(
         &self,
@@ -77,13 +76,15 @@ impl RowEncoder {
         raw: &'a [u8],
         point: &'a mut Option<Point>,
     ) -> Result<&'a [u8]> {
-        if !self.decimal_comma || !decimal_comma::is_number(&self.columns[i].ty) {
+        if self.numbers.is_plain() || !number_format::is_number(&self.columns[i].ty) {
             return Ok(raw);
         }
-        match decimal_comma::read(raw) {
-            decimal_comma::Read::Same => Ok(raw),
-            decimal_comma::Read::Point(p) => Ok(point.insert(p).as_bytes()),
-            decimal_comma::Read::Bad(why) => Err(self.value_error(rec, i, raw, why.into())),
+        match self.numbers.read(raw) {
+            number_format::Read::Same => Ok(raw),
+            number_format::Read::Point(p) => Ok(point.insert(p).as_bytes()),
+            number_format::Read::Bad => {
+                Err(self.value_error(rec, i, raw, self.numbers.to_string()))
+            }
         }
     }
 

@@ -38,7 +38,9 @@ mod resume;
 mod table;
 
 pub use crate::sink::Mode;
-pub use options::{has_header, parse_bytes, parse_delimiter, parse_mode, LoadOptions};
+pub use options::{
+    has_header, parse_bytes, parse_delimiter, parse_mode, parse_thousands, LoadOptions,
+};
 pub use report::{thousands, AlreadyLoaded, IndexesBuilt, LoadReport, UpsertReport};
 
 /// Rows per chunk unless told otherwise. Measured on the 1M-row `events` bench file with two
@@ -1032,7 +1034,7 @@ impl Load {
             session_utc,
         )
         .with_session_offset(db.session_offset().await?)
-        .with_decimal_comma(self.csv.decimal_comma);
+        .with_number_format(self.csv.numbers);
         // What the caller did not choose, the backend may (a Citus coordinator wants fewer,
         // larger chunks); the memory bound holds either way.
         let sizing = db.chunk_sizing();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::{Load, Mode};
+use crate::encode::number_format::NumberFormat;
 use crate::error::{Error, Result};
 use crate::null::NullTexts;
 use crate::retry::RetryPolicy;
@@ -36,6 +37,8 @@ pub struct LoadOptions {
     pub delimiter: Option<u8>,
     /// `--decimal-comma`
     pub decimal_comma: bool,
+    /// `--thousands`: the character between groups of three digits.
+    pub thousands: Option<char>,
     /// `--no-header`
     pub no_header: bool,
     /// `--header` (for the text format, which has none unless told)
@@ -117,6 +120,7 @@ impl Default for LoadOptions {
             ignore_unknown: false,
             delimiter: None,
             decimal_comma: false,
+            thousands: None,
             no_header: false,
             header: false,
             skip_lines: 0,
@@ -158,7 +162,7 @@ impl LoadOptions {
     /// A configuration error for a target that cannot be parsed or an unknown encoding.
     pub fn load(&self, target: &str) -> Result<Load> {
         let mut load = Load::into(target)?
-            .csv(self.csv())
+            .csv(self.csv()?)
             .sample_rows(self.sample_rows)
             .default_workers(if self.atomic || self.replace || self.dry_run {
                 1
@@ -243,17 +247,21 @@ impl LoadOptions {
     }
 
     /// How CSV is read.
-    pub fn csv(&self) -> CsvOptions {
-        CsvOptions {
+    ///
+    /// # Errors
+    /// A configuration error for a `--thousands` separator that numbers cannot be read with.
+    pub fn csv(&self) -> Result<CsvOptions> {
+        Ok(CsvOptions {
             delimiter: self.delimiter.unwrap_or(b','),
             detect_delimiter: self.delimiter.is_none(),
-            decimal_comma: self.decimal_comma,
+            numbers: NumberFormat::new(self.decimal_comma, self.thousands)
+                .map_err(Error::config)?,
             header: has_header(self.format, self.header, self.no_header),
             header_given: self.header || self.no_header,
             skip_lines: self.skip_lines,
             null: NullTexts::new(self.null.iter().flatten().map(String::as_bytes)),
             ..CsvOptions::default()
-        }
+        })
     }
 }
 
@@ -276,6 +284,20 @@ pub fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
         _ => Err(
             "the delimiter must be one ASCII character (not a quote or newline), or \"tab\"".into(),
         ),
+    }
+}
+
+/// `--thousands`' value: one character (`space` for a space), which
+/// [`NumberFormat::new`] then checks against the decimal mark.
+///
+/// # Errors
+/// Says what is allowed.
+pub fn parse_thousands(s: &str) -> std::result::Result<char, String> {
+    let mut chars = s.chars();
+    match (s, chars.next(), chars.next()) {
+        ("space", _, _) => Ok(' '),
+        (_, Some(c), None) => Ok(c),
+        _ => Err("the thousands separator must be one character (\",\", \"'\", \"space\")".into()),
     }
 }
 

@@ -402,7 +402,7 @@ impl Load {
             return Ok(None);
         }
         // Options that say how values are read (`--null`, `--delimiter`, `--columns`,
-        // `--decimal-comma`, `--header`) are not part of the load's identity: positions stay
+        // `--decimal-comma`, `--thousands`, `--header`) are not part of the load's identity: positions stay
         // byte offsets of the same records, so a load that stopped at a value read wrongly goes
         // on from where it stopped when run again with the option that reads it. The encoding
         // is, as positions count transcoded bytes: another one is another load, in the same

@@ -242,8 +242,16 @@ impl Load {
                 let sql =
                     inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
-                for note in inferred.warnings(db.dialect()) {
+                for note in inferred.warnings() {
                     tracing::warn!("{note}");
+                }
+                // The table is made now, of text: the option alone, on a rerun, would find
+                // the table (and the file loaded).
+                for note in inferred.text_notes(db.dialect()) {
+                    tracing::warn!(
+                        "{note}; this load creates it as text: to have the other type, drop \
+                         the table and run the command again with that option"
+                    );
                 }
                 db.create_table(&sql, &table_name).await?;
                 if let Some(column) = &self.distribute_by {

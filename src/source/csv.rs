@@ -11,6 +11,7 @@ use std::io::{self, Read};
 
 use memchr::{memchr2, memchr3};
 
+use crate::encode::number_format::NumberFormat;
 use crate::error::{Error, ErrorKind, Result};
 use crate::null::NullTexts;
 use crate::position::Position;
@@ -40,9 +41,9 @@ pub struct CsvOptions {
     /// when they are plainly separated by `;`, a tab or `|` ([`sniff_delimiter`]). Off when
     /// the delimiter was given.
     pub detect_delimiter: bool,
-    /// Numbers are written with a decimal comma (`1.234,5`): a number column's fields are
-    /// read so (see [`crate::encode::decimal_comma`]), and so is a sample for `--create`.
-    pub decimal_comma: bool,
+    /// How numbers are written (`--decimal-comma`, `--thousands`): a number column's fields
+    /// are read so (see [`NumberFormat`]), and so is a sample for `--create`.
+    pub numbers: NumberFormat,
     /// Whether `header` was given (`--header`, `--no-header`) rather than the format's
     /// default: a file found to be in PostgreSQL's text format says its own otherwise.
     pub header_given: bool,
@@ -60,7 +61,7 @@ impl Default for CsvOptions {
             null: NullTexts::default(),
             keep_raw: false,
             detect_delimiter: true,
-            decimal_comma: false,
+            numbers: NumberFormat::PLAIN,
             header_given: false,
             skip_lines: 0,
         }

@@ -501,7 +501,7 @@ fn program_head(
             None => {
                 let kept = super::replay::KeptRecords::sample(reader, n)?;
                 let mut sample = infer::Sample::new(Some(&names), &opts.csv.null);
-                sample.decimal_comma = opts.csv.decimal_comma;
+                sample.numbers = opts.csv.numbers;
                 for rec in kept.kept() {
                     sample.add(rec);
                 }

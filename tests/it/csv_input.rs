@@ -519,6 +519,153 @@ async fn decimal_commas_load_as_numbers_when_asked() {
     }
 }
 
+/// `--thousands ,`: an export of amounts formatted with thousands commas (`"1,234.50"`, what
+/// a spreadsheet writes for a cell formatted as an amount) loads as the server's own COPY
+/// stores the same rows written without them; text columns keep their commas. Without the
+/// option the value is refused with a hint that names it, and `barge schema` says why the
+/// column is text; `--create` with it types the columns as numbers, on every backend.
+#[tokio::test]
+async fn thousands_separators_load_as_numbers_when_asked() {
+    let us = "id,amount,score,qty,note\n\
+              1,\"1,234.50\",-0.25,\"1,500\",\"Smith, John\"\n\
+              2,12,3,7,\"1,5\"\n\
+              3,.5,\"1,000,000.125\",-2,x\n\
+              4,\"-12,345.5\",1.5e3,\"12,345,678\",\n\
+              5,,,,\n";
+    let plain = "id,amount,score,qty,note\n\
+                 1,1234.50,-0.25,1500,\"Smith, John\"\n\
+                 2,12,3,7,\"1,5\"\n\
+                 3,.5,1000000.125,-2,x\n\
+                 4,-12345.5,1.5e3,12345678,\n\
+                 5,,,,\n";
+    let db = fresh_db("thousands_load").await;
+    let (count, _) = assert_same_as_server_copy(
+        &db,
+        "id int, amount numeric(10,2), score float8, qty int, note text",
+        plain.as_bytes(),
+        "FORMAT csv, HEADER true",
+        &[],
+    )
+    .await;
+    assert_eq!(count, 5);
+    let want = db.checksum("t_ref").await;
+    db.exec("CREATE TABLE us (LIKE t_ref)").await;
+    let dir = Dir::new();
+    let file = dir.write("us.csv", us);
+
+    let run = load_file(&file, &db.url, "us", &[]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("column \"amount\": invalid value \"1,234.50\"")
+            && run.stderr.contains(
+                "hint: the value groups its digits with commas, which no database reads as a \
+                 number: run the same command with --thousands , to read the file's numbers so"
+            ),
+        "{}",
+        run.stderr
+    );
+    load_file(&file, &db.url, "us", &["--thousands", ","]).assert_ok();
+    assert_eq!(db.checksum("us").await, want);
+
+    // Commas where they group nothing are refused, saying how the option reads numbers.
+    let bad = dir.write("bad.csv", "id,amount,score,qty,note\n6,\"1,23\",0,0,x\n");
+    let run = load_file(&bad, &db.url, "us", &["--thousands", ","]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "column \"amount\": invalid value \"1,23\": with --thousands ',' a number is \
+             written 1234.5 or 1,234.5 (a point before the fraction, ','s only between groups \
+             of three digits)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The comma as the decimal mark and as the separator cannot both be.
+    let run = load_file(
+        &file,
+        &db.url,
+        "us",
+        &["--thousands", ",", "--decimal-comma"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("the comma is the decimal mark there"),
+        "{}",
+        run.stderr
+    );
+
+    // Read plainly, the columns are text, and barge schema says which option reads them.
+    let f = file.to_str().unwrap_or_default();
+    let schema = barge(&["schema", f, "--dialect", "postgres"]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stdout.contains("\"amount\" text,")
+            && schema.stdout.contains(
+                "-- column \"amount\" is text because its numbers are written 1,234.56: pass \
+                 --thousands , to read them as numbers (making the column numeric)"
+            )
+            && schema.stdout.contains(
+                "-- column \"qty\" is text because its numbers are written 1,234.56: pass \
+                 --thousands , to read them as numbers (making the column bigint)"
+            )
+            && !schema.stdout.contains("column \"note\" is text"),
+        "{}",
+        schema.stdout
+    );
+    // A load that makes the table (SQLite, unasked) says so too, and how to have numbers.
+    let run = barge_in(
+        Some(dir.path()),
+        &["load", f, "--table", "plain"],
+        &[],
+        None,
+    );
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "column \"amount\" is text because its numbers are written 1,234.56: pass \
+             --thousands , to read them as numbers (making the column NUMERIC); this load \
+             creates it as text: to have the other type, drop the table and run the command \
+             again with that option"
+        ),
+        "{}",
+        run.all()
+    );
+    // `1,234` is 1234 or 1.234: both options are named.
+    let both = dir.write("both.csv", "id,n\n1,\"1,234\"\n2,\"12,345\"\n");
+    let schema = barge(&["schema", both.to_str().unwrap_or_default()]);
+    assert!(
+        schema.stdout.contains(
+            "-- column \"n\" is text because its numbers hold commas: if they group thousands \
+             (1,234 for 1234), pass --thousands ,; if the comma is the decimal mark (1,5 for \
+             1.5), pass --decimal-comma"
+        ),
+        "{}",
+        schema.stdout
+    );
+    let schema = barge(&["schema", f, "--dialect", "postgres", "--thousands", ","]);
+    assert!(
+        schema.stdout.contains("\"amount\" numeric,")
+            && schema.stdout.contains("\"qty\" bigint,")
+            && schema.stdout.contains("\"note\" text")
+            && !schema.stdout.contains("-- column"),
+        "{}",
+        schema.stdout
+    );
+
+    // A table made of the file, on every backend: number columns, and the same sums.
+    for t in crate::support::backend::TestTarget::each("thousands_create").await {
+        load_file(&file, &t.url(), "made", &["--create", "--thousands", ","]).assert_ok();
+        let got = t
+            .rows(
+                "SELECT CAST(sum(amount) * 100 AS INTEGER), CAST(sum(score) * 1000 AS INTEGER), \
+                 sum(qty), count(note) FROM made",
+            )
+            .await;
+        assert_eq!(got, vec!["-1109850|1001502875|12347183|3"], "{}", t.name());
+    }
+}
+
 /// A report's export with a title, an unbalanced quote in it and a blank line above the
 /// header: refused with a hint to skip them, then loaded with `--skip-lines 3` on every
 /// backend, into a table made from the header under them; a rerun after a stop goes on after
