@@ -360,18 +360,18 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
                     .unwrap_or_else(|| "not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
             ),
         },
-        MyType::Datetime(fsp) | MyType::Timestamp(fsp) => {
+        MyType::Datetime(_) | MyType::Timestamp(_) => {
             let Some((mut days, mut secs, frac, offset)) = datetime_parts(raw) else {
                 return Outcome::Reject(zero_date(raw).unwrap_or_else(|| {
                     "not a date and time (YYYY-MM-DD HH:MM:SS[.ffffff], optionally Z or an offset)"
                         .into()
                 }));
             };
-            if frac.trim_end_matches('0').len() > usize::from(*fsp) {
-                return Outcome::Reject(format!(
-                    "more fractional digits than the column's {fsp} hold"
-                ));
-            }
+            // Fractional digits past the column's `fsp` go as they are: the server rounds them
+            // (MySQL) or cuts them (MariaDB), as its own LOAD DATA and INSERT do without a
+            // warning, and as PostgreSQL rounds a `timestamp(0)`. Refused, every row of an
+            // export with milliseconds was a bad row for a DATETIME column, the commonest
+            // kind; a decimal's digits, an amount's, are still never dropped.
             if let Some(given) = offset {
                 let Some(session) = zone else {
                     return Outcome::Reject(
@@ -395,17 +395,19 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
                     );
                 }
             }
+            // Past microseconds, which neither server keeps, digits are cut here: MariaDB
+            // cuts them too but with a note, which a load takes for a refused row.
+            let frac = frac.get(..6).unwrap_or(frac);
             // Digits, a dash, colons and a space: nothing to escape.
             if !write_datetime(days, secs, frac, out) {
                 return Outcome::Reject("outside the years 0001 to 9999".into());
             }
             Outcome::Done
         }
-        MyType::Time(fsp) => match time(raw) {
-            Some(frac) if frac.trim_end_matches('0').len() <= usize::from(*fsp) => done(out, raw),
-            Some(_) => Outcome::Reject(format!(
-                "more fractional digits than the column's {fsp} hold"
-            )),
+        // Fractional digits past `fsp` go to the server, as a datetime's do.
+        MyType::Time(_) => match time(raw) {
+            // The fraction is the value's end: past microseconds it is cut, as a datetime's.
+            Some(frac) => done(out, &raw[..raw.len() - frac.len().saturating_sub(6)]),
             None => Outcome::Reject("not a time ([-]HHH:MM:SS[.ffffff], at most 838:59:59)".into()),
         },
         MyType::Year => match integer(raw) {
