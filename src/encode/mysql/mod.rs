@@ -12,7 +12,8 @@
 mod parse;
 
 use self::parse::{
-    date, datetime_parts, decimal, in_int_range, int_name, integer, time, write_datetime,
+    date, datetime_parts, decimal, in_int_range, int_name, integer, time, write_date,
+    write_datetime,
 };
 use super::Outcome;
 
@@ -354,7 +355,10 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
             }
         }
         MyType::Date => match date(raw) {
-            Some(_) => done(out, raw),
+            Some(_) if raw.len() == 10 => done(out, raw),
+            // `2024-1-2`, written out as `2024-01-02`.
+            Some(days) if write_date(days, out) => Outcome::Done,
+            Some(_) => Outcome::Reject("not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
             None => Outcome::Reject(
                 zero_date(raw)
                     .unwrap_or_else(|| "not a date (YYYY-MM-DD, year 0001 to 9999)".into()),

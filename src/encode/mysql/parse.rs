@@ -75,19 +75,15 @@ pub(super) fn decimal(
     Ok(())
 }
 
-/// `YYYY-MM-DD` (year 1 to 9999): days since 1970-01-01.
+/// `YYYY-MM-DD` (year 1 to 9999; `2024-1-2` too, as the server reads it): days since
+/// 1970-01-01.
 pub(super) fn date(raw: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(raw).ok()?;
-    if s.len() != 10 || s.as_bytes()[4] != b'-' || s.as_bytes()[7] != b'-' {
+    let mut parts = raw.split(|&b| b == b'-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 {
         return None;
     }
-    let all_digits = |r: std::ops::Range<usize>| s.as_bytes()[r].iter().all(u8::is_ascii_digit);
-    if !all_digits(0..4) || !all_digits(5..7) || !all_digits(8..10) {
-        return None;
-    }
-    let y: i64 = s[..4].parse().ok()?;
-    let m: i64 = s[5..7].parse().ok()?;
-    let d: i64 = s[8..10].parse().ok()?;
+    let (y, m, d) = (number(y, 4)?, number(m, 2)?, number(d, 2)?);
     if y < 1 || !(1..=12).contains(&m) || d < 1 {
         return None;
     }
@@ -97,33 +93,35 @@ pub(super) fn date(raw: &[u8]) -> Option<i64> {
         .then(|| days - datetime::days_from_civil(1970, 1, 1))
 }
 
-/// `YYYY-MM-DD[( |T)HH:MM:SS[.f][Z|±HH[:MM]]]`: days since 1970, seconds into the day, the
-/// fraction's digits, and the offset from UTC in seconds when one is given.
-pub(super) fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)> {
-    let days = date(raw.get(..10)?)?;
-    let rest = &raw[10..];
-    if rest.is_empty() {
-        return Some((days, 0, "", None));
-    }
-    if !matches!(rest[0], b' ' | b'T') {
+/// The digits of `p` (one to `most` of them) as a number.
+fn number(p: &[u8], most: usize) -> Option<i64> {
+    if p.is_empty() || p.len() > most || !p.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let t = std::str::from_utf8(&rest[1..]).ok()?;
+    Some(p.iter().fold(0, |n, &b| n * 10 + i64::from(b - b'0')))
+}
+
+/// `YYYY-MM-DD[( |T)HH:MM[:SS[.f]][Z|±HH[:MM]]]`: days since 1970, seconds into the day, the
+/// fraction's digits, and the offset from UTC in seconds when one is given. One-digit
+/// months, days and hours, and a time without seconds, are read as the server reads them.
+pub(super) fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)> {
+    let Some(sep) = raw.iter().position(|&b| b == b' ' || b == b'T') else {
+        return Some((date(raw)?, 0, "", None));
+    };
+    let days = date(&raw[..sep])?;
+    let t = std::str::from_utf8(&raw[sep + 1..]).ok()?;
     let (t, offset) = match t.find(['Z', 'z', '+', '-']) {
         Some(p) => (&t[..p], Some(utc_offset(&t[p..])?)),
         None => (t, None),
     };
     let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
     let parts: Vec<&str> = hms.split(':').collect();
-    let [h, m, s] = parts.as_slice() else {
-        return None;
+    let two = |p: &str| (p.len() == 2).then(|| number(p.as_bytes(), 2)).flatten();
+    let (h, m, s) = match parts.as_slice() {
+        [h, m, s] => (number(h.as_bytes(), 2)?, two(m)?, two(s)?),
+        [h, m] if !t.contains('.') => (number(h.as_bytes(), 2)?, two(m)?, 0),
+        _ => return None,
     };
-    let two = |p: &str| {
-        (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| p.parse::<i64>().ok())
-            .flatten()
-    };
-    let (h, m, s) = (two(h)?, two(m)?, two(s)?);
     if h > 23 || m > 59 || s > 59 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -156,21 +154,11 @@ pub(super) fn utc_offset(s: &str) -> Option<i64> {
 /// the year is outside 1 to 9999. Digits are written by hand: `format!` and its `String`
 /// were a tenth of a MySQL load's client CPU.
 pub(super) fn write_datetime(days: i64, secs: i64, frac: &str, out: &mut Vec<u8>) -> bool {
-    let (y, m, d) = datetime::civil_from_days(days + datetime::days_from_civil(1970, 1, 1));
-    if !(1..=9999).contains(&y) {
+    if !write_date(days, out) {
         return false;
     }
-    let digits = |out: &mut Vec<u8>, v: i64, n: u32| {
-        for k in (0..n).rev() {
-            out.push(b'0' + (v / 10i64.pow(k) % 10) as u8);
-        }
-    };
-    digits(out, y, 4);
-    out.push(b'-');
-    digits(out, m, 2);
-    out.push(b'-');
-    digits(out, d, 2);
     out.push(b' ');
+    let digits = write_digits;
     digits(out, secs / 3600, 2);
     out.push(b':');
     digits(out, secs / 60 % 60, 2);
@@ -189,15 +177,13 @@ pub(super) fn time(raw: &[u8]) -> Option<&str> {
     let body = s.strip_prefix('-').unwrap_or(s);
     let (hms, frac) = body.split_once('.').unwrap_or((body, ""));
     let parts: Vec<&str> = hms.split(':').collect();
-    let [h, m, sec] = parts.as_slice() else {
-        return None;
+    let two = |p: &str| (p.len() == 2).then(|| number(p.as_bytes(), 2)).flatten();
+    // `HH:MM` is hours and minutes, as the server reads it (`12:00` is noon).
+    let (h, m, sec) = match parts.as_slice() {
+        [h, m, sec] => (number(h.as_bytes(), 3)?, two(m)?, two(sec)?),
+        [h, m] if frac.is_empty() && !body.contains('.') => (number(h.as_bytes(), 3)?, two(m)?, 0),
+        _ => return None,
     };
-    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
-        (n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| p.parse::<i64>().ok())
-            .flatten()
-    };
-    let (h, m, sec) = (digits(h, 1..=3)?, digits(m, 2..=2)?, digits(sec, 2..=2)?);
     if m > 59 || sec > 59 || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -208,4 +194,25 @@ pub(super) fn time(raw: &[u8]) -> Option<&str> {
     let over = total > 838 * 3600 + 59 * 60 + 59
         || (total == 838 * 3600 + 59 * 60 + 59 && !frac.trim_end_matches('0').is_empty());
     (!over).then_some(frac)
+}
+
+/// Appends `YYYY-MM-DD` for a day since 1970; false when the year is outside 1 to 9999.
+pub(super) fn write_date(days: i64, out: &mut Vec<u8>) -> bool {
+    let (y, m, d) = datetime::civil_from_days(days + datetime::days_from_civil(1970, 1, 1));
+    if !(1..=9999).contains(&y) {
+        return false;
+    }
+    write_digits(out, y, 4);
+    out.push(b'-');
+    write_digits(out, m, 2);
+    out.push(b'-');
+    write_digits(out, d, 2);
+    true
+}
+
+/// Appends the last `n` digits of `v`, zero-padded.
+fn write_digits(out: &mut Vec<u8>, v: i64, n: u32) {
+    for k in (0..n).rev() {
+        out.push(b'0' + (v / 10i64.pow(k) % 10) as u8);
+    }
 }

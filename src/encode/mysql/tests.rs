@@ -82,6 +82,22 @@ fn exact_values_only() {
         Ok("2024-01-02 03:04:05.5".into())
     );
     assert_eq!(enc("time", "03:04:05.123"), Ok("03:04:05.123".into()));
+    // One-digit months, days and hours, and no seconds, as the server reads them.
+    assert_eq!(enc("date", "2024-1-2"), Ok("2024-01-02".into()));
+    assert_eq!(
+        enc("datetime", "2024-1-2 3:04"),
+        Ok("2024-01-02 03:04:00".into())
+    );
+    assert_eq!(enc("time", "12:00"), Ok("12:00".into()));
+    for bad in [
+        "2024-1-",
+        "24-01-02",
+        "2024-001-02",
+        "2024-01-02 03:4",
+        "2024-01-02 03:04.5",
+    ] {
+        assert!(enc("datetime", bad).is_err(), "{bad}");
+    }
     assert_eq!(
         enc("datetime", "2024-01-02 03:04:05+02:00"),
         Ok("2024-01-02 01:04:05".into())
