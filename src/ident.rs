@@ -53,6 +53,20 @@ pub fn quote_ident(name: &str) -> String {
     out
 }
 
+/// Whether two names have the same letters and digits in the same order, case, spaces and
+/// punctuation aside (`created_at`, `createdAt`, `Created At`): a header and a column that
+/// mean the same column in another naming style.
+pub fn same_letters(a: &str, b: &str) -> bool {
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<Vec<char>>()
+    };
+    let (a, b) = (letters(a), letters(b));
+    !a.is_empty() && a == b
+}
+
 /// Cleans a header name into a column name that needs no quotes in any dialect: lower case,
 /// runs of anything but letters, digits and `_` turned into one `_`, trimmed of `_`, cut at 63
 /// bytes (PostgreSQL's limit), `col_` in front of a leading digit. Empty when nothing is left.

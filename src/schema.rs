@@ -348,8 +348,10 @@ impl Table {
 
 /// The column of `columns` each of `names` matches: the same name, else the one column that
 /// differs only in case, else the name `--create` would have given it (`Event Type` ->
-/// `event_type`), so that a table barge created takes the same file again. `None` for a name
-/// that matches none.
+/// `event_type`), so that a table barge created takes the same file again, else the one
+/// column of the same letters and digits (`created_at` -> `"createdAt"`: an ORM's camel-case
+/// columns, Prisma's and Sequelize's, for an export's snake case). `None` for a name that
+/// matches none.
 ///
 /// Names that match so only in part, or two of them the same column, are matched as a whole
 /// when `--create` would have made exactly the table's columns of them: a header with
@@ -388,7 +390,8 @@ fn match_each(columns: &[String], names: &[String]) -> Vec<Option<usize>> {
             .or_else(|| {
                 let clean = crate::ident::sanitize(name);
                 unique(&|c| !clean.is_empty() && c == clean)
-            });
+            })
+            .or_else(|| unique(&|c| crate::ident::same_letters(c, name)));
         mapping.push(found);
     }
     mapping
@@ -513,6 +516,14 @@ mod tests {
             [Some(0), Some(0), None, None]
         );
         assert_eq!(match_names(&v(&["ID", "x"]), &v(&["id"])), [Some(0)]);
+        // Another naming style: the same letters and digits, when only one column has them.
+        assert_eq!(
+            match_names(
+                &v(&["userId", "createdAt", "a_b", "A_B_"]),
+                &v(&["user_id", "Created At", "ab"])
+            ),
+            [Some(0), Some(1), None]
+        );
     }
 
     #[test]

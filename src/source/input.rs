@@ -399,9 +399,12 @@ pub fn read_head(
             if let (true, Some(known)) = (opts.ignore_unknown, &opts.known_columns) {
                 names.retain(|k| {
                     let clean = crate::ident::sanitize(k);
-                    known
-                        .iter()
-                        .any(|c| c == k || c.eq_ignore_ascii_case(k) || *c == clean)
+                    known.iter().any(|c| {
+                        c == k
+                            || c.eq_ignore_ascii_case(k)
+                            || *c == clean
+                            || crate::ident::same_letters(c, k)
+                    })
                 });
             }
             let (seen, rest) = rec.into_parts();

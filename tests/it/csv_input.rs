@@ -519,6 +519,47 @@ async fn decimal_commas_load_as_numbers_when_asked() {
     }
 }
 
+/// An ORM's camel-case columns (Prisma's and Sequelize's `"createdAt"`) take an export's
+/// snake-case header, and a spreadsheet's `Is Active`, on every backend: names of the same
+/// letters and digits match when no closer name does. Before, the load stopped with "has no
+/// column \"created_at\"".
+#[tokio::test]
+async fn a_snake_case_header_maps_to_camel_case_columns() {
+    let dir = Dir::new();
+    let file = dir.write(
+        "users.csv",
+        "id,user_name,created_at,Is Active\n1,ann,2024-01-02,1\n2,bob,2024-03-04,0\n",
+    );
+    for t in crate::support::backend::TestTarget::each("camel_columns").await {
+        let q = |n: &str| match t.name() {
+            "mysql" => format!("`{n}`"),
+            _ => format!("\"{n}\""),
+        };
+        t.exec(&format!(
+            "CREATE TABLE users (id INTEGER, {} TEXT, {} DATE, {} INTEGER)",
+            q("userName"),
+            q("createdAt"),
+            q("isActive")
+        ))
+        .await;
+        load_file(&file, &t.url(), "users", &[]).assert_ok();
+        let got = t
+            .rows(&format!(
+                "SELECT id, {}, CAST({} AS CHAR(10)), {} FROM users ORDER BY id",
+                q("userName"),
+                q("createdAt"),
+                q("isActive")
+            ))
+            .await;
+        assert_eq!(
+            got,
+            vec!["1|ann|2024-01-02|1", "2|bob|2024-03-04|0"],
+            "{}",
+            t.name()
+        );
+    }
+}
+
 /// `--thousands ,`: an export of amounts formatted with thousands commas (`"1,234.50"`, what
 /// a spreadsheet writes for a cell formatted as an amount) loads as the server's own COPY
 /// stores the same rows written without them; text columns keep their commas. Without the
