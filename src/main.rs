@@ -224,9 +224,11 @@ async fn load(args: LoadArgs) -> ExitCode {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let input = match files.as_slice() {
-        [one] => one.display().to_string(),
-        many => format!("{} files", many.len()),
+    let input = match (files.as_slice(), &result) {
+        // A directory: its files.
+        ([one], Ok(r)) if one.is_dir() => format!("The {} files of {}", r.files, one.display()),
+        ([one], _) => one.display().to_string(),
+        (many, _) => format!("{} files", many.len()),
     };
     match result {
         Ok(report) => {

@@ -384,7 +384,8 @@ def load(
 
     ``data``:
 
-    * a path, a quoted glob (``"data/*.csv.gz"``) or a list of them: CSV, TSV or NDJSON,
+    * a path, a quoted glob (``"data/*.csv.gz"``), a directory (its files, as Spark writes
+      a data set) or a list of paths: CSV, TSV or NDJSON,
       plain, gzip or zstd, or Parquet, as ``barge load FILE`` reads them (``table`` may be
       None: the file's name);
     * an iterable of dicts (keys are columns; a missing key is NULL), of tuples with

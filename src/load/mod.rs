@@ -520,6 +520,17 @@ impl Load {
             (None, None, _) => self.named_table()?,
         };
         let table = crate::schema::TableName::parse(&table)?.quoted_in(dialect);
+        // A directory's table is made from its first file, as its load makes it.
+        let (input, path) = match path {
+            Some(p) if p.is_dir() => {
+                let first = crate::source::input::files_in(&p)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::internal("a directory without files"))?;
+                (Input::File(first.clone()), Some(first))
+            }
+            _ => (input, path),
+        };
         let opts = self.input_options(path.as_deref());
         let t = crate::source::input::infer_input(input, name, &opts, self.sample_rows)?;
         // Told from the file before it was opened, or from standard input's first lines.
@@ -616,12 +627,16 @@ impl Load {
         &self.target
     }
 
-    /// Loads a file.
+    /// Loads a file; a directory is its files (see [`crate::source::input::files_in`]), as
+    /// [`Load::load_paths`] loads several, into the table named after the directory.
     ///
     /// # Errors
     /// See [`Load::load_reader`]; also when the file cannot be opened.
     pub async fn load_path(&self, path: impl AsRef<Path>) -> Result<LoadReport> {
         let path = path.as_ref();
+        if path.is_dir() {
+            return self.load_paths(&[path.to_path_buf()]).await;
+        }
         let name = path.display().to_string();
         let size = input_size(path)?;
         self.progress.bytes_total.store(size, Ordering::Relaxed);
@@ -854,6 +869,17 @@ impl Load {
         let Some(first) = paths.first() else {
             return Err(Error::config("no input files"));
         };
+        let table = match &self.table {
+            Some(t) => t.clone(),
+            None => default_table_name(first)?,
+        };
+        // A directory named alone is its files, in name order (among files, a directory is
+        // refused, as it may hold them).
+        let files = match paths {
+            [dir] if dir.is_dir() => crate::source::input::files_in(dir)?,
+            _ => paths.to_vec(),
+        };
+        let paths = files.as_slice();
         // One id for several files would make each file's checkpoints another's: the second
         // file found "already loaded", or read with the first one's committed byte ranges.
         if paths.len() > 1 && self.load_id.is_some() {
@@ -864,10 +890,6 @@ impl Load {
                 paths.len()
             )));
         }
-        let table = match &self.table {
-            Some(t) => t.clone(),
-            None => default_table_name(first)?,
-        };
         let sizes = paths
             .iter()
             .map(|p| input_size(p))

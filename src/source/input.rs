@@ -138,12 +138,54 @@ pub fn input_size(path: &Path) -> Result<u64> {
     let meta = std::fs::metadata(path).map_err(|e| cannot_open(path, &e))?;
     if meta.is_dir() {
         return Err(Error::config(format!(
-            "{} is a directory: name its files (a quoted glob such as '{}/*.csv' names them all)",
+            "{} is a directory: name its files (a quoted glob such as '{}/*.csv' names them all), \
+             or name the directory alone to load all of its files",
             path.display(),
             path.display()
         )));
     }
     Ok(meta.len())
+}
+
+/// The files of a directory named as the input, in name order: what Spark, Hive, DuckDB and
+/// Polars write a data set as (`events.parquet/part-00000-....parquet`). Names starting with
+/// `_` or `.` are their markers and checksums (`_SUCCESS`, `.part-00000.crc`), not data, and
+/// are left out, as are subdirectories.
+///
+/// # Errors
+/// The directory cannot be read, or holds no file to load (a partitioned layout,
+/// `year=2024/...`, is named with a glob).
+pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut subdirs = false;
+    for entry in std::fs::read_dir(dir).map_err(|e| cannot_open(dir, &e))? {
+        let entry = entry.map_err(|e| cannot_open(dir, &e))?;
+        let hidden = entry
+            .file_name()
+            .to_str()
+            .is_none_or(|n| n.starts_with(['.', '_']));
+        match entry
+            .file_type()
+            .map_err(|e| cannot_open(&entry.path(), &e))?
+        {
+            t if t.is_dir() => subdirs = true,
+            _ if hidden => {}
+            _ => files.push(entry.path()),
+        }
+    }
+    if files.is_empty() {
+        let what = match subdirs {
+            true => format!(
+                "only directories: a partitioned layout (year=2024/...) is loaded by naming its \
+                 files with a quoted glob, such as '{}/*/*.parquet'",
+                dir.display()
+            ),
+            false => "no file to load".to_string(),
+        };
+        return Err(Error::config(format!("{} holds {what}", dir.display())));
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// The error for an input that cannot be opened. A database address given where a file goes

@@ -445,7 +445,8 @@ fn inputs_are_checked_before_any_row() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: {0} is a directory: name its files (a quoted glob such as '{0}/*.csv' names them all)\n",
+            "error: {0} is a directory: name its files (a quoted glob such as '{0}/*.csv' names them \
+             all), or name the directory alone to load all of its files\n",
             dir.path().display()
         )
     );

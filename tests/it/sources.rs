@@ -255,6 +255,73 @@ async fn several_files_and_globs_load_as_one() {
     assert!(run.stderr.contains("no file matches"), "{}", run.stderr);
 }
 
+/// A directory named as the input is its files, as Spark, Hive and DuckDB write a data set
+/// (`events.csv/part-00000...`, a `_SUCCESS` marker, `.crc` checksums beside them): its parts
+/// load in name order into the table named after it, markers and checksums left out, and a
+/// rerun finds them loaded; `barge schema` reads its first part. A directory of only
+/// directories (a partitioned layout) says how to name its files.
+#[tokio::test]
+async fn a_directory_loads_its_files_into_the_table_named_after_it() {
+    let db = fresh_db("sources_dir").await;
+    let data = rows(2_000);
+    let csv = delimited(&data, ',');
+    let want = reference(&db, &csv).await;
+    db.exec(&format!("CREATE TABLE events ({DDL})")).await;
+    let dir = Dir::new();
+    for (k, part) in data.chunks(700).enumerate() {
+        let s = delimited(part, ',');
+        let name = format!("events.csv/part-{k:05}-1b2c.csv");
+        match k {
+            1 => dir.write(&format!("{name}.gz"), gzip(s.as_bytes())),
+            _ => dir.write(&name, s),
+        };
+    }
+    dir.write("events.csv/_SUCCESS", "");
+    dir.write("events.csv/.part-00000-1b2c.csv.crc", "\u{0}\u{1}not csv");
+    let set = dir.path().join("events.csv");
+    let set = set.to_str().unwrap_or_default();
+    let run = barge(&["load", set, "--into", &db.url, "--chunk-rows", "300"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("Loaded 2,000 rows from 3 files into \"public\".\"events\""),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(db.checksum("events").await, want);
+    let run = barge(&["load", set, "--into", &db.url]);
+    run.assert_ok();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "The 3 files of {set} were already loaded into \"public\".\"events\""
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = barge(&["schema", set, "--dialect", "postgres"]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("CREATE TABLE \"events\" (\n    \"id\" bigint,"),
+        "{}",
+        run.stdout
+    );
+
+    dir.write("by_year/year=2024/part-0.csv", "id\n1\n");
+    let run = barge(&[
+        "load",
+        dir.path().join("by_year").to_str().unwrap_or_default(),
+        "--into",
+        &db.url,
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("by_year holds only directories: a partitioned layout (year=2024/...) is loaded by naming its files with a quoted glob"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[tokio::test]
 async fn ndjson_keys_must_be_columns_and_truncated_gzip_fails_clearly() {
     let db = fresh_db("sources_errors").await;

@@ -245,6 +245,9 @@ impl Dir {
 
     pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
         let p = self.0.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("make the fixture's directory");
+        }
         std::fs::write(&p, bytes).expect("write fixture");
         p
     }
