@@ -144,15 +144,49 @@ impl Upsert {
                 }
                 cols.into_iter().map(|c| c.name).collect()
             }
-            None => match keys.iter().find(|k| k.primary) {
-                Some(pk) => pk.columns.clone(),
-                None => {
-                    return Err(Error::config(format!(
-                        "table {table} has no primary key: name the conflict key with --key; {}",
-                        candidates()
-                    )))
+            // The primary key; else, when the input lacks it (an id the database hands out,
+            // a file keyed by email), the one unique key the input has all of.
+            None => {
+                let loads_all = |k: &UniqueKey| k.columns.iter().all(|n| find(n).is_ok());
+                let pk = keys.iter().find(|k| k.primary);
+                let loadable: Vec<&UniqueKey> = keys.iter().filter(|k| loads_all(k)).collect();
+                match (pk, loadable.as_slice()) {
+                    (Some(pk), _) if loads_all(pk) => pk.columns.clone(),
+                    (_, [one]) => {
+                        tracing::info!(
+                            "conflict key {}: the only unique key of table {table} the input has",
+                            list(&one.columns)
+                        );
+                        one.columns.clone()
+                    }
+                    (pk, found) => {
+                        let why = match pk {
+                            Some(pk) => format!(
+                                "the input lacks the primary key {} of table {table}",
+                                list(&pk.columns)
+                            ),
+                            None => format!("table {table} has no primary key"),
+                        };
+                        return Err(Error::config(match found {
+                            [] => format!(
+                                "{why}, and has none of its unique keys whole ({}): an upsert \
+                                 finds a row's earlier version by one, so load its columns (or \
+                                 load without --on-conflict)",
+                                candidates()
+                            ),
+                            several => format!(
+                                "{why}, and has all of several of its unique keys: {}: name the \
+                                 conflict key with --key",
+                                several
+                                    .iter()
+                                    .map(|k| list(&k.columns))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }));
+                    }
                 }
-            },
+            }
         };
         let key_cols = key_names
             .iter()
@@ -306,10 +340,36 @@ mod tests {
         let e =
             Upsert::resolve(&table(), &loaded, &[], OnConflict::Nothing, None, None).unwrap_err();
         assert!(e.to_string().contains("has no primary key"), "{e}");
-        let loaded: Vec<Column> = ["a", "b"].iter().map(|n| col(n)).collect();
+        // Without the primary key, the one unique key the input has all of.
+        let loaded: Vec<Column> = ["a", "b", "c"].iter().map(|n| col(n)).collect();
+        let u =
+            Upsert::resolve(&table(), &loaded, &keys(), OnConflict::Update, None, None).unwrap();
+        assert_eq!(names(&u.key), ["a", "b"]);
+        assert_eq!(names(&u.update), ["c"]);
+        let loaded: Vec<Column> = ["a", "c"].iter().map(|n| col(n)).collect();
         let e = Upsert::resolve(&table(), &loaded, &keys(), OnConflict::Update, None, None)
             .unwrap_err();
-        assert!(e.to_string().contains("\"id\" is not in the input"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "the input lacks the primary key (id) of table \"public\".\"t\", and has none of \
+             its unique keys whole (its unique keys are: (id), (a, b)): an upsert finds a row's \
+             earlier version by one, so load its columns (or load without --on-conflict)"
+        );
+        let mut more = keys();
+        more.push(UniqueKey {
+            primary: false,
+            columns: vec!["c".into()],
+        });
+        let loaded: Vec<Column> = ["a", "b", "c"].iter().map(|n| col(n)).collect();
+        let e =
+            Upsert::resolve(&table(), &loaded, &more, OnConflict::Update, None, None).unwrap_err();
+        assert!(
+            e.to_string().ends_with(
+                "and has all of several of its unique keys: (a, b), (c): name the conflict key \
+                 with --key"
+            ),
+            "{e}"
+        );
         let loaded: Vec<Column> = ["id", "a"].iter().map(|n| col(n)).collect();
         let u = ["id".to_string()];
         let e = Upsert::resolve(
