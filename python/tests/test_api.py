@@ -131,12 +131,12 @@ def test_files_and_globs_load_as_the_cli_loads_them(pg, table, tmp_path):
     assert barge.load(pg.url, table, str(tmp_path / "semi3.csv"), decimal_comma=True).rows == 1
     assert pg.sql(f"SELECT v FROM {table} WHERE id = 1002") == "2,5"
     # And with thousands commas (a spreadsheet's amounts); text columns keep theirs.
-    (tmp_path / "us.csv").write_text('id,v\n"1,021","1,5"\n')
+    (tmp_path / "us.csv").write_text('id,v\n"-1,021","1,5"\n')
     with pytest.raises(barge.BadRow) as e:
         barge.load(pg.url, table, str(tmp_path / "us.csv"))
-    assert e.value.value == "1,021" and 'call it again with thousands=","' in e.value.hint, e.value.hint
+    assert e.value.value == "-1,021" and 'call it again with thousands=","' in e.value.hint, e.value.hint
     assert barge.load(pg.url, table, str(tmp_path / "us.csv"), thousands=",").rows == 1
-    assert pg.sql(f"SELECT v FROM {table} WHERE id = 1021") == "1,5"
+    assert pg.sql(f"SELECT v FROM {table} WHERE id = -1021") == "1,5"
     # A missing value spelled NULL: the hint names the keyword that reads it.
     (tmp_path / "nulls.csv").write_text("id,v\n1003,x\nNULL,y\n")
     with pytest.raises(barge.BadRow) as e:
