@@ -128,6 +128,9 @@ pub struct InferredTable {
     /// Columns made text only because their numbers are written as spreadsheets export them
     /// (`1,234.56`), which the user is told, naming the option that reads them.
     pub misread_numbers: Vec<(usize, MisreadNumbers)>,
+    /// Columns made the primary key (`--key` of an upsert into a table `--create` makes), in
+    /// key order; none by default.
+    pub primary_key: Vec<usize>,
 }
 
 /// A column whose values are of one type but for a spelling of a missing value among them
@@ -671,11 +674,26 @@ impl<'a> Sample<'a> {
             read_as_text: None,
             unnamed,
             misread_numbers,
+            primary_key: Vec::new(),
         }
     }
 }
 
 impl InferredColumn {
+    /// The column's type in `dialect` as one of a primary key of `parts` columns: MySQL keys
+    /// no TEXT column (whose index needs a prefix length), so text is a VARCHAR, 255
+    /// characters when the sample's longest fits, else as long as an index of `parts` such
+    /// columns may be (3,072 bytes, 4 a character).
+    fn key_type(&self, dialect: Dialect, parts: usize) -> String {
+        match (dialect, self.ty, self.array) {
+            (Dialect::Mysql, Inferred::Text, false) => match self.max_len {
+                0..=255 => "VARCHAR(255)".into(),
+                _ => format!("VARCHAR({})", 768 / parts.max(1)),
+            },
+            _ => self.sql_type(dialect),
+        }
+    }
+
     /// The column an array column's elements would make.
     fn element(&self) -> InferredColumn {
         InferredColumn {
@@ -809,6 +827,7 @@ impl InferredTable {
             read_as_text: None,
             unnamed: Vec::new(),
             misread_numbers: Vec::new(),
+            primary_key: Vec::new(),
         }
     }
 
@@ -819,15 +838,29 @@ impl InferredTable {
             "CREATE TABLE {}{table} (\n",
             if if_not_exists { "IF NOT EXISTS " } else { "" }
         );
-        for (i, c) in self.columns.iter().enumerate() {
-            let sep = if i + 1 < self.columns.len() { "," } else { "" };
-            s.push_str(&format!(
-                "    {} {}{sep}\n",
-                quote(&c.name),
-                c.sql_type(dialect)
-            ));
+        let mut lines: Vec<String> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match self.primary_key.contains(&i) {
+                true => format!(
+                    "    {} {} NOT NULL",
+                    quote(&c.name),
+                    c.key_type(dialect, self.primary_key.len())
+                ),
+                false => format!("    {} {}", quote(&c.name), c.sql_type(dialect)),
+            })
+            .collect();
+        if !self.primary_key.is_empty() {
+            let key: Vec<String> = self
+                .primary_key
+                .iter()
+                .filter_map(|&i| Some(quote(&self.columns.get(i)?.name)))
+                .collect();
+            lines.push(format!("    PRIMARY KEY ({})", key.join(", ")));
         }
-        s.push(')');
+        s.push_str(&lines.join(",\n"));
+        s.push_str("\n)");
         s
     }
 }
@@ -1058,6 +1091,17 @@ mod tests {
         assert!(t
             .create_sql("`ev`", Dialect::Mysql, true)
             .starts_with("CREATE TABLE IF NOT EXISTS `ev` (\n    `event_type` TEXT,"));
+        // A primary key (an upsert's --key): NOT NULL, and on MySQL text a VARCHAR.
+        let mut t = t;
+        t.primary_key = vec![1, 0];
+        assert_eq!(
+            t.create_sql("`ev`", Dialect::Mysql, false),
+            "CREATE TABLE `ev` (\n    `event_type` VARCHAR(255) NOT NULL,\n    `n` BIGINT NOT \
+             NULL,\n    PRIMARY KEY (`n`, `event_type`)\n)"
+        );
+        assert!(t
+            .create_sql("\"ev\"", Dialect::Postgres, false)
+            .contains("\"event_type\" text NOT NULL,"));
     }
 
     #[test]

@@ -238,7 +238,10 @@ impl Load {
         let (table, created) = match (existing, inferred) {
             (Some(t), _) => (t, None),
             (None, Some(inferred)) => {
-                let inferred = inferred.with_columns(name)?;
+                let mut inferred = inferred.with_columns(name)?;
+                if self.on_conflict.is_some() {
+                    inferred.primary_key = self.new_table_key(&inferred)?;
+                }
                 let sql =
                     inferred.create_sql(&table_name.quoted_in(db.dialect()), db.dialect(), true);
                 tracing::info!(rows = inferred.sampled_rows, "creating the table:\n{sql}");
@@ -342,15 +345,29 @@ impl Load {
         let upsert = match self.on_conflict {
             None => None,
             Some(action) => {
-                let keys = db.unique_keys(&table).await?;
-                Some(Upsert::resolve(
-                    &table,
-                    &columns,
-                    &keys,
-                    action,
-                    self.key.as_deref(),
-                    self.update_columns.as_deref(),
-                )?)
+                let resolved = match db.unique_keys(&table).await {
+                    Ok(keys) => Upsert::resolve(
+                        &table,
+                        &columns,
+                        &keys,
+                        action,
+                        self.key.as_deref(),
+                        self.update_columns.as_deref(),
+                    ),
+                    Err(e) => Err(e),
+                };
+                match resolved {
+                    Ok(u) => Some(u),
+                    // A table made for this load, which no row went into, goes again, as it
+                    // does when the load fails later.
+                    Err(e) if created.is_some() && self.split.is_none() => {
+                        if let Err(why) = db.drop_if_empty(&table).await {
+                            tracing::warn!("{table} was created by this load and is left ({why})");
+                        }
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         Ok((
@@ -371,6 +388,34 @@ impl Load {
                 upsert,
             },
         ))
+    }
+
+    /// The primary key of a table `--create` makes for an upsert: the columns `--key` names
+    /// (an upsert finds a row's earlier version by them, so a table without them could take
+    /// no upsert), as indices into `inferred`'s columns.
+    ///
+    /// # Errors
+    /// No `--key`, or a name that is no column of the input.
+    fn new_table_key(&self, inferred: &crate::infer::InferredTable) -> Result<Vec<usize>> {
+        let Some(key) = &self.key else {
+            return Err(Error::config(
+                "--on-conflict into a table this load creates needs --key: the columns that \
+                 identify a row, which the table gets as its primary key (the file's rows with \
+                 the same key then load as one)",
+            ));
+        };
+        let names: Vec<String> = inferred.columns.iter().map(|c| c.name.clone()).collect();
+        key.iter()
+            .zip(crate::schema::match_names(&names, key))
+            .map(|(k, found)| {
+                found.ok_or_else(|| {
+                    Error::config(format!(
+                        "--key {k} is no column of the input; its columns are: {}",
+                        names.join(", ")
+                    ))
+                })
+            })
+            .collect()
     }
 }
 

@@ -486,3 +486,61 @@ async fn an_upsert_without_the_id_goes_by_the_unique_key_the_input_has() {
         );
     }
 }
+
+/// An upsert into a table `--create` makes, on every backend: `--key` becomes its primary
+/// key (a text key a VARCHAR on MySQL, which keys no TEXT), so the file's rows with the same
+/// key load as one, the last winning. Without `--key` the load says so before it makes
+/// anything (before, it made a table without a key, then failed on it and left it there).
+#[tokio::test]
+async fn an_upsert_into_a_new_table_keys_it_by_key() {
+    let dir = Dir::new();
+    let f = dir.write(
+        "people.csv",
+        "email,name,visits\na@x,Ann,1\nb@x,Bob,2\na@x,Ann B,3\n",
+    );
+    let f = f.to_str().unwrap_or_default();
+    for t in crate::support::backend::TestTarget::each("upsert_create").await {
+        let url = t.url();
+        let base = ["load", f, "--into", &url, "--table", "people", "--create"];
+        let run = barge(&[&base[..], &["--on-conflict", "update"]].concat());
+        assert_eq!(run.code, 2, "{}: {}", t.name(), run.all());
+        assert!(
+            run.stderr
+                .contains("--on-conflict into a table this load creates needs --key"),
+            "{}: {}",
+            t.name(),
+            run.stderr
+        );
+        let run = barge(&[&base[..], &["--on-conflict", "update", "--key", "Email"]].concat());
+        run.assert_ok();
+        assert!(
+            run.stdout
+                .contains("Upsert on (email): 2 inserted, 1 updated"),
+            "{}: {}",
+            t.name(),
+            run.all()
+        );
+        let got = t
+            .rows("SELECT email, name, visits FROM people ORDER BY email")
+            .await;
+        assert_eq!(got, ["a@x|Ann B|3", "b@x|Bob|2"], "{}", t.name());
+        // The key is the table's: a second run's rows update by it.
+        let again = dir.write("people2.csv", "email,name,visits\nb@x,Bo,5\n");
+        let again = again.to_str().unwrap_or_default();
+        barge(&[
+            "load",
+            again,
+            "--into",
+            &url,
+            "--table",
+            "people",
+            "--on-conflict",
+            "update",
+        ])
+        .assert_ok();
+        let got = t
+            .rows("SELECT email, name, visits FROM people ORDER BY email")
+            .await;
+        assert_eq!(got, ["a@x|Ann B|3", "b@x|Bo|5"], "{}", t.name());
+    }
+}
