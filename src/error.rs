@@ -29,6 +29,8 @@ pub struct Error {
     note: Option<String>,
     /// The load's id was the user's (`--load-id`), not a file's fingerprint.
     named: bool,
+    /// A database's refusal says which row of its chunk it refused ([`Error::at_row`]).
+    at_row: bool,
 }
 
 /// What kind of failure an error is: retries, rejects and the CLI's exit code act on this
@@ -175,6 +177,7 @@ impl Error {
             hint: None,
             note: None,
             named: false,
+            at_row: false,
         }
     }
 
@@ -518,6 +521,7 @@ impl Error {
     /// Says which row of its chunk a database refused (`record 5 (line 5)`): the server's
     /// error names a constraint and values, the user needs the line to fix.
     pub(crate) fn at_row(mut self, place: &str) -> Self {
+        self.at_row = true;
         match &mut *self.kind {
             #[cfg(feature = "postgres")]
             ErrorKind::Database { context, .. } => context.push_str(&format!(", at {place}")),
@@ -528,6 +532,13 @@ impl Error {
             _ => {}
         }
         self
+    }
+
+    /// Whether a database's refusal names the row of its chunk it refused (see
+    /// [`Error::at_row`]): a foreign key's, checked once a statement has all its rows, does
+    /// not.
+    pub(crate) fn names_a_row(&self) -> bool {
+        self.at_row
     }
 
     /// Names the chunk a database error belongs to.

@@ -357,6 +357,17 @@ async fn server_side_errors_name_the_chunk_and_record() {
     assert_eq!(run.code, 1);
     let first = run.stderr.lines().next().unwrap();
     assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 1, records 2-3 of ml.csv), at record 3: new row"), "{first}");
+    // A foreign key is checked once COPY has every row of the chunk, and its error names no
+    // line: the row is searched for, and named (it was only "records 2-5001").
+    db.exec("CREATE TABLE parent (id int primary key); INSERT INTO parent VALUES (1); DROP TABLE t; CREATE TABLE t (id int primary key, p int REFERENCES parent)").await;
+    let mut csv = String::from("id,p\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!("{i},{}\n", if i == 2_990 { 9 } else { 1 }));
+    }
+    let run = load_bad(&db, "fk.csv", &csv, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: COPY into \"public\".\"t\" (chunk 1, records 2-5001 of fk.csv), at record 2992 (line 2992): insert or update on table \"t\" violates foreign key constraint"), "{first}");
 }
 
 #[tokio::test]

@@ -718,11 +718,14 @@ impl PgSink {
                     bisect = true;
                 }
                 // A refused row fails the load: the error names it. (COPY's error gives its
-                // line; a merge's and an INSERT's do not.)
+                // line, but for a foreign key's, checked once the statement has all its rows;
+                // a merge's and an INSERT's do not.)
                 Err(e)
                     if plan.rejects.is_none()
                         && row_error(&e)
-                        && (plan.upsert.is_some() || matches!(plan.method, Method::Insert(_))) =>
+                        && (plan.upsert.is_some()
+                            || matches!(plan.method, Method::Insert(_))
+                            || !e.names_a_row()) =>
                 {
                     return Err(self.named(&work, e).await);
                 }
