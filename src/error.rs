@@ -309,6 +309,18 @@ impl Error {
                  when '' is one of its texts (--null 'NULL' --null ''); or pass --rejects FILE \
                  to set such rows aside and load the rest"
             }
+            // A header line in the middle: files that each have one, joined (`cat a.csv
+            // b.csv`). The value is its column's own name.
+            ErrorKind::Value { value, column, .. }
+                if !value.is_empty()
+                    && (value.eq_ignore_ascii_case(column)
+                        || crate::ident::sanitize(value) == *column) =>
+            {
+                "the value is its column's own name: most likely a header line in the middle of \
+                 the file, as joining files that each have one leaves it (cat a.csv b.csv): load \
+                 the files as they were, which barge loads as one (barge load a.csv b.csv, or a \
+                 quoted glob), or pass --rejects FILE to set such lines aside and load the rest"
+            }
             // pandas writes an integer column that has a missing value as floats.
             ErrorKind::Value { value, reason, .. }
                 if is_whole_with_point(value) && names_an_integer_type(reason) =>

@@ -822,3 +822,26 @@ async fn an_error_in_one_file_of_several_names_the_file() {
         ["(1x|2y|3z)"]
     );
 }
+
+/// Files that each have a header, joined (`cat a.csv b.csv > all.csv`): the second header is
+/// a row whose values are the column names, and the error says so and what to do instead of
+/// "fix the value".
+#[tokio::test]
+async fn a_header_in_the_middle_is_named_as_such() {
+    let db = fresh_db("header_twice").await;
+    db.exec("CREATE TABLE t (id int, Amount numeric, note text)")
+        .await;
+    let csv = "id,Amount,note\n1,2.5,x\nid,Amount,note\n2,3.5,y\n";
+    let run = load_bad(&db, "all.csv", csv, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "all.csv: record 3 (line 3, byte 23), column \"id\": invalid value \"id\""
+        ) && run.stderr.contains(
+            "hint: the value is its column's own name: most likely a header line in the middle \
+             of the file, as joining files that each have one leaves it (cat a.csv b.csv)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
