@@ -496,6 +496,49 @@ async fn created_decimals_hold_larger_amounts_than_the_sample() {
     );
 }
 
+/// A PostgreSQL export of `timestamptz` values (`psql \copy ... to ... csv`, which writes
+/// offsets of whole hours as `+00` and `-08`) loads into MySQL's DATETIME, converted to the
+/// session's time zone (UTC here). Offsets of hours alone were refused as "not a date and
+/// time", every row of such an export a bad row.
+#[tokio::test]
+async fn a_postgres_export_of_timestamptz_loads_into_datetime() {
+    let db = fresh_db("mysql_pg_offsets").await;
+    let t = crate::support::backend::TestTarget::Mysql(MyDb {
+        url: db.url.clone(),
+    });
+    t.exec("CREATE TABLE ev (id int PRIMARY KEY, at datetime(6))")
+        .await;
+    let dir = Dir::new();
+    let f = dir.write(
+        "ev.csv",
+        "id,at\n1,2024-01-02 03:04:05+00\n2,2024-06-30 23:30:00.25-08\n\
+         3,2024-01-02 03:04:05.123456+05:30\n",
+    );
+    let url = format!("{}?ssl-mode=DISABLED", db.url);
+    let run = barge_with(
+        &[
+            "load",
+            f.to_str().unwrap_or_default(),
+            "--into",
+            &url,
+            "--table",
+            "ev",
+        ],
+        &[("TZ", "UTC")],
+        None,
+    );
+    run.assert_ok();
+    assert_eq!(
+        t.rows("SELECT id, CAST(at AS CHAR) FROM ev ORDER BY id")
+            .await,
+        [
+            "1|2024-01-02 03:04:05.000000",
+            "2|2024-07-01 07:30:00.250000",
+            "3|2024-01-01 21:34:05.123456",
+        ]
+    );
+}
+
 /// The rows a rejects file holds (after its header), each with its line end.
 fn set_aside(rejects: &std::path::Path) -> BTreeSet<String> {
     std::fs::read_to_string(rejects)

@@ -146,7 +146,11 @@ pub(super) fn utc_offset(s: &str) -> Option<i64> {
         return None;
     }
     let h: i64 = digits[..2].parse().ok()?;
-    let m: i64 = digits.get(2..).map_or(Some(0), |m| m.parse().ok())?;
+    // `±HH` has no minutes: `get(2..)` is then empty, not none.
+    let m: i64 = match digits.get(2..) {
+        Some(m) if !m.is_empty() => m.parse().ok()?,
+        _ => 0,
+    };
     (h <= 15 && m <= 59).then_some(sign * (h * 3600 + m * 60))
 }
 

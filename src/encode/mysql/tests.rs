@@ -173,3 +173,16 @@ fn escapes_round_trip() {
     assert_eq!(unescape(&out).unwrap(), raw);
     assert_eq!(unescape(NULL), None);
 }
+
+#[test]
+fn an_offset_of_hours_alone_is_read() {
+    // What PostgreSQL writes for a timestamptz (`+00`, `+05`, `-08`).
+    assert_eq!(
+        enc("datetime", "2024-01-02 03:04:05+00"),
+        Ok("2024-01-02 03:04:05".into())
+    );
+    assert_eq!(
+        enc("datetime(6)", "2024-01-02 03:04:05.5-08"),
+        Ok("2024-01-02 11:04:05.5".into())
+    );
+}
