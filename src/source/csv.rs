@@ -189,8 +189,9 @@ impl<R: Read> CsvReader<R> {
 
     fn skip_bom(&mut self) -> Result<()> {
         self.started = true;
-        // The BOM can in theory straddle reads; gather up to three bytes first.
-        while self.end - self.pos < 3 {
+        // The BOM (and an Excel `sep=` line after it) can in theory straddle reads; gather
+        // enough bytes for both first.
+        while self.end - self.pos < 3 + EXCEL_SEP_LINE {
             if self.eof {
                 break;
             }
@@ -216,6 +217,17 @@ impl<R: Read> CsvReader<R> {
             self.pos += 3;
         }
         Ok(())
+    }
+
+    /// Skips Excel's `sep=;` line, which says what separates the fields (see
+    /// [`excel_sep`]) and is no record, when it is the input's first line (and no
+    /// `--skip-lines` counts it).
+    fn skip_excel_sep(&mut self) {
+        let head = &self.buf[self.pos..self.end];
+        if let Some((_, len)) = excel_sep_line(head) {
+            self.pos += len;
+            self.line += 1;
+        }
     }
 
     /// Skips the lines before the header that [`CsvOptions::skip_lines`] says are none of the
@@ -260,7 +272,10 @@ impl<R: Read> CsvReader<R> {
     pub fn read_record(&mut self, rec: &mut Record) -> Result<bool> {
         if !self.started {
             self.skip_bom()?;
-            self.skip_lines()?;
+            match self.opts.skip_lines {
+                0 => self.skip_excel_sep(),
+                _ => self.skip_lines()?,
+            }
         }
         rec.clear();
         if self.pos >= self.end && !self.fill()? {
@@ -456,6 +471,9 @@ pub const SNIFF_BYTES: usize = 64 * 1024;
 /// one-column file whose header holds such a character and whose rows agree with it is far
 /// rarer, and `--delimiter ,` reads it. `None`: the comma (or nothing better).
 pub fn sniff_delimiter(head: &[u8], whole: bool, opts: &CsvOptions) -> Option<u8> {
+    if let Some(d) = excel_sep(head).filter(|_| opts.skip_lines == 0) {
+        return (d != b',').then_some(d);
+    }
     let counts = |delimiter: u8| -> Vec<usize> {
         let opts = CsvOptions {
             delimiter,
@@ -488,6 +506,30 @@ pub fn sniff_delimiter(head: &[u8], whole: bool, opts: &CsvOptions) -> Option<u8
         })
         .max_by_key(|&(k, _)| k)
         .map(|(_, d)| d)
+}
+
+/// The longest `sep=` line: `sep=;\r\n`.
+const EXCEL_SEP_LINE: usize = 7;
+
+/// Excel's first line `sep=;` (any one character after `=`), which it writes, and reads, to
+/// say what separates the fields when that is not the list separator of the machine's
+/// region: the character, and the line's length with its line end.
+fn excel_sep_line(head: &[u8]) -> Option<(u8, usize)> {
+    let rest = head.strip_prefix(b"sep=")?;
+    let (&d, rest) = rest.split_first()?;
+    let end = match rest {
+        [b'\n', ..] => 1,
+        [b'\r', b'\n', ..] => 2,
+        _ => return None,
+    };
+    (d != b'"' && d != b'\r' && d != b'\n').then_some((d, 5 + end))
+}
+
+/// The delimiter an Excel `sep=` first line names, read from the input's first bytes (after a
+/// BOM): what the file says of itself comes before any guess.
+pub fn excel_sep(head: &[u8]) -> Option<u8> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    excel_sep_line(head).map(|(d, _)| d)
 }
 
 /// How to write a delimiter on the command line.
@@ -670,6 +712,41 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    #[test]
+    fn an_excel_sep_line_is_no_record() {
+        // With a BOM before it, read in any sizes; the header is line 2.
+        for chunk in [1, 2, 5, 1000] {
+            let rows = parse(b"\xEF\xBB\xBFsep=,\r\na,b\r\n1,2\r\n", chunk);
+            assert_eq!(rows.len(), 2, "chunk {chunk}");
+            assert_eq!(rows[0], vec![f("a", false), f("b", false)], "chunk {chunk}");
+        }
+        assert_eq!(excel_sep(b"sep=;\nid;name\n"), Some(b';'));
+        assert_eq!(excel_sep(b"\xEF\xBB\xBFsep=\t\r\n"), Some(b'\t'));
+        for not in [
+            &b"sep=;;\n"[..],
+            b"sep=\n",
+            b"sep=;",
+            b"Sep=;\n",
+            b"sep,x\n",
+        ] {
+            assert_eq!(excel_sep(not), None, "{not:?}");
+        }
+        // A sep= line decides the delimiter; --skip-lines counts it as a line of its own.
+        let opts = CsvOptions::default();
+        assert_eq!(
+            sniff_delimiter(b"sep=|\na|b|c\n1|2|3\n", true, &opts),
+            Some(b'|')
+        );
+        let skip = CsvOptions {
+            skip_lines: 1,
+            ..CsvOptions::default()
+        };
+        let mut r = CsvReader::new(&b"sep=;\nx,y\n"[..], "t", skip);
+        let mut rec = Record::default();
+        assert!(matches!(r.read_record(&mut rec), Ok(true)));
+        assert_eq!(rec.len(), 2);
     }
 
     #[test]

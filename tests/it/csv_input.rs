@@ -519,6 +519,32 @@ async fn decimal_commas_load_as_numbers_when_asked() {
     }
 }
 
+/// Excel's `sep=;` first line (written when a file's separator is not the machine's list
+/// separator, and read by Excel so): the delimiter it names, and no record. Read as the header,
+/// it made a table of columns `sep` and `column_2` with the real header as a row, exit 0.
+#[tokio::test]
+async fn an_excel_sep_line_names_the_delimiter_and_is_no_row() {
+    let dir = Dir::new();
+    let file = dir.write(
+        "excel.csv",
+        "\u{feff}sep=;\r\nid;amount;note\r\n1;1.234,50;a, b\r\n2;-0,5;c\r\n",
+    );
+    let f = file.to_str().unwrap_or_default();
+    let schema = barge(&["schema", f, "--dialect", "postgres", "--decimal-comma"]);
+    assert!(
+        schema.stdout.starts_with("CREATE TABLE \"excel\" (\n    \"id\" bigint,\n    \"amount\" numeric,\n    \"note\" text\n);\n-- from the header and 2 rows\n-- fields separated by ';'"),
+        "{}",
+        schema.all()
+    );
+    for t in crate::support::backend::TestTarget::each("excel_sep").await {
+        load_file(&file, &t.url(), "excel", &["--create", "--decimal-comma"]).assert_ok();
+        let got = t
+            .rows("SELECT count(*), CAST(sum(amount) * 100 AS INTEGER), min(note) FROM excel")
+            .await;
+        assert_eq!(got, ["2|123400|a, b"], "{}", t.name());
+    }
+}
+
 /// An ORM's camel-case columns (Prisma's and Sequelize's `"createdAt"`) take an export's
 /// snake-case header, and a spreadsheet's `Is Active`, on every backend: names of the same
 /// letters and digits match when no closer name does. Before, the load stopped with "has no
