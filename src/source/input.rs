@@ -193,6 +193,23 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
 /// its password.
 pub fn cannot_open(path: &Path, e: &std::io::Error) -> Error {
     let name = path.to_string_lossy();
+    if let (Some((shown, fetch)), std::io::ErrorKind::NotFound) = (remote(&name), e.kind()) {
+        let parquet = name
+            .split(['?', '#'])
+            .next()
+            .is_some_and(|p| p.to_ascii_lowercase().ends_with(".parquet"));
+        return Error::config(match parquet {
+            true => format!(
+                "{shown} is a remote object, and barge reads files: download it first (a \
+                 Parquet file's index is at its end, so it is read from a file, not a stream)"
+            ),
+            false => format!(
+                "{shown} is a remote object, and barge reads files and standard input: stream \
+                 it in with {fetch} | barge load - --table T (--load-id NAME lets a stopped \
+                 load resume), or download it first"
+            ),
+        });
+    }
     match address_shown(&name) {
         Some(shown) if e.kind() == std::io::ErrorKind::NotFound => Error::config(format!(
             "{shown} is not a file but a database address: give it with --into (or as \
@@ -201,6 +218,24 @@ pub fn cannot_open(path: &Path, e: &std::io::Error) -> Error {
         Some(shown) => Error::config(format!("cannot open {shown}: {e}")),
         None => Error::config(format!("cannot open {name}: {e}")),
     }
+}
+
+/// A URL of an object store or a web server (`https://`, `s3://`, `gs://`), which a user may
+/// name as an input: how to show it (scheme and host: a presigned URL's query is a
+/// credential) and the command that streams it.
+fn remote(name: &str) -> Option<(String, &'static str)> {
+    let (scheme, rest) = name.split_once("://")?;
+    let fetch = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "https" | "ftp" => "curl -sfL 'URL'",
+        "s3" => "aws s3 cp 'URL' -",
+        "gs" => "gcloud storage cat 'URL'",
+        "az" | "abfs" | "abfss" | "wasb" | "wasbs" => "azcopy copy 'URL' --to-stdout",
+        "hdfs" => "hdfs dfs -cat 'URL'",
+        _ => return None,
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    Some((format!("{scheme}://{host}/..."), fetch))
 }
 
 /// How to show `name` when it looks like a database address rather than a file's name: as
@@ -785,7 +820,7 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for a in args {
         let s = a.to_string_lossy();
-        if !a.exists() && address_shown(&s).is_some() {
+        if !a.exists() && (address_shown(&s).is_some() || remote(&s).is_some()) {
             // Not a pattern either: a `?` in a URL's options would make it one.
             return Err(cannot_open(a, &std::io::ErrorKind::NotFound.into()));
         }

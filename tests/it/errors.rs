@@ -498,6 +498,29 @@ fn inputs_are_checked_before_any_row() {
         run.stderr
     );
     assert!(!dir.path().join("barge.db").exists());
+    // A web or object-store URL is no database address: how to stream it in, its query (a
+    // presigned URL's signature) and user left out; a Parquet file is downloaded first.
+    for (url, says) in [
+        (
+            "https://me:pw@example.com/exports/day.csv.gz?X-Amz-Signature=s3cr3t",
+            "error: https://example.com/... is a remote object, and barge reads files and \
+             standard input: stream it in with curl -sfL 'URL' | barge load - --table T",
+        ),
+        (
+            "s3://bucket/events/part-0.parquet",
+            "error: s3://bucket/... is a remote object, and barge reads files: download it first",
+        ),
+    ] {
+        let run = barge_in(Some(dir.path()), &["load", url], &[], None);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(run.stderr.starts_with(says), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("s3cr3t") && !run.stderr.contains("pw"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!dir.path().join("barge.db").exists());
 }
 
 /// A `;`-separated export with decimal commas (what spreadsheets write in much of Europe): the
