@@ -322,6 +322,16 @@ def _with_json_columns(frame: Any, preserve_index: Optional[bool]) -> Any:
         except TypeError:
             pass  # a value with no JSON form: Arrow says what to do with the column
     table = pa.Table.from_pandas(frame.drop(columns=list(texts)), preserve_index=preserve_index)
+    # An object column of Decimals: Arrow sizes its decimal type to the values at hand
+    # (Decimal("1.50") makes decimal(3,2)), which is a sample, not a declaration. A table made
+    # of it gets room before the point, as a file's sampled decimals do (at least 20 digits):
+    # MySQL's DECIMAL(3,2) refused the next frame's 100.00.
+    for at, field in enumerate(table.schema):
+        ty = field.type
+        if pa.types.is_decimal128(ty) and frame.get(field.name, None) is not None:
+            if getattr(frame[field.name], "dtype", None) == object and ty.precision < 38:
+                wide = pa.decimal128(min(38, max(ty.precision, ty.scale + 20)), ty.scale)
+                table = table.set_column(at, field.with_type(wide), table.column(at).cast(wide))
     json_type = pa.json_(pa.string())
     for name, values in texts.items():
         at = list(frame.columns).index(name)

@@ -647,6 +647,12 @@ def test_schema_prints_what_a_load_would_create_and_creates_it(pg, cli, table, t
     assert types(table) == types(f"{table}_s") == (
         "id bigint, at timestamp with time zone, tags text[], price numeric"
     )
+    # Arrow sizes a column of Decimals by the values at hand (decimal(3,2) here): a MySQL
+    # table made of it has room before the point, as a file's sampled decimals have.
+    script = barge.schema(df, table, dialect="mysql")
+    assert "`price` DECIMAL(22,2)" in script, script
+    declared = pa.table({"price": pa.array([Decimal("1.50")], pa.decimal128(5, 2))})
+    assert "`price` DECIMAL(5,2)" in barge.schema(declared, table, dialect="mysql")
     # Without a table name, or with what is neither a file nor Arrow data: said.
     with pytest.raises(barge.ConfigError, match="no table given"):
         barge.schema(df)
