@@ -291,7 +291,7 @@ def test_a_frame_creates_its_table_in_mariadb(mariadb, table):
         f"WHERE table_schema = database() AND table_name = '{table}'")
     assert types == (
         "id bigint(20), i bigint(20), small bigint(20), f double, r double, ok tinyint(1), "
-        "s longtext, cat longtext, ts datetime(6), d date, tm time(6), n decimal(12,4), "
+        "s longtext, cat longtext, ts datetime(6), d date, tm time(6), n decimal(24,4), "
         "raw longblob, doc longtext"), types
     got = mariadb.sql(
         f"SELECT count(*), sum(id), sum(i), sum(length(raw)), sum(tm = '23:59:59.999999'), "
