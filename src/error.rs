@@ -162,6 +162,14 @@ pub enum ErrorKind {
     /// A chunk was not applied because another writer failed first: that writer's error is
     /// the load's, this one only its consequence.
     Stopped,
+    /// Another run of the same load (the same input into the same table) holds its lock: two
+    /// at once would race for its chunks.
+    LoadRunning {
+        /// The input's name.
+        input: String,
+        /// The table, quoted.
+        table: String,
+    },
     /// A fault of barge itself (a broken invariant, a task that died): not the user's to
     /// fix.
     Internal(String),
@@ -258,6 +266,11 @@ impl Error {
             #[cfg(feature = "postgres")]
             ErrorKind::Database { .. } if self.sqlstate() == Some("42501") => {
                 "the role lacks a privilege for this: grant it, or load as a role that has it"
+            }
+            ErrorKind::LoadRunning { .. } => {
+                "two runs of one load at once would race for its chunks (an overlapping \
+                 schedule or a retried job starts them): run the same command again once the \
+                 other has ended, and it loads what is left, or says the input is loaded"
             }
             ErrorKind::TableNotFound { .. } => {
                 "create the table first (or pass --create), or check --table (schema.table; quote mixed case) and the search_path"
@@ -593,7 +606,8 @@ impl Error {
             ErrorKind::Io { .. }
             | ErrorKind::TooManyRejects { .. }
             | ErrorKind::Interrupted
-            | ErrorKind::Stopped => ErrorClass::Other,
+            | ErrorKind::Stopped
+            | ErrorKind::LoadRunning { .. } => ErrorClass::Other,
         }
     }
 
@@ -789,6 +803,11 @@ impl fmt::Display for Error {
             ErrorKind::Stopped => {
                 f.write_str("another writer failed, so this chunk was not applied")
             }
+            ErrorKind::LoadRunning { input, table } => write!(
+                f,
+                "another run of this load is loading {input} into {table} now: this one \
+                 stopped before loading anything"
+            ),
             ErrorKind::Internal(msg) => write!(
                 f,
                 "internal error: {msg} (this is a bug in barge: please report it with the command \

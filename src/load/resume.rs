@@ -89,6 +89,18 @@ impl Load {
                 name: cp_name.name,
             }
             .quoted_in(db.dialect());
+            // One run of a load at a time (each share of a --split load is a run of its own).
+            let lock = match self.split {
+                Some(share) => format!("{} {share}", fp.id),
+                None => fp.id.clone(),
+            };
+            if !db.lock_load(&lock).await? {
+                return Err(ErrorKind::LoadRunning {
+                    input: name.to_string(),
+                    table: dest.table.quoted(),
+                }
+                .into());
+            }
             match db
                 .start_checkpoints(cp_table.clone(), &fp, earlier_load, self.split)
                 .await?

@@ -171,6 +171,16 @@ pub trait Backend: Send {
     /// The ledger: the bookkeeping connection.
     fn ledger(&mut self) -> impl Future<Output = Result<Self::Ledger<'_>>> + Send;
 
+    /// Takes the lock of the load `key` for as long as the bookkeeping connection lasts (a
+    /// crash lets go of it): false when another run of the load holds it. Two runs of one
+    /// load at once (an overlapping schedule, a retried job) would each load the chunks the
+    /// other has not committed yet; their chunk boundaries differ once chunks are sized from
+    /// measurement, so a checkpoint's key would not tell them apart. SQLite takes one writer
+    /// at a time and needs none.
+    fn lock_load(&mut self, _key: &str) -> impl Future<Output = Result<bool>> + Send {
+        async { Ok(true) }
+    }
+
     /// Finds (creating the bookkeeping table when needed) this load's checkpoints.
     fn start_checkpoints(
         &mut self,

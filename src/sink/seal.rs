@@ -4,7 +4,7 @@
 
 use crate::checkpoint::ChunkMeta;
 use crate::chunk::RawRow;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorClass, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::rejects::Reject;
 use crate::upsert::UpsertCounts;
@@ -69,5 +69,23 @@ pub fn row_reject(raw_rows: &[RawRow], raw: &[u8], i: usize) -> Reject {
         value: None,
         reason: String::new(),
         sqlstate: None,
+    }
+}
+
+/// The error of writing a chunk's checkpoint, `what` (`writing the checkpoint of chunk 3`)
+/// said. A checkpoint can only be refused as a row is when its key is there already: another
+/// run of the same load (a retried job, an overlapping schedule) committed that chunk first,
+/// its rows with it. This run's chunk rolls back, so nothing is loaded twice; the user is told
+/// that, not that a row of theirs repeats a key.
+pub fn checkpoint_refused(e: Error) -> Error {
+    match e.class() {
+        ErrorClass::Row => e.with_hint(
+            "another run of this same load (the same input into the same table) committed \
+             this chunk first: two were running at once, as an overlapping schedule or a \
+             retried job starts them. This one stops, its chunk rolled back: nothing was \
+             loaded twice. Run the same command again once the other has ended: it loads what \
+             is left, or says the input is loaded",
+        ),
+        _ => e,
     }
 }

@@ -413,6 +413,21 @@ impl Backend for MyBackend {
         Ok(true)
     }
 
+    /// A named lock (`GET_LOCK`), held by the bookkeeping session. Its names are the server's,
+    /// not a database's, so the database is in it; hashed, as a name holds 64 characters.
+    async fn lock_load(&mut self, key: &str) -> Result<bool> {
+        let got: Option<Option<i64>> = self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT GET_LOCK(CONCAT('barge load ', MD5(CONCAT(DATABASE(), ' ', ?))), 0)",
+                (key,),
+            )
+            .await
+            .map_err(|e| Error::mysql("taking the load's lock", e))?;
+        Ok(got.flatten() == Some(1))
+    }
+
     /// A fixed offset: `+HH:MM` (or `SYSTEM` on a machine in UTC); a named zone is not one.
     async fn session_offset(&mut self) -> Result<Option<i64>> {
         let zones: Option<(String, String)> = self

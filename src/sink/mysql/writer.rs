@@ -475,10 +475,10 @@ impl MySink {
         )
         .await
         .map_err(|e| {
-            Error::mysql(
+            crate::sink::seal::checkpoint_refused(Error::mysql(
                 format!("writing the checkpoint of chunk {}", meta.seq + 1),
                 e,
-            )
+            ))
         })
     }
 

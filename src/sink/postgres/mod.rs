@@ -293,6 +293,21 @@ impl Backend for PgBackend {
         session_is_utc(self.client().await?).await
     }
 
+    /// A session-level advisory lock, keyed by a 64-bit hash of the load's key (advisory
+    /// locks are per database, as the bookkeeping is).
+    async fn lock_load(&mut self, key: &str) -> Result<bool> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 7461))",
+                &[&format!("barge load {key}")],
+            )
+            .await
+            .map_err(|e| Error::db("taking the load's lock", e))?;
+        get(&row, 0, "the load's lock")
+    }
+
     async fn raise_sequences(
         &mut self,
         table: &Table,

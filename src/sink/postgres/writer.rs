@@ -257,10 +257,10 @@ impl PgSink {
         seal::set_aside(plan, meta, rejects, Progress::get(&progress.rows_rejected))?;
         if let Some(cp) = &plan.checkpoints {
             let ctx = |e| {
-                Error::db(
+                seal::checkpoint_refused(Error::db(
                     format!("writing the checkpoint of chunk {}", meta.seq + 1),
                     e,
-                )
+                ))
             };
             let p = cp.insert_params(meta);
             let statement = session

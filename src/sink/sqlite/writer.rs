@@ -418,10 +418,10 @@ fn seal(
             rusqlite::params![cp.load_id(), p[0], p[1], p[2], p[3], p[4], p[5]],
         )
         .map_err(|e| {
-            Error::sqlite(
+            crate::sink::seal::checkpoint_refused(Error::sqlite(
                 format!("writing the checkpoint of chunk {}", meta.seq + 1),
                 e,
-            )
+            ))
         })?;
     }
     Ok(())
