@@ -118,11 +118,6 @@ impl NumberFormat {
         *self == Self::PLAIN
     }
 
-    /// With `--decimal-comma`.
-    pub fn decimal_comma(&self) -> bool {
-        self.decimal_comma
-    }
-
     /// What groups the integer part's digits: `--thousands`, else the dot with a decimal
     /// comma.
     fn group(&self) -> Option<char> {
