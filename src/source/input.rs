@@ -150,7 +150,7 @@ pub fn input_size(path: &Path) -> Result<u64> {
 /// The files of a directory named as the input, in name order: what Spark, Hive, DuckDB and
 /// Polars write a data set as (`events.parquet/part-00000-....parquet`). Names starting with
 /// `_` or `.` are their markers and checksums (`_SUCCESS`, `.part-00000.crc`), not data, and
-/// are left out, as are subdirectories.
+/// are left out, as are subdirectories and empty files.
 ///
 /// # Errors
 /// The directory cannot be read, or holds no file to load (a partitioned layout,
@@ -185,7 +185,18 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
         return Err(Error::config(format!("{} holds {what}", dir.display())));
     }
     files.sort();
-    Ok(files)
+    // Spark writes an empty file for each empty partition: it holds no header to make a
+    // table of, and no rows. Left out, unless every file is empty (a data set without rows,
+    // which loads none into an existing table).
+    let sized: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| std::fs::metadata(f).map_or(true, |m| m.len() > 0))
+        .cloned()
+        .collect();
+    Ok(match sized.is_empty() {
+        true => files,
+        false => sized,
+    })
 }
 
 /// The error for an input that cannot be opened. A database address given where a file goes

@@ -256,8 +256,9 @@ async fn several_files_and_globs_load_as_one() {
 }
 
 /// A directory named as the input is its files, as Spark, Hive and DuckDB write a data set
-/// (`events.csv/part-00000...`, a `_SUCCESS` marker, `.crc` checksums beside them): its parts
-/// load in name order into the table named after it, markers and checksums left out, and a
+/// (`events.csv/part-00000...`, a `_SUCCESS` marker, `.crc` checksums and an empty partition's
+/// empty file beside them): its parts load in name order into the table named after it,
+/// markers, checksums and empty files left out, and a
 /// rerun finds them loaded; `barge schema` reads its first part. A directory of only
 /// directories (a partitioned layout) says how to name its files.
 #[tokio::test]
@@ -277,6 +278,8 @@ async fn a_directory_loads_its_files_into_the_table_named_after_it() {
         };
     }
     dir.write("events.csv/_SUCCESS", "");
+    // An empty partition's file, first in name order: no header to make a table of.
+    dir.write("events.csv/part-00000-0000.csv", "");
     dir.write("events.csv/.part-00000-1b2c.csv.crc", "\u{0}\u{1}not csv");
     let set = dir.path().join("events.csv");
     let set = set.to_str().unwrap_or_default();
@@ -295,6 +298,16 @@ async fn a_directory_loads_its_files_into_the_table_named_after_it() {
         run.stdout.starts_with(&format!(
             "The 3 files of {set} were already loaded into \"public\".\"events\""
         )),
+        "{}",
+        run.stdout
+    );
+    // Into a table the load makes (SQLite: unasked), from the first file that is not empty.
+    let made = format!("sqlite://{}", dir.path().join("made.db").display());
+    let run = barge(&["load", set, "--into", &made]);
+    run.assert_ok();
+    assert!(
+        run.stdout
+            .starts_with("Loaded 2,000 rows from 3 files into new table \"main\".\"events\""),
         "{}",
         run.stdout
     );
