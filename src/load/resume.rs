@@ -21,6 +21,10 @@ use crate::sink::Backend;
 use crate::source::decompress::Compression;
 use crate::source::input;
 
+/// How long a load waits for another run of it to end before saying it is running: a run
+/// killed a moment ago holds its lock until the server notices its connection gone.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// How a load begins.
 pub(super) enum Begin {
     /// It completed before: nothing to do (the report says when).
@@ -94,12 +98,19 @@ impl Load {
                 Some(share) => format!("{} {share}", fp.id),
                 None => fp.id.clone(),
             };
-            if !db.lock_load(&lock).await? {
-                return Err(ErrorKind::LoadRunning {
-                    input: name.to_string(),
-                    table: dest.table.quoted(),
+            // A run killed a moment ago holds it until its server notices the connection
+            // gone: waited for, a little.
+            let deadline = std::time::Instant::now() + LOCK_WAIT;
+            while !db.lock_load(&lock).await? {
+                if std::time::Instant::now() >= deadline {
+                    return Err(ErrorKind::LoadRunning {
+                        input: name.to_string(),
+                        table: dest.table.quoted(),
+                    }
+                    .into());
                 }
-                .into());
+                tracing::info!("waiting for another run of this load to end");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
             match db
                 .start_checkpoints(cp_table.clone(), &fp, earlier_load, self.split)
