@@ -101,6 +101,7 @@ impl Load {
             // A run killed a moment ago holds it until its server notices the connection
             // gone: waited for, a little.
             let deadline = std::time::Instant::now() + LOCK_WAIT;
+            let mut told = false;
             while !db.lock_load(&lock).await? {
                 if std::time::Instant::now() >= deadline {
                     return Err(ErrorKind::LoadRunning {
@@ -109,7 +110,9 @@ impl Load {
                     }
                     .into());
                 }
-                tracing::info!("waiting for another run of this load to end");
+                if !std::mem::replace(&mut told, true) {
+                    tracing::info!("waiting for another run of this load to end");
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
             match db
