@@ -420,6 +420,19 @@ impl TableName {
     /// # Errors
     /// A configuration error for an empty name, an unterminated quote, or more than two parts.
     pub fn parse(input: &str) -> Result<TableName> {
+        TableName::parse_with(input, true)
+    }
+
+    /// The name with its unquoted parts as typed, when folding them to lower case (as
+    /// PostgreSQL reads an unquoted name, and [`TableName::parse`] does) changed them: the
+    /// table a user means when only it exists, as an ORM's `"UserVisits"` or a MySQL table,
+    /// whose names keep their case, do.
+    pub fn as_typed(input: &str) -> Option<TableName> {
+        let typed = TableName::parse_with(input, false).ok()?;
+        (TableName::parse(input).ok()? != typed).then_some(typed)
+    }
+
+    fn parse_with(input: &str, fold: bool) -> Result<TableName> {
         let bad = |why: &str| Error::config(format!("invalid table name {input:?}: {why}"));
         let mut parts = Vec::new();
         let mut chars = input.chars().peekable();
@@ -446,7 +459,7 @@ impl TableName {
                     if c == '"' {
                         return Err(bad("a quote inside an unquoted name"));
                     }
-                    part.push(c.to_ascii_lowercase());
+                    part.push(if fold { c.to_ascii_lowercase() } else { c });
                     chars.next();
                 }
             }

@@ -223,6 +223,25 @@ pub fn encode_date(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     }
 }
 
+/// The day of a date and time (days since 2000-01-01, its offset ignored: the date as
+/// written, as PostgreSQL reads one into a `date`), and whether its time is midnight. A date
+/// column on a backend with no server to read such a value takes it only at midnight (how
+/// many exports, and JavaScript's `toISOString`, write a date); another time of day would be
+/// lost.
+pub fn day_of_timestamp(raw: &[u8]) -> Option<(i64, bool)> {
+    let mut buf = Vec::with_capacity(12);
+    if encode_timestamp(raw, false, true, &mut buf) != Outcome::Done {
+        return None;
+    }
+    let usecs = i64::from_be_bytes(buf.get(4..12)?.try_into().ok()?);
+    // A time rounded up to the next midnight (`23:59:59.9999999`) is not one.
+    let hour_zero = super::trim_ascii(raw).get(11..13) == Some(b"00");
+    Some((
+        usecs.div_euclid(USECS_PER_DAY),
+        hour_zero && usecs.rem_euclid(USECS_PER_DAY) == 0,
+    ))
+}
+
 /// `time`: microseconds since midnight as int8.
 pub fn encode_time(raw: &[u8], out: &mut Vec<u8>) -> Outcome {
     match parse_time(super::trim_ascii(raw)) {

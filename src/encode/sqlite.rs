@@ -82,7 +82,18 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
                 ColumnType::Bool => {
                     Outcome::Reject("not a boolean (true/false, yes/no, on/off, 1/0)".into())
                 }
-                ColumnType::Date => Outcome::Reject("expected an ISO 8601 date, YYYY-MM-DD".into()),
+                ColumnType::Date => match datetime::day_of_timestamp(raw) {
+                    Some((days, true)) => {
+                        put_date(out, days);
+                        Outcome::Done
+                    }
+                    Some((_, false)) => Outcome::Reject(
+                        "a date and time, and a date column keeps no time of day: give the day \
+                         alone, or load it into a timestamp column"
+                            .into(),
+                    ),
+                    None => Outcome::Reject("expected an ISO 8601 date, YYYY-MM-DD".into()),
+                },
                 ColumnType::Time => Outcome::Reject("expected HH:MM[:SS[.ffffff]]".into()),
                 ColumnType::Timestamp | ColumnType::Timestamptz => Outcome::Reject(
                     "expected an ISO 8601 timestamp, YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM]"
@@ -132,14 +143,7 @@ pub fn encode(ty: &ColumnType, raw: &[u8], out: &mut Vec<u8>) -> Outcome {
         // Validated (precision, scale) above; the text goes on and the column's NUMERIC
         // affinity stores it as INTEGER or REAL as SQLite does for its own imports.
         ColumnType::Numeric(_) => put_bytes(out, TEXT, super::trim_ascii(raw)),
-        ColumnType::Date => {
-            out.push(TEXT);
-            let len_at = out.len();
-            out.extend_from_slice(&[0; 4]);
-            let days = i32::from_be_bytes([v[0], v[1], v[2], v[3]]);
-            datetime::write_iso_date(out, i64::from(days));
-            patch_len(out, len_at);
-        }
+        ColumnType::Date => put_date(out, i64::from(i32::from_be_bytes([v[0], v[1], v[2], v[3]]))),
         ColumnType::Time => {
             out.push(TEXT);
             let len_at = out.len();
@@ -221,6 +225,15 @@ pub fn encode_typed(
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A date (days since 2000-01-01) as ISO 8601 text, what SQLite's date functions read.
+fn put_date(out: &mut Vec<u8>, days: i64) {
+    out.push(TEXT);
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    datetime::write_iso_date(out, days);
+    patch_len(out, len_at);
+}
 
 fn patch_len(out: &mut [u8], len_at: usize) {
     let len = (out.len() - len_at - 4) as u32;

@@ -116,11 +116,33 @@ impl Load {
         table: &str,
         then: &[PathBuf],
     ) -> Result<(Box<dyn RecordSource>, Destination)> {
-        let table_name = TableName::parse(table)?;
-        let existing = db.introspect(&table_name).await?;
+        let mut table_name = TableName::parse(table)?;
+        let mut existing = db.introspect(&table_name).await?;
+        // `--table UserVisits` read as SQL is "uservisits"; when only "UserVisits" exists (as
+        // an ORM names tables), that is the one meant.
+        if let (None, Some(typed)) = (&existing, TableName::as_typed(table)) {
+            if let Some(t) = db.introspect(&typed).await? {
+                tracing::info!(
+                    "loading into {}, the table named as --table spells it",
+                    typed.quoted_in(db.dialect())
+                );
+                (table_name, existing) = (typed, Some(t));
+            }
+        }
         let create = self.create.unwrap_or(db.creates_tables());
+        let like = match existing {
+            Some(_) => Vec::new(),
+            None => db.tables_named_like(&table_name).await?,
+        };
         if existing.is_none() && !create {
-            return Err(not_found(&table_name, db.dialect()));
+            return Err(not_found(&table_name, db.dialect(), &like));
+        }
+        if !like.is_empty() {
+            tracing::warn!(
+                "{} does not exist, and this load creates it; {}",
+                table_name.quoted_in(db.dialect()),
+                meant(&like, db.dialect())
+            );
         }
         if existing.is_none() && self.dry_run {
             return Err(Error::config(format!(
@@ -267,7 +289,7 @@ impl Load {
                 })?;
                 (t, Some(inferred.sampled_rows))
             }
-            (None, None) => return Err(not_found(&table_name, db.dialect())),
+            (None, None) => return Err(not_found(&table_name, db.dialect(), &like)),
         };
         let mut keep = None;
         let columns = match &names {
@@ -427,12 +449,58 @@ pub(super) fn json_fields(columns: &[Column]) -> Vec<bool> {
         .collect()
 }
 
+/// What names the tables of another schema or case that `like` holds, and how to load into
+/// one of them.
+fn meant(like: &[TableName], dialect: Dialect) -> String {
+    // As --table takes it: quoted only where a part is not lower case letters, digits and
+    // `_`, and then for the shell too.
+    let arg = |t: &TableName| {
+        let plain = |s: &str| {
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        let parts = [t.schema.as_deref(), Some(t.name.as_str())];
+        let parts = parts.iter().flatten();
+        if parts.clone().all(|p| plain(p)) {
+            parts.copied().collect::<Vec<_>>().join(".")
+        } else {
+            let quoted = t.quoted_in(Dialect::Postgres).replace('\'', "'\\''");
+            format!("'{quoted}'")
+        }
+    };
+    match like {
+        [one] => format!(
+            "there is {}: pass --table {} to load into it",
+            one.quoted_in(dialect),
+            arg(one)
+        ),
+        more => format!(
+            "tables of that name: {}; pass --table with the one meant (--table {})",
+            more.iter()
+                .map(|t| t.quoted_in(dialect))
+                .collect::<Vec<_>>()
+                .join(", "),
+            more.first().map(arg).unwrap_or_default()
+        ),
+    }
+}
+
 /// No table by that name: what to check depends on how the database names tables (the
-/// default advice speaks of PostgreSQL's schemas and search_path).
-fn not_found(name: &TableName, dialect: Dialect) -> Error {
+/// default advice speaks of PostgreSQL's schemas and search_path), unless a table of that
+/// name in another schema or case is most likely the one meant.
+fn not_found(name: &TableName, dialect: Dialect, like: &[TableName]) -> Error {
     let e = Error::from(ErrorKind::TableNotFound {
         table: name.quoted(),
     });
+    if !like.is_empty() {
+        return e.with_hint(format!(
+            "{}; or create the table (--create)",
+            meant(like, dialect)
+        ));
+    }
     match dialect {
         Dialect::Postgres => e,
         Dialect::Mysql => e.with_hint(

@@ -138,6 +138,18 @@ pub trait Backend: Send {
         name: &TableName,
     ) -> impl Future<Output = Result<Option<Table>>> + Send;
 
+    /// Tables the user may have meant by a name that named none: of the same name but for
+    /// case, in any schema (or database) the role can see. What a "does not exist" names, so
+    /// that a table outside the search path, or one an ORM named in mixed case, is found
+    /// by its exact name. The embedded default, whose names ignore case, has none.
+    fn tables_named_like(
+        &mut self,
+        name: &TableName,
+    ) -> impl Future<Output = Result<Vec<TableName>>> + Send {
+        let _ = name;
+        async { Ok(Vec::new()) }
+    }
+
     /// Runs a `CREATE TABLE` made by inference.
     fn create_table(
         &mut self,

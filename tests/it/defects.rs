@@ -1228,3 +1228,80 @@ async fn a_table_dropped_since_its_load_is_loaded_again_whole() {
         );
     }
 }
+
+/// A CSV written with a space after each comma, and dates written as a date and time at
+/// midnight (how SQL Server, Excel and JavaScript's `toISOString` export a date), load on every
+/// backend as PostgreSQL reads them. MySQL refused ` 20.5` in the table `--create` had just
+/// made from the same rows, and MySQL and SQLite refused `2024-01-02 00:00:00` in a date
+/// column. A time of day other than midnight, which a date column would lose, is refused
+/// there with why (PostgreSQL drops it, as its own `COPY` does).
+#[tokio::test]
+async fn spaces_after_commas_and_dates_written_at_midnight_load_everywhere() {
+    let dir = Dir::new();
+    let spaced = dir.write(
+        "spaced.csv",
+        "id, name, amount, day, ok\n1, Alice, 20.5, 2024-01-02, true\n2, Bob, 3, 2024-01-03, false\n",
+    );
+    let dated = dir.write(
+        "dated.csv",
+        "id,day\n1,2024-01-02 00:00:00\n2,2024-01-03T00:00:00.000Z\n3,2024-01-04T00:00:00\n\
+         4, 2024-01-05 \n5,2024-01-06 00:00:00.000000\n",
+    );
+    let timed = dir.write("timed.csv", "id,day\n1,2024-01-02 13:45:00\n");
+    for t in crate::support::backend::TestTarget::each("spaced_fields").await {
+        let url = t.url();
+        let load = |f: &std::path::Path, table: &str, extra: &[&str]| {
+            let mut args = vec![
+                "load",
+                f.to_str().unwrap(),
+                "--into",
+                &url,
+                "--table",
+                table,
+            ];
+            args.extend_from_slice(extra);
+            barge(&args)
+        };
+        load(&spaced, "spaced", &["--create"]).assert_ok();
+        assert_eq!(
+            t.rows("SELECT id, name, amount * 2, day, ok FROM spaced ORDER BY id")
+                .await
+                .iter()
+                .map(|r| r.replace("41.0", "41").replace("6.0", "6"))
+                .collect::<Vec<_>>(),
+            match t.name() {
+                "postgres" => ["1| Alice|41|2024-01-02|true", "2| Bob|6|2024-01-03|false"],
+                _ => ["1| Alice|41|2024-01-02|1", "2| Bob|6|2024-01-03|0"],
+            },
+            "{}",
+            t.name()
+        );
+        t.exec("CREATE TABLE dated (id INTEGER, day DATE)").await;
+        load(&dated, "dated", &[]).assert_ok();
+        assert_eq!(
+            t.rows("SELECT id, day FROM dated ORDER BY id").await,
+            [
+                "1|2024-01-02",
+                "2|2024-01-03",
+                "3|2024-01-04",
+                "4|2024-01-05",
+                "5|2024-01-06"
+            ],
+            "{}",
+            t.name()
+        );
+        let run = load(&timed, "dated", &[]);
+        if t.name() == "postgres" {
+            run.assert_ok();
+        } else {
+            assert_eq!(run.code, 1, "{}: {}", t.name(), run.all());
+            assert!(
+                run.stderr.contains("\"2024-01-02 13:45:00\"")
+                    && run.stderr.contains("keeps no time of day"),
+                "{}: {}",
+                t.name(),
+                run.all()
+            );
+        }
+    }
+}

@@ -196,6 +196,87 @@ async fn missing_table_and_unknown_columns_fail_before_any_row() {
     );
 }
 
+/// A table outside the search path, or named in mixed case as ORMs name them (Prisma's
+/// `"UserVisits"`), is found by its exact name: `--table UserVisits` loads into it when only it
+/// exists (SQL would read the name as "uservisits", which does not), and a name that finds no
+/// table names the tables of that name in another schema or case with the `--table` that loads
+/// into them. Before, each said only "does not exist", and `--create` made a second table.
+#[tokio::test]
+async fn a_table_in_another_schema_or_case_is_named_or_found() {
+    let db = fresh_db("table_like").await;
+    db.exec(
+        "CREATE SCHEMA analytics; CREATE TABLE analytics.visits (id int, day date); \
+         CREATE TABLE \"UserVisits\" (id int, day date); \
+         CREATE SCHEMA \"Sales\"; CREATE TABLE \"Sales\".\"Orders\" (id int, day date)",
+    )
+    .await;
+    let dir = Dir::new();
+    let f = dir.write("visits.csv", "id,day\n1,2024-01-02\n2,2024-01-03\n");
+    let load = |table: &str, extra: &[&str]| {
+        let mut args = vec![
+            "load",
+            f.to_str().unwrap(),
+            "--into",
+            &db.url,
+            "--table",
+            table,
+        ];
+        args.extend_from_slice(extra);
+        barge(&args)
+    };
+    let run = load("visits", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        "error: table \"visits\" does not exist\nhint: there is \"analytics\".\"visits\": pass \
+         --table analytics.visits to load into it; or create the table (--create)\n"
+    );
+    load("analytics.visits", &[]).assert_ok();
+    assert_eq!(
+        db.rows_text("SELECT count(*) FROM analytics.visits").await,
+        ["(2)"]
+    );
+    // As typed, when only that spelling exists.
+    let run = load("UserVisits", &[]);
+    run.assert_ok();
+    assert!(
+        run.stdout.contains("\"public\".\"UserVisits\""),
+        "{}",
+        run.all()
+    );
+    // In another case than typed: named, quoted for the shell, and not created anew.
+    let run = load("uservisits", &["--create"]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "\"uservisits\" does not exist, and this load creates it; there is \
+             \"public\".\"UserVisits\": pass --table '\"public\".\"UserVisits\"' to load into it"
+        ),
+        "{}",
+        run.all()
+    );
+    let run = load("sales.orders", &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "hint: there is \"Sales\".\"Orders\": pass --table '\"Sales\".\"Orders\"' to load \
+             into it"
+        ),
+        "{}",
+        run.all()
+    );
+    // What the hint says to pass loads.
+    load("\"Sales\".\"Orders\"", &[]).assert_ok();
+    assert_eq!(
+        db.rows_text(
+            "SELECT (SELECT count(*) FROM \"UserVisits\"), (SELECT count(*) FROM uservisits), \
+             (SELECT count(*) FROM \"Sales\".\"Orders\")"
+        )
+        .await,
+        ["(2,2,2)"]
+    );
+}
+
 /// A semicolon- or tab-separated file read with the comma (given, or when its rows do not
 /// agree on another delimiter): its header is one column, and the message says which delimiter
 /// would read it (an error into an existing table, a warning before `--create` makes a

@@ -21,7 +21,17 @@ const CASES: &[(&str, &[&str])] = &[
     ("tinyint unsigned", &["0", "255", "256", "-1"]),
     ("smallint", &["-32768", "32767", "32768"]),
     ("mediumint unsigned", &["16777215", "16777216"]),
-    ("int", &["-2147483648", "2147483647", "2147483648"]),
+    (
+        "int",
+        &[
+            "-2147483648",
+            "2147483647",
+            "2147483648",
+            " 42 ",
+            "42 ",
+            "\t7",
+        ],
+    ),
     (
         "bigint",
         &[
@@ -59,6 +69,10 @@ const CASES: &[(&str, &[&str])] = &[
             "2024-2-30",
             "20240102",
             "2024-13-01",
+            "2024-01-02 00:00:00",
+            "2024-01-02T00:00:00.000",
+            "2024-01-02 13:45:00",
+            " 2024-01-02 ",
         ],
     ),
     (
@@ -241,6 +255,14 @@ async fn every_type_and_edge_value_matches_the_servers_own_load_data() {
         // The canonical forms load.
         let canonical: &[(&str, &str)] = &[
             ("tinyint", "127"),
+            // Spaces around a number or a date are no part of it.
+            ("int", " 42 "),
+            ("int", "42 "),
+            ("decimal(5,2)", " 1.50 "),
+            ("date", " 2024-01-02 "),
+            // A date and time at midnight is its day.
+            ("date", "2024-01-02 00:00:00"),
+            ("date", "2024-01-02T00:00:00.000"),
             ("decimal(5,2)", "999.99"),
             ("date", "2024-02-29"),
             ("datetime(3)", "2024-01-02 03:04:05.123"),
@@ -793,6 +815,36 @@ async fn a_missing_table_says_what_to_check_in_mysql_terms() {
         "error: table \"nope\" does not exist\nhint: create the table first (or pass --create), \
          or check --table (table, or database.table; on some servers names are case-sensitive)\n"
     );
+    // A table of that name in another database is named, with the --table that loads into it.
+    let other = fresh_db("missing_table_other").await;
+    other.exec("CREATE TABLE `Archive` (id int)").await;
+    let other_db = other.url.rsplit('/').next().unwrap_or_default().to_string();
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        "archive",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: table \"archive\" does not exist\nhint: there is `{other_db}`.`Archive`: pass \
+             --table '\"{other_db}\".\"Archive\"' to load into it; or create the table (--create)\n"
+        )
+    );
+    let run = barge(&[
+        "load",
+        f.to_str().unwrap(),
+        "--into",
+        &db.url,
+        "--table",
+        &format!("\"{other_db}\".\"Archive\""),
+    ]);
+    run.assert_ok();
+    assert_eq!(count(&other, "SELECT count(*) FROM `Archive`").await, 1);
 }
 
 /// Duplicate keys with `--rejects` are found with a query on the chunk's staged keys, not by

@@ -303,6 +303,19 @@ fn plain_integer(raw: &[u8]) -> bool {
 }
 
 fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outcome {
+    // Spaces around a number, date or time (`1, 20.5, 2024-01-02`: a CSV written with a space
+    // after each comma) are no part of it: PostgreSQL and SQLite read it so, and MySQL does
+    // too, but with a note that a load takes for a refused row. Text keeps them.
+    let raw = match ty {
+        MyType::Chars { .. }
+        | MyType::Text { .. }
+        | MyType::Bytes { .. }
+        | MyType::Json
+        | MyType::Enum(_)
+        | MyType::Set(_)
+        | MyType::Other => raw,
+        _ => raw.trim_ascii(),
+    };
     let text = || std::str::from_utf8(raw).map_err(|_| Outcome::Reject(super::not_utf8(raw)));
     let done = |out: &mut Vec<u8>, bytes: &[u8]| {
         escape_into(bytes, out);
@@ -354,11 +367,16 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
                 _ => Outcome::Reject("not a finite number (MySQL has no NaN or Infinity)".into()),
             }
         }
-        MyType::Date => match date(raw) {
+        MyType::Date => match date(raw).or_else(|| midnight(raw)) {
             Some(_) if raw.len() == 10 => done(out, raw),
             // `2024-1-2`, written out as `2024-01-02`.
             Some(days) if write_date(days, out) => Outcome::Done,
             Some(_) => Outcome::Reject("not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
+            None if datetime_parts(raw).is_some() => Outcome::Reject(
+                "a date and time, and a DATE column keeps no time of day: load it into a \
+                 DATETIME column, or give the day alone"
+                    .into(),
+            ),
             None => Outcome::Reject(
                 zero_date(raw)
                     .unwrap_or_else(|| "not a date (YYYY-MM-DD, year 0001 to 9999)".into()),
@@ -501,6 +519,15 @@ fn check(ty: &MyType, raw: &[u8], zone: Option<i64>, out: &mut Vec<u8>) -> Outco
         },
         MyType::Other => done(out, raw),
     }
+}
+
+/// The day of a date and time at midnight (`2024-01-02 00:00:00`, `2024-01-02T00:00:00.000Z`:
+/// how many exports and JavaScript's `toISOString` write a date), as days since 1970: the
+/// date as written, whatever its offset, as PostgreSQL reads it into a `date`. Another time
+/// of day is not taken: the column would lose it.
+fn midnight(raw: &[u8]) -> Option<i64> {
+    let (days, secs, frac, _) = datetime_parts(raw)?;
+    (secs == 0 && frac.bytes().all(|b| b == b'0')).then_some(days)
 }
 
 fn list(members: &[String]) -> String {

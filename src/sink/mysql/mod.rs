@@ -209,6 +209,29 @@ impl Backend for MyBackend {
         }
     }
 
+    async fn tables_named_like(&mut self, name: &TableName) -> Result<Vec<TableName>> {
+        let found: Vec<(String, String)> = self
+            .conn()
+            .await?
+            .exec(
+                "SELECT table_schema, table_name FROM information_schema.tables \
+                 WHERE lower(table_name) = lower(?) \
+                   AND table_schema NOT IN ('mysql', 'information_schema', \
+                       'performance_schema', 'sys') \
+                 ORDER BY 1, 2 LIMIT 5",
+                (name.name.as_str(),),
+            )
+            .await
+            .map_err(|e| Error::mysql(format!("looking for tables like {}", name.quoted()), e))?;
+        Ok(found
+            .into_iter()
+            .map(|(schema, name)| TableName {
+                schema: Some(schema),
+                name,
+            })
+            .collect())
+    }
+
     async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
         let schema = self.schema_of(name).await?;
         // `--table Events` is folded to lower case as SQL folds unquoted names, but MySQL's

@@ -230,6 +230,33 @@ impl Backend for PgBackend {
         }
     }
 
+    async fn tables_named_like(&mut self, name: &TableName) -> Result<Vec<TableName>> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT n.nspname::text, c.relname::text \
+                 FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE lower(c.relname) = lower($1) AND c.relkind IN ('r', 'p', 'v', 'f') \
+                   AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                   AND n.nspname NOT LIKE 'pg\\_%' \
+                   AND has_schema_privilege(n.oid, 'USAGE') \
+                 ORDER BY 1, 2 LIMIT 5",
+                &[&name.name],
+            )
+            .await
+            .map_err(|e| Error::db(format!("looking for tables like {}", name.quoted()), e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(TableName {
+                    schema: Some(get(r, 0, "a table's schema")?),
+                    name: get(r, 1, "a table's name")?,
+                })
+            })
+            .collect()
+    }
+
     async fn introspect(&mut self, name: &TableName) -> Result<Option<Table>> {
         match introspect(self.client().await?, name).await {
             Ok((t, kind)) => {
