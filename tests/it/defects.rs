@@ -1248,6 +1248,12 @@ async fn spaces_after_commas_and_dates_written_at_midnight_load_everywhere() {
          4, 2024-01-05 \n5,2024-01-06 00:00:00.000000\n",
     );
     let timed = dir.write("timed.csv", "id,day\n1,2024-01-02 13:45:00\n");
+    // BigQuery writes a timestamp's zone after a space, as `UTC`; MySQL refused both forms in
+    // the table `--create` had made of them.
+    let zoned = dir.write(
+        "zoned.csv",
+        "id,at\n1,2024-01-02 03:04:05.123456 UTC\n2,2024-01-02 03:04:05 +01:00\n",
+    );
     for t in crate::support::backend::TestTarget::each("spaced_fields").await {
         let url = t.url();
         let load = |f: &std::path::Path, table: &str, extra: &[&str]| {
@@ -1287,6 +1293,25 @@ async fn spaces_after_commas_and_dates_written_at_midnight_load_everywhere() {
                 "4|2024-01-05",
                 "5|2024-01-06"
             ],
+            "{}",
+            t.name()
+        );
+        load(&zoned, "zoned", &["--create"]).assert_ok();
+        let (at, second) = match t.name() {
+            "postgres" => (
+                "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+                "2|2024-01-02 02:04:05.000000",
+            ),
+            "mysql" => (
+                "DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f')",
+                "2|2024-01-02 02:04:05.000000",
+            ),
+            // Stored as text, in UTC.
+            _ => ("replace(at, '+00:00', '')", "2|2024-01-02 02:04:05"),
+        };
+        assert_eq!(
+            t.rows(&format!("SELECT id, {at} FROM zoned ORDER BY id")).await,
+            ["1|2024-01-02 03:04:05.123456", second],
             "{}",
             t.name()
         );

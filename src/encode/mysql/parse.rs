@@ -101,7 +101,7 @@ fn number(p: &[u8], most: usize) -> Option<i64> {
     Some(p.iter().fold(0, |n, &b| n * 10 + i64::from(b - b'0')))
 }
 
-/// `YYYY-MM-DD[( |T)HH:MM[:SS[.f]][Z|±HH[:MM]]]`: days since 1970, seconds into the day, the
+/// `YYYY-MM-DD[( |T)HH:MM[:SS[.f]][ ][Z|UTC|±HH[:MM]]]`: days since 1970, seconds into the day, the
 /// fraction's digits, and the offset from UTC in seconds when one is given. One-digit
 /// months, days and hours, and a time without seconds, are read as the server reads them.
 pub(super) fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)> {
@@ -110,10 +110,13 @@ pub(super) fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)
     };
     let days = date(&raw[..sep])?;
     let t = std::str::from_utf8(&raw[sep + 1..]).ok()?;
-    let (t, offset) = match t.find(['Z', 'z', '+', '-']) {
-        Some(p) => (&t[..p], Some(utc_offset(&t[p..])?)),
-        None => (t, None),
-    };
+    // The zone starts at a sign, a letter or a space: `03:04:05 UTC` (BigQuery's exports),
+    // `03:04:05 +01:00`, as PostgreSQL reads them.
+    let (t, offset) =
+        match t.find(|c: char| c.is_ascii_alphabetic() || matches!(c, '+' | '-' | ' ')) {
+            Some(p) => (&t[..p], Some(utc_offset(t[p..].trim_start_matches(' '))?)),
+            None => (t, None),
+        };
     let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
     let parts: Vec<&str> = hms.split(':').collect();
     let two = |p: &str| (p.len() == 2).then(|| number(p.as_bytes(), 2)).flatten();
@@ -131,9 +134,12 @@ pub(super) fn datetime_parts(raw: &[u8]) -> Option<(i64, i64, &str, Option<i64>)
     Some((days, h * 3600 + m * 60 + s, frac, offset))
 }
 
-/// `Z`, `±HH`, `±HHMM` or `±HH:MM`, in seconds east of UTC.
+/// `Z` (or `UTC`, `GMT`, `UT`), `±HH`, `±HHMM` or `±HH:MM`, in seconds east of UTC.
 pub(super) fn utc_offset(s: &str) -> Option<i64> {
-    if s.eq_ignore_ascii_case("z") {
+    if ["z", "utc", "gmt", "ut"]
+        .iter()
+        .any(|z| s.eq_ignore_ascii_case(z))
+    {
         return Some(0);
     }
     let sign = match s.as_bytes().first()? {

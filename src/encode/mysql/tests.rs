@@ -51,7 +51,7 @@ fn exact_values_only() {
         Ok("18446744073709551615".into())
     );
     assert!(enc("int(11)", "1.0").is_err());
-    assert!(enc("int(11)", " 1").is_err());
+    assert!(enc("int(11)", "1 2").is_err());
     assert_eq!(enc("decimal(5,2)", "123.40"), Ok("123.40".into()));
     assert!(enc("decimal(5,2)", "1.005").is_err());
     assert!(enc("decimal(5,2)", "1234.5").is_err());
@@ -184,5 +184,41 @@ fn an_offset_of_hours_alone_is_read() {
     assert_eq!(
         enc("datetime(6)", "2024-01-02 03:04:05.5-08"),
         Ok("2024-01-02 11:04:05.5".into())
+    );
+}
+
+#[test]
+fn a_zone_after_a_space_or_named_utc_is_read() {
+    // BigQuery's exports, and PostgreSQL's input: a space before the zone, `UTC` for it.
+    assert_eq!(
+        enc("datetime(6)", "2024-01-02 03:04:05.123456 UTC"),
+        Ok("2024-01-02 03:04:05.123456".into())
+    );
+    assert_eq!(
+        enc("datetime", "2024-01-02T03:04:05 +01:00"),
+        Ok("2024-01-02 02:04:05".into())
+    );
+    assert_eq!(
+        enc("datetime", "2024-01-02 03:04:05gmt"),
+        Ok("2024-01-02 03:04:05".into())
+    );
+    // Nothing else after the time is a zone.
+    assert!(enc("datetime", "2024-01-02 03:04:05 PST").is_err());
+    assert!(enc("datetime", "2024-01-02 03:04:05 x").is_err());
+    assert!(enc("datetime", "2024-01-02 03:04:05 +").is_err());
+    // Spaces around the whole value are no part of it.
+    assert_eq!(
+        enc("datetime", " 2024-01-02 03:04:05 "),
+        Ok("2024-01-02 03:04:05".into())
+    );
+    assert_eq!(enc("int", " 42 "), Ok("42".into()));
+    assert_eq!(enc("char(4)", " 42 "), Ok(" 42 ".into()));
+    // A date and time at midnight into a date is its day; another time is refused.
+    assert_eq!(
+        enc("date", "2024-01-02T00:00:00.000Z"),
+        Ok("2024-01-02".into())
+    );
+    assert!(
+        enc("date", "2024-01-02 00:00:01").is_err_and(|why| why.contains("keeps no time of day"))
     );
 }
