@@ -1310,7 +1310,8 @@ async fn spaces_after_commas_and_dates_written_at_midnight_load_everywhere() {
             _ => ("replace(at, '+00:00', '')", "2|2024-01-02 02:04:05"),
         };
         assert_eq!(
-            t.rows(&format!("SELECT id, {at} FROM zoned ORDER BY id")).await,
+            t.rows(&format!("SELECT id, {at} FROM zoned ORDER BY id"))
+                .await,
             ["1|2024-01-02 03:04:05.123456", second],
             "{}",
             t.name()
