@@ -482,8 +482,27 @@ pub fn read_head(
             let first: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(first));
             // Read the sample into memory once: the keys, then the types, come from it.
             let mut rec = Recorder::new(first, true);
-            let keys = ndjson::sample_keys(&mut rec, lines, framing).map_err(io(name))?;
-            let mut names = opts.columns.clone().unwrap_or(keys);
+            let sample = ndjson::sample_keys(&mut rec, lines, framing).map_err(io(name))?;
+            if let Some((key, n)) = &sample.wrapped {
+                let path = if crate::ident::sanitize(key) == *key {
+                    format!(".{key}[]")
+                } else {
+                    format!(".[{}][]", serde_json::Value::from(key.clone()))
+                };
+                let plain = |c: char| c.is_ascii_alphanumeric() || "._/-".contains(c);
+                let file = if name.chars().all(plain) {
+                    name
+                } else {
+                    "FILE"
+                };
+                tracing::warn!(
+                    "{name} is one JSON object, a row of columns {}; its {key:?} holds {n} \
+                     objects: to load those as the rows, `jq -c '{path}' {file} | barge load - \
+                     --format ndjson --table TABLE`",
+                    sample.keys.join(", ")
+                );
+            }
+            let mut names = opts.columns.clone().unwrap_or(sample.keys);
             if let (true, Some(known)) = (opts.ignore_unknown, &opts.known_columns) {
                 names.retain(|k| {
                     let clean = crate::ident::sanitize(k);

@@ -93,40 +93,114 @@ impl<R: Read> NdjsonReader<R> {
 /// # Errors
 /// An I/O error. Values that are not objects are skipped here, and an input that is no JSON
 /// of its framing ends the sample; the load reports them.
-pub fn sample_keys<R: Read>(
-    rdr: R,
-    lines: usize,
-    framing: Framing,
-) -> std::io::Result<Vec<String>> {
+pub fn sample_keys<R: Read>(rdr: R, lines: usize, framing: Framing) -> std::io::Result<Sample> {
     let mut rdr = BufReader::new(rdr);
     let mut frames = Frames::new(framing);
     let mut keys: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     let mut seen = 0;
+    let mut wrapped = None;
+    let mut ended = false;
     // The sample is kept to be read again: at most SAMPLE_BYTES of it.
     while (lines == 0 || seen < lines) && frames.consumed() < super::replay::SAMPLE_BYTES {
         match frames.next(&mut rdr, &mut buf) {
             Ok(Some(_)) => {}
-            Ok(None) | Err(FrameError::Shape { .. }) => break,
+            Ok(None) => {
+                ended = true;
+                break;
+            }
+            Err(FrameError::Shape { .. }) => break,
             Err(FrameError::Io(e)) => return Err(e),
         }
-        let Ok(KeysInOrder(obj)) = serde_json::from_slice::<KeysInOrder>(&buf) else {
+        let Ok(KeysInOrder(obj, rows)) = serde_json::from_slice::<KeysInOrder>(&buf) else {
             continue;
         };
         seen += 1;
+        wrapped = rows;
         for k in obj {
             if !keys.contains(&k) {
                 keys.push(k);
             }
         }
     }
-    Ok(keys)
+    Ok(Sample {
+        keys,
+        wrapped: wrapped.filter(|_| ended && seen == 1),
+    })
 }
 
-/// An object's keys as they stand in it. (`serde_json::Map` sorts them, which made the
+/// What the head of a JSON input says of its columns.
+pub struct Sample {
+    /// The keys of its first objects, in order of first appearance.
+    pub keys: Vec<String>,
+    /// When the whole input is one object holding an array of objects (what many APIs answer:
+    /// `{"count": 2, "results": [{...}, {...}]}`): that key, and how many objects it holds.
+    /// Such an input is one row; its rows are most likely the array's.
+    pub wrapped: Option<(String, u64)>,
+}
+
+/// An object's keys as they stand in it (`serde_json::Map` sorts them, which made the
 /// columns of a table created from `{"id":..,"tags":..,"meta":..}` come out as id, meta,
-/// tags.)
-struct KeysInOrder(Vec<String>);
+/// tags), and its first key whose value is an array of objects, with their count. Values are
+/// skipped as they are read, never held.
+struct KeysInOrder(Vec<String>, Option<(String, u64)>);
+
+/// Whether a value is an array of objects (its first element one), and how many it holds.
+struct Objects(Option<u64>);
+
+impl<'de> serde::Deserialize<'de> for Objects {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Objects;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Objects, A::Error> {
+                let Some(first) = seq.next_element::<serde_json::Value>()? else {
+                    return Ok(Objects(None));
+                };
+                let mut n = 1;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Objects(first.is_object().then_some(n)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Objects, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Objects(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Objects, E> {
+                Ok(Objects(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Objects, E> {
+                Ok(Objects(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Objects, E> {
+                Ok(Objects(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Objects, E> {
+                Ok(Objects(None))
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Objects, E> {
+                Ok(Objects(None))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Objects, E> {
+                Ok(Objects(None))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 impl<'de> serde::Deserialize<'de> for KeysInOrder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -141,11 +215,15 @@ impl<'de> serde::Deserialize<'de> for KeysInOrder {
                 mut map: A,
             ) -> std::result::Result<KeysInOrder, A::Error> {
                 let mut keys = Vec::new();
+                let mut rows = None;
                 while let Some(k) = map.next_key::<String>()? {
-                    map.next_value::<serde::de::IgnoredAny>()?;
+                    match map.next_value::<Objects>()? {
+                        Objects(Some(n)) if rows.is_none() => rows = Some((k.clone(), n)),
+                        _ => {}
+                    }
                     keys.push(k);
                 }
-                Ok(KeysInOrder(keys))
+                Ok(KeysInOrder(keys, rows))
             }
         }
         d.deserialize_map(Visitor)
@@ -298,7 +376,8 @@ mod tests {
                 0,
                 Framing::Lines
             )
-            .unwrap(),
+            .unwrap()
+            .keys,
             ["a", "b"]
         );
         // As the keys stand in the line, not sorted; a key repeated counts once.
@@ -309,9 +388,31 @@ mod tests {
                 0,
                 Framing::Lines
             )
-            .unwrap(),
+            .unwrap()
+            .keys,
             ["id", "tags", "meta", "c", "b"]
         );
+    }
+
+    #[test]
+    fn one_object_wrapping_an_array_of_objects_is_seen() {
+        let sample = |text: &str, framing| sample_keys(text.as_bytes(), 0, framing).unwrap();
+        // What many APIs answer: the rows in an array under a key.
+        let api = "{\"count\": 2, \"results\": [{\"id\": 1}, {\"id\": 2}], \"more\": [{}]}";
+        let s = sample(api, Framing::Lines);
+        assert_eq!(s.keys, ["count", "results", "more"]);
+        assert_eq!(s.wrapped, Some(("results".to_string(), 2)));
+        let s = sample(&api.replace(", ", ",\n"), Framing::Values);
+        assert_eq!(s.wrapped, Some(("results".to_string(), 2)));
+        // Rows that each hold such an array, an array of numbers, an empty one: no.
+        let rows = "{\"id\": 1, \"items\": [{\"n\": 1}]}\n{\"id\": 2, \"items\": []}\n";
+        assert_eq!(sample(rows, Framing::Lines).wrapped, None);
+        for one in ["{\"a\": [1, 2]}", "{\"a\": []}", "{\"a\": {\"b\": [{}]}}"] {
+            assert_eq!(sample(one, Framing::Lines).wrapped, None, "{one}");
+        }
+        // A sample cut short says nothing of the input's end.
+        let two = sample_keys(rows.as_bytes(), 1, Framing::Lines).unwrap();
+        assert_eq!(two.wrapped, None);
     }
 
     #[test]

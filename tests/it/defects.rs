@@ -1331,3 +1331,47 @@ async fn spaces_after_commas_and_dates_written_at_midnight_load_everywhere() {
         }
     }
 }
+
+/// A `.json` file that is one object wrapping the rows (`{"count": 2, "results": [...]}`,
+/// what many APIs answer) is one row: the load says so, and how to load the array's objects
+/// as the rows, which then load. Before, one row went in without a word.
+#[test]
+fn one_json_object_wrapping_the_rows_says_how_to_load_them() {
+    let dir = Dir::new();
+    let f = dir.write(
+        "api.json",
+        "{\"count\": 2,\n \"results\": [{\"id\": 1, \"name\": \"a\"}, {\"id\": 2, \"name\": \"b\"}]}\n",
+    );
+    let db = dir.path().join("api.db");
+    let url = format!("sqlite://{}", db.display());
+    let run = barge(&["load", f.to_str().unwrap(), "--into", &url]);
+    run.assert_ok();
+    assert!(
+        run.stderr.contains(
+            "api.json is one JSON object, a row of columns count, results; its \"results\" \
+             holds 2 objects: to load those as the rows, `jq -c '.results[]' "
+        ) && run
+            .stderr
+            .contains(" | barge load - --format ndjson --table TABLE`"),
+        "{}",
+        run.all()
+    );
+    // What it says, with the array's objects as jq would print them.
+    let rows = "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n";
+    let run = crate::support::barge_with(
+        &[
+            "load", "-", "--format", "ndjson", "--table", "results", "--into", &url,
+        ],
+        &[],
+        Some(rows.as_bytes()),
+    );
+    run.assert_ok();
+    assert!(!run.stderr.contains("one JSON object"), "{}", run.all());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let n: (i64, i64) = conn
+        .query_row("SELECT count(*), sum(id) FROM results", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(n, (2, 3));
+}
