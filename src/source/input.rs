@@ -489,6 +489,8 @@ pub fn read_head(
                 } else {
                     format!(".[{}][]", serde_json::Value::from(key.clone()))
                 };
+                // Quoted for the shell, in the single quotes it goes in.
+                let path = path.replace('\'', "'\\''");
                 let plain = |c: char| c.is_ascii_alphanumeric() || "._/-".contains(c);
                 let file = if name.chars().all(plain) {
                     name
